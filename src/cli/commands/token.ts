@@ -1,0 +1,49 @@
+/** `moat token create|list|revoke|rotate-admin`. */
+import type { Command } from 'commander';
+import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
+import { collect, parseDuration, printJson, printTable } from '../output.js';
+
+interface TokenView {
+  id: string;
+  name: string;
+  scopes: string[];
+  kind: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export function tokenCommand(program: Command): void {
+  const token = program.command('token').description('scoped tokens: create, list, revoke, rotate the admin token');
+  addClientFlags(token.command('create').description('create a token; its secret is printed once'))
+    .requiredOption('--name <name>', 'a name to recognise it by')
+    .option('--scope <scope>', 'scope (repeatable): admin, read, services, jobs, hooks, tasks, tools, metrics, svc:<name>', collect)
+    .option('--ttl <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)')
+    .option('--json', 'print JSON')
+    .action(async (opts: ClientFlags & { name: string; scope?: string[]; ttl?: string; json?: boolean }) => {
+      const body = { name: opts.name, scopes: opts.scope ?? ['read'], ...(opts.ttl ? { ttlSeconds: parseDuration(opts.ttl) } : {}) };
+      const created = await withClient(opts, (c) => c.post<TokenView & { token: string }>('/api/v1/tokens', body));
+      if (opts.json) return printJson(created);
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(`token ${created.id} (${created.name}) scopes ${created.scopes.join(',')}, expires ${created.expiresAt ?? 'never'}; the secret above is shown only once\n`);
+    });
+  addClientFlags(token.command('list').alias('ls').description('list tokens (never their secrets)'))
+    .option('--json', 'print JSON')
+    .action(async (opts: ClientFlags & { json?: boolean }) => {
+      const { tokens } = await withClient(opts, (c) => c.get<{ tokens: TokenView[] }>('/api/v1/tokens'));
+      if (opts.json) return printJson(tokens);
+      printTable(tokens.map((t) => ({ ...t, state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })), ['id', 'name', 'scopes', 'state', 'expiresAt', 'lastUsedAt']);
+    });
+  addClientFlags(token.command('revoke').description('revoke a token by id or name; effective on its next request'))
+    .argument('<id-or-name>')
+    .action(async (idOrName: string, opts: ClientFlags) => {
+      const t = await withClient(opts, (c) => c.delete<TokenView>(`/api/v1/tokens/${encodeURIComponent(idOrName)}`));
+      process.stdout.write(`revoked ${t.id} (${t.name})\n`);
+    });
+  addClientFlags(token.command('rotate-admin').description('replace the admin token in <dataDir>/gateway-token; the old one stops working at once'))
+    .action(async (opts: ClientFlags) => {
+      const r = await withClient(opts, (c) => c.post<{ tokenFile: string }>('/api/v1/tokens/rotate-admin'));
+      process.stdout.write(`admin token rotated; the new one is in ${r.tokenFile}\n`);
+    });
+}

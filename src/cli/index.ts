@@ -1,0 +1,23 @@
+/** The `moat` command: one file per subcommand under commands/. Returns an exit status to main. */
+import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit.js';
+import { pairCommand } from './commands/pair.js';
+import { serveCommand } from './commands/serve.js';
+import { statusCommand } from './commands/status.js';
+import { tokenCommand } from './commands/token.js';
+
+export function buildProgram(version: string): Command {
+  const program = new Command('moat')
+    .description('Moat: a secure-by-default gateway for self-hosted AI agents and GPU services')
+    .version(version)
+    .showHelpAfterError()
+    .exitOverride();
+  serveCommand(program);
+  statusCommand(program);
+  tokenCommand(program);
+  pairCommand(program);
+  auditCommand(program);
+  return program;
+}
+
+export { CommanderError };

@@ -1,0 +1,157 @@
+/**
+ * Typed HTTP client for a running gateway. Finds the URL, admin token and TLS fingerprint in the
+ * data dir (or takes them as overrides) and pins the certificate by its SHA-256 fingerprint: no
+ * `-k`, no trust-on-first-use prompts. Imports errors only, never server code.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import tls from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+
+export const DEFAULT_DATA_DIR = '~/.moat';
+
+export function resolveDataDir(dir: string | undefined): string {
+  const d = dir ?? DEFAULT_DATA_DIR;
+  if (d === '~') return homedir();
+  return d.startsWith('~/') ? join(homedir(), d.slice(2)) : resolve(d);
+}
+
+/** A problem response (or a failure to reach the gateway), with the server's stable code. */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    readonly detail: string,
+    readonly body?: unknown,
+  ) {
+    super(detail);
+  }
+}
+
+export interface ClientOptions {
+  dataDir?: string | undefined;
+  /** Gateway URL; default: the one in <dataDir>/gateway.json. */
+  gateway?: string | undefined;
+  /** Bearer token; default: <dataDir>/gateway-token. */
+  token?: string | undefined;
+  /** Expected SHA-256 certificate fingerprint for https; default: the one in gateway.json. */
+  fingerprint?: string | undefined;
+}
+
+export interface Response<T> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+interface GatewayFile {
+  url?: string;
+  tlsFingerprint?: string | null;
+}
+
+function readGatewayFile(dataDir: string): GatewayFile | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, 'gateway.json'), 'utf8')) as GatewayFile;
+  } catch {
+    return undefined;
+  }
+}
+
+const normalizeFp = (fp: string) => fp.replace(/:/g, '').toUpperCase();
+
+/** An undici connector that completes TLS, then checks the leaf certificate's fingerprint. */
+function pinnedAgent(fingerprint: string): Agent {
+  const expected = normalizeFp(fingerprint);
+  return new Agent({
+    connect: (opts, callback) => {
+      const socket = tls.connect({
+        host: opts.hostname,
+        port: Number(opts.port),
+        ...(isIP(opts.hostname) ? {} : { servername: opts.servername ?? opts.hostname }),
+        rejectUnauthorized: false, // the pin below replaces chain validation for this one certificate
+        ALPNProtocols: ['http/1.1'],
+        minVersion: 'TLSv1.3',
+      });
+      socket.once('secureConnect', () => {
+        const actual = normalizeFp(socket.getPeerCertificate().fingerprint256 ?? '');
+        if (actual !== expected) {
+          socket.destroy();
+          callback(new ClientError('tls_fingerprint_mismatch', 0, `the gateway's certificate fingerprint is ${actual}, expected ${expected}`), null);
+          return;
+        }
+        callback(null, socket);
+      });
+      socket.once('error', (err) => callback(err, null));
+    },
+  });
+}
+
+export class MoatClient {
+  readonly url: string;
+  readonly token: string | undefined;
+  private readonly dispatcher: Dispatcher | undefined;
+
+  constructor(opts: ClientOptions = {}) {
+    const dataDir = resolveDataDir(opts.dataDir);
+    const file = readGatewayFile(dataDir);
+    const url = opts.gateway ?? file?.url;
+    if (!url) throw new ClientError('gateway_not_found', 0, `no running gateway found in ${dataDir} (no gateway.json); start one with moat serve or pass --gateway`);
+    this.url = url.replace(/\/$/, '');
+    this.token = opts.token ?? readToken(dataDir);
+    if (this.url.startsWith('https:')) {
+      const fp = opts.fingerprint ?? (file?.url === url ? file.tlsFingerprint ?? undefined : undefined);
+      if (!fp) throw new ClientError('tls_fingerprint_unknown', 0, `no certificate fingerprint known for ${this.url}; pass --fingerprint (moat serve prints it)`);
+      this.dispatcher = pinnedAgent(fp);
+    }
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}): Promise<Response<T>> {
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+    if (opts.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.url}${path}`, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.dispatcher });
+    } catch (err) {
+      if (err instanceof ClientError) throw err;
+      throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);
+    }
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) parsed = JSON.parse(text);
+    if (res.statusCode >= 400) {
+      const p = parsed as { code?: string; detail?: string };
+      throw new ClientError(p?.code ?? 'http_error', res.statusCode, p?.detail ?? `HTTP ${res.statusCode}`, parsed);
+    }
+    return { status: res.statusCode, headers: res.headers, body: parsed as T };
+  }
+
+  get<T = unknown>(path: string): Promise<T> {
+    return this.request<T>('GET', path).then((r) => r.body);
+  }
+  post<T = unknown>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    return this.request<T>('POST', path, { body, ...(headers ? { headers } : {}) }).then((r) => r.body);
+  }
+  delete<T = unknown>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path).then((r) => r.body);
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
+}
+
+function readToken(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The one strict config schema: every knob with its default, unit, env name, flag and what turning
+ * it off weakens. Unknown keys are refused. Each section lives in sections/.
+ */
+import Type, { type Static } from 'typebox';
+import { auditKnobs } from './sections/audit.js';
+import { doorKnobs } from './sections/door.js';
+import { limitKnobs } from './sections/limits.js';
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'Path or URL of this JSON Schema (ignored).' })),
+    ...doorKnobs,
+    ...limitKnobs,
+    ...auditKnobs,
+  },
+  { additionalProperties: false, title: 'Moat configuration' },
+);
+
+export type Config = Static<typeof ConfigSchema>;

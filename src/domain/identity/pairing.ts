@@ -1,0 +1,89 @@
+/**
+ * Pairing: an admin mints a short-lived, single-use 6-digit code carrying scopes; a device trades
+ * it for a token once. Codes are stored as keyed digests. A used, expired or wrong code gets the
+ * same answer (pairing_code_invalid); the pipeline counts it towards the client's lockout.
+ */
+import { GatewayError } from '../../errors.js';
+import type { AuditSink } from '../../audit/event.js';
+import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../security/pairing.js';
+import { randomId } from '../../security/tokens.js';
+import type { PairingStore } from '../../store/types.js';
+import type { Actor, TokenService, TokenView } from './tokens.js';
+
+export interface MintInput {
+  scopes: string[];
+  ttlSeconds?: number | undefined;
+  name?: string | undefined;
+  tokenTtlSeconds?: number | undefined;
+}
+
+export interface PairingLimits {
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+}
+
+export interface PairingServiceOptions {
+  store: PairingStore;
+  tokens: TokenService;
+  audit: AuditSink;
+  key: Buffer;
+  limits: () => PairingLimits;
+  now?: () => number;
+}
+
+export class PairingService {
+  private readonly now: () => number;
+  constructor(private readonly opts: PairingServiceOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  mint(input: MintInput, actor: Actor): { code: string; id: string; scopes: string[]; expiresAt: string } {
+    const limits = this.opts.limits();
+    const ttl = input.ttlSeconds ?? limits.defaultTtlSeconds;
+    if (ttl > limits.maxTtlSeconds) {
+      throw new GatewayError('validation_failed', `ttlSeconds: at most ${limits.maxTtlSeconds} (pairing.maxTtlSeconds)`);
+    }
+    // A 6-digit code is guessable in principle; it may never carry admin.
+    if (input.scopes.includes('admin')) throw new GatewayError('validation_failed', 'scopes: a pairing code cannot grant admin; create an admin token with moat token create');
+    if (input.scopes.length === 0) throw new GatewayError('validation_failed', 'scopes: at least one scope is needed');
+    const now = this.now();
+    this.opts.store.prune(now);
+    let code = generatePairingCode();
+    // Two live codes must not share digits (1 in a million); draw again if they would.
+    for (let i = 0; i < 10 && this.isLive(code, now); i++) code = generatePairingCode();
+    const id = randomId('pair');
+    const expiresAt = now + ttl * 1000;
+    this.opts.store.insert({
+      id,
+      digest: pairingCodeDigest(this.opts.key, code),
+      name: input.name ?? null,
+      scopes: [...new Set(input.scopes)],
+      tokenTtlSeconds: input.tokenTtlSeconds ?? null,
+      createdAt: now,
+      expiresAt,
+      usedAt: null,
+      createdBy: actor.id,
+    });
+    this.opts.audit.record({ type: 'pairing.minted', outcome: 'ok', actor, detail: { pairingId: id, scopes: input.scopes, expiresAt: new Date(expiresAt).toISOString() } });
+    return { code, id, scopes: [...new Set(input.scopes)], expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  private isLive(code: string, now: number): boolean {
+    return this.opts.store.isLive(pairingCodeDigest(this.opts.key, code), now);
+  }
+
+  /** Trades a code for a token, once. */
+  redeem(code: string, name: string | undefined, client: string): { token: string; view: TokenView } {
+    if (!isWellFormedPairingCode(code)) throw new GatewayError('pairing_code_invalid', 'pairing code unknown, used or expired');
+    const record = this.opts.store.consume(pairingCodeDigest(this.opts.key, code), this.now());
+    if (!record) throw new GatewayError('pairing_code_invalid', 'pairing code unknown, used or expired');
+    const tokenName = name ?? record.name ?? `paired-${record.id.slice(5, 11)}`;
+    const created = this.opts.tokens.create(
+      { name: tokenName, scopes: record.scopes, ttlSeconds: record.tokenTtlSeconds ?? undefined },
+      { id: record.createdBy ?? 'admin', name: 'pairing' },
+      'pairing',
+    );
+    this.opts.audit.record({ type: 'pairing.redeemed', outcome: 'ok', client, detail: { pairingId: record.id, tokenId: created.view.id } });
+    return created;
+  }
+}

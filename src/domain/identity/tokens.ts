@@ -1,0 +1,211 @@
+/**
+ * Scoped tokens: create (secret shown once), list, revoke, rotate the admin token, and verify on
+ * every request. Active tokens are held in memory by digest so that verification is one hash and
+ * one map lookup; revocation and expiry take effect on the next request, and the database is the
+ * truth across restarts. last-used times are written in batches.
+ */
+import { GatewayError } from '../../errors.js';
+import type { AuditSink } from '../../audit/event.js';
+import type { Logger } from '../../observe/logger.js';
+import type { Principal } from '../../security/principal.js';
+import { isScope } from '../../security/scopes.js';
+import { digestsEqual, generateToken, randomId, tokenDigest } from '../../security/tokens.js';
+import type { TokenRecord, TokenStore } from '../../store/types.js';
+import { writeAdminToken } from './admin-token.js';
+
+export interface TokenView {
+  id: string;
+  name: string;
+  scopes: string[];
+  kind: 'admin' | 'token';
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreateTokenInput {
+  name: string;
+  scopes: string[];
+  ttlSeconds?: number | undefined;
+}
+
+export interface Actor {
+  id: string;
+  name: string;
+}
+
+interface Cached {
+  record: TokenRecord;
+  principal: Principal;
+}
+
+const LAST_USED_RESOLUTION_MS = 1000;
+const FLUSH_EVERY_MS = 5000;
+/** Longer presented secrets are refused before hashing (no hashing of megabyte headers). */
+const MAX_SECRET_LENGTH = 600;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function tokenView(r: TokenRecord): TokenView {
+  return {
+    id: r.id,
+    name: r.name,
+    scopes: r.scopes,
+    kind: r.kind,
+    createdAt: new Date(r.createdAt).toISOString(),
+    expiresAt: iso(r.expiresAt),
+    lastUsedAt: iso(r.lastUsedAt),
+    revokedAt: iso(r.revokedAt),
+  };
+}
+
+export interface TokenServiceOptions {
+  store: TokenStore;
+  audit: AuditSink;
+  log: Logger;
+  dataDir: string;
+  now?: () => number;
+}
+
+export class TokenService {
+  private readonly byDigest = new Map<string, Cached>();
+  private readonly dirty = new Map<string, number>();
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  /** Whether the admin token lives in the data dir (false when supplied by --token). */
+  private adminFromFile = true;
+
+  constructor(private readonly opts: TokenServiceOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Installs the admin token's digest and loads active tokens. */
+  start(admin: { token: string; fromFile: boolean }): void {
+    this.adminFromFile = admin.fromFile;
+    this.opts.store.upsertAdmin(tokenDigest(admin.token), this.now());
+    this.reload();
+    this.timer = setInterval(() => this.flush(), FLUSH_EVERY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+
+  private reload(): void {
+    this.byDigest.clear();
+    for (const r of this.opts.store.listActive()) this.cache(r);
+  }
+
+  private cache(r: TokenRecord): void {
+    const principal: Principal = Object.freeze({ id: r.id, name: r.name, kind: r.kind, scopes: new Set(r.scopes) });
+    this.byDigest.set(r.hash, { record: r, principal });
+  }
+
+  /** The hot path: one SHA-256, one map lookup, a constant-time compare, an expiry check. */
+  verify(secret: string, now: number): Principal | null {
+    if (secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return null;
+    const digest = tokenDigest(secret);
+    const hit = this.byDigest.get(digest);
+    if (hit === undefined || !digestsEqual(hit.record.hash, digest)) return null;
+    const r = hit.record;
+    if (r.expiresAt !== null && r.expiresAt <= now) return null;
+    if (r.lastUsedAt === null || now - r.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+      r.lastUsedAt = now;
+      this.dirty.set(r.id, now);
+    }
+    return hit.principal;
+  }
+
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const updates = [...this.dirty].map(([id, at]) => ({ id, at }));
+    this.dirty.clear();
+    try {
+      this.opts.store.touchLastUsed(updates);
+    } catch (err) {
+      this.opts.log.warn({ err }, 'could not record token last-used times');
+    }
+  }
+
+  create(input: CreateTokenInput, actor: Actor, via: 'api' | 'pairing' = 'api'): { token: string; view: TokenView } {
+    const name = input.name.trim();
+    if (!NAME.test(name)) throw new GatewayError('validation_failed', 'name: 1-64 letters, digits, space, . _ @ - (starting with a letter or digit)');
+    const scopes = [...new Set(input.scopes)];
+    if (scopes.length === 0) throw new GatewayError('validation_failed', 'scopes: at least one scope is needed');
+    const bad = scopes.filter((s) => !isScope(s));
+    if (bad.length > 0) throw new GatewayError('validation_failed', `scopes: unknown scope ${bad.map((s) => JSON.stringify(s)).join(', ')}`);
+    if (this.findActiveByName(name)) throw new GatewayError('conflict', `an active token is already named ${JSON.stringify(name)}`);
+    const now = this.now();
+    const token = generateToken();
+    const record: TokenRecord = {
+      id: randomId('tok'),
+      name,
+      hash: tokenDigest(token),
+      scopes,
+      kind: 'token',
+      createdAt: now,
+      expiresAt: input.ttlSeconds === undefined ? null : now + input.ttlSeconds * 1000,
+      lastUsedAt: null,
+      revokedAt: null,
+      createdBy: actor.id,
+    };
+    this.opts.store.insert(record);
+    this.cache(record);
+    this.opts.audit.record({
+      type: 'token.created',
+      outcome: 'ok',
+      actor,
+      detail: { tokenId: record.id, name, scopes, expiresAt: iso(record.expiresAt), via },
+    });
+    return { token, view: tokenView(record) };
+  }
+
+  list(): TokenView[] {
+    return this.opts.store.listAll().map(tokenView);
+  }
+
+  private findActiveByName(name: string): TokenRecord | undefined {
+    for (const { record } of this.byDigest.values()) if (record.name === name && record.kind === 'token') return record;
+    return undefined;
+  }
+
+  /** Revokes by id or (active) name; effective on the next request. */
+  revoke(idOrName: string, actor: Actor): TokenView {
+    const record = this.opts.store.get(idOrName) ?? this.findActiveByName(idOrName);
+    if (!record) throw new GatewayError('not_found', `no token ${JSON.stringify(idOrName)}`);
+    if (record.kind === 'admin') throw new GatewayError('conflict', 'the admin token is not revoked but rotated: moat token rotate-admin');
+    if (record.revokedAt !== null) return tokenView(record);
+    const at = this.now();
+    this.opts.store.revoke(record.id, at);
+    this.byDigest.delete(record.hash);
+    this.opts.audit.record({ type: 'token.revoked', outcome: 'ok', actor, detail: { tokenId: record.id, name: record.name } });
+    return tokenView({ ...record, revokedAt: at });
+  }
+
+  /** New admin secret in <dataDir>/gateway-token; the old one stops working at once. */
+  rotateAdmin(actor: Actor): { tokenFile: string } {
+    if (!this.adminFromFile) {
+      throw new GatewayError('conflict', 'the admin token was supplied with --token/MOAT_TOKEN; change it where it is set and restart');
+    }
+    const token = generateToken();
+    writeAdminToken(this.opts.dataDir, token);
+    this.opts.store.upsertAdmin(tokenDigest(token), this.now());
+    this.reload();
+    this.opts.audit.record({ type: 'token.rotated', outcome: 'ok', actor, detail: { tokenId: 'admin' } });
+    return { tokenFile: `${this.opts.dataDir}/gateway-token` };
+  }
+
+  /** Count of active, unexpired tokens holding admin without an expiry (doctor). */
+  adminTokensWithoutExpiry(): TokenView[] {
+    const out: TokenView[] = [];
+    for (const { record } of this.byDigest.values()) {
+      if (record.kind === 'token' && record.expiresAt === null && record.scopes.includes('admin')) out.push(tokenView(record));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The one error table: every stable error code with its HTTP status and title, and GatewayError.
+ * Imports nothing. Codes are lowercase snake_case and never reused; docs/errors.md documents each.
+ */
+
+export const ERRORS = {
+  // Input
+  bad_request: { status: 400, title: 'Bad request' },
+  validation_failed: { status: 400, title: 'Request does not match the schema' },
+  json_invalid: { status: 400, title: 'Malformed JSON body' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  body_too_large: { status: 413, title: 'Body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+
+  // The door
+  auth_required: { status: 401, title: 'Authentication required' },
+  token_invalid: { status: 401, title: 'Token invalid' },
+  scope_required: { status: 403, title: 'Scope required' },
+  origin_not_allowed: { status: 403, title: 'Origin not allowed' },
+  host_not_allowed: { status: 421, title: 'Host not allowed' },
+  pairing_code_invalid: { status: 403, title: 'Pairing code invalid' },
+  locked_out: { status: 429, title: 'Locked out after repeated failures' },
+  rate_limited: { status: 429, title: 'Rate limit exceeded' },
+  overloaded: { status: 503, title: 'Too many requests in flight' },
+  too_many_streams: { status: 503, title: 'Too many open event streams' },
+  draining: { status: 503, title: 'Gateway is shutting down' },
+
+  // Configuration (boot refusals exit with status 78; the same codes answer PATCH /api/v1/config)
+  config_invalid: { status: 400, title: 'Configuration invalid' },
+  config_unsafe: { status: 409, title: 'Configuration unsafe' },
+  restart_required: { status: 409, title: 'Change needs a restart' },
+
+  // Server
+  internal: { status: 500, title: 'Internal error' },
+  audit_backlog: { status: 503, title: 'Audit log backlog full' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface GatewayErrorOptions {
+  /** Extra response headers (Retry-After, WWW-Authenticate, ...). */
+  headers?: Record<string, string>;
+  /** Extra, safe members for the problem body (e.g. `scope`, `errors`). Never secrets. */
+  extra?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** An error with a stable code from ERRORS. `detail` is safe to show to the client. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string;
+  readonly headers: Record<string, string> | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options: GatewayErrorOptions = {}) {
+    const entry = ERRORS[code];
+    super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = entry.status;
+    this.detail = detail ?? entry.title;
+    this.headers = options.headers;
+    this.extra = options.extra;
+  }
+}
+
+/** Match errors on their code, never on instanceof (errors cross module and package copies). */
+export function isGatewayError(err: unknown): err is GatewayError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { name?: unknown }).name === 'GatewayError' &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    Object.hasOwn(ERRORS, (err as { code: string }).code)
+  );
+}
+
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return isGatewayError(err) && err.code === code;
+}

@@ -1,0 +1,360 @@
+/**
+ * createGateway(options): the one composition root, config -> store -> domain -> http. Owns the
+ * lifecycle (constructor without side effects, validate(), start(), idempotent stop()) and the
+ * files that tell clients where the gateway is (gateway.json). The CLI and the tests use it.
+ */
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { verifyAudit } from './audit/verify.js';
+import { readAudit } from './audit/read.js';
+import { AuditLog } from './audit/writer.js';
+import { bootPosture, type BootPosture } from './config/bind.js';
+import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
+import { PairingService } from './domain/identity/pairing.js';
+import { TokenService } from './domain/identity/tokens.js';
+import { GatewayError } from './errors.js';
+import { buildApp } from './http/app.js';
+import { createPipeline, type Guards } from './http/pipeline.js';
+import { Listener } from './http/server.js';
+import { certificateNames, loadTls, type TlsMaterial } from './http/tls.js';
+import { createLogger, type Logger } from './observe/logger.js';
+import { authenticate } from './security/authenticate.js';
+import { authorize } from './security/authorize.js';
+import { clientIp } from './security/client-ip.js';
+import { hostGuard } from './security/host-guard.js';
+import { inflightLimit } from './security/inflight-limit.js';
+import { lockout } from './security/lockout.js';
+import { originGuard } from './security/origin-guard.js';
+import { rateLimit } from './security/rate-limit.js';
+import { isAcceptableSuppliedToken } from './security/tokens.js';
+import { ensureDir, loadOrCreateKey, readIfExists, writeFileAtomic } from './store/files.js';
+import { openDatabase, type Db } from './store/sqlite/database.js';
+import { sqlitePairingStore, sqliteTokenStore } from './store/sqlite/identity.js';
+
+export interface GatewayOptions extends ConfigInput {
+  /** Where JSON log lines go (default stderr). */
+  logDestination?: DestinationStream;
+  /** Clock for tests of expiry. */
+  now?: () => number;
+}
+
+export interface GatewayInfo {
+  url: string;
+  pid: number;
+  tlsFingerprint: string | null;
+  startedAt: string;
+}
+
+export const GATEWAY_FILE = 'gateway.json';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export class Gateway {
+  private loaded: LoadedConfig | null = null;
+  private postureValue: BootPosture | null = null;
+  private guards: Guards | null = null;
+  private logger: Logger | null = null;
+  private db: Db | null = null;
+  private app: FastifyInstance | null = null;
+  private listener: Listener | null = null;
+  private audit: AuditLog | null = null;
+  private tokens: TokenService | null = null;
+  private pairing: PairingService | null = null;
+  private tlsMaterial: TlsMaterial | null = null;
+  private adminToken: string | null = null;
+  private address: { host: string; port: number } | null = null;
+  private startedAt = 0;
+  private draining = false;
+  private state: 'new' | 'validated' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly opts: GatewayOptions = {}) {}
+
+  get version(): string {
+    return VERSION;
+  }
+  get config(): Readonly<Config> {
+    if (!this.loaded) throw new Error('gateway not validated');
+    return this.loaded.config;
+  }
+  get configSources(): LoadedConfig['sources'] {
+    if (!this.loaded) throw new Error('gateway not validated');
+    return this.loaded.sources;
+  }
+  get posture(): BootPosture {
+    if (!this.postureValue) throw new Error('gateway not validated');
+    return this.postureValue;
+  }
+  get dataDir(): string {
+    return this.config.dataDir;
+  }
+  get url(): string {
+    if (!this.address) throw new Error('gateway not started');
+    const { host, port } = this.address;
+    const h = host.includes(':') ? `[${host}]` : host;
+    return `${this.posture.tls ? 'https' : 'http'}://${h}:${port}`;
+  }
+  get port(): number {
+    if (!this.address) throw new Error('gateway not started');
+    return this.address.port;
+  }
+  get token(): string {
+    if (!this.adminToken) throw new Error('gateway not started');
+    return this.adminToken;
+  }
+  get tlsFingerprint(): string | null {
+    return this.tlsMaterial?.fingerprint ?? null;
+  }
+  get log(): Logger {
+    if (!this.logger) throw new Error('gateway not validated');
+    return this.logger;
+  }
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
+  validate(): this {
+    if (this.state !== 'new') return this;
+    const loaded = loadConfig(this.opts);
+    const config = loaded.config;
+    const posture = bootPosture(config);
+    if (config.auth.token !== undefined && !isAcceptableSuppliedToken(config.auth.token)) {
+      throw new GatewayError('config_invalid', 'auth.token (--token/MOAT_TOKEN) must be 32-512 printable characters without spaces');
+    }
+    this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
+    const inflight = inflightLimit(config.limits);
+    const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
+    this.guards = {
+      inflight,
+      host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
+      origin: originGuard({ allowedOrigins: config.allowedOrigins }),
+      clientIp: clientIp({ trustedProxies: config.trustedProxies }),
+      rateLimit: rateLimit({
+        enabled: config.rateLimit.enabled,
+        maxClients: config.rateLimit.maxClients,
+        perMinute: {
+          pair: config.rateLimit.pair.perMinute,
+          hooks: config.rateLimit.hooks.perMinute,
+          jobs: config.rateLimit.jobs.perMinute,
+          general: config.rateLimit.general.perMinute,
+        },
+      }),
+      lockout: lock,
+      authenticate: authenticate({ enabled: posture.auth, verifier: { verify: (s, n) => (this.tokens as TokenService).verify(s, n) } }),
+      authorize: authorize(),
+    };
+    this.loaded = loaded;
+    this.postureValue = posture;
+    this.state = 'validated';
+    return this;
+  }
+
+  async start(): Promise<this> {
+    this.validate();
+    if (this.state !== 'validated') throw new Error(`gateway cannot start from state ${this.state}`);
+    this.state = 'starting';
+    try {
+      await this.boot();
+      this.state = 'started';
+    } catch (err) {
+      await this.teardown();
+      this.state = 'stopped';
+      throw err;
+    }
+    return this;
+  }
+
+  private async boot(): Promise<void> {
+    const config = this.config;
+    const posture = this.posture;
+    const log = this.log;
+    const now = this.opts.now ?? Date.now;
+    const dataDir = config.dataDir;
+    ensureDir(dataDir);
+    this.refuseSecondGateway(dataDir);
+
+    this.audit = new AuditLog({ dir: join(dataDir, 'audit'), rotateBytes: config.audit.rotateBytes, keep: config.audit.keep, maxQueue: config.audit.maxQueue, log, now });
+    await this.audit.start();
+    const audit = this.audit;
+
+    this.db = openDatabase({ path: join(dataDir, 'moat.db') });
+    const tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now });
+    this.tokens = tokens;
+    if (config.auth.token !== undefined) {
+      this.adminToken = config.auth.token;
+      tokens.start({ token: config.auth.token, fromFile: false });
+    } else {
+      const file = loadOrCreateAdminToken(dataDir);
+      if (file.replacedMalformed) log.warn({ path: file.path }, 'admin token file was malformed and has been replaced');
+      if (file.repairedMode !== null) {
+        log.warn({ path: file.path, mode: file.repairedMode.toString(8) }, 'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)');
+        audit.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
+      }
+      this.adminToken = file.token;
+      tokens.start({ token: file.token, fromFile: true });
+    }
+    const pairing = (this.pairing = new PairingService({
+      store: sqlitePairingStore(this.db),
+      tokens,
+      audit,
+      key: loadOrCreateKey(dataDir, 'pairing'),
+      limits: () => this.config.pairing,
+      now,
+    }));
+
+    if (posture.tls) {
+      this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
+    }
+    const guards = this.guards as Guards;
+    this.listener = new Listener({ tls: this.tlsMaterial, limits: config.limits, inflight: guards.inflight });
+    const pipeline = createPipeline({ guards, tls: posture.tls, audit, log, isDraining: () => this.draining, now });
+    this.app = await buildApp({
+      listener: this.listener,
+      pipeline,
+      log,
+      bodyLimit: config.limits.maxBodyBytes,
+      tls: posture.tls,
+      version: VERSION,
+      routes: {
+        status: () => this.statusView(),
+        isDraining: () => this.draining,
+        tokens,
+        pairing,
+        audit: {
+          read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
+          head: () => audit.head,
+          verify: async () => {
+            await audit.flush();
+            const result = await verifyAudit(join(dataDir, 'audit'));
+            const head = audit.head;
+            const headMatches = result.lastSeq === head.seq && result.lastHash === head.hash;
+            return { ...result, ok: result.ok && headMatches, head, headMatches };
+          },
+        },
+      },
+    });
+
+    await this.app.listen({ host: config.host, port: config.port });
+    const addr = this.app.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('listener has no TCP address');
+    this.address = { host: config.host, port: addr.port };
+    guards.host.reconfigure({ bindHost: config.host, bindClass: posture.bindClass, port: addr.port, tls: posture.tls, publicNames: config.publicNames });
+    this.startedAt = now();
+
+    const info: GatewayInfo = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
+    writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
+
+    for (const w of [...posture.warnings, ...this.loaded!.warnings]) log.warn(w);
+    audit.record({
+      type: 'gateway.boot',
+      outcome: 'ok',
+      detail: {
+        version: VERSION,
+        bind: `${config.host}:${addr.port}`,
+        bindClass: posture.bindClass,
+        tls: posture.tls,
+        auth: posture.auth,
+        pid: process.pid,
+        ...(posture.warnings.length > 0 ? { warnings: posture.warnings } : {}),
+      },
+    });
+  }
+
+  /** A pairing code minted by the operator at the console (`moat serve --pair`). */
+  mintPairingCode(input: { scopes: string[]; ttlSeconds?: number }): { code: string; expiresAt: string } {
+    if (!this.pairing) throw new Error('gateway not started');
+    return this.pairing.mint(input, { id: 'admin', name: 'moat serve --pair' });
+  }
+
+  /** One gateway per data dir: a live pid in gateway.json means another one is serving it. */
+  private refuseSecondGateway(dataDir: string): void {
+    const text = readIfExists(join(dataDir, GATEWAY_FILE));
+    if (text === undefined) return;
+    let pid: unknown;
+    try {
+      pid = (JSON.parse(text) as { pid?: unknown }).pid;
+    } catch {
+      return;
+    }
+    if (typeof pid !== 'number' || pid === process.pid) return;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return; // not running: a stale file from a crash
+    }
+    throw new GatewayError('config_invalid', `another gateway (pid ${pid}) is serving ${dataDir}; stop it or use another --data-dir`);
+  }
+
+  private statusView() {
+    const now = this.opts.now ?? Date.now;
+    return {
+      version: VERSION,
+      bind: { address: this.config.host, port: this.port, class: this.posture.bindClass },
+      tls: { enabled: this.posture.tls, fingerprint: this.tlsFingerprint },
+      auth: { enabled: this.posture.auth },
+      uptimeSeconds: Math.round((now() - this.startedAt) / 1000),
+    };
+  }
+
+  /** Drains and stops: health turns 503, in-flight requests get up to drainTimeoutSeconds. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.state === 'new' || this.state === 'validated') {
+      this.state = 'stopped';
+      return Promise.resolve();
+    }
+    this.stopping = (async () => {
+      this.state = 'stopping';
+      this.draining = true;
+      const listener = this.listener;
+      if (listener) {
+        listener.stopAccepting();
+        const drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
+        if (!drained) this.log.warn({ inflight: this.guards?.inflight.inflight }, 'drain timeout: closing remaining connections');
+        listener.destroyAll();
+      }
+      this.audit?.record({ type: 'gateway.shutdown', outcome: 'ok', detail: { version: VERSION, pid: process.pid } });
+      await this.teardown();
+      this.state = 'stopped';
+    })();
+    return this.stopping;
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
+    this.app = null;
+    this.tokens?.stop();
+    await this.audit?.stop();
+    this.db?.close();
+    this.db = null;
+    const file = this.loaded ? join(this.config.dataDir, GATEWAY_FILE) : null;
+    if (file) {
+      const text = readIfExists(file);
+      if (text && (JSON.parse(text) as { pid?: number }).pid === process.pid) unlinkSync(file);
+    }
+    this.logger?.flush();
+  }
+}
+
+/** Walks the audit chain of a data dir without a running gateway (moat audit verify). */
+export function verifyAuditDir(dataDir: string) {
+  return verifyAudit(join(dataDir, 'audit'));
+}
+
+export function createGateway(options: GatewayOptions = {}): Gateway {
+  return new Gateway(options).validate();
+}
+
+/** Mode bits of a path, or null if it does not exist (for doctor and tests). */
+export function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> origin/CORS
+ * -> client address -> rate limit -> lockout -> authenticate -> authorize -> audit capacity.
+ * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
+ * (log with client and reason, lockout counting, audit) and the audit record of every write.
+ */
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { AuditSink } from '../audit/event.js';
+import { pickHeaders } from '../audit/event.js';
+import { GatewayError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../observe/logger.js';
+import type { authenticate } from '../security/authenticate.js';
+import type { authorize } from '../security/authorize.js';
+import type { clientIp } from '../security/client-ip.js';
+import type { hostGuard } from '../security/host-guard.js';
+import type { InflightLimit } from '../security/inflight-limit.js';
+import type { Lockout } from '../security/lockout.js';
+import type { originGuard } from '../security/origin-guard.js';
+import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/principal.js';
+import type { rateLimit } from '../security/rate-limit.js';
+
+export interface Guards {
+  inflight: InflightLimit;
+  host: ReturnType<typeof hostGuard>;
+  origin: ReturnType<typeof originGuard>;
+  clientIp: ReturnType<typeof clientIp>;
+  rateLimit: ReturnType<typeof rateLimit>;
+  lockout: Lockout;
+  authenticate: ReturnType<typeof authenticate>;
+  authorize: ReturnType<typeof authorize>;
+}
+
+export interface RoutePolicy {
+  auth: AuthMode;
+  scope: ScopeRequirement | undefined;
+  rateClass: RateClass;
+  write: boolean;
+  /** Answered while draining (health says "draining" itself). */
+  drainExempt: boolean;
+}
+
+export interface PipelineOptions {
+  guards: Guards;
+  tls: boolean;
+  audit: AuditSink;
+  log: Logger;
+  isDraining(): boolean;
+  now?: () => number;
+}
+
+/** Failures that count towards the client's lockout. */
+const LOCKOUT_COUNTED = new Set<ErrorCode>(['token_invalid', 'pairing_code_invalid']);
+
+/** Refusals that are audited as denials, with their event type. */
+const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
+  auth_required: 'auth.failure',
+  token_invalid: 'auth.failure',
+  locked_out: 'auth.locked_out',
+  scope_required: 'authz.denied',
+  host_not_allowed: 'guard.host',
+  origin_not_allowed: 'guard.origin',
+  rate_limited: 'ratelimit.refused',
+  pairing_code_invalid: 'pairing.failure',
+  overloaded: 'limit.inflight',
+  too_many_streams: 'limit.streams',
+  body_too_large: 'limit.body',
+  audit_backlog: 'audit.backlog',
+};
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function isWrite(method: string): boolean {
+  return !READ_METHODS.has(method);
+}
+
+/** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
+export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): RoutePolicy {
+  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass };
+  const auth = config.auth ?? 'bearer';
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  if (auth === 'bearer' && config.scope === undefined) {
+    throw new Error(`route ${methods.join(',')} ${route.url} declares no scope (routes fail closed; declare config.scope)`);
+  }
+  return {
+    auth,
+    scope: config.scope,
+    rateClass: config.rateClass ?? 'general',
+    write: methods.some((m) => isWrite(String(m))),
+    drainExempt: route.url === '/api/v1/health',
+  };
+}
+
+export function createPipeline(opts: PipelineOptions) {
+  const g = opts.guards;
+  const now = opts.now ?? Date.now;
+  const headers: Record<string, string> = {
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cross-origin-resource-policy': 'same-origin',
+  };
+  if (opts.tls) headers['strict-transport-security'] = 'max-age=31536000';
+  const headerNames = Object.keys(headers);
+
+  function setBaseHeaders(req: FastifyRequest, reply: FastifyReply): void {
+    for (const name of headerNames) reply.header(name, headers[name]);
+    reply.header('x-request-id', req.id);
+  }
+
+  /**
+   * Runs the guards for one request under `policy`. Throws the refusal; returns true when a guard
+   * answered the request itself (a CORS preflight).
+   */
+  function run(policy: RoutePolicy, req: FastifyRequest, reply: FastifyReply): boolean {
+    const t = now();
+    setBaseHeaders(req, reply);
+    const state: GuardState = { client: '', principal: null, scope: null, denied: false };
+    req.moat = state;
+    g.inflight();
+    if (!policy.drainExempt && opts.isDraining()) {
+      throw new GatewayError('draining', 'the gateway is shutting down; retry on another instance or later', {
+        headers: req.raw.httpVersionMajor === 1 ? { connection: 'close', 'retry-after': '5' } : { 'retry-after': '5' },
+      });
+    }
+    g.host(req, reply);
+    if (g.origin(req, reply)) return true;
+    state.client = g.clientIp(req);
+    g.rateLimit(policy.rateClass, state.client, t);
+    if (policy.auth === 'bearer') {
+      const credentialed = req.headers.authorization !== undefined;
+      if (credentialed) g.lockout(state.client, t);
+      const principal = g.authenticate(req, t);
+      state.principal = principal;
+      state.scope = g.authorize(req, principal, policy.scope);
+      if (credentialed) g.lockout.succeed(state.client);
+    } else if (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined) {
+      g.lockout(state.client, t);
+    }
+    if (policy.write && !opts.audit.hasCapacity()) {
+      throw new GatewayError('audit_backlog', 'the audit log is behind; writes are refused until it catches up', { headers: { 'retry-after': '1' } });
+    }
+    return false;
+  }
+
+  /** The route's onRequest hook (callback style: no promise where nothing waits). */
+  function forRoute(policy: RoutePolicy) {
+    return function guardPipeline(req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+      let answered: boolean;
+      try {
+        answered = run(policy, req, reply);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      if (!answered) done();
+    };
+  }
+
+  /** Every refusal and failure: log it, count it towards lockout, audit it. */
+  function onProblem(req: FastifyRequest, reply: FastifyReply, err: GatewayError, original: unknown): void {
+    let state = req.moat as GuardState | null;
+    if (!state) {
+      // Refused before routing (a malformed URL): the guards never ran, so set what they would have.
+      state = { client: '', principal: null, scope: null, denied: false };
+      req.moat = state;
+      setBaseHeaders(req, reply);
+    }
+    if (state.client === '') state.client = g.clientIp(req);
+    const route = req.routeOptions.url ?? null;
+    if (err.code === 'internal') {
+      opts.log.error({ reqId: req.id, err: original, method: req.method, route }, 'request failed');
+      return;
+    }
+    const denial = DENIAL_EVENTS[err.code];
+    if (denial === undefined) {
+      if (err.status >= 500) opts.log.warn({ reqId: req.id, code: err.code, client: state.client, route }, err.detail);
+      return;
+    }
+    state.denied = true;
+    const t = now();
+    let lockedForMs = 0;
+    if (LOCKOUT_COUNTED.has(err.code)) lockedForMs = g.lockout.fail(state.client, t);
+    opts.log.warn({ reqId: req.id, client: state.client, method: req.method, route, code: err.code }, `refused: ${err.detail}`);
+    const base = {
+      outcome: 'denied' as const,
+      actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
+      client: state.client,
+      requestId: req.id,
+      method: req.method,
+      route: route ?? undefined,
+      status: err.status,
+      code: err.code,
+      headers: pickHeaders(req.headers),
+    };
+    opts.audit.record({ type: denial, ...base, detail: { reason: err.detail } });
+    if (lockedForMs > 0) {
+      opts.audit.record({ type: 'auth.lockout', ...base, detail: { lockedForMs } });
+      opts.log.warn({ client: state.client, lockedForMs }, 'client locked out after repeated failures');
+    }
+  }
+
+  /** onResponse: every write request that reached its route is audited with its outcome. */
+  function auditWrite(req: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    const state = req.moat as GuardState | null;
+    if (state && !state.denied && isWrite(req.method) && state.client !== '') {
+      opts.audit.record({
+        type: 'http.write',
+        outcome: reply.statusCode < 400 ? 'ok' : 'error',
+        actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
+        client: state.client,
+        requestId: req.id,
+        method: req.method,
+        route: req.routeOptions.url ?? undefined,
+        status: reply.statusCode,
+        scope: state.scope ?? undefined,
+        headers: pickHeaders(req.headers),
+      });
+    }
+    done();
+  }
+
+  return { run, forRoute, onProblem, auditWrite };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;

@@ -1,0 +1,75 @@
+/**
+ * The one place errors become HTTP: RFC 9457 application/problem+json with status, title, detail,
+ * a stable code and the requestId. Fastify's own errors are mapped to codes from the table; an
+ * unknown error becomes 500 `internal` and its message is never echoed (it goes to the log).
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, GatewayError, isGatewayError, type ErrorCode } from '../errors.js';
+
+export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  requestId: string;
+  [extra: string]: unknown;
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'json_invalid',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'json_invalid',
+  FST_ERR_NOT_FOUND: 'not_found',
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+};
+
+/** Turns anything thrown into a GatewayError whose detail is safe to show. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (isGatewayError(err)) return err;
+  const e = err as Partial<FastifyError> & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string };
+  if (Array.isArray(e.validation)) {
+    const errors = e.validation.slice(0, 20).map((v) => ({ path: `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`, message: v.message ?? 'invalid' }));
+    return new GatewayError('validation_failed', errors.map((x) => `${x.path} ${x.message}`).join('; '), { extra: { errors } });
+  }
+  const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
+  if (mapped) return new GatewayError(mapped, mapped === 'json_invalid' ? 'the body is not valid JSON' : ERRORS[mapped].title);
+  // secure-json-parse raises SyntaxError with statusCode 400 for a broken body.
+  if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new GatewayError('json_invalid', 'the body is not valid JSON');
+  return new GatewayError('internal', 'internal error; the request id is in the log', { cause: err });
+}
+
+export function problemBody(err: GatewayError, requestId: string): Problem {
+  return {
+    type: `urn:moat:problem:${err.code}`,
+    title: ERRORS[err.code].title,
+    status: err.status,
+    detail: err.detail,
+    code: err.code,
+    requestId,
+    ...err.extra,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, err: GatewayError, requestId: string): void {
+  if (err.headers) reply.headers(err.headers);
+  reply.code(err.status).type(PROBLEM_TYPE).send(problemBody(err, requestId));
+}
+
+export interface ProblemHandlerOptions {
+  /** Called for every refusal and failure before the reply (log, lockout, audit). */
+  onProblem(req: FastifyRequest, reply: FastifyReply, err: GatewayError, original: unknown): void;
+}
+
+export function problemHandler(opts: ProblemHandlerOptions) {
+  return function problemHandler(error: unknown, req: FastifyRequest, reply: FastifyReply): void {
+    const err = toGatewayError(error);
+    opts.onProblem(req, reply, err, error);
+    sendProblem(reply, err, req.id);
+  };
+}

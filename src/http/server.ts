@@ -1,0 +1,116 @@
+/**
+ * The listener: HTTP/1.1, or HTTP/2 over TLS 1.3 with HTTP/1.1 fallback (ALPN); header, request and
+ * keep-alive timeouts and a header size cap (slowloris); in-flight counting for the cap; and the
+ * drain on shutdown (stop accepting, let in-flight requests finish up to a deadline, then close).
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import type { InflightLimit } from '../security/inflight-limit.js';
+import type { TlsMaterial } from './tls.js';
+
+export interface ListenerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
+}
+
+export interface ListenerOptions {
+  tls: TlsMaterial | null;
+  limits: ListenerLimits;
+  inflight: InflightLimit;
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+export type NodeServer = http.Server | http2.Http2SecureServer;
+
+export class Listener {
+  server: NodeServer | null = null;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly opts: ListenerOptions) {}
+
+  /** Fastify's serverFactory: builds the Node server around Fastify's handler. */
+  readonly factory = (handler: Handler): NodeServer => {
+    const { inflight, limits, tls } = this.opts;
+    const counted: Handler = (req, res) => {
+      inflight.enter();
+      res.once('close', inflight.leave);
+      handler(req, res);
+    };
+    const http1Options = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Timeouts are enforced on this tick; Node's default (30 s) would let slow headers linger.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
+    };
+    let server: NodeServer;
+    if (tls) {
+      const s = http2.createSecureServer(
+        {
+          ...http1Options,
+          allowHTTP1: true,
+          key: tls.key,
+          cert: tls.cert,
+          minVersion: 'TLSv1.3',
+          settings: { maxConcurrentStreams: 128, maxHeaderListSize: limits.maxHeaderBytes },
+          maxSessionMemory: 16,
+          // A TLS handshake that never completes must not hold a socket.
+          handshakeTimeout: limits.headersTimeoutMs,
+        },
+        counted as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+      );
+      // HTTP/1.1 connections of the secure server use the http1 timeouts; set them explicitly.
+      Object.assign(s, { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
+      s.on('session', (session: http2.ServerHttp2Session) => {
+        this.sessions.add(session);
+        session.setTimeout(limits.keepAliveTimeoutMs, () => session.close());
+        session.once('close', () => this.sessions.delete(session));
+      });
+      s.on('secureConnection', (socket: Socket) => this.track(socket));
+      server = s;
+    } else {
+      const s = http.createServer(http1Options, counted);
+      s.on('connection', (socket: Socket) => this.track(socket));
+      server = s;
+    }
+    this.server = server;
+    return server;
+  };
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Stops accepting connections; idle keep-alive connections and HTTP/2 sessions are told to go. */
+  stopAccepting(): void {
+    const server = this.server;
+    if (!server) return;
+    server.close();
+    if (server instanceof http.Server) server.closeIdleConnections();
+    for (const session of this.sessions) session.close();
+  }
+
+  /** Waits until nothing is in flight or the deadline passes; returns whether it drained. */
+  async waitForInflight(deadlineMs: number): Promise<boolean> {
+    const end = Date.now() + deadlineMs;
+    while (this.opts.inflight.inflight > 0) {
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  }
+
+  /** Closes every remaining connection now. */
+  destroyAll(): void {
+    const server = this.server;
+    if (server instanceof http.Server) server.closeAllConnections();
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets) socket.destroy();
+  }
+}

@@ -1,0 +1,53 @@
+/** /api/v1/audit: read the chain by sequence number, its head, and a verification. Admin only. */
+import type { FastifyInstance } from 'fastify';
+import Type, { type Static } from 'typebox';
+import type { RouteDeps } from './deps.js';
+import { problems } from './schemas.js';
+
+const Query = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+const Entry = Type.Object({ seq: Type.Integer(), ts: Type.String(), prev: Type.String(), type: Type.String(), outcome: Type.String() }, { additionalProperties: true });
+
+export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>): void {
+  app.get(
+    '/api/v1/audit',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Audit entries after a sequence number',
+        tags: ['audit'],
+        querystring: Query,
+        response: { 200: Type.Object({ entries: Type.Array(Entry), next: Type.Union([Type.Integer(), Type.Null()]) }), ...problems },
+      },
+    },
+    async (req) => {
+      const q = req.query as Static<typeof Query>;
+      const limit = q.limit ?? 100;
+      const entries = (await deps.audit.read(q.after ?? 0, limit)) as Array<{ seq: number }>;
+      const last = entries[entries.length - 1];
+      return { entries, next: entries.length === limit && last ? last.seq : null };
+    },
+  );
+  app.get(
+    '/api/v1/audit/head',
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Sequence and hash of the newest entry', tags: ['audit'], response: { 200: Type.Object({ seq: Type.Integer(), hash: Type.String() }), ...problems } },
+    },
+    async () => deps.audit.head(),
+  );
+  app.get(
+    '/api/v1/audit/verify',
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Walk the hash chain across rotations', tags: ['audit'], response: { 200: Type.Object({}, { additionalProperties: true }), ...problems } },
+    },
+    async () => deps.audit.verify(),
+  );
+}

@@ -1,0 +1,20 @@
+/** GET /api/v1/health: the one unauthenticated route; says ok or draining and nothing else. */
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { RouteDeps } from './deps.js';
+
+const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('draining')]) });
+
+export function healthRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'isDraining'>): void {
+  app.get(
+    '/api/v1/health',
+    {
+      config: { auth: 'none' },
+      schema: { summary: 'Liveness (no authentication)', tags: ['gateway'], response: { 200: Health, 503: Health } },
+    },
+    async (_req, reply) => {
+      if (deps.isDraining()) return reply.code(503).send({ status: 'draining' });
+      return { status: 'ok' };
+    },
+  );
+}

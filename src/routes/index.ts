@@ -1,0 +1,18 @@
+/** Registers every resource's routes. Each file declares its scope, schemas and rate class. */
+import type { FastifyInstance } from 'fastify';
+import { auditRoutes } from './audit.js';
+import type { RouteDeps } from './deps.js';
+import { healthRoutes } from './health.js';
+import { pairingRoutes } from './pairing.js';
+import { statusRoutes } from './status.js';
+import { tokenRoutes } from './tokens.js';
+
+export type { RouteDeps } from './deps.js';
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  healthRoutes(app, deps);
+  statusRoutes(app, deps);
+  tokenRoutes(app, deps);
+  pairingRoutes(app, deps);
+  auditRoutes(app, deps);
+}

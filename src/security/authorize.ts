@@ -1,0 +1,21 @@
+/**
+ * Authorization: the route's declared scope against the principal's scopes. Fail closed: a bearer
+ * route that declares no scope is refused (and refused at registration, see http/pipeline.ts).
+ */
+import type { FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors.js';
+import type { Principal, ScopeRequirement } from './principal.js';
+import { scopeAllows } from './scopes.js';
+
+export function authorize() {
+  /** Returns the scope that was required (recorded in the audit entry). */
+  function authorize(req: FastifyRequest, principal: Principal, requirement: ScopeRequirement | undefined): string {
+    if (requirement === undefined) throw new GatewayError('scope_required', 'this route declares no scope and is closed', { extra: { scope: 'admin' } });
+    const scope = typeof requirement === 'function' ? requirement(req.params) : requirement;
+    if (!scopeAllows(principal.scopes, scope, req.method)) {
+      throw new GatewayError('scope_required', `this route needs scope ${scope}`, { extra: { scope } });
+    }
+    return scope;
+  }
+  return authorize;
+}

@@ -1,0 +1,58 @@
+/**
+ * Cap on requests handled at once (and on open event streams). Resource exhaustion: past the cap a
+ * request is refused with 503 and Retry-After instead of queueing without bound.
+ */
+import { GatewayError } from '../errors.js';
+
+export interface InflightLimitOptions {
+  maxInflight: number;
+  maxStreams: number;
+}
+
+export function inflightLimit(initial: InflightLimitOptions) {
+  let opts = { ...initial };
+  let inflight = 0;
+  let streams = 0;
+
+  /** Throws 503 overloaded when more requests are in flight than allowed (this one included). */
+  function inflightLimit(): void {
+    if (inflight > opts.maxInflight) {
+      throw new GatewayError('overloaded', `more than ${opts.maxInflight} requests in flight`, { headers: { 'retry-after': '1' } });
+    }
+  }
+
+  return Object.assign(inflightLimit, {
+    /** Called by the listener when a request arrives; `leave` when its response closes (once). */
+    enter(): void {
+      inflight++;
+    },
+    leave(): void {
+      inflight--;
+    },
+    /** Opens an event stream slot or throws 503 too_many_streams; returns its release function. */
+    openStream(): () => void {
+      if (streams >= opts.maxStreams) {
+        throw new GatewayError('too_many_streams', `more than ${opts.maxStreams} event streams open`, { headers: { 'retry-after': '5' } });
+      }
+      streams++;
+      let done = false;
+      return () => {
+        if (!done) {
+          done = true;
+          streams--;
+        }
+      };
+    },
+    get inflight(): number {
+      return inflight;
+    },
+    get streams(): number {
+      return streams;
+    },
+    reconfigure(next: InflightLimitOptions): void {
+      opts = { ...next };
+    },
+  });
+}
+
+export type InflightLimit = ReturnType<typeof inflightLimit>;

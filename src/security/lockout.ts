@@ -1,0 +1,57 @@
+/**
+ * Lockout after repeated authentication or pairing failures from one client: after `after`
+ * failures the client's credentialed requests are refused for `baseMs`, doubling per further
+ * failure up to `maxMs`; a success resets it. Brute force of tokens and pairing codes.
+ */
+import { GatewayError } from '../errors.js';
+import { MemoryFailureStore, clientKey, type FailureStore } from './limiter-store.js';
+
+export interface LockoutOptions {
+  after: number;
+  baseMs: number;
+  maxMs: number;
+  maxClients: number;
+}
+
+/** Failures older than this are forgotten (a typo last week does not count towards today). */
+const FORGET_AFTER_MS = 60 * 60_000;
+
+function check(opts: LockoutOptions): LockoutOptions {
+  if (opts.baseMs > opts.maxMs) throw new GatewayError('config_invalid', `lockout.baseMs (${opts.baseMs}) must not exceed lockout.maxMs (${opts.maxMs})`);
+  return { ...opts };
+}
+
+export function lockout(initial: LockoutOptions, store: FailureStore = new MemoryFailureStore(initial.maxClients)) {
+  let opts = check(initial);
+
+  /** Throws 429 locked_out while `client` is locked. Never says whether a credential was valid. */
+  function lockout(client: string, now: number): void {
+    const r = store.get(clientKey(client));
+    if (r === undefined || r.lockedUntil <= now) return;
+    const seconds = String(Math.ceil((r.lockedUntil - now) / 1000));
+    throw new GatewayError('locked_out', `too many failed attempts from this address; retry in ${seconds} s`, {
+      headers: { 'retry-after': seconds },
+    });
+  }
+
+  return Object.assign(lockout, {
+    /** Records a failure; returns the lockout now in force in ms (0 if none). */
+    fail(client: string, now: number): number {
+      const key = clientKey(client);
+      const prev = store.get(key);
+      const failures = prev && now - prev.lastFailure < FORGET_AFTER_MS ? prev.failures + 1 : 1;
+      let lockedUntil = 0;
+      if (failures >= opts.after) lockedUntil = now + Math.min(opts.baseMs * 2 ** Math.min(failures - opts.after, 30), opts.maxMs);
+      store.set(key, { failures, lockedUntil, lastFailure: now });
+      return lockedUntil === 0 ? 0 : lockedUntil - now;
+    },
+    succeed(client: string): void {
+      store.delete(clientKey(client));
+    },
+    reconfigure(next: LockoutOptions): void {
+      opts = check(next);
+    },
+  });
+}
+
+export type Lockout = ReturnType<typeof lockout>;

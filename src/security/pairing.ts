@@ -1,0 +1,27 @@
+/**
+ * Pairing-code primitives: 6-digit codes drawn with rejection sampling (no modulo bias) from
+ * node:crypto, and their keyed digest (a code has only 10^6 values, so a plain hash of it would
+ * be reversed by enumeration; the per-install key makes a stolen database useless). No I/O.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+export const PAIRING_CODE_DIGITS = 6;
+const SPACE = 10 ** PAIRING_CODE_DIGITS;
+/** Largest multiple of SPACE below 2^32: draws at or above it are rejected, so every code is equally likely. */
+const LIMIT = Math.floor(0x1_0000_0000 / SPACE) * SPACE;
+const CODE_SHAPE = /^[0-9]{6}$/;
+
+export function generatePairingCode(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const draw = random(4).readUInt32BE(0);
+    if (draw < LIMIT) return String(draw % SPACE).padStart(PAIRING_CODE_DIGITS, '0');
+  }
+}
+
+export function isWellFormedPairingCode(code: string): boolean {
+  return CODE_SHAPE.test(code);
+}
+
+export function pairingCodeDigest(key: Buffer, code: string): string {
+  return createHmac('sha256', key).update(code).digest('hex');
+}

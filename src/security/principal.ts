@@ -1,0 +1,47 @@
+/** Who is making a request, once authenticated, and what each request carries through the guards. */
+import type { Scope } from './scopes.js';
+
+export interface Principal {
+  /** Token id (`admin` for the admin token, `anonymous` when auth is off on loopback). */
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'admin' | 'token' | 'anonymous';
+  readonly scopes: ReadonlySet<string>;
+}
+
+export const ANONYMOUS_ADMIN: Principal = Object.freeze({
+  id: 'anonymous',
+  name: 'anonymous (auth off)',
+  kind: 'anonymous',
+  scopes: new Set<string>(['admin']),
+});
+
+/** How a route is authenticated. Everything but `bearer` does its own check in the route. */
+export type AuthMode = 'bearer' | 'none' | 'pairing' | 'signature' | 'link';
+/** Rate-limit class of a route. */
+export type RateClass = 'pair' | 'hooks' | 'jobs' | 'general';
+/** A route's scope: fixed, or computed from the routed request (e.g. `svc:<name>`). */
+export type ScopeRequirement = Scope | ((params: unknown) => Scope);
+
+/** Per-request state the guards fill in (client address, principal, scope used). */
+export interface GuardState {
+  client: string;
+  principal: Principal | null;
+  scope: string | null;
+  /** Set once the request was refused and the refusal audited (so it is not audited twice). */
+  denied: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    moat: GuardState;
+  }
+  interface FastifyContextConfig {
+    /** Scope the route needs (bearer routes). A bearer route without one is refused (fail closed). */
+    scope?: ScopeRequirement;
+    /** Default `bearer`. */
+    auth?: AuthMode;
+    /** Default `general`. */
+    rateClass?: RateClass;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Rate limits per client and route class (sliding window), applied before authentication so that
+ * floods of failed logins and unknown paths are throttled too. Options are checked at boot.
+ */
+import { GatewayError } from '../errors.js';
+import { MemoryWindowStore, clientKey, type WindowStore } from './limiter-store.js';
+import type { RateClass } from './principal.js';
+
+export interface RateLimitOptions {
+  enabled: boolean;
+  perMinute: Readonly<Record<RateClass, number>>;
+  maxClients: number;
+}
+
+export const RATE_CLASSES: readonly RateClass[] = ['pair', 'hooks', 'jobs', 'general'];
+const WINDOW_MS = 60_000;
+
+interface ClassLimiter {
+  limit: number;
+  limitHeader: string;
+  store: WindowStore;
+}
+
+function compile(opts: RateLimitOptions, previous?: Map<RateClass, ClassLimiter>): Map<RateClass, ClassLimiter> {
+  const out = new Map<RateClass, ClassLimiter>();
+  for (const cls of RATE_CLASSES) {
+    const limit = opts.perMinute[cls];
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new GatewayError('config_invalid', `rateLimit.${cls}.perMinute must be a whole number >= 1 (got ${limit}); to turn limits off set rateLimit.enabled=false`);
+    }
+    // Live changes keep the counters: a new limit applies to the window already counted.
+    out.set(cls, { limit, limitHeader: String(limit), store: previous?.get(cls)?.store ?? new MemoryWindowStore(WINDOW_MS, opts.maxClients) });
+  }
+  return out;
+}
+
+export function rateLimit(initial: RateLimitOptions) {
+  let enabled = initial.enabled;
+  let limiters = compile(initial);
+
+  /** Throws 429 rate_limited when `client` is over the limit of `cls`. */
+  function rateLimit(cls: RateClass, client: string, now: number): void {
+    if (!enabled) return;
+    const l = limiters.get(cls) as ClassLimiter;
+    const key = clientKey(client);
+    const count = l.store.hit(key, now);
+    if (count <= l.limit) return;
+    const reset = String(Math.max(1, Math.ceil(l.store.resetIn(key, now) / 1000)));
+    throw new GatewayError('rate_limited', `more than ${l.limit} requests per minute for this kind of route`, {
+      headers: { 'retry-after': reset, 'ratelimit-limit': l.limitHeader, 'ratelimit-remaining': '0', 'ratelimit-reset': reset },
+    });
+  }
+
+  return Object.assign(rateLimit, {
+    reconfigure(next: RateLimitOptions): void {
+      const compiled = compile(next, limiters);
+      enabled = next.enabled;
+      limiters = compiled;
+    },
+    /** Keys currently tracked per class (memory bound checks, metrics). */
+    sizes(): Record<RateClass, number> {
+      const out = {} as Record<RateClass, number>;
+      for (const [cls, l] of limiters) out[cls] = (l.store as MemoryWindowStore).size ?? 0;
+      return out;
+    },
+  });
+}

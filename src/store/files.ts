@@ -1,0 +1,53 @@
+/**
+ * Files of the data directory: directories created 0700, secrets written 0600 atomically
+ * (temp file, fsync, rename), per-install keys under keys/. Reads and writes the data dir only.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export function ensureDir(path: string, mode = 0o700): void {
+  mkdirSync(path, { recursive: true, mode });
+  chmodSync(path, mode);
+}
+
+/** Writes `data` to `path` with `mode` so that no reader ever sees a partial or wider-mode file. */
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
+  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+}
+
+export function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A per-install secret key (`<dataDir>/keys/<name>.key`, 32 random bytes, base64, 0600),
+ * created on first use and reused afterwards; a malformed file is replaced.
+ */
+export function loadOrCreateKey(dataDir: string, name: string): Buffer {
+  const dir = join(dataDir, 'keys');
+  ensureDir(dir);
+  const path = join(dir, `${name}.key`);
+  const text = readIfExists(path)?.trim();
+  if (text !== undefined && /^[A-Za-z0-9+/]{43}=$/.test(text)) {
+    chmodSync(path, 0o600);
+    return Buffer.from(text, 'base64');
+  }
+  const key = randomBytes(32);
+  writeFileAtomic(path, `${key.toString('base64')}\n`);
+  return key;
+}

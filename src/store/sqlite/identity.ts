@@ -1,0 +1,107 @@
+/** SQLite implementations of TokenStore and PairingStore. Parameterized statements, prepared once. */
+import type { PairingRecord, PairingStore, TokenRecord, TokenStore } from '../types.js';
+import type { Db } from './database.js';
+
+interface TokenRow {
+  id: string;
+  name: string;
+  hash: string;
+  scopes: string;
+  kind: 'admin' | 'token';
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  created_by: string | null;
+}
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  name: r.name,
+  hash: r.hash,
+  scopes: JSON.parse(r.scopes) as string[],
+  kind: r.kind,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+  createdBy: r.created_by,
+});
+
+export function sqliteTokenStore(db: Db): TokenStore {
+  const insert = db.prepare(
+    `INSERT INTO tokens (id, name, hash, scopes, kind, created_at, expires_at, last_used_at, revoked_at, created_by)
+     VALUES (@id, @name, @hash, @scopes, @kind, @createdAt, @expiresAt, @lastUsedAt, @revokedAt, @createdBy)`,
+  );
+  const active = db.prepare<[], TokenRow>('SELECT * FROM tokens WHERE revoked_at IS NULL ORDER BY created_at');
+  const all = db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at');
+  const one = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
+  const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const upsertAdmin = db.prepare(
+    `INSERT INTO tokens (id, name, hash, scopes, kind, created_at) VALUES ('admin', 'admin', @hash, '["admin"]', 'admin', @at)
+     ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at, revoked_at = NULL`,
+  );
+  const touch = db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
+  const touchMany = db.transaction((updates: ReadonlyArray<{ id: string; at: number }>) => {
+    for (const u of updates) touch.run(u.at, u.id, u.at);
+  });
+
+  return {
+    insert: (r) => void insert.run({ ...r, scopes: JSON.stringify(r.scopes) }),
+    listActive: () => active.all().map(toToken),
+    listAll: () => all.all().map(toToken),
+    get: (id) => {
+      const r = one.get(id);
+      return r ? toToken(r) : undefined;
+    },
+    revoke: (id, at) => revoke.run(at, id).changes > 0,
+    upsertAdmin: (hash, at) => void upsertAdmin.run({ hash, at }),
+    touchLastUsed: (updates) => touchMany(updates),
+  };
+}
+
+interface PairingRow {
+  id: string;
+  digest: string;
+  name: string | null;
+  scopes: string;
+  token_ttl_seconds: number | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  created_by: string | null;
+}
+
+export function sqlitePairingStore(db: Db): PairingStore {
+  const insert = db.prepare(
+    `INSERT INTO pairing_codes (id, digest, name, scopes, token_ttl_seconds, created_at, expires_at, used_at, created_by)
+     VALUES (@id, @digest, @name, @scopes, @tokenTtlSeconds, @createdAt, @expiresAt, @usedAt, @createdBy)`,
+  );
+  // Single use: the UPDATE claims the code atomically; a second redemption finds used_at set.
+  const consume = db.prepare<[number, string, number], PairingRow>(
+    'UPDATE pairing_codes SET used_at = ?1 WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?3 RETURNING *',
+  );
+  const live = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
+  const prune = db.prepare('DELETE FROM pairing_codes WHERE expires_at < ?1 OR (used_at IS NOT NULL AND used_at < ?1)');
+  return {
+    insert: (r) => void insert.run({ ...r, scopes: JSON.stringify(r.scopes) }),
+    consume: (digest, now) => {
+      const r = consume.get(now, digest, now);
+      return r
+        ? {
+            id: r.id,
+            digest: r.digest,
+            name: r.name,
+            scopes: JSON.parse(r.scopes) as string[],
+            tokenTtlSeconds: r.token_ttl_seconds,
+            createdAt: r.created_at,
+            expiresAt: r.expires_at,
+            usedAt: r.used_at,
+            createdBy: r.created_by,
+          }
+        : undefined;
+    },
+    isLive: (digest, now) => live.get(digest, now) !== undefined,
+    prune: (before) => prune.run(before).changes,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Store interfaces: plain records in and out. The domain depends on these, never on SQL; sqlite/
+ * implements them (a postgres/ implementation for several replicas would implement the same).
+ */
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  /** Hex SHA-256 of the secret; the secret itself is never stored. */
+  hash: string;
+  scopes: string[];
+  kind: 'admin' | 'token';
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  createdBy: string | null;
+}
+
+export interface TokenStore {
+  insert(record: TokenRecord): void;
+  /** Every token that is not revoked (expired ones included; the caller checks expiry). */
+  listActive(): TokenRecord[];
+  listAll(): TokenRecord[];
+  get(id: string): TokenRecord | undefined;
+  revoke(id: string, at: number): boolean;
+  /** Replaces the admin token's hash (rotation or an operator-supplied token). */
+  upsertAdmin(hash: string, at: number): void;
+  touchLastUsed(updates: ReadonlyArray<{ id: string; at: number }>): void;
+}
+
+export interface PairingRecord {
+  id: string;
+  digest: string;
+  name: string | null;
+  scopes: string[];
+  tokenTtlSeconds: number | null;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  createdBy: string | null;
+}
+
+export interface PairingStore {
+  insert(record: PairingRecord): void;
+  /** Marks the unused, unexpired code with this digest as used and returns it; undefined otherwise. */
+  consume(digest: string, now: number): PairingRecord | undefined;
+  /** Whether an unused, unexpired code has this digest. */
+  isLive(digest: string, now: number): boolean;
+  /** Deletes codes that expired or were used before `before`. */
+  prune(before: number): number;
+}
