@@ -145,7 +145,7 @@ export class Gateway {
         },
       }),
       lockout: lock,
-      authenticate: authenticate({ enabled: posture.auth, verifier: { verify: (s, n) => (this.tokens as TokenService).verify(s, n) } }),
+      authenticate: authenticate({ enabled: posture.auth, verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) } }),
       authorize: authorize(),
     };
     this.loaded = loaded;

@@ -98,8 +98,6 @@ export function createPipeline(opts: PipelineOptions) {
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
-    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-    'cross-origin-resource-policy': 'same-origin',
   };
   if (opts.tls) headers['strict-transport-security'] = 'max-age=31536000';
   const headerNames = Object.keys(headers);
@@ -116,7 +114,7 @@ export function createPipeline(opts: PipelineOptions) {
   function run(policy: RoutePolicy, req: FastifyRequest, reply: FastifyReply): boolean {
     const t = now();
     setBaseHeaders(req, reply);
-    const state: GuardState = { client: '', principal: null, scope: null, denied: false };
+    const state: GuardState = { client: '', principal: null, scope: null, audited: false };
     req.moat = state;
     g.inflight();
     if (!policy.drainExempt && opts.isDraining()) {
@@ -163,7 +161,7 @@ export function createPipeline(opts: PipelineOptions) {
     let state = req.moat as GuardState | null;
     if (!state) {
       // Refused before routing (a malformed URL): the guards never ran, so set what they would have.
-      state = { client: '', principal: null, scope: null, denied: false };
+      state = { client: '', principal: null, scope: null, audited: false };
       req.moat = state;
       setBaseHeaders(req, reply);
     }
@@ -178,7 +176,7 @@ export function createPipeline(opts: PipelineOptions) {
       if (err.status >= 500) opts.log.warn({ reqId: req.id, code: err.code, client: state.client, route }, err.detail);
       return;
     }
-    state.denied = true;
+    state.audited = true;
     const t = now();
     let lockedForMs = 0;
     if (LOCKOUT_COUNTED.has(err.code)) lockedForMs = g.lockout.fail(state.client, t);
@@ -201,27 +199,36 @@ export function createPipeline(opts: PipelineOptions) {
     }
   }
 
-  /** onResponse: every write request that reached its route is audited with its outcome. */
+  function recordWrite(req: FastifyRequest, state: GuardState, status: number): void {
+    state.audited = true;
+    opts.audit.record({
+      type: 'http.write',
+      outcome: status < 400 ? 'ok' : 'error',
+      actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
+      client: state.client,
+      requestId: req.id,
+      method: req.method,
+      route: req.routeOptions.url ?? undefined,
+      status,
+      scope: state.scope ?? undefined,
+      headers: pickHeaders(req.headers),
+    });
+  }
+
+  /** onResponse of write routes: every write that passed the guards is audited with its outcome. */
   function auditWrite(req: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const state = req.moat as GuardState | null;
-    if (state && !state.denied && isWrite(req.method) && state.client !== '') {
-      opts.audit.record({
-        type: 'http.write',
-        outcome: reply.statusCode < 400 ? 'ok' : 'error',
-        actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
-        client: state.client,
-        requestId: req.id,
-        method: req.method,
-        route: req.routeOptions.url ?? undefined,
-        status: reply.statusCode,
-        scope: state.scope ?? undefined,
-        headers: pickHeaders(req.headers),
-      });
-    }
+    if (state && !state.audited && state.client !== '') recordWrite(req, state, reply.statusCode);
     done();
   }
 
-  return { run, forRoute, onProblem, auditWrite };
+  /** A write to a route that does not exist (after the guards let it through): audited as a 404. */
+  function auditUnknownWrite(req: FastifyRequest): void {
+    const state = req.moat as GuardState | null;
+    if (state && !state.audited && isWrite(req.method)) recordWrite(req, state, 404);
+  }
+
+  return { run, forRoute, onProblem, auditWrite, auditUnknownWrite };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

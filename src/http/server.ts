@@ -37,7 +37,7 @@ export class Listener {
     const { inflight, limits, tls } = this.opts;
     const counted: Handler = (req, res) => {
       inflight.enter();
-      res.once('close', inflight.leave);
+      res.on('close', inflight.leave);
       handler(req, res);
     };
     const http1Options = {

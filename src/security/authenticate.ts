@@ -7,10 +7,11 @@
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import { ANONYMOUS_ADMIN, type Principal } from './principal.js';
+import { tokenDigest } from './tokens.js';
 
 export interface TokenVerifier {
-  /** The principal for a presented token secret, or null (unknown, malformed, expired, revoked). */
-  verify(secret: string, now: number): Principal | null;
+  /** The principal whose token has this SHA-256 digest, or null (unknown, expired, revoked). */
+  verifyDigest(digest: string, now: number): Principal | null;
 }
 
 export interface AuthenticateOptions {
@@ -33,6 +34,25 @@ function authorizationCount(req: FastifyRequest): number {
   return n;
 }
 
+/** Longer presented secrets are refused before hashing (no hashing of megabyte headers). */
+const MAX_SECRET_LENGTH = 600;
+
+/**
+ * The last Authorization value seen on a connection and its digest. A keep-alive client sends the
+ * same header on every request, so it is hashed once per connection. Comparing the new header with
+ * this client's own previous one reveals nothing the client does not know; the digest is still
+ * looked up and compared in constant time on every request (revocation and expiry apply at once).
+ */
+const lastSeen = new WeakMap<object, { header: string; digest: string }>();
+
+function digestFor(connection: object, header: string): string {
+  const seen = lastSeen.get(connection);
+  if (seen !== undefined && seen.header === header) return seen.digest;
+  const digest = tokenDigest(header.slice(7));
+  lastSeen.set(connection, { header, digest });
+  return digest;
+}
+
 export function authenticate(opts: AuthenticateOptions) {
   const { enabled, verifier } = opts;
 
@@ -45,7 +65,8 @@ export function authenticate(opts: AuthenticateOptions) {
     if (header.length < 8 || header.charCodeAt(6) !== 32 || header.slice(0, 6).toLowerCase() !== 'bearer') {
       throw new GatewayError('token_invalid', 'Authorization must use the Bearer scheme', { headers: CHALLENGE_INVALID });
     }
-    const principal = verifier.verify(header.slice(7), now);
+    if (header.length > 7 + MAX_SECRET_LENGTH) throw new GatewayError('token_invalid', 'token unknown, expired or revoked', { headers: CHALLENGE_INVALID });
+    const principal = verifier.verifyDigest(digestFor(req.raw.socket ?? req.raw, header), now);
     if (principal === null) throw new GatewayError('token_invalid', 'token unknown, expired or revoked', { headers: CHALLENGE_INVALID });
     return principal;
   }

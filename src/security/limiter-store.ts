@@ -6,31 +6,52 @@
  */
 import ipaddr from 'ipaddr.js';
 
-/** A Map bounded to `max` keys; reads and writes make a key most recently used. */
+/**
+ * A map bounded to `max` keys with least-recently-used eviction, approximated by two generations:
+ * keys live in `young` or `old`; a hit in `old` moves the key to `young`; when `young` fills half
+ * the budget, `old` (the keys not seen for a whole generation) is dropped. A hit costs one lookup.
+ */
 export class LruMap<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(readonly max: number) {}
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
+  constructor(readonly max: number) {
+    this.half = Math.max(1, Math.floor(max / 2));
+  }
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
+    const v = this.young.get(key);
+    if (v !== undefined) return v;
+    const o = this.old.get(key);
+    if (o !== undefined) {
+      this.old.delete(key);
+      this.insert(key, o);
     }
-    return v;
+    return o;
   }
   set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+    if (this.young.has(key)) {
+      this.young.set(key, value);
+      return;
+    }
+    this.old.delete(key);
+    this.insert(key, value);
+  }
+  private insert(key: K, value: V): void {
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
   }
   delete(key: K): boolean {
-    return this.map.delete(key);
+    return this.young.delete(key) || this.old.delete(key);
   }
   clear(): void {
-    this.map.clear();
+    this.young.clear();
+    this.old.clear();
   }
 }
 

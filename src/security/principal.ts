@@ -28,8 +28,8 @@ export interface GuardState {
   client: string;
   principal: Principal | null;
   scope: string | null;
-  /** Set once the request was refused and the refusal audited (so it is not audited twice). */
-  denied: boolean;
+  /** Set once the request has its audit entry (a refusal, or an unknown route), so it gets one only. */
+  audited: boolean;
 }
 
 declare module 'fastify' {

@@ -1,0 +1,18 @@
+/**
+ * npm run bench: every figure next to a baseline measured in the same run (the machine is shared
+ * and noisy: ratios matter, not absolute numbers). BENCH_SECONDS sets the length of each round.
+ */
+import { benchDoor } from './door.js';
+import { PIN, WRK, row } from './lib.js';
+
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
+const only = process.argv.slice(2);
+const suites: Array<[string, (s: number) => Promise<string[]>]> = [['door', benchDoor]];
+
+console.log(`load generator: ${WRK ? 'wrk' : 'autocannon (install wrk for steadier figures)'}; servers pinned to core 0, load to core 1: ${PIN}`);
+console.log(row('benchmark', 'moat', 'baseline', 'ratio'));
+for (const [name, fn] of suites) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  console.log(`\n[${name}]`);
+  for (const line of await fn(seconds)) console.log(line);
+}
