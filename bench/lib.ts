@@ -58,7 +58,7 @@ export function tmp(): string {
 export function startMoat(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Server> {
   return spawnServer(
     [MAIN, 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'warn', ...extraArgs],
-    { MOAT_RATE_LIMIT_GENERAL: '1000000', MOAT_RATE_LIMIT_JOBS: '1000000', MOAT_AUDIT_MAX_QUEUE: '1000000', ...env },
+    { MOAT_RATE_LIMIT_GENERAL: '1000000000', MOAT_RATE_LIMIT_JOBS: '1000000000', MOAT_RATE_LIMIT_HOOKS: '1000000000', MOAT_AUDIT_MAX_QUEUE: '1000000', ...env },
     /moat listening on (\S+)/,
   );
 }

@@ -1,6 +1,6 @@
 /** Global client flags (--data-dir, --gateway, --token, --fingerprint) and the client they make. */
 import type { Command } from 'commander';
-import { MoatClient } from '../client/index.js';
+import type { MoatClient } from '../client/index.js';
 
 export interface ClientFlags {
   dataDir?: string;
@@ -17,7 +17,9 @@ export function addClientFlags(cmd: Command): Command {
     .option('--fingerprint <sha256>', 'expected TLS certificate fingerprint when --gateway is https');
 }
 
-export function clientFrom(flags: ClientFlags): MoatClient {
+/** The client is loaded on use, so that `moat serve` does not load an HTTP client at boot. */
+export async function clientFrom(flags: ClientFlags): Promise<MoatClient> {
+  const { MoatClient } = await import('../client/index.js');
   return new MoatClient({
     dataDir: flags.dataDir ?? process.env['MOAT_DATA_DIR'],
     gateway: flags.gateway ?? process.env['MOAT_GATEWAY'],
@@ -28,7 +30,7 @@ export function clientFrom(flags: ClientFlags): MoatClient {
 
 /** Runs `fn` with a client and closes it afterwards. */
 export async function withClient<T>(flags: ClientFlags, fn: (c: MoatClient) => Promise<T>): Promise<T> {
-  const client = clientFrom(flags);
+  const client = await clientFrom(flags);
   try {
     return await fn(client);
   } finally {

@@ -3,7 +3,7 @@
  * weakens), and the walker that lists every knob. The schema is the single source for the loader,
  * the CLI flags and docs/configuration.md.
  */
-import type { TSchema } from 'typebox';
+import type { TSchema } from '@sinclair/typebox';
 
 export interface KnobMeta {
   /** One line: what the knob does. Units go here too. */

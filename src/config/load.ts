@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import Value from 'typebox/value';
 import { GatewayError } from '../errors.js';
 import { listKnobs, type KnobInfo } from './knob.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { suggest } from './suggest.js';
+import { checkConfig } from './validate.js';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'runtime';
 
@@ -67,8 +67,8 @@ export function loadConfig(input: ConfigInput): LoadedConfig {
     merged = mergeLayer(merged, layer);
     for (const path of leafPaths(layer)) sources.set(path, source);
   }
-  const config = Value.Default(ConfigSchema, merged) as Config;
-  assertValid(config, 'configuration');
+  assertValid(merged, 'configuration', true);
+  const config = merged as Config;
   for (const k of KNOBS) if (!sources.has(k.path)) sources.set(k.path, 'default');
 
   config.dataDir = expandHome(config.dataDir);
@@ -92,23 +92,15 @@ function readConfigFile(file: string): Obj {
   return parsed;
 }
 
-/** Validates one layer (defaults filled in a copy) and throws config_invalid naming every bad key. */
-export function assertValid(layer: unknown, origin: string): void {
-  const filled = Value.Default(ConfigSchema, structuredClone(layer));
-  if (Value.Check(ConfigSchema, filled)) return;
-  const problems: string[] = [];
-  for (const e of Value.Errors(ConfigSchema, filled)) {
-    const path = pointerToPath(e.instancePath);
-    if (e.keyword === 'additionalProperties') {
-      const unknown = (e.params as { additionalProperties?: string[] }).additionalProperties ?? [];
-      for (const key of unknown) problems.push(unknownKey(path, key));
-    } else if (e.keyword === 'boolean') {
-      continue; // reported by the parent's additionalProperties error
-    } else {
-      problems.push(`${path || '(root)'} ${e.message}`);
-    }
-  }
-  throw new GatewayError('config_invalid', `${origin}: ${[...new Set(problems)].join('; ')}`);
+/**
+ * Validates one layer and throws config_invalid naming every bad key. Defaults are filled into a
+ * copy, unless `inPlace` (the merged result, which then is the configuration).
+ */
+export function assertValid(layer: unknown, origin: string, inPlace = false): void {
+  const problems = checkConfig(inPlace ? layer : structuredClone(layer));
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => (p.unknownKey !== undefined ? unknownKey(p.path, p.unknownKey) : `${p.path || '(root)'} ${p.message}`));
+  throw new GatewayError('config_invalid', `${origin}: ${[...new Set(lines)].join('; ')}`);
 }
 
 function unknownKey(parentPath: string, key: string): string {
@@ -127,14 +119,6 @@ function siblingKeys(parentPath: string): string[] {
     schema = (next['type'] === 'array' ? (next['items'] as Obj) : next) ?? {};
   }
   return Object.keys((schema['properties'] as Obj | undefined) ?? {});
-}
-
-function pointerToPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .join('.');
 }
 
 function fromEnv(env: Readonly<Record<string, string | undefined>>, warnings: string[]): Obj {

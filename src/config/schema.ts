@@ -2,7 +2,7 @@
  * The one strict config schema: every knob with its default, unit, env name, flag and what turning
  * it off weakens. Unknown keys are refused. Each section lives in sections/.
  */
-import Type, { type Static } from 'typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { auditKnobs } from './sections/audit.js';
 import { doorKnobs } from './sections/door.js';
 import { limitKnobs } from './sections/limits.js';

@@ -22,7 +22,8 @@ export function suggest(input: string, candidates: readonly string[]): string | 
   let bestScore = Infinity;
   for (const c of candidates) {
     const cl = c.toLowerCase();
-    const score = cl.startsWith(lower) || lower.startsWith(cl) ? 1 : editDistance(lower, cl);
+    // A typed-out beginning (perMin -> perMinute) counts as close.
+    const score = cl.startsWith(lower) ? 1 : editDistance(lower, cl);
     if (score < bestScore) {
       best = c;
       bestScore = score;

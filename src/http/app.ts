@@ -10,6 +10,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import { registerRoutes, type RouteDeps } from '../routes/index.js';
+import { PROBLEM_RESPONSES } from '../routes/schemas.js';
 import type { Pipeline } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
 import { problemHandler } from './problem.js';
@@ -27,6 +28,21 @@ export interface AppOptions {
 
 /** Policy for requests that match no route: the full chain with authentication, then 404. */
 const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false } as const;
+
+interface OpenApiDoc {
+  paths?: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown[] }>>;
+}
+
+/** Every operation may answer with a problem document; the health route needs no token. */
+function withProblemResponses(doc: OpenApiDoc): OpenApiDoc {
+  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      op.responses = { ...op.responses, ...PROBLEM_RESPONSES };
+      if (path === '/api/v1/health') op.security = [];
+    }
+  }
+  return doc;
+}
 
 function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
@@ -79,6 +95,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    transformObject: (doc) => withProblemResponses((doc as { openapiObject: OpenApiDoc }).openapiObject),
   });
   registerRoutes(app, { ...opts.routes, openapi: () => app.swagger() });
   await app.ready();

@@ -1,8 +1,7 @@
 /** /api/v1/audit: read the chain by sequence number, its head, and a verification. Admin only. */
 import type { FastifyInstance } from 'fastify';
-import Type, { type Static } from 'typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { RouteDeps } from './deps.js';
-import { problems } from './schemas.js';
 
 const Query = Type.Object(
   {
@@ -23,7 +22,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
         summary: 'Audit entries after a sequence number',
         tags: ['audit'],
         querystring: Query,
-        response: { 200: Type.Object({ entries: Type.Array(Entry), next: Type.Union([Type.Integer(), Type.Null()]) }), ...problems },
+        response: { 200: Type.Object({ entries: Type.Array(Entry), next: Type.Union([Type.Integer(), Type.Null()]) }) },
       },
     },
     async (req) => {
@@ -38,7 +37,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
     '/api/v1/audit/head',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Sequence and hash of the newest entry', tags: ['audit'], response: { 200: Type.Object({ seq: Type.Integer(), hash: Type.String() }), ...problems } },
+      schema: { summary: 'Sequence and hash of the newest entry', tags: ['audit'], response: { 200: Type.Object({ seq: Type.Integer(), hash: Type.String() }) } },
     },
     async () => deps.audit.head(),
   );
@@ -46,7 +45,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
     '/api/v1/audit/verify',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Walk the hash chain across rotations', tags: ['audit'], response: { 200: Type.Object({}, { additionalProperties: true }), ...problems } },
+      schema: { summary: 'Walk the hash chain across rotations', tags: ['audit'], response: { 200: Type.Object({}, { additionalProperties: true }) } },
     },
     async () => deps.audit.verify(),
   );

@@ -1,6 +1,6 @@
 /** GET /api/v1/health: the one unauthenticated route; says ok or draining and nothing else. */
 import type { FastifyInstance } from 'fastify';
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import type { RouteDeps } from './deps.js';
 
 const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('draining')]) });

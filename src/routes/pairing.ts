@@ -1,10 +1,9 @@
 /** Pairing: POST /api/v1/pairing-codes (admin) mints a code; POST /api/v1/pair trades it for a token. */
 import type { FastifyInstance } from 'fastify';
-import Type, { type Static } from 'typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { GatewayError } from '../errors.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
-import { problems } from './schemas.js';
 
 const MintBody = Type.Object(
   {
@@ -31,7 +30,7 @@ const Paired = Type.Object({
 export function pairingRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairing'>): void {
   app.post(
     '/api/v1/pairing-codes',
-    { config: { scope: 'admin' }, schema: { summary: 'Mint a single-use pairing code', tags: ['pairing'], body: MintBody, response: { 201: Minted, ...problems } } },
+    { config: { scope: 'admin' }, schema: { summary: 'Mint a single-use pairing code', tags: ['pairing'], body: MintBody, response: { 201: Minted } } },
     async (req, reply) => reply.code(201).send(deps.pairing.mint(req.body as Static<typeof MintBody>, actorOf(req))),
   );
   app.post(
@@ -43,7 +42,7 @@ export function pairingRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
         tags: ['pairing'],
         headers: Type.Object({ 'x-pairing-code': Type.Optional(Type.String({ maxLength: 64 })) }),
         body: PairBody,
-        response: { 201: Paired, ...problems },
+        response: { 201: Paired },
       },
     },
     async (req, reply) => {

@@ -1,9 +1,9 @@
 /** /api/v1/tokens: create (secret shown once), list, revoke, rotate the admin token. Admin only. */
 import type { FastifyInstance } from 'fastify';
-import Type, { type Static } from 'typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
-import { IdParams, problems } from './schemas.js';
+import { IdParams } from './schemas.js';
 
 const ScopeList = Type.Array(Type.String({ minLength: 1, maxLength: 80 }), { minItems: 1, maxItems: 32 });
 const TEN_YEARS = 10 * 365 * 86_400;
@@ -36,7 +36,7 @@ const Created = Type.Object({
 export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'>): void {
   app.post(
     '/api/v1/tokens',
-    { config: { scope: 'admin' }, schema: { summary: 'Create a scoped token', tags: ['tokens'], body: CreateBody, response: { 201: Created, ...problems } } },
+    { config: { scope: 'admin' }, schema: { summary: 'Create a scoped token', tags: ['tokens'], body: CreateBody, response: { 201: Created } } },
     async (req, reply) => {
       const body = req.body as Static<typeof CreateBody>;
       const { token, view } = deps.tokens.create(body, actorOf(req));
@@ -47,7 +47,7 @@ export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'
     '/api/v1/tokens',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'List tokens (never their secrets)', tags: ['tokens'], response: { 200: Type.Object({ tokens: Type.Array(TokenViewSchema) }), ...problems } },
+      schema: { summary: 'List tokens (never their secrets)', tags: ['tokens'], response: { 200: Type.Object({ tokens: Type.Array(TokenViewSchema) }) } },
     },
     async () => ({ tokens: deps.tokens.list() }),
   );
@@ -55,7 +55,7 @@ export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'
     '/api/v1/tokens/:id',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Revoke a token (by id or name)', tags: ['tokens'], params: IdParams, response: { 200: TokenViewSchema, ...problems } },
+      schema: { summary: 'Revoke a token (by id or name)', tags: ['tokens'], params: IdParams, response: { 200: TokenViewSchema } },
     },
     async (req) => deps.tokens.revoke((req.params as Static<typeof IdParams>).id, actorOf(req)),
   );
@@ -66,7 +66,7 @@ export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'
       schema: {
         summary: 'Rotate the admin token in <dataDir>/gateway-token',
         tags: ['tokens'],
-        response: { 200: Type.Object({ rotated: Type.Boolean(), tokenFile: Type.String() }), ...problems },
+        response: { 200: Type.Object({ rotated: Type.Boolean(), tokenFile: Type.String() }) },
       },
     },
     async (req) => ({ rotated: true, ...deps.tokens.rotateAdmin(actorOf(req)) }),

@@ -1,6 +1,6 @@
 /** `moat audit tail [-f] [--json]` (through the gateway) and `moat audit verify` (the files themselves). */
 import type { Command } from 'commander';
-import { resolveDataDir, type MoatClient } from '../../client/index.js';
+import type { MoatClient } from '../../client/index.js';
 import { verifyAuditDir } from '../../gateway.js';
 import { addClientFlags, clientFrom, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
@@ -57,12 +57,13 @@ export function auditCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (default ~/.moat, MOAT_DATA_DIR)')
     .option('--json', 'print JSON')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
+      const { resolveDataDir } = await import('../../client/index.js');
       const dataDir = resolveDataDir(opts.dataDir ?? process.env['MOAT_DATA_DIR']);
       const result = await verifyAuditDir(dataDir);
       // A running gateway knows the newest entry: a cut or edited tail shows up against it.
       let head: { seq: number; hash: string } | undefined;
       try {
-        const c = clientFrom({ dataDir });
+        const c = await clientFrom({ dataDir });
         head = await c.get<{ seq: number; hash: string }>('/api/v1/audit/head').finally(() => c.close());
       } catch {
         head = undefined;

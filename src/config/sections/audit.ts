@@ -1,5 +1,5 @@
 /** Config knobs of the audit log. Schema only. */
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { section } from './section.js';
 

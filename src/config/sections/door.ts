@@ -1,5 +1,5 @@
 /** Config knobs of the door: bind, TLS, auth, names and origins, drain, logging. Schema only. */
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { section } from './section.js';
 

@@ -1,11 +1,11 @@
 /** Config knobs of who may come in and how often: proxies, lockout, rate limits, size and time limits. */
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { section } from './section.js';
 
 const perMinute = (def: number, env: string, flag: string, what: string) =>
   section(`Rate limit of ${what}.`, {
-    perMinute: knob(Type.Integer({ default: def, minimum: 1, maximum: 1_000_000 }), {
+    perMinute: knob(Type.Integer({ default: def, minimum: 1, maximum: 1_000_000_000 }), {
       description: `Requests per minute per client for ${what} (sliding window).`,
       env,
       flag,
