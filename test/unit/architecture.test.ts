@@ -1,0 +1,90 @@
+/**
+ * The structure of DESIGN.md, enforced: imports point one way, only gateway.ts imports http/, only
+ * main.ts imports cli/, the client imports nothing of the server, no outbound call outside egress/
+ * (and the client), no shell, no Math.random.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** The module (layer) a source file belongs to. */
+function layer(rel: string): string {
+  if (rel === 'main.ts') return 'main';
+  if (rel === 'gateway.ts') return 'gateway';
+  if (rel === 'errors.ts') return 'errors';
+  return rel.split('/')[0] as string;
+}
+
+/** What each layer may import (besides itself). */
+const ALLOWED: Record<string, string[]> = {
+  main: ['cli', 'errors'],
+  cli: ['client', 'gateway', 'config', 'observe', 'errors'],
+  client: ['errors'],
+  gateway: ['http', 'security', 'routes', 'domain', 'egress', 'audit', 'store', 'observe', 'config', 'errors'],
+  http: ['security', 'routes', 'audit', 'store', 'observe', 'config', 'errors'],
+  security: ['observe', 'config', 'errors'],
+  routes: ['domain', 'security', 'observe', 'config', 'errors'],
+  domain: ['egress', 'audit', 'store', 'security', 'observe', 'config', 'errors'],
+  egress: ['audit', 'observe', 'config', 'errors'],
+  audit: ['observe', 'config', 'errors'],
+  store: ['observe', 'config', 'errors'],
+  observe: ['config', 'errors'],
+  config: ['errors'],
+  errors: [],
+};
+
+/** cli may use gateway.ts for `serve` and for offline work on the data dir only. */
+const GATEWAY_IMPORTERS = ['cli/commands/serve.ts', 'cli/commands/audit.ts', 'cli/commands/doctor.ts'];
+
+const sources = files(SRC).map((path) => ({ rel: relative(SRC, path), text: readFileSync(path, 'utf8') }));
+
+function imports(file: { rel: string; text: string }): string[] {
+  const specs = [...file.text.matchAll(/(?:from\s+|import\s*\(\s*)'([^']+)'/g)].map((m) => m[1] as string);
+  return specs.filter((s) => s.startsWith('.')).map((s) => relative(SRC, resolve(dirname(join(SRC, file.rel)), s)).replace(/\.js$/, '.ts'));
+}
+
+describe('import directions', () => {
+  it.each(sources.map((f) => [f.rel, f] as const))('%s imports only what its layer may', (_rel, file) => {
+    const from = layer(file.rel);
+    const bad = imports(file).filter((target) => {
+      const to = layer(target);
+      if (to === from) return false;
+      if (to === 'gateway' && from === 'cli') return !GATEWAY_IMPORTERS.includes(file.rel);
+      return !(ALLOWED[from] ?? []).includes(to);
+    });
+    expect(bad, `${file.rel} (${from}) imports ${bad.join(', ')}`).toEqual([]);
+  });
+});
+
+describe('house rules a grep can see', () => {
+  const code = (f: { text: string }) => f.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  it('no outbound HTTP outside src/egress and src/client', () => {
+    const hits = sources.filter((f) => !/^(egress|client)\//.test(f.rel) && /\bfetch\(|https?\.request\(|https?\.get\(|from 'undici'|net\.connect\(|tls\.connect\(/.test(code(f)));
+    expect(hits.map((f) => f.rel)).toEqual([]);
+  });
+  it('no shell, exec or eval', () => {
+    const shell = /shell:\s*true|\bexecSync\(|import\s*\{[^}]*\bexec\b[^}]*\}\s*from\s*'node:child_process'|(?<![.\w])eval\(|new Function\(/;
+    const hits = sources.filter((f) => shell.test(code(f)));
+    expect(hits.map((f) => f.rel)).toEqual([]);
+  });
+  it('no Math.random (secrets and ids come from node:crypto)', () => {
+    expect(sources.filter((f) => /Math\.random/.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
+  it('no console output outside the CLI (the logger redacts secrets)', () => {
+    expect(sources.filter((f) => !f.rel.startsWith('cli/') && /\bconsole\.(log|error|warn|info)\(/.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
+  it('every file opens with a comment saying what it owns', () => {
+    const bad = sources.filter((f) => !/^(#![^\n]*\n)?\/\*\*/.test(f.text));
+    expect(bad.map((f) => f.rel)).toEqual([]);
+  });
+});
