@@ -75,7 +75,7 @@ export async function startGateway(values: Record<string, unknown> = {}, extra: 
 
 export function agentFor(gw: Gateway): Agent {
   if (!gw.tlsFingerprint) return new Agent();
-  const ca = readFileSync(join(gw.dataDir, 'tls', 'cert.pem'), 'utf8');
+  const ca = readFileSync(gw.config.tls.cert ?? join(gw.dataDir, 'tls', 'cert.pem'), 'utf8');
   return new Agent({ connect: { ca, servername: 'localhost' } });
 }
 
