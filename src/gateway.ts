@@ -21,7 +21,7 @@ import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
 import { Listener } from './http/server.js';
 import { certificateNames, loadTls, type TlsMaterial } from './http/tls.js';
-import { createLogger, type Logger } from './observe/logger.js';
+import { createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
@@ -315,7 +315,7 @@ export class Gateway {
       if (listener) {
         listener.stopAccepting();
         const drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
-        if (!drained) this.log.warn({ inflight: this.guards?.inflight.inflight }, 'drain timeout: closing remaining connections');
+        if (!drained) this.log.warn({ inflight: this.guards?.inflight.inflightCount() }, 'drain timeout: closing remaining connections');
         listener.destroyAll();
       }
       this.audit?.record({ type: 'gateway.shutdown', outcome: 'ok', detail: { version: VERSION, pid: process.pid } });
@@ -337,7 +337,7 @@ export class Gateway {
       const text = readIfExists(file);
       if (text && (JSON.parse(text) as { pid?: number }).pid === process.pid) unlinkSync(file);
     }
-    this.logger?.flush();
+    if (this.logger) flushLogger(this.logger);
   }
 }
 

@@ -41,6 +41,11 @@ export function toGatewayError(err: unknown): GatewayError {
   if (mapped) return new GatewayError(mapped, mapped === 'json_invalid' ? 'the body is not valid JSON' : ERRORS[mapped].title);
   // secure-json-parse raises SyntaxError with statusCode 400 for a broken body.
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new GatewayError('json_invalid', 'the body is not valid JSON');
+  // Node and Fastify mark client-side failures (an aborted upload, a bad header) with a 4xx statusCode.
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new GatewayError('bad_request', 'the request could not be read (aborted or malformed)', { cause: err });
+  }
   return new GatewayError('internal', 'internal error; the request id is in the log', { cause: err });
 }
 

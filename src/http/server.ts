@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -87,19 +87,22 @@ export class Listener {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  /** Stops accepting connections; idle keep-alive connections and HTTP/2 sessions are told to go. */
+  /**
+   * Stops accepting connections. Open connections stay up while draining, so that a health check
+   * on them hears 503 "draining" and in-flight requests finish; they are closed by destroyAll().
+   * (http.Server#close would also drop idle keep-alive connections at once: only the listening
+   * socket is closed here.)
+   */
   stopAccepting(): void {
     const server = this.server;
-    if (!server) return;
-    server.close();
-    if (server instanceof http.Server) server.closeIdleConnections();
-    for (const session of this.sessions) session.close();
+    if (!server || !server.listening) return;
+    net.Server.prototype.close.call(server);
   }
 
   /** Waits until nothing is in flight or the deadline passes; returns whether it drained. */
   async waitForInflight(deadlineMs: number): Promise<boolean> {
     const end = Date.now() + deadlineMs;
-    while (this.opts.inflight.inflight > 0) {
+    while (this.opts.inflight.inflightCount() > 0) {
       if (Date.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -34,14 +34,28 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+const destinations = new WeakMap<Logger, { flushSync?: () => void }>();
+
 export function createLogger(opts: LoggerOptions): Logger {
-  return pino(
+  const destination = opts.destination ?? pino.destination({ fd: 2, sync: false });
+  const logger = pino(
     {
       level: opts.level,
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
     },
-    opts.destination ?? pino.destination({ fd: 2, sync: false }),
+    destination,
   );
+  destinations.set(logger, destination as { flushSync?: () => void });
+  return logger;
+}
+
+/** Writes out buffered lines now (before the process exits). */
+export function flushLogger(logger: Logger): void {
+  try {
+    destinations.get(logger)?.flushSync?.();
+  } catch {
+    // nothing buffered, or the stream is busy: pino flushes on its own shortly
+  }
 }

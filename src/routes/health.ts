@@ -12,8 +12,12 @@ export function healthRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'isDrai
       config: { auth: 'none' },
       schema: { summary: 'Liveness (no authentication)', tags: ['gateway'], response: { 200: Health, 503: Health } },
     },
-    async (_req, reply) => {
-      if (deps.isDraining()) return reply.code(503).send({ status: 'draining' });
+    async (req, reply) => {
+      if (deps.isDraining()) {
+        // Load balancers reconnect for their next check, and find the port closed.
+        if (req.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+        return reply.code(503).header('retry-after', '5').send({ status: 'draining' });
+      }
       return { status: 'ok' };
     },
   );

@@ -43,10 +43,11 @@ export function inflightLimit(initial: InflightLimitOptions) {
         }
       };
     },
-    get inflight(): number {
+    /** Requests in flight now. (Methods, not getters: Object.assign would copy a getter's value.) */
+    inflightCount(): number {
       return inflight;
     },
-    get streams(): number {
+    streamCount(): number {
       return streams;
     },
     reconfigure(next: InflightLimitOptions): void {

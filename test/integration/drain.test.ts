@@ -1,0 +1,100 @@
+/**
+ * Graceful shutdown of a real process: on SIGTERM it stops accepting, health turns 503, an
+ * in-flight request (a slow upload) completes, then it exits 0; past the drain timeout it closes.
+ */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spawnServe } from '../helpers/cli.js';
+import { tmpDir } from '../helpers/gateway.js';
+import { isListening } from '../helpers/net.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A keep-alive connection that sends raw requests and reads raw responses. */
+function connection(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let buffer = '';
+  const waiters: Array<() => void> = [];
+  socket.setEncoding('utf8');
+  socket.on('data', (d) => {
+    buffer += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  socket.on('close', () => {
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    socket,
+    write: (text: string) => socket.write(text),
+    /** Resolves with the next complete response (headers + Content-Length body). */
+    async response(): Promise<{ status: number; body: string }> {
+      for (;;) {
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          const head = buffer.slice(0, end);
+          const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffer.length >= end + 4 + len) {
+            const body = buffer.slice(end + 4, end + 4 + len);
+            buffer = buffer.slice(end + 4 + len);
+            return { status: Number(head.split(' ')[1]), body };
+          }
+        }
+        if (socket.destroyed) throw new Error(`connection closed; got ${JSON.stringify(buffer)}`);
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    },
+  };
+}
+
+describe('drain on SIGTERM', () => {
+  it('finishes the in-flight request, answers health 503 meanwhile, refuses new connections, exits 0', async () => {
+    const dataDir = tmpDir();
+    const p = await spawnServe(['--data-dir', dataDir, '--port', '0', '--drain-timeout', '20']);
+    const port = Number(new URL(p.url).port);
+    const token = readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
+    const host = `127.0.0.1:${port}`;
+
+    const probe = connection(port);
+    probe.write(`GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    expect((await probe.response()).status).toBe(200);
+
+    const body = JSON.stringify({ name: 'slow-upload', scopes: ['read'] });
+    const slow = connection(port);
+    slow.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    await sleep(200);
+
+    p.child.kill('SIGTERM');
+    await sleep(500);
+
+    probe.write(`GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    const draining = await probe.response();
+    expect(draining.status).toBe(503);
+    expect(JSON.parse(draining.body)).toEqual({ status: 'draining' });
+    expect(await isListening(port)).toBe(false);
+
+    slow.write(body.slice(10));
+    const done = await slow.response();
+    expect(done.status).toBe(201);
+    expect(JSON.parse(done.body)).toMatchObject({ name: 'slow-upload' });
+
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toMatch(/draining/);
+  });
+
+  it('closes what is still in flight when the drain timeout passes, and still exits 0', async () => {
+    const dataDir = tmpDir();
+    const p = await spawnServe(['--data-dir', dataDir, '--port', '0', '--drain-timeout', '1']);
+    const port = Number(new URL(p.url).port);
+    const token = readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
+    const stuck = connection(port);
+    stuck.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+    await sleep(200);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toMatch(/drain timeout/);
+    await sleep(100);
+    expect(stuck.socket.destroyed || stuck.socket.readableEnded).toBe(true);
+  });
+});
