@@ -265,6 +265,11 @@ export class Gateway {
     });
   }
 
+  /** Every registered route with its declared auth mode and scope. */
+  routes(): Array<{ method: string; url: string; auth: string; scope: string | null }> {
+    return [...(((this.app as unknown as { moatRoutes?: unknown[] })?.moatRoutes ?? []) as Array<{ method: string; url: string; auth: string; scope: string | null }>)];
+  }
+
   /** A pairing code minted by the operator at the console (`moat serve --pair`). */
   mintPairingCode(input: { scopes: string[]; ttlSeconds?: number }): { code: string; expiresAt: string } {
     if (!this.pairing) throw new Error('gateway not started');

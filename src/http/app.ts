@@ -18,6 +18,14 @@ import { routePolicy } from './pipeline.js';
 import { problemHandler } from './problem.js';
 import type { Listener } from './server.js';
 
+/** A registered route and its declared policy (for tests and doctor). */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  auth: string;
+  scope: string | null;
+}
+
 export interface AppOptions {
   listener: Listener;
   pipeline: Pipeline;
@@ -86,12 +94,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('moat', null as never);
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema));
 
+  const declared: DeclaredRoute[] = [];
+  app.decorate('moatRoutes', declared);
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as { raw?: boolean };
     if (!config.raw && !route.schema?.response) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no response schema`);
     }
     const policy = routePolicy(route);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: typeof policy.scope === 'function' ? 'dynamic' : policy.scope ?? null });
+    }
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
     // Only write routes pay for the audit hook.
     if (policy.write) route.onResponse = [...hooks(route.onResponse), opts.pipeline.auditWrite];

@@ -170,6 +170,7 @@ export class TokenService {
   }
 
   list(): TokenView[] {
+    this.flush();
     return this.opts.store.listAll().map(tokenView);
   }
 

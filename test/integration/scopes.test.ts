@@ -1,0 +1,62 @@
+/**
+ * The scope matrix from outside: every registered route is tried with a token of every scope, and
+ * the gateway must refuse exactly where the route's declared scope says so (fail closed).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scopeAllows } from '../../src/security/scopes.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const SCOPES = ['admin', 'read', 'services', 'jobs', 'hooks', 'tasks', 'tools', 'metrics', 'svc:x'];
+let g: TestGateway;
+const tokens = new Map<string, string>();
+
+beforeAll(async () => {
+  g = await startGateway({ rateLimit: { general: { perMinute: 1_000_000 } } });
+  for (const scope of SCOPES) {
+    const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: `t-${scope.replace(':', '-')}`, scopes: [scope] } });
+    expect(res.status).toBe(201);
+    tokens.set(scope, res.json.token);
+  }
+});
+afterAll(() => g.stop());
+
+/** Concrete path for a route pattern: parameters become `x`, a wildcard becomes `y`. */
+const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, 'x').replace(/\*$/, 'y');
+
+describe('every bearer route enforces its declared scope', () => {
+  it('has routes to check, each declaring a scope or its own auth mode', () => {
+    const routes = g.gw.routes();
+    expect(routes.length).toBeGreaterThan(5);
+    for (const r of routes) expect(r.auth !== 'bearer' || r.scope !== null, `${r.method} ${r.url}`).toBe(true);
+  });
+
+  it('refuses with 403 scope_required exactly where the scope does not allow, for every route and scope', async () => {
+    const mismatches: string[] = [];
+    for (const r of g.gw.routes().filter((x) => x.auth === 'bearer' && x.method !== 'HEAD')) {
+      const required = r.scope === 'dynamic' ? 'svc:x' : (r.scope as string);
+      for (const scope of SCOPES) {
+        const res = await g.fetch(concrete(r.url), { method: r.method, auth: tokens.get(scope), ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { body: {} }) });
+        const allowed = scopeAllows(new Set([scope]), required, r.method);
+        const refused = res.status === 403 && res.json?.code === 'scope_required';
+        if (allowed === refused) mismatches.push(`${r.method} ${r.url} with ${scope}: ${res.status} ${res.json?.code}`);
+        if (refused) expect(res.json.scope).toBe(required);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
+
+describe('named expectations', () => {
+  it.each([
+    ['read', 'GET', '/api/v1/status', 200],
+    ['read', 'GET', '/api/v1/tokens', 403],
+    ['read', 'POST', '/api/v1/tokens', 403],
+    ['read', 'GET', '/api/v1/audit', 403],
+    ['jobs', 'GET', '/api/v1/status', 403],
+    ['metrics', 'GET', '/api/v1/status', 403],
+    ['svc:x', 'GET', '/api/v1/status', 403],
+    ['admin', 'GET', '/api/v1/audit', 200],
+  ])('a %s token on %s %s gets %i', async (scope, method, path, status) => {
+    expect((await g.fetch(path, { method, auth: tokens.get(scope) })).status).toBe(status);
+  });
+});
