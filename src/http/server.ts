@@ -64,8 +64,14 @@ export class Listener {
         },
         counted as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
       );
-      // HTTP/1.1 connections of the secure server use the http1 timeouts; set them explicitly.
-      Object.assign(s, { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
+      // HTTP/1.1 connections of the secure server use the http1 timeouts, which its constructor
+      // ignores in the options: set them (and the checking tick) before listen.
+      Object.assign(s, {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: http1Options.connectionsCheckingInterval,
+      });
       s.on('session', (session: http2.ServerHttp2Session) => {
         this.sessions.add(session);
         session.setTimeout(limits.keepAliveTimeoutMs, () => session.close());

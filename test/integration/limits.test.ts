@@ -1,0 +1,176 @@
+/**
+ * Limits from outside: rate-limit classes at their edge (before authentication), body size with and
+ * without Content-Length, the in-flight cap under parallel requests, a slow-header client cut off.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { rawRequest } from '../helpers/raw.js';
+
+let clock = 0;
+const running: TestGateway[] = [];
+async function boot(values: Record<string, unknown> = {}) {
+  clock = Date.parse('2026-11-23T12:00:10Z');
+  const g = await startGateway({ lockout: { after: 1000 }, ...values }, { now: () => clock });
+  running.push(g);
+  return g;
+}
+afterEach(async () => {
+  for (const g of running.splice(0)) await g.stop();
+});
+
+describe('rate limits', () => {
+  it('general class: 600 requests a minute pass, the 601st gets 429 with Retry-After and RateLimit headers', async () => {
+    const g = await boot();
+    for (let i = 0; i < 600; i++) {
+      const res = await g.fetch('/api/v1/status');
+      if (res.status !== 200) throw new Error(`request ${i + 1} got ${res.status}`);
+    }
+    const refused = await g.fetch('/api/v1/status');
+    expect(refused.status).toBe(429);
+    expect(refused.json.code).toBe('rate_limited');
+    expect(refused.headers['ratelimit-limit']).toBe('600');
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-reset']).toBe(refused.headers['retry-after']);
+    // The window slides: a minute later the client may come back.
+    clock += 120_000;
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+  });
+
+  it('throttles unauthenticated floods and unknown paths too (limit before authentication)', async () => {
+    const g = await boot({ rateLimit: { general: { perMinute: 20 } } });
+    for (let i = 0; i < 20; i++) expect((await g.fetch(`/nope-${i}`, { auth: 'moat_wrong' })).status).toBe(401);
+    expect((await g.fetch('/api/v1/status', { auth: false })).status).toBe(429);
+    expect((await g.fetch('/anything')).status).toBe(429);
+  });
+
+  it('pair class: 10 pairing attempts a minute, the 11th gets 429', async () => {
+    const g = await boot();
+    for (let i = 0; i < 10; i++) {
+      expect((await g.fetch('/api/v1/pair', { method: 'POST', auth: false, headers: { 'x-pairing-code': '000000' } })).status).toBe(403);
+    }
+    const refused = await g.fetch('/api/v1/pair', { method: 'POST', auth: false, headers: { 'x-pairing-code': '000000' } });
+    expect(refused.status).toBe(429);
+    expect(refused.json.code).toBe('rate_limited');
+    expect(refused.headers['ratelimit-limit']).toBe('10');
+    // Another class is counted separately.
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+  });
+
+  it('takes per-class limits from the environment', async () => {
+    clock = Date.parse('2026-11-23T12:00:10Z');
+    const g = await startGateway({}, { now: () => clock, env: { MOAT_RATE_LIMIT_PAIR: '2', MOAT_RATE_LIMIT_GENERAL: '3' } });
+    running.push(g);
+    for (let i = 0; i < 3; i++) expect((await g.fetch('/api/v1/status')).status).toBe(200);
+    expect((await g.fetch('/api/v1/status')).status).toBe(429);
+  });
+
+  it('counts each client separately', async () => {
+    const g = await boot({ rateLimit: { general: { perMinute: 5 } }, trustedProxies: ['127.0.0.1'] });
+    for (let i = 0; i < 5; i++) await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.1' } });
+    expect((await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.1' } })).status).toBe(429);
+    expect((await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.2' } })).status).toBe(200);
+  });
+
+  it('refuses a limit of 0 at boot with a hint', async () => {
+    await expect(startGateway({ rateLimit: { general: { perMinute: 0 } } })).rejects.toMatchObject({ code: 'config_invalid' });
+  });
+});
+
+describe('body size', () => {
+  const big = JSON.stringify({ name: 'x', scopes: ['read'], pad: 'y'.repeat(300 * 1024) });
+
+  it('refuses an oversized body from its Content-Length, before reading it', async () => {
+    const g = await boot();
+    const port = g.gw.port;
+    // Only the headers are sent: the answer must come without the body.
+    const res = await rawRequest(
+      port,
+      `POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`,
+    );
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).code).toBe('body_too_large');
+  });
+
+  it('cuts off an oversized chunked body while it streams', async () => {
+    const g = await boot();
+    const port = g.gw.port;
+    const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+    let text = `POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    for (let i = 0; i < 40; i++) text += chunk('x'.repeat(10 * 1024));
+    const res = await rawRequest(port, text);
+    expect(res.status).toBe(413);
+  });
+
+  it('takes the limit from MOAT_MAX_BODY_BYTES', async () => {
+    clock = Date.parse('2026-11-23T12:00:10Z');
+    const g = await startGateway({ lockout: { after: 1000 } }, { now: () => clock, env: { MOAT_MAX_BODY_BYTES: '2048' } });
+    running.push(g);
+    const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'x', scopes: ['read'], pad: 'z'.repeat(3000) } });
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('in-flight cap', () => {
+  it('answers 503 overloaded with Retry-After when more requests are in flight than allowed', async () => {
+    const g = await boot({ limits: { maxInflight: 4 } });
+    const port = g.gw.port;
+    const stuck: net.Socket[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      s.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      stuck.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await g.fetch('/api/v1/status');
+    expect(refused.status).toBe(503);
+    expect(refused.json.code).toBe('overloaded');
+    expect(refused.headers['retry-after']).toBeTruthy();
+    for (const s of stuck) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+  });
+});
+
+describe('slow clients', () => {
+  it('cuts off a client that sends its headers too slowly (slowloris) and keeps serving others', async () => {
+    const g = await boot({ limits: { headersTimeoutMs: 500 } });
+    const port = g.gw.port;
+    const s = net.connect(port, '127.0.0.1');
+    const closed = new Promise<string>((resolve) => {
+      let data = '';
+      s.on('data', (d) => (data += d));
+      s.on('close', () => resolve(data));
+    });
+    s.write('GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const drip = setInterval(() => {
+      if (!s.destroyed) s.write('X-Slow: a\r\n');
+    }, 100);
+    const data = await closed;
+    clearInterval(drip);
+    expect(data === '' || /^HTTP\/1\.1 408/.test(data)).toBe(true);
+    expect((await g.fetch('/api/v1/health', { auth: false })).status).toBe(200);
+  });
+
+  it('cuts off a slow-header client over TLS too', async () => {
+    const g = await boot({ tls: { enabled: true }, limits: { headersTimeoutMs: 500 } });
+    const tls = await import('node:tls');
+    const s = tls.connect({ host: '127.0.0.1', port: g.gw.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    s.on('error', () => undefined);
+    s.on('secureConnect', () => s.write('GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
+    const drip = setInterval(() => {
+      if (!s.destroyed) s.write('X-Slow: a\r\n');
+    }, 100);
+    await closed;
+    clearInterval(drip);
+  });
+
+  it('refuses headers over the size cap', async () => {
+    const g = await boot();
+    const port = g.gw.port;
+    const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(431);
+  });
+});
