@@ -32,6 +32,12 @@ export const ERRORS = {
   config_unsafe: { status: 409, title: 'Configuration unsafe' },
   restart_required: { status: 409, title: 'Change needs a restart' },
 
+  // The way out
+  egress_denied: { status: 403, title: 'Outbound request refused by the egress guard' },
+
+  // Jobs
+  idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with another body' },
+
   // Server
   internal: { status: 500, title: 'Internal error' },
   audit_backlog: { status: 503, title: 'Audit log backlog full' },

@@ -1,6 +1,8 @@
 /** The `moat` command: one file per subcommand under commands/. Returns an exit status to main. */
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
+import { jobCommand } from './commands/job.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { pairCommand } from './commands/pair.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
@@ -17,6 +19,8 @@ export function buildProgram(version: string): Command {
   tokenCommand(program);
   pairCommand(program);
   auditCommand(program);
+  jobCommand(program);
+  scheduleCommand(program);
   return program;
 }
 

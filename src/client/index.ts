@@ -143,6 +143,66 @@ export class MoatClient {
     return this.request<T>('DELETE', path).then((r) => r.body);
   }
 
+  /**
+   * Follows a Server-Sent Events stream, calling `onEvent` per event until `onEvent` returns true,
+   * the stream ends, or `signal` aborts. Returns the id of the last event seen.
+   */
+  async events(path: string, onEvent: (e: { id: string | null; event: string; data: unknown }) => boolean | void, opts: { lastEventId?: string; signal?: AbortSignal } = {}): Promise<string | null> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.url}${path}`, { method: 'GET', headers, dispatcher: this.dispatcher, signal: opts.signal, bodyTimeout: 0 });
+    } catch (err) {
+      if (err instanceof ClientError) throw err;
+      throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);
+    }
+    if (res.statusCode >= 400) {
+      const p = (await res.body.json().catch(() => ({}))) as { code?: string; detail?: string };
+      throw new ClientError(p.code ?? 'http_error', res.statusCode, p.detail ?? `HTTP ${res.statusCode}`);
+    }
+    let buffer = '';
+    let lastId: string | null = opts.lastEventId ?? null;
+    try {
+      for await (const chunk of res.body) {
+        buffer += (chunk as Buffer).toString('utf8');
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let id: string | null = null;
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const i = line.indexOf(':');
+            const field = i < 0 ? line : line.slice(0, i);
+            const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+            if (field === 'id') id = value;
+            else if (field === 'event') event = value;
+            else if (field === 'data') data.push(value);
+          }
+          if (data.length === 0 && id === null) continue;
+          if (id !== null) lastId = id;
+          let parsed: unknown = data.join('\n');
+          try {
+            parsed = JSON.parse(parsed as string);
+          } catch {
+            // plain text data
+          }
+          if (onEvent({ id, event, data: parsed }) === true) {
+            res.body.destroy();
+            return lastId;
+          }
+        }
+      }
+    } catch (err) {
+      if (!opts.signal?.aborted && !(err as { name?: string }).name?.includes('Abort')) throw err;
+    }
+    return lastId;
+  }
+
   async close(): Promise<void> {
     await this.dispatcher?.close();
   }

@@ -103,7 +103,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     const policy = routePolicy(route);
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: typeof policy.scope === 'function' ? 'dynamic' : policy.scope ?? null });
+      declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: typeof policy.scope === 'function' ? 'dynamic' : Array.isArray(policy.scope) ? policy.scope.join('|') : ((policy.scope as string | undefined) ?? null) });
     }
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
     // Only write routes pay for the audit hook.

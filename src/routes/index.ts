@@ -1,6 +1,10 @@
 /** Registers every resource's routes. Each file declares its scope, schemas and rate class. */
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.js';
+import { callbackRoutes } from './callbacks.js';
+import { eventRoutes } from './events.js';
+import { jobRoutes } from './jobs.js';
+import { scheduleRoutes } from './schedules.js';
 import type { RouteDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
@@ -15,4 +19,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   tokenRoutes(app, deps);
   pairingRoutes(app, deps);
   auditRoutes(app, deps);
+  jobRoutes(app, deps);
+  scheduleRoutes(app, deps);
+  eventRoutes(app, deps);
+  callbackRoutes(app, deps);
 }

@@ -11,7 +11,11 @@ export function authorize() {
   /** Returns the scope that was required (recorded in the audit entry). */
   function authorize(req: FastifyRequest, principal: Principal, requirement: ScopeRequirement | undefined): string {
     if (requirement === undefined) throw new GatewayError('scope_required', 'this route declares no scope and is closed', { extra: { scope: 'admin' } });
-    const scope = typeof requirement === 'function' ? requirement(req.params) : requirement;
+    if (Array.isArray(requirement)) {
+      for (const s of requirement as readonly string[]) if (scopeAllows(principal.scopes, s, req.method)) return s;
+      throw new GatewayError('scope_required', `this route needs one of the scopes ${requirement.join(', ')}`, { extra: { scope: requirement[0] } });
+    }
+    const scope = typeof requirement === 'function' ? requirement(req.params) : (requirement as string);
     if (!scopeAllows(principal.scopes, scope, req.method)) {
       throw new GatewayError('scope_required', `this route needs scope ${scope}`, { extra: { scope } });
     }

@@ -13,6 +13,8 @@ export function inflightLimit(initial: InflightLimitOptions) {
   let opts = { ...initial };
   let inflight = 0;
   let streams = 0;
+  /** Responses that became event streams: counted as streams, no longer as requests. */
+  const detached = new WeakSet<object>();
 
   /** Throws 503 overloaded when more requests are in flight than allowed (this one included). */
   function inflightLimit(): void {
@@ -26,13 +28,22 @@ export function inflightLimit(initial: InflightLimitOptions) {
     enter(): void {
       inflight++;
     },
-    leave(): void {
+    /** The response's 'close' listener (`this` is the response). */
+    leave(this: unknown): void {
+      if (typeof this === 'object' && this !== null && detached.has(this)) return;
       inflight--;
     },
-    /** Opens an event stream slot or throws 503 too_many_streams; returns its release function. */
-    openStream(): () => void {
+    /**
+     * Turns the request whose response is `res` into an event stream: it stops counting against
+     * maxInflight and counts against maxStreams instead. Throws 503 too_many_streams when full.
+     */
+    openStream(res: object): () => void {
       if (streams >= opts.maxStreams) {
         throw new GatewayError('too_many_streams', `more than ${opts.maxStreams} event streams open`, { headers: { 'retry-after': '5' } });
+      }
+      if (!detached.has(res)) {
+        detached.add(res);
+        inflight--;
       }
       streams++;
       let done = false;

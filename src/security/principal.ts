@@ -16,12 +16,19 @@ export const ANONYMOUS_ADMIN: Principal = Object.freeze({
   scopes: new Set<string>(['admin']),
 });
 
-/** How a route is authenticated. Everything but `bearer` does its own check in the route. */
-export type AuthMode = 'bearer' | 'none' | 'pairing' | 'signature' | 'link';
+/**
+ * How a route is authenticated. Everything but `bearer` does its own check in the route: `pairing`
+ * (X-Pairing-Code), `signature` (signed inbound hooks), `link` (signed action links), `job` (a
+ * per-job token a service uses to post progress), `none` (health only).
+ */
+export type AuthMode = 'bearer' | 'none' | 'pairing' | 'signature' | 'link' | 'job';
 /** Rate-limit class of a route. */
 export type RateClass = 'pair' | 'hooks' | 'jobs' | 'general';
-/** A route's scope: fixed, or computed from the routed request (e.g. `svc:<name>`). */
-export type ScopeRequirement = Scope | ((params: unknown) => Scope);
+/**
+ * A route's scope: fixed; any one of a list (e.g. the event stream, readable with any resource
+ * scope); or computed from the routed request (e.g. `svc:<name>`).
+ */
+export type ScopeRequirement = Scope | readonly Scope[] | ((params: unknown) => Scope);
 
 /** Per-request state the guards fill in (client address, principal, scope used). */
 export interface GuardState {

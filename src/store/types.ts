@@ -50,3 +50,117 @@ export interface PairingStore {
   /** Deletes codes that expired or were used before `before`. */
   prune(before: number): number;
 }
+
+export type JobState = 'queued' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export const FINISHED_STATES: readonly JobState[] = ['succeeded', 'failed', 'canceled'];
+
+export interface JobRecord {
+  id: string;
+  seq: number;
+  service: string;
+  state: JobState;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  /** Sealed (AES-256-GCM) JSON payload. */
+  payload: Buffer;
+  /** Sealed JSON `{ result }` or `{ error }` once finished. */
+  outcome: Buffer | null;
+  /** A short, non-sensitive reason for a failure (timeout, service_error, ...). */
+  errorCode: string | null;
+  progress: number | null;
+  progressMessage: string | null;
+  /** Sealed callback URL. */
+  callback: Buffer | null;
+  notify: string[] | null;
+  progressTokenHash: string | null;
+  cancelRequested: boolean;
+  runId: string | null;
+  createdBy: string | null;
+  createdByName: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  nextAttemptAt: number | null;
+}
+
+export interface IdempotencyRecord {
+  tokenId: string;
+  key: string;
+  bodyHash: string;
+  jobId: string;
+  createdAt: number;
+}
+
+export interface JobListFilter {
+  service?: string | undefined;
+  state?: JobState | undefined;
+  limit: number;
+  /** Only jobs with seq below this (the cursor). */
+  beforeSeq?: number | undefined;
+}
+
+export interface CallbackAttempt {
+  attempt: number;
+  at: number;
+  status: number | null;
+  error: string | null;
+}
+
+export interface JobStore {
+  /** Inserts the job (and its idempotency key) in one transaction: durable before it is acknowledged. */
+  insert(job: JobRecord, idempotency?: IdempotencyRecord): void;
+  get(id: string): JobRecord | undefined;
+  list(filter: JobListFilter): JobRecord[];
+  findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;
+  /**
+   * Atomically moves the next dispatchable job of `service` to `dispatched` (attempts + 1), with the
+   * digest of this attempt's progress token.
+   */
+  claimNext(service: string, now: number, tokenDigest: string): JobRecord | undefined;
+  markRunning(id: string, now: number): boolean;
+  setProgress(id: string, progress: number, message: string | null, now: number): boolean;
+  /** Moves a job in flight to a final state. */
+  finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): boolean;
+  /** Puts a job in flight back in the queue, not before `nextAttemptAt`. */
+  requeue(id: string, nextAttemptAt: number, errorCode: string, now: number): boolean;
+  requestCancel(id: string, now: number): boolean;
+  delete(id: string): boolean;
+  /** Jobs left `dispatched`/`running` by a previous run of the gateway. */
+  interrupted(): JobRecord[];
+  /** Services that have a queued job due now, and the earliest future due time. */
+  dueServices(now: number): { services: string[]; nextDueAt: number | null };
+  maxSeq(): number;
+  countsByState(): Array<{ service: string; state: JobState; count: number }>;
+  purgeFinished(before: number): number;
+  purgeIdempotency(before: number): number;
+  recordCallback(jobId: string, attempt: CallbackAttempt): void;
+  callbacks(jobId: string): CallbackAttempt[];
+  /** Finished jobs whose callback has not been delivered and has attempts left. */
+  pendingCallbacks(maxAttempts: number): JobRecord[];
+}
+
+export interface ScheduleRecord {
+  name: string;
+  cron: string;
+  timezone: string | null;
+  service: string;
+  /** Sealed JSON payload. */
+  payload: Buffer;
+  missed: 'run-once' | 'skip' | null;
+  paused: boolean;
+  lastRunAt: number | null;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+export interface ScheduleStore {
+  insert(s: ScheduleRecord): void;
+  get(name: string): ScheduleRecord | undefined;
+  list(): ScheduleRecord[];
+  setPaused(name: string, paused: boolean): boolean;
+  setLastRun(name: string, at: number): void;
+  delete(name: string): boolean;
+}

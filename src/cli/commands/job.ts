@@ -1,0 +1,139 @@
+/** `moat job submit|ls|show|cancel|watch` and `moat events`. */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { MoatClient } from '../../client/index.js';
+import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
+import { CliUsageError, printJson, printTable } from '../output.js';
+
+interface Job {
+  id: string;
+  service: string;
+  state: string;
+  attempts: number;
+  maxAttempts: number;
+  progress: { value: number | null; message: string | null };
+  result?: unknown;
+  error?: { code: string; message: string } | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
+
+/** `--payload '{"a":1}'` or `--payload @file.json` (or `@-` for stdin). */
+function readPayload(arg: string | undefined): unknown {
+  if (arg === undefined) return undefined;
+  const text = arg.startsWith('@') ? readFileSync(arg === '@-' ? 0 : arg.slice(1), 'utf8') : arg;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliUsageError(`--payload is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function bar(value: number | null, width = 30): string {
+  const v = value ?? 0;
+  const filled = Math.round(v * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(v * 100).toFixed(0).padStart(3)}%`;
+}
+
+/** Follows a job's events until it finishes; returns its final view. */
+async function follow(c: MoatClient, id: string, onProgress: (j: Job) => void): Promise<Job> {
+  let job = await c.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+  onProgress(job);
+  if (FINISHED.has(job.state)) return job;
+  const controller = new AbortController();
+  // Events tell what changed; the job is re-read so that nothing is missed between read and subscribe.
+  const poll = setInterval(() => void c.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`).then((j) => {
+    job = j;
+    onProgress(j);
+    if (FINISHED.has(j.state)) controller.abort();
+  }, () => undefined), 2000);
+  try {
+    await c.events('/api/v1/events', (e) => {
+      const d = e.data as { id?: string; state?: string; progress?: number; message?: string };
+      if (d?.id !== id) return false;
+      if (e.event === 'job.progress') onProgress({ ...job, progress: { value: d.progress ?? null, message: d.message ?? null } });
+      return typeof d.state === 'string' && FINISHED.has(d.state);
+    }, { signal: controller.signal });
+  } finally {
+    clearInterval(poll);
+  }
+  job = await c.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+  onProgress(job);
+  return job;
+}
+
+export function jobCommand(program: Command): void {
+  const job = program.command('job').description('jobs for the services: submit, list, show, cancel, watch');
+  addClientFlags(job.command('submit').description('submit a job to a service'))
+    .argument('<service>')
+    .option('--payload <json|@file>', 'payload as JSON, or @file.json, or @- for stdin')
+    .option('--callback <url>', 'URL to POST the signed outcome to')
+    .option('--priority <n>', 'higher runs first')
+    .option('--max-attempts <n>', 'attempts for transient failures')
+    .option('--timeout <seconds>', 'time limit of an attempt')
+    .option('--idempotency-key <uuid>', 'makes retrying this submission safe')
+    .option('--wait', 'wait until it finishes (exit status 1 unless it succeeded)')
+    .option('--json', 'print JSON')
+    .action(async (service: string, opts: ClientFlags & { payload?: string; callback?: string; priority?: string; maxAttempts?: string; timeout?: string; idempotencyKey?: string; wait?: boolean; json?: boolean }) => {
+      const body = {
+        service,
+        payload: readPayload(opts.payload),
+        ...(opts.callback ? { callbackUrl: opts.callback } : {}),
+        ...(opts.priority ? { priority: Number(opts.priority) } : {}),
+        ...(opts.maxAttempts ? { maxAttempts: Number(opts.maxAttempts) } : {}),
+        ...(opts.timeout ? { timeoutSeconds: Number(opts.timeout) } : {}),
+      };
+      await withClient(opts, async (c) => {
+        const res = await c.request<Job>('POST', '/api/v1/jobs', { body, ...(opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {}) });
+        let j = res.body;
+        if (!opts.wait) return opts.json ? printJson(j) : void process.stdout.write(`${j.id}\n`);
+        j = await follow(c, j.id, (x) => {
+          if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${bar(x.progress.value)} ${x.state}`);
+        });
+        if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+        if (opts.json) printJson(j);
+        else process.stdout.write(`${j.id} ${j.state}${j.error ? `: ${j.error.message}` : ''}\n${j.result !== undefined ? `${JSON.stringify(j.result)}\n` : ''}`);
+        if (j.state !== 'succeeded') process.exitCode = 1;
+      });
+    });
+  addClientFlags(job.command('ls').description('list jobs, newest first'))
+    .option('--service <name>')
+    .option('--state <state>')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'print JSON')
+    .action(async (opts: ClientFlags & { service?: string; state?: string; limit: string; json?: boolean }) => {
+      const q = new URLSearchParams({ limit: opts.limit, ...(opts.service ? { service: opts.service } : {}), ...(opts.state ? { state: opts.state } : {}) });
+      const { jobs } = await withClient(opts, (c) => c.get<{ jobs: Job[] }>(`/api/v1/jobs?${q}`));
+      if (opts.json) return printJson(jobs);
+      printTable(jobs.map((j) => ({ ...j, progress: j.progress.value === null ? '-' : `${Math.round(j.progress.value * 100)}%`, attempts: `${j.attempts}/${j.maxAttempts}` })), ['id', 'service', 'state', 'progress', 'attempts', 'createdAt']);
+    });
+  addClientFlags(job.command('show').description('show a job with its payload and result'))
+    .argument('<id>')
+    .action(async (id: string, opts: ClientFlags) => printJson(await withClient(opts, (c) => c.get(`/api/v1/jobs/${encodeURIComponent(id)}`))));
+  addClientFlags(job.command('cancel').description('cancel a queued or running job'))
+    .argument('<id>')
+    .action(async (id: string, opts: ClientFlags) => {
+      const j = await withClient(opts, (c) => c.post<Job>(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`));
+      process.stdout.write(`${j.id} ${j.state}\n`);
+    });
+  addClientFlags(job.command('watch').description("follow a job's progress until it finishes"))
+    .argument('<id>')
+    .action(async (id: string, opts: ClientFlags) => {
+      const j = await withClient(opts, (c) =>
+        follow(c, id, (x) => process.stdout.write(`${process.stdout.isTTY ? '\r' : ''}${bar(x.progress.value)} ${x.state}${x.progress.message ? ` ${x.progress.message}` : ''}${process.stdout.isTTY ? '' : '\n'}`)),
+      );
+      if (process.stdout.isTTY) process.stdout.write('\n');
+      if (j.state !== 'succeeded') process.exitCode = 1;
+    });
+  addClientFlags(program.command('events').description('print live events (jobs, services, schedules) as they happen'))
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: ClientFlags & { json?: boolean }) => {
+      await withClient(opts, (c) =>
+        c.events('/api/v1/events', (e) => {
+          process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${e.event} ${JSON.stringify(e.data)}\n`);
+        }),
+      );
+    });
+}

@@ -1,0 +1,18 @@
+/**
+ * ntfy topics are public: anyone who knows a topic name can read its messages. A topic must be a
+ * long random string; short, well-known or word-like topics are refused at boot.
+ */
+
+const WELL_KNOWN = new Set(['gateway', 'moat', 'test', 'alerts', 'alert', 'notifications', 'notify', 'ntfy', 'home', 'homelab', 'server', 'jobs', 'gpu', 'ai', 'llm', 'agent', 'mytopic', 'topic', 'backup', 'monitoring']);
+
+/** Why the topic is refused, or null when it looks random enough. */
+export function ntfyTopicProblem(topic: string): string | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(topic)) return 'may only hold letters, digits, - and _';
+  if (WELL_KNOWN.has(topic.toLowerCase())) return `"${topic}" is a well-known topic that others read too`;
+  if (topic.length < 24) return 'is shorter than 24 characters';
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((r) => r.test(topic)).length;
+  const distinct = new Set(topic).size;
+  if (distinct < 12) return 'repeats too few characters to be random';
+  if (classes < 3 && !(topic.length >= 32 && classes >= 2)) return 'does not look random (mix upper case, lower case and digits, or use 32 hex characters)';
+  return null;
+}

@@ -1,0 +1,287 @@
+/**
+ * The job queue: submission (durable before it is acknowledged, idempotent per token), reads,
+ * cancel, delete, progress reports, retention. Payloads and outcomes are sealed at rest. Dispatch
+ * lives in dispatcher.ts; this file never talks to a service.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../../config/schema.js';
+import { GatewayError } from '../../errors.js';
+import { sealJson, unsealJson } from '../../security/seal.js';
+import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
+import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
+import type { EventBus } from '../events/bus.js';
+import type { JobServicePort, OutboundPort } from './ports.js';
+
+export interface SubmitInput {
+  service: string;
+  payload?: unknown;
+  callbackUrl?: string | undefined;
+  notify?: boolean | string[] | undefined;
+  priority?: number | undefined;
+  maxAttempts?: number | undefined;
+  timeoutSeconds?: number | undefined;
+  run?: string | undefined;
+}
+
+export interface Submitter {
+  id: string;
+  name: string;
+}
+
+export interface JobView {
+  id: string;
+  service: string;
+  state: JobState;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  progress: { value: number | null; message: string | null };
+  result?: unknown;
+  error?: { code: string; message: string } | null;
+  payload?: unknown;
+  callback: { host: string; attempts: Array<{ attempt: number; at: string; status: number | null; error: string | null }> } | null;
+  notify: string[];
+  run: string | null;
+  createdBy: { id: string | null; name: string | null };
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A stable hash of a submission, so the same Idempotency-Key with another body is caught. */
+function bodyHash(input: SubmitInput): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(canonical(input))).digest('hex');
+}
+
+export interface JobServiceOptions {
+  store: JobStore;
+  key: Buffer;
+  events: EventBus;
+  services: Pick<JobServicePort, 'concurrency'>;
+  outbound: Pick<OutboundPort, 'check'>;
+  config: () => Readonly<Config>;
+  /** Called after a job is queued, to wake the dispatcher. */
+  onQueued: (service: string) => void;
+  /** Called when a queued or running job is canceled. */
+  onCancel: (job: JobRecord) => void;
+  now?: () => number;
+}
+
+export class JobService {
+  private seq = 0;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: JobServiceOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    this.seq = this.opts.store.maxSeq();
+    this.purge();
+    this.timer = setInterval(() => this.purge(), 3_600_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private purge(): void {
+    const now = this.now();
+    const cfg = this.opts.config().jobs;
+    this.opts.store.purgeFinished(now - cfg.retentionHours * 3_600_000);
+    this.opts.store.purgeIdempotency(now - cfg.idempotencyHours * 3_600_000);
+  }
+
+  /** Queues a job; with an Idempotency-Key the same submission returns the first job (replayed). */
+  async submit(input: SubmitInput, by: Submitter, idempotencyKey?: string): Promise<{ job: JobView; replayed: boolean }> {
+    const cfg = this.opts.config().jobs;
+    const now = this.now();
+    let hash: string | undefined;
+    if (idempotencyKey !== undefined) {
+      if (!UUID.test(idempotencyKey)) throw new GatewayError('validation_failed', 'Idempotency-Key must be a UUID');
+      hash = bodyHash(input);
+      const replay = this.replayed(by.id, idempotencyKey, hash, now);
+      if (replay) return { job: replay, replayed: true };
+    }
+    if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('not_found', `no service named ${JSON.stringify(input.service)}`);
+    if (input.callbackUrl !== undefined) {
+      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback');
+      if (!verdict.allowed) throw new GatewayError('egress_denied', `callbackUrl refused: ${verdict.reason}`, { extra: { reason: verdict.reason, purpose: 'callback' } });
+    }
+    const notify = input.notify === true ? ['ntfy', 'webhook'] : Array.isArray(input.notify) ? [...new Set(input.notify)] : [];
+    const id = randomId('job');
+    const job: JobRecord = {
+      id,
+      seq: ++this.seq,
+      service: input.service,
+      state: 'queued',
+      priority: input.priority ?? 0,
+      attempts: 0,
+      maxAttempts: input.maxAttempts ?? cfg.defaultMaxAttempts,
+      timeoutSeconds: input.timeoutSeconds ?? cfg.defaultTimeoutSeconds,
+      payload: sealJson(this.opts.key, input.payload ?? null, `job:${id}:payload`),
+      outcome: null,
+      errorCode: null,
+      progress: null,
+      progressMessage: null,
+      callback: input.callbackUrl === undefined ? null : sealJson(this.opts.key, input.callbackUrl, `job:${id}:callback`),
+      notify: notify.length > 0 ? notify : null,
+      progressTokenHash: null,
+      cancelRequested: false,
+      runId: input.run ?? null,
+      createdBy: by.id,
+      createdByName: by.name,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      finishedAt: null,
+      nextAttemptAt: null,
+    };
+    try {
+      this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now });
+    } catch (err) {
+      // Two submissions with the same key at once: the loser answers like a replay.
+      if (idempotencyKey !== undefined && hash !== undefined && /UNIQUE|PRIMARY KEY/.test(String((err as Error).message))) {
+        const replay = this.replayed(by.id, idempotencyKey, hash, now);
+        if (replay) return { job: replay, replayed: true };
+      }
+      throw err;
+    }
+    this.opts.events.publish('job.queued', 'jobs', { id, service: job.service, state: 'queued' });
+    this.opts.onQueued(job.service);
+    return { job: this.view(job, false), replayed: false };
+  }
+
+  private replayed(tokenId: string, key: string, hash: string, now: number): JobView | undefined {
+    const hours = this.opts.config().jobs.idempotencyHours;
+    const seen = this.opts.store.findIdempotent(tokenId, key, now - hours * 3_600_000);
+    if (!seen) return undefined;
+    if (seen.bodyHash !== hash) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
+    const job = this.opts.store.get(seen.jobId);
+    if (!job) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used for a job that no longer exists');
+    return this.view(job, false);
+  }
+
+  get(id: string, withPayload = true): JobView {
+    const job = this.opts.store.get(id);
+    if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
+    return this.view(job, withPayload);
+  }
+
+  list(filter: { service?: string | undefined; state?: JobState | undefined; limit: number; cursor?: string | undefined }): { jobs: JobView[]; next: string | null } {
+    const beforeSeq = filter.cursor === undefined ? undefined : Number.parseInt(filter.cursor, 36);
+    if (beforeSeq !== undefined && !Number.isFinite(beforeSeq)) throw new GatewayError('validation_failed', 'cursor is not one this API gave out');
+    const rows = this.opts.store.list({ service: filter.service, state: filter.state, limit: filter.limit, beforeSeq });
+    const last = rows[rows.length - 1];
+    return { jobs: rows.map((r) => this.view(r, false)), next: rows.length === filter.limit && last ? last.seq.toString(36) : null };
+  }
+
+  cancel(id: string): JobView {
+    const job = this.opts.store.get(id);
+    if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
+    if (FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is already ${job.state}`);
+    const now = this.now();
+    if (job.state === 'queued') {
+      this.opts.store.finish(id, 'canceled', null, 'canceled', now);
+      this.opts.events.publish('job.canceled', 'jobs', { id, service: job.service, state: 'canceled' });
+    } else {
+      this.opts.store.requestCancel(id, now);
+    }
+    this.opts.onCancel(job);
+    return this.get(id, false);
+  }
+
+  delete(id: string): void {
+    const job = this.opts.store.get(id);
+    if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
+    if (!FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is ${job.state}; cancel it first`);
+    this.opts.store.delete(id);
+  }
+
+  /** A new per-attempt progress token: the secret for the service, its digest for the store. */
+  static progressToken(): { token: string; digest: string } {
+    const token = `mjp_${randomBytes(24).toString('base64url')}`;
+    return { token, digest: tokenDigest(token) };
+  }
+
+  /** Progress posted back by the service with the attempt's token. */
+  reportProgress(id: string, presentedToken: string, progress: number, message: string | null): void {
+    const job = this.opts.store.get(id);
+    // The same answer for an unknown job and a wrong token: the route must not tell which exists.
+    if (!job || job.progressTokenHash === null || !digestsEqual(job.progressTokenHash, tokenDigest(presentedToken))) {
+      throw new GatewayError('token_invalid', 'unknown job or wrong progress token');
+    }
+    if (job.state !== 'running' && job.state !== 'dispatched') throw new GatewayError('conflict', `job ${id} is ${job.state}`);
+    this.recordProgress(job, progress, message);
+  }
+
+  recordProgress(job: JobRecord, progress: number, message: string | null): void {
+    const clamped = Math.min(1, Math.max(0, progress));
+    const text = message === null ? null : message.slice(0, 500);
+    if (this.opts.store.setProgress(job.id, clamped, text, this.now())) {
+      this.opts.events.publish('job.progress', 'jobs', { id: job.id, service: job.service, progress: clamped, message: text });
+    }
+  }
+
+  /** Unseals a job's callback URL (for the delivery). */
+  callbackUrl(job: JobRecord): string | null {
+    return job.callback === null ? null : unsealJson<string>(this.opts.key, job.callback, `job:${job.id}:callback`);
+  }
+
+  payloadOf(job: JobRecord): unknown {
+    return unsealJson(this.opts.key, job.payload, `job:${job.id}:payload`);
+  }
+
+  outcomeOf(job: JobRecord): { result?: unknown; error?: { code: string; message: string } } | null {
+    return job.outcome === null ? null : unsealJson(this.opts.key, job.outcome, `job:${job.id}:outcome`);
+  }
+
+  view(job: JobRecord, withPayload: boolean): JobView {
+    const outcome = this.outcomeOf(job);
+    const callbackUrl = this.callbackUrl(job);
+    const view: JobView = {
+      id: job.id,
+      service: job.service,
+      state: job.state,
+      priority: job.priority,
+      attempts: job.attempts,
+      maxAttempts: job.maxAttempts,
+      timeoutSeconds: job.timeoutSeconds,
+      progress: { value: job.progress, message: job.progressMessage },
+      error: outcome?.error ?? (job.errorCode && !FINISHED_STATES.includes(job.state) ? { code: job.errorCode, message: 'retrying' } : null),
+      callback:
+        callbackUrl === null
+          ? null
+          : {
+              host: safeHost(callbackUrl),
+              attempts: this.opts.store.callbacks(job.id).map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), status: a.status, error: a.error })),
+            },
+      notify: job.notify ?? [],
+      run: job.runId,
+      createdBy: { id: job.createdBy, name: job.createdByName },
+      createdAt: new Date(job.createdAt).toISOString(),
+      startedAt: iso(job.startedAt),
+      finishedAt: iso(job.finishedAt),
+    };
+    if (outcome && 'result' in outcome) view.result = outcome.result;
+    if (withPayload) view.payload = this.payloadOf(job);
+    return view;
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(invalid)';
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * /api/v1/jobs: submit (202, durable first, Idempotency-Key), list, read, cancel, delete; and the
+ * per-job progress URL a service posts to with its per-attempt token.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { GatewayError } from '../errors.js';
+import { actorOf } from './actor.js';
+import type { RouteDeps } from './deps.js';
+import { IdParams } from './schemas.js';
+
+const SERVICE = '^[a-z0-9][a-z0-9-]{0,62}$';
+
+const SubmitBody = Type.Object(
+  {
+    service: Type.String({ pattern: SERVICE }),
+    payload: Type.Optional(Type.Unknown({ description: 'Any JSON; sealed at rest, handed to the service as the body of its job POST.' })),
+    callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'POSTed the outcome, signed with Moat-Signature (through the egress guard).' })),
+    notify: Type.Optional(Type.Union([Type.Boolean(), Type.Array(Type.Union([Type.Literal('ntfy'), Type.Literal('webhook')]), { maxItems: 2 })])),
+    priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'Higher first; then first in, first out.' })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
+    run: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A run whose workspace is the context of the job.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Progress = Type.Object({ value: Type.Union([Type.Number(), Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) });
+const ErrorView = Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]);
+export const JobViewSchema = Type.Object({
+  id: Type.String(),
+  service: Type.String(),
+  state: Type.String(),
+  priority: Type.Integer(),
+  attempts: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  timeoutSeconds: Type.Integer(),
+  progress: Progress,
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(ErrorView),
+  payload: Type.Optional(Type.Unknown()),
+  callback: Type.Union([
+    Type.Object({
+      host: Type.String(),
+      attempts: Type.Array(Type.Object({ attempt: Type.Integer(), at: Type.String(), status: Type.Union([Type.Integer(), Type.Null()]), error: Type.Union([Type.String(), Type.Null()]) })),
+    }),
+    Type.Null(),
+  ]),
+  notify: Type.Array(Type.String()),
+  run: Type.Union([Type.String(), Type.Null()]),
+  createdBy: Type.Object({ id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
+  createdAt: Type.String(),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const ListQuery = Type.Object(
+  {
+    service: Type.Optional(Type.String({ pattern: SERVICE })),
+    state: Type.Optional(Type.Union(['queued', 'dispatched', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)))),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9a-z]{1,12}$' })),
+  },
+  { additionalProperties: false },
+);
+
+const ProgressBody = Type.Object({ progress: Type.Number({ minimum: 0, maximum: 1 }), message: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+
+export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): void {
+  app.post(
+    '/api/v1/jobs',
+    {
+      config: { scope: 'jobs', rateClass: 'jobs' },
+      schema: {
+        summary: 'Submit a job (written to disk before the 202)',
+        tags: ['jobs'],
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 64 })) }),
+        body: SubmitBody,
+        response: { 202: JobViewSchema },
+      },
+    },
+    async (req, reply) => {
+      const key = req.headers['idempotency-key'];
+      const { job, replayed } = await deps.jobs.submit(req.body as Static<typeof SubmitBody>, actorOf(req), typeof key === 'string' ? key : undefined);
+      if (replayed) reply.header('idempotency-replayed', 'true');
+      return reply.code(202).send(job);
+    },
+  );
+  app.get(
+    '/api/v1/jobs',
+    {
+      config: { scope: 'jobs' },
+      schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: ListQuery, response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema), next: Type.Union([Type.String(), Type.Null()]) }) } },
+    },
+    async (req) => {
+      const q = req.query as Static<typeof ListQuery>;
+      return deps.jobs.list({ service: q.service, state: q.state as never, limit: q.limit ?? 50, cursor: q.cursor });
+    },
+  );
+  app.get(
+    '/api/v1/jobs/:id',
+    { config: { scope: 'jobs' }, schema: { summary: 'A job, with its payload and result', tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
+    async (req) => deps.jobs.get((req.params as Static<typeof IdParams>).id),
+  );
+  app.post(
+    '/api/v1/jobs/:id/cancel',
+    { config: { scope: 'jobs' }, schema: { summary: 'Cancel a queued or running job', tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
+    async (req) => deps.jobs.cancel((req.params as Static<typeof IdParams>).id),
+  );
+  app.delete(
+    '/api/v1/jobs/:id',
+    { config: { scope: 'jobs' }, schema: { summary: 'Delete a finished job', tags: ['jobs'], params: IdParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } },
+    async (req) => {
+      deps.jobs.delete((req.params as Static<typeof IdParams>).id);
+      return { deleted: true };
+    },
+  );
+  app.post(
+    '/api/v1/jobs/:id/progress',
+    {
+      config: { auth: 'job' },
+      schema: {
+        summary: "A service reports progress (Authorization: Bearer <the attempt's progress token>)",
+        tags: ['jobs'],
+        params: IdParams,
+        body: ProgressBody,
+        response: { 200: Type.Object({ ok: Type.Boolean() }) },
+      },
+    },
+    async (req) => {
+      const header = req.headers.authorization;
+      if (typeof header !== 'string' || !/^bearer /i.test(header)) throw new GatewayError('auth_required', 'send Authorization: Bearer <progress token>');
+      const body = req.body as Static<typeof ProgressBody>;
+      deps.jobs.reportProgress((req.params as Static<typeof IdParams>).id, header.slice(7), body.progress, body.message ?? null);
+      return { ok: true };
+    },
+  );
+}

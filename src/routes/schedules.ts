@@ -1,0 +1,51 @@
+/** /api/v1/schedules: cron schedules that submit jobs; add, list, pause, resume, run now, delete. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { actorOf } from './actor.js';
+import type { RouteDeps } from './deps.js';
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+const Body = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
+    cron: Type.String({ minLength: 1, maxLength: 120, description: 'Cron expression (5 or 6 fields).' }),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone, e.g. Europe/Berlin (default: the host time zone).' })),
+    service: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    payload: Type.Optional(Type.Unknown()),
+    missed: Type.Optional(Type.Union([Type.Literal('run-once'), Type.Literal('skip')])),
+  },
+  { additionalProperties: false },
+);
+const View = Type.Object({
+  name: Type.String(),
+  cron: Type.String(),
+  timezone: Type.Union([Type.String(), Type.Null()]),
+  service: Type.String(),
+  missed: Type.Union([Type.String(), Type.Null()]),
+  paused: Type.Boolean(),
+  lastRunAt: Type.Union([Type.String(), Type.Null()]),
+  nextRunAt: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+});
+
+export function scheduleRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'schedules'>): void {
+  const name = (req: { params: unknown }) => (req.params as Static<typeof NameParams>).name;
+  app.post('/api/v1/schedules', { config: { scope: 'jobs' }, schema: { summary: 'Add a schedule', tags: ['schedules'], body: Body, response: { 201: View } } }, async (req, reply) =>
+    reply.code(201).send(deps.schedules.add(req.body as Static<typeof Body>, actorOf(req))),
+  );
+  app.get('/api/v1/schedules', { config: { scope: 'jobs' }, schema: { summary: 'List schedules', tags: ['schedules'], response: { 200: Type.Object({ schedules: Type.Array(View) }) } } }, async () => ({
+    schedules: deps.schedules.list(),
+  }));
+  app.get('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'A schedule', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.get(name(req)));
+  app.post('/api/v1/schedules/:name/pause', { config: { scope: 'jobs' }, schema: { summary: 'Pause', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), true));
+  app.post('/api/v1/schedules/:name/resume', { config: { scope: 'jobs' }, schema: { summary: 'Resume', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), false));
+  app.post(
+    '/api/v1/schedules/:name/run',
+    { config: { scope: 'jobs', rateClass: 'jobs' }, schema: { summary: 'Submit its job now', tags: ['schedules'], params: NameParams, response: { 202: Type.Object({ job: Type.String() }) } } },
+    async (req, reply) => reply.code(202).send({ job: await deps.schedules.fire(name(req), 'manual') }),
+  );
+  app.delete('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'Delete', tags: ['schedules'], params: NameParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } }, async (req) => {
+    deps.schedules.remove(name(req));
+    return { deleted: true };
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * HMAC-SHA256 signatures: moat's own `Moat-Signature: t=<unix>,v1=<hex>` over "<t>.<raw body>"
+ * (outbound callbacks and the `moat` inbound hook scheme), and constant-time comparison of hex
+ * signatures. Replay: a timestamped signature is only good within a window. No I/O.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const MOAT_SIGNATURE_HEADER = 'moat-signature';
+export const SIGNATURE_WINDOW_SECONDS = 300;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function hmacSha256Hex(secret: string | Buffer, ...parts: Array<string | Buffer>): string {
+  const h = createHmac('sha256', secret);
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+/**
+ * Constant-time equality of a computed hex HMAC and a presented one. The presented value must be
+ * exactly 64 lowercase hex characters (a truncated, overlong or uppercase one is simply unequal).
+ */
+export function hexSignaturesEqual(expected: string, presented: string): boolean {
+  if (!HEX64.test(presented) || !HEX64.test(expected)) return false;
+  return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(presented, 'hex'));
+}
+
+/** `t=<unix>,v1=<hex>` for a raw body signed at `unixSeconds`. */
+export function moatSignature(secret: string | Buffer, rawBody: string | Buffer, unixSeconds: number): string {
+  return `t=${unixSeconds},v1=${hmacSha256Hex(secret, `${unixSeconds}.`, rawBody)}`;
+}
+
+/** Parses `t=...,v1=...[,v1=...]` (Moat and Stripe style); undefined when malformed. */
+export function parseTimestampedSignature(header: string): { t: number; v1: string[] } | undefined {
+  let t: number | undefined;
+  const v1: string[] = [];
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) return undefined;
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key === 't') {
+      if (!/^\d{1,12}$/.test(value) || t !== undefined) return undefined;
+      t = Number(value);
+    } else if (key === 'v1') {
+      v1.push(value);
+    }
+  }
+  return t === undefined || v1.length === 0 ? undefined : { t, v1 };
+}
+
+export type SignatureCheck = 'ok' | 'malformed' | 'stale' | 'mismatch';
+
+/** Verifies a timestamped signature over `<t>.<raw body>`: any listed v1 may match, within the window. */
+export function verifyTimestampedSignature(secret: string | Buffer, header: string | undefined, rawBody: string | Buffer, nowSeconds: number, windowSeconds = SIGNATURE_WINDOW_SECONDS): SignatureCheck {
+  if (header === undefined) return 'malformed';
+  const parsed = parseTimestampedSignature(header);
+  if (!parsed) return 'malformed';
+  if (Math.abs(nowSeconds - parsed.t) > windowSeconds) return 'stale';
+  const expected = hmacSha256Hex(secret, `${parsed.t}.`, rawBody);
+  // Every candidate is compared (no early exit on the first match).
+  let match = false;
+  for (const v of parsed.v1) match = hexSignaturesEqual(expected, v) || match;
+  return match ? 'ok' : 'mismatch';
+}

@@ -1,0 +1,162 @@
+/** SQLite implementation of JobStore: prepared, parameterized statements; claims are atomic UPDATEs. */
+import type { CallbackAttempt, IdempotencyRecord, JobRecord, JobState, JobStore } from '../types.js';
+import type { Db } from './database.js';
+
+interface Row {
+  id: string;
+  seq: number;
+  service: string;
+  state: JobState;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  timeout_seconds: number;
+  payload: Buffer;
+  outcome: Buffer | null;
+  error_code: string | null;
+  progress: number | null;
+  progress_message: string | null;
+  callback: Buffer | null;
+  notify: string | null;
+  progress_token_hash: string | null;
+  cancel_requested: number;
+  run_id: string | null;
+  created_by: string | null;
+  created_by_name: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  next_attempt_at: number | null;
+}
+
+const toJob = (r: Row): JobRecord => ({
+  id: r.id,
+  seq: r.seq,
+  service: r.service,
+  state: r.state,
+  priority: r.priority,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  timeoutSeconds: r.timeout_seconds,
+  payload: r.payload,
+  outcome: r.outcome,
+  errorCode: r.error_code,
+  progress: r.progress,
+  progressMessage: r.progress_message,
+  callback: r.callback,
+  notify: r.notify === null ? null : (JSON.parse(r.notify) as string[]),
+  progressTokenHash: r.progress_token_hash,
+  cancelRequested: r.cancel_requested === 1,
+  runId: r.run_id,
+  createdBy: r.created_by,
+  createdByName: r.created_by_name,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  nextAttemptAt: r.next_attempt_at,
+});
+
+export function sqliteJobStore(db: Db): JobStore {
+  const insertJob = db.prepare(
+    `INSERT INTO jobs (id, seq, service, state, priority, attempts, max_attempts, timeout_seconds, payload, outcome, error_code,
+       progress, progress_message, callback, notify, progress_token_hash, cancel_requested, run_id, created_by, created_by_name,
+       created_at, updated_at, started_at, finished_at, next_attempt_at)
+     VALUES (@id, @seq, @service, @state, @priority, @attempts, @maxAttempts, @timeoutSeconds, @payload, @outcome, @errorCode,
+       @progress, @progressMessage, @callback, @notify, @progressTokenHash, @cancelRequested, @runId, @createdBy, @createdByName,
+       @createdAt, @updatedAt, @startedAt, @finishedAt, @nextAttemptAt)`,
+  );
+  const insertKey = db.prepare('INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (@tokenId, @key, @bodyHash, @jobId, @createdAt)');
+  const insertTx = db.transaction((job: JobRecord, key?: IdempotencyRecord) => {
+    insertJob.run({ ...job, notify: job.notify === null ? null : JSON.stringify(job.notify), cancelRequested: job.cancelRequested ? 1 : 0 });
+    if (key) insertKey.run(key);
+  });
+  const one = db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?');
+  const findKey = db.prepare<[string, string, number], { token_id: string; key: string; body_hash: string; job_id: string; created_at: number }>(
+    'SELECT * FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_at >= ?',
+  );
+  // Highest priority first, then first in first out; a job waiting for its retry backoff is skipped.
+  const claim = db.prepare<[{ service: string; now: number; tokenDigest: string }], Row>(
+    `UPDATE jobs SET state = 'dispatched', attempts = attempts + 1, started_at = @now, updated_at = @now, next_attempt_at = NULL,
+       progress_token_hash = @tokenDigest, progress = NULL, progress_message = NULL
+     WHERE id = (SELECT id FROM jobs WHERE service = @service AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
+                 ORDER BY priority DESC, seq LIMIT 1)
+     RETURNING *`,
+  );
+  const running = db.prepare("UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ? AND state = 'dispatched'");
+  const progress = db.prepare("UPDATE jobs SET progress = ?, progress_message = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')");
+  const finish = db.prepare(
+    "UPDATE jobs SET state = ?, outcome = ?, error_code = ?, finished_at = ?, updated_at = ?, progress_token_hash = NULL WHERE id = ? AND state IN ('queued', 'dispatched', 'running')",
+  );
+  const requeue = db.prepare(
+    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, updated_at = ?, progress_token_hash = NULL WHERE id = ? AND state IN ('dispatched', 'running')",
+  );
+  const pendingCallbacks = db.prepare<[number], Row>(
+    `SELECT j.* FROM jobs j WHERE j.callback IS NOT NULL AND j.state IN ('succeeded', 'failed', 'canceled')
+       AND NOT EXISTS (SELECT 1 FROM job_callbacks c WHERE c.job_id = j.id AND c.status BETWEEN 200 AND 299)
+       AND (SELECT COUNT(*) FROM job_callbacks c WHERE c.job_id = j.id) < ?`,
+  );
+  const cancel = db.prepare("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state IN ('queued', 'dispatched', 'running')");
+  const del = db.prepare("DELETE FROM jobs WHERE id = ? AND state IN ('succeeded', 'failed', 'canceled')");
+  const interrupted = db.prepare<[], Row>("SELECT * FROM jobs WHERE state IN ('dispatched', 'running') ORDER BY seq");
+  const due = db.prepare<[number], { service: string }>(
+    "SELECT DISTINCT service FROM jobs WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+  );
+  const nextDue = db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM jobs WHERE state = 'queued' AND next_attempt_at > ?");
+  const maxSeq = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM jobs');
+  const counts = db.prepare<[], { service: string; state: JobState; count: number }>('SELECT service, state, COUNT(*) AS count FROM jobs GROUP BY service, state');
+  const purge = db.prepare("DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'canceled') AND finished_at < ?");
+  const purgeKeys = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
+  const recordCallback = db.prepare('INSERT OR REPLACE INTO job_callbacks (job_id, attempt, at, status, error) VALUES (?, ?, ?, ?, ?)');
+  const callbacks = db.prepare<[string], CallbackAttempt>('SELECT attempt, at, status, error FROM job_callbacks WHERE job_id = ? ORDER BY attempt');
+
+  return {
+    insert: (job, key) => insertTx(job, key),
+    get: (id) => {
+      const r = one.get(id);
+      return r ? toJob(r) : undefined;
+    },
+    list: (f) => {
+      const where: string[] = [];
+      const params: Array<string | number> = [];
+      if (f.service !== undefined) {
+        where.push('service = ?');
+        params.push(f.service);
+      }
+      if (f.state !== undefined) {
+        where.push('state = ?');
+        params.push(f.state);
+      }
+      if (f.beforeSeq !== undefined) {
+        where.push('seq < ?');
+        params.push(f.beforeSeq);
+      }
+      const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+      return db.prepare<Array<string | number>, Row>(sql).all(...params, f.limit).map(toJob);
+    },
+    findIdempotent: (tokenId, key, notBefore) => {
+      const r = findKey.get(tokenId, key, notBefore);
+      return r ? { tokenId: r.token_id, key: r.key, bodyHash: r.body_hash, jobId: r.job_id, createdAt: r.created_at } : undefined;
+    },
+    claimNext: (service, now, tokenDigest) => {
+      const r = claim.get({ service, now, tokenDigest });
+      return r ? toJob(r) : undefined;
+    },
+    markRunning: (id, now) => running.run(now, id).changes > 0,
+    setProgress: (id, p, message, now) => progress.run(p, message, now, id).changes > 0,
+    finish: (id, state, outcome, errorCode, now) => finish.run(state, outcome, errorCode, now, now, id).changes > 0,
+    requeue: (id, nextAttemptAt, errorCode, now) => requeue.run(nextAttemptAt, errorCode, now, id).changes > 0,
+    requestCancel: (id, now) => cancel.run(now, id).changes > 0,
+    delete: (id) => del.run(id).changes > 0,
+    interrupted: () => interrupted.all().map(toJob),
+    dueServices: (now) => ({ services: due.all(now).map((r) => r.service), nextDueAt: nextDue.get(now)?.at ?? null }),
+    maxSeq: () => maxSeq.get()?.seq ?? 0,
+    countsByState: () => counts.all(),
+    purgeFinished: (before) => purge.run(before).changes,
+    purgeIdempotency: (before) => purgeKeys.run(before).changes,
+    recordCallback: (jobId, a) => void recordCallback.run(jobId, a.attempt, a.at, a.status, a.error),
+    callbacks: (jobId) => callbacks.all(jobId),
+    pendingCallbacks: (maxAttempts) => pendingCallbacks.all(maxAttempts).map(toJob),
+  };
+}
