@@ -24,11 +24,24 @@ function isMetadata(a: Addr): boolean {
   return false;
 }
 
+/**
+ * `::a.b.c.d` in hex groups. ipaddr.js reads that spelling as IPv4-mapped `::ffff:a.b.c.d`, but a
+ * socket reads it as IPv4-compatible `::a.b.c.d` (RFC 4291): spell it out so both agree.
+ */
+function hexTail(t: string): string {
+  const m = /^([0-9a-fA-F:]*:)(\d+)\.(\d+)\.(\d+)\.(\d+)(%.*)?$/.exec(t);
+  if (!m) return t;
+  const [a, b, c, d] = [m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number];
+  if (!ipaddr.IPv4.isValidFourPartDecimal(`${m[2]}.${m[3]}.${m[4]}.${m[5]}`)) return t;
+  return `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}${m[6] ?? ''}`;
+}
+
 /** Parses an address as a resolver or an undici hostname gives it (IPv6 may carry a zone, or brackets). */
 export function parseAddress(text: string): Addr | null {
   const t = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (!ipaddr.IPv4.isValidFourPartDecimal(t) && !ipaddr.IPv6.isValid(t)) return null;
-  return ipaddr.parse(t);
+  if (ipaddr.IPv4.isValidFourPartDecimal(t)) return ipaddr.IPv4.parse(t);
+  const v6 = hexTail(t);
+  return ipaddr.IPv6.isValid(v6) ? ipaddr.IPv6.parse(v6) : null;
 }
 
 /** The address to connect to: IPv4-mapped IPv6 is connected to as the IPv4 it means. */
@@ -45,8 +58,12 @@ export function compileCidrs(entries: readonly string[], key: string): Range[] {
     const text = entry.trim();
     try {
       if (text.includes('/')) {
-        const [addr, bits] = ipaddr.parseCIDR(text);
+        const slash = text.indexOf('/');
+        const addr = parseAddress(text.slice(0, slash));
+        const bits = /^\d{1,3}$/.test(text.slice(slash + 1)) ? Number(text.slice(slash + 1)) : NaN;
+        if (!addr || !(bits <= (addr.kind() === 'ipv4' ? 32 : 128))) throw new Error('not a CIDR');
         const net = unmap(addr);
+        if (net !== addr && bits < 96) throw new Error('IPv4-mapped CIDR shorter than /96');
         return { cidr: text, net, bits: net === addr ? bits : bits - 96 };
       }
       const a = parseAddress(text);

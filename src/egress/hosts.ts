@@ -29,9 +29,10 @@ const isIpLiteral = (h: string) => h.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.tes
 /** One pattern through the URL parser; undefined when it is not a bare host name or literal. */
 function canonicalPattern(text: string): string | undefined {
   if (text === '' || /[/?#@\\\s]/.test(text)) return undefined;
+  const literal = text.includes(':') && !text.startsWith('[') ? `[${text}]` : text; // a bare IPv6 literal
   let url: URL;
   try {
-    url = new URL(`http://${text}/`);
+    url = new URL(`http://${literal}/`);
   } catch {
     return undefined;
   }
