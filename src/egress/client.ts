@@ -9,6 +9,7 @@ import type { EgressConfig } from '../config/sections/egress.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { checkedAgent } from './dispatcher.js';
+import { flattenHeaders, outboundHeaders } from './headers.js';
 import { Deadline, TooLarge, discard, readCapped, timeoutError, tooLargeError } from './limits.js';
 import { compileEgressPolicy, type EgressPolicy, type PurposePolicy } from './policy.js';
 import { isRedirect, nextHop, type Hop } from './redirects.js';
@@ -16,8 +17,7 @@ import { EgressRefusal, isRefusal } from './refusal.js';
 import { resolveChecked, systemResolver } from './resolver.js';
 import { ServiceClient } from './service.js';
 import { EGRESS_PURPOSES, type EgressCheck, type EgressPurpose, type EgressRequest, type EgressResponse, type Resolver } from './types.js';
-import { checkUrl, parseUrl } from './url-policy.js';
-import { flattenHeaders, outboundHeaders } from './headers.js';
+import { checkUrl, parseUrl, socketHost } from './url-policy.js';
 
 export interface EgressOptions {
   /** The `egress` config section, read per request: return the same object until it changes. */
@@ -63,7 +63,7 @@ export class Egress {
     const policy = this.policyFor(purpose);
     const target = checkUrl(url, policy);
     if (!target.ok) return { allowed: false, reason: target.verdict.reason, addresses: target.addresses, rule: target.verdict.rule };
-    const checked = await resolveChecked(target.url.hostname.replace(/^\[(.*)\]$/, '$1'), policy.address, this.resolver, policy.timeoutMs);
+    const checked = await resolveChecked(socketHost(target.url), policy.address, this.resolver, policy.timeoutMs);
     return { allowed: checked.verdict.allowed, reason: checked.verdict.reason, addresses: checked.addresses, rule: checked.verdict.rule };
   }
 

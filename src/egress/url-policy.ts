@@ -28,6 +28,12 @@ export function parseUrl(input: string | URL): URL | null {
   }
 }
 
+/** The host as the connector gets it from undici: IPv6 without brackets, a name as written. */
+export function socketHost(url: URL): string {
+  const h = url.hostname;
+  return h.startsWith('[') ? h.slice(1, -1) : h;
+}
+
 /** The port a URL connects to. */
 export function portOf(url: URL): number {
   return url.port === '' ? (DEFAULT_PORT[url.protocol] ?? 0) : Number(url.port);
