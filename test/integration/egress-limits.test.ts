@@ -110,4 +110,12 @@ describe('upstream failures', () => {
     await gone.close();
     await expect(egress.request({ url: `http://[::1]:${gone.port}/`, purpose: 'fetch' })).rejects.toMatchObject({ code: 'egress_failed', status: 502, extra: { reason: 'ECONNREFUSED' } });
   });
+
+  it('a header value with CR or LF never reaches the wire (request smuggling)', async () => {
+    closed.length = 0;
+    await expect(
+      egress.request({ url: url('/bytes/1'), purpose: 'fetch', headers: { 'x-note': 'a\r\nHost: evil.test\r\n\r\nGET /admin HTTP/1.1' } }),
+    ).rejects.toMatchObject({ code: 'egress_failed', extra: { reason: 'UND_ERR_INVALID_ARG' } });
+    expect(closed).toEqual([]);
+  });
 });
