@@ -4,6 +4,7 @@
  * requests land in the hash-chained audit log (GET /api/v1/audit) and the log, without secrets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { problemBody } from '../../src/http/problem.js';
 import { countingListener, tableResolver } from '../helpers/egress.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -113,5 +114,22 @@ describe('refusals of outbound requests are audited', () => {
   it('stays denied for metadata even under an exception that covers its range', async () => {
     await expect(t.gw.egress.request({ url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' })).rejects.toMatchObject({ extra: { reason: 'metadata' } });
     expect(await t.gw.egress.check('http://169.254.10.10/', 'callback')).toMatchObject({ allowed: true, rule: 'allowCidrs 169.254.0.0/16' });
+  });
+});
+
+describe('a refusal as the client sees it', () => {
+  it('is an RFC 9457 problem with code egress_denied, the reason and the purpose, and no address', async () => {
+    const err = await t.gw.egress.request({ url: 'http://lan.test/x?secret=1', purpose: 'fetch' }).catch((e: unknown) => e);
+    const body = problemBody(err as Parameters<typeof problemBody>[0], 'rid-1');
+    expect(body).toEqual({
+      type: 'urn:moat:problem:egress_denied',
+      title: 'Outbound request refused',
+      status: 403,
+      detail: 'outbound fetch request to lan.test refused: private',
+      code: 'egress_denied',
+      requestId: 'rid-1',
+      reason: 'private',
+      purpose: 'fetch',
+    });
   });
 });
