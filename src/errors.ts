@@ -32,6 +32,12 @@ export const ERRORS = {
   config_unsafe: { status: 409, title: 'Configuration unsafe' },
   restart_required: { status: 409, title: 'Change needs a restart' },
 
+  // The way out (src/egress)
+  egress_denied: { status: 403, title: 'Outbound request refused' },
+  egress_failed: { status: 502, title: 'Outbound request failed' },
+  egress_too_large: { status: 502, title: 'Outbound response too large' },
+  egress_timeout: { status: 504, title: 'Outbound request timed out' },
+
   // Server
   internal: { status: 500, title: 'Internal error' },
   audit_backlog: { status: 503, title: 'Audit log backlog full' },

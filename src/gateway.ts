@@ -16,6 +16,7 @@ import type { Config } from './config/schema.js';
 import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
 import { PairingService } from './domain/identity/pairing.js';
 import { TokenService } from './domain/identity/tokens.js';
+import { Egress, compileEgressPolicy, type Resolver } from './egress/index.js';
 import { GatewayError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
@@ -40,6 +41,8 @@ export interface GatewayOptions extends ConfigInput {
   logDestination?: DestinationStream;
   /** Clock for tests of expiry. */
   now?: () => number;
+  /** Name resolver of the egress guard (tests); default: the system resolver. */
+  egressResolver?: Resolver;
 }
 
 export interface GatewayInfo {
@@ -64,6 +67,7 @@ export class Gateway {
   private audit: AuditLog | null = null;
   private tokens: TokenService | null = null;
   private pairing: PairingService | null = null;
+  private egressClient: Egress | null = null;
   private tlsMaterial: TlsMaterial | null = null;
   private adminToken: string | null = null;
   private address: { host: string; port: number } | null = null;
@@ -116,6 +120,11 @@ export class Gateway {
   get isDraining(): boolean {
     return this.draining;
   }
+  /** The egress guard: the only client for outbound requests to client-influenced URLs. */
+  get egress(): Egress {
+    if (!this.egressClient) throw new Error('gateway not started');
+    return this.egressClient;
+  }
 
   /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
   validate(): this {
@@ -126,6 +135,7 @@ export class Gateway {
     if (config.auth.token !== undefined && !isAcceptableSuppliedToken(config.auth.token)) {
       throw new GatewayError('config_invalid', 'auth.token (--token/MOAT_TOKEN) must be 32-512 printable characters without spaces');
     }
+    compileEgressPolicy(config.egress); // bad CIDRs or host patterns: config_invalid before anything opens
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -198,6 +208,13 @@ export class Gateway {
       this.adminToken = file.token;
       tokens.start({ token: file.token, fromFile: true });
     }
+    const egress = (this.egressClient = new Egress({
+      config: () => this.config.egress,
+      audit,
+      log,
+      now,
+      ...(this.opts.egressResolver ? { resolver: this.opts.egressResolver } : {}),
+    }));
     const pairing = (this.pairing = new PairingService({
       store: sqlitePairingStore(this.db),
       tokens,
@@ -225,6 +242,7 @@ export class Gateway {
         isDraining: () => this.draining,
         tokens,
         pairing,
+        egress: { check: (url, purpose) => egress.check(url, purpose) },
         audit: {
           read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
           head: () => audit.head,
@@ -334,6 +352,7 @@ export class Gateway {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
     this.tokens?.stop();
+    await this.egressClient?.stop();
     await this.audit?.stop();
     this.db?.close();
     this.db = null;

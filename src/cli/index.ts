@@ -1,6 +1,7 @@
 /** The `moat` command: one file per subcommand under commands/. Returns an exit status to main. */
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
+import { egressCommand } from './commands/egress.js';
 import { pairCommand } from './commands/pair.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
@@ -17,6 +18,7 @@ export function buildProgram(version: string): Command {
   tokenCommand(program);
   pairCommand(program);
   auditCommand(program);
+  egressCommand(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { auditKnobs } from './sections/audit.js';
 import { doorKnobs } from './sections/door.js';
+import { egressKnobs } from './sections/egress.js';
 import { limitKnobs } from './sections/limits.js';
 
 export const ConfigSchema = Type.Object(
@@ -13,6 +14,7 @@ export const ConfigSchema = Type.Object(
     ...doorKnobs,
     ...limitKnobs,
     ...auditKnobs,
+    ...egressKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

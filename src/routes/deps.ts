@@ -2,6 +2,7 @@
  * What routes need from the domain, as interfaces: gateway.ts wires the implementations. Routes
  * shape requests into plain data for these and replies from what they return.
  */
+import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
 import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 
@@ -19,11 +20,17 @@ export interface AuditView {
   verify(): Promise<unknown>;
 }
 
+/** The egress guard's dry run (src/egress Egress.check). */
+export interface EgressView {
+  check(url: string, purpose: (typeof EGRESS_PURPOSE_NAMES)[number]): Promise<{ allowed: boolean; reason: string; addresses: string[]; rule: string | null }>;
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
   tokens: TokenService;
   pairing: PairingService;
   audit: AuditView;
+  egress: EgressView;
   openapi(): unknown;
 }

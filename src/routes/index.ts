@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.js';
 import type { RouteDeps } from './deps.js';
+import { egressRoutes } from './egress.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
 import { statusRoutes } from './status.js';
@@ -15,4 +16,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   tokenRoutes(app, deps);
   pairingRoutes(app, deps);
   auditRoutes(app, deps);
+  egressRoutes(app, deps);
 }
