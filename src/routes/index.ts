@@ -4,8 +4,11 @@ import { auditRoutes } from './audit.js';
 import type { RouteDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
+import { runRoutes } from './runs.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
+import { toolRoutes } from './tools.js';
+import { workspaceRoutes } from './workspace.js';
 
 export type { RouteDeps } from './deps.js';
 
@@ -15,4 +18,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   tokenRoutes(app, deps);
   pairingRoutes(app, deps);
   auditRoutes(app, deps);
+  runRoutes(app, deps);
+  toolRoutes(app, deps);
+  workspaceRoutes(app, deps);
 }
