@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { GatewayError } from '../../errors.js';
 import { resolveClientPath } from '../workspaces/scope.js';
-import { deleteScoped, moveScoped, writeScopedFile } from '../workspaces/scoped-fs.js';
+import { deleteScoped, moveScoped, writeScopedFile } from '../workspaces/scoped-write.js';
 import type { FsLimits } from './fs-read.js';
 import type { ToolDefinition } from './types.js';
 

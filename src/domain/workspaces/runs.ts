@@ -14,7 +14,8 @@ import { ensureDir } from '../../store/files.js';
 import type { RunRecord, RunStore } from '../../store/types.js';
 import type { WorkspaceOptions } from './options.js';
 import { displayPath, parseClientPath, resolveClientPath, type Roots, type ScopeRoot } from './scope.js';
-import { openScopedDir, removeTreeBelow, scopedFsSupported } from './scoped-fs.js';
+import { openScopedDir, scopedFsSupported } from './scoped-fs.js';
+import { removeTreeBelow } from './scoped-write.js';
 
 export interface Actor {
   id: string;

@@ -2,34 +2,15 @@
  * Opening what the path rule resolved without following a symbolic link swapped in after the check
  * (symlink race, TOCTOU): every component is opened relative to its parent's descriptor with
  * O_NOFOLLOW, through /proc/self/fd/<fd>/<name> (openat semantics on Linux), and each opened
- * descriptor's own path is checked against the root. Files are read, written, moved and deleted only
- * through these functions; nothing here joins a client string onto a path (scope.ts did that).
+ * descriptor's own path is checked against the root. Files are opened and listed only through these
+ * functions (changes: scoped-write.ts); nothing here joins a client string onto a path.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants as C,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  rmdirSync,
-  unlinkSync,
-  writeSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, constants as C, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { GatewayError } from '../../errors.js';
 import { isInside, type ResolvedPath, type ScopeRoot } from './scope.js';
 
-const PROC_FD = '/proc/self/fd';
+export const PROC_FD = '/proc/self/fd';
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
-/** Deepest directory tree fs.delete removes (each level holds a descriptor). */
-const MAX_TREE_DEPTH = 128;
 
 /** Whether /proc/self/fd gives openat semantics here (Linux). Without it, file tools are unavailable. */
 export function scopedFsSupported(): boolean {
@@ -111,7 +92,8 @@ export class PinnedDir {
   }
 }
 
-const at = (fd: number, name: string) => `${PROC_FD}/${fd}/${name}`;
+/** An entry of the directory held by `fd` (openat-style). */
+export const at = (fd: number, name: string) => `${PROC_FD}/${fd}/${name}`;
 
 function isLink(path: string): boolean {
   try {
@@ -137,7 +119,7 @@ function verifyInside(fd: number, root: ScopeRoot): void {
 }
 
 /** Opens `name` below the directory `parentFd` as a directory, never following a symbolic link. */
-function openChildDir(parentFd: number, name: string, create: boolean): number {
+export function openChildDir(parentFd: number, name: string, create: boolean): number {
   const path = at(parentFd, name);
   try {
     return openSync(path, DIR_FLAGS);
@@ -158,7 +140,7 @@ function openChildDir(parentFd: number, name: string, create: boolean): number {
 }
 
 /** Opens the directory `segments` below the root, one component at a time, never following a link. */
-function openDirIn(root: ScopeRoot, segments: readonly string[], create: boolean): PinnedDir {
+export function openDirIn(root: ScopeRoot, segments: readonly string[], create: boolean): PinnedDir {
   let fd: number;
   try {
     fd = openSync(root.hostPath, C.O_RDONLY | C.O_DIRECTORY);
@@ -214,145 +196,6 @@ export function openScopedFile(r: ResolvedPath): { fd: number; stat: Stats } {
       closeSync(fd);
       throw err;
     }
-  } finally {
-    dir.close();
-  }
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-}
-
-/**
- * Atomic write: a temp file beside the target (O_EXCL, O_NOFOLLOW), fsync, rename over the target,
- * fsync the directory. Readers see the old or the new content, never a part. Missing parent
- * directories are created (0700). An existing file keeps its mode; a new one is 0600.
- */
-export function writeScopedFile(r: ResolvedPath, data: Buffer): { created: boolean } {
-  const { dir, leaf } = openScopedParent(r, { create: true });
-  try {
-    const existing = lstatOrNull(dir.at(leaf));
-    if (existing?.isDirectory()) failed('is_a_directory', 'the path is a directory');
-    const mode = existing?.isFile() ? existing.mode & 0o777 : 0o600;
-    const tmp = `.moat-${randomBytes(8).toString('hex')}.tmp`;
-    let fd: number;
-    try {
-      fd = openSync(dir.at(tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-    } catch (err) {
-      return fsProblem(err);
-    }
-    try {
-      writeAll(fd, data);
-      fchmodSync(fd, mode);
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(dir.at(tmp), dir.at(leaf));
-    } catch (err) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* already closed */
-      }
-      try {
-        unlinkSync(dir.at(tmp));
-      } catch {
-        /* renamed or never created */
-      }
-      return fsProblem(err);
-    }
-    fsyncSync(dir.fd);
-    return { created: existing === null };
-  } finally {
-    dir.close();
-  }
-}
-
-/** Renames `src` to `dst` (the entries themselves: a link is moved, not its target). */
-export function moveScoped(src: ResolvedPath, dst: ResolvedPath, overwrite: boolean): void {
-  const s = openScopedParent(src);
-  try {
-    if (lstatOrNull(s.dir.at(s.leaf)) === null) throw new GatewayError('not_found', 'no such file or directory');
-    const d = openScopedParent(dst, { create: true });
-    try {
-      const existing = lstatOrNull(d.dir.at(d.leaf));
-      if (existing !== null && (!overwrite || existing.isDirectory())) {
-        failed('exists', existing.isDirectory() ? 'the destination is a directory' : 'the destination exists (pass overwrite: true to replace it)');
-      }
-      try {
-        renameSync(s.dir.at(s.leaf), d.dir.at(d.leaf));
-      } catch (err) {
-        fsProblem(err);
-      }
-      fsyncSync(d.dir.fd);
-      fsyncSync(s.dir.fd);
-    } finally {
-      d.dir.close();
-    }
-  } finally {
-    s.dir.close();
-  }
-}
-
-/** Removes the tree `name` below `parentFd`: every level pinned and opened with O_NOFOLLOW. */
-function removeTree(parentFd: number, name: string, depth: number): number {
-  if (depth > MAX_TREE_DEPTH) failed('too_deep', `the directory tree is deeper than ${MAX_TREE_DEPTH} levels`);
-  const fd = openChildDir(parentFd, name, false);
-  let removed = 0;
-  try {
-    for (const entry of readdirSync(`${PROC_FD}/${fd}`)) {
-      const st = lstatOrNull(at(fd, entry));
-      if (st === null) continue;
-      if (st.isDirectory()) removed += removeTree(fd, entry, depth + 1);
-      else {
-        unlinkSync(at(fd, entry));
-        removed++;
-      }
-    }
-  } catch (err) {
-    if ((err as { name?: string }).name === 'GatewayError') throw err;
-    fsProblem(err);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    rmdirSync(at(parentFd, name));
-  } catch (err) {
-    fsProblem(err);
-  }
-  return removed + 1;
-}
-
-/** Deletes a file, a link (not its target), an empty directory, or with `recursive` a tree. */
-export function deleteScoped(r: ResolvedPath, recursive: boolean): { removed: number } {
-  const { dir, leaf } = openScopedParent(r);
-  try {
-    const st = lstatOrNull(dir.at(leaf));
-    if (st === null) throw new GatewayError('not_found', 'no such file or directory');
-    try {
-      if (!st.isDirectory()) {
-        unlinkSync(dir.at(leaf));
-        return { removed: 1 };
-      }
-      if (recursive) return { removed: removeTree(dir.fd, leaf, 0) };
-      rmdirSync(dir.at(leaf));
-      return { removed: 1 };
-    } catch (err) {
-      if ((err as { name?: string }).name === 'GatewayError') throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') failed('not_empty', 'the directory is not empty (pass recursive: true)');
-      return fsProblem(err);
-    }
-  } finally {
-    dir.close();
-  }
-}
-
-/** Removes the directory `name` directly below a trusted root (a run's workspace), links never followed. */
-export function removeTreeBelow(root: ScopeRoot, name: string): number {
-  const dir = openDirIn(root, [], false);
-  try {
-    if (lstatOrNull(dir.at(name)) === null) return 0;
-    return removeTree(dir.fd, name, 0);
   } finally {
     dir.close();
   }

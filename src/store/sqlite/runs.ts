@@ -28,8 +28,8 @@ export function sqliteRunStore(db: Db): RunStore {
      VALUES (@id, @service, @input, @mounts, @clientRoot, @createdBy, @createdAt)`,
   );
   const one = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
-  const all = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?');
-  const mine = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE created_by = ? ORDER BY created_at DESC, id DESC LIMIT ?');
+  const all = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?');
+  const mine = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE created_by = ? ORDER BY created_at DESC, rowid DESC LIMIT ?');
   const remove = db.prepare('DELETE FROM runs WHERE id = ?');
   return {
     insert: (r) => void insert.run({ ...r, mounts: JSON.stringify(r.mounts) }),
