@@ -67,7 +67,7 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
   if (config.workspaces.allowClientScope) {
     throw new GatewayError(
       'config_unsafe',
-      `refusing to boot: workspaces.allowClientScope cannot be on on ${where}; drop --allow-client-scope (MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE=0) or bind 127.0.0.1`,
+      `refusing to boot: workspaces.allowClientScope (clients choosing their own workspace roots) is for loopback only, not ${where}; drop --allow-client-scope (MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE=0) or bind 127.0.0.1`,
     );
   }
   return { host, bindClass, tls: true, auth: true, warnings };
