@@ -1,5 +1,5 @@
 /** Runs through the real HTTP API: workspaces of their own, isolation, ownership, scopes, deletion, persistence, client scope. */
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.js';
@@ -111,6 +111,22 @@ describe('who may use runs', () => {
     expect((await g.fetch('/api/v1/runs', { auth: bob })).json.runs).toEqual([]);
     expect((await g.fetch('/api/v1/runs', { auth: alice })).json.runs.map((r: { id: string }) => r.id)).toEqual([run]);
     expect((await invoke(g, run, 'fs.read', { path: 'a.txt' })).json.result.content).toBe('alice');
+  });
+});
+
+describe('a run as the context of a job', () => {
+  it('hands its workspace path to the server side (never to a client), scoped by owner when asked', async () => {
+    const g = await toolGateway();
+    try {
+      const alice = await tokenWith(g, 'alice', ['tools']);
+      const run = await createRun(g, {}, alice);
+      expect(g.gw.workspaces.workspacePathOf(run)).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
+      const aliceId = (await g.fetch('/api/v1/tokens')).json.tokens.find((t: { name: string }) => t.name === 'alice').id as string;
+      expect(g.gw.workspaces.workspacePathOf(run, { id: aliceId, admin: false })).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
+      expect(() => g.gw.workspaces.workspacePathOf(run, { id: 'tok_other', admin: false })).toThrow(expect.objectContaining({ code: 'run_not_found' }));
+    } finally {
+      await g.stop();
+    }
   });
 });
 
