@@ -17,6 +17,9 @@ import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
 import { PairingService } from './domain/identity/pairing.js';
 import { TokenService } from './domain/identity/tokens.js';
 import { Egress, compileEgressPolicy, type Resolver } from './egress/index.js';
+import type { ToolService } from './domain/tools/registry.js';
+import { Toolbox } from './domain/tools/toolbox.js';
+import type { WorkspaceService } from './domain/workspaces/runs.js';
 import { GatewayError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
@@ -35,6 +38,7 @@ import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, loadOrCreateKey, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqlitePairingStore, sqliteTokenStore } from './store/sqlite/identity.js';
+import { sqliteRunStore } from './store/sqlite/runs.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -68,6 +72,7 @@ export class Gateway {
   private tokens: TokenService | null = null;
   private pairing: PairingService | null = null;
   private egressClient: Egress | null = null;
+  private toolbox: Toolbox | null = null;
   private tlsMaterial: TlsMaterial | null = null;
   private adminToken: string | null = null;
   private address: { host: string; port: number } | null = null;
@@ -125,6 +130,21 @@ export class Gateway {
     if (!this.egressClient) throw new Error('gateway not started');
     return this.egressClient;
   }
+  /** Runs and their workspaces. */
+  get workspaces(): WorkspaceService {
+    if (!this.toolbox) throw new Error('gateway not validated');
+    return this.toolbox.workspaces;
+  }
+  /** The tool registry (POST /api/v1/tools/invoke). */
+  get tools(): ToolService {
+    if (!this.toolbox) throw new Error('gateway not validated');
+    return this.toolbox.tools;
+  }
+  /** Whether exec commands run in the bubblewrap sandbox, and why not (for moat doctor). */
+  get sandboxAvailable(): { available: boolean; reason: string | null } {
+    if (!this.toolbox) throw new Error('gateway not validated');
+    return this.toolbox.sandboxStatus();
+  }
 
   /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
   validate(): this {
@@ -136,6 +156,8 @@ export class Gateway {
       throw new GatewayError('config_invalid', 'auth.token (--token/MOAT_TOKEN) must be 32-512 printable characters without spaces');
     }
     compileEgressPolicy(config.egress); // bad CIDRs or host patterns: config_invalid before anything opens
+    // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
+    const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -160,6 +182,7 @@ export class Gateway {
     };
     this.loaded = loaded;
     this.postureValue = posture;
+    this.toolbox = toolbox;
     this.state = 'validated';
     return this;
   }
@@ -224,6 +247,10 @@ export class Gateway {
       now,
     }));
 
+    const toolbox = this.toolbox as Toolbox;
+    // http.fetch goes through the egress guard (purpose fetch) like every client-influenced request.
+    await toolbox.start({ store: sqliteRunStore(this.db), audit, log, fetcher: egress });
+
     if (posture.tls) {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
     }
@@ -243,6 +270,9 @@ export class Gateway {
         tokens,
         pairing,
         egress: { check: (url, purpose) => egress.check(url, purpose) },
+        workspaces: toolbox.workspaces,
+        tools: toolbox.tools,
+        toolsBodyLimit: Math.max(config.limits.maxBodyBytes, Math.ceil(config.tools.maxWriteBytes / 3) * 4 + 65_536),
         audit: {
           read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
           head: () => audit.head,
@@ -267,7 +297,8 @@ export class Gateway {
     const info: GatewayInfo = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
     writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
 
-    for (const w of [...posture.warnings, ...this.loaded!.warnings]) log.warn(w);
+    const weakenings = [...posture.warnings, ...toolbox.warnings()];
+    for (const w of [...weakenings, ...this.loaded!.warnings]) log.warn(w);
     audit.record({
       type: 'gateway.boot',
       outcome: 'ok',
@@ -278,7 +309,7 @@ export class Gateway {
         tls: posture.tls,
         auth: posture.auth,
         pid: process.pid,
-        ...(posture.warnings.length > 0 ? { warnings: posture.warnings } : {}),
+        ...(weakenings.length > 0 ? { warnings: weakenings } : {}),
       },
     });
   }
@@ -353,6 +384,7 @@ export class Gateway {
     this.app = null;
     this.tokens?.stop();
     await this.egressClient?.stop();
+    this.toolbox?.stop();
     await this.audit?.stop();
     this.db?.close();
     this.db = null;

@@ -7,6 +7,7 @@ import { auditKnobs } from './sections/audit.js';
 import { doorKnobs } from './sections/door.js';
 import { egressKnobs } from './sections/egress.js';
 import { limitKnobs } from './sections/limits.js';
+import { toolKnobs } from './sections/tools.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -15,6 +16,7 @@ export const ConfigSchema = Type.Object(
     ...limitKnobs,
     ...auditKnobs,
     ...egressKnobs,
+    ...toolKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

@@ -5,6 +5,8 @@
 import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
 import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
+import type { ToolService } from '../domain/tools/registry.js';
+import type { WorkspaceService } from '../domain/workspaces/runs.js';
 
 export interface StatusView {
   version: string;
@@ -32,5 +34,10 @@ export interface RouteDeps {
   pairing: PairingService;
   audit: AuditView;
   egress: EgressView;
+  /** Runs and their workspaces, the workspace policy. */
+  workspaces: WorkspaceService;
+  tools: ToolService;
+  /** Body cap of POST /api/v1/tools/invoke (an fs.write of tools.maxWriteBytes as base64). */
+  toolsBodyLimit: number;
   openapi(): unknown;
 }

@@ -5,8 +5,11 @@ import type { RouteDeps } from './deps.js';
 import { egressRoutes } from './egress.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
+import { runRoutes } from './runs.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
+import { toolRoutes } from './tools.js';
+import { workspaceRoutes } from './workspace.js';
 
 export type { RouteDeps } from './deps.js';
 
@@ -17,4 +20,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   pairingRoutes(app, deps);
   auditRoutes(app, deps);
   egressRoutes(app, deps);
+  runRoutes(app, deps);
+  toolRoutes(app, deps);
+  workspaceRoutes(app, deps);
 }

@@ -1,4 +1,5 @@
 /** Ordered schema migrations; the database's user_version is the number applied. Never edit one that shipped. */
 import identity from './001-identity.js';
+import runs from './002-runs.js';
 
-export const MIGRATIONS: readonly string[] = [identity];
+export const MIGRATIONS: readonly string[] = [identity, runs];
