@@ -32,8 +32,21 @@ export const ERRORS = {
   config_unsafe: { status: 409, title: 'Configuration unsafe' },
   restart_required: { status: 409, title: 'Change needs a restart' },
 
-  // The way out
-  egress_denied: { status: 403, title: 'Outbound request refused by the egress guard' },
+  // The way out (src/egress)
+  egress_denied: { status: 403, title: 'Outbound request refused' },
+  egress_failed: { status: 502, title: 'Outbound request failed' },
+  egress_too_large: { status: 502, title: 'Outbound response too large' },
+  egress_timeout: { status: 504, title: 'Outbound request timed out' },
+  // Workspaces and tools (the way out)
+  path_invalid: { status: 400, title: 'Path invalid' },
+  path_outside_workspace: { status: 403, title: 'Path outside the workspace' },
+  path_read_only: { status: 403, title: 'Path is read-only' },
+  tool_denied: { status: 403, title: 'Tool denied by policy' },
+  run_not_found: { status: 404, title: 'Run not found' },
+  tool_unknown: { status: 404, title: 'No such tool' },
+  file_too_large: { status: 413, title: 'File or range too large' },
+  tool_failed: { status: 422, title: 'Tool failed' },
+  tool_unavailable: { status: 503, title: 'Tool unavailable' },
 
   // Jobs
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with another body' },

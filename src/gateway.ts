@@ -16,6 +16,10 @@ import type { Config } from './config/schema.js';
 import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
 import { PairingService } from './domain/identity/pairing.js';
 import { TokenService } from './domain/identity/tokens.js';
+import { Egress, compileEgressPolicy, type Resolver } from './egress/index.js';
+import type { ToolService } from './domain/tools/registry.js';
+import { Toolbox } from './domain/tools/toolbox.js';
+import type { WorkspaceService } from './domain/workspaces/runs.js';
 import { GatewayError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
@@ -34,12 +38,15 @@ import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, loadOrCreateKey, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqlitePairingStore, sqliteTokenStore } from './store/sqlite/identity.js';
+import { sqliteRunStore } from './store/sqlite/runs.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
   logDestination?: DestinationStream;
   /** Clock for tests of expiry. */
   now?: () => number;
+  /** Name resolver of the egress guard (tests); default: the system resolver. */
+  egressResolver?: Resolver;
 }
 
 export interface GatewayInfo {
@@ -64,6 +71,8 @@ export class Gateway {
   private audit: AuditLog | null = null;
   private tokens: TokenService | null = null;
   private pairing: PairingService | null = null;
+  private egressClient: Egress | null = null;
+  private toolbox: Toolbox | null = null;
   private tlsMaterial: TlsMaterial | null = null;
   private adminToken: string | null = null;
   private address: { host: string; port: number } | null = null;
@@ -116,6 +125,26 @@ export class Gateway {
   get isDraining(): boolean {
     return this.draining;
   }
+  /** The egress guard: the only client for outbound requests to client-influenced URLs. */
+  get egress(): Egress {
+    if (!this.egressClient) throw new Error('gateway not started');
+    return this.egressClient;
+  }
+  /** Runs and their workspaces. */
+  get workspaces(): WorkspaceService {
+    if (!this.toolbox) throw new Error('gateway not validated');
+    return this.toolbox.workspaces;
+  }
+  /** The tool registry (POST /api/v1/tools/invoke). */
+  get tools(): ToolService {
+    if (!this.toolbox) throw new Error('gateway not validated');
+    return this.toolbox.tools;
+  }
+  /** Whether exec commands run in the bubblewrap sandbox, and why not (for moat doctor). */
+  get sandboxAvailable(): { available: boolean; reason: string | null } {
+    if (!this.toolbox) throw new Error('gateway not validated');
+    return this.toolbox.sandboxStatus();
+  }
 
   /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
   validate(): this {
@@ -126,6 +155,9 @@ export class Gateway {
     if (config.auth.token !== undefined && !isAcceptableSuppliedToken(config.auth.token)) {
       throw new GatewayError('config_invalid', 'auth.token (--token/MOAT_TOKEN) must be 32-512 printable characters without spaces');
     }
+    compileEgressPolicy(config.egress); // bad CIDRs or host patterns: config_invalid before anything opens
+    // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
+    const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -150,6 +182,7 @@ export class Gateway {
     };
     this.loaded = loaded;
     this.postureValue = posture;
+    this.toolbox = toolbox;
     this.state = 'validated';
     return this;
   }
@@ -198,6 +231,13 @@ export class Gateway {
       this.adminToken = file.token;
       tokens.start({ token: file.token, fromFile: true });
     }
+    const egress = (this.egressClient = new Egress({
+      config: () => this.config.egress,
+      audit,
+      log,
+      now,
+      ...(this.opts.egressResolver ? { resolver: this.opts.egressResolver } : {}),
+    }));
     const pairing = (this.pairing = new PairingService({
       store: sqlitePairingStore(this.db),
       tokens,
@@ -206,6 +246,10 @@ export class Gateway {
       limits: () => this.config.pairing,
       now,
     }));
+
+    const toolbox = this.toolbox as Toolbox;
+    // http.fetch goes through the egress guard (purpose fetch) like every client-influenced request.
+    await toolbox.start({ store: sqliteRunStore(this.db), audit, log, fetcher: egress });
 
     if (posture.tls) {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
@@ -225,6 +269,10 @@ export class Gateway {
         isDraining: () => this.draining,
         tokens,
         pairing,
+        egress: { check: (url, purpose) => egress.check(url, purpose) },
+        workspaces: toolbox.workspaces,
+        tools: toolbox.tools,
+        toolsBodyLimit: Math.max(config.limits.maxBodyBytes, Math.ceil(config.tools.maxWriteBytes / 3) * 4 + 65_536),
         audit: {
           read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
           head: () => audit.head,
@@ -249,7 +297,8 @@ export class Gateway {
     const info: GatewayInfo = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
     writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
 
-    for (const w of [...posture.warnings, ...this.loaded!.warnings]) log.warn(w);
+    const weakenings = [...posture.warnings, ...toolbox.warnings()];
+    for (const w of [...weakenings, ...this.loaded!.warnings]) log.warn(w);
     audit.record({
       type: 'gateway.boot',
       outcome: 'ok',
@@ -260,7 +309,7 @@ export class Gateway {
         tls: posture.tls,
         auth: posture.auth,
         pid: process.pid,
-        ...(posture.warnings.length > 0 ? { warnings: posture.warnings } : {}),
+        ...(weakenings.length > 0 ? { warnings: weakenings } : {}),
       },
     });
   }
@@ -334,6 +383,8 @@ export class Gateway {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
     this.tokens?.stop();
+    await this.egressClient?.stop();
+    this.toolbox?.stop();
     await this.audit?.stop();
     this.db?.close();
     this.db = null;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
 import { jobCommand } from './commands/job.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { egressCommand } from './commands/egress.js';
 import { pairCommand } from './commands/pair.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
@@ -21,6 +22,7 @@ export function buildProgram(version: string): Command {
   auditCommand(program);
   jobCommand(program);
   scheduleCommand(program);
+  egressCommand(program);
   return program;
 }
 

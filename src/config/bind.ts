@@ -48,6 +48,9 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
 
   if (bindClass === 'loopback') {
     if (!authOn) warnings.push(`auth is off on loopback bind ${host}: any local process or web page reaching the port acts as admin`);
+    if (config.workspaces.allowClientScope) {
+      warnings.push('workspaces.allowClientScope is on: clients with scope tools may open any directory under workspaces.clientScopeBase');
+    }
     return { host, bindClass, tls: tlsAsked === true, auth: authOn, warnings };
   }
   const where = bindClass === 'all' ? `all interfaces (${host})` : `non-loopback address ${host}`;
@@ -59,6 +62,13 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
   }
   if (bindClass === 'all' && !config.expose) {
     throw new GatewayError('config_unsafe', `refusing to boot: binding ${where} needs --expose (MOAT_EXPOSE=1); or bind one address (e.g. a LAN or Tailscale IP)`);
+  }
+  // Workspace isolation: client-chosen roots are for a single user on one machine, never a network.
+  if (config.workspaces.allowClientScope) {
+    throw new GatewayError(
+      'config_unsafe',
+      `refusing to boot: workspaces.allowClientScope (clients choosing their own workspace roots) is for loopback only, not ${where}; drop --allow-client-scope (MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE=0) or bind 127.0.0.1`,
+    );
   }
   return { host, bindClass, tls: true, auth: true, warnings };
 }

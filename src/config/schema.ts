@@ -6,7 +6,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { auditKnobs } from './sections/audit.js';
 import { doorKnobs } from './sections/door.js';
 import { jobKnobs } from './sections/jobs.js';
+import { egressKnobs } from './sections/egress.js';
 import { limitKnobs } from './sections/limits.js';
+import { toolKnobs } from './sections/tools.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -15,6 +17,8 @@ export const ConfigSchema = Type.Object(
     ...limitKnobs,
     ...auditKnobs,
     ...jobKnobs,
+    ...egressKnobs,
+    ...toolKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

@@ -7,6 +7,9 @@ import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { JobService } from '../domain/jobs/queue.js';
 import type { Scheduler } from '../domain/schedules/scheduler.js';
+import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
+import type { ToolService } from '../domain/tools/registry.js';
+import type { WorkspaceService } from '../domain/workspaces/runs.js';
 
 export interface StatusView {
   version: string;
@@ -30,12 +33,23 @@ export interface StreamSlots {
   track(close: () => void): () => void;
 }
 
+/** The egress guard's dry run (src/egress Egress.check). */
+export interface EgressView {
+  check(url: string, purpose: (typeof EGRESS_PURPOSE_NAMES)[number]): Promise<{ allowed: boolean; reason: string; addresses: string[]; rule: string | null }>;
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
   tokens: TokenService;
   pairing: PairingService;
   audit: AuditView;
+  egress: EgressView;
+  /** Runs and their workspaces, the workspace policy. */
+  workspaces: WorkspaceService;
+  tools: ToolService;
+  /** Body cap of POST /api/v1/tools/invoke (an fs.write of tools.maxWriteBytes as base64). */
+  toolsBodyLimit: number;
   openapi(): unknown;
   jobs: JobService;
   schedules: Scheduler;

@@ -6,10 +6,14 @@ import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 import { scheduleRoutes } from './schedules.js';
 import type { RouteDeps } from './deps.js';
+import { egressRoutes } from './egress.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
+import { runRoutes } from './runs.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
+import { toolRoutes } from './tools.js';
+import { workspaceRoutes } from './workspace.js';
 
 export type { RouteDeps } from './deps.js';
 
@@ -23,4 +27,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   scheduleRoutes(app, deps);
   eventRoutes(app, deps);
   callbackRoutes(app, deps);
+  egressRoutes(app, deps);
+  runRoutes(app, deps);
+  toolRoutes(app, deps);
+  workspaceRoutes(app, deps);
 }

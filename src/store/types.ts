@@ -164,3 +164,25 @@ export interface ScheduleStore {
   setLastRun(name: string, at: number): void;
   delete(name: string): boolean;
 }
+
+export interface RunRecord {
+  id: string;
+  /** Service this run is for, if any (a name; the service registry decides what it means). */
+  service: string | null;
+  /** The client's input, as JSON text (bounded by the route). */
+  input: string | null;
+  /** Names of operator mounts this run includes. */
+  mounts: string[];
+  /** Client-chosen root, relative to workspaces.clientScopeBase; null for a per-run workspace. */
+  clientRoot: string | null;
+  createdBy: string;
+  createdAt: number;
+}
+
+export interface RunStore {
+  insert(record: RunRecord): void;
+  get(id: string): RunRecord | undefined;
+  /** Newest first; only `createdBy`'s runs when given. */
+  list(opts: { createdBy?: string | undefined; limit: number }): RunRecord[];
+  delete(id: string): boolean;
+}

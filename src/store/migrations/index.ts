@@ -1,5 +1,6 @@
 /** Ordered schema migrations; the database's user_version is the number applied. Never edit one that shipped. */
 import identity from './001-identity.js';
-import jobs from './002-jobs.js';
+import runs from './002-runs.js';
+import jobs from './003-jobs.js';
 
-export const MIGRATIONS: readonly string[] = [identity, jobs];
+export const MIGRATIONS: readonly string[] = [identity, runs, jobs];

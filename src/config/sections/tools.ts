@@ -1,0 +1,98 @@
+/** Config knobs of the way out for agents: operator mounts, run workspaces, tool policy and exec limits. Schema only. */
+import { Type } from '@sinclair/typebox';
+import { knob } from '../knob.js';
+import { section } from './section.js';
+
+/** Mount names are what clients write after `mount:`; never a host path. */
+export const MOUNT_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
+
+const Mount = Type.Object(
+  {
+    name: Type.String({ pattern: MOUNT_NAME_PATTERN, description: 'What clients write after `mount:` (lowercase letters, digits, . _ -).' }),
+    path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/', description: 'Absolute path of an existing directory on the host. Never shown to clients.' }),
+    readOnly: Type.Boolean({ default: true, description: 'Refuse writes, moves and deletes in this mount (403 path_read_only). Default: true.' }),
+  },
+  { additionalProperties: false },
+);
+
+const toolNames = (what: string) => Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [], maxItems: 64, description: what });
+
+export const toolKnobs = {
+  mounts: knob(Type.Array(Mount, { default: [], maxItems: 64 }), {
+    description:
+      'Host directories a run may include by name (`{name, path, readOnly}`); clients address them as `mount:<name>/...` and never see the path. Default: none.',
+    weakens: 'Each mount puts a host directory within reach of any client holding scope tools; a writable one lets them change it.',
+  }),
+  workspaces: section('Where runs keep their files: <dataDir>/workspaces/<run-id>/ (mode 0700) unless the operator allows client-chosen roots.', {
+    allowClientScope: knob(Type.Boolean({ default: false }), {
+      description:
+        'Let a client choose its run\'s root under `workspaces.clientScopeBase` (`workspace.root` on POST /api/v1/runs). Refused on a non-loopback bind.',
+      env: 'MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE',
+      flag: 'allow-client-scope',
+      weakens: 'Runs stop being isolated from each other: any client with scope tools can open any directory under the base.',
+    }),
+    clientScopeBase: Type.Optional(
+      knob(Type.String({ minLength: 2, maxLength: 4096, pattern: '^/' }), {
+        description: 'Absolute path of an existing directory under which clients may choose roots (needed by `allowClientScope`).',
+        env: 'MOAT_WORKSPACES_CLIENT_SCOPE_BASE',
+      }),
+    ),
+  }),
+  tools: section('Tools a client can invoke in a run (POST /api/v1/tools/invoke) and their limits.', {
+    allow: knob(toolNames('Tool names'), {
+      description:
+        'High-risk tools opened over HTTP: `exec`, `fs.delete`, and `mount.write` (writes, moves and deletes in writable mounts). Low and medium risk tools are open unless denied.',
+      env: 'MOAT_TOOLS_ALLOW',
+      flag: 'tools-allow',
+      weakens: 'Each listed tool lets any holder of scope tools run commands on the host, delete files or change mounted directories.',
+    }),
+    deny: knob(toolNames('Tool names'), {
+      description: 'Tools refused whatever their risk (403 tool_denied); wins over `tools.allow`. `mount.write` closes writes into mounts.',
+      env: 'MOAT_TOOLS_DENY',
+      flag: 'tools-deny',
+    }),
+    maxReadBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
+      description: 'Largest read by fs.read in bytes (1 MiB); more is refused with 413 file_too_large, never clamped: read in ranges.',
+      env: 'MOAT_TOOLS_MAX_READ_BYTES',
+      weakens: 'Larger reads cost memory per request (the reply holds the content, base64 for binary).',
+    }),
+    maxWriteBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
+      description: 'Largest content written by fs.write in bytes (1 MiB); the invoke route accepts bodies big enough for it.',
+      env: 'MOAT_TOOLS_MAX_WRITE_BYTES',
+      weakens: 'Larger writes raise the body size of POST /api/v1/tools/invoke and the memory held per request.',
+    }),
+    exec: section('The exec tool: argv only (never a shell), scrubbed environment, time and output caps, bubblewrap sandbox.', {
+      env: knob(Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), { default: [], maxItems: 128 }), {
+        description:
+          "Names of the gateway's environment variables passed to commands. Default: none (commands get PATH and HOME only). MOAT_* names are refused.",
+        env: 'MOAT_TOOLS_EXEC_ENV',
+        weakens: 'Every listed variable (an API key, a cloud credential) is readable by every command a client runs.',
+      }),
+      timeoutMs: knob(Type.Integer({ default: 30_000, minimum: 100, maximum: 3_600_000 }), {
+        description: 'Wall time of a command in milliseconds (30 s); then its whole process group gets SIGTERM, and SIGKILL a second later. A client may ask for less, never more.',
+        env: 'MOAT_TOOLS_EXEC_TIMEOUT_MS',
+        weakens: 'Longer lets a command hold a process slot and CPU for longer.',
+      }),
+      maxOutputBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
+        description: 'Bytes kept of stdout and of stderr each (1 MiB); the rest is discarded and `truncated` is set.',
+        env: 'MOAT_TOOLS_EXEC_MAX_OUTPUT_BYTES',
+      }),
+      maxConcurrent: knob(Type.Integer({ default: 4, minimum: 1, maximum: 256 }), {
+        description: 'Commands running at once; more are refused with 503 overloaded.',
+        env: 'MOAT_TOOLS_EXEC_MAX_CONCURRENT',
+        weakens: 'More concurrent commands let one client take more of the host.',
+      }),
+      network: knob(Type.Boolean({ default: false }), {
+        description: 'Give sandboxed commands the network (bubblewrap --share-net). Without the sandbox commands always have it.',
+        env: 'MOAT_TOOLS_EXEC_NETWORK',
+        weakens: 'Commands can reach the network, including this host\'s loopback services, bypassing the egress guard.',
+      }),
+      sandbox: knob(Type.Union([Type.Literal('auto'), Type.Literal('required'), Type.Literal('off')], { default: 'auto' }), {
+        description:
+          '`auto`: run commands in a bubblewrap sandbox (only the workspace and read-only system directories) when bwrap works, else without one (warned at boot); `required`: exec is unavailable without it; `off`: never.',
+        env: 'MOAT_TOOLS_EXEC_SANDBOX',
+        weakens: 'Without the sandbox a command sees the whole host as the gateway\'s user: its data dir, tokens and the network.',
+      }),
+    }),
+  }),
+};

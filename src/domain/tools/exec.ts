@@ -1,0 +1,51 @@
+/** The exec tool: argv (no shell) in the run's workspace, through ExecRunner; high risk. */
+import { Type } from '@sinclair/typebox';
+import { GatewayError } from '../../errors.js';
+import { resolveClientPath } from '../workspaces/scope.js';
+import { openScopedDir } from '../workspaces/scoped-fs.js';
+import type { ExecRunner } from './exec-runner.js';
+import type { ToolDefinition } from './types.js';
+
+const ExecArgs = Type.Object(
+  {
+    argv: Type.Array(Type.String({ maxLength: 32_768 }), { minItems: 1, maxItems: 1024, description: 'Program and arguments; never run through a shell.' }),
+    cwd: Type.Optional(Type.String({ description: 'Working directory relative to the workspace (default: its root).' })),
+    stdin: Type.Optional(Type.String({ description: 'Text given on standard input (default: none).' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Wall time in milliseconds; at most tools.exec.timeoutMs.' })),
+  },
+  { additionalProperties: false },
+);
+interface ExecArgs {
+  argv: string[];
+  cwd?: string;
+  stdin?: string;
+  timeoutMs?: number;
+}
+
+export function execTool(runner: ExecRunner, maxTimeoutMs: number): ToolDefinition<ExecArgs> {
+  return {
+    name: 'exec',
+    risk: 'high',
+    description: `Run a command: {argv, cwd?, stdin?, timeoutMs?} -> {exitCode, signal, stdout, stderr, truncated, timedOut, durationMs, sandboxed}; at most ${maxTimeoutMs} ms.`,
+    args: ExecArgs,
+    unavailable: () => runner.unavailable(),
+    run({ args, roots }) {
+      if ((args.argv[0] as string).length === 0) throw new GatewayError('validation_failed', 'args.argv[0] (the program) is empty');
+      // Said no, never clamped: a longer wait than the operator allows is refused.
+      if (args.timeoutMs !== undefined && args.timeoutMs > maxTimeoutMs) {
+        throw new GatewayError('validation_failed', `args.timeoutMs is over tools.exec.timeoutMs (${maxTimeoutMs} ms)`);
+      }
+      const cwd = resolveClientPath(roots, args.cwd ?? '.', 'read');
+      if (cwd.root !== roots.workspace) throw new GatewayError('path_outside_workspace', 'exec runs in the workspace, not in a mount');
+      openScopedDir(cwd).close(); // exists, is a directory, is inside
+      return runner.run({
+        argv: args.argv,
+        cwdHost: cwd.hostPath,
+        cwdRelative: cwd.realSegments.join('/'),
+        workspaceHost: roots.workspace.hostPath,
+        stdin: args.stdin,
+        timeoutMs: args.timeoutMs ?? maxTimeoutMs,
+      });
+    },
+  };
+}

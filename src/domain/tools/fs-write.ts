@@ -1,0 +1,101 @@
+/** fs.write (atomic, size-capped), fs.move and fs.delete: changes through the path rule only. */
+import { Type } from '@sinclair/typebox';
+import { GatewayError } from '../../errors.js';
+import { resolveClientPath } from '../workspaces/scope.js';
+import { deleteScoped, moveScoped, writeScopedFile } from '../workspaces/scoped-write.js';
+import type { FsLimits } from './fs-read.js';
+import type { ToolDefinition } from './types.js';
+
+const ClientPath = Type.String({ description: 'Relative to the run\'s workspace, or mount:<name>/...' });
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const WriteArgs = Type.Object(
+  {
+    path: ClientPath,
+    content: Type.String(),
+    encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')], { description: 'Of `content` (default utf8).' })),
+  },
+  { additionalProperties: false },
+);
+interface WriteArgs {
+  path: string;
+  content: string;
+  encoding?: 'utf8' | 'base64';
+}
+
+const MoveArgs = Type.Object(
+  { path: ClientPath, destination: ClientPath, overwrite: Type.Optional(Type.Boolean({ description: 'Replace an existing file (default false).' })) },
+  { additionalProperties: false },
+);
+interface MoveArgs {
+  path: string;
+  destination: string;
+  overwrite?: boolean;
+}
+
+const DeleteArgs = Type.Object(
+  { path: ClientPath, recursive: Type.Optional(Type.Boolean({ description: 'Delete a directory and everything in it (default false).' })) },
+  { additionalProperties: false },
+);
+interface DeleteArgs {
+  path: string;
+  recursive?: boolean;
+}
+
+function decode(args: WriteArgs): Buffer {
+  if (args.encoding !== 'base64') return Buffer.from(args.content, 'utf8');
+  if (!BASE64.test(args.content)) throw new GatewayError('validation_failed', 'args.content is not valid base64');
+  return Buffer.from(args.content, 'base64');
+}
+
+export function fsWrite(limits: FsLimits): ToolDefinition<WriteArgs> {
+  const max = limits.maxWriteBytes;
+  return {
+    name: 'fs.write',
+    risk: 'medium',
+    description: `Write a file atomically (temp file and rename), creating parent directories: {path, content, encoding?}; at most ${max} bytes.`,
+    args: WriteArgs,
+    writes: (args) => [args.path],
+    unavailable: () => limits.unavailable(),
+    run({ args, roots }) {
+      const data = decode(args);
+      if (data.length > max) throw new GatewayError('file_too_large', `content is ${data.length} bytes, over tools.maxWriteBytes (${max})`, { extra: { maxWriteBytes: max } });
+      const resolved = resolveClientPath(roots, args.path, 'write');
+      const { created } = writeScopedFile(resolved, data);
+      return { path: resolved.relative, size: data.length, created };
+    },
+  };
+}
+
+export function fsMove(limits: FsLimits): ToolDefinition<MoveArgs> {
+  return {
+    name: 'fs.move',
+    risk: 'medium',
+    description: 'Move or rename a file or directory: {path, destination, overwrite?}. A link is moved, not its target.',
+    args: MoveArgs,
+    writes: (args) => [args.path, args.destination],
+    unavailable: () => limits.unavailable(),
+    run({ args, roots }) {
+      const src = resolveClientPath(roots, args.path, 'write', { followLeaf: false });
+      const dst = resolveClientPath(roots, args.destination, 'write', { followLeaf: false });
+      moveScoped(src, dst, args.overwrite ?? false);
+      return { path: src.relative, destination: dst.relative };
+    },
+  };
+}
+
+export function fsDelete(limits: FsLimits): ToolDefinition<DeleteArgs> {
+  return {
+    name: 'fs.delete',
+    risk: 'high',
+    description: 'Delete a file, a link (never its target) or an empty directory; {recursive: true} deletes a tree.',
+    args: DeleteArgs,
+    writes: (args) => [args.path],
+    unavailable: () => limits.unavailable(),
+    run({ args, roots }) {
+      const resolved = resolveClientPath(roots, args.path, 'write', { followLeaf: false });
+      const { removed } = deleteScoped(resolved, args.recursive ?? false);
+      return { path: resolved.relative, removed };
+    },
+  };
+}

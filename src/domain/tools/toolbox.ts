@@ -1,0 +1,119 @@
+/**
+ * The way out for agents, assembled: workspace options, the built-in tools, their policy and exec
+ * runner (all checked at construction, before the socket opens), then at start the run workspaces,
+ * the sandbox probe and the tool service. gateway.ts owns one of these; routes get its services.
+ */
+import type { AuditSink } from '../../audit/event.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../observe/logger.js';
+import type { RunStore } from '../../store/types.js';
+import { checkWorkspaceOptions, type WorkspaceOptions } from '../workspaces/options.js';
+import { WorkspaceService } from '../workspaces/runs.js';
+import { execTool } from './exec.js';
+import { ExecRunner } from './exec-runner.js';
+import { fetchTool } from './fetch.js';
+import { fsList, fsRead, type FsLimits } from './fs-read.js';
+import { fsDelete, fsMove, fsWrite } from './fs-write.js';
+import { ToolPolicy } from './policy.js';
+import { ToolService } from './registry.js';
+import { Sandbox } from './sandbox.js';
+import type { Fetcher, Risk, ToolDefinition } from './types.js';
+
+export interface ToolboxOptions {
+  config: Readonly<Pick<Config, 'dataDir' | 'mounts' | 'workspaces' | 'tools'>>;
+  /** The gateway's environment: commands get only the names listed in tools.exec.env. */
+  sourceEnv: Readonly<Record<string, string | undefined>>;
+  now?: () => number;
+}
+
+export interface ToolboxStart {
+  store: RunStore;
+  audit: AuditSink;
+  log: Logger;
+  /** The egress guard's client (Egress.request); without it http.fetch is unavailable. */
+  fetcher?: Fetcher | null;
+}
+
+export class Toolbox {
+  readonly policy: ToolPolicy;
+  private readonly workspaceOptions: WorkspaceOptions;
+  private readonly runner: ExecRunner;
+  private readonly definitions: ReadonlyArray<ToolDefinition<never>>;
+  private workspaceService: WorkspaceService | null = null;
+  private toolService: ToolService | null = null;
+  private sandbox: Sandbox | null = null;
+  private sandboxReason: string | null = 'not probed yet';
+  private fetcher: Fetcher | null = null;
+
+  /** Checks mounts, client scope, exec env names and tool names (config_invalid / config_unsafe). */
+  constructor(private readonly opts: ToolboxOptions) {
+    const { tools } = opts.config;
+    this.workspaceOptions = checkWorkspaceOptions(opts.config);
+    this.runner = new ExecRunner(tools.exec, opts.sourceEnv, () => this.sandbox, opts.now);
+    const files: FsLimits = {
+      maxReadBytes: tools.maxReadBytes,
+      maxWriteBytes: tools.maxWriteBytes,
+      unavailable: () => (this.workspaceService?.fileToolsSupported ? null : 'file tools need /proc/self/fd (Linux) to open files without following swapped-in links'),
+    };
+    this.definitions = [
+      fsList(files),
+      fsRead(files),
+      fsWrite(files),
+      fsMove(files),
+      fsDelete(files),
+      fetchTool(() => this.fetcher),
+      execTool(this.runner, tools.exec.timeoutMs),
+    ] as unknown as ReadonlyArray<ToolDefinition<never>>;
+    this.policy = new ToolPolicy(tools, new Map(this.definitions.map((d) => [d.name, d.risk] as [string, Risk])));
+  }
+
+  async start(s: ToolboxStart): Promise<void> {
+    this.fetcher = s.fetcher ?? null;
+    const workspaces = new WorkspaceService({ dataDir: this.opts.config.dataDir, workspace: this.workspaceOptions, store: s.store, audit: s.audit, log: s.log, ...(this.opts.now ? { now: this.opts.now } : {}) });
+    workspaces.start();
+    this.workspaceService = workspaces;
+    if (this.opts.config.tools.exec.sandbox !== 'off') {
+      const probe = await Sandbox.probe(this.opts.sourceEnv['PATH']);
+      this.sandbox = probe.sandbox;
+      this.sandboxReason = probe.reason;
+    } else {
+      this.sandboxReason = 'tools.exec.sandbox is off';
+    }
+    this.toolService = new ToolService({ tools: this.definitions, policy: this.policy, workspaces, audit: s.audit, ...(this.opts.now ? { now: this.opts.now } : {}) });
+  }
+
+  stop(): void {
+    this.runner.stop();
+    this.workspaceService?.stop();
+  }
+
+  get workspaces(): WorkspaceService {
+    if (!this.workspaceService) throw new Error('toolbox not started');
+    return this.workspaceService;
+  }
+
+  get tools(): ToolService {
+    if (!this.toolService) throw new Error('toolbox not started');
+    return this.toolService;
+  }
+
+  /** Whether exec commands run in the bubblewrap sandbox (for moat doctor), and why not. */
+  sandboxStatus(): { available: boolean; reason: string | null } {
+    return { available: this.sandbox !== null, reason: this.sandbox ? null : this.sandboxReason };
+  }
+
+  /** Weakenings to log and audit at boot: opened high-risk tools, exec without its sandbox. */
+  warnings(): string[] {
+    const out: string[] = [];
+    const opened = this.policy.openedHighRisk();
+    if (opened.length > 0) out.push(`tools.allow opens high-risk tools over HTTP: ${opened.join(', ')}`);
+    const exec = this.opts.config.tools.exec;
+    if (opened.includes('exec') && this.sandbox === null && exec.sandbox !== 'required') {
+      out.push(`exec runs commands without a sandbox (${this.sandboxReason}): they see the host as the gateway's user, and the network`);
+    }
+    if (opened.includes('exec') && this.sandbox === null && exec.sandbox === 'required') {
+      out.push(`exec is unavailable: tools.exec.sandbox is required and ${this.sandboxReason}`);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,56 @@
+/** /api/v1/tools: the tool list with risk and what this token may call, and POST /api/v1/tools/invoke. Scope tools. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { scopeAllows } from '../security/scopes.js';
+import { callContextOf } from './actor.js';
+import type { RouteDeps } from './deps.js';
+
+const Risk = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]);
+
+const ToolList = Type.Object({
+  tools: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      risk: Risk,
+      description: Type.String(),
+      allowed: Type.Boolean({ description: 'Whether this token may invoke it (scope tools and the tool policy).' }),
+      available: Type.Boolean({ description: 'Whether it can run on this gateway (sandbox, egress guard).' }),
+    }),
+  ),
+  mountWrite: Type.Object({ risk: Risk, allowed: Type.Boolean() }, { description: 'Writes, moves and deletes in writable mounts (policy name mount.write).' }),
+});
+
+const InvokeBody = Type.Object(
+  {
+    run: Type.String({ minLength: 1, maxLength: 128, description: 'The run whose workspace the tool works in.' }),
+    tool: Type.String({ minLength: 1, maxLength: 64 }),
+    args: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'The tool\'s arguments (GET /api/v1/tools describes them).' })),
+  },
+  { additionalProperties: false },
+);
+
+export function toolRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tools' | 'toolsBodyLimit'>): void {
+  app.get(
+    '/api/v1/tools',
+    { config: { scope: 'tools' }, schema: { summary: 'Tools with their risk and whether this token may call them', tags: ['tools'], response: { 200: ToolList } } },
+    async (req) => deps.tools.list(scopeAllows(req.moat.principal?.scopes ?? new Set(), 'tools', 'POST')),
+  );
+  app.post(
+    '/api/v1/tools/invoke',
+    {
+      config: { scope: 'tools' },
+      // Large enough for an fs.write of tools.maxWriteBytes as base64.
+      bodyLimit: deps.toolsBodyLimit,
+      schema: {
+        summary: 'Invoke a tool in a run',
+        tags: ['tools'],
+        body: InvokeBody,
+        response: { 200: Type.Object({ result: Type.Unknown() }) },
+      },
+    },
+    async (req) => {
+      const body = req.body as Static<typeof InvokeBody>;
+      return deps.tools.invoke({ run: body.run, tool: body.tool, args: body.args ?? {} }, callContextOf(req));
+    },
+  );
+}
