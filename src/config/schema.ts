@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { auditKnobs } from './sections/audit.js';
 import { doorKnobs } from './sections/door.js';
 import { limitKnobs } from './sections/limits.js';
+import { serviceKnobs } from './sections/services.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -13,6 +14,7 @@ export const ConfigSchema = Type.Object(
     ...doorKnobs,
     ...limitKnobs,
     ...auditKnobs,
+    ...serviceKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );
