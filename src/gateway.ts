@@ -16,6 +16,8 @@ import type { Config } from './config/schema.js';
 import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
 import { PairingService } from './domain/identity/pairing.js';
 import { TokenService } from './domain/identity/tokens.js';
+import { checkDeclaredServices, ServiceProxy, ServiceRegistry, Supervisor } from './domain/services/index.js';
+import { UpstreamClient } from './egress/upstream.js';
 import { GatewayError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
@@ -34,6 +36,7 @@ import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, loadOrCreateKey, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqlitePairingStore, sqliteTokenStore } from './store/sqlite/identity.js';
+import { sqliteServiceStore } from './store/sqlite/services.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -64,6 +67,9 @@ export class Gateway {
   private audit: AuditLog | null = null;
   private tokens: TokenService | null = null;
   private pairing: PairingService | null = null;
+  private registry: ServiceRegistry | null = null;
+  private supervisorInstance: Supervisor | null = null;
+  private upstream: UpstreamClient | null = null;
   private tlsMaterial: TlsMaterial | null = null;
   private adminToken: string | null = null;
   private address: { host: string; port: number } | null = null;
@@ -116,6 +122,16 @@ export class Gateway {
   get isDraining(): boolean {
     return this.draining;
   }
+  /** The service registry (config-file and API services). */
+  get services(): ServiceRegistry {
+    if (!this.registry) throw new Error('gateway not started');
+    return this.registry;
+  }
+  /** The process supervisor: ensureRunning, start/stop/restart, state, logs. */
+  get supervisor(): Supervisor {
+    if (!this.supervisorInstance) throw new Error('gateway not started');
+    return this.supervisorInstance;
+  }
 
   /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
   validate(): this {
@@ -126,6 +142,7 @@ export class Gateway {
     if (config.auth.token !== undefined && !isAcceptableSuppliedToken(config.auth.token)) {
       throw new GatewayError('config_invalid', 'auth.token (--token/MOAT_TOKEN) must be 32-512 printable characters without spaces');
     }
+    checkDeclaredServices(config.services);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -207,6 +224,13 @@ export class Gateway {
       now,
     }));
 
+    // The house: services known from the config file and the database, their children started.
+    const upstream = (this.upstream = new UpstreamClient(config.proxy));
+    const registry = (this.registry = new ServiceRegistry({ store: sqliteServiceStore(this.db), declared: config.services, log }));
+    const supervisor = (this.supervisorInstance = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor }));
+    await supervisor.start();
+    const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: posture.tls ? 'https' : 'http' });
+
     if (posture.tls) {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
     }
@@ -225,6 +249,8 @@ export class Gateway {
         isDraining: () => this.draining,
         tokens,
         pairing,
+        services: supervisor,
+        proxy,
         audit: {
           read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
           head: () => audit.head,
@@ -328,6 +354,9 @@ export class Gateway {
   private async teardown(): Promise<void> {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
+    // Children go before the record closes: their stops are audited, and none outlives moat.
+    await this.supervisorInstance?.stop().catch((err: unknown) => this.logger?.warn({ err }, 'supervisor stop failed'));
+    await this.upstream?.close();
     this.tokens?.stop();
     await this.audit?.stop();
     this.db?.close();

@@ -4,6 +4,7 @@
  */
 import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
+import type { ServiceProxy, Supervisor } from '../domain/services/index.js';
 
 export interface StatusView {
   version: string;
@@ -25,5 +26,9 @@ export interface RouteDeps {
   tokens: TokenService;
   pairing: PairingService;
   audit: AuditView;
+  /** Services: registry, supervisor, logs (routes/services.ts). */
+  services: Supervisor;
+  /** The reverse proxy /svc/<name>/ (routes/proxy.ts, http/ws.ts). */
+  proxy: ServiceProxy;
   openapi(): unknown;
 }

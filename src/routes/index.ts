@@ -4,10 +4,13 @@ import { auditRoutes } from './audit.js';
 import type { RouteDeps } from './deps.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
+import { proxyRoutes } from './proxy.js';
+import { serviceRoutes } from './services.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
 
 export type { RouteDeps } from './deps.js';
+export { PROXY_ROUTE_CONFIG, PROXY_URL, proxyUpgrade, type UpgradeContext } from './proxy.js';
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   healthRoutes(app, deps);
@@ -15,4 +18,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   tokenRoutes(app, deps);
   pairingRoutes(app, deps);
   auditRoutes(app, deps);
+  serviceRoutes(app, deps);
+  proxyRoutes(app, deps);
 }

@@ -1,0 +1,154 @@
+/**
+ * The reverse proxy's domain half: resolve a service by name, start it on demand, forward one
+ * request (body streamed, capped by proxy.maxBodyBytes) or one WebSocket upgrade to its baseUrl,
+ * and hand the response back as plain data and a stream. The target always comes from the
+ * registry; the client chooses only the path. Never sees a request object, only its parts.
+ */
+import type { Duplex, Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { upstreamError, type UpstreamClient } from '../../egress/upstream.js';
+import { GatewayError } from '../../errors.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { hasDotSegment, requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
+import type { ServiceRegistry } from './registry.js';
+
+export interface ServiceProxyOptions {
+  registry: ServiceRegistry;
+  supervisor: Supervisor;
+  upstream: UpstreamClient;
+  maxBodyBytes: number;
+  proto: 'http' | 'https';
+}
+
+export interface ForwardRequest {
+  service: string;
+  method: string;
+  /** Path and query below /svc/<name>, starting with `/`, as the client spelled it. */
+  path: string;
+  headers: HeaderBag;
+  /** The request body, streamed; null when there is none. */
+  body: Readable | null;
+  /** The client address moat believes. */
+  client: string;
+  requestId: string;
+  /** Aborts the upstream request (the client went away). */
+  signal?: AbortSignal;
+}
+
+export interface ForwardResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Readable;
+  /** Whether the length is unknown (chunked, SSE): headers should go out at once. */
+  streaming: boolean;
+  /** Call when the response is done (or abandoned): ends the request's hold on the service. */
+  release(): void;
+}
+
+/** Counts a streamed body and cuts it off past the cap (a chunked upload has no length to check up front). */
+function capped(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > limit) cb(new GatewayError('body_too_large', `the body is over ${limit} bytes`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+export class ServiceProxy {
+  constructor(private readonly opts: ServiceProxyOptions) {}
+
+  /** The service's origin and base path, or 404 service_not_found. */
+  private target(name: string, path: string): { origin: string; path: string } {
+    const record = this.opts.registry.require(name);
+    if (!path.startsWith('/') || hasDotSegment(path)) throw new GatewayError('bad_request', 'the path has dot segments or does not start with /');
+    const base = record.def.baseUrl;
+    const slash = base.indexOf('/', base.indexOf('//') + 2);
+    return slash < 0 ? { origin: base, path } : { origin: base.slice(0, slash), path: `${base.slice(slash)}${path}` };
+  }
+
+  async forward(req: ForwardRequest): Promise<ForwardResponse> {
+    const target = this.target(req.service, req.path);
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
+      throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
+    }
+    const supervisor = this.opts.supervisor;
+    await supervisor.ensureRunning(req.service);
+    const release = supervisor.track(req.service);
+    let body: Readable | null = req.body;
+    if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
+    let res;
+    try {
+      res = await this.opts.upstream.request({
+        origin: target.origin,
+        path: target.path,
+        method: req.method,
+        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: req.headers['host'] as string | undefined, requestId: req.requestId }),
+        body,
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } catch (err) {
+      release();
+      if ((err as { code?: string }).code === 'body_too_large') throw err;
+      throw upstreamError(err, req.service);
+    }
+    res.body.once('close', release);
+    const headers = responseHeaders(res.headers);
+    return { status: res.status, headers, body: res.body, streaming: headers['content-length'] === undefined, release };
+  }
+
+  /**
+   * Proxies a WebSocket (HTTP/1.1 Upgrade): opens the upgrade to the service, writes its 101 to the
+   * client socket and joins the two. Throws before anything is written to the client on failure.
+   */
+  async upgrade(req: Omit<ForwardRequest, 'body' | 'method'>, client: Duplex, head: Buffer): Promise<void> {
+    const target = this.target(req.service, req.path);
+    const supervisor = this.opts.supervisor;
+    await supervisor.ensureRunning(req.service);
+    const protocol = String(req.headers['upgrade'] ?? 'websocket');
+    const release = supervisor.track(req.service);
+    let up;
+    try {
+      up = await this.opts.upstream.upgrade({
+        origin: target.origin,
+        path: target.path,
+        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: req.headers['host'] as string | undefined, requestId: req.requestId }),
+        protocol,
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } catch (err) {
+      release();
+      if ((err as { message?: string }).message === 'bad upgrade') throw new GatewayError('upstream_failed', `service ${req.service} refused the upgrade`);
+      throw upstreamError(err, req.service);
+    }
+    const upstream = up.socket;
+    if (client.destroyed) {
+      upstream.destroy();
+      release();
+      return;
+    }
+    const lines = ['HTTP/1.1 101 Switching Protocols', `upgrade: ${protocol}`, 'connection: Upgrade'];
+    for (const [name, value] of Object.entries(responseHeaders(up.headers))) {
+      for (const v of Array.isArray(value) ? value : [value]) if (!/[\r\n]/.test(v)) lines.push(`${name}: ${v}`);
+    }
+    client.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) upstream.write(head);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      client.destroy();
+      upstream.destroy();
+      release();
+    };
+    for (const s of [client, upstream]) {
+      s.once('close', close);
+      s.once('error', close);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
