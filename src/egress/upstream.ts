@@ -44,8 +44,9 @@ export interface ProbeResult {
 }
 
 /** Transport failure -> a short, safe reason (never the service's own error text). */
-export function failureReason(err: unknown): 'refused' | 'timeout' | 'reset' | 'failed' {
+export function failureReason(err: unknown): 'refused' | 'timeout' | 'reset' | 'invalid' | 'failed' {
   const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_INVALID_ARG') return 'invalid';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') return 'refused';
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'reset';
@@ -58,6 +59,9 @@ export function upstreamError(err: unknown, service: string): GatewayError {
   switch (failureReason(err)) {
     case 'refused':
       return new GatewayError('service_unavailable', `service ${service} is not accepting connections`, { headers: { 'retry-after': '5' }, cause: err });
+    case 'invalid':
+      // Our own mistake (a header undici refuses), not the service's: a 500 with the cause logged.
+      return new GatewayError('internal', 'internal error; the request id is in the log', { cause: err });
     case 'timeout':
       return new GatewayError('upstream_timeout', `service ${service} did not answer in time`, { cause: err });
     default:

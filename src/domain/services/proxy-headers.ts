@@ -46,7 +46,8 @@ export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<s
   const extra = connectionTokens(incoming['connection']);
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined) continue;
+    // HTTP/2 pseudo-headers (:path, :authority, ...) are the client's connection to moat, not the service's.
+    if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
     if (REQUEST_DROP.has(name)) continue;
     if (extra !== null && extra.includes(name)) continue;
     out[name] = value;

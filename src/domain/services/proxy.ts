@@ -57,6 +57,12 @@ function capped(limit: number): Transform {
   });
 }
 
+/** The authority the client used: Host, or :authority over HTTP/2 (both checked by the host guard). */
+function authority(headers: HeaderBag): string | undefined {
+  const v = headers['host'] ?? headers[':authority'];
+  return typeof v === 'string' ? v : undefined;
+}
+
 export class ServiceProxy {
   constructor(private readonly opts: ServiceProxyOptions) {}
 
@@ -86,7 +92,7 @@ export class ServiceProxy {
         origin: target.origin,
         path: target.path,
         method: req.method,
-        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: req.headers['host'] as string | undefined, requestId: req.requestId }),
+        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }),
         body,
         ...(req.signal ? { signal: req.signal } : {}),
       });
@@ -115,7 +121,7 @@ export class ServiceProxy {
       up = await this.opts.upstream.upgrade({
         origin: target.origin,
         path: target.path,
-        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: req.headers['host'] as string | undefined, requestId: req.requestId }),
+        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }),
         protocol,
         ...(req.signal ? { signal: req.signal } : {}),
       });

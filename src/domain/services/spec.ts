@@ -114,7 +114,6 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
   }
   const baseUrl = checkBaseUrl(spec.baseUrl, spec.allowNonLoopback === true, refuseTarget);
   const health = spec.health as HealthSpec;
-  if (health.timeoutMs > health.intervalMs * 10) invalid('health.timeoutMs should not exceed 10 probe intervals');
   const restart = spec.restart as RestartSpec;
   if (restart.initialDelayMs > restart.maxDelayMs) invalid('restart.initialDelayMs must not exceed restart.maxDelayMs');
   return {
