@@ -3,7 +3,7 @@
  * ring (for GET .../logs) and all appended to <dataDir>/services/<name>/output.log, rotated by size.
  * Memory is bounded twice: by the ring's line count and by a cap on one line's length.
  */
-import { createWriteStream, existsSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ensureDir } from '../../store/files.js';
@@ -34,8 +34,10 @@ export class LogCapture {
   private readonly ring: Array<LogLine | undefined>;
   private next = 0;
   private seq = 0;
-  private file: WriteStream | null = null;
+  private fd: number | null = null;
   private fileSize = 0;
+  private pending: string[] = [];
+  private flushTimer: NodeJS.Immediate | null = null;
   private closed = false;
   private readonly now: () => number;
 
@@ -99,23 +101,55 @@ export class LogCapture {
 
   private writeFile(text: string): void {
     if (this.closed) return;
-    if (!this.file) {
-      ensureDir(this.opts.dir);
-      const path = join(this.opts.dir, 'output.log');
-      this.fileSize = existsSync(path) ? statSync(path).size : 0;
-      this.file = createWriteStream(path, { flags: 'a', mode: 0o600 });
-      this.file.on('error', () => undefined);
-    }
-    this.file.write(text);
-    this.fileSize += Buffer.byteLength(text);
-    if (this.fileSize >= this.opts.fileBytes) this.rotate();
+    this.pending.push(text);
+    // Lines are batched into one write per turn of the event loop (a chatty service costs one
+    // syscall per batch, not per line).
+    this.flushTimer ??= setImmediate(() => this.flush());
   }
 
-  /** output.log -> output.log.1 -> ... -> output.log.N (dropped). Pending writes follow the renamed file. */
+  /** Writes what is pending to output.log (opened synchronously, so a rotation never races an open). */
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending.length === 0) return;
+    const lines = this.pending;
+    this.pending = [];
+    try {
+      let batch = '';
+      let bytes = 0;
+      for (const line of lines) {
+        batch += line;
+        bytes += Buffer.byteLength(line);
+        // Rotate between lines, so that each file stays close to fileBytes.
+        if (this.fileSize + bytes >= this.opts.fileBytes) {
+          this.append(batch);
+          batch = '';
+          bytes = 0;
+          this.rotate();
+        }
+      }
+      if (batch !== '') this.append(batch);
+    } catch {
+      // A full or read-only disk must not take the service down: the ring still has the lines.
+    }
+  }
+
+  private append(text: string): void {
+    if (this.fd === null) {
+      ensureDir(this.opts.dir);
+      this.fd = openSync(join(this.opts.dir, 'output.log'), 'a', 0o600);
+      this.fileSize = fstatSync(this.fd).size;
+    }
+    const data = Buffer.from(text);
+    writeSync(this.fd, data);
+    this.fileSize += data.length;
+  }
+
+  /** output.log -> output.log.1 -> ... -> output.log.N (the oldest is dropped). */
   private rotate(): void {
     const base = join(this.opts.dir, 'output.log');
-    this.file?.end();
-    this.file = null;
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
     rmSync(`${base}.${this.opts.files}`, { force: true });
     for (let i = this.opts.files - 1; i >= 1; i--) if (existsSync(`${base}.${i}`)) renameSync(`${base}.${i}`, `${base}.${i + 1}`);
     if (existsSync(base)) renameSync(base, `${base}.1`);
@@ -124,10 +158,12 @@ export class LogCapture {
 
   /** Flushes and closes the file. Idempotent; later lines stay in memory only. */
   close(): Promise<void> {
-    this.closed = true;
-    const f = this.file;
-    this.file = null;
-    if (!f) return Promise.resolve();
-    return new Promise((resolve) => f.end(() => resolve()));
+    if (!this.closed) {
+      this.flush();
+      this.closed = true;
+      if (this.fd !== null) closeSync(this.fd);
+      this.fd = null;
+    }
+    return Promise.resolve();
   }
 }
