@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
 import { pairCommand } from './commands/pair.js';
 import { serveCommand } from './commands/serve.js';
+import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(version: string): Command {
   tokenCommand(program);
   pairCommand(program);
   auditCommand(program);
+  serviceCommand(program);
   return program;
 }
 
