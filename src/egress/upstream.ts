@@ -35,6 +35,25 @@ export interface UpstreamResponse {
   body: Readable & { dump(opts?: { limit: number }): Promise<void>; text(): Promise<string>; json(): Promise<unknown> };
 }
 
+/** Where a forwarded response goes, chunk by chunk, as the service produces it (no stream in between). */
+export interface ResponseSink {
+  /** Status and headers of the final (non-1xx) response. */
+  onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
+  /** A body chunk; return false to pause the service until `exchange.resume()`. */
+  onData(chunk: Buffer): boolean;
+  onEnd(): void;
+  /** The exchange failed (before or after onStart) or was aborted. */
+  onError(err: Error): void;
+}
+
+/** A forwarded request in flight. */
+export interface Exchange {
+  /** Stops it (the client went away); the sink gets onError. */
+  abort(): void;
+  /** Continues after onData returned false. */
+  resume(): void;
+}
+
 export interface ProbeResult {
   ok: boolean;
   status: number | null;
@@ -99,6 +118,56 @@ export class UpstreamClient {
       bodyTimeout: req.bodyTimeoutMs ?? this.opts.bodyTimeoutMs,
     });
     return { status: res.statusCode, headers: res.headers, body: res.body as unknown as UpstreamResponse['body'] };
+  }
+
+  /**
+   * Forwards one request and feeds the response straight into `sink` (undici's dispatch API: no
+   * Readable, no pipeline per request on the proxy's hot path). Failures reach the sink, never throw.
+   */
+  exchange(req: UpstreamRequest, sink: ResponseSink): Exchange {
+    let controller: Dispatcher.DispatchController | null = null;
+    let aborted = false;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (aborted) c.abort(new Error('aborted'));
+      },
+      onResponseStart(_c, status, headers) {
+        if (status >= 200) sink.onStart(status, headers as Record<string, string | string[] | undefined>);
+      },
+      onResponseData(c, chunk) {
+        if (!sink.onData(chunk)) c.pause();
+      },
+      onResponseEnd() {
+        sink.onEnd();
+      },
+      onResponseError(_c, err) {
+        sink.onError(err);
+      },
+    };
+    try {
+      this.dispatcher().dispatch(
+        {
+          origin: req.origin,
+          path: req.path,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers,
+          body: req.body ?? null,
+          headersTimeout: req.headersTimeoutMs ?? this.opts.headersTimeoutMs,
+          bodyTimeout: req.bodyTimeoutMs ?? this.opts.bodyTimeoutMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      queueMicrotask(() => sink.onError(err as Error));
+    }
+    return {
+      abort: () => {
+        aborted = true;
+        controller?.abort(new Error('aborted'));
+      },
+      resume: () => controller?.resume(),
+    };
   }
 
   /** GET `path` with a deadline; 2xx is healthy. Never throws. */

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
+import type { ProxyWriter } from '../domain/services/index.js';
 import { svcScope } from '../security/scopes.js';
 import type { RouteDeps } from './deps.js';
 
@@ -28,6 +28,35 @@ export function pathBelow(url: string): string {
   return rest === '' || rest.charCodeAt(0) === 63 ? `/${rest}` : rest;
 }
 
+const uncork = (out: { uncork(): void }) => out.uncork();
+
+/** The response to the client, written as the service produces it (see ProxyWriter). */
+function writerFor(req: FastifyRequest, reply: FastifyReply): ProxyWriter {
+  const out = reply.raw;
+  return {
+    head(status, headers, streaming) {
+      reply.hijack();
+      // The guards' headers (nosniff, no-referrer, CORS for an allowed origin) first, then the service's.
+      const all: Record<string, string | string[] | number> = reply.getHeaders() as Record<string, string | string[] | number>;
+      Object.assign(all, headers);
+      all['x-request-id'] = req.id;
+      out.writeHead(status, all);
+      // Token streams: the headers go now, not with the first chunk an LLM may take seconds to think of.
+      if (streaming) out.flushHeaders();
+      else if (typeof out.cork === 'function') {
+        // A small response usually arrives whole in this tick: headers, body and end in one write.
+        out.cork();
+        process.nextTick(uncork, out);
+      }
+    },
+    write: (chunk) => out.write(chunk),
+    end: () => void out.end(),
+    destroy: () => void out.destroy(),
+    onDrain: (fn) => void out.on('drain', fn),
+    onClose: (fn) => void out.once('close', fn),
+  };
+}
+
 function hasBody(headers: IncomingHttpHeaders): boolean {
   const len = headers['content-length'];
   return (len !== undefined && len !== '0') || headers['transfer-encoding'] !== undefined;
@@ -36,40 +65,20 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 export function proxyRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'proxy'>): void {
   const proxy = deps.proxy;
 
-  async function forward(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  function forward(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const raw = req.raw;
-    const out = reply.raw;
-    const name = (req.params as { name: string }).name;
-    // The client went away before the service answered: stop waiting for it.
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!out.writableFinished) abort.abort();
-    };
-    out.once('close', onClose);
-    const res = await proxy.forward({
-      service: name,
-      method: req.method,
-      path: pathBelow(raw.url ?? '/'),
-      headers: raw.headers,
-      body: hasBody(raw.headers) ? raw : null,
-      client: req.moat.client,
-      requestId: req.id,
-      signal: abort.signal,
-    });
-    reply.hijack();
-    // The guards' headers (nosniff, no-referrer, ...) first, then the service's own.
-    const headers: Record<string, string | string[] | number> = {};
-    const base = reply.getHeaders();
-    for (const k in base) headers[k] = base[k] as string | string[] | number;
-    Object.assign(headers, res.headers);
-    headers['x-request-id'] = req.id;
-    out.writeHead(res.status, headers);
-    // Token streams: the headers go now, not with the first chunk an LLM may take seconds to think of.
-    if (res.streaming) out.flushHeaders();
-    pipeline(res.body, out, () => {
-      out.off('close', onClose);
-      res.release();
-    });
+    return proxy.forward(
+      {
+        service: (req.params as { name: string }).name,
+        method: req.method,
+        path: pathBelow(raw.url ?? '/'),
+        headers: raw.headers,
+        body: hasBody(raw.headers) ? raw : null,
+        client: req.moat.client,
+        requestId: req.id,
+      },
+      writerFor(req, reply),
+    );
   }
 
   app.register(async (scope) => {

@@ -3,7 +3,7 @@
  * the registry, the supervisor, the reverse proxy and the types they speak.
  */
 export { ServiceRegistry, checkDeclaredServices, type ServiceRecord } from './registry.js';
-export { ServiceProxy, type ForwardRequest, type ForwardResponse } from './proxy.js';
+export { ServiceProxy, type ForwardRequest, type ProxyWriter } from './proxy.js';
 export { checkService, type ServiceDefinition, type ServiceKind, type ServiceSource, type ServiceSpec } from './spec.js';
 export { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 export type { ServiceEvent, Actor } from '../supervisor/unit.js';

@@ -31,18 +31,23 @@ export interface ForwardRequest {
   /** The client address moat believes. */
   client: string;
   requestId: string;
-  /** Aborts the upstream request (the client went away). */
-  signal?: AbortSignal;
 }
 
-export interface ForwardResponse {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: Readable;
-  /** Whether the length is unknown (chunked, SSE): headers should go out at once. */
-  streaming: boolean;
-  /** Call when the response is done (or abandoned): ends the request's hold on the service. */
-  release(): void;
+/**
+ * Where the proxy writes a response; the route implements it over the client's connection, so the
+ * domain never holds a response object and the bytes take no detour through a stream per request.
+ */
+export interface ProxyWriter {
+  /** The service's status and (filtered) headers; `streaming` when the length is unknown (send headers now). */
+  head(status: number, headers: Record<string, string | string[]>, streaming: boolean): void;
+  /** A body chunk; false when the client is not keeping up (then the function given to onDrain is called). */
+  write(chunk: Buffer): boolean;
+  end(): void;
+  /** The exchange broke after head(): cut the response. */
+  destroy(): void;
+  onDrain(fn: () => void): void;
+  /** Called once when the connection to the client closes (normally or not). */
+  onClose(fn: () => void): void;
 }
 
 /** Counts a streamed body and cuts it off past the cap (a chunked upload has no length to check up front). */
@@ -75,35 +80,55 @@ export class ServiceProxy {
     return slash < 0 ? { origin: base, path } : { origin: base.slice(0, slash), path: `${base.slice(slash)}${path}` };
   }
 
-  async forward(req: ForwardRequest): Promise<ForwardResponse> {
+  /**
+   * Forwards one request and writes the response to `out` as the service produces it. Resolves
+   * once the response has started (head() was called); rejects with a GatewayError when nothing
+   * was sent (unknown service, 503 while down, 502/504), so the route can answer with a problem.
+   */
+  async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
     const target = this.target(req.service, req.path);
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
       throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
     }
     const supervisor = this.opts.supervisor;
-    await supervisor.ensureRunning(req.service);
+    if (supervisor.state(req.service) !== 'healthy') await supervisor.ensureRunning(req.service);
     const release = supervisor.track(req.service);
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
-    let res;
-    try {
-      res = await this.opts.upstream.request({
-        origin: target.origin,
-        path: target.path,
-        method: req.method,
-        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }),
-        body,
-        ...(req.signal ? { signal: req.signal } : {}),
+    const headers = requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId });
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      let finished = false;
+      const exchange = this.opts.upstream.exchange(
+        { origin: target.origin, path: target.path, method: req.method, headers, body },
+        {
+          onStart(status, raw) {
+            started = true;
+            const h = responseHeaders(raw);
+            out.head(status, h, h['content-length'] === undefined);
+            resolve();
+          },
+          onData: (chunk) => out.write(chunk),
+          onEnd() {
+            finished = true;
+            release();
+            out.end();
+          },
+          onError: (err) => {
+            finished = true;
+            release();
+            if (started) out.destroy();
+            else reject((err as { code?: string }).code === 'body_too_large' ? err : upstreamError(err, req.service));
+          },
+        },
+      );
+      out.onDrain(() => exchange.resume());
+      // The client went away: stop the service's work on its behalf (an LLM thinking for it, say).
+      out.onClose(() => {
+        if (!finished) exchange.abort();
       });
-    } catch (err) {
-      release();
-      if ((err as { code?: string }).code === 'body_too_large') throw err;
-      throw upstreamError(err, req.service);
-    }
-    res.body.once('close', release);
-    const headers = responseHeaders(res.headers);
-    return { status: res.status, headers, body: res.body, streaming: headers['content-length'] === undefined, release };
+    });
   }
 
   /**
@@ -123,7 +148,6 @@ export class ServiceProxy {
         path: target.path,
         headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }),
         protocol,
-        ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (err) {
       release();
