@@ -11,6 +11,8 @@ export interface EchoServer {
   openGate(): void;
   /** Whether the gated SSE response has ended. */
   sseFinished(): boolean;
+  /** Whether the gated SSE response was cut before it ended (the client went away). */
+  sseAborted(): boolean;
   /** Resolves once a /upload request has delivered at least `n` body bytes. */
   uploadReached(n: number): Promise<void>;
   close(): Promise<void>;
@@ -21,6 +23,7 @@ export async function startEcho(): Promise<EchoServer> {
   let gate: () => void = () => undefined;
   let gateOpen = false;
   let finished = false;
+  let aborted = false;
   let uploaded = 0;
   const uploadWaiters: Array<{ n: number; resolve: () => void }> = [];
 
@@ -29,6 +32,12 @@ export async function startEcho(): Promise<EchoServer> {
     seen.push(entry);
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (path.endsWith('/sse/gated')) {
+      gateOpen = false;
+      finished = false;
+      aborted = false;
+      res.on('close', () => {
+        if (!finished) aborted = true;
+      });
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: one\n\n');
       const finish = () => {
@@ -63,6 +72,7 @@ export async function startEcho(): Promise<EchoServer> {
       gate();
     },
     sseFinished: () => finished,
+    sseAborted: () => aborted,
     uploadReached: (n) => (uploaded >= n ? Promise.resolve() : new Promise((resolve) => uploadWaiters.push({ n, resolve }))),
     close: () =>
       new Promise((r) => {

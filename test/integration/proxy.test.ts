@@ -153,6 +153,16 @@ describe('streaming', () => {
     expect(echo.sseFinished()).toBe(true);
   });
 
+  it('stops the service response when the client goes away mid-stream', async () => {
+    const res = await request(`${g.url}/svc/echo/sse/gated`, { headers: { authorization: `Bearer ${tokens['echo']}` } });
+    const it = res.body[Symbol.asyncIterator]();
+    expect(Buffer.from((await it.next()).value as Buffer).toString()).toContain('data: one');
+    res.body.destroy();
+    await waitFor(() => echo.sseAborted(), 'service saw the client leave');
+    expect(echo.sseFinished()).toBe(false);
+    expect(g.gw.supervisor.status('echo').activeRequests).toBe(0);
+  });
+
   it('streams a request body to the service while the client is still sending it', async () => {
     const body = new PassThrough();
     const pending = request(`${g.url}/svc/echo/upload`, { method: 'POST', headers: { authorization: `Bearer ${tokens['echo']}`, 'content-type': 'application/octet-stream' }, body });

@@ -4,7 +4,7 @@
  */
 export { ServiceRegistry, checkDeclaredServices, type ServiceRecord } from './registry.js';
 export { ServiceProxy, type ForwardRequest, type ProxyWriter } from './proxy.js';
-export { checkService, type ServiceDefinition, type ServiceKind, type ServiceSource, type ServiceSpec } from './spec.js';
+export { checkService, targetOf, type ServiceDefinition, type ServiceKind, type ServiceSource, type ServiceSpec } from './spec.js';
 export { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 export type { ServiceEvent, Actor } from '../supervisor/unit.js';
 export type { ServiceState, ServiceStatus } from '../supervisor/status.js';

@@ -11,6 +11,7 @@ import { GatewayError } from '../../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { hasDotSegment, requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
 import type { ServiceRegistry } from './registry.js';
+import { targetOf } from './spec.js';
 
 export interface ServiceProxyOptions {
   registry: ServiceRegistry;
@@ -75,9 +76,7 @@ export class ServiceProxy {
   private target(name: string, path: string): { origin: string; path: string } {
     const record = this.opts.registry.require(name);
     if (!path.startsWith('/') || hasDotSegment(path)) throw new GatewayError('bad_request', 'the path has dot segments or does not start with /');
-    const base = record.def.baseUrl;
-    const slash = base.indexOf('/', base.indexOf('//') + 2);
-    return slash < 0 ? { origin: base, path } : { origin: base.slice(0, slash), path: `${base.slice(slash)}${path}` };
+    return targetOf(record.def, path);
   }
 
   /**

@@ -81,6 +81,16 @@ export function checkBaseUrl(raw: string, allowNonLoopback: boolean, refuse: (wh
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * Where a request for `path` (starting with `/`, query included) goes: the baseUrl's origin, and
+ * its path prefix followed by `path`. For the proxy and for job dispatch alike.
+ */
+export function targetOf(def: ServiceDefinition, path: string): { origin: string; path: string } {
+  const base = def.baseUrl;
+  const slash = base.indexOf('/', base.indexOf('//') + 2);
+  return slash < 0 ? { origin: base, path } : { origin: base.slice(0, slash), path: `${base.slice(slash)}${path}` };
+}
+
 /** The port a `command` service is told to listen on (PORT), when the baseUrl names one. */
 export function listenPort(def: ServiceDefinition): string | null {
   const port = new URL(def.baseUrl).port;
