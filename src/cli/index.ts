@@ -4,6 +4,7 @@ import { auditCommand } from './commands/audit.js';
 import { egressCommand } from './commands/egress.js';
 import { pairCommand } from './commands/pair.js';
 import { serveCommand } from './commands/serve.js';
+import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(version: string): Command {
   pairCommand(program);
   auditCommand(program);
   egressCommand(program);
+  serviceCommand(program);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { doorKnobs } from './sections/door.js';
 import { egressKnobs } from './sections/egress.js';
 import { limitKnobs } from './sections/limits.js';
 import { toolKnobs } from './sections/tools.js';
+import { serviceKnobs } from './sections/services.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -17,6 +18,7 @@ export const ConfigSchema = Type.Object(
     ...auditKnobs,
     ...egressKnobs,
     ...toolKnobs,
+    ...serviceKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

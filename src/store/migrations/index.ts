@@ -1,5 +1,6 @@
 /** Ordered schema migrations; the database's user_version is the number applied. Never edit one that shipped. */
 import identity from './001-identity.js';
 import runs from './002-runs.js';
+import services from './003-services.js';
 
-export const MIGRATIONS: readonly string[] = [identity, runs];
+export const MIGRATIONS: readonly string[] = [identity, runs, services];
