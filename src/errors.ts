@@ -47,6 +47,15 @@ export const ERRORS = {
   file_too_large: { status: 413, title: 'File or range too large' },
   tool_failed: { status: 422, title: 'Tool failed' },
   tool_unavailable: { status: 503, title: 'Tool unavailable' },
+  // The house: services and the reverse proxy
+  service_not_found: { status: 404, title: 'No such service' },
+  service_exists: { status: 409, title: 'Service already registered' },
+  service_readonly: { status: 409, title: 'Service is declared in the config file' },
+  service_target_refused: { status: 400, title: 'Service target not allowed' },
+  service_command_refused: { status: 403, title: 'Command services cannot be registered through the API' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+  upstream_failed: { status: 502, title: 'Service answered badly or broke off' },
+  upstream_timeout: { status: 504, title: 'Service did not answer in time' },
 
   // Jobs
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with another body' },

@@ -20,6 +20,8 @@ import { Egress, compileEgressPolicy, type Resolver } from './egress/index.js';
 import type { ToolService } from './domain/tools/registry.js';
 import { Toolbox } from './domain/tools/toolbox.js';
 import type { WorkspaceService } from './domain/workspaces/runs.js';
+import { checkDeclaredServices, ServiceProxy, ServiceRegistry, Supervisor } from './domain/services/index.js';
+import { UpstreamClient } from './egress/upstream.js';
 import { GatewayError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
@@ -39,6 +41,7 @@ import { ensureDir, loadOrCreateKey, readIfExists, writeFileAtomic } from './sto
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqlitePairingStore, sqliteTokenStore } from './store/sqlite/identity.js';
 import { sqliteRunStore } from './store/sqlite/runs.js';
+import { sqliteServiceStore } from './store/sqlite/services.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -73,6 +76,9 @@ export class Gateway {
   private pairing: PairingService | null = null;
   private egressClient: Egress | null = null;
   private toolbox: Toolbox | null = null;
+  private registry: ServiceRegistry | null = null;
+  private supervisorInstance: Supervisor | null = null;
+  private upstream: UpstreamClient | null = null;
   private tlsMaterial: TlsMaterial | null = null;
   private adminToken: string | null = null;
   private address: { host: string; port: number } | null = null;
@@ -145,6 +151,16 @@ export class Gateway {
     if (!this.toolbox) throw new Error('gateway not validated');
     return this.toolbox.sandboxStatus();
   }
+  /** The service registry (config-file and API services). */
+  get services(): ServiceRegistry {
+    if (!this.registry) throw new Error('gateway not started');
+    return this.registry;
+  }
+  /** The process supervisor: ensureRunning, start/stop/restart, state, logs. */
+  get supervisor(): Supervisor {
+    if (!this.supervisorInstance) throw new Error('gateway not started');
+    return this.supervisorInstance;
+  }
 
   /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
   validate(): this {
@@ -158,6 +174,7 @@ export class Gateway {
     compileEgressPolicy(config.egress); // bad CIDRs or host patterns: config_invalid before anything opens
     // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
     const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
+    checkDeclaredServices(config.services);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -250,6 +267,12 @@ export class Gateway {
     const toolbox = this.toolbox as Toolbox;
     // http.fetch goes through the egress guard (purpose fetch) like every client-influenced request.
     await toolbox.start({ store: sqliteRunStore(this.db), audit, log, fetcher: egress });
+    // The house: services known from the config file and the database, their children started.
+    const upstream = (this.upstream = new UpstreamClient(config.proxy));
+    const registry = (this.registry = new ServiceRegistry({ store: sqliteServiceStore(this.db), declared: config.services, log }));
+    const supervisor = (this.supervisorInstance = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor }));
+    await supervisor.start();
+    const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: posture.tls ? 'https' : 'http' });
 
     if (posture.tls) {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
@@ -273,6 +296,8 @@ export class Gateway {
         workspaces: toolbox.workspaces,
         tools: toolbox.tools,
         toolsBodyLimit: Math.max(config.limits.maxBodyBytes, Math.ceil(config.tools.maxWriteBytes / 3) * 4 + 65_536),
+        services: supervisor,
+        proxy,
         audit: {
           read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
           head: () => audit.head,
@@ -382,6 +407,9 @@ export class Gateway {
   private async teardown(): Promise<void> {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
+    // Children go before the record closes: their stops are audited, and none outlives moat.
+    await this.supervisorInstance?.stop().catch((err: unknown) => this.logger?.warn({ err }, 'supervisor stop failed'));
+    await this.upstream?.close();
     this.tokens?.stop();
     await this.egressClient?.stop();
     this.toolbox?.stop();

@@ -6,6 +6,7 @@ import { scheduleCommand } from './commands/schedule.js';
 import { egressCommand } from './commands/egress.js';
 import { pairCommand } from './commands/pair.js';
 import { serveCommand } from './commands/serve.js';
+import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(version: string): Command {
   jobCommand(program);
   scheduleCommand(program);
   egressCommand(program);
+  serviceCommand(program);
   return program;
 }
 

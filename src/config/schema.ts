@@ -9,6 +9,7 @@ import { jobKnobs } from './sections/jobs.js';
 import { egressKnobs } from './sections/egress.js';
 import { limitKnobs } from './sections/limits.js';
 import { toolKnobs } from './sections/tools.js';
+import { serviceKnobs } from './sections/services.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -19,6 +20,7 @@ export const ConfigSchema = Type.Object(
     ...jobKnobs,
     ...egressKnobs,
     ...toolKnobs,
+    ...serviceKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

@@ -15,7 +15,6 @@ import { compileEgressPolicy, type EgressPolicy, type PurposePolicy } from './po
 import { isRedirect, nextHop, type Hop } from './redirects.js';
 import { EgressRefusal, isRefusal } from './refusal.js';
 import { resolveChecked, systemResolver } from './resolver.js';
-import { ServiceClient } from './service.js';
 import { EGRESS_PURPOSES, type EgressCheck, type EgressPurpose, type EgressRequest, type EgressResponse, type Resolver } from './types.js';
 import { checkUrl, parseUrl, socketHost } from './url-policy.js';
 
@@ -37,7 +36,6 @@ export class Egress {
   private state: State;
   private readonly resolver: Resolver;
   private readonly now: () => number;
-  private serviceClient: ServiceClient | null = null;
   private stopped = false;
 
   /** Compiles the policy: a bad CIDR or host pattern throws config_invalid here, at boot. */
@@ -50,12 +48,6 @@ export class Egress {
   /** Recompiles from config() now (throws config_invalid and keeps the old policy on a bad one). */
   reconfigure(): void {
     this.swap(compileEgressPolicy(this.opts.config()));
-  }
-
-  /** The separate path to the operator's own registered services (no client-facing policy). */
-  get services(): ServiceClient {
-    this.serviceClient ??= new ServiceClient();
-    return this.serviceClient;
   }
 
   /** Would `url` be allowed for `purpose` now, and why. Resolves the name; sends nothing. */
@@ -114,7 +106,7 @@ export class Egress {
     this.stopped = true;
     const agents = [...this.state.agents.values()];
     this.state.agents.clear();
-    await Promise.all([...agents.map((a) => a.destroy()), this.serviceClient?.stop()]);
+    await Promise.all(agents.map((a) => a.destroy()));
   }
 
   private policyFor(purpose: EgressPurpose): PurposePolicy {

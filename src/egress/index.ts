@@ -5,5 +5,4 @@
 export { Egress, type EgressOptions } from './client.js';
 export { compileEgressPolicy } from './policy.js';
 export { systemResolver } from './resolver.js';
-export { ServiceClient, type ServiceRequest } from './service.js';
 export { EGRESS_PURPOSES, type EgressCheck, type EgressPurpose, type EgressRequest, type EgressResponse, type Resolver } from './types.js';

@@ -11,12 +11,13 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
-import { registerRoutes, type RouteDeps } from '../routes/index.js';
+import { proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
 import { PROBLEM_RESPONSES } from '../routes/schemas.js';
 import type { Pipeline } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
 import { problemHandler } from './problem.js';
 import type { Listener } from './server.js';
+import { attachUpgrades } from './ws.js';
 
 /** A registered route and its declared policy (for tests and doctor). */
 export interface DeclaredRoute {
@@ -127,5 +128,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   registerRoutes(app, { ...opts.routes, openapi: () => app.swagger() });
   await app.ready();
+  attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes) });
   return app;
 }

@@ -228,7 +228,12 @@ export function createPipeline(opts: PipelineOptions) {
     if (state && !state.audited && isWrite(req.method)) recordWrite(req, state, 404);
   }
 
-  return { run, forRoute, onProblem, auditWrite, auditUnknownWrite };
+  /** A slot of limits.maxStreams for a long-lived stream (WebSocket); throws too_many_streams. */
+  function openStream(): () => void {
+    return g.inflight.openStream();
+  }
+
+  return { run, forRoute, onProblem, auditWrite, auditUnknownWrite, openStream };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

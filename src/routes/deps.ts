@@ -10,6 +10,7 @@ import type { Scheduler } from '../domain/schedules/scheduler.js';
 import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
 import type { ToolService } from '../domain/tools/registry.js';
 import type { WorkspaceService } from '../domain/workspaces/runs.js';
+import type { ServiceProxy, Supervisor } from '../domain/services/index.js';
 
 export interface StatusView {
   version: string;
@@ -50,6 +51,10 @@ export interface RouteDeps {
   tools: ToolService;
   /** Body cap of POST /api/v1/tools/invoke (an fs.write of tools.maxWriteBytes as base64). */
   toolsBodyLimit: number;
+  /** Services: registry, supervisor, logs (routes/services.ts). */
+  services: Supervisor;
+  /** The reverse proxy /svc/<name>/ (routes/proxy.ts, http/ws.ts). */
+  proxy: ServiceProxy;
   openapi(): unknown;
   jobs: JobService;
   schedules: Scheduler;

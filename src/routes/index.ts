@@ -10,12 +10,15 @@ import { egressRoutes } from './egress.js';
 import { healthRoutes } from './health.js';
 import { pairingRoutes } from './pairing.js';
 import { runRoutes } from './runs.js';
+import { proxyRoutes } from './proxy.js';
+import { serviceRoutes } from './services.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
 import { toolRoutes } from './tools.js';
 import { workspaceRoutes } from './workspace.js';
 
 export type { RouteDeps } from './deps.js';
+export { PROXY_ROUTE_CONFIG, PROXY_URL, proxyUpgrade, type UpgradeContext } from './proxy.js';
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   healthRoutes(app, deps);
@@ -31,4 +34,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   runRoutes(app, deps);
   toolRoutes(app, deps);
   workspaceRoutes(app, deps);
+  serviceRoutes(app, deps);
+  proxyRoutes(app, deps);
 }

@@ -186,3 +186,22 @@ export interface RunStore {
   list(opts: { createdBy?: string | undefined; limit: number }): RunRecord[];
   delete(id: string): boolean;
 }
+
+/** A service registered through the API (config-file services are not stored). */
+export interface ServiceRow {
+  name: string;
+  /** The service object as registered (JSON), defaults filled. */
+  spec: unknown;
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string | null;
+}
+
+export interface ServiceStore {
+  list(): ServiceRow[];
+  get(name: string): ServiceRow | undefined;
+  /** Inserts; false when the name is taken. */
+  insert(row: ServiceRow): boolean;
+  update(name: string, spec: unknown, at: number): boolean;
+  delete(name: string): boolean;
+}

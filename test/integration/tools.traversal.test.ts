@@ -55,7 +55,7 @@ describe('hostile paths are refused with 400 path_invalid by every file tool', (
   });
 
   it('wrote nothing outside the workspace and nothing changed in the mount', () => {
-    expect(readdirSync(g.dataDir).sort()).toEqual(['audit', 'gateway-token', 'gateway.json', 'keys', 'moat.db', 'moat.db-shm', 'moat.db-wal', 'outside.txt', 'workspaces'].sort());
+    expect(readdirSync(g.dataDir).sort()).toEqual(['audit', 'gateway-token', 'gateway.json', 'keys', 'moat.db', 'moat.db-shm', 'moat.db-wal', 'outside.txt', 'run', 'workspaces'].sort());
     expect(readdirSync(mountDir)).toEqual(['sub']);
     expect(existsSync(join(g.dataDir, 'outside.txt'))).toBe(true);
     expect(readdirSync(join(g.dataDir, 'workspaces'))).toEqual([run]);

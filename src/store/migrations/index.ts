@@ -1,6 +1,7 @@
 /** Ordered schema migrations; the database's user_version is the number applied. Never edit one that shipped. */
 import identity from './001-identity.js';
 import runs from './002-runs.js';
-import jobs from './003-jobs.js';
+import services from './003-services.js';
+import jobs from './004-jobs.js';
 
-export const MIGRATIONS: readonly string[] = [identity, runs, jobs];
+export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs];

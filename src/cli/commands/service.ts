@@ -1,0 +1,131 @@
+/** `moat service ls|show|start|stop|restart|logs [-f]`: human tables by default, `--json` for scripts. */
+import type { Command } from 'commander';
+import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
+import { printJson, printTable } from '../output.js';
+
+interface ServiceStatus {
+  name: string;
+  kind: string;
+  source: string;
+  state: string;
+  baseUrl: string;
+  tags: string[];
+  concurrency: number;
+  pid: number | null;
+  startedAt: string | null;
+  uptimeSeconds: number | null;
+  restarts: number;
+  failuresInARow: number;
+  nextRestartAt: string | null;
+  activeRequests: number;
+  lastExit: { code: number | null; signal: string | null; error: string | null; at: string } | null;
+  lastHealth: { ok: boolean; status: number | null; error: string | null; ms: number; at: string } | null;
+  command: string[] | null;
+  cwd: string | null;
+  envKeys: string[];
+  health: { path: string; intervalMs: number };
+  restart: { policy: string; maxAttempts: number };
+  idleStopAfterMs: number;
+}
+
+interface LogLine {
+  seq: number;
+  ts: string;
+  stream: string;
+  line: string;
+}
+
+type Flags = ClientFlags & { json?: boolean };
+
+/** 3725 -> "1h2m"; null -> "-". */
+export function uptime(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${seconds}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${seconds % 60 ? `${seconds % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
+const health = (s: ServiceStatus) => (s.lastHealth ? (s.lastHealth.ok ? `ok ${s.lastHealth.ms}ms` : (s.lastHealth.error ?? 'failing')) : '-');
+const exit = (s: ServiceStatus) => (s.lastExit ? (s.lastExit.error ?? (s.lastExit.signal ? `signal ${s.lastExit.signal}` : `code ${s.lastExit.code}`)) : '-');
+
+function show(s: ServiceStatus): void {
+  const rows: Array<[string, string]> = [
+    ['name', s.name],
+    ['kind', `${s.kind} (from ${s.source === 'config' ? 'the config file' : 'the API'})`],
+    ['state', s.state + (s.nextRestartAt ? `, next restart at ${s.nextRestartAt}` : '')],
+    ['pid', s.pid === null ? '-' : String(s.pid)],
+    ['uptime', uptime(s.uptimeSeconds)],
+    ['restarts', `${s.restarts} (failures in a row: ${s.failuresInARow}, policy ${s.restart.policy}, max ${s.restart.maxAttempts})`],
+    ['health', `${health(s)} (GET ${s.health.path} every ${s.health.intervalMs} ms)`],
+    ['last exit', exit(s)],
+    ['base url', s.baseUrl],
+    ['command', s.command ? s.command.join(' ') : '-'],
+    ['env', s.envKeys.length > 0 ? s.envKeys.join(', ') : '-'],
+    ['concurrency', String(s.concurrency)],
+    ['idle stop', s.idleStopAfterMs > 0 ? `after ${uptime(Math.round(s.idleStopAfterMs / 1000))}` : 'never'],
+    ['tags', s.tags.length > 0 ? s.tags.join(', ') : '-'],
+    ['requests', `${s.activeRequests} in flight`],
+  ];
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(12)}${v}\n`);
+}
+
+const path = (name: string, rest = '') => `/api/v1/services/${encodeURIComponent(name)}${rest}`;
+
+export function serviceCommand(program: Command): void {
+  const service = program.command('service').description('services moat runs and forwards to: list, show, start, stop, restart, logs');
+
+  addClientFlags(service.command('ls').alias('list').description('list services with their state'))
+    .option('--json', 'print JSON')
+    .action(async (opts: Flags) => {
+      const { services } = await withClient(opts, (c) => c.get<{ services: ServiceStatus[] }>('/api/v1/services'));
+      if (opts.json) return printJson(services);
+      printTable(
+        services.map((s) => ({ ...s, uptime: uptime(s.uptimeSeconds), health: health(s), exit: exit(s) })),
+        ['name', 'kind', 'state', 'pid', 'uptime', 'restarts', 'health', 'exit', 'tags'],
+      );
+    });
+
+  addClientFlags(service.command('show').description('one service in detail'))
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: Flags) => {
+      const s = await withClient(opts, (c) => c.get<ServiceStatus>(path(name)));
+      if (opts.json) return printJson(s);
+      show(s);
+    });
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    addClientFlags(service.command(action).description(`${action} a service`))
+      .argument('<name>')
+      .option('--json', 'print JSON')
+      .action(async (name: string, opts: Flags) => {
+        const s = await withClient(opts, (c) => c.post<ServiceStatus>(path(name, `/${action}`)));
+        if (opts.json) return printJson(s);
+        process.stdout.write(`${s.name}: ${s.state}${s.pid !== null ? ` (pid ${s.pid})` : ''}\n`);
+      });
+  }
+
+  addClientFlags(service.command('logs').description("a service's captured stdout/stderr"))
+    .argument('<name>')
+    .option('-n, --lines <n>', 'lines to print', '100')
+    .option('-f, --follow', 'keep printing new lines (polls every second)')
+    .option('--json', 'one JSON object per line')
+    .action(async (name: string, opts: Flags & { lines: string; follow?: boolean }) => {
+      const print = (l: LogLine) => process.stdout.write(opts.json ? `${JSON.stringify(l)}\n` : `${l.ts} ${l.stream.padEnd(6)} ${l.line}\n`);
+      await withClient(opts, async (c) => {
+        let after = 0;
+        let tail = Math.max(1, Number(opts.lines) || 100);
+        for (;;) {
+          const r = await c.get<{ lines: LogLine[]; lastSeq: number }>(path(name, `/logs?tail=${tail}&after=${after}`));
+          for (const l of r.lines) print(l);
+          after = Math.max(after, r.lastSeq);
+          if (!opts.follow) return;
+          tail = 10_000;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      });
+    });
+}

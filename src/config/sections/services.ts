@@ -1,0 +1,180 @@
+/**
+ * Config of the house: the `services` list (what moat knows, starts and forwards to), the
+ * supervisor's knobs and the reverse proxy's limits. Schema only; the loopback rule for baseUrl
+ * and the per-kind rules are checked by domain/services/spec.ts at boot (config_invalid).
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { knob } from '../knob.js';
+import { section } from './section.js';
+
+/** Service names: the `svc:<name>` scope, a URL segment and a directory name, so nothing else. */
+export const SERVICE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+const TAG_PATTERN = '^[a-z0-9][a-z0-9._-]{0,31}$';
+
+export interface ServiceSchemaOptions {
+  /** Fill defaults (config and POST); a PATCH body has none, so that absent keys stay absent. */
+  defaults: boolean;
+  /** Operator-only keys (the config file): `allowNonLoopback`. The API never sees them. */
+  operator: boolean;
+  /** Every key optional and `name` absent (PATCH). */
+  partial?: boolean;
+}
+
+/** The service object, built for the config file, a POST body or a PATCH body. */
+export function serviceSchema(o: ServiceSchemaOptions) {
+  const d = <T extends TSchema>(schema: T, value: unknown): T => (o.defaults ? Object.assign(schema, { default: value }) : schema);
+  const opt = <T extends TSchema>(schema: T) => Type.Optional(schema);
+  const maybe = <T extends TSchema>(schema: T) => (o.partial ? Type.Optional(schema) : schema);
+  const obj = <P extends Record<string, TSchema>>(props: P, description: string) =>
+    Type.Object(props, { additionalProperties: false, description, ...(o.defaults ? { default: {} } : {}) });
+
+  const health = obj(
+    {
+      path: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'Path probed with GET; 2xx is healthy.' }), '/health')),
+      intervalMs: opt(d(Type.Integer({ minimum: 20, maximum: 3_600_000, description: 'Time between probes (ms).' }), 5000)),
+      timeoutMs: opt(d(Type.Integer({ minimum: 10, maximum: 600_000, description: 'A probe slower than this fails (ms).' }), 2000)),
+      healthyThreshold: opt(d(Type.Integer({ minimum: 1, maximum: 100, description: 'Successes in a row that make it healthy.' }), 1)),
+      unhealthyThreshold: opt(d(Type.Integer({ minimum: 1, maximum: 100, description: 'Failures in a row that make it unhealthy.' }), 3)),
+    },
+    'Health probe of the service.',
+  );
+  const restart = obj(
+    {
+      policy: opt(
+        d(
+          Type.Union([Type.Literal('always'), Type.Literal('on-failure'), Type.Literal('never')], {
+            description: '`always`: restart on any exit and when unhealthy; `on-failure`: not after a clean exit (code 0); `never`.',
+          }),
+          'on-failure',
+        ),
+      ),
+      initialDelayMs: opt(d(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'First backoff delay (ms); doubles per failure in a row.' }), 500)),
+      maxDelayMs: opt(d(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Cap of the backoff delay (ms).' }), 30_000)),
+      maxAttempts: opt(d(Type.Integer({ minimum: 0, maximum: 1000, description: 'Restarts in a row before the service is marked failed.' }), 5)),
+      resetAfterMs: opt(d(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Uptime after which failures in a row are forgotten (ms).' }), 60_000)),
+    },
+    'Restart policy with exponential backoff.',
+  );
+
+  const props = {
+    ...(o.partial ? {} : { name: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Name: the `svc:<name>` scope and the `/svc/<name>/` prefix.' }) }),
+    kind: maybe(
+      Type.Union([Type.Literal('command'), Type.Literal('url')], {
+        description: '`command`: moat spawns and supervises it; `url`: already running, moat only probes and forwards.',
+      }),
+    ),
+    command: opt(
+      Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+        minItems: 1,
+        maxItems: 256,
+        description: 'argv of a `command` service (program, then arguments). Never run through a shell.',
+      }),
+    ),
+    env: opt(
+      Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), Type.String({ maxLength: 32_768 }), {
+        description: 'Extra environment of a `command` service (values are never shown by the API).',
+      }),
+    ),
+    cwd: opt(Type.String({ minLength: 1, maxLength: 4096, description: 'Working directory of a `command` service.' })),
+    baseUrl: maybe(
+      Type.String({
+        minLength: 8,
+        maxLength: 2048,
+        description: 'Where the service listens (http or https). Loopback only unless `allowNonLoopback`. Its port is given to a `command` service as PORT.',
+      }),
+    ),
+    ...(o.operator
+      ? {
+          allowNonLoopback: opt(
+            d(
+              knob(Type.Boolean(), {
+                description: 'Allow a baseUrl that is not a loopback address (config file only; never through the API).',
+                weakens: 'Moat then forwards authenticated traffic to another host, in clear text unless the baseUrl is https.',
+              }),
+              false,
+            ),
+          ),
+        }
+      : {}),
+    health: opt(health),
+    restart: opt(restart),
+    startTimeoutMs: opt(d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000)),
+    idleStopAfterMs: opt(
+      d(Type.Integer({ minimum: 0, maximum: 604_800_000, description: 'Stop a `command` service after this long without requests (ms), e.g. to free the GPU; 0 = never.' }), 0),
+    ),
+    concurrency: opt(d(Type.Integer({ minimum: 1, maximum: 1024, description: 'Jobs it takes at once.' }), 1)),
+    tags: opt(d(Type.Array(Type.String({ pattern: TAG_PATTERN }), { maxItems: 32, description: 'Free labels, e.g. `gpu`.' }), [])),
+    autoStart: opt(d(Type.Boolean({ description: 'Start a `command` service when moat starts (else on the first request).' }), true)),
+  };
+  return Type.Object(props, { additionalProperties: false });
+}
+
+export const ServiceConfigSchema = serviceSchema({ defaults: true, operator: true });
+/** A service as the config file (or a POST, after defaults) declares it. */
+export interface ServiceSpec {
+  name: string;
+  kind: 'command' | 'url';
+  command?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  baseUrl: string;
+  allowNonLoopback?: boolean;
+  health?: { path?: string; intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number };
+  restart?: { policy?: 'always' | 'on-failure' | 'never'; initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number; resetAfterMs?: number };
+  startTimeoutMs?: number;
+  idleStopAfterMs?: number;
+  concurrency?: number;
+  tags?: string[];
+  autoStart?: boolean;
+}
+
+export const serviceKnobs = {
+  services: knob(Type.Array(ServiceConfigSchema, { default: [], maxItems: 256 }), {
+    description:
+      'Services moat knows, starts and forwards to under /svc/<name>/ (see docs/services.md). More can be registered with POST /api/v1/services; those live in the database.',
+    weakens: 'Each service is reachable by every token with its svc:<name> scope (or admin).',
+  }),
+  supervisor: section('The process supervisor of `command` services.', {
+    stopGraceMs: knob(Type.Integer({ default: 10_000, minimum: 0, maximum: 600_000 }), {
+      description: 'After SIGTERM, time a child process group gets to exit before SIGKILL (ms), on stop and on moat shutdown.',
+      env: 'MOAT_SUPERVISOR_STOP_GRACE_MS',
+    }),
+    logLines: knob(Type.Integer({ default: 1000, minimum: 10, maximum: 100_000 }), {
+      description: 'Lines of stdout/stderr kept in memory per service (GET /api/v1/services/{name}/logs).',
+      env: 'MOAT_SUPERVISOR_LOG_LINES',
+    }),
+    logFileBytes: knob(Type.Integer({ default: 10_485_760, minimum: 4096, maximum: 10_737_418_240 }), {
+      description: 'Size at which <dataDir>/services/<name>/output.log is rotated (10 MiB).',
+      env: 'MOAT_SUPERVISOR_LOG_FILE_BYTES',
+    }),
+    logFiles: knob(Type.Integer({ default: 3, minimum: 1, maximum: 100 }), {
+      description: 'Rotated log files kept per service (output.log.1 ... output.log.N).',
+      env: 'MOAT_SUPERVISOR_LOG_FILES',
+    }),
+    allowApiCommands: knob(Type.Boolean({ default: false }), {
+      description: 'Let POST/PATCH /api/v1/services register `command` services (programs moat runs). Default: only `url` services through the API.',
+      env: 'MOAT_SUPERVISOR_ALLOW_API_COMMANDS',
+      weakens: 'Remote code execution by design: any token with scope `services` can then run any program as the moat user.',
+    }),
+  }),
+  proxy: section('The authenticated reverse proxy /svc/<name>/.', {
+    maxBodyBytes: knob(Type.Integer({ default: 104_857_600, minimum: 1024, maximum: 68_719_476_736 }), {
+      description: 'Largest request body forwarded to a service (100 MiB); bodies are streamed, never buffered.',
+      env: 'MOAT_PROXY_MAX_BODY_BYTES',
+      weakens: 'A larger cap lets one client push more data into a service.',
+    }),
+    connectTimeoutMs: knob(Type.Integer({ default: 5000, minimum: 10, maximum: 600_000 }), {
+      description: 'Time to open a connection to a service (ms).',
+      env: 'MOAT_PROXY_CONNECT_TIMEOUT_MS',
+    }),
+    headersTimeoutMs: knob(Type.Integer({ default: 300_000, minimum: 100, maximum: 3_600_000 }), {
+      description: 'Time a service has to answer with headers (ms); an LLM may think long before its first token.',
+      env: 'MOAT_PROXY_HEADERS_TIMEOUT_MS',
+    }),
+    bodyTimeoutMs: knob(Type.Integer({ default: 300_000, minimum: 100, maximum: 3_600_000 }), {
+      description: 'Longest silence inside a response body (ms) before the response is cut.',
+      env: 'MOAT_PROXY_BODY_TIMEOUT_MS',
+    }),
+  }),
+};

@@ -1,0 +1,183 @@
+/**
+ * The reverse proxy's domain half: resolve a service by name, start it on demand, forward one
+ * request (body streamed, capped by proxy.maxBodyBytes) or one WebSocket upgrade to its baseUrl,
+ * and hand the response back as plain data and a stream. The target always comes from the
+ * registry; the client chooses only the path. Never sees a request object, only its parts.
+ */
+import type { Duplex, Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { upstreamError, type UpstreamClient } from '../../egress/upstream.js';
+import { GatewayError } from '../../errors.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { hasDotSegment, requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
+import type { ServiceRegistry } from './registry.js';
+import { targetOf } from './spec.js';
+
+export interface ServiceProxyOptions {
+  registry: ServiceRegistry;
+  supervisor: Supervisor;
+  upstream: UpstreamClient;
+  maxBodyBytes: number;
+  proto: 'http' | 'https';
+}
+
+export interface ForwardRequest {
+  service: string;
+  method: string;
+  /** Path and query below /svc/<name>, starting with `/`, as the client spelled it. */
+  path: string;
+  headers: HeaderBag;
+  /** The request body, streamed; null when there is none. */
+  body: Readable | null;
+  /** The client address moat believes. */
+  client: string;
+  requestId: string;
+}
+
+/**
+ * Where the proxy writes a response; the route implements it over the client's connection, so the
+ * domain never holds a response object and the bytes take no detour through a stream per request.
+ */
+export interface ProxyWriter {
+  /** The service's status and (filtered) headers; `streaming` when the length is unknown (send headers now). */
+  head(status: number, headers: Record<string, string | string[]>, streaming: boolean): void;
+  /** A body chunk; false when the client is not keeping up (then the function given to onDrain is called). */
+  write(chunk: Buffer): boolean;
+  end(): void;
+  /** The exchange broke after head(): cut the response. */
+  destroy(): void;
+  onDrain(fn: () => void): void;
+  /** Called once when the connection to the client closes (normally or not). */
+  onClose(fn: () => void): void;
+}
+
+/** Counts a streamed body and cuts it off past the cap (a chunked upload has no length to check up front). */
+function capped(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > limit) cb(new GatewayError('body_too_large', `the body is over ${limit} bytes`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+/** The authority the client used: Host, or :authority over HTTP/2 (both checked by the host guard). */
+function authority(headers: HeaderBag): string | undefined {
+  const v = headers['host'] ?? headers[':authority'];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export class ServiceProxy {
+  constructor(private readonly opts: ServiceProxyOptions) {}
+
+  /** The service's origin and base path, or 404 service_not_found. */
+  private target(name: string, path: string): { origin: string; path: string } {
+    const record = this.opts.registry.require(name);
+    if (!path.startsWith('/') || hasDotSegment(path)) throw new GatewayError('bad_request', 'the path has dot segments or does not start with /');
+    return targetOf(record.def, path);
+  }
+
+  /**
+   * Forwards one request and writes the response to `out` as the service produces it. Resolves
+   * once the response has started (head() was called); rejects with a GatewayError when nothing
+   * was sent (unknown service, 503 while down, 502/504), so the route can answer with a problem.
+   */
+  async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
+    const target = this.target(req.service, req.path);
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
+      throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
+    }
+    const supervisor = this.opts.supervisor;
+    if (supervisor.state(req.service) !== 'healthy') await supervisor.ensureRunning(req.service);
+    const release = supervisor.track(req.service);
+    let body: Readable | null = req.body;
+    if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
+    const headers = requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId });
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      let finished = false;
+      const exchange = this.opts.upstream.exchange(
+        { origin: target.origin, path: target.path, method: req.method, headers, body },
+        {
+          onStart(status, raw) {
+            started = true;
+            const h = responseHeaders(raw);
+            out.head(status, h, h['content-length'] === undefined);
+            resolve();
+          },
+          onData: (chunk) => out.write(chunk),
+          onEnd() {
+            finished = true;
+            release();
+            out.end();
+          },
+          onError: (err) => {
+            finished = true;
+            release();
+            if (started) out.destroy();
+            else reject((err as { code?: string }).code === 'body_too_large' ? err : upstreamError(err, req.service));
+          },
+        },
+      );
+      out.onDrain(() => exchange.resume());
+      // The client went away: stop the service's work on its behalf (an LLM thinking for it, say).
+      out.onClose(() => {
+        if (!finished) exchange.abort();
+      });
+    });
+  }
+
+  /**
+   * Proxies a WebSocket (HTTP/1.1 Upgrade): opens the upgrade to the service, writes its 101 to the
+   * client socket and joins the two. Throws before anything is written to the client on failure.
+   */
+  async upgrade(req: Omit<ForwardRequest, 'body' | 'method'>, client: Duplex, head: Buffer): Promise<void> {
+    const target = this.target(req.service, req.path);
+    const supervisor = this.opts.supervisor;
+    await supervisor.ensureRunning(req.service);
+    const protocol = String(req.headers['upgrade'] ?? 'websocket');
+    const release = supervisor.track(req.service);
+    let up;
+    try {
+      up = await this.opts.upstream.upgrade({
+        origin: target.origin,
+        path: target.path,
+        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }),
+        protocol,
+      });
+    } catch (err) {
+      release();
+      if ((err as { message?: string }).message === 'bad upgrade') throw new GatewayError('upstream_failed', `service ${req.service} refused the upgrade`);
+      throw upstreamError(err, req.service);
+    }
+    const upstream = up.socket;
+    if (client.destroyed) {
+      upstream.destroy();
+      release();
+      return;
+    }
+    const lines = ['HTTP/1.1 101 Switching Protocols', `upgrade: ${protocol}`, 'connection: Upgrade'];
+    for (const [name, value] of Object.entries(responseHeaders(up.headers))) {
+      for (const v of Array.isArray(value) ? value : [value]) if (!/[\r\n]/.test(v)) lines.push(`${name}: ${v}`);
+    }
+    client.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) upstream.write(head);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      client.destroy();
+      upstream.destroy();
+      release();
+    };
+    for (const s of [client, upstream]) {
+      s.once('close', close);
+      s.once('error', close);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * What a service is, once checked: defaults filled, the per-kind rules applied and the baseUrl held
+ * to loopback unless the operator's config file widened it. Pure functions; no I/O.
+ */
+import { Value } from '@sinclair/typebox/value';
+import ipaddr from 'ipaddr.js';
+import { ServiceConfigSchema, type ServiceSpec } from '../../config/sections/services.js';
+import { GatewayError } from '../../errors.js';
+
+export type { ServiceSpec };
+export type ServiceKind = 'command' | 'url';
+export type RestartPolicy = 'always' | 'on-failure' | 'never';
+
+export interface HealthSpec {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface RestartSpec {
+  policy: RestartPolicy;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  resetAfterMs: number;
+}
+
+/** A checked service definition: every key present. */
+export interface ServiceDefinition {
+  name: string;
+  kind: ServiceKind;
+  command: string[] | null;
+  env: Record<string, string>;
+  cwd: string | null;
+  /** Normalised: scheme://host[:port][/path], no trailing slash. */
+  baseUrl: string;
+  allowNonLoopback: boolean;
+  health: HealthSpec;
+  restart: RestartSpec;
+  startTimeoutMs: number;
+  idleStopAfterMs: number;
+  concurrency: number;
+  tags: string[];
+  autoStart: boolean;
+}
+
+/** Where a definition came from: the operator's config file, or POST /api/v1/services. */
+export type ServiceSource = 'config' | 'api';
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Whether a URL hostname (as `new URL()` spells it) is a loopback address or `localhost`. */
+export function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost') return true;
+  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  if (!ipaddr.isValid(bare)) return false;
+  let addr = ipaddr.parse(bare);
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  return addr.range() === 'loopback';
+}
+
+/**
+ * Checks a baseUrl and returns it normalised. SSRF through the registry: a service is a door into
+ * wherever its baseUrl points, so only loopback is allowed unless the operator opted in for it.
+ */
+export function checkBaseUrl(raw: string, allowNonLoopback: boolean, refuse: (why: string) => never): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return refuse(`baseUrl ${JSON.stringify(raw)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') refuse(`baseUrl must be http or https, not ${url.protocol.slice(0, -1)}`);
+  if (url.username !== '' || url.password !== '') refuse('baseUrl must not carry credentials (they would end up in logs)');
+  if (url.search !== '' || url.hash !== '') refuse('baseUrl must not have a query or a fragment');
+  if (!allowNonLoopback && !isLoopbackHost(url.hostname)) {
+    refuse(`baseUrl ${url.host} is not a loopback address; only the config file can allow another target (allowNonLoopback)`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Where a request for `path` (starting with `/`, query included) goes: the baseUrl's origin, and
+ * its path prefix followed by `path`. For the proxy and for job dispatch alike.
+ */
+export function targetOf(def: ServiceDefinition, path: string): { origin: string; path: string } {
+  const base = def.baseUrl;
+  const slash = base.indexOf('/', base.indexOf('//') + 2);
+  return slash < 0 ? { origin: base, path } : { origin: base.slice(0, slash), path: `${base.slice(slash)}${path}` };
+}
+
+/** The port a `command` service is told to listen on (PORT), when the baseUrl names one. */
+export function listenPort(def: ServiceDefinition): string | null {
+  const port = new URL(def.baseUrl).port;
+  return port === '' ? null : port;
+}
+
+/**
+ * Fills defaults and applies the rules the schema cannot say. `where` decides the error codes:
+ * `config` refuses the boot (config_invalid), `api` answers the request.
+ */
+export function checkService(input: ServiceSpec, where: 'config' | 'api'): ServiceDefinition {
+  const label = `services: ${JSON.stringify(input.name)}`;
+  const invalid = (why: string): never => {
+    throw new GatewayError(where === 'config' ? 'config_invalid' : 'validation_failed', `${label}: ${why}`);
+  };
+  const refuseTarget = (why: string): never => {
+    throw new GatewayError(where === 'config' ? 'config_invalid' : 'service_target_refused', `${label}: ${why}`);
+  };
+  const spec = Value.Default(ServiceConfigSchema, structuredClone(input)) as Required<ServiceSpec>;
+  if (!Value.Check(ServiceConfigSchema, spec)) {
+    const first = [...Value.Errors(ServiceConfigSchema, spec)][0];
+    invalid(`${first?.path ?? ''} ${first?.message ?? 'invalid'}`.trim());
+  }
+  if (!NAME.test(spec.name)) invalid('name must be 1-63 lowercase letters, digits and dashes');
+  if (where === 'api' && spec.allowNonLoopback) invalid('allowNonLoopback can only be set in the config file');
+  if (spec.kind === 'command') {
+    if (!spec.command || spec.command.length === 0) invalid('a command service needs `command` (an argv list)');
+  } else {
+    if (spec.command !== undefined) invalid('a url service has no `command` (use kind "command")');
+    if (spec.env !== undefined || spec.cwd !== undefined) invalid('`env` and `cwd` apply to command services only');
+  }
+  const baseUrl = checkBaseUrl(spec.baseUrl, spec.allowNonLoopback === true, refuseTarget);
+  const health = spec.health as HealthSpec;
+  const restart = spec.restart as RestartSpec;
+  if (restart.initialDelayMs > restart.maxDelayMs) invalid('restart.initialDelayMs must not exceed restart.maxDelayMs');
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    command: spec.kind === 'command' ? [...(spec.command as string[])] : null,
+    env: { ...(spec.env ?? {}) },
+    cwd: spec.cwd ?? null,
+    baseUrl,
+    allowNonLoopback: spec.allowNonLoopback === true,
+    health: { ...health },
+    restart: { ...restart },
+    startTimeoutMs: spec.startTimeoutMs as number,
+    idleStopAfterMs: spec.idleStopAfterMs as number,
+    concurrency: spec.concurrency as number,
+    tags: [...(spec.tags as string[])],
+    autoStart: spec.autoStart as boolean,
+  };
+}
+
+/** The definition back as a spec (what the database stores and PATCH merges onto). */
+export function toSpec(def: ServiceDefinition): ServiceSpec {
+  const spec: ServiceSpec = {
+    name: def.name,
+    kind: def.kind,
+    baseUrl: def.baseUrl,
+    health: { ...def.health },
+    restart: { ...def.restart },
+    startTimeoutMs: def.startTimeoutMs,
+    idleStopAfterMs: def.idleStopAfterMs,
+    concurrency: def.concurrency,
+    tags: [...def.tags],
+    autoStart: def.autoStart,
+  };
+  if (def.command) spec.command = [...def.command];
+  if (def.kind === 'command' && Object.keys(def.env).length > 0) spec.env = { ...def.env };
+  if (def.cwd !== null) spec.cwd = def.cwd;
+  if (def.allowNonLoopback) spec.allowNonLoopback = true;
+  return spec;
+}
+
+/** A PATCH merged onto a spec: top-level keys replace, `health`, `restart` and `env` merge key by key. */
+export function mergePatch(base: ServiceSpec, patch: Record<string, unknown>): ServiceSpec {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] =
+      (key === 'health' || key === 'restart' || key === 'env') && typeof prev === 'object' && prev !== null
+        ? { ...(prev as Record<string, unknown>), ...(value as Record<string, unknown>) }
+        : value;
+  }
+  return out as unknown as ServiceSpec;
+}
+
+/** Backoff before restart number `failures` (1-based): initial * 2^(n-1), capped. */
+export function backoffDelay(restart: RestartSpec, failures: number): number {
+  const exp = Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(restart.initialDelayMs * 2 ** exp, restart.maxDelayMs);
+}

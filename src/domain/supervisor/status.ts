@@ -1,0 +1,87 @@
+/**
+ * The view of a service that the API and the CLI show: its definition (env values never, only
+ * their names: they may hold API keys) and its live state. Plain data; no I/O.
+ */
+import type { ServiceDefinition, ServiceSource } from '../services/spec.js';
+import type { ProbeResult } from '../../egress/upstream.js';
+import type { ExitInfo } from './process-runner.js';
+
+export type ServiceState = 'stopped' | 'starting' | 'healthy' | 'unhealthy' | 'stopping' | 'crashed' | 'backoff' | 'failed';
+
+export const SERVICE_STATES: readonly ServiceState[] = ['stopped', 'starting', 'healthy', 'unhealthy', 'stopping', 'crashed', 'backoff', 'failed'];
+
+export interface UnitSnapshot {
+  state: ServiceState;
+  pid: number | null;
+  startedAt: number | null;
+  restarts: number;
+  failures: number;
+  lastExit: (ExitInfo & { at: number }) | null;
+  lastHealth: (ProbeResult & { at: number }) | null;
+  nextRestartAt: number | null;
+  active: number;
+}
+
+export interface ServiceStatus {
+  name: string;
+  kind: 'command' | 'url';
+  source: ServiceSource;
+  state: ServiceState;
+  baseUrl: string;
+  tags: string[];
+  concurrency: number;
+  pid: number | null;
+  startedAt: string | null;
+  uptimeSeconds: number | null;
+  restarts: number;
+  failuresInARow: number;
+  nextRestartAt: string | null;
+  activeRequests: number;
+  lastExit: { code: number | null; signal: string | null; error: string | null; at: string } | null;
+  lastHealth: { ok: boolean; status: number | null; error: string | null; ms: number; at: string } | null;
+  command: string[] | null;
+  cwd: string | null;
+  /** Names of the extra environment variables; their values are never shown. */
+  envKeys: string[];
+  allowNonLoopback: boolean;
+  health: ServiceDefinition['health'];
+  restart: ServiceDefinition['restart'];
+  startTimeoutMs: number;
+  idleStopAfterMs: number;
+  autoStart: boolean;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, source: ServiceSource = 'config'): ServiceStatus {
+  const running = s.pid !== null && s.startedAt !== null;
+  return {
+    name: def.name,
+    kind: def.kind,
+    source,
+    state: s.state,
+    baseUrl: def.baseUrl,
+    tags: [...def.tags],
+    concurrency: def.concurrency,
+    pid: s.pid,
+    startedAt: running ? iso(s.startedAt) : null,
+    uptimeSeconds: running ? Math.max(0, Math.round((now - (s.startedAt as number)) / 1000)) : null,
+    restarts: s.restarts,
+    failuresInARow: s.failures,
+    nextRestartAt: iso(s.nextRestartAt),
+    activeRequests: s.active,
+    lastExit: s.lastExit ? { code: s.lastExit.code, signal: s.lastExit.signal, error: s.lastExit.spawnError, at: new Date(s.lastExit.at).toISOString() } : null,
+    lastHealth: s.lastHealth
+      ? { ok: s.lastHealth.ok, status: s.lastHealth.status, error: s.lastHealth.error, ms: s.lastHealth.ms, at: new Date(s.lastHealth.at).toISOString() }
+      : null,
+    command: def.command ? [...def.command] : null,
+    cwd: def.cwd,
+    envKeys: Object.keys(def.env).sort(),
+    allowNonLoopback: def.allowNonLoopback,
+    health: { ...def.health },
+    restart: { ...def.restart },
+    startTimeoutMs: def.startTimeoutMs,
+    idleStopAfterMs: def.idleStopAfterMs,
+    autoStart: def.autoStart,
+  };
+}

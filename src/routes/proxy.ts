@@ -1,0 +1,112 @@
+/**
+ * /svc/{name}/...: the authenticated reverse proxy (scope `svc:<name>`, or admin). Bodies stream
+ * both ways: a pass-through content-type parser hands the raw request stream on (the JSON body
+ * limit does not apply; proxy.maxBodyBytes does, while streaming), and the response is written as
+ * the service produces it, headers first. WebSocket upgrades come through http/ws.ts into
+ * proxyUpgrade() after the same guards.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ProxyWriter } from '../domain/services/index.js';
+import { svcScope } from '../security/scopes.js';
+import type { RouteDeps } from './deps.js';
+
+/** The route's policy, shared with the upgrade path so that both demand the same scope. */
+export const PROXY_ROUTE_CONFIG = { scope: (params: unknown) => svcScope((params as { name: string }).name), raw: true } as const;
+export const PROXY_URL = '/svc/:name/*';
+
+const READ_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** Path and query below /svc/<name>, exactly as the client spelled it ('/' when empty). */
+export function pathBelow(url: string): string {
+  // '/svc/' is 5 characters; the name ends at the next '/' or '?'.
+  let i = 5;
+  while (i < url.length && url.charCodeAt(i) !== 47 && url.charCodeAt(i) !== 63) i++;
+  const rest = url.slice(i);
+  return rest === '' || rest.charCodeAt(0) === 63 ? `/${rest}` : rest;
+}
+
+const uncork = (out: { uncork(): void }) => out.uncork();
+
+/** The response to the client, written as the service produces it (see ProxyWriter). */
+function writerFor(req: FastifyRequest, reply: FastifyReply): ProxyWriter {
+  const out = reply.raw;
+  return {
+    head(status, headers, streaming) {
+      reply.hijack();
+      // The guards' headers (nosniff, no-referrer, CORS for an allowed origin) first, then the service's.
+      const all: Record<string, string | string[] | number> = reply.getHeaders() as Record<string, string | string[] | number>;
+      Object.assign(all, headers);
+      all['x-request-id'] = req.id;
+      out.writeHead(status, all);
+      // Token streams: the headers go now, not with the first chunk an LLM may take seconds to think of.
+      if (streaming) out.flushHeaders();
+      else if (typeof out.cork === 'function') {
+        // A small response usually arrives whole in this tick: headers, body and end in one write.
+        out.cork();
+        process.nextTick(uncork, out);
+      }
+    },
+    write: (chunk) => out.write(chunk),
+    end: () => void out.end(),
+    destroy: () => void out.destroy(),
+    onDrain: (fn) => void out.on('drain', fn),
+    onClose: (fn) => void out.once('close', fn),
+  };
+}
+
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  const len = headers['content-length'];
+  return (len !== undefined && len !== '0') || headers['transfer-encoding'] !== undefined;
+}
+
+export function proxyRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'proxy'>): void {
+  const proxy = deps.proxy;
+
+  function forward(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const raw = req.raw;
+    return proxy.forward(
+      {
+        service: (req.params as { name: string }).name,
+        method: req.method,
+        path: pathBelow(raw.url ?? '/'),
+        headers: raw.headers,
+        body: hasBody(raw.headers) ? raw : null,
+        client: req.moat.client,
+        requestId: req.id,
+      },
+      writerFor(req, reply),
+    );
+  }
+
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', function passThrough(_req, payload, done) {
+      done(null, payload);
+    });
+    for (const method of [READ_METHODS, WRITE_METHODS]) {
+      for (const url of ['/svc/:name', PROXY_URL]) {
+        scope.route({ method: [...method], url, config: PROXY_ROUTE_CONFIG, schema: { hide: true }, handler: forward });
+      }
+    }
+  });
+}
+
+export interface UpgradeContext {
+  name: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  client: string;
+  requestId: string;
+  socket: Duplex;
+  head: Buffer;
+}
+
+/** The WebSocket half: called by http/ws.ts once the guards passed. */
+export function proxyUpgrade(deps: Pick<RouteDeps, 'proxy'>) {
+  return function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
+    return deps.proxy.upgrade({ service: ctx.name, path: pathBelow(ctx.url), headers: ctx.headers, client: ctx.client, requestId: ctx.requestId }, ctx.socket, ctx.head);
+  };
+}

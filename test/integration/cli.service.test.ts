@@ -1,0 +1,77 @@
+/** `moat service ...` as a user runs it: the real CLI (dist/main.js) against a real gateway with the example worker. */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, cleanEnv, runCli } from '../helpers/cli.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { spec, waitFor, workerService } from '../helpers/services.js';
+
+let g: TestGateway;
+const cli = (...args: string[]) => runCli(['service', ...args, '--data-dir', g.dataDir]);
+
+beforeAll(async () => {
+  g = await startGateway({ services: [spec(await workerService('worker', { tags: ['gpu'] }))], supervisor: { stopGraceMs: 1000 } });
+  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+});
+
+afterAll(async () => {
+  await g?.stop();
+});
+
+describe('moat service', () => {
+  it('ls prints a table for people and JSON for scripts', async () => {
+    const table = await cli('ls');
+    expect(table.code).toBe(0);
+    const [header, row] = table.stdout.trim().split('\n');
+    expect(header).toMatch(/^NAME\s+KIND\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+HEALTH\s+EXIT\s+TAGS$/);
+    expect(row).toMatch(/^worker\s+command\s+healthy\s+\d+\s+\S+\s+0\s+ok [\d.]+ms\s+-\s+gpu$/);
+    const json = await cli('ls', '--json');
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ name: 'worker', state: 'healthy', tags: ['gpu'] })]);
+  });
+
+  it('show prints one service in detail', async () => {
+    const res = await cli('show', 'worker');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^name\s+worker$/m);
+    expect(res.stdout).toMatch(/^state\s+healthy$/m);
+    expect(res.stdout).toMatch(/^health\s+ok .*GET \/health every 50 ms/m);
+  });
+
+  it('stop, start and restart change the state and say so', async () => {
+    expect((await cli('stop', 'worker')).stdout).toBe('worker: stopped\n');
+    expect((await cli('start', 'worker')).stdout).toMatch(/^worker: starting \(pid \d+\)\n$/);
+    await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'healthy after start');
+    const restarted = JSON.parse((await cli('restart', 'worker', '--json')).stdout) as { state: string; pid: number };
+    expect(restarted.state).toBe('starting');
+    await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'healthy after restart');
+  });
+
+  it('logs prints captured lines; --json one object per line', async () => {
+    const res = await cli('logs', 'worker', '-n', '5');
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(5);
+    expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\S+Z (stdout|stderr|moat  ) /.test(l))).toBe(true);
+    const json = (await cli('logs', 'worker', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: string });
+    expect(json.some((l) => l.line.startsWith('gpu-worker listening'))).toBe(true);
+  });
+
+  it('logs -f follows new lines as the service writes them', async () => {
+    const child = spawn(process.execPath, [MAIN, 'service', 'logs', 'worker', '-f', '-n', '1', '--data-dir', g.dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => out.length > 0, 'first line');
+      const job = await g.fetch('/svc/worker/jobs', { method: 'POST', headers: { 'x-moat-job-id': 'followed-job' }, body: { steps: 0 } });
+      expect(job.status).toBe(200);
+      await waitFor(() => out.includes('job followed-job done'), 'followed line', 10_000);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('says what is wrong for an unknown service and exits non-zero', async () => {
+    const res = await cli('show', 'ghost');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('moat: no service named "ghost" (service_not_found)\n');
+  });
+});
