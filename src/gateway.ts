@@ -42,6 +42,12 @@ import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqlitePairingStore, sqliteTokenStore } from './store/sqlite/identity.js';
 import { sqliteRunStore } from './store/sqlite/runs.js';
 import { sqliteServiceStore } from './store/sqlite/services.js';
+import { sqliteJobStore } from './store/sqlite/jobs.js';
+import { sqliteScheduleStore } from './store/sqlite/schedules.js';
+import { EventBus } from './domain/events/bus.js';
+import { JobsModule } from './domain/jobs/module.js';
+import { jobServicePort } from './domain/jobs/service-port.js';
+import { ntfyTopicProblem } from './domain/jobs/ntfy-topic.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -79,6 +85,10 @@ export class Gateway {
   private registry: ServiceRegistry | null = null;
   private supervisorInstance: Supervisor | null = null;
   private upstream: UpstreamClient | null = null;
+  private jobsModule: JobsModule | null = null;
+  private readonly events = new EventBus();
+  /** Closers of open event streams (SSE, WebSocket): ended when draining starts. */
+  private readonly streams = new Set<() => void>();
   private tlsMaterial: TlsMaterial | null = null;
   private adminToken: string | null = null;
   private address: { host: string; port: number } | null = null;
@@ -175,6 +185,9 @@ export class Gateway {
     // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
     const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
     checkDeclaredServices(config.services);
+    const topic = config.notifications.ntfy?.topic;
+    const topicProblem = topic === undefined ? null : ntfyTopicProblem(topic);
+    if (topicProblem !== null) throw new GatewayError('config_invalid', `notifications.ntfy.topic ${topicProblem}; ntfy topics are public, use a long random one (e.g. openssl rand -hex 16)`);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -270,9 +283,48 @@ export class Gateway {
     // The house: services known from the config file and the database, their children started.
     const upstream = (this.upstream = new UpstreamClient(config.proxy));
     const registry = (this.registry = new ServiceRegistry({ store: sqliteServiceStore(this.db), declared: config.services, log }));
-    const supervisor = (this.supervisorInstance = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor }));
+    const events = this.events;
+    const supervisor = (this.supervisorInstance = new Supervisor({
+      registry,
+      upstream,
+      audit,
+      log,
+      dataDir,
+      ...config.supervisor,
+      publish: (e) => events.publish(e.type, 'services', { ...e }),
+    }));
     await supervisor.start();
     const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: posture.tls ? 'https' : 'http' });
+
+    // Work for the services: the queue, dispatch, callbacks, notifications and schedules.
+    const callbackSecret = loadOrCreateKey(dataDir, 'callback').toString('base64url');
+    const jobsModule = (this.jobsModule = new JobsModule({
+      jobStore: sqliteJobStore(this.db),
+      scheduleStore: sqliteScheduleStore(this.db),
+      sealKey: loadOrCreateKey(dataDir, 'jobs'),
+      callbackSecret,
+      services: jobServicePort({ supervisor, upstream }),
+      outbound: { request: (r) => egress.request(r), check: (url, purpose) => egress.check(url, purpose) },
+      events,
+      audit,
+      log,
+      config: () => this.config,
+      progressBase: () => (this.address ? this.localUrl() : null),
+      workspaceOf: (runId) => {
+        try {
+          return toolbox.workspaces.workspacePathOf(runId);
+        } catch {
+          return null;
+        }
+      },
+      checkRun: (runId, by) => void toolbox.workspaces.workspacePathOf(runId, by),
+      now,
+    }));
+    const recovered = await jobsModule.start();
+    if (recovered.requeued + recovered.failed > 0) {
+      log.warn(recovered, 'jobs left in flight by the previous run were recovered');
+      audit.record({ type: 'jobs.recovered', outcome: 'ok', detail: { ...recovered } });
+    }
 
     if (posture.tls) {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
@@ -298,6 +350,20 @@ export class Gateway {
         toolsBodyLimit: Math.max(config.limits.maxBodyBytes, Math.ceil(config.tools.maxWriteBytes / 3) * 4 + 65_536),
         services: supervisor,
         proxy,
+        jobs: jobsModule.jobs,
+        schedules: jobsModule.scheduler,
+        events,
+        streams: {
+          open: (res) => guards.inflight.openStream(res),
+          track: (close) => {
+            this.streams.add(close);
+            return () => this.streams.delete(close);
+          },
+        },
+        callbackSecret: (actor) => {
+          audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
+          return callbackSecret;
+        },
         audit: {
           read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
           head: () => audit.head,
@@ -337,6 +403,14 @@ export class Gateway {
         ...(weakenings.length > 0 ? { warnings: weakenings } : {}),
       },
     });
+  }
+
+  /** The gateway's URL as seen from this host (what supervised services post progress to). */
+  localUrl(): string {
+    if (!this.address) throw new Error('gateway not started');
+    const { host, port } = this.address;
+    const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    return `${this.posture.tls ? 'https' : 'http'}://${local.includes(':') ? `[${local}]` : local}:${port}`;
   }
 
   /** Every registered route with its declared auth mode and scope. */
@@ -390,6 +464,8 @@ export class Gateway {
     this.stopping = (async () => {
       this.state = 'stopping';
       this.draining = true;
+      // Event streams never finish on their own: they end now, and clients reconnect elsewhere.
+      for (const close of [...this.streams]) close();
       const listener = this.listener;
       if (listener) {
         listener.stopAccepting();
@@ -407,6 +483,8 @@ export class Gateway {
   private async teardown(): Promise<void> {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
+    // Jobs in flight are left for recovery at the next boot (docs/jobs.md), before their services stop.
+    await this.jobsModule?.stop();
     // Children go before the record closes: their stops are audited, and none outlives moat.
     await this.supervisorInstance?.stop().catch((err: unknown) => this.logger?.warn({ err }, 'supervisor stop failed'));
     await this.upstream?.close();

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
-import { proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
+import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
 import { PROBLEM_RESPONSES } from '../routes/schemas.js';
 import type { Pipeline } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
@@ -128,6 +128,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   registerRoutes(app, { ...opts.routes, openapi: () => app.swagger() });
   await app.ready();
-  attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes) });
+  attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes), events: eventsUpgrade(opts.routes) });
   return app;
 }

@@ -1,9 +1,11 @@
 /**
  * HTTP/1.1 upgrades (WebSocket) pass the same guards as every request: the pipeline's run() with
- * the proxy route's policy (host, origin, client address, rate limit, lockout, bearer token from
- * the Authorization header, scope svc:<name>), then the open-streams cap, then the proxy. A refusal
- * is a problem document on the raw socket, logged, counted and audited like any other. Upgrades to
- * anything but /svc/<name>/ (an `Upgrade: h2c` from curl, say) are served as ordinary requests.
+ * the route's policy (host, origin, client address, rate limit, lockout, bearer token, scope), then
+ * the open-streams cap, then the handler: the service proxy (/svc/<name>/, scope svc:<name>) or
+ * live events (/api/v1/ws). A refusal is a problem document on the raw socket, before any upgrade,
+ * logged, counted and audited like any other. Other upgrades (an `Upgrade: h2c` from curl, say)
+ * are served as ordinary requests. The events socket takes its token from Authorization or from
+ * Sec-WebSocket-Protocol (`moat.bearer.<token>`), never from the query string (URLs end up in logs).
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
-import { PROXY_ROUTE_CONFIG, PROXY_URL, type UpgradeContext } from '../routes/index.js';
+import { EVENTS_WS_CONFIG, EVENTS_WS_URL, PROXY_ROUTE_CONFIG, PROXY_URL, WS_BEARER_PREFIX, type EventsUpgradeContext, type UpgradeContext } from '../routes/index.js';
 import { routePolicy, type Pipeline } from './pipeline.js';
 import { PROBLEM_TYPE, problemBody, toGatewayError } from './problem.js';
 import type { NodeServer } from './server.js';
@@ -22,12 +24,16 @@ export interface UpgradeOptions {
   /** Takes a slot of limits.maxStreams (throws too_many_streams); returns its release. */
   openStream(): () => void;
   proxy(ctx: UpgradeContext): Promise<void>;
+  events(ctx: EventsUpgradeContext): Promise<void>;
 }
+
+/** Query parameters that look like a credential: refused outright, never read. */
+const QUERY_TOKEN = /[?&](token|access_token|auth|authorization|bearer)=/i;
 
 const SVC = /^\/svc\/([^/?]+)/;
 
 /** The parts of a FastifyRequest/Reply the guards read, over a raw upgrade request. */
-function shim(req: http.IncomingMessage, name: string) {
+function shim(req: http.IncomingMessage, name: string, routeUrl: string) {
   const headers: Record<string, string> = {};
   const request = {
     raw: req,
@@ -36,7 +42,7 @@ function shim(req: http.IncomingMessage, name: string) {
     url: req.url ?? '/',
     id: requestId(req.headers['x-request-id']),
     params: { name },
-    routeOptions: { url: PROXY_URL },
+    routeOptions: { url: routeUrl },
     moat: null,
   } as unknown as FastifyRequest;
   const reply = {
@@ -77,11 +83,46 @@ function serveAsRequest(server: NodeServer, req: http.IncomingMessage, socket: D
 
 export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
   const policy = routePolicy({ method: 'GET', url: PROXY_URL, config: PROXY_ROUTE_CONFIG });
+  const eventsPolicy = routePolicy({ method: 'GET', url: EVENTS_WS_URL, config: EVENTS_WS_CONFIG as never });
+
+  /** GET /api/v1/ws: live events over a WebSocket. */
+  function onEventsUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The token may come in the subprotocol list (browsers cannot set Authorization on a WebSocket).
+    if (req.headers.authorization === undefined) {
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const carried = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
+      if (carried) req.headers.authorization = `Bearer ${carried.slice(WS_BEARER_PREFIX.length)}`;
+    }
+    const { request, reply, headers } = shim(req, '', EVENTS_WS_URL);
+    let release: (() => void) | null = null;
+    const refuse = (error: unknown) => {
+      release?.();
+      const err = toGatewayError(error);
+      opts.pipeline.onProblem(request, reply, err, error);
+      writeProblem(socket, err, request.id, headers);
+    };
+    try {
+      if (QUERY_TOKEN.test(req.url ?? '')) {
+        throw new GatewayError('token_invalid', 'a token in the query string is never accepted; send Authorization or Sec-WebSocket-Protocol: moat.bearer.<token>');
+      }
+      opts.pipeline.run(eventsPolicy, request, reply);
+      release = opts.openStream();
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    socket.once('close', () => release?.());
+    opts.events({ request: req, socket, head, scopes: request.moat.principal?.scopes ?? new Set() }).catch(refuse);
+  }
 
   function onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const match = SVC.exec(req.url ?? '');
     const isWebSocket = String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    if (isWebSocket && req.method === 'GET' && (req.url ?? '').split('?')[0] === EVENTS_WS_URL) {
+      onEventsUpgrade(req, socket, head);
+      return;
+    }
+    const match = SVC.exec(req.url ?? '');
     if (!match || !isWebSocket || req.method !== 'GET') {
       serveAsRequest(server, req, socket);
       return;
@@ -92,7 +133,7 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
     } catch {
       name = match[1] as string;
     }
-    const { request, reply, headers } = shim(req, name);
+    const { request, reply, headers } = shim(req, name, PROXY_URL);
     let release: (() => void) | null = null;
     const refuse = (error: unknown) => {
       release?.();

@@ -62,3 +62,48 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
     },
   );
 }
+
+/** Route config of GET /api/v1/ws, which http/ws.ts runs the guards with before the upgrade. */
+export const EVENTS_WS_URL = '/api/v1/ws';
+export const EVENTS_WS_CONFIG = { scope: ['read', 'jobs', 'services', 'tasks'] as const };
+/** The subprotocol a client may carry its token in: `Sec-WebSocket-Protocol: moat.v1, moat.bearer.<token>`. */
+export const WS_PROTOCOL = 'moat.v1';
+export const WS_BEARER_PREFIX = 'moat.bearer.';
+
+export interface EventsUpgradeContext {
+  request: import('node:http').IncomingMessage;
+  socket: import('node:stream').Duplex;
+  head: Buffer;
+  scopes: ReadonlySet<string>;
+}
+
+/**
+ * The WebSocket half of live events: completes the handshake (choosing `moat.v1`, never echoing
+ * the token) and sends each visible event as a JSON message until either side closes.
+ */
+export function eventsUpgrade(deps: Pick<RouteDeps, 'events' | 'streams'>) {
+  let server: import('ws').WebSocketServer | null = null;
+  return async function eventsUpgrade(ctx: EventsUpgradeContext): Promise<void> {
+    const { WebSocketServer } = await import('ws');
+    server ??= new WebSocketServer({
+      noServer: true,
+      maxPayload: 4096,
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    });
+    server.handleUpgrade(ctx.request, ctx.socket, ctx.head, (ws) => {
+      const send = (e: MoatEvent) => {
+        if (canSee(ctx.scopes, e) && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: e.id, type: e.type, at: e.at, data: e.data }));
+      };
+      const unsubscribe = deps.events.subscribe(send);
+      const unregister = deps.streams.track(() => ws.close(1001, 'gateway shutting down'));
+      const ping = setInterval(() => ws.ping(), HEARTBEAT_MS);
+      ping.unref();
+      ws.on('message', () => undefined); // the stream is one-way; messages from the client are ignored
+      ws.once('close', () => {
+        clearInterval(ping);
+        unsubscribe();
+        unregister();
+      });
+    });
+  };
+}

@@ -19,6 +19,7 @@ import { workspaceRoutes } from './workspace.js';
 
 export type { RouteDeps } from './deps.js';
 export { PROXY_ROUTE_CONFIG, PROXY_URL, proxyUpgrade, type UpgradeContext } from './proxy.js';
+export { EVENTS_WS_CONFIG, EVENTS_WS_URL, WS_BEARER_PREFIX, eventsUpgrade, type EventsUpgradeContext } from './events.js';
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   healthRoutes(app, deps);

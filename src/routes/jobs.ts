@@ -81,7 +81,8 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      const { job, replayed } = await deps.jobs.submit(req.body as Static<typeof SubmitBody>, actorOf(req), typeof key === 'string' ? key : undefined);
+      const by = { ...actorOf(req), admin: req.moat.principal?.scopes.has('admin') === true };
+      const { job, replayed } = await deps.jobs.submit(req.body as Static<typeof SubmitBody>, by, typeof key === 'string' ? key : undefined);
       if (replayed) reply.header('idempotency-replayed', 'true');
       return reply.code(202).send(job);
     },

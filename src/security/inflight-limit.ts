@@ -34,14 +34,15 @@ export function inflightLimit(initial: InflightLimitOptions) {
       inflight--;
     },
     /**
-     * Turns the request whose response is `res` into an event stream: it stops counting against
-     * maxInflight and counts against maxStreams instead. Throws 503 too_many_streams when full.
+     * Opens a stream slot (maxStreams); throws 503 too_many_streams when full. Given the response of
+     * a request that becomes an event stream, that request stops counting against maxInflight.
+     * (A WebSocket upgrade never counted as a request in flight.)
      */
-    openStream(res: object): () => void {
+    openStream(res?: object): () => void {
       if (streams >= opts.maxStreams) {
         throw new GatewayError('too_many_streams', `more than ${opts.maxStreams} event streams open`, { headers: { 'retry-after': '5' } });
       }
-      if (!detached.has(res)) {
+      if (res !== undefined && !detached.has(res)) {
         detached.add(res);
         inflight--;
       }

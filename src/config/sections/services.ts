@@ -57,6 +57,17 @@ export function serviceSchema(o: ServiceSchemaOptions) {
     'Restart policy with exponential backoff.',
   );
 
+  const jobs = obj(
+    {
+      path: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'Jobs are POSTed here (the payload as the body).' }), '/jobs')),
+      progressPath: opt(
+        d(Type.String({ pattern: '^/', maxLength: 512, description: 'Polled for progress while a job runs; `{id}` is the job id. Empty: no polling.' }), '/jobs/{id}/progress'),
+      ),
+      cancelPath: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'POSTed to cancel a job (timeout, cancel); `{id}` is the job id.' }), '/jobs/{id}/cancel')),
+    },
+    'How moat hands jobs to the service (see docs/jobs.md).',
+  );
+
   const props = {
     ...(o.partial ? {} : { name: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Name: the `svc:<name>` scope and the `/svc/<name>/` prefix.' }) }),
     kind: maybe(
@@ -104,6 +115,7 @@ export function serviceSchema(o: ServiceSchemaOptions) {
       d(Type.Integer({ minimum: 0, maximum: 604_800_000, description: 'Stop a `command` service after this long without requests (ms), e.g. to free the GPU; 0 = never.' }), 0),
     ),
     concurrency: opt(d(Type.Integer({ minimum: 1, maximum: 1024, description: 'Jobs it takes at once.' }), 1)),
+    jobs: opt(jobs),
     tags: opt(d(Type.Array(Type.String({ pattern: TAG_PATTERN }), { maxItems: 32, description: 'Free labels, e.g. `gpu`.' }), [])),
     autoStart: opt(d(Type.Boolean({ description: 'Start a `command` service when moat starts (else on the first request).' }), true)),
   };
@@ -125,6 +137,7 @@ export interface ServiceSpec {
   startTimeoutMs?: number;
   idleStopAfterMs?: number;
   concurrency?: number;
+  jobs?: { path?: string; progressPath?: string; cancelPath?: string };
   tags?: string[];
   autoStart?: boolean;
 }

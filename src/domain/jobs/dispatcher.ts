@@ -30,6 +30,8 @@ export interface DispatcherOptions {
   config: () => Readonly<Config>;
   /** Base URL the services use to post progress back (the gateway's own URL), or null. */
   progressBase: () => string | null;
+  /** Host path of a run's workspace (a job's context), or null. */
+  workspaceOf: (runId: string) => string | null;
   /** Called when a job reaches a final state (callbacks, notifications). */
   onFinished: (job: JobRecord) => void;
   now?: () => number;
@@ -89,11 +91,15 @@ export class Dispatcher {
     this.schedule();
   }
 
-  /** Aborts what is in flight (the jobs are recovered at next boot) and stops dispatching. */
+  /**
+   * Stops dispatching and abandons what is in flight: those jobs stay `dispatched`/`running` in the
+   * database and are recovered at the next boot exactly as after a crash (one rule, not two).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    for (const flights of this.inFlight.values()) for (const f of flights.values()) f.controller.abort();
   }
 
   /** Wakes the dispatcher for a service (a job was queued, a slot freed). */
@@ -184,6 +190,7 @@ export class Dispatcher {
         progressToken,
         signal: flight.controller.signal,
         maxResultBytes: cfg.maxResultBytes,
+        workspace: job.runId === null ? null : this.opts.workspaceOf(job.runId),
       });
       outcome = this.classify(res.status, res.body, flight);
     } catch (err) {
@@ -192,6 +199,7 @@ export class Dispatcher {
       clearTimeout(timer);
       if (poller) clearInterval(poller);
     }
+    if (this.stopped) return;
     if (flight.timedOut || flight.canceled) void this.opts.services.cancel(job.service, job.id).catch(() => undefined);
     this.settle(job, outcome);
     this.inFlight.get(job.service)?.delete(job.id);
@@ -232,6 +240,7 @@ export class Dispatcher {
   }
 
   private settle(job: JobRecord, outcome: Outcome): void {
+    if (this.stopped) return;
     const now = this.now();
     const cfg = this.opts.config().jobs;
     const context = `job:${job.id}:outcome`;

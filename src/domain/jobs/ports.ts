@@ -14,6 +14,8 @@ export interface DispatchRequest {
   signal: AbortSignal;
   /** Largest response body read; more fails the attempt. */
   maxResultBytes: number;
+  /** Host path of the workspace of the job's run, when it has one. */
+  workspace: string | null;
 }
 
 export interface DispatchResult {

@@ -26,6 +26,8 @@ export interface SubmitInput {
 export interface Submitter {
   id: string;
   name: string;
+  /** Holds scope admin (may use any run as a job's context). */
+  admin?: boolean;
 }
 
 export interface JobView {
@@ -66,6 +68,8 @@ export interface JobServiceOptions {
   services: Pick<JobServicePort, 'concurrency'>;
   outbound: Pick<OutboundPort, 'check'>;
   config: () => Readonly<Config>;
+  /** Throws run_not_found unless the run exists and the submitter may see it. */
+  checkRun: (runId: string, by: { id: string; admin: boolean }) => void;
   /** Called after a job is queued, to wake the dispatcher. */
   onQueued: (service: string) => void;
   /** Called when a queued or running job is canceled. */
@@ -112,7 +116,8 @@ export class JobService {
       const replay = this.replayed(by.id, idempotencyKey, hash, now);
       if (replay) return { job: replay, replayed: true };
     }
-    if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('not_found', `no service named ${JSON.stringify(input.service)}`);
+    if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
+    if (input.run !== undefined) this.opts.checkRun(input.run, { id: by.id, admin: by.admin === true });
     if (input.callbackUrl !== undefined) {
       const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback');
       if (!verdict.allowed) throw new GatewayError('egress_denied', `callbackUrl refused: ${verdict.reason}`, { extra: { reason: verdict.reason, purpose: 'callback' } });

@@ -42,8 +42,16 @@ export interface ServiceDefinition {
   startTimeoutMs: number;
   idleStopAfterMs: number;
   concurrency: number;
+  jobs: JobPaths;
   tags: string[];
   autoStart: boolean;
+}
+
+/** Where jobs go on the service; `{id}` in a path stands for the job id. */
+export interface JobPaths {
+  path: string;
+  progressPath: string;
+  cancelPath: string;
 }
 
 /** Where a definition came from: the operator's config file, or POST /api/v1/services. */
@@ -139,6 +147,7 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
     startTimeoutMs: spec.startTimeoutMs as number,
     idleStopAfterMs: spec.idleStopAfterMs as number,
     concurrency: spec.concurrency as number,
+    jobs: { ...(spec.jobs as JobPaths) },
     tags: [...(spec.tags as string[])],
     autoStart: spec.autoStart as boolean,
   };
@@ -155,6 +164,7 @@ export function toSpec(def: ServiceDefinition): ServiceSpec {
     startTimeoutMs: def.startTimeoutMs,
     idleStopAfterMs: def.idleStopAfterMs,
     concurrency: def.concurrency,
+    jobs: { ...def.jobs },
     tags: [...def.tags],
     autoStart: def.autoStart,
   };
@@ -172,7 +182,7 @@ export function mergePatch(base: ServiceSpec, patch: Record<string, unknown>): S
     if (value === undefined) continue;
     const prev = out[key];
     out[key] =
-      (key === 'health' || key === 'restart' || key === 'env') && typeof prev === 'object' && prev !== null
+      (key === 'health' || key === 'restart' || key === 'env' || key === 'jobs') && typeof prev === 'object' && prev !== null
         ? { ...(prev as Record<string, unknown>), ...(value as Record<string, unknown>) }
         : value;
   }

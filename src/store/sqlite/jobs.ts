@@ -87,7 +87,9 @@ export function sqliteJobStore(db: Db): JobStore {
   const running = db.prepare("UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ? AND state = 'dispatched'");
   const progress = db.prepare("UPDATE jobs SET progress = ?, progress_message = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')");
   const finish = db.prepare(
-    "UPDATE jobs SET state = ?, outcome = ?, error_code = ?, finished_at = ?, updated_at = ?, progress_token_hash = NULL WHERE id = ? AND state IN ('queued', 'dispatched', 'running')",
+    `UPDATE jobs SET state = @state, outcome = @outcome, error_code = @errorCode, finished_at = @now, updated_at = @now, progress_token_hash = NULL,
+       progress = CASE WHEN @state = 'succeeded' THEN 1 ELSE progress END
+     WHERE id = @id AND state IN ('queued', 'dispatched', 'running')`,
   );
   const requeue = db.prepare(
     "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, updated_at = ?, progress_token_hash = NULL WHERE id = ? AND state IN ('dispatched', 'running')",
@@ -145,7 +147,7 @@ export function sqliteJobStore(db: Db): JobStore {
     },
     markRunning: (id, now) => running.run(now, id).changes > 0,
     setProgress: (id, p, message, now) => progress.run(p, message, now, id).changes > 0,
-    finish: (id, state, outcome, errorCode, now) => finish.run(state, outcome, errorCode, now, now, id).changes > 0,
+    finish: (id, state, outcome, errorCode, now) => finish.run({ id, state, outcome, errorCode, now }).changes > 0,
     requeue: (id, nextAttemptAt, errorCode, now) => requeue.run(nextAttemptAt, errorCode, now, id).changes > 0,
     requestCancel: (id, now) => cancel.run(now, id).changes > 0,
     delete: (id) => del.run(id).changes > 0,
