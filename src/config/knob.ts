@@ -58,7 +58,8 @@ export function listKnobs(schema: TSchema, prefix: string[] = []): KnobInfo[] {
     const segments = [...prefix, key];
     const c = child as unknown as Record<string, unknown> & KnobMeta;
     const type = leafType(c);
-    if (type === 'object' && c['properties'] !== undefined) {
+    // Sections (strict objects that default to {}) are walked; an object knob (e.g. ntfy) is a leaf.
+    if (type === 'object' && c['properties'] !== undefined && typeof c['default'] === 'object') {
       out.push(...listKnobs(child, segments));
     } else {
       out.push({ path: segments.join('.'), segments, schema: c, type });
