@@ -7,9 +7,10 @@ import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { verifyAudit } from './audit/verify.js';
+import type { AuditSink } from './audit/event.js';
 import { readAudit } from './audit/read.js';
-import { AuditLog } from './audit/writer.js';
+import { verifyAudit } from './audit/verify.js';
+import { AuditLog, type ChainHead } from './audit/writer.js';
 import { bootPosture, type BootPosture } from './config/bind.js';
 import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -40,6 +41,12 @@ export interface GatewayOptions extends ConfigInput {
   logDestination?: DestinationStream;
   /** Clock for tests of expiry. */
   now?: () => number;
+  /**
+   * INTERNAL, for `npm run bench` only: requests and the domain record into this sink instead of
+   * the audit log, to measure what auditing costs. Deliberately not a config key, env variable or
+   * flag (nothing in src/cli passes it; a test checks): auditing cannot be turned off (invariant 5).
+   */
+  unsafeAuditSinkForBenchmarks?: AuditSink;
 }
 
 export interface GatewayInfo {
@@ -162,6 +169,9 @@ export class Gateway {
       await this.boot();
       this.state = 'started';
     } catch (err) {
+      // A boot that got as far as the audit log leaves a trace of its failure there.
+      const code = (err as { code?: unknown }).code;
+      this.audit?.record({ type: 'gateway.boot', outcome: 'error', detail: { ...this.postureDetail(), reason: typeof code === 'string' ? code : 'error' } });
       await this.teardown();
       this.state = 'stopped';
       throw err;
@@ -178,9 +188,12 @@ export class Gateway {
     ensureDir(dataDir);
     this.refuseSecondGateway(dataDir);
 
-    this.audit = new AuditLog({ dir: join(dataDir, 'audit'), rotateBytes: config.audit.rotateBytes, keep: config.audit.keep, maxQueue: config.audit.maxQueue, log, now });
-    await this.audit.start();
-    const audit = this.audit;
+    const auditDir = join(dataDir, 'audit');
+    const auditLog = new AuditLog({ dir: auditDir, rotateBytes: config.audit.rotateBytes, keep: config.audit.keep, maxQueue: config.audit.maxQueue, log, now });
+    await auditLog.start();
+    this.audit = auditLog;
+    const audit: AuditSink = this.opts.unsafeAuditSinkForBenchmarks ?? auditLog;
+    if (audit !== auditLog) log.warn('audit sink replaced (benchmarks only): requests are not audited');
 
     this.db = openDatabase({ path: join(dataDir, 'moat.db') });
     const tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now });
@@ -193,7 +206,7 @@ export class Gateway {
       if (file.replacedMalformed) log.warn({ path: file.path }, 'admin token file was malformed and has been replaced');
       if (file.repairedMode !== null) {
         log.warn({ path: file.path, mode: file.repairedMode.toString(8) }, 'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)');
-        audit.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
+        auditLog.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
       }
       this.adminToken = file.token;
       tokens.start({ token: file.token, fromFile: true });
@@ -225,15 +238,20 @@ export class Gateway {
         isDraining: () => this.draining,
         tokens,
         pairing,
+        // Each waits until what was recorded before the request is written, so that it is in the files.
         audit: {
-          read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
-          head: () => audit.head,
+          read: async (after, limit) => {
+            await auditLog.flush();
+            return readAudit(auditDir, after, limit);
+          },
+          head: async () => {
+            await auditLog.flush();
+            return auditLog.writtenHead;
+          },
           verify: async () => {
-            await audit.flush();
-            const result = await verifyAudit(join(dataDir, 'audit'));
-            const head = audit.head;
-            const headMatches = result.lastSeq === head.seq && result.lastHash === head.hash;
-            return { ...result, ok: result.ok && headMatches, head, headMatches };
+            await auditLog.flush();
+            const head = auditLog.writtenHead;
+            return { ...(await verifyAudit(auditDir, { head })), head };
           },
         },
       },
@@ -250,19 +268,24 @@ export class Gateway {
     writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
 
     for (const w of [...posture.warnings, ...this.loaded!.warnings]) log.warn(w);
-    audit.record({
+    auditLog.record({
       type: 'gateway.boot',
       outcome: 'ok',
-      detail: {
-        version: VERSION,
-        bind: `${config.host}:${addr.port}`,
-        bindClass: posture.bindClass,
-        tls: posture.tls,
-        auth: posture.auth,
-        pid: process.pid,
-        ...(posture.warnings.length > 0 ? { warnings: posture.warnings } : {}),
-      },
+      detail: { ...this.postureDetail(), ...(posture.warnings.length > 0 ? { warnings: posture.warnings } : {}) },
     });
+  }
+
+  /** What boot and shutdown records say about the gateway: version, bind, TLS, auth. */
+  private postureDetail(): Record<string, unknown> {
+    const posture = this.posture;
+    return {
+      version: VERSION,
+      bind: `${this.config.host}:${this.address?.port ?? this.config.port}`,
+      bindClass: posture.bindClass,
+      tls: posture.tls,
+      auth: posture.auth,
+      pid: process.pid,
+    };
   }
 
   /** A pairing code minted by the operator at the console (`moat serve --pair`). */
@@ -301,8 +324,11 @@ export class Gateway {
     };
   }
 
-  /** Drains and stops: health turns 503, in-flight requests get up to drainTimeoutSeconds. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Drains and stops: health turns 503, in-flight requests get up to drainTimeoutSeconds. The
+   * shutdown record is the last entry, written with everything before it. Idempotent.
+   */
+  stop(reason = 'stop'): Promise<void> {
     if (this.stopping) return this.stopping;
     if (this.state === 'new' || this.state === 'validated') {
       this.state = 'stopped';
@@ -312,22 +338,34 @@ export class Gateway {
       this.state = 'stopping';
       this.draining = true;
       const listener = this.listener;
+      let drained = true;
       if (listener) {
         listener.stopAccepting();
-        const drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
+        drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
         if (!drained) this.log.warn({ inflight: this.guards?.inflight.inflight }, 'drain timeout: closing remaining connections');
         listener.destroyAll();
       }
-      this.audit?.record({ type: 'gateway.shutdown', outcome: 'ok', detail: { version: VERSION, pid: process.pid } });
+      // Closing the app lets the last responses close (and be audited) before the shutdown record.
+      await this.closeApp();
+      const now = this.opts.now ?? Date.now;
+      this.audit?.record({
+        type: 'gateway.shutdown',
+        outcome: 'ok',
+        detail: { ...this.postureDetail(), reason, drained, uptimeSeconds: Math.round((now() - this.startedAt) / 1000) },
+      });
       await this.teardown();
       this.state = 'stopped';
     })();
     return this.stopping;
   }
 
-  private async teardown(): Promise<void> {
+  private async closeApp(): Promise<void> {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
+  }
+
+  private async teardown(): Promise<void> {
+    await this.closeApp();
     this.tokens?.stop();
     await this.audit?.stop();
     this.db?.close();
@@ -341,9 +379,9 @@ export class Gateway {
   }
 }
 
-/** Walks the audit chain of a data dir without a running gateway (moat audit verify). */
-export function verifyAuditDir(dataDir: string) {
-  return verifyAudit(join(dataDir, 'audit'));
+/** Walks the audit chain of a data dir (moat audit verify), against a running gateway's head if given. */
+export function verifyAuditDir(dataDir: string, head?: ChainHead) {
+  return verifyAudit(join(dataDir, 'audit'), head ? { head } : {});
 }
 
 export function createGateway(options: GatewayOptions = {}): Gateway {

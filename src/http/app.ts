@@ -77,9 +77,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       throw new Error(`route ${String(route.method)} ${route.url} declares no response schema`);
     }
     const policy = routePolicy(route);
+    // The pipeline also hooks the response of write routes for their audit record.
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
-    // Only write routes pay for the audit hook.
-    if (policy.write) route.onResponse = [...hooks(route.onResponse), opts.pipeline.auditWrite];
   });
   app.setErrorHandler(onError);
   app.setNotFoundHandler((req, reply) => {
