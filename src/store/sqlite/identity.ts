@@ -78,11 +78,12 @@ export function sqlitePairingStore(db: Db): PairingStore {
      VALUES (@id, @digest, @name, @scopes, @tokenTtlSeconds, @createdAt, @expiresAt, @usedAt, @createdBy)`,
   );
   // Single use: the UPDATE claims the code atomically; a second redemption finds used_at set.
+  // Positional `?` only: better-sqlite3 does not bind numbered parameters (?1) from a list of values.
   const consume = db.prepare<[number, string, number], PairingRow>(
-    'UPDATE pairing_codes SET used_at = ?1 WHERE digest = ?2 AND used_at IS NULL AND expires_at > ?3 RETURNING *',
+    'UPDATE pairing_codes SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ? RETURNING *',
   );
   const live = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
-  const prune = db.prepare('DELETE FROM pairing_codes WHERE expires_at < ?1 OR (used_at IS NOT NULL AND used_at < ?1)');
+  const prune = db.prepare<[number, number]>('DELETE FROM pairing_codes WHERE expires_at < ? OR (used_at IS NOT NULL AND used_at < ?)');
   return {
     insert: (r) => void insert.run({ ...r, scopes: JSON.stringify(r.scopes) }),
     consume: (digest, now) => {
@@ -102,6 +103,6 @@ export function sqlitePairingStore(db: Db): PairingStore {
         : undefined;
     },
     isLive: (digest, now) => live.get(digest, now) !== undefined,
-    prune: (before) => prune.run(before).changes,
+    prune: (before) => prune.run(before, before).changes,
   };
 }
