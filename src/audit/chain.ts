@@ -1,5 +1,5 @@
 /** The hash chain: each line carries the SHA-256 of the previous line. Shared by writer, reader and verifier. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const GENESIS = '0'.repeat(64);
 export const CURRENT_FILE = 'audit.jsonl';
@@ -13,7 +13,7 @@ export interface Anchor {
 }
 
 export function lineHash(line: string): string {
-  return createHash('sha256').update(line).digest('hex');
+  return hash('sha256', line, 'hex');
 }
 
 export function rotatedName(firstSeq: number): string {

@@ -106,7 +106,7 @@ describe('a stalled audit writer', () => {
     await expect
       .poll(async () => {
         pipe.drain();
-        return pipe.lines.some((l) => l.includes('"requestId":"resumed"'));
+        return pipe.lines.some((l) => l.includes('"type":"http.write"') && l.includes('"requestId":"resumed"'));
       }, { timeout: 10_000, interval: 50 })
       .toBe(true);
 
