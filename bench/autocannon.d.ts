@@ -1,7 +1,7 @@
 /** autocannon ships no types and @types/autocannon is not installed: the little bench/lib.ts uses, typed loosely. */
 declare module 'autocannon' {
   interface Result {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     errors: number;
     timeouts: number;
