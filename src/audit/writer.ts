@@ -43,7 +43,7 @@ const RETRY_MS = 1000;
  * They are in memory either way until written, and a crash loses what is not yet written.
  */
 const DRAIN_DELAY_MS = 10;
-/** Queued bytes (or a flush() waiting) that make the next write happen at once. */
+/** Queued bytes that make the next write happen at once (so do a quarter of maxQueue, or a flush() waiting). */
 const URGENT_BYTES = 256 << 10;
 
 export class AuditLog implements AuditSink {
@@ -178,7 +178,7 @@ export class AuditLog implements AuditSink {
 
   private schedule(): void {
     if (this.writing || this.retryTimer || this.state !== 'open') return;
-    const urgent = this.pendingChars >= URGENT_BYTES || this.waiters.length > 0;
+    const urgent = this.pendingChars >= URGENT_BYTES || this.queued >= this.opts.maxQueue >> 2 || this.waiters.length > 0;
     if (this.drainTimer) {
       if (!urgent || this.drainUrgent) return;
       clearTimeout(this.drainTimer);
@@ -253,7 +253,8 @@ export class AuditLog implements AuditSink {
     });
   }
 
-  private async flushWithin(ms: number): Promise<boolean> {
+  /** Waits up to `ms` for what was recorded so far to be written; says whether it was. */
+  async flushWithin(ms: number): Promise<boolean> {
     if (ms <= 0) return false;
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([this.flush().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);

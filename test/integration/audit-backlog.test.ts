@@ -82,8 +82,11 @@ describe('a stalled audit writer', () => {
     expect(firstRefusal).toEqual({ status: 503, code: 'audit_backlog', retryAfter: '1' });
   });
 
-  it('still answers reads', async () => {
+  it('still answers reads, the audit head too (what is written so far)', async () => {
     expect((await g.fetch('/api/v1/status')).status).toBe(200);
+    const head = await g.fetch('/api/v1/audit/head');
+    expect(head.status).toBe(200);
+    expect(head.json.seq).toBeGreaterThan(0);
   });
 
   it('keeps refusing while stalled; refusals past twice the queue are counted, not queued', async () => {
