@@ -254,12 +254,19 @@ export class AuditLog implements AuditSink {
   }
 
   /** Waits up to `ms` for what was recorded so far to be written; says whether it was. */
-  async flushWithin(ms: number): Promise<boolean> {
-    if (ms <= 0) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([this.flush().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
-    clearTimeout(timer);
-    return done;
+  flushWithin(ms: number): Promise<boolean> {
+    const target = this.seq;
+    if (this.state !== 'open' || this.written.seq >= target) return Promise.resolve(true);
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = { seq: target, resolve: () => (clearTimeout(timer), resolve(true)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, ms);
+      this.waiters.push(waiter);
+      this.schedule();
+    });
   }
 
   /** Writes everything queued (retrying a failing disk up to stopTimeoutMs), then closes. Idempotent. */

@@ -51,17 +51,14 @@ export function auditCommand(program: Command): void {
         }
       });
     });
-  audit
-    .command('verify')
-    .description('walk the hash chain across rotated files; exit status 1 at the first broken link')
-    .option('--data-dir <dir>', 'data directory (default ~/.moat, MOAT_DATA_DIR)')
+  addClientFlags(audit.command('verify').description('walk the hash chain across rotated files; exit status 1 at the first broken link'))
     .option('--json', 'print JSON')
-    .action(async (opts: { dataDir?: string; json?: boolean }) => {
+    .action(async (opts: ClientFlags & { json?: boolean }) => {
       const { resolveDataDir } = await import('../../client/index.js');
       const dataDir = resolveDataDir(opts.dataDir ?? process.env['MOAT_DATA_DIR']);
       // A running gateway knows its newest entry (the files cannot vouch for their own end): ask it
       // first, then check that the files hold exactly that entry.
-      const head = await runningHead(dataDir);
+      const head = await runningHead({ ...opts, dataDir });
       const result = await verifyAuditDir(dataDir, head);
       if (opts.json) printJson({ ...result, gatewayHead: head ?? null });
       else if (result.ok) {
@@ -76,11 +73,11 @@ export function auditCommand(program: Command): void {
     });
 }
 
-/** The head of the gateway serving `dataDir`, or undefined when none answers. */
-async function runningHead(dataDir: string): Promise<{ seq: number; hash: string } | undefined> {
+/** The head of the gateway serving the data dir, or undefined when none answers. */
+async function runningHead(flags: ClientFlags): Promise<{ seq: number; hash: string } | undefined> {
   let c: MoatClient | undefined;
   try {
-    c = await clientFrom({ dataDir });
+    c = await clientFrom(flags);
     return await c.get<{ seq: number; hash: string }>('/api/v1/audit/head');
   } catch {
     return undefined;
