@@ -7,12 +7,23 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { auditDir, fileLines, readEntries } from '../helpers/audit.js';
 import { runCli, spawnServe, type ServeProcess } from '../helpers/cli.js';
 import { startGateway, tmpDir } from '../helpers/gateway.js';
 
 const ENV = { MOAT_RATE_LIMIT_GENERAL: '1000000', MOAT_LOG_LEVEL: 'warn' };
+
+/** Every `moat serve` of a test, killed afterwards if a failed assertion left it running. */
+const spawned: ServeProcess[] = [];
+async function serve(dataDir: string): Promise<ServeProcess> {
+  const p = await spawnServe(['--data-dir', dataDir, '--port', '0'], ENV);
+  spawned.push(p);
+  return p;
+}
+afterEach(() => {
+  for (const p of spawned.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+});
 
 function writer(p: ServeProcess, dataDir: string) {
   const token = readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
@@ -45,7 +56,7 @@ async function verify(dataDir: string) {
 describe('kill -9 during heavy writes', () => {
   it('leaves a log that verifies up to its last complete line; a restart continues the chain', async () => {
     const dataDir = tmpDir();
-    const p = await spawnServe(['--data-dir', dataDir, '--port', '0'], ENV);
+    const p = await serve(dataDir);
     const w = writer(p, dataDir);
     let answered = 0;
     let killed = false;
@@ -73,7 +84,7 @@ describe('kill -9 during heavy writes', () => {
     expect(onDisk.length).toBeGreaterThan(100);
     expect(onDisk[onDisk.length - 1]?.type).not.toBe('gateway.shutdown');
 
-    const again = await spawnServe(['--data-dir', dataDir, '--port', '0'], ENV);
+    const again = await serve(dataDir);
     const w2 = writer(again, dataDir);
     expect(await w2.write('after-restart')).toBe(400);
     await w2.dispatcher.close();
@@ -124,7 +135,7 @@ describe('a partial last line', () => {
 describe('a clean stop', () => {
   it('writes every acknowledged write, then the shutdown record, before the process exits', async () => {
     const dataDir = tmpDir();
-    const p = await spawnServe(['--data-dir', dataDir, '--port', '0'], ENV);
+    const p = await serve(dataDir);
     const w = writer(p, dataDir);
     const ids = Array.from({ length: 300 }, (_, i) => `ack-${i}`);
     const statuses = await Promise.all(ids.map((id) => w.write(id)));
