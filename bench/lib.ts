@@ -68,6 +68,8 @@ export function token(dataDir: string): string {
 }
 
 export interface LoadResult {
+  /** Requests completed in the round. */
+  requests: number;
   rps: number;
   p50: number;
   p99: number;
@@ -101,7 +103,7 @@ async function loadAutocannon(opts: LoadOptions): Promise<LoadResult> {
     connections: opts.connections ?? 32,
     pipelining: 1,
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
 function ms(text: string): number {
@@ -132,7 +134,8 @@ async function loadWrk(opts: LoadOptions): Promise<LoadResult> {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { rps, p50, p99, errors, non2xx };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { requests, rps, p50, p99, errors, non2xx };
 }
 
 export function median(xs: number[]): number {
@@ -152,6 +155,7 @@ export async function compare(a: () => Promise<LoadResult>, b: () => Promise<Loa
     rb.push(await b());
   }
   const med = (rs: LoadResult[]): LoadResult => ({
+    requests: median(rs.map((r) => r.requests)),
     rps: median(rs.map((r) => r.rps)),
     p50: median(rs.map((r) => r.p50)),
     p99: median(rs.map((r) => r.p99)),
@@ -160,6 +164,14 @@ export async function compare(a: () => Promise<LoadResult>, b: () => Promise<Loa
   });
   return { a: med(ra), b: med(rb) };
 }
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -126,6 +126,7 @@ async function rounds(targets: Target[], path: string, seconds: number, connecti
   const out = new Map<string, LoadResult>();
   for (const [name, rs] of all) {
     out.set(name, {
+      requests: rs.reduce((s, r) => s + r.requests, 0),
       rps: median(rs.map((r) => r.rps)),
       p50: median(rs.map((r) => r.p50)),
       p99: median(rs.map((r) => r.p99)),

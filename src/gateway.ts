@@ -7,9 +7,10 @@ import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { verifyAudit } from './audit/verify.js';
+import type { AuditSink } from './audit/event.js';
 import { readAudit } from './audit/read.js';
-import { AuditLog } from './audit/writer.js';
+import { verifyAudit } from './audit/verify.js';
+import { AuditLog, type ChainHead } from './audit/writer.js';
 import { bootPosture, type BootPosture } from './config/bind.js';
 import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -56,6 +57,12 @@ export interface GatewayOptions extends ConfigInput {
   now?: () => number;
   /** Name resolver of the egress guard (tests); default: the system resolver. */
   egressResolver?: Resolver;
+  /**
+   * INTERNAL, for `npm run bench` only: requests and the domain record into this sink instead of
+   * the audit log, to measure what auditing costs. Deliberately not a config key, env variable or
+   * flag (nothing in src/cli passes it; a test checks): auditing cannot be turned off (invariant 5).
+   */
+  unsafeAuditSinkForBenchmarks?: AuditSink;
 }
 
 export interface GatewayInfo {
@@ -66,6 +73,7 @@ export interface GatewayInfo {
 }
 
 export const GATEWAY_FILE = 'gateway.json';
+const AUDIT_SETTLE_MS = 1000;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -225,6 +233,9 @@ export class Gateway {
       await this.boot();
       this.state = 'started';
     } catch (err) {
+      // A boot that got as far as the audit log leaves a trace of its failure there.
+      const code = (err as { code?: unknown }).code;
+      this.audit?.record({ type: 'gateway.boot', outcome: 'error', detail: { ...this.postureDetail(), reason: typeof code === 'string' ? code : 'error' } });
       await this.teardown();
       this.state = 'stopped';
       throw err;
@@ -241,9 +252,12 @@ export class Gateway {
     ensureDir(dataDir);
     this.refuseSecondGateway(dataDir);
 
-    this.audit = new AuditLog({ dir: join(dataDir, 'audit'), rotateBytes: config.audit.rotateBytes, keep: config.audit.keep, maxQueue: config.audit.maxQueue, log, now });
-    await this.audit.start();
-    const audit = this.audit;
+    const auditDir = join(dataDir, 'audit');
+    const auditLog = new AuditLog({ dir: auditDir, rotateBytes: config.audit.rotateBytes, keep: config.audit.keep, maxQueue: config.audit.maxQueue, log, now });
+    await auditLog.start();
+    this.audit = auditLog;
+    const audit: AuditSink = this.opts.unsafeAuditSinkForBenchmarks ?? auditLog;
+    if (audit !== auditLog) log.warn('audit sink replaced (benchmarks only): requests are not audited');
 
     this.db = openDatabase({ path: join(dataDir, 'moat.db') });
     const tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now });
@@ -256,7 +270,7 @@ export class Gateway {
       if (file.replacedMalformed) log.warn({ path: file.path }, 'admin token file was malformed and has been replaced');
       if (file.repairedMode !== null) {
         log.warn({ path: file.path, mode: file.repairedMode.toString(8) }, 'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)');
-        audit.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
+        auditLog.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
       }
       this.adminToken = file.token;
       tokens.start({ token: file.token, fromFile: true });
@@ -364,15 +378,21 @@ export class Gateway {
           audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
           return callbackSecret;
         },
+        // Each first lets what was recorded before the request reach the files (a stalled writer
+        // delays the answer by a second at most: the written head is still what the files hold).
         audit: {
-          read: (after, limit) => readAudit(join(dataDir, 'audit'), after, limit),
-          head: () => audit.head,
+          read: async (after, limit) => {
+            await auditLog.flushWithin(AUDIT_SETTLE_MS);
+            return readAudit(auditDir, after, limit);
+          },
+          head: async () => {
+            await auditLog.flushWithin(AUDIT_SETTLE_MS);
+            return auditLog.writtenHead;
+          },
           verify: async () => {
-            await audit.flush();
-            const result = await verifyAudit(join(dataDir, 'audit'));
-            const head = audit.head;
-            const headMatches = result.lastSeq === head.seq && result.lastHash === head.hash;
-            return { ...result, ok: result.ok && headMatches, head, headMatches };
+            await auditLog.flushWithin(AUDIT_SETTLE_MS);
+            const head = auditLog.writtenHead;
+            return { ...(await verifyAudit(auditDir, { head })), head };
           },
         },
       },
@@ -390,19 +410,24 @@ export class Gateway {
 
     const weakenings = [...posture.warnings, ...toolbox.warnings()];
     for (const w of [...weakenings, ...this.loaded!.warnings]) log.warn(w);
-    audit.record({
+    auditLog.record({
       type: 'gateway.boot',
       outcome: 'ok',
-      detail: {
-        version: VERSION,
-        bind: `${config.host}:${addr.port}`,
-        bindClass: posture.bindClass,
-        tls: posture.tls,
-        auth: posture.auth,
-        pid: process.pid,
-        ...(weakenings.length > 0 ? { warnings: weakenings } : {}),
-      },
+      detail: { ...this.postureDetail(), ...(weakenings.length > 0 ? { warnings: weakenings } : {}) },
     });
+  }
+
+  /** What boot and shutdown records say about the gateway: version, bind, TLS, auth. */
+  private postureDetail(): Record<string, unknown> {
+    const posture = this.posture;
+    return {
+      version: VERSION,
+      bind: `${this.config.host}:${this.address?.port ?? this.config.port}`,
+      bindClass: posture.bindClass,
+      tls: posture.tls,
+      auth: posture.auth,
+      pid: process.pid,
+    };
   }
 
   /** The gateway's URL as seen from this host (what supervised services post progress to). */
@@ -454,8 +479,11 @@ export class Gateway {
     };
   }
 
-  /** Drains and stops: health turns 503, in-flight requests get up to drainTimeoutSeconds. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Drains and stops: health turns 503, in-flight requests get up to drainTimeoutSeconds. The
+   * shutdown record is the last entry, written with everything before it. Idempotent.
+   */
+  stop(reason = 'stop'): Promise<void> {
     if (this.stopping) return this.stopping;
     if (this.state === 'new' || this.state === 'validated') {
       this.state = 'stopped';
@@ -467,27 +495,46 @@ export class Gateway {
       // Event streams never finish on their own: they end now, and clients reconnect elsewhere.
       for (const close of [...this.streams]) close();
       const listener = this.listener;
+      let drained = true;
       if (listener) {
         listener.stopAccepting();
-        const drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
+        drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
         if (!drained) this.log.warn({ inflight: this.guards?.inflight.inflightCount() }, 'drain timeout: closing remaining connections');
         listener.destroyAll();
       }
-      this.audit?.record({ type: 'gateway.shutdown', outcome: 'ok', detail: { version: VERSION, pid: process.pid } });
+      // Closing the app lets the last responses close (and be audited) before the shutdown record.
+      await this.closeApp();
+      await this.stopHouse();
+      const now = this.opts.now ?? Date.now;
+      this.audit?.record({
+        type: 'gateway.shutdown',
+        outcome: 'ok',
+        detail: { ...this.postureDetail(), reason, drained, uptimeSeconds: Math.round((now() - this.startedAt) / 1000) },
+      });
       await this.teardown();
       this.state = 'stopped';
     })();
     return this.stopping;
   }
 
-  private async teardown(): Promise<void> {
+  private async closeApp(): Promise<void> {
     if (this.app) await this.app.close().catch((err: unknown) => this.logger?.warn({ err }, 'close failed'));
     this.app = null;
-    // Jobs in flight are left for recovery at the next boot (docs/jobs.md), before their services stop.
+  }
+
+  /**
+   * Jobs in flight are left for recovery at the next boot (docs/jobs.md), then the supervised
+   * children stop (audited; none outlives moat). Before the shutdown record, so it stays last.
+   */
+  private async stopHouse(): Promise<void> {
     await this.jobsModule?.stop();
-    // Children go before the record closes: their stops are audited, and none outlives moat.
     await this.supervisorInstance?.stop().catch((err: unknown) => this.logger?.warn({ err }, 'supervisor stop failed'));
     await this.upstream?.close();
+  }
+
+  private async teardown(): Promise<void> {
+    await this.closeApp();
+    await this.stopHouse();
     this.tokens?.stop();
     await this.egressClient?.stop();
     this.toolbox?.stop();
@@ -503,9 +550,9 @@ export class Gateway {
   }
 }
 
-/** Walks the audit chain of a data dir without a running gateway (moat audit verify). */
-export function verifyAuditDir(dataDir: string) {
-  return verifyAudit(join(dataDir, 'audit'));
+/** Walks the audit chain of a data dir (moat audit verify), against a running gateway's head if given. */
+export function verifyAuditDir(dataDir: string, head?: ChainHead) {
+  return verifyAudit(join(dataDir, 'audit'), head ? { head } : {});
 }
 
 export function createGateway(options: GatewayOptions = {}): Gateway {

@@ -1,15 +1,17 @@
 /**
- * The append-only audit writer. record() hashes the entry into the chain at once (so order is the
- * order of events) and queues the line; lines are flushed in order, off the request path, by one
- * writer. The queue is bounded: past `maxQueue` writes are refused (audit_backlog), past twice that
- * events are counted as dropped. Rotation by size keeps the chain: the first entry of each new file
- * records which files were pruned and where the kept chain now starts.
+ * The append-only audit writer. record() hashes the entry into the chain at once (so chain order is
+ * the order of events) and queues the line; one writer flushes lines in order, off the request
+ * path. The queue is bounded: past `maxQueue` writes are refused (audit_backlog), past twice that
+ * events are dropped and the count is recorded once there is room. Rotation by size keeps the
+ * chain: the first entry of each new file names the closed file, the pruned files and the anchor
+ * (where the kept chain now starts); files are pruned only after that entry is written.
  */
-import { open, readdir, rename, unlink, chmod, mkdir, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir } from 'node:fs/promises';
 import type { Logger } from '../observe/logger.js';
-import { CURRENT_FILE, GENESIS, chainOrder, isRotatedName, lineHash, rotatedName } from './chain.js';
+import { CURRENT_FILE, lineHash, rotatedName } from './chain.js';
 import type { AuditEvent, AuditSink } from './event.js';
+import { CurrentFile } from './file.js';
+import { recoverAuditDir, type FileStart } from './recover.js';
 
 export interface AuditLogOptions {
   dir: string;
@@ -21,47 +23,69 @@ export interface AuditLogOptions {
   maxQueue: number;
   log: Logger;
   now?: () => number;
+  /** How long stop() keeps retrying a failing disk before giving up on the queue (ms). */
+  stopTimeoutMs?: number;
 }
 
-interface Rotate {
-  closeAs: string;
-  prune: string[];
-}
-
-interface FileStart {
-  name: string;
+export interface ChainHead {
   seq: number;
-  prev: string;
+  hash: string;
 }
 
-const TAIL_BYTES = 1 << 20;
+type Item = { kind: 'line'; text: string; seq: number; hash: string } | { kind: 'rotate'; closeAs: string } | { kind: 'prune'; names: string[] };
+
+/** Lines written per write() call at most (bounded memory for one string). */
+const BATCH_CHARS = 4 << 20;
+const RETRY_MS = 1000;
+/**
+ * Entries wait up to this long before a write, so that a busy gateway makes one write() per burst
+ * rather than one per request (the cost is per call, bytes are cheap: measured with npm run bench).
+ * They are in memory either way until written, and a crash loses what is not yet written.
+ */
+const DRAIN_DELAY_MS = 10;
+/** Queued bytes that make the next write happen at once (so do a quarter of maxQueue, or a flush() waiting). */
+const URGENT_BYTES = 256 << 10;
 
 export class AuditLog implements AuditSink {
   private readonly opts: AuditLogOptions;
   private readonly now: () => number;
-  private queue: Array<string | Rotate> = [];
+  private queue: Item[] = [];
   private queued = 0;
   private seq = 0;
-  private prev = GENESIS;
+  private prev = '';
+  private written: ChainHead = { seq: 0, hash: '' };
+  /** Bytes of the current file counting queued lines (decides rotation at record time). */
   private bytesInFile = 0;
   private currentStart: { seq: number; prev: string } | null = null;
   private rotated: FileStart[] = [];
-  private fd: FileHandle | null = null;
+  private readonly file: CurrentFile;
   private writing = false;
-  private scheduled = false;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private drainUrgent = false;
+  /** Characters queued since the last write started (decides an urgent write). */
+  private pendingChars = 0;
   private retryTimer: NodeJS.Timeout | null = null;
-  private waiters: Array<() => void> = [];
-  private started = false;
+  private waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private state: 'new' | 'open' | 'closed' = 'new';
   private dropped = 0;
+  private droppedReported = 0;
+  private tsMs = -1;
+  private tsText = '';
 
   constructor(opts: AuditLogOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+    this.file = new CurrentFile(opts.dir);
   }
 
-  /** Sequence number and hash of the newest entry (for comparing with the files). */
-  get head(): { seq: number; hash: string } {
+  /** The newest recorded entry (it may still be queued). */
+  get head(): ChainHead {
     return { seq: this.seq, hash: this.prev };
+  }
+
+  /** The newest entry written to the file. */
+  get writtenHead(): ChainHead {
+    return { ...this.written };
   }
 
   get backlog(): number {
@@ -73,67 +97,26 @@ export class AuditLog implements AuditSink {
   }
 
   async start(): Promise<void> {
+    if (this.state !== 'new') return;
     const { dir } = this.opts;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
-    const names = chainOrder(await readdir(dir));
-    for (const name of names.filter(isRotatedName)) {
-      const first = await readFirstLine(join(dir, name));
-      const parsed = first ? safeParse(first) : undefined;
-      if (parsed) this.rotated.push({ name, seq: parsed.seq, prev: parsed.prev });
+    const r = await recoverAuditDir(dir);
+    this.rotated = r.rotated;
+    this.currentStart = r.currentStart;
+    this.seq = r.head.seq;
+    this.prev = r.head.hash;
+    this.written = { ...r.head };
+    this.bytesInFile = r.currentBytes;
+    await this.file.open(r.currentBytes);
+    this.state = 'open';
+    if (r.cut || r.unreadableHead) {
+      const detail = r.cut
+        ? { reason: 'partial last line after an unclean stop was cut', file: CURRENT_FILE, cutBytes: r.cut.bytes, cutSha256: r.cut.sha256, continuesAfterSeq: r.head.seq }
+        : { reason: 'the newest line is not an audit entry; the chain continues from it as it is', continuesAfterSeq: r.head.seq };
+      this.opts.log.warn(detail, 'audit log recovered');
+      this.record({ type: 'audit.recovered', outcome: r.cut ? 'ok' : 'error', detail });
     }
-    const truncated = await this.recoverTail();
-    this.fd = await open(join(dir, CURRENT_FILE), 'a', 0o600);
-    await chmod(join(dir, CURRENT_FILE), 0o600);
-    this.started = true;
-    if (truncated > 0) {
-      this.record({ type: 'audit.recovered', outcome: 'ok', detail: { truncatedBytes: truncated, reason: 'partial last line after an unclean stop' } });
-    }
-  }
-
-  /** Finds the chain head; cuts a partial last line left by a crash. Returns bytes cut. */
-  private async recoverTail(): Promise<number> {
-    const current = join(this.opts.dir, CURRENT_FILE);
-    let size = 0;
-    try {
-      size = (await stat(current)).size;
-    } catch {
-      size = 0;
-    }
-    let truncated = 0;
-    let last: string | undefined;
-    if (size > 0) {
-      const fh = await open(current, 'r+');
-      try {
-        const len = Math.min(size, TAIL_BYTES);
-        const buf = Buffer.alloc(len);
-        await fh.read(buf, 0, len, size - len);
-        const text = buf.toString('utf8');
-        const end = text.lastIndexOf('\n');
-        if (end < text.length - 1) {
-          truncated = Buffer.byteLength(text.slice(end + 1));
-          size -= truncated;
-          await fh.truncate(size);
-        }
-        const body = end < 0 ? '' : text.slice(0, end);
-        last = body.slice(body.lastIndexOf('\n') + 1) || undefined;
-      } finally {
-        await fh.close();
-      }
-      const first = size > 0 ? await readFirstLine(current) : undefined;
-      const parsedFirst = first ? safeParse(first) : undefined;
-      if (parsedFirst) this.currentStart = { seq: parsedFirst.seq, prev: parsedFirst.prev };
-    }
-    if (last === undefined) {
-      const newest = this.rotated[this.rotated.length - 1];
-      if (newest) last = await readLastLine(join(this.opts.dir, newest.name));
-    }
-    if (last !== undefined) {
-      this.prev = lineHash(last);
-      this.seq = safeParse(last)?.seq ?? this.seq;
-    }
-    this.bytesInFile = size;
-    return truncated;
   }
 
   hasCapacity(): boolean {
@@ -141,9 +124,14 @@ export class AuditLog implements AuditSink {
   }
 
   record(event: AuditEvent): void {
-    if (this.queued >= this.opts.maxQueue * 2) {
-      if (this.dropped++ === 0) this.opts.log.error({ type: event.type }, 'audit queue full: dropping events');
+    if (this.state !== 'open' || this.queued >= this.opts.maxQueue * 2) {
+      if (this.dropped++ === this.droppedReported) this.opts.log.error({ type: event.type, state: this.state }, 'audit event dropped');
       return;
+    }
+    if (this.dropped > this.droppedReported && this.queued < this.opts.maxQueue) {
+      const count = this.dropped - this.droppedReported;
+      this.droppedReported = this.dropped;
+      this.append({ type: 'audit.dropped', outcome: 'error', detail: { count, reason: 'the audit queue was full' } });
     }
     if (this.bytesInFile > 0 && this.bytesInFile >= this.opts.rotateBytes) this.markRotation();
     this.append(event);
@@ -151,148 +139,158 @@ export class AuditLog implements AuditSink {
 
   private append(event: AuditEvent): void {
     const seq = ++this.seq;
-    const line = JSON.stringify({ seq, ts: new Date(this.now()).toISOString(), prev: this.prev, ...event });
-    if (this.currentStart === null) this.currentStart = { seq, prev: this.prev };
+    // seq, ts and prev first, then the event's own members (its type has none of those three names).
+    const line = `{"seq":${seq},"ts":"${this.timestamp()}","prev":"${this.prev}",${JSON.stringify(event).slice(1)}`;
+    this.currentStart ??= { seq, prev: this.prev };
     this.prev = lineHash(line);
-    this.queue.push(`${line}\n`);
+    this.queue.push({ kind: 'line', text: `${line}\n`, seq, hash: this.prev });
     this.queued++;
     this.bytesInFile += Buffer.byteLength(line) + 1;
+    this.pendingChars += line.length + 1;
     this.schedule();
   }
 
-  /** Closes the current file in the chain: the next entry opens a new file and says what was pruned. */
+  /** ISO time of now, formatted once per millisecond (entries come in bursts). */
+  private timestamp(): string {
+    const ms = this.now();
+    if (ms !== this.tsMs) {
+      this.tsMs = ms;
+      this.tsText = new Date(ms).toISOString();
+    }
+    return this.tsText;
+  }
+
+  /** Closes the current file in the chain: the next entry opens a new file and says what is pruned. */
   private markRotation(): void {
-    const start = this.currentStart ?? { seq: this.seq + 1, prev: this.prev };
-    const closing: FileStart = { name: rotatedName(start.seq), seq: start.seq, prev: start.prev };
+    // An unreadable first line (verify names it) leaves the start unknown: name the file by its last seq.
+    const start = this.currentStart ?? { seq: this.seq, prev: '' };
+    const closing: FileStart = { name: rotatedName(start.seq), ...start };
     this.rotated.push(closing);
     const pruned = this.rotated.length > this.opts.keep ? this.rotated.splice(0, this.rotated.length - this.opts.keep) : [];
-    this.queue.push({ closeAs: closing.name, prune: pruned.map((p) => p.name) });
+    this.queue.push({ kind: 'rotate', closeAs: closing.name });
     this.bytesInFile = 0;
     this.currentStart = null;
-    const oldest = this.rotated[0];
-    const anchor = oldest ? { seq: oldest.seq, prev: oldest.prev } : { seq: this.seq + 1, prev: this.prev };
-    this.append({ type: 'audit.rotated', outcome: 'ok', detail: { closed: closing.name, pruned: pruned.map((p) => p.name), anchor } });
+    const oldest = this.rotated[0] as FileStart;
+    const names = pruned.map((p) => p.name);
+    this.append({ type: 'audit.rotated', outcome: 'ok', detail: { closed: closing.name, pruned: names, anchor: { seq: oldest.seq, prev: oldest.prev } } });
+    if (names.length > 0) this.queue.push({ kind: 'prune', names });
   }
 
   private schedule(): void {
-    if (this.scheduled || this.writing || this.retryTimer || !this.started) return;
-    this.scheduled = true;
-    setImmediate(() => void this.drain());
+    if (this.writing || this.retryTimer || this.state !== 'open') return;
+    const urgent = this.pendingChars >= URGENT_BYTES || this.queued >= this.opts.maxQueue >> 2 || this.waiters.length > 0;
+    if (this.drainTimer) {
+      if (!urgent || this.drainUrgent) return;
+      clearTimeout(this.drainTimer);
+    }
+    this.drainUrgent = urgent;
+    this.drainTimer = setTimeout(() => void this.drain(), urgent ? 0 : DRAIN_DELAY_MS);
   }
 
   private async drain(): Promise<void> {
-    this.scheduled = false;
+    this.drainTimer = null;
+    if (this.state !== 'open') return;
     this.writing = true;
-    let items: Array<string | Rotate> = [];
+    const batch = this.queue;
+    this.queue = [];
+    this.pendingChars = 0;
+    let i = 0;
     try {
-      while (this.queue.length > 0) {
-        items = this.queue;
-        this.queue = [];
-        while (items.length > 0) {
-          let n = 0;
-          while (n < items.length && typeof items[n] === 'string') n++;
-          if (n > 0) {
-            await (this.fd as FileHandle).write((items.slice(0, n) as string[]).join(''));
-            items = items.slice(n);
-            this.queued -= n;
-          }
-          const marker = items[0];
-          if (marker !== undefined && typeof marker !== 'string') {
-            await this.rotateFiles(marker);
-            items = items.slice(1);
-          }
-        }
-      }
+      while (i < batch.length) i = await this.step(batch, i);
     } catch (err) {
-      // Disk full or similar: keep everything (in order) and retry; writes are refused meanwhile.
-      this.queue = [...items, ...this.queue];
+      this.queue = batch.slice(i).concat(this.queue);
+      // Disk full or similar: everything stays queued, in order; writes are refused as it fills.
       this.opts.log.error({ err }, 'audit write failed; retrying');
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
         this.schedule();
-      }, 1000);
+      }, RETRY_MS);
       this.retryTimer.unref();
     } finally {
       this.writing = false;
     }
     if (this.queue.length > 0) this.schedule();
-    else if (!this.retryTimer) this.wake();
   }
 
-  private async rotateFiles(marker: Rotate): Promise<void> {
-    const { dir } = this.opts;
-    const fd = this.fd as FileHandle;
-    await fd.sync();
-    await fd.close();
-    this.fd = null;
-    await rename(join(dir, CURRENT_FILE), join(dir, marker.closeAs));
-    await chmod(join(dir, marker.closeAs), 0o400).catch(() => undefined);
-    for (const name of marker.prune) await unlink(join(dir, name)).catch(() => undefined);
-    this.fd = await open(join(dir, CURRENT_FILE), 'a', 0o600);
+  /** Carries out the item at `i` (a run of lines is one write); returns the next index. */
+  private async step(batch: Item[], i: number): Promise<number> {
+    const item = batch[i] as Item;
+    if (item.kind === 'rotate') {
+      await this.file.rotate(item.closeAs);
+      return i + 1;
+    }
+    if (item.kind === 'prune') {
+      for (const f of await this.file.prune(item.names)) this.opts.log.error({ err: f.err, file: f.name }, 'could not prune a rotated audit file');
+      return i + 1;
+    }
+    let j = i;
+    let text = '';
+    for (let it = batch[j]; it !== undefined && it.kind === 'line' && text.length < BATCH_CHARS; it = batch[++j]) text += it.text;
+    await this.file.append(Buffer.from(text));
+    const last = batch[j - 1] as { seq: number; hash: string };
+    this.written = { seq: last.seq, hash: last.hash };
+    this.queued -= j - i;
+    this.wake();
+    return j;
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    if (this.waiters.length === 0) return;
+    const seq = this.written.seq;
+    const ready = this.waiters.filter((w) => w.seq <= seq);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.seq > seq);
+    for (const w of ready) w.resolve();
   }
 
-  /** Resolves when everything recorded so far is written. */
+  /** Resolves when every entry recorded so far is written (not waiting for later ones). */
   flush(): Promise<void> {
-    if (!this.started || (this.queue.length === 0 && !this.writing && !this.scheduled)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const target = this.seq;
+    if (this.state !== 'open' || this.written.seq >= target) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push({ seq: target, resolve });
+      this.schedule();
+    });
   }
 
+  /** Waits up to `ms` for what was recorded so far to be written; says whether it was. */
+  flushWithin(ms: number): Promise<boolean> {
+    const target = this.seq;
+    if (this.state !== 'open' || this.written.seq >= target) return Promise.resolve(true);
+    if (ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = { seq: target, resolve: () => (clearTimeout(timer), resolve(true)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, ms);
+      this.waiters.push(waiter);
+      this.schedule();
+    });
+  }
+
+  /** Writes everything queued (retrying a failing disk up to stopTimeoutMs), then closes. Idempotent. */
   async stop(): Promise<void> {
-    if (!this.started) return;
+    if (this.state !== 'open') {
+      this.state = 'closed';
+      return;
+    }
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
       this.schedule();
     }
-    await this.flush();
-    this.started = false;
-    const fd = this.fd;
-    this.fd = null;
-    if (fd) {
-      await fd.sync().catch(() => undefined);
-      await fd.close();
+    const deadline = Date.now() + (this.opts.stopTimeoutMs ?? 10_000);
+    while (this.written.seq < this.seq) {
+      if (!(await this.flushWithin(deadline - Date.now()))) {
+        this.opts.log.error({ unwritten: this.queued }, 'audit log could not be written before shutdown; entries lost');
+        break;
+      }
     }
-  }
-}
-
-function safeParse(line: string): { seq: number; prev: string } | undefined {
-  try {
-    const v = JSON.parse(line) as { seq?: unknown; prev?: unknown };
-    return typeof v.seq === 'number' && typeof v.prev === 'string' ? { seq: v.seq, prev: v.prev } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readFirstLine(path: string): Promise<string | undefined> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const text = buf.subarray(0, bytesRead).toString('utf8');
-    const end = text.indexOf('\n');
-    return end < 0 ? undefined : text.slice(0, end);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function readLastLine(path: string): Promise<string | undefined> {
-  const fh = await open(path, 'r');
-  try {
-    const { size } = await fh.stat();
-    const len = Math.min(size, TAIL_BYTES);
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    const text = buf.toString('utf8').replace(/\n$/, '');
-    return text.slice(text.lastIndexOf('\n') + 1) || undefined;
-  } finally {
-    await fh.close();
+    this.state = 'closed';
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    // A write still hanging (a stalled disk) keeps its file handle; anything else is closed.
+    if (!this.writing) await this.file.close();
   }
 }

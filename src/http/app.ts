@@ -106,9 +106,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
       declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: typeof policy.scope === 'function' ? 'dynamic' : Array.isArray(policy.scope) ? policy.scope.join('|') : ((policy.scope as string | undefined) ?? null) });
     }
+    // The pipeline also hooks the response of write routes for their audit record.
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
-    // Only write routes pay for the audit hook.
-    if (policy.write) route.onResponse = [...hooks(route.onResponse), opts.pipeline.auditWrite];
   });
   app.setErrorHandler(onError);
   app.setNotFoundHandler((req, reply) => {

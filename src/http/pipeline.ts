@@ -5,6 +5,7 @@
  * (log with client and reason, lockout counting, audit) and the audit record of every write.
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { AuditSink } from '../audit/event.js';
 import { pickHeaders } from '../audit/event.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
@@ -69,6 +70,10 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The request a write response belongs to, for its audit record when the response closes. */
+const WRITE_REQUEST = Symbol('moat.writeRequest');
+type WriteResponse = ServerResponse & { [WRITE_REQUEST]?: FastifyRequest | undefined };
+
 export function isWrite(method: string): boolean {
   return !READ_METHODS.has(method);
 }
@@ -116,6 +121,12 @@ export function createPipeline(opts: PipelineOptions) {
     setBaseHeaders(req, reply);
     const state: GuardState = { client: '', principal: null, scope: null, audited: false };
     req.moat = state;
+    if (policy.write) {
+      // Audited when the response closes, finished or not: a client that hangs up does not escape it.
+      const res = reply.raw as WriteResponse;
+      res[WRITE_REQUEST] = req;
+      res.on('close', onWriteClosed);
+    }
     g.inflight();
     if (!policy.drainExempt && opts.isDraining()) {
       throw new GatewayError('draining', 'the gateway is shutting down; retry on another instance or later', {
@@ -159,6 +170,7 @@ export function createPipeline(opts: PipelineOptions) {
   /** Every refusal and failure: log it, count it towards lockout, audit it. */
   function onProblem(req: FastifyRequest, reply: FastifyReply, err: GatewayError, original: unknown): void {
     let state = req.moat as GuardState | null;
+    const fresh = !state;
     if (!state) {
       // Refused before routing (a malformed URL): the guards never ran, so set what they would have.
       state = { client: '', principal: null, scope: null, audited: false };
@@ -167,13 +179,12 @@ export function createPipeline(opts: PipelineOptions) {
     }
     if (state.client === '') state.client = g.clientIp(req);
     const route = req.routeOptions.url ?? null;
-    if (err.code === 'internal') {
-      opts.log.error({ reqId: req.id, err: original, method: req.method, route }, 'request failed');
-      return;
-    }
     const denial = DENIAL_EVENTS[err.code];
     if (denial === undefined) {
-      if (err.status >= 500) opts.log.warn({ reqId: req.id, code: err.code, client: state.client, route }, err.detail);
+      if (err.code === 'internal') opts.log.error({ reqId: req.id, err: original, method: req.method, route }, 'request failed');
+      else if (err.status >= 500) opts.log.warn({ reqId: req.id, code: err.code, client: state.client, route }, err.detail);
+      // Refused before any route matched (a malformed URL): no close hook will see this write.
+      if (fresh && isWrite(req.method)) recordWrite(req, state, err.status, false);
       return;
     }
     state.audited = true;
@@ -199,11 +210,11 @@ export function createPipeline(opts: PipelineOptions) {
     }
   }
 
-  function recordWrite(req: FastifyRequest, state: GuardState, status: number): void {
+  function recordWrite(req: FastifyRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
     state.audited = true;
     opts.audit.record({
       type: 'http.write',
-      outcome: status < 400 ? 'ok' : 'error',
+      outcome: status !== undefined && status < 400 && !aborted ? 'ok' : 'error',
       actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
       client: state.client,
       requestId: req.id,
@@ -212,20 +223,25 @@ export function createPipeline(opts: PipelineOptions) {
       status,
       scope: state.scope ?? undefined,
       headers: pickHeaders(req.headers),
+      detail: aborted ? { aborted: 'the connection closed before the response was complete' } : undefined,
     });
   }
 
-  /** onResponse of write routes: every write that passed the guards is audited with its outcome. */
-  function auditWrite(req: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    const state = req.moat as GuardState | null;
-    if (state && !state.audited && state.client !== '') recordWrite(req, state, reply.statusCode);
-    done();
+  /** 'close' of a write route's response: every write that was not refused is audited with its outcome. */
+  function onWriteClosed(this: WriteResponse): void {
+    const req = this[WRITE_REQUEST];
+    this[WRITE_REQUEST] = undefined;
+    const state = req?.moat;
+    if (!req || !state || state.audited) return;
+    if (state.client === '') state.client = g.clientIp(req);
+    const finished = this.writableEnded;
+    recordWrite(req, state, finished || this.headersSent ? this.statusCode : undefined, !finished);
   }
 
   /** A write to a route that does not exist (after the guards let it through): audited as a 404. */
   function auditUnknownWrite(req: FastifyRequest): void {
     const state = req.moat as GuardState | null;
-    if (state && !state.audited && isWrite(req.method)) recordWrite(req, state, 404);
+    if (state && !state.audited && isWrite(req.method)) recordWrite(req, state, 404, false);
   }
 
   /** A slot of limits.maxStreams for a long-lived stream (WebSocket); throws too_many_streams. */
@@ -233,7 +249,7 @@ export function createPipeline(opts: PipelineOptions) {
     return g.inflight.openStream();
   }
 
-  return { run, forRoute, onProblem, auditWrite, auditUnknownWrite, openStream };
+  return { run, forRoute, onProblem, auditUnknownWrite, openStream };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

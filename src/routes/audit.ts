@@ -12,6 +12,23 @@ const Query = Type.Object(
 );
 
 const Entry = Type.Object({ seq: Type.Integer(), ts: Type.String(), prev: Type.String(), type: Type.String(), outcome: Type.String() }, { additionalProperties: true });
+const Head = Type.Object({ seq: Type.Integer(), hash: Type.String() });
+const Place = Type.Object({ file: Type.String(), line: Type.Integer() });
+
+const Verification = Type.Object({
+  ok: Type.Boolean(),
+  files: Type.Array(Type.String()),
+  entries: Type.Integer(),
+  firstSeq: Type.Integer(),
+  lastSeq: Type.Integer(),
+  lastHash: Type.String(),
+  anchor: Type.Object({ seq: Type.Integer(), prev: Type.String() }, { description: 'Where the kept chain starts (older files were pruned)' }),
+  broken: Type.Optional(Type.Object({ ...Place.properties, reason: Type.String() }, { description: 'The first broken link' })),
+  partialTail: Type.Optional(Type.Object({ ...Place.properties, bytes: Type.Integer() })),
+  headChecked: Type.Boolean(),
+  notes: Type.Array(Type.String()),
+  head: Type.Optional(Head),
+});
 
 export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>): void {
   app.get(
@@ -37,7 +54,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
     '/api/v1/audit/head',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Sequence and hash of the newest entry', tags: ['audit'], response: { 200: Type.Object({ seq: Type.Integer(), hash: Type.String() }) } },
+      schema: { summary: 'Sequence and hash of the newest entry written (compare with the files)', tags: ['audit'], response: { 200: Head } },
     },
     async () => deps.audit.head(),
   );
@@ -45,7 +62,11 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
     '/api/v1/audit/verify',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Walk the hash chain across rotations', tags: ['audit'], response: { 200: Type.Object({}, { additionalProperties: true }) } },
+      schema: {
+        summary: "Walk the hash chain across rotations and compare its end with this gateway's head",
+        tags: ['audit'],
+        response: { 200: Verification },
+      },
     },
     async () => deps.audit.verify(),
   );

@@ -57,7 +57,7 @@ export function serveCommand(program: Command): void {
       onSignal = (signal) => {
         onSignal = () => undefined;
         gateway.log.info({ signal }, 'draining');
-        void gateway.stop().then(resolve, resolve);
+        void gateway.stop(signal).then(resolve, resolve);
       };
       if (signalled) onSignal(signalled);
     });
