@@ -1,13 +1,18 @@
 /**
- * Validates a configuration object against the schema with Ajv (the validator Fastify already
- * loads), filling defaults in place. The knob annotations are declared as keywords so that strict
+ * Validates a configuration object against the schema with Ajv, filling defaults in place; the
+ * validator is compiled at build time (scripts/compile-validators.mjs) or, from src/, on first use. The knob annotations are declared as keywords so that strict
  * mode still refuses anything else in the schema.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigSchema } from './schema.js';
+import { CONFIG_AJV_OPTIONS } from './validate-options.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, keywords: ['env', 'flag', 'weakens', 'secret', 'live'] });
-let validator: ValidateFunction | undefined;
+/** The validator compiled at build time (dist/), when present; else it is compiled on first use. */
+const GENERATED = './config-validator.generated.js';
+let validator: ValidateFunction | undefined = await import(GENERATED).then(
+  (m: { default: ValidateFunction }) => m.default,
+  () => undefined,
+);
 
 export interface ConfigProblem {
   /** Dotted path of the key at fault ('' for the root). */
@@ -36,6 +41,6 @@ function toProblem(e: ErrorObject): ConfigProblem {
 
 /** Fills defaults into `value` (mutating it) and returns what is wrong with it, if anything. */
 export function checkConfig(value: unknown): ConfigProblem[] {
-  validator ??= ajv.compile(ConfigSchema);
+  validator ??= new Ajv({ ...CONFIG_AJV_OPTIONS, keywords: [...CONFIG_AJV_OPTIONS.keywords] }).compile(ConfigSchema);
   return validator(value) ? [] : (validator.errors ?? []).map(toProblem);
 }

@@ -4,8 +4,6 @@
  * handler, the OpenAPI generator, and the routes. Does not listen.
  */
 import swagger from '@fastify/swagger';
-import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
@@ -16,6 +14,7 @@ import { PROBLEM_RESPONSES } from '../routes/schemas.js';
 import type { Pipeline } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
 import { problemHandler } from './problem.js';
+import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 import type { Listener } from './server.js';
 import { attachUpgrades } from './ws.js';
 
@@ -59,19 +58,6 @@ function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
 }
 
-/**
- * Bodies are validated strictly: a wrong type is an error, never coerced ("admin" is not ["admin"]),
- * and unknown fields are refused rather than dropped. Query strings and path parameters arrive as
- * text, so there numbers and booleans are coerced from their spelling.
- */
-const validators = (() => {
-  const common = { removeAdditional: false, useDefaults: true, allErrors: false, strict: true } as const;
-  const body = new Ajv({ ...common, coerceTypes: false });
-  const other = new Ajv({ ...common, coerceTypes: 'array' });
-  for (const a of [body, other]) addFormats.default(a);
-  return { body, other };
-})();
-
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const onError = problemHandler({ onProblem: opts.pipeline.onProblem });
   const app = Fastify({
@@ -93,7 +79,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.decorateRequest('moat', null as never);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.other).compile(schema));
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
 
   const declared: DeclaredRoute[] = [];
   app.decorate('moatRoutes', declared);
