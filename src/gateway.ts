@@ -13,6 +13,8 @@ import { verifyAudit } from './audit/verify.js';
 import { AuditLog, type ChainHead } from './audit/writer.js';
 import { bootPosture, type BootPosture } from './config/bind.js';
 import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
+import { changedPaths, checkPatchKeys, mergePatch, redact, runtimeFile, type Reconfigurable } from './config/live.js';
+import { ConfigSchema } from './config/schema.js';
 import type { Config } from './config/schema.js';
 import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
 import { PairingService } from './domain/identity/pairing.js';
@@ -48,7 +50,7 @@ import { sqliteScheduleStore } from './store/sqlite/schedules.js';
 import { EventBus } from './domain/events/bus.js';
 import { JobsModule } from './domain/jobs/module.js';
 import { jobServicePort } from './domain/jobs/service-port.js';
-import { ntfyTopicProblem } from './domain/jobs/ntfy-topic.js';
+import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -79,6 +81,10 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 export class Gateway {
   private loaded: LoadedConfig | null = null;
+  /** The live overrides in force (what config.runtime.json holds). */
+  private runtimeOverrides: Record<string, unknown> = {};
+  /** Parts that take live configuration changes (two-phase: prepare, then commit). */
+  private readonly live: Reconfigurable[] = [];
   private postureValue: BootPosture | null = null;
   private guards: Guards | null = null;
   private logger: Logger | null = null;
@@ -180,10 +186,29 @@ export class Gateway {
     return this.supervisorInstance;
   }
 
+  /**
+   * Loads the configuration, then again with the live overrides of <dataDir>/config.runtime.json
+   * (written by PATCH /api/v1/config) as the last layer. A broken overrides file refuses the boot.
+   */
+  private loadWithRuntime(): LoadedConfig {
+    const first = loadConfig(this.opts);
+    const text = readIfExists(runtimeFile(first.config.dataDir));
+    if (text === undefined) return first;
+    let runtime: unknown;
+    try {
+      runtime = JSON.parse(text);
+    } catch (err) {
+      throw new GatewayError('config_invalid', `${runtimeFile(first.config.dataDir)} is not valid JSON (${(err as Error).message}); fix or remove it`);
+    }
+    checkPatchKeys(runtime, Object.keys(ConfigSchema.properties));
+    this.runtimeOverrides = runtime as Record<string, unknown>;
+    return loadConfig({ ...this.opts, runtime });
+  }
+
   /** Loads and checks the configuration and the boot matrix; builds the guards (which check their options). */
   validate(): this {
     if (this.state !== 'new') return this;
-    const loaded = loadConfig(this.opts);
+    const loaded = this.loadWithRuntime();
     const config = loaded.config;
     const posture = bootPosture(config);
     if (config.auth.token !== undefined && !isAcceptableSuppliedToken(config.auth.token)) {
@@ -193,9 +218,7 @@ export class Gateway {
     // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
     const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
     checkDeclaredServices(config.services);
-    const topic = config.notifications.ntfy?.topic;
-    const topicProblem = topic === undefined ? null : ntfyTopicProblem(topic);
-    if (topicProblem !== null) throw new GatewayError('config_invalid', `notifications.ntfy.topic ${topicProblem}; ntfy topics are public, use a long random one (e.g. openssl rand -hex 16)`);
+    checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
     const lock = lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients });
@@ -374,6 +397,7 @@ export class Gateway {
             return () => this.streams.delete(close);
           },
         },
+        liveConfig: { view: () => this.configView(), patch: (patch, actor) => this.patchConfig(patch, actor) },
         callbackSecret: (actor) => {
           audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
           return callbackSecret;
@@ -405,6 +429,8 @@ export class Gateway {
     guards.host.reconfigure({ bindHost: config.host, bindClass: posture.bindClass, port: addr.port, tls: posture.tls, publicNames: config.publicNames });
     this.startedAt = now();
 
+    this.registerLiveParts(egress);
+
     const info: GatewayInfo = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
     writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
 
@@ -428,6 +454,74 @@ export class Gateway {
       auth: posture.auth,
       pid: process.pid,
     };
+  }
+
+  /** The effective configuration with every secret redacted, and where each value came from. */
+  configView(): { config: unknown; sources: Record<string, string> } {
+    return { config: redact(this.config), sources: Object.fromEntries(this.configSources) };
+  }
+
+  /**
+   * PATCH /api/v1/config: an RFC 7396 merge patch of the live keys. The whole result is validated
+   * and every part prepares it first (any refusal changes nothing), the overrides are written to
+   * <dataDir>/config.runtime.json, then every part commits, and the change is audited (keys only).
+   */
+  patchConfig(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> } {
+    checkPatchKeys(patch, Object.keys(ConfigSchema.properties));
+    const runtime = mergePatch(this.runtimeOverrides, patch) as Record<string, unknown>;
+    const loaded = loadConfig({ ...this.opts, runtime });
+    const previous = this.config;
+    const commits = this.live.map((part) => part.prepare(loaded.config, previous));
+    writeFileAtomic(runtimeFile(previous.dataDir), `${JSON.stringify(runtime, null, 2)}\n`, 0o600);
+    this.loaded = loaded;
+    this.runtimeOverrides = runtime;
+    for (const commit of commits) commit();
+    const keys = changedPaths(redact(previous), redact(loaded.config));
+    this.audit?.record({ type: 'config.changed', outcome: 'ok', actor, detail: { keys } });
+    this.log.info({ keys, actor: actor.id }, 'configuration changed');
+    return this.configView();
+  }
+
+  /** The parts that take live changes; each refuses what the boot would refuse, for the same reason. */
+  private registerLiveParts(egress: Egress): void {
+    const guards = this.guards as Guards;
+    const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: this.posture.bindClass, port: this.port, tls: this.posture.tls, publicNames: c.publicNames });
+    const rateOptions = (c: Readonly<Config>) => ({
+      enabled: c.rateLimit.enabled,
+      maxClients: c.rateLimit.maxClients,
+      perMinute: { pair: c.rateLimit.pair.perMinute, hooks: c.rateLimit.hooks.perMinute, jobs: c.rateLimit.jobs.perMinute, general: c.rateLimit.general.perMinute },
+    });
+    this.live.push(
+      {
+        name: 'boot matrix',
+        prepare: (next) => {
+          bootPosture(next);
+          checkNtfyTopic(next.notifications.ntfy?.topic);
+          return () => undefined;
+        },
+      },
+      {
+        name: 'guards',
+        prepare: (next) => {
+          // Built once to check them (config_invalid); the running guards swap in the same options.
+          hostGuard(hostOptions(next));
+          originGuard({ allowedOrigins: next.allowedOrigins });
+          rateLimit(rateOptions(next));
+          return () => {
+            guards.host.reconfigure(hostOptions(next));
+            guards.origin.reconfigure({ allowedOrigins: next.allowedOrigins });
+            guards.rateLimit.reconfigure(rateOptions(next));
+          };
+        },
+      },
+      {
+        name: 'egress',
+        prepare: (next) => {
+          compileEgressPolicy(next.egress);
+          return () => egress.reconfigure();
+        },
+      },
+    );
   }
 
   /** The gateway's URL as seen from this host (what supervised services post progress to). */

@@ -1,6 +1,7 @@
 /** The `moat` command: one file per subcommand under commands/. Returns an exit status to main. */
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
+import { configCommand } from './commands/config.js';
 import { jobCommand } from './commands/job.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { egressCommand } from './commands/egress.js';
@@ -21,6 +22,7 @@ export function buildProgram(version: string): Command {
   tokenCommand(program);
   pairCommand(program);
   auditCommand(program);
+  configCommand(program);
   jobCommand(program);
   scheduleCommand(program);
   egressCommand(program);

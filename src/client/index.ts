@@ -114,7 +114,7 @@ export class MoatClient {
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
+      headers['content-type'] ??= 'application/json';
     }
     let res: Dispatcher.ResponseData;
     try {

@@ -40,6 +40,12 @@ export interface EgressView {
   check(url: string, purpose: (typeof EGRESS_PURPOSE_NAMES)[number]): Promise<{ allowed: boolean; reason: string; addresses: string[]; rule: string | null }>;
 }
 
+/** The live configuration (GET/PATCH /api/v1/config). */
+export interface LiveConfigView {
+  view(): { config: unknown; sources: Record<string, string> };
+  patch(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> };
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
@@ -57,6 +63,7 @@ export interface RouteDeps {
   /** The reverse proxy /svc/<name>/ (routes/proxy.ts, http/ws.ts). */
   proxy: ServiceProxy;
   openapi(): unknown;
+  liveConfig: LiveConfigView;
   jobs: JobService;
   schedules: Scheduler;
   events: EventBus;

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.js';
 import { callbackRoutes } from './callbacks.js';
+import { configRoutes } from './config.js';
 import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 import { scheduleRoutes } from './schedules.js';
@@ -31,6 +32,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   scheduleRoutes(app, deps);
   eventRoutes(app, deps);
   callbackRoutes(app, deps);
+  configRoutes(app, deps);
   egressRoutes(app, deps);
   runRoutes(app, deps);
   toolRoutes(app, deps);

@@ -2,6 +2,7 @@
  * ntfy topics are public: anyone who knows a topic name can read its messages. A topic must be a
  * long random string; short, well-known or word-like topics are refused at boot.
  */
+import { GatewayError } from '../../errors.js';
 
 const WELL_KNOWN = new Set(['gateway', 'moat', 'test', 'alerts', 'alert', 'notifications', 'notify', 'ntfy', 'home', 'homelab', 'server', 'jobs', 'gpu', 'ai', 'llm', 'agent', 'mytopic', 'topic', 'backup', 'monitoring']);
 
@@ -15,4 +16,12 @@ export function ntfyTopicProblem(topic: string): string | null {
   if (distinct < 12) return 'repeats too few characters to be random';
   if (classes < 3 && !(topic.length >= 32 && classes >= 2)) return 'does not look random (mix upper case, lower case and digits, or use 32 hex characters)';
   return null;
+}
+
+/** Refuses a weak topic with config_invalid (the same words at boot and on a live change). */
+export function checkNtfyTopic(topic: string | undefined): void {
+  const problem = topic === undefined ? null : ntfyTopicProblem(topic);
+  if (problem !== null) {
+    throw new GatewayError('config_invalid', `notifications.ntfy.topic ${problem}; ntfy topics are public, use a long random one (e.g. openssl rand -hex 16)`);
+  }
 }

@@ -1,0 +1,84 @@
+/**
+ * Live configuration: which keys may change without a restart, RFC 7396 merge patches of the
+ * runtime overrides (<dataDir>/config.runtime.json), a two-phase apply (every part prepares the new
+ * configuration and may refuse it; only then does every part commit), redaction of secrets, and
+ * the list of keys a change touched. Knows nothing of the parts it reconfigures.
+ */
+import { join } from 'node:path';
+import { GatewayError } from '../errors.js';
+import { KNOBS } from './load.js';
+import type { Config } from './schema.js';
+
+/** Top-level keys PATCH /api/v1/config may change (the same keys as the config file). */
+export const LIVE_KEYS = ['services', 'hooks', 'triggers', 'tools', 'egress', 'rateLimit', 'allowedOrigins', 'publicNames', 'notifications', 'mounts'] as const;
+
+export const RUNTIME_FILE = 'config.runtime.json';
+
+export function runtimeFile(dataDir: string): string {
+  return join(dataDir, RUNTIME_FILE);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** RFC 7396: objects merge member by member, `null` removes a member, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObj(patch)) return structuredClone(patch);
+  const out: Obj = isObj(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+/**
+ * Refuses a patch that touches anything but the live keys: host, port, tls and dataDir (and every
+ * other boot-time knob) need a restart. Unknown keys are left to the schema (config_invalid).
+ */
+export function checkPatchKeys(patch: unknown, known: readonly string[]): void {
+  if (!isObj(patch)) throw new GatewayError('config_invalid', 'a config patch is a JSON object (RFC 7396 merge patch)');
+  const live = new Set<string>(LIVE_KEYS);
+  const restart = Object.keys(patch).filter((k) => !live.has(k) && known.includes(k));
+  if (restart.length > 0) {
+    throw new GatewayError('restart_required', `${restart.join(', ')} cannot change while the gateway runs; change the config file, environment or flags and restart`, {
+      extra: { keys: restart },
+    });
+  }
+}
+
+/** One part of the gateway that takes live changes: checks the next config, then applies it. */
+export interface Reconfigurable {
+  name: string;
+  /** Compiles/validates for `next` and returns the commit; throws (config_invalid...) to refuse. */
+  prepare(next: Readonly<Config>, previous: Readonly<Config>): () => void;
+}
+
+/** Dotted paths whose values differ between two configs (leaves; arrays compared whole). */
+export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+  if (isObj(a) && isObj(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || '(root)'];
+}
+
+const SECRET_KNOBS = new Set(KNOBS.filter((k) => k.schema.secret).map((k) => k.path));
+/** Field names that hold secrets wherever they appear (hook secrets, service env values, ...). */
+const SECRET_FIELD = /secret|token|password|passphrase|apikey|api_key/i;
+export const REDACTED = '[redacted]';
+
+/** The configuration with every secret replaced by `[redacted]` (present) and kept absent if absent. */
+export function redact(config: unknown, path = ''): unknown {
+  if (Array.isArray(config)) return config.map((v) => redact(v, path));
+  if (!isObj(config)) return config;
+  const out: Obj = {};
+  for (const [key, value] of Object.entries(config)) {
+    const p = path ? `${path}.${key}` : key;
+    if (value === undefined) continue;
+    if (SECRET_KNOBS.has(p) || (SECRET_FIELD.test(key) && (typeof value === 'string' || typeof value === 'number'))) out[key] = REDACTED;
+    else if (key === 'env' && isObj(value)) out[key] = Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]));
+    else out[key] = redact(value, p);
+  }
+  return out;
+}

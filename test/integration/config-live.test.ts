@@ -1,0 +1,165 @@
+/**
+ * Live configuration from outside: GET shows the effective config with secrets redacted and the
+ * source of each value; PATCH (RFC 7396) changes live keys on the next request, survives restart,
+ * refuses restart-only keys and invalid results whole, and is audited with keys, never values.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+
+const running: TestGateway[] = [];
+async function boot(values: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  const g = await startGateway(values, extra);
+  running.push(g);
+  return g;
+}
+afterEach(async () => {
+  for (const g of running.splice(0)) await g.stop();
+});
+
+const patch = (g: TestGateway, body: unknown, contentType = 'application/merge-patch+json') =>
+  g.fetch('/api/v1/config', { method: 'PATCH', raw: JSON.stringify(body), headers: { 'content-type': contentType } });
+
+describe('GET /api/v1/config', () => {
+  it('shows the effective configuration with secrets redacted and where each value came from', async () => {
+    const token = 'an-operator-token-that-is-long-enough-1234';
+    const g = await boot({ rateLimit: { pair: { perMinute: 7 } } }, { env: { MOAT_TOKEN: token, MOAT_RATE_LIMIT_GENERAL: '900' } });
+    const res = await g.fetch('/api/v1/config', { auth: token });
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain(token);
+    expect(res.json.config.auth.token).toBe('[redacted]');
+    expect(res.json.config.rateLimit.general.perMinute).toBe(900);
+    expect(res.json.sources['rateLimit.general.perMinute']).toBe('env');
+    expect(res.json.sources['rateLimit.pair.perMinute']).toBe('flag');
+    expect(res.json.sources['rateLimit.jobs.perMinute']).toBe('default');
+    expect(res.json.sources['auth.token']).toBe('env');
+  });
+
+  it('is for admin only', async () => {
+    const g = await boot();
+    const reader = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'r', scopes: ['read'] } })).json.token;
+    expect((await g.fetch('/api/v1/config', { auth: reader })).status).toBe(403);
+    expect((await g.fetch('/api/v1/config', { auth: reader, method: 'PATCH', body: { allowedOrigins: [] } })).status).toBe(403);
+  });
+});
+
+describe('PATCH /api/v1/config', () => {
+  it('accepts a new allowed origin on the next request, and keeps it across a restart', async () => {
+    const dataDir = tmpDir();
+    const g = await boot({ dataDir });
+    const origin = 'https://app.example.com';
+    expect((await g.fetch('/api/v1/status', { headers: { origin } })).status).toBe(403);
+    const res = await patch(g, { allowedOrigins: [origin] });
+    expect(res.status).toBe(200);
+    expect(res.json.sources['allowedOrigins']).toBe('runtime');
+    const allowed = await g.fetch('/api/v1/status', { headers: { origin } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe(origin);
+    expect((statSync(join(dataDir, 'config.runtime.json')).mode & 0o777).toString(8)).toBe('600');
+    await g.stop();
+    running.splice(0);
+    const h = await boot({ dataDir });
+    expect((await h.fetch('/api/v1/status', { headers: { origin } })).status).toBe(200);
+    expect((await h.fetch('/api/v1/config')).json.sources['allowedOrigins']).toBe('runtime');
+  });
+
+  it('applies a new rate limit on the next request', async () => {
+    const g = await boot();
+    for (let i = 0; i < 5; i++) expect((await g.fetch('/api/v1/status')).status).toBe(200);
+    expect((await patch(g, { rateLimit: { general: { perMinute: 8 } } })).status).toBe(200);
+    // The window already counted 6 requests (5 + the PATCH): two more pass, then 429.
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+    const refused = await g.fetch('/api/v1/status');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['ratelimit-limit']).toBe('8');
+  });
+
+  it('accepts a new public name in the Host header', async () => {
+    const g = await boot();
+    expect((await g.fetch('/api/v1/health', { auth: false, headers: { host: 'moat.lan' } })).status).toBe(421);
+    expect((await patch(g, { publicNames: ['moat.lan'] })).status).toBe(200);
+    expect((await g.fetch('/api/v1/health', { auth: false, headers: { host: 'moat.lan' } })).status).toBe(200);
+  });
+
+  it('takes application/json as well, and null removes an override', async () => {
+    const g = await boot({ rateLimit: { general: { perMinute: 700 } } });
+    expect((await patch(g, { rateLimit: { general: { perMinute: 800 } } }, 'application/json')).json.config.rateLimit.general.perMinute).toBe(800);
+    const back = await patch(g, { rateLimit: null });
+    expect(back.json.config.rateLimit.general.perMinute).toBe(700);
+    expect(back.json.sources['rateLimit.general.perMinute']).toBe('flag');
+  });
+
+  it.each([
+    [{ host: '0.0.0.0' }, 409, 'restart_required'],
+    [{ port: 1234 }, 409, 'restart_required'],
+    [{ tls: { enabled: true } }, 409, 'restart_required'],
+    [{ dataDir: '/tmp/elsewhere' }, 409, 'restart_required'],
+    [{ lockout: { after: 100 } }, 409, 'restart_required'],
+    [{ rateLimit: { general: { perMinute: 0 } } }, 400, 'config_invalid'],
+    [{ rateLimit: { general: { perMin: 10 } } }, 400, 'config_invalid'],
+    [{ allowedOrigins: ['*'] }, 400, 'config_invalid'],
+    [{ allowedOrigins: 'https://a.example' }, 400, 'config_invalid'],
+    [{ publicNames: ['bad name'] }, 400, 'config_invalid'],
+    [{ egress: { purposes: { fetch: { allowCidrs: ['10.0.0.0/33'] } } } }, 400, 'config_invalid'],
+    [{ notifications: { ntfy: { url: 'https://ntfy.sh', topic: 'gateway' } } }, 400, 'config_invalid'],
+    [{ nonsense: true }, 400, 'config_invalid'],
+  ])('refuses %j with %i %s and changes nothing', async (body, status, code) => {
+    const dataDir = tmpDir();
+    const g = await boot({ dataDir });
+    const before = (await g.fetch('/api/v1/config')).json;
+    const res = await patch(g, body);
+    expect(res.status).toBe(status);
+    expect(res.json.code).toBe(code);
+    expect((await g.fetch('/api/v1/config')).json).toEqual(before);
+    expect(() => readFileSync(join(dataDir, 'config.runtime.json'))).toThrow();
+  });
+
+  it('gives the reason the boot would give for a weak ntfy topic', async () => {
+    const g = await boot();
+    const weak = { notifications: { ntfy: { url: 'https://ntfy.sh', topic: 'gateway' } } };
+    const res = await patch(g, weak);
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'moat.json'), JSON.stringify({ ...weak, dataDir: join(dir, 'state') }));
+    const refusedBoot = await runCli(['serve', '--config', join(dir, 'moat.json'), '--port', '0']);
+    expect(refusedBoot.code).toBe(78);
+    expect(refusedBoot.stderr.trim()).toBe(`moat: ${res.json.detail}`);
+  });
+
+  it('is audited with the keys it touched and never a value', async () => {
+    const g = await boot();
+    await patch(g, { egress: { purposes: { callback: { allowHosts: ['hooks.example.com'] } } }, rateLimit: { jobs: { perMinute: 321 } } });
+    const entries = (await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; actor: { id: string }; detail: { keys: string[] } }>;
+    const change = entries.find((e) => e.type === 'config.changed');
+    expect(change?.actor.id).toBe('admin');
+    expect(change?.detail.keys.sort()).toEqual(['egress.purposes.callback.allowHosts', 'rateLimit.jobs.perMinute']);
+    const raw = readFileSync(join(g.dataDir, 'audit', 'audit.jsonl'), 'utf8');
+    expect(raw).not.toContain('hooks.example.com');
+    expect(raw).not.toContain('321');
+  });
+
+  it('refuses a broken config.runtime.json at boot with exit 78', async () => {
+    const dataDir = tmpDir();
+    writeFileSync(join(dataDir, 'config.runtime.json'), '{"rateLimit": {"general": {"perMinute": -1}}}');
+    const res = await runCli(['serve', '--data-dir', dataDir, '--port', '0']);
+    expect(res.code).toBe(78);
+    expect(res.stderr).toMatch(/runtime overrides: rateLimit\.general\.perMinute/);
+  });
+});
+
+describe('moat config', () => {
+  it('gets a key with its source and sets a live key', async () => {
+    const g = await boot();
+    const got = await runCli(['config', 'get', 'rateLimit.general.perMinute', '--data-dir', g.dataDir]);
+    expect(got.stdout.trim()).toBe('600');
+    expect(got.stderr).toMatch(/source: default/);
+    const set = await runCli(['config', 'set', 'rateLimit.general.perMinute', '1200', '--data-dir', g.dataDir]);
+    expect(set.code).toBe(0);
+    expect((await g.fetch('/api/v1/config')).json.config.rateLimit.general.perMinute).toBe(1200);
+    const refused = await runCli(['config', 'set', 'port', '9999', '--data-dir', g.dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/restart_required/);
+  });
+});
