@@ -471,7 +471,7 @@ export class Gateway {
     const runtime = mergePatch(this.runtimeOverrides, patch) as Record<string, unknown>;
     const loaded = loadConfig({ ...this.opts, runtime });
     const previous = this.config;
-    const commits = this.live.map((part) => part.prepare(loaded.config, previous));
+    const commits = this.live.map((part) => part.prepare(loaded.config, previous, actor));
     writeFileAtomic(runtimeFile(previous.dataDir), `${JSON.stringify(runtime, null, 2)}\n`, 0o600);
     this.loaded = loaded;
     this.runtimeOverrides = runtime;
@@ -519,6 +519,21 @@ export class Gateway {
         prepare: (next) => {
           compileEgressPolicy(next.egress);
           return () => egress.reconfigure();
+        },
+      },
+      {
+        name: 'tools and mounts',
+        prepare: (next) => (this.toolbox as Toolbox).prepare(next),
+      },
+      {
+        name: 'services',
+        prepare: (next, previous, actor) => {
+          const defs = checkDeclaredServices(next.services);
+          if (JSON.stringify(next.services) === JSON.stringify(previous.services)) return () => undefined;
+          const supervisor = this.supervisor;
+          return () => {
+            supervisor.applyDeclared(defs, actor).catch((err: unknown) => this.log.error({ err }, 'applying the changed services failed'));
+          };
         },
       },
     );

@@ -51,7 +51,7 @@ export function checkPatchKeys(patch: unknown, known: readonly string[]): void {
 export interface Reconfigurable {
   name: string;
   /** Compiles/validates for `next` and returns the commit; throws (config_invalid...) to refuse. */
-  prepare(next: Readonly<Config>, previous: Readonly<Config>): () => void;
+  prepare(next: Readonly<Config>, previous: Readonly<Config>, actor: { id: string; name: string }): () => void;
 }
 
 /** Dotted paths whose values differ between two configs (leaves; arrays compared whole). */

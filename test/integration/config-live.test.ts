@@ -163,3 +163,56 @@ describe('moat config', () => {
     expect(refused.stderr).toMatch(/restart_required/);
   });
 });
+
+describe('live changes of the house', () => {
+  it('opens exec with tools.allow and closes it again with tools.deny, on the next request', async () => {
+    const g = await boot();
+    const run = (await g.fetch('/api/v1/runs', { method: 'POST', body: {} })).json.id as string;
+    const exec = () => g.fetch('/api/v1/tools/invoke', { method: 'POST', body: { run, tool: 'exec', args: { argv: ['true'] } } });
+    expect((await exec()).json.code).toBe('tool_denied');
+    expect((await patch(g, { tools: { allow: ['exec'] } })).status).toBe(200);
+    expect((await exec()).status).toBe(200);
+    expect((await patch(g, { tools: { deny: ['exec'] } })).status).toBe(200);
+    expect((await exec()).json.code).toBe('tool_denied');
+    expect((await patch(g, { tools: { allow: ['exce'] } })).status).toBe(400);
+  });
+
+  it('adds a mount that runs can name, and never shows its host path', async () => {
+    const g = await boot();
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'notes.md'), 'hello');
+    expect((await patch(g, { mounts: [{ name: 'notes', path: dir, readOnly: true }] })).status).toBe(200);
+    const policy = await g.fetch('/api/v1/workspace/policy');
+    expect(policy.json.mounts).toEqual([{ name: 'notes', readOnly: true }]);
+    expect(policy.text).not.toContain(dir);
+    const run = (await g.fetch('/api/v1/runs', { method: 'POST', body: { workspace: { mounts: ['notes'] } } })).json.id as string;
+    const read = await g.fetch('/api/v1/tools/invoke', { method: 'POST', body: { run, tool: 'fs.read', args: { path: 'mount:notes/notes.md' } } });
+    expect(read.json.result.content).toBe('hello');
+    expect((await patch(g, { mounts: [{ name: 'bad', path: 'relative/path' }] })).status).toBe(400);
+  });
+
+  it('registers, changes and removes a config service', async () => {
+    const http = await import('node:http');
+    const upstream = http.createServer((req, res) => res.end(req.url === '/health' ? 'ok' : `hello ${req.url}`));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as { port: number }).port;
+    const g = await boot();
+    try {
+      const service = { name: 'echo', kind: 'url', baseUrl: `http://127.0.0.1:${port}`, health: { intervalMs: 50 } };
+      expect((await patch(g, { services: [service] })).status).toBe(200);
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'healthy'; i++) {
+        state = (await g.fetch('/api/v1/services/echo')).json?.state;
+        if (state !== 'healthy') await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(state).toBe('healthy');
+      expect((await g.fetch('/svc/echo/hi')).text).toBe('hello /hi');
+      expect((await patch(g, { services: [{ ...service, baseUrl: 'http://10.0.0.1:80' }] })).json.code).toBe('config_invalid');
+      expect((await patch(g, { services: [] })).status).toBe(200);
+      for (let i = 0; i < 100 && (await g.fetch('/api/v1/services/echo')).status !== 404; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await g.fetch('/api/v1/services/echo')).status).toBe(404);
+    } finally {
+      upstream.close();
+    }
+  });
+});

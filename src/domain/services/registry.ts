@@ -83,6 +83,35 @@ export class ServiceRegistry {
     return [...this.byName.values()].sort((a, b) => (a.def.name < b.def.name ? -1 : 1));
   }
 
+  /**
+   * Replaces the config-file services (a live change of `services`): returns the names added,
+   * removed and changed. An API service with a newly declared name is shadowed, as at boot.
+   */
+  setDeclared(defs: readonly ServiceDefinition[]): { added: string[]; removed: string[]; changed: string[] } {
+    const at = this.now();
+    const next = new Map(defs.map((d) => [d.name, d]));
+    const out = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+    for (const [name, record] of [...this.byName]) {
+      if (record.source === 'config' && !next.has(name)) {
+        this.byName.delete(name);
+        out.removed.push(name);
+      }
+    }
+    for (const def of defs) {
+      const prev = this.byName.get(def.name);
+      if (prev?.source === 'config') {
+        if (JSON.stringify(prev.def) !== JSON.stringify(def)) out.changed.push(def.name);
+        this.byName.set(def.name, { ...prev, def, updatedAt: at });
+      } else {
+        if (prev) this.opts.log.warn({ service: def.name }, 'a service registered through the API has the name of one in the config file; the config file wins');
+        if (prev) out.changed.push(def.name);
+        else out.added.push(def.name);
+        this.byName.set(def.name, { def, source: 'config', createdAt: at, updatedAt: at, createdBy: null });
+      }
+    }
+    return out;
+  }
+
   /** Persists a new API service; 409 service_exists when the name is taken. */
   add(def: ServiceDefinition, createdBy: string | null): ServiceRecord {
     if (this.byName.has(def.name) || !this.opts.store.insert({ name: def.name, spec: toSpec(def), createdAt: this.now(), updatedAt: this.now(), createdBy })) {

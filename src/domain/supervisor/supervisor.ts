@@ -166,6 +166,45 @@ export class Supervisor {
     return this.status(name);
   }
 
+  /**
+   * A live change of the config file's `services`: new ones are added (and started when autoStart),
+   * removed ones stopped and forgotten, changed ones take the new definition (restarted when their
+   * program, environment or target changed). Runs in the background; each step is audited.
+   */
+  async applyDeclared(defs: readonly ServiceDefinition[], actor: Actor): Promise<void> {
+    const previous = new Map(this.opts.registry.list().map((r) => [r.def.name, r.def]));
+    const { added, removed, changed } = this.opts.registry.setDeclared(defs);
+    for (const name of removed) {
+      const unit = this.units.get(name);
+      if (!unit) continue;
+      await unit.stop('removed', actor);
+      await unit.logs.close();
+      this.units.delete(name);
+      this.opts.audit.record({ type: 'service.deleted', outcome: 'ok', actor, detail: { service: name, via: 'config' } });
+    }
+    for (const name of added) {
+      const def = this.opts.registry.require(name).def;
+      const unit = this.addUnit(def);
+      this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'config' } });
+      if (def.autoStart && this.lifecycle === 'started') await unit.start('operator', actor);
+    }
+    for (const name of changed) {
+      const def = this.opts.registry.require(name).def;
+      const unit = this.unit(name);
+      const before = previous.get(name);
+      const keys = before ? changedKeys(before, def) : [];
+      const running = unit.state !== 'stopped' && unit.state !== 'failed' && unit.state !== 'crashed';
+      this.opts.audit.record({ type: 'service.updated', outcome: 'ok', actor, detail: { service: name, changed: keys, via: 'config' } });
+      if (running && keys.some((k) => (PROCESS_KEYS as readonly string[]).includes(k))) {
+        await unit.stop('updated', actor);
+        unit.def = def;
+        await unit.start('operator', actor);
+      } else {
+        unit.def = def;
+      }
+    }
+  }
+
   /** Stops and forgets an API service. */
   async remove(name: string, actor: Actor): Promise<void> {
     this.opts.registry.writable(name);

@@ -63,12 +63,24 @@ export class ToolService {
   private readonly byName = new Map<string, Entry>();
   private readonly now: () => number;
 
+  private policy: ToolPolicy;
+
   constructor(private readonly opts: ToolServiceOptions) {
     this.now = opts.now ?? Date.now;
-    for (const def of opts.tools as ReadonlyArray<ToolDefinition<unknown>>) {
-      if (this.byName.has(def.name)) throw new Error(`tool ${def.name} is registered twice`);
-      this.byName.set(def.name, { def, check: TypeCompiler.Compile(def.args) });
+    this.policy = opts.policy;
+    this.setTools(opts.tools, opts.policy);
+  }
+
+  /** Puts a (checked) set of tools and policy in force: a live change of `tools`. */
+  setTools(tools: ToolServiceOptions['tools'], policy: ToolPolicy): void {
+    const byName = new Map<string, Entry>();
+    for (const def of tools as ReadonlyArray<ToolDefinition<unknown>>) {
+      if (byName.has(def.name)) throw new Error(`tool ${def.name} is registered twice`);
+      byName.set(def.name, { def, check: TypeCompiler.Compile(def.args) });
     }
+    this.byName.clear();
+    for (const [k, v] of byName) this.byName.set(k, v);
+    this.policy = policy;
   }
 
   /** Every tool with its risk and whether a token (holding scope tools or not) may call it. */
@@ -77,10 +89,10 @@ export class ToolService {
       name: def.name,
       risk: def.risk,
       description: def.description,
-      allowed: canInvoke && this.opts.policy.decide(def.name).allowed,
+      allowed: canInvoke && this.policy.decide(def.name).allowed,
       available: (def.unavailable?.() ?? null) === null,
     }));
-    return { tools, mountWrite: { risk: 'high', allowed: canInvoke && this.opts.policy.decideMountWrite().allowed } };
+    return { tools, mountWrite: { risk: 'high', allowed: canInvoke && this.policy.decideMountWrite().allowed } };
   }
 
   async invoke(input: InvokeInput, ctx: CallContext): Promise<{ result: unknown }> {
@@ -90,7 +102,7 @@ export class ToolService {
     try {
       if (!entry) throw new GatewayError('tool_unknown', `no tool ${JSON.stringify(input.tool)} (GET /api/v1/tools lists them)`);
       const { def } = entry;
-      const decision = this.opts.policy.decide(def.name);
+      const decision = this.policy.decide(def.name);
       if (!decision.allowed) throw new GatewayError('tool_denied', decision.reason, { extra: { tool: def.name, risk: def.risk } });
       const unavailable = def.unavailable?.() ?? null;
       if (unavailable !== null) throw new GatewayError('tool_unavailable', unavailable, { extra: { tool: def.name } });
@@ -125,7 +137,7 @@ export class ToolService {
       labels.push(root.mount === undefined ? 'workspace' : `mount:${root.mount}`);
       if (root.mount === undefined) continue;
       if (root.readOnly) throw new GatewayError('path_read_only', `${root.label} is read-only`);
-      const decision = this.opts.policy.decideMountWrite();
+      const decision = this.policy.decideMountWrite();
       if (!decision.allowed) throw new GatewayError('tool_denied', decision.reason, { extra: { tool: def.name, risk: 'high', policy: MOUNT_WRITE } });
     }
     return [...new Set(labels)];

@@ -34,11 +34,16 @@ export interface ToolboxStart {
   fetcher?: Fetcher | null;
 }
 
+interface Built {
+  policy: ToolPolicy;
+  runner: ExecRunner;
+  definitions: ReadonlyArray<ToolDefinition<never>>;
+}
+
 export class Toolbox {
-  readonly policy: ToolPolicy;
-  private readonly workspaceOptions: WorkspaceOptions;
-  private readonly runner: ExecRunner;
-  private readonly definitions: ReadonlyArray<ToolDefinition<never>>;
+  private built: Built;
+  private workspaceOptions: WorkspaceOptions;
+  private config: ToolboxOptions['config'];
   private workspaceService: WorkspaceService | null = null;
   private toolService: ToolService | null = null;
   private sandbox: Sandbox | null = null;
@@ -47,43 +52,69 @@ export class Toolbox {
 
   /** Checks mounts, client scope, exec env names and tool names (config_invalid / config_unsafe). */
   constructor(private readonly opts: ToolboxOptions) {
-    const { tools } = opts.config;
+    this.config = opts.config;
     this.workspaceOptions = checkWorkspaceOptions(opts.config);
-    this.runner = new ExecRunner(tools.exec, opts.sourceEnv, () => this.sandbox, opts.now);
+    this.built = this.build(opts.config.tools);
+  }
+
+  get policy(): ToolPolicy {
+    return this.built.policy;
+  }
+
+  /** The tools, their exec runner and policy for a `tools` section (throws config_invalid). */
+  private build(tools: ToolboxOptions['config']['tools']): Built {
+    const runner = new ExecRunner(tools.exec, this.opts.sourceEnv, () => this.sandbox, this.opts.now);
     const files: FsLimits = {
       maxReadBytes: tools.maxReadBytes,
       maxWriteBytes: tools.maxWriteBytes,
       unavailable: () => (this.workspaceService?.fileToolsSupported ? null : 'file tools need /proc/self/fd (Linux) to open files without following swapped-in links'),
     };
-    this.definitions = [
+    const definitions = [
       fsList(files),
       fsRead(files),
       fsWrite(files),
       fsMove(files),
       fsDelete(files),
       fetchTool(() => this.fetcher),
-      execTool(this.runner, tools.exec.timeoutMs),
+      execTool(runner, tools.exec.timeoutMs),
     ] as unknown as ReadonlyArray<ToolDefinition<never>>;
-    this.policy = new ToolPolicy(tools, new Map(this.definitions.map((d) => [d.name, d.risk] as [string, Risk])));
+    const policy = new ToolPolicy(tools, new Map(definitions.map((d) => [d.name, d.risk] as [string, Risk])));
+    return { policy, runner, definitions };
+  }
+
+  /**
+   * A live change of `tools` or `mounts`: everything is checked and built first (a refusal changes
+   * nothing); the commit puts it in force. Commands already running finish under the old limits.
+   */
+  prepare(next: ToolboxOptions['config']): () => void {
+    const workspace = checkWorkspaceOptions(next);
+    const built = this.build(next.tools);
+    return () => {
+      this.built = built;
+      this.workspaceOptions = workspace;
+      this.config = next;
+      this.workspaceService?.setWorkspace(workspace);
+      this.toolService?.setTools(built.definitions, built.policy);
+    };
   }
 
   async start(s: ToolboxStart): Promise<void> {
     this.fetcher = s.fetcher ?? null;
-    const workspaces = new WorkspaceService({ dataDir: this.opts.config.dataDir, workspace: this.workspaceOptions, store: s.store, audit: s.audit, log: s.log, ...(this.opts.now ? { now: this.opts.now } : {}) });
+    const workspaces = new WorkspaceService({ dataDir: this.config.dataDir, workspace: this.workspaceOptions, store: s.store, audit: s.audit, log: s.log, ...(this.opts.now ? { now: this.opts.now } : {}) });
     workspaces.start();
     this.workspaceService = workspaces;
-    if (this.opts.config.tools.exec.sandbox !== 'off') {
+    if (this.config.tools.exec.sandbox !== 'off') {
       const probe = await Sandbox.probe(this.opts.sourceEnv['PATH']);
       this.sandbox = probe.sandbox;
       this.sandboxReason = probe.reason;
     } else {
       this.sandboxReason = 'tools.exec.sandbox is off';
     }
-    this.toolService = new ToolService({ tools: this.definitions, policy: this.policy, workspaces, audit: s.audit, ...(this.opts.now ? { now: this.opts.now } : {}) });
+    this.toolService = new ToolService({ tools: this.built.definitions, policy: this.built.policy, workspaces, audit: s.audit, ...(this.opts.now ? { now: this.opts.now } : {}) });
   }
 
   stop(): void {
-    this.runner.stop();
+    this.built.runner.stop();
     this.workspaceService?.stop();
   }
 
@@ -107,7 +138,7 @@ export class Toolbox {
     const out: string[] = [];
     const opened = this.policy.openedHighRisk();
     if (opened.length > 0) out.push(`tools.allow opens high-risk tools over HTTP: ${opened.join(', ')}`);
-    const exec = this.opts.config.tools.exec;
+    const exec = this.config.tools.exec;
     if (opened.includes('exec') && this.sandbox === null && exec.sandbox !== 'required') {
       out.push(`exec runs commands without a sandbox (${this.sandboxReason}): they see the host as the gateway's user, and the network`);
     }

@@ -81,11 +81,19 @@ function view(r: RunRecord): RunView {
 
 export class WorkspaceService {
   private readonly now: () => number;
+  /** Mounts and client scope in force (replaced by a live change of `mounts`). */
+  private workspace: WorkspaceOptions;
   private base: ScopeRoot | null = null;
   private supported = false;
 
   constructor(private readonly opts: WorkspaceServiceOptions) {
     this.now = opts.now ?? Date.now;
+    this.workspace = opts.workspace;
+  }
+
+  /** Puts checked workspace options (mounts) in force; runs naming a removed mount lose it. */
+  setWorkspace(workspace: WorkspaceOptions): void {
+    this.workspace = workspace;
   }
 
   /** Creates <dataDir>/workspaces (0700) and checks that scoped opens work on this system. */
@@ -109,8 +117,8 @@ export class WorkspaceService {
   /** The mode and the mount names; never a host path. */
   policy(): WorkspacePolicy {
     return {
-      mode: this.opts.workspace.clientScopeBase ? 'client-scope' : 'per-run',
-      mounts: [...this.opts.workspace.mounts.values()].map((m) => ({ name: m.mount as string, readOnly: m.readOnly })),
+      mode: this.workspace.clientScopeBase ? 'client-scope' : 'per-run',
+      mounts: [...this.workspace.mounts.values()].map((m) => ({ name: m.mount as string, readOnly: m.readOnly })),
     };
   }
 
@@ -122,7 +130,7 @@ export class WorkspaceService {
   create(input: CreateRunInput, ctx: CallContext): RunView {
     const mounts = [...new Set(input.workspace?.mounts ?? [])];
     for (const name of mounts) {
-      if (!this.opts.workspace.mounts.has(name)) throw new GatewayError('validation_failed', `workspace.mounts: no mount named ${JSON.stringify(name)} (GET /api/v1/workspace/policy lists them)`);
+      if (!this.workspace.mounts.has(name)) throw new GatewayError('validation_failed', `workspace.mounts: no mount named ${JSON.stringify(name)} (GET /api/v1/workspace/policy lists them)`);
     }
     let inputJson: string | null = null;
     if (input.input !== undefined) {
@@ -156,7 +164,7 @@ export class WorkspaceService {
 
   /** Client scope: a root the client names under the operator's base, through the path rule. */
   private openClientRoot(root: string): string {
-    const base = this.opts.workspace.clientScopeBase;
+    const base = this.workspace.clientScopeBase;
     if (!base) throw new GatewayError('path_outside_workspace', 'workspace.root needs workspaces.allowClientScope; runs get a workspace of their own');
     const parsed = parseClientPath(root);
     if (parsed.mount !== null) throw new GatewayError('path_invalid', 'workspace.root is a path under the client-scope base, not a mount');
@@ -201,7 +209,7 @@ export class WorkspaceService {
     const r = this.find(id, viewer);
     const mounts = new Map<string, ScopeRoot>();
     for (const name of r.mounts) {
-      const m = this.opts.workspace.mounts.get(name);
+      const m = this.workspace.mounts.get(name);
       if (m) mounts.set(name, m); // a mount removed from the config since is simply gone
     }
     return { run: view(r), roots: { workspace: this.workspaceRoot(r), mounts } };
@@ -209,7 +217,7 @@ export class WorkspaceService {
 
   private workspaceRoot(r: RunRecord): ScopeRoot {
     if (r.clientRoot === null) return { label: 'the workspace', hostPath: join(this.workspacesRoot.hostPath, r.id), readOnly: false };
-    const base = this.opts.workspace.clientScopeBase;
+    const base = this.workspace.clientScopeBase;
     if (!base) throw new GatewayError('path_outside_workspace', 'this run has a client-chosen root, and workspaces.allowClientScope is now off');
     // Re-resolved on every call: a link swapped into the base since creation is caught here.
     const resolved = resolveClientPath({ workspace: base, mounts: new Map() }, r.clientRoot, 'read');
