@@ -86,7 +86,7 @@ export const TriggerConfigSchema = Type.Object(
 export const hookKnobs = {
   hooks: knob(Type.Array(HookConfigSchema, { default: [], maxItems: 256 }), {
     description:
-      'Signed inbound webhooks: `[{name, verify, secret, verifyToken?, action, maxBodyBytes?}]`, delivered to POST /hooks/<name> (docs/hooks.md). More can be registered with POST /api/v1/hooks; those live in the database, their secrets sealed.',
+      'Signed inbound webhooks: `[{name, verify, secret, verifyToken?, action, maxBodyBytes?}]`, delivered to POST /hooks/<name> (docs/hooks.md). More can be registered with POST /api/v1/hooks; those live in the database, their secrets sealed. `secret` and `verifyToken` are write-only: never returned by the API, never logged.',
     weakens: 'Each hook turns a correctly signed request from outside into a job or a task; its secret is what stands between the internet and that.',
   }),
   triggers: knob(Type.Array(TriggerConfigSchema, { default: [], maxItems: 256 }), {
