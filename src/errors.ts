@@ -60,6 +60,21 @@ export const ERRORS = {
   // Jobs
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with another body' },
 
+  // The way in: hooks, triggers, tasks, action links
+  signature_invalid: { status: 401, title: 'Signature invalid' },
+  verify_token_invalid: { status: 403, title: 'Verify token invalid' },
+  hook_not_found: { status: 404, title: 'No such hook' },
+  hook_exists: { status: 409, title: 'Hook already registered' },
+  hook_readonly: { status: 409, title: 'Hook is declared in the config file' },
+  trigger_not_found: { status: 404, title: 'No such trigger' },
+  action_payload_too_large: { status: 413, title: 'Filled template too large' },
+  task_not_found: { status: 404, title: 'No such task' },
+  task_state_invalid: { status: 409, title: 'Task is not in a state that allows this' },
+  link_invalid: { status: 401, title: 'Action link invalid' },
+  link_expired: { status: 401, title: 'Action link expired' },
+  link_used: { status: 409, title: 'Action link already used' },
+  link_stale: { status: 409, title: 'Action link is stale' },
+
   // Server
   internal: { status: 500, title: 'Internal error' },
   audit_backlog: { status: 503, title: 'Audit log backlog full' },

@@ -51,6 +51,9 @@ import { EventBus } from './domain/events/bus.js';
 import { JobsModule } from './domain/jobs/module.js';
 import { jobServicePort } from './domain/jobs/service-port.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
+import { HooksModule } from './domain/hooks/module.js';
+import { sqliteHookStore } from './store/sqlite/hooks.js';
+import { sqliteTaskStore } from './store/sqlite/tasks.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -100,6 +103,8 @@ export class Gateway {
   private supervisorInstance: Supervisor | null = null;
   private upstream: UpstreamClient | null = null;
   private jobsModule: JobsModule | null = null;
+  private hooksModule: HooksModule | null = null;
+  private hookWarnings: string[] = [];
   private readonly events = new EventBus();
   /** Closers of open event streams (SSE, WebSocket): ended when draining starts. */
   private readonly streams = new Set<() => void>();
@@ -218,6 +223,7 @@ export class Gateway {
     // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
     const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
     checkDeclaredServices(config.services);
+    this.hookWarnings = HooksModule.check(config);
     checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     const inflight = inflightLimit(config.limits);
@@ -363,6 +369,22 @@ export class Gateway {
       audit.record({ type: 'jobs.recovered', outcome: 'ok', detail: { ...recovered } });
     }
 
+    // The way in: hooks, triggers, tasks and action links, submitting to the queue above.
+    const hooksModule = (this.hooksModule = new HooksModule({
+      hookStore: sqliteHookStore(this.db),
+      taskStore: sqliteTaskStore(this.db),
+      keys: { hooks: loadOrCreateKey(dataDir, 'hooks'), tasks: loadOrCreateKey(dataDir, 'tasks'), links: loadOrCreateKey(dataDir, 'links') },
+      jobs: jobsModule.jobs,
+      serviceExists: (name) => registry.get(name) !== undefined,
+      events,
+      audit,
+      log,
+      config: () => this.config,
+      linkBase: () => this.linkBase(),
+      now,
+    }));
+    await hooksModule.start();
+
     if (posture.tls) {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
     }
@@ -398,6 +420,11 @@ export class Gateway {
           },
         },
         liveConfig: { view: () => this.configView(), patch: (patch, actor) => this.patchConfig(patch, actor) },
+        hooks: hooksModule.registry,
+        hookReceiver: hooksModule.receiver,
+        triggers: hooksModule.triggers,
+        tasks: hooksModule.tasks,
+        links: hooksModule.links,
         callbackSecret: (actor) => {
           audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
           return callbackSecret;
@@ -434,7 +461,7 @@ export class Gateway {
     const info: GatewayInfo = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
     writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
 
-    const weakenings = [...posture.warnings, ...toolbox.warnings()];
+    const weakenings = [...posture.warnings, ...toolbox.warnings(), ...this.hookWarnings];
     for (const w of [...weakenings, ...this.loaded!.warnings]) log.warn(w);
     auditLog.record({
       type: 'gateway.boot',
@@ -522,6 +549,10 @@ export class Gateway {
         },
       },
       {
+        name: 'hooks and triggers',
+        prepare: (next) => (this.hooksModule as HooksModule).prepare(next),
+      },
+      {
         name: 'tools and mounts',
         prepare: (next) => (this.toolbox as Toolbox).prepare(next),
       },
@@ -545,6 +576,19 @@ export class Gateway {
     const { host, port } = this.address;
     const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
     return `${this.posture.tls ? 'https' : 'http'}://${local.includes(':') ? `[${local}]` : local}:${port}`;
+  }
+
+  /**
+   * Base URL of action links: tasks.linkBaseUrl, else the first publicNames entry (with this
+   * gateway's scheme, and its port unless the entry names one), else the gateway's URL.
+   */
+  linkBase(): string {
+    const configured = this.config.tasks.linkBaseUrl;
+    if (configured !== undefined) return configured.replace(/\/+$/, '');
+    const name = this.config.publicNames[0];
+    if (name === undefined) return this.url;
+    const scheme = this.posture.tls ? 'https' : 'http';
+    return /:[0-9]+$/.test(name) && !name.endsWith(']') ? `${scheme}://${name}` : `${scheme}://${name}:${this.port}`;
   }
 
   /** Every registered route with its declared auth mode and scope. */
@@ -636,6 +680,7 @@ export class Gateway {
    * children stop (audited; none outlives moat). Before the shutdown record, so it stays last.
    */
   private async stopHouse(): Promise<void> {
+    this.hooksModule?.stop();
     await this.jobsModule?.stop();
     await this.supervisorInstance?.stop().catch((err: unknown) => this.logger?.warn({ err }, 'supervisor stop failed'));
     await this.upstream?.close();

@@ -10,6 +10,8 @@ import { serveCommand } from './commands/serve.js';
 import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
+import { hookCommand } from './commands/hook.js';
+import { taskCommand } from './commands/task.js';
 
 export function buildProgram(version: string): Command {
   const program = new Command('moat')
@@ -27,6 +29,8 @@ export function buildProgram(version: string): Command {
   scheduleCommand(program);
   egressCommand(program);
   serviceCommand(program);
+  hookCommand(program);
+  taskCommand(program);
   return program;
 }
 

@@ -108,11 +108,19 @@ export class MoatClient {
     }
   }
 
-  async request<T = unknown>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}): Promise<Response<T>> {
+  /** `raw` sends exactly these bytes with this Content-Type (a signed hook delivery) instead of JSON. */
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; raw?: { body: string | Buffer; contentType: string }; headers?: Record<string, string>; auth?: boolean } = {},
+  ): Promise<Response<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (opts.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: string | Buffer | undefined;
+    if (opts.raw !== undefined) {
+      body = opts.raw.body;
+      headers['content-type'] = opts.raw.contentType;
+    } else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }

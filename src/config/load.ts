@@ -113,6 +113,7 @@ function unknownKey(parentPath: string, key: string): string {
 function siblingKeys(parentPath: string): string[] {
   let schema = ConfigSchema as unknown as Obj;
   for (const seg of parentPath ? parentPath.split('.') : []) {
+    if (/^[0-9]+$/.test(seg)) continue; // an index into a list: its items' schema is already current
     const props = schema['properties'] as Obj | undefined;
     const next = props?.[seg] as Obj | undefined;
     if (!next) return [];

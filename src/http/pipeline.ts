@@ -134,7 +134,8 @@ export function createPipeline(opts: PipelineOptions) {
       });
     }
     g.host(req, reply);
-    if (g.origin(req, reply)) return true;
+    if (policy.auth === 'link') g.origin.forLink(req);
+    else if (g.origin(req, reply)) return true;
     state.client = g.clientIp(req);
     g.rateLimit(policy.rateClass, state.client, t);
     if (policy.auth === 'bearer') {

@@ -11,6 +11,11 @@ import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
 import type { ToolService } from '../domain/tools/registry.js';
 import type { WorkspaceService } from '../domain/workspaces/runs.js';
 import type { ServiceProxy, Supervisor } from '../domain/services/index.js';
+import type { HookReceiver } from '../domain/hooks/receiver.js';
+import type { HookRegistry } from '../domain/hooks/registry.js';
+import type { TriggerService } from '../domain/hooks/triggers.js';
+import type { ActionLinks } from '../domain/tasks/links.js';
+import type { TaskService } from '../domain/tasks/service.js';
 
 export interface StatusView {
   version: string;
@@ -69,4 +74,11 @@ export interface RouteDeps {
   events: EventBus;
   streams: StreamSlots;
   callbackSecret(actor: { id: string; name: string }): string;
+  /** Hooks: the admin API (routes/hooks.ts) and deliveries to /hooks/<name> (routes/hook-deliveries.ts). */
+  hooks: HookRegistry;
+  hookReceiver: HookReceiver;
+  triggers: TriggerService;
+  tasks: TaskService;
+  /** Signed action links (/actions/<token>, POST /api/v1/tasks/{id}/links). */
+  links: ActionLinks;
 }

@@ -17,6 +17,11 @@ import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
 import { toolRoutes } from './tools.js';
 import { workspaceRoutes } from './workspace.js';
+import { hookRoutes } from './hooks.js';
+import { hookDeliveryRoutes } from './hook-deliveries.js';
+import { triggerRoutes } from './triggers.js';
+import { taskRoutes } from './tasks.js';
+import { actionRoutes } from './actions.js';
 
 export type { RouteDeps } from './deps.js';
 export { PROXY_ROUTE_CONFIG, PROXY_URL, proxyUpgrade, type UpgradeContext } from './proxy.js';
@@ -39,4 +44,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   workspaceRoutes(app, deps);
   serviceRoutes(app, deps);
   proxyRoutes(app, deps);
+  hookRoutes(app, deps);
+  hookDeliveryRoutes(app, deps);
+  triggerRoutes(app, deps);
+  taskRoutes(app, deps);
+  actionRoutes(app, deps);
 }

@@ -3,7 +3,7 @@
  * (outbound callbacks and the `moat` inbound hook scheme), and constant-time comparison of hex
  * signatures. Replay: a timestamped signature is only good within a window. No I/O.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const MOAT_SIGNATURE_HEADER = 'moat-signature';
 export const SIGNATURE_WINDOW_SECONDS = 300;
@@ -22,6 +22,17 @@ export function hmacSha256Hex(secret: string | Buffer, ...parts: Array<string | 
 export function hexSignaturesEqual(expected: string, presented: string): boolean {
   if (!HEX64.test(presented) || !HEX64.test(expected)) return false;
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(presented, 'hex'));
+}
+
+/**
+ * Constant-time equality of two shared secrets of any length (a presented one and the configured
+ * one): their SHA-256 digests are compared, so neither the length nor the first differing byte
+ * shows in the time taken.
+ */
+export function secretsEqual(expected: string | Buffer, presented: string | Buffer): boolean {
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(a, b);
 }
 
 /** `t=<unix>,v1=<hex>` for a raw body signed at `unixSeconds`. */

@@ -89,7 +89,24 @@ export function originGuard(initial: OriginGuardOptions) {
     return false;
   }
 
+  /**
+   * Action-link routes (`auth: 'link'`): the token in the URL is the credential, so a forged
+   * cross-site request needs the token anyway and the allowlist adds nothing. A browser posting the
+   * confirmation form sends `Origin: null` (the page's Referrer-Policy is no-referrer) or, with
+   * another policy, the gateway's own origin; both pass. Any other origin is refused unless listed,
+   * and no CORS headers are given here: no other page may read the answer.
+   */
+  function forLink(req: FastifyRequest): void {
+    const origin = req.headers.origin;
+    if (origin === undefined || origin === 'null') return;
+    if (origin.includes(',') || !ORIGIN.test(origin)) throw new GatewayError('origin_not_allowed', 'malformed Origin header');
+    const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').toLowerCase();
+    if (host !== '' && origin.slice(origin.indexOf('://') + 3) === host) return;
+    if (!matches(matchers, origin)) throw new GatewayError('origin_not_allowed', 'Origin is neither this gateway nor on the allowlist');
+  }
+
   return Object.assign(originGuard, {
+    forLink,
     reconfigure(next: OriginGuardOptions): void {
       matchers = compile(next);
     },

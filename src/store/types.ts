@@ -205,3 +205,106 @@ export interface ServiceStore {
   update(name: string, spec: unknown, at: number): boolean;
   delete(name: string): boolean;
 }
+
+/** A hook registered through the API (config-file hooks are not stored). */
+export interface HookRow {
+  name: string;
+  verify: string;
+  /** Sealed signing secret (context `hook:<name>:secret`); null: none (deliveries refused). */
+  secret: Buffer | null;
+  /** Sealed WhatsApp verify token (context `hook:<name>:verify-token`). */
+  verifyToken: Buffer | null;
+  /** The action object as registered (JSON). */
+  action: unknown;
+  maxBodyBytes: number | null;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+/** A delivery (or trigger call) remembered for deduplication. */
+export interface DeliveryRecord {
+  hook: string;
+  deliveryId: string;
+  receivedAt: number;
+  jobId: string | null;
+  taskId: string | null;
+}
+
+export interface HookStore {
+  list(): HookRow[];
+  get(name: string): HookRow | undefined;
+  /** Inserts; false when the name is taken. */
+  insert(row: HookRow): boolean;
+  delete(name: string): boolean;
+  findDelivery(hook: string, deliveryId: string, notBefore: number): DeliveryRecord | undefined;
+  /** Remembers a delivery; false when it is remembered already (since `notBefore`; older ones are replaced). */
+  recordDelivery(d: DeliveryRecord, notBefore: number): boolean;
+  /** Remembers a one-time value (a Nextcloud Talk random); false when it was seen before. */
+  rememberNonce(hook: string, nonce: string, at: number): boolean;
+  purge(deliveriesBefore: number, noncesBefore: number): void;
+  /** Runs `fn` in one transaction (deduplication and the task it creates commit together). */
+  atomically<T>(fn: () => T): T;
+}
+
+export type TaskState = 'open' | 'pending_approval' | 'approved' | 'rejected' | 'done' | 'canceled';
+export const TASK_STATES: readonly TaskState[] = ['open', 'pending_approval', 'approved', 'rejected', 'done', 'canceled'];
+
+export interface TaskRecord {
+  id: string;
+  seq: number;
+  /** Sealed JSON `{title, body}` (context `task:<id>:content`). */
+  content: Buffer;
+  state: TaskState;
+  /** Bumped by every change a reviewer would care about; action links are bound to it. */
+  version: number;
+  /** Sealed JSON `{service, payload}` of the job that runs once approved (context `task:<id>:job`). */
+  pendingJob: Buffer | null;
+  pendingService: string | null;
+  jobId: string | null;
+  /** Where it came from: `api`, `hook:<name>`, `trigger:<path>`. */
+  source: string;
+  createdBy: string | null;
+  createdByName: string | null;
+  reviewedBy: string | null;
+  reviewedByName: string | null;
+  reviewedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TaskEventRecord {
+  taskId: string;
+  seq: number;
+  type: string;
+  at: number;
+  actorId: string | null;
+  actorName: string | null;
+  /** Non-secret facts (decision, state change, job id). */
+  detail: Record<string, unknown> | null;
+  /** Sealed text of a comment (context `task:<id>:event:<seq>`). */
+  text: Buffer | null;
+}
+
+export type TaskChanges = Partial<Pick<TaskRecord, 'content' | 'state' | 'pendingJob' | 'pendingService' | 'jobId' | 'reviewedBy' | 'reviewedByName' | 'reviewedAt'>>;
+
+export interface TaskStore {
+  insert(task: TaskRecord): void;
+  get(id: string): TaskRecord | undefined;
+  /** Newest first. */
+  list(filter: { state?: TaskState | undefined; limit: number; beforeSeq?: number | undefined }): TaskRecord[];
+  maxSeq(): number;
+  /** Applies `changes` only if the task is still at `expectedVersion`; `bump` raises the version. */
+  update(id: string, expectedVersion: number, changes: TaskChanges, bump: boolean, now: number): boolean;
+  /** Appends an event with the next seq of its task; returns the seq. */
+  appendEvent(event: Omit<TaskEventRecord, 'seq'>, text?: (seq: number) => Buffer): number;
+  events(taskId: string): TaskEventRecord[];
+  delete(id: string): boolean;
+  byJob(jobId: string): TaskRecord | undefined;
+  /** Approved tasks whose job was never submitted (a crash between approval and submission). */
+  approvedWithoutJob(): TaskRecord[];
+  /** Records the use of an action link; false when its nonce was used before. */
+  useLink(nonce: string, taskId: string, action: string, at: number, expiresAt: number): boolean;
+  isLinkUsed(nonce: string): boolean;
+  purgeLinks(expiredBefore: number): number;
+  atomically<T>(fn: () => T): T;
+}

@@ -216,3 +216,24 @@ describe('live changes of the house', () => {
     }
   });
 });
+
+describe('live changes of hooks', () => {
+  it('adds a hook that verifies deliveries at once, and never shows its secret', async () => {
+    const g = await boot();
+    const secret = 'a-hook-secret-that-nobody-should-see-42';
+    const res = await patch(g, { hooks: [{ name: 'gh', verify: 'github', secret, action: { type: 'task', title: 'push to {body.repository.name}' } }] });
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain(secret);
+    expect(res.json.config.hooks[0].secret).toBe('[redacted]');
+    const { createHmac } = await import('node:crypto');
+    const body = JSON.stringify({ repository: { name: 'moat' } });
+    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const delivery = await g.fetch('/hooks/gh', { method: 'POST', auth: false, raw: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': 'd-1' } });
+    expect(delivery.status).toBe(202);
+    expect((await g.fetch('/api/v1/config')).text).not.toContain(secret);
+    const fs = await import('node:fs');
+    const auditDir = join(g.dataDir, 'audit');
+    for (const f of fs.readdirSync(auditDir)) expect(fs.readFileSync(join(auditDir, f), 'utf8')).not.toContain(secret);
+    expect((await patch(g, { hooks: [{ name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } }, { name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } }] })).json.code).toBe('config_invalid');
+  });
+});

@@ -3,5 +3,6 @@ import identity from './001-identity.js';
 import runs from './002-runs.js';
 import services from './003-services.js';
 import jobs from './004-jobs.js';
+import hooksTasks from './005-hooks-tasks.js';
 
-export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs];
+export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks];

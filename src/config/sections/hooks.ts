@@ -1,0 +1,125 @@
+/**
+ * Config of the way in: the `hooks` list (signed inbound webhooks), the `triggers` list, and the
+ * knobs of deliveries, templates, tasks and signed action links. Schema only; the routes reuse the
+ * hook and action shapes for their bodies.
+ */
+import { Type } from '@sinclair/typebox';
+import { knob } from '../knob.js';
+import { section } from './section.js';
+import { SERVICE_NAME_PATTERN } from './services.js';
+
+/** Hook names: a URL segment (`/hooks/<name>`) and an audit field, so nothing else. */
+export const HOOK_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
+/** Trigger paths: one or more segments below /api/v1/triggers/. */
+export const TRIGGER_PATH_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){0,7}$';
+export const VERIFY_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret'] as const;
+export type VerifyScheme = (typeof VERIFY_SCHEMES)[number];
+
+const TEMPLATE_NOTE = '`{body.x.y}`, `{query.x}`, `{header.x-name}` are filled by literal substitution (docs/hooks.md#templates).';
+
+const JobTemplate = Type.Object(
+  {
+    service: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Service the job goes to.' }),
+    payload: Type.Optional(Type.Unknown({ description: `Payload template (any JSON). ${TEMPLATE_NOTE}` })),
+  },
+  { additionalProperties: false },
+);
+
+/** What a delivery or a trigger turns into: a job, or a task (optionally holding a job that waits for approval). */
+export const ActionSchema = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('job'),
+      service: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Service the job goes to.' }),
+      payload: Type.Optional(Type.Unknown({ description: `Payload template (any JSON). ${TEMPLATE_NOTE}` })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('task'),
+      title: Type.String({ minLength: 1, maxLength: 500, description: `Title template. ${TEMPLATE_NOTE}` }),
+      body: Type.Optional(Type.String({ maxLength: 20_000, description: 'Body template.' })),
+      job: Type.Optional(Object.assign(JobTemplate, { description: 'A job the task holds: it runs only once the task is approved.' })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+/**
+ * A hook as the config file declares it (`config`: secrets carry the knob annotation that redacts
+ * them) or as POST /api/v1/hooks takes it (plain JSON Schema for the route validator).
+ */
+function hookSchema(config: boolean) {
+  const secret = (description: string) => {
+    const s = Type.String({ minLength: 16, maxLength: 1024, description });
+    return config ? knob(s, { description, secret: true, weakens: 'A short or shared secret lets anyone who guesses it forge deliveries.' }) : s;
+  };
+  return Type.Object(
+    {
+      name: Type.String({ pattern: HOOK_NAME_PATTERN, description: 'Name: the delivery URL is /hooks/<name>.' }),
+      verify: Type.Union(
+        VERIFY_SCHEMES.map((s) => Type.Literal(s)),
+        { description: 'Signature scheme of the sender (docs/hooks.md#schemes).' },
+      ),
+      secret: Type.Optional(secret('Signing secret shared with the sender (16-1024 characters). Without one every delivery is refused. Never returned by the API.')),
+      verifyToken: Type.Optional(secret('WhatsApp only: the verify token of the subscription handshake (GET).')),
+      action: ActionSchema,
+      maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 26_214_400, description: 'Body cap of this hook (default inbound.maxBodyBytes).' })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const HookConfigSchema = hookSchema(true);
+/** The body of POST /api/v1/hooks. */
+export const HookBodySchema = hookSchema(false);
+
+export const TriggerConfigSchema = Type.Object(
+  {
+    path: Type.String({ pattern: TRIGGER_PATH_PATTERN, description: 'Called as POST /api/v1/triggers/<path> (scope hooks).' }),
+    action: ActionSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const hookKnobs = {
+  hooks: knob(Type.Array(HookConfigSchema, { default: [], maxItems: 256 }), {
+    description:
+      'Signed inbound webhooks: `[{name, verify, secret, verifyToken?, action, maxBodyBytes?}]`, delivered to POST /hooks/<name> (docs/hooks.md). More can be registered with POST /api/v1/hooks; those live in the database, their secrets sealed. `secret` and `verifyToken` are write-only: never returned by the API, never logged.',
+    weakens: 'Each hook turns a correctly signed request from outside into a job or a task; its secret is what stands between the internet and that.',
+  }),
+  triggers: knob(Type.Array(TriggerConfigSchema, { default: [], maxItems: 256 }), {
+    description: 'Paths callable with a token of scope `hooks` as POST /api/v1/triggers/<path>: `[{path, action}]`.',
+  }),
+  inbound: section('Deliveries of inbound hooks and triggers.', {
+    maxBodyBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 26_214_400 }), {
+      description: 'Body cap of a hook delivery (1 MiB) unless the hook sets its own; larger bodies are refused with 413 before they are read.',
+      env: 'MOAT_INBOUND_MAX_BODY_BYTES',
+    }),
+    dedupHours: knob(Type.Integer({ default: 24, minimum: 1, maximum: 8760 }), {
+      description: 'How long a delivery id (X-GitHub-Delivery, Idempotency-Key) is remembered, durably; a redelivery within it does nothing.',
+      env: 'MOAT_INBOUND_DEDUP_HOURS',
+      weakens: 'A shorter memory lets a late redelivery create its job or task twice.',
+    }),
+    nonceHours: knob(Type.Integer({ default: 720, minimum: 1, maximum: 87_600 }), {
+      description: 'How long a Nextcloud Talk random is remembered (30 days); the scheme has no timestamp, so this is its only replay defence.',
+      env: 'MOAT_INBOUND_NONCE_HOURS',
+      weakens: 'A captured Nextcloud Talk delivery can be replayed once its random is forgotten.',
+    }),
+    maxPayloadBytes: knob(Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }), {
+      description: 'Largest job payload or task text a template may produce once filled (256 KiB); more is refused with 413.',
+    }),
+  }),
+  tasks: section('Tasks and their signed action links.', {
+    linkTtlSeconds: knob(Type.Integer({ default: 86_400, minimum: 60, maximum: 604_800 }), {
+      description: 'Lifetime of an action link when the minting call names none (24 h; 7 days at most).',
+      weakens: 'A longer-lived link is a longer-lived capability in someone\'s inbox.',
+    }),
+    linkBaseUrl: Type.Optional(
+      knob(Type.String({ pattern: '^https?://[^/?#@\\s]+$', maxLength: 300 }), {
+        description: 'Base URL of action links, e.g. https://moat.example.com (default: the first publicNames entry with the gateway\'s scheme and port, else the gateway\'s URL).',
+      }),
+    ),
+  }),
+};

@@ -1,0 +1,128 @@
+/**
+ * Signed action links for pending tasks: minting (`/actions/<token>` approve and reject URLs for a
+ * notification), the confirmation a GET shows, and the POST that acts. Link tampering, replay and
+ * stale decisions: the token is HMAC-signed (security/signed-links.ts), expires, acts once (its
+ * nonce is recorded in the same transaction as the review) and only while the task is at the
+ * version it was minted for. Every use and every refusal is audited, never with the token.
+ */
+import type { AuditSink } from '../../audit/event.js';
+import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
+import { mintLink, verifyLink, type LinkAction, type LinkClaims } from '../../security/signed-links.js';
+import type { TaskStore } from '../../store/types.js';
+import type { TaskService } from './service.js';
+import type { Actor, TaskView } from './views.js';
+
+export const MAX_LINK_TTL_SECONDS = 604_800;
+
+export interface ActionLinksOptions {
+  tasks: TaskService;
+  store: TaskStore;
+  /** Per-install link key (keys/links.key). */
+  key: Buffer;
+  audit: AuditSink;
+  /** Base URL the links point at (no trailing slash). */
+  baseUrl: () => string;
+  defaultTtlSeconds: () => number;
+  now?: () => number;
+}
+
+export interface RequestMeta {
+  client: string;
+  requestId: string;
+}
+
+export interface LinkPreview {
+  task: string;
+  title: string;
+  action: LinkAction;
+  service: string | null;
+  expiresAt: string;
+}
+
+/** Who acts through a link: the holder of the link, not a token. */
+export const LINK_ACTOR: Actor = { id: 'action-link', name: 'signed action link' };
+
+const REFUSALS: Record<'malformed' | 'signature' | 'expired', { code: ErrorCode; detail: string }> = {
+  malformed: { code: 'link_invalid', detail: 'this is not a valid action link' },
+  signature: { code: 'link_invalid', detail: 'this is not a valid action link' },
+  expired: { code: 'link_expired', detail: 'this link has expired; ask for a new one' },
+};
+
+export class ActionLinks {
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ActionLinksOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Approve and reject URLs for a pending_approval task, bound to its current version. */
+  mint(id: string, ttlSeconds: number | undefined, by: Actor, meta?: RequestMeta): { approve: string; reject: string; expiresAt: string } {
+    const ttl = ttlSeconds ?? this.opts.defaultTtlSeconds();
+    if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_LINK_TTL_SECONDS) throw new GatewayError('validation_failed', `ttlSeconds must be 60..${MAX_LINK_TTL_SECONDS}`);
+    const t = this.opts.store.get(id);
+    if (!t) throw new GatewayError('task_not_found', `no task ${JSON.stringify(id)}`);
+    if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; links are only made for pending_approval tasks`, { extra: { state: t.state, allowed: [] } });
+    const exp = Math.floor(this.now() / 1000) + ttl;
+    const base = this.opts.baseUrl();
+    const url = (action: LinkAction) => `${base}/actions/${mintLink(this.opts.key, { task: id, action, exp, stateVersion: t.version }).token}`;
+    const out = { approve: url('approve'), reject: url('reject'), expiresAt: new Date(exp * 1000).toISOString() };
+    this.opts.store.appendEvent({ taskId: id, type: 'links.minted', at: this.now(), actorId: by.id, actorName: by.name, detail: { expiresAt: out.expiresAt, version: t.version }, text: null });
+    this.opts.audit.record({ type: 'link.minted', outcome: 'ok', actor: by, client: meta?.client, requestId: meta?.requestId, detail: { task: id, ttlSeconds: ttl } });
+    return out;
+  }
+
+  /** What a GET shows: the link must be valid, unexpired, unused and current (nothing is recorded). */
+  preview(token: string, meta: RequestMeta): LinkPreview {
+    const claims = this.check(token, meta, 'preview');
+    try {
+      if (this.opts.store.isLinkUsed(claims.nonce)) throw new GatewayError('link_used', 'this link was used already');
+      const t = this.opts.store.get(claims.task);
+      if (!t) throw new GatewayError('task_not_found', 'the task of this link no longer exists');
+      if (t.version !== claims.stateVersion) throw new GatewayError('link_stale', 'the task changed after this link was made; ask for a new one');
+      const view = this.opts.tasks.get(claims.task);
+      return { task: view.id, title: view.title, action: claims.action, service: view.job?.service ?? null, expiresAt: new Date(claims.exp * 1000).toISOString() };
+    } catch (err) {
+      this.refused(meta, 'preview', err, claims);
+      throw err;
+    }
+  }
+
+  /** The POST: reviews the task once, as the link says. */
+  async act(token: string, meta: RequestMeta): Promise<{ action: LinkAction; task: TaskView }> {
+    const claims = this.check(token, meta, 'act');
+    try {
+      const task = await this.opts.tasks.review(claims.task, claims.action, LINK_ACTOR, {
+        link: { nonce: claims.nonce, stateVersion: claims.stateVersion, expiresAt: claims.exp * 1000 },
+        client: meta.client,
+        requestId: meta.requestId,
+      });
+      this.opts.audit.record({ type: 'link.used', outcome: 'ok', actor: LINK_ACTOR, client: meta.client, requestId: meta.requestId, detail: { task: claims.task, action: claims.action } });
+      return { action: claims.action, task };
+    } catch (err) {
+      this.refused(meta, 'act', err, claims);
+      throw err;
+    }
+  }
+
+  private check(token: string, meta: RequestMeta, use: 'preview' | 'act'): LinkClaims {
+    const result = verifyLink(this.opts.key, token, Math.floor(this.now() / 1000));
+    if (result.ok) return result.claims;
+    const refusal = REFUSALS[result.reason];
+    const err = new GatewayError(refusal.code, refusal.detail);
+    this.refused(meta, use, err, null, result.reason);
+    throw err;
+  }
+
+  private refused(meta: RequestMeta, use: 'preview' | 'act', err: unknown, claims: LinkClaims | null, reason?: string): void {
+    const code = isGatewayError(err) ? err.code : 'internal';
+    this.opts.audit.record({
+      type: 'link.refused',
+      outcome: 'denied',
+      actor: LINK_ACTOR,
+      client: meta.client,
+      requestId: meta.requestId,
+      code,
+      detail: { use, reason: reason ?? code, ...(claims ? { task: claims.task, action: claims.action } : {}) },
+    });
+  }
+}
