@@ -225,6 +225,7 @@ export class JobService {
     if (!job || job.progressTokenHash === null || !digestsEqual(job.progressTokenHash, tokenDigest(presentedToken))) {
       throw new GatewayError('token_invalid', 'unknown job or wrong progress token');
     }
+    // A late report of the last attempt (sent just before its answer) is not a guess: 409, not counted.
     if (job.state !== 'running' && job.state !== 'dispatched') throw new GatewayError('conflict', `job ${id} is ${job.state}`);
     this.recordProgress(job, progress, message);
   }

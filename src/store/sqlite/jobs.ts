@@ -86,13 +86,15 @@ export function sqliteJobStore(db: Db): JobStore {
   );
   const running = db.prepare("UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ? AND state = 'dispatched'");
   const progress = db.prepare("UPDATE jobs SET progress = ?, progress_message = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')");
+  // The attempt's token digest stays until the next claim replaces it: a progress report that
+  // arrives after the answer (the service posted it just before answering) is told 409, not 401.
   const finish = db.prepare(
-    `UPDATE jobs SET state = @state, outcome = @outcome, error_code = @errorCode, finished_at = @now, updated_at = @now, progress_token_hash = NULL,
+    `UPDATE jobs SET state = @state, outcome = @outcome, error_code = @errorCode, finished_at = @now, updated_at = @now,
        progress = CASE WHEN @state = 'succeeded' THEN 1 ELSE progress END
      WHERE id = @id AND state IN ('queued', 'dispatched', 'running')`,
   );
   const requeue = db.prepare(
-    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, updated_at = ?, progress_token_hash = NULL WHERE id = ? AND state IN ('dispatched', 'running')",
+    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')",
   );
   const pendingCallbacks = db.prepare<[number], Row>(
     `SELECT j.* FROM jobs j WHERE j.callback IS NOT NULL AND j.state IN ('succeeded', 'failed', 'canceled')
