@@ -124,14 +124,18 @@ export interface JobStore {
   setProgress(id: string, progress: number, message: string | null, now: number): boolean;
   /** Moves a job in flight to a final state. */
   finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): boolean;
-  /** Puts a job in flight back in the queue, not before `nextAttemptAt`. */
-  requeue(id: string, nextAttemptAt: number, errorCode: string, now: number): boolean;
+  /** Puts a job in flight back in the queue, not before `nextAttemptAt`, with the failed attempt's (sealed) error. */
+  requeue(id: string, nextAttemptAt: number, errorCode: string, outcome: Buffer, now: number): boolean;
   requestCancel(id: string, now: number): boolean;
   delete(id: string): boolean;
   /** Jobs left `dispatched`/`running` by a previous run of the gateway. */
   interrupted(): JobRecord[];
-  /** Services that have a queued job due now, and the earliest future due time. */
-  dueServices(now: number): { services: string[]; nextDueAt: number | null };
+  /** Services that have a queued job due now. */
+  dueServices(now: number): string[];
+  /** The earliest time after `now` at which a queued job waiting for its retry becomes due, or null. */
+  nextDueAt(now: number): number | null;
+  /** Queued jobs of one service (to fail them when the service is gone). */
+  queuedOf(service: string): JobRecord[];
   maxSeq(): number;
   countsByState(): Array<{ service: string; state: JobState; count: number }>;
   purgeFinished(before: number): number;

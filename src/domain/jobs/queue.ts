@@ -263,7 +263,8 @@ export class JobService {
       maxAttempts: job.maxAttempts,
       timeoutSeconds: job.timeoutSeconds,
       progress: { value: job.progress, message: job.progressMessage },
-      error: outcome?.error ?? (job.errorCode && !FINISHED_STATES.includes(job.state) ? { code: job.errorCode, message: 'retrying' } : null),
+      // A job not final yet shows its last failed attempt (it is being retried); a final one its outcome.
+      error: outcome?.error ?? null,
       callback:
         callbackUrl === null
           ? null

@@ -94,7 +94,7 @@ export function sqliteJobStore(db: Db): JobStore {
      WHERE id = @id AND state IN ('queued', 'dispatched', 'running')`,
   );
   const requeue = db.prepare(
-    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')",
+    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, outcome = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')",
   );
   const pendingCallbacks = db.prepare<[number], Row>(
     `SELECT j.* FROM jobs j WHERE j.callback IS NOT NULL AND j.state IN ('succeeded', 'failed', 'canceled')
@@ -108,6 +108,7 @@ export function sqliteJobStore(db: Db): JobStore {
     "SELECT DISTINCT service FROM jobs WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
   );
   const nextDue = db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM jobs WHERE state = 'queued' AND next_attempt_at > ?");
+  const queuedOf = db.prepare<[string], Row>("SELECT * FROM jobs WHERE service = ? AND state = 'queued' ORDER BY seq");
   const maxSeq = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM jobs');
   const counts = db.prepare<[], { service: string; state: JobState; count: number }>('SELECT service, state, COUNT(*) AS count FROM jobs GROUP BY service, state');
   const purge = db.prepare("DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'canceled') AND finished_at < ?");
@@ -150,11 +151,13 @@ export function sqliteJobStore(db: Db): JobStore {
     markRunning: (id, now) => running.run(now, id).changes > 0,
     setProgress: (id, p, message, now) => progress.run(p, message, now, id).changes > 0,
     finish: (id, state, outcome, errorCode, now) => finish.run({ id, state, outcome, errorCode, now }).changes > 0,
-    requeue: (id, nextAttemptAt, errorCode, now) => requeue.run(nextAttemptAt, errorCode, now, id).changes > 0,
+    requeue: (id, nextAttemptAt, errorCode, outcome, now) => requeue.run(nextAttemptAt, errorCode, outcome, now, id).changes > 0,
     requestCancel: (id, now) => cancel.run(now, id).changes > 0,
     delete: (id) => del.run(id).changes > 0,
     interrupted: () => interrupted.all().map(toJob),
-    dueServices: (now) => ({ services: due.all(now).map((r) => r.service), nextDueAt: nextDue.get(now)?.at ?? null }),
+    dueServices: (now) => due.all(now).map((r) => r.service),
+    nextDueAt: (now) => nextDue.get(now)?.at ?? null,
+    queuedOf: (service) => queuedOf.all(service).map(toJob),
     maxSeq: () => maxSeq.get()?.seq ?? 0,
     countsByState: () => counts.all(),
     purgeFinished: (before) => purge.run(before).changes,
