@@ -110,8 +110,12 @@ export interface CallbackAttempt {
 }
 
 export interface JobStore {
-  /** Inserts the job (and its idempotency key) in one transaction: durable before it is acknowledged. */
-  insert(job: JobRecord, idempotency?: IdempotencyRecord): void;
+  /**
+   * Inserts the job (and its idempotency key) in one transaction: durable before it is acknowledged.
+   * A key already held by a record created at or after `keyNotBefore` (a concurrent submission)
+   * throws `idempotency_conflict` and nothing is written; an older record (expired) is replaced.
+   */
+  insert(job: JobRecord, idempotency?: IdempotencyRecord & { keyNotBefore: number }): void;
   get(id: string): JobRecord | undefined;
   list(filter: JobListFilter): JobRecord[];
   findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;

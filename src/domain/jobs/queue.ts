@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, hasCode } from '../../errors.js';
 import { sealJson, unsealJson } from '../../security/seal.js';
 import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
 import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
@@ -151,11 +151,12 @@ export class JobService {
       finishedAt: null,
       nextAttemptAt: null,
     };
+    const keyNotBefore = now - cfg.idempotencyHours * 3_600_000;
     try {
-      this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now });
+      this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now, keyNotBefore });
     } catch (err) {
-      // Two submissions with the same key at once: the loser answers like a replay.
-      if (idempotencyKey !== undefined && hash !== undefined && /UNIQUE|PRIMARY KEY/.test(String((err as Error).message))) {
+      // Two submissions with the same key at once: the loser answers like a replay (or a conflict).
+      if (idempotencyKey !== undefined && hash !== undefined && hasCode(err, 'idempotency_conflict')) {
         const replay = this.replayed(by.id, idempotencyKey, hash, now);
         if (replay) return { job: replay, replayed: true };
       }

@@ -1,5 +1,6 @@
 /** SQLite implementation of JobStore: prepared, parameterized statements; claims are atomic UPDATEs. */
 import type { CallbackAttempt, IdempotencyRecord, JobRecord, JobState, JobStore } from '../types.js';
+import { GatewayError } from '../../errors.js';
 import type { Db } from './database.js';
 
 interface Row {
@@ -67,10 +68,15 @@ export function sqliteJobStore(db: Db): JobStore {
        @progress, @progressMessage, @callback, @notify, @progressTokenHash, @cancelRequested, @runId, @createdBy, @createdByName,
        @createdAt, @updatedAt, @startedAt, @finishedAt, @nextAttemptAt)`,
   );
-  const insertKey = db.prepare('INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (@tokenId, @key, @bodyHash, @jobId, @createdAt)');
-  const insertTx = db.transaction((job: JobRecord, key?: IdempotencyRecord) => {
+  // An expired key (not purged yet) is taken over; a live one is a concurrent submission.
+  const insertKey = db.prepare(
+    `INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (@tokenId, @key, @bodyHash, @jobId, @createdAt)
+     ON CONFLICT (token_id, key) DO UPDATE SET body_hash = excluded.body_hash, job_id = excluded.job_id, created_at = excluded.created_at
+     WHERE idempotency_keys.created_at < @keyNotBefore`,
+  );
+  const insertTx = db.transaction((job: JobRecord, key?: IdempotencyRecord & { keyNotBefore: number }) => {
     insertJob.run({ ...job, notify: job.notify === null ? null : JSON.stringify(job.notify), cancelRequested: job.cancelRequested ? 1 : 0 });
-    if (key) insertKey.run(key);
+    if (key && insertKey.run(key).changes === 0) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
   });
   const one = db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?');
   const findKey = db.prepare<[string, string, number], { token_id: string; key: string; body_hash: string; job_id: string; created_at: number }>(
