@@ -6,7 +6,8 @@
 //   POST /jobs                   body = job payload {steps, stepMs, fail?, failAttempts?}, header X-Moat-Job-Id;
 //                                reports progress after each step (X-Moat-Progress-Url/-Token), answers {"echo": payload}
 //   GET  /jobs/<id>/progress     -> {progress, message, state}
-//   POST /jobs/<id>/cancel       stops a running job (its POST /jobs answers 409 {"canceled":true})
+//   POST /jobs/<id>/cancel       stops a running job (its POST /jobs answers 409 {"canceled":true}); a job
+//                                whose POST moat closed early (timeout, shutdown) stops as well
 //   GET  /stats                  -> {active, maxActive, total}: jobs running now, the most ever running at
 //                                once, and jobs received since start (tests prove moat's concurrency here)
 //   GET  /stream?n=5&ms=50       -> text/event-stream, `data: chunk <i>` every ms
@@ -105,6 +106,10 @@ async function handleJob(id, req, res) {
   running.set(id, () => {
     canceled = true;
     wake();
+  });
+  // Moat gave up on the attempt (timeout, cancel, shutdown) and closed the connection: stop too.
+  res.once('close', () => {
+    if (!res.writableFinished) running.get(id)?.();
   });
   for (let i = 1; i <= steps && !canceled; i++) {
     await new Promise((resolve) => {

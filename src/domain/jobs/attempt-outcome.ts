@@ -37,6 +37,8 @@ export function outcomeOfError(err: unknown, flags: AttemptFlags): Outcome {
   if (flags.canceled) return { state: 'canceled' };
   if (flags.timedOut) return { state: 'failed', code: 'timeout', message: `the attempt ran over ${flags.timeoutSeconds} s` };
   if (hasCode(err, 'body_too_large')) return { state: 'failed', code: 'result_too_large', message: 'the result is larger than jobs.maxResultBytes' };
+  // The payload cannot be opened (sealed under another install key): no attempt can succeed.
+  if ((err as { code?: unknown } | null)?.code === 'sealed_unreadable') return { state: 'failed', code: 'sealed_unreadable', message: (err as Error).message };
   // The service was deleted while the job waited or ran: no attempt can succeed.
   if (hasCode(err, 'service_not_found')) return { state: 'failed', code: 'service_not_found', message: 'the service is no longer registered' };
   // Never the raw error text (it may name hosts and paths): a GatewayError's detail, or the errno code.

@@ -244,17 +244,22 @@ export class JobService {
     return job.callback === null ? null : unsealJson<string>(this.opts.key, job.callback, `job:${job.id}:callback`);
   }
 
+  /** The payload for the service; throws code `sealed_unreadable` if it was sealed under another key. */
   payloadOf(job: JobRecord): unknown {
-    return unsealJson(this.opts.key, job.payload, `job:${job.id}:payload`);
+    return unsealOrThrow(this.opts.key, job.payload, `job:${job.id}:payload`);
   }
 
   outcomeOf(job: JobRecord): { result?: unknown; error?: { code: string; message: string } } | null {
     return job.outcome === null ? null : unsealJson(this.opts.key, job.outcome, `job:${job.id}:outcome`);
   }
 
+  /**
+   * The client's view of a job. A value sealed under another key (a database copied from another
+   * install, a lost keys/jobs.key) shows as unreadable instead of failing the whole list.
+   */
   view(job: JobRecord, withPayload: boolean): JobView {
-    const outcome = this.outcomeOf(job);
-    const callbackUrl = this.callbackUrl(job);
+    const outcome = readable(() => this.outcomeOf(job), { error: UNREADABLE });
+    const callbackUrl = readable(() => this.callbackUrl(job), '(sealed)');
     const view: JobView = {
       id: job.id,
       service: job.service,
@@ -281,8 +286,26 @@ export class JobService {
       finishedAt: iso(job.finishedAt),
     };
     if (outcome && 'result' in outcome) view.result = outcome.result;
-    if (withPayload) view.payload = this.payloadOf(job);
+    if (withPayload) view.payload = readable(() => this.payloadOf(job), null);
     return view;
+  }
+}
+
+const UNREADABLE = { code: 'sealed_unreadable', message: 'sealed under another install key (keys/jobs.key)' };
+
+function readable<T, F>(open: () => T, fallback: F): T | F {
+  try {
+    return open();
+  } catch {
+    return fallback;
+  }
+}
+
+function unsealOrThrow(key: Buffer, sealed: Buffer, context: string): unknown {
+  try {
+    return unsealJson(key, sealed, context);
+  } catch {
+    throw Object.assign(new Error(UNREADABLE.message), { code: UNREADABLE.code });
   }
 }
 
