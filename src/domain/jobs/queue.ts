@@ -167,6 +167,11 @@ export class JobService {
     return { job: this.view(job, false), replayed: false };
   }
 
+  /** Whether a service of that name is registered (schedules check it when they are added). */
+  hasService(name: string): boolean {
+    return this.opts.services.concurrency(name) !== undefined;
+  }
+
   private replayed(tokenId: string, key: string, hash: string, now: number): JobView | undefined {
     const hours = this.opts.config().jobs.idempotencyHours;
     const seen = this.opts.store.findIdempotent(tokenId, key, now - hours * 3_600_000);
