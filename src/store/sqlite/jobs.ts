@@ -102,9 +102,10 @@ export function sqliteJobStore(db: Db): JobStore {
   const requeue = db.prepare(
     "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, outcome = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')",
   );
+  // Delivered (2xx) and refused by the egress guard (never retried) are both done.
   const pendingCallbacks = db.prepare<[number], Row>(
     `SELECT j.* FROM jobs j WHERE j.callback IS NOT NULL AND j.state IN ('succeeded', 'failed', 'canceled')
-       AND NOT EXISTS (SELECT 1 FROM job_callbacks c WHERE c.job_id = j.id AND c.status BETWEEN 200 AND 299)
+       AND NOT EXISTS (SELECT 1 FROM job_callbacks c WHERE c.job_id = j.id AND (c.status BETWEEN 200 AND 299 OR c.error = 'egress_denied'))
        AND (SELECT COUNT(*) FROM job_callbacks c WHERE c.job_id = j.id) < ?`,
   );
   const cancel = db.prepare("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state IN ('queued', 'dispatched', 'running')");
