@@ -203,6 +203,7 @@ export class Gateway {
           pair: config.rateLimit.pair.perMinute,
           hooks: config.rateLimit.hooks.perMinute,
           jobs: config.rateLimit.jobs.perMinute,
+          progress: config.rateLimit.progress.perMinute,
           general: config.rateLimit.general.perMinute,
         },
       }),

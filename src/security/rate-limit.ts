@@ -12,7 +12,7 @@ export interface RateLimitOptions {
   maxClients: number;
 }
 
-export const RATE_CLASSES: readonly RateClass[] = ['pair', 'hooks', 'jobs', 'general'];
+export const RATE_CLASSES: readonly RateClass[] = ['pair', 'hooks', 'jobs', 'progress', 'general'];
 const WINDOW_MS = 60_000;
 
 interface ClassLimiter {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobsGateway, type JobsGateway } from '../helpers/jobs.js';
+import { waitFor } from '../helpers/services.js';
 
 let g: JobsGateway;
 beforeAll(async () => {
@@ -12,6 +13,25 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await g?.stop();
+});
+
+describe('the progress rate class', () => {
+  it("keeps a chatty worker's progress reports from using up the budget of the operator's other requests", async () => {
+    // Worker and operator share 127.0.0.1; the general budget here is smaller than the reports.
+    const small = await startJobsGateway({ rateLimit: { general: { perMinute: 20 } } });
+    try {
+      const j = await small.submit({ service: 'worker', payload: { steps: 60, stepMs: 2 } });
+      const done = await waitFor(async () => {
+        const r = await small.fetch(`/api/v1/jobs/${j.id}`);
+        return r.status === 200 && r.json.state === 'succeeded' ? r.json : null;
+      }, 'the job done', 20_000, 500);
+      expect(done.progress.value).toBe(1);
+      expect(small.logs.lines.filter((l) => l.includes('rate_limited'))).toEqual([]);
+      expect((await small.fetch('/api/v1/jobs?limit=1')).status).toBe(200);
+    } finally {
+      await small.stop();
+    }
+  });
 });
 
 describe('the jobs rate class', () => {
