@@ -3,6 +3,7 @@
  * and noisy: ratios matter, not absolute numbers). BENCH_SECONDS sets the length of each round.
  */
 import { benchDoor } from './door.js';
+import { benchJobs } from './jobs.js';
 import { benchProxy } from './proxy.js';
 import { PIN, WRK, row } from './lib.js';
 
@@ -11,6 +12,7 @@ const only = process.argv.slice(2);
 const suites: Array<[string, (s: number) => Promise<string[]>]> = [
   ['door', benchDoor],
   ['proxy', benchProxy],
+  ['jobs', benchJobs],
 ];
 
 console.log(`load generator: ${WRK ? 'wrk' : 'autocannon (install wrk for steadier figures)'}; servers pinned to core 0, load to core 1: ${PIN}`);

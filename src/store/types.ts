@@ -121,9 +121,10 @@ export interface JobStore {
   findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;
   /**
    * Atomically moves the next dispatchable job of `service` to `dispatched` (attempts + 1), with the
-   * digest of this attempt's progress token.
+   * digest of this attempt's progress token; straight to `running` when `ready` (the service is up,
+   * so the job is handed over at once: one write instead of two).
    */
-  claimNext(service: string, now: number, tokenDigest: string): JobRecord | undefined;
+  claimNext(service: string, now: number, tokenDigest: string, ready?: boolean): JobRecord | undefined;
   markRunning(id: string, now: number): boolean;
   setProgress(id: string, progress: number, message: string | null, now: number): boolean;
   /** Moves a job in flight to a final state. */

@@ -20,6 +20,8 @@ describe('on demand', () => {
     g = await startJobsGateway({}, { autoStart: false });
     expect((await g.fetch('/api/v1/services/worker')).json.state).toBe('stopped');
     const j = await g.submit({ service: 'worker', payload: { steps: 1, stepMs: 1 } });
+    // Claimed while its service starts: dispatched (running once it is handed over).
+    expect((await g.until(j.id, ['dispatched', 'running', 'succeeded'])).state).toBe('dispatched');
     expect(await g.until(j.id)).toMatchObject({ state: 'succeeded', attempts: 1 });
     expect((await g.fetch('/api/v1/services/worker')).json.state).toBe('healthy');
   });

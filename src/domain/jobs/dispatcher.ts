@@ -155,9 +155,10 @@ export class Dispatcher {
       }
       let flights = this.inFlight.get(service);
       if (!flights) this.inFlight.set(service, (flights = new Map()));
+      const ready = this.opts.services.isReady(service);
       while (flights.size < limit) {
         const token = JobService.progressToken();
-        const job = this.opts.store.claimNext(service, now, token.digest);
+        const job = this.opts.store.claimNext(service, now, token.digest, ready);
         if (!job) break;
         const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false };
         flights.set(job.id, flight);
@@ -204,7 +205,7 @@ export class Dispatcher {
     try {
       await this.opts.services.ensureRunning(job.service, cfg.startTimeoutSeconds * 1000);
       if (flight.canceled || flight.controller.signal.aborted) throw new Error('aborted before dispatch');
-      this.opts.store.markRunning(job.id, this.now());
+      if (job.state === 'dispatched') this.opts.store.markRunning(job.id, this.now());
       this.opts.events.publish('job.running', 'jobs', { id: job.id, service: job.service, state: 'running', attempt: job.attempts });
       if (cfg.progressPollMs > 0) poller = this.pollProgress(job, cfg.progressPollMs);
       const base = this.opts.progressBase();
@@ -271,8 +272,11 @@ export class Dispatcher {
       state = 'failed';
       this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
     }
-    const finished = this.opts.store.get(job.id);
-    this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: finished?.attempts ?? job.attempts });
-    if (finished) this.opts.onFinished(finished);
+    this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: job.attempts });
+    // Callbacks and notifications read the final row; most jobs have neither.
+    if (job.callback !== null || job.notify !== null) {
+      const finished = this.opts.store.get(job.id);
+      if (finished) this.opts.onFinished(finished);
+    }
   }
 }

@@ -83,8 +83,8 @@ export function sqliteJobStore(db: Db): JobStore {
     'SELECT * FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_at >= ?',
   );
   // Highest priority first, then first in first out; a job waiting for its retry backoff is skipped.
-  const claim = db.prepare<[{ service: string; now: number; tokenDigest: string }], Row>(
-    `UPDATE jobs SET state = 'dispatched', attempts = attempts + 1, started_at = @now, updated_at = @now, next_attempt_at = NULL,
+  const claim = db.prepare<[{ service: string; now: number; tokenDigest: string; state: 'dispatched' | 'running' }], Row>(
+    `UPDATE jobs SET state = @state, attempts = attempts + 1, started_at = @now, updated_at = @now, next_attempt_at = NULL,
        progress_token_hash = @tokenDigest, progress = NULL, progress_message = NULL
      WHERE id = (SELECT id FROM jobs WHERE service = @service AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
                  ORDER BY priority DESC, seq LIMIT 1)
@@ -151,8 +151,8 @@ export function sqliteJobStore(db: Db): JobStore {
       const r = findKey.get(tokenId, key, notBefore);
       return r ? { tokenId: r.token_id, key: r.key, bodyHash: r.body_hash, jobId: r.job_id, createdAt: r.created_at } : undefined;
     },
-    claimNext: (service, now, tokenDigest) => {
-      const r = claim.get({ service, now, tokenDigest });
+    claimNext: (service, now, tokenDigest, ready = false) => {
+      const r = claim.get({ service, now, tokenDigest, state: ready ? 'running' : 'dispatched' });
       return r ? toJob(r) : undefined;
     },
     markRunning: (id, now) => running.run(now, id).changes > 0,
