@@ -108,6 +108,9 @@ export function eventsUpgrade(deps: Pick<RouteDeps, 'events' | 'streams'>) {
       const ping = setInterval(() => ws.ping(), HEARTBEAT_MS);
       ping.unref();
       ws.on('message', () => undefined); // the stream is one-way; messages from the client are ignored
+      // A bad frame or a message over maxPayload: ws closes the socket (1002/1009) and reports it
+      // here. Without a listener the error would be thrown and take the gateway down.
+      ws.on('error', () => ws.terminate());
       ws.once('close', () => {
         clearInterval(ping);
         unsubscribe();

@@ -125,3 +125,16 @@ describe('refused before the upgrade', () => {
     await closeAll();
   });
 });
+
+describe('a misbehaving client', () => {
+  it('is closed for a message over the 4 KiB cap (1009), and the gateway carries on', async () => {
+    const r = await connectWs(wsUrl, { headers: { authorization: `Bearer ${g.token}` } });
+    if (!r.open) throw new Error('not open');
+    const closed = new Promise<number>((resolve) => r.client.ws.once('close', (code) => resolve(code)));
+    r.client.ws.on('error', () => undefined);
+    r.client.ws.send('x'.repeat(10_000));
+    expect(await closed).toBe(1009);
+    expect((await g.fetch('/api/v1/jobs?limit=1')).status).toBe(200);
+    await waitFor(() => openStreams(g) === 0, 'slot released');
+  });
+});
