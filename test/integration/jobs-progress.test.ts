@@ -10,6 +10,9 @@ import { waitFor } from '../helpers/services.js';
 
 let g: JobsGateway;
 let stub: StubService;
+/** A service that declares no progress path (jobs.progressPath ''): never polled. */
+let quiet: StubService;
+let releaseQuiet: () => void = () => undefined;
 /** What the stub does with the next job: set per test. */
 let onJob: (req: StubRequest, res: import('node:http').ServerResponse) => void | Promise<void> = (_req, res) => json(res, 200, { ok: true });
 let polled: { progress: number; message: string } | null = null;
@@ -20,12 +23,21 @@ beforeAll(async () => {
     if (req.method === 'GET' && /^\/jobs\/[^/]+\/progress$/.test(req.url)) return polled ? json(res, 200, polled) : json(res, 404, {});
     return json(res, 200, {});
   });
-  g = await startJobsGateway({ services: [stub.spec], jobs: { progressPollMs: 50 } });
+  quiet = await startStub(
+    'quiet',
+    async (req, res) => {
+      if (req.url === '/jobs') await new Promise<void>((r) => (releaseQuiet = r));
+      json(res, 200, {});
+    },
+    { jobs: { progressPath: '' } },
+  );
+  g = await startJobsGateway({ services: [stub.spec, quiet.spec], jobs: { progressPollMs: 50 } });
 });
 
 afterAll(async () => {
   await g?.stop();
   await stub?.close();
+  await quiet?.close();
 });
 
 async function postProgress(url: string, token: string, body: unknown) {
@@ -139,5 +151,24 @@ describe('progress polled from the service', () => {
     polled = null;
     release();
     await g.until(j.id);
+  });
+
+  it('never polls a service whose progressPath is empty', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    onJob = async (_req, res) => {
+      await gate;
+      json(res, 200, {});
+    };
+    const polledJob = await g.submit({ service: 'stub', payload: {} });
+    const quietJob = await g.submit({ service: 'quiet', payload: {} });
+    await g.until(quietJob.id, ['running']);
+    // The other service's polls are the clock: three of them, and none went to the quiet one.
+    await waitFor(() => stub.requests.filter((r) => r.method === 'GET' && r.url === `/jobs/${polledJob.id}/progress`).length >= 3, 'three polls of the other service');
+    expect(quiet.requests.filter((r) => r.method === 'GET')).toEqual([]);
+    release();
+    releaseQuiet();
+    await g.until(polledJob.id);
+    await g.until(quietJob.id);
   });
 });
