@@ -3,9 +3,12 @@
  * in-flight jobs exactly as a crash does): an interrupted attempt counts; the job is queued again
  * if it has attempts left, and fails with gateway_restarted if not.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway } from '../helpers/gateway.js';
 import { startJobsGateway, withJobs, type JobsGateway } from '../helpers/jobs.js';
+import { waitFor } from '../helpers/services.js';
 
 let g: JobsGateway | null = null;
 afterEach(async () => {
@@ -13,14 +16,16 @@ afterEach(async () => {
   g = null;
 });
 
-async function interruptAndRestart(maxAttempts: number): Promise<{ id: string; g: JobsGateway }> {
-  const first = await startJobsGateway();
-  const j = await first.submit({ service: 'worker', maxAttempts, payload: { steps: 30, stepMs: 50 } });
+const OPEN_CALLBACKS = { egress: { purposes: { callback: { allowCidrs: ['127.0.0.1/32'] } } } };
+
+async function interruptAndRestart(maxAttempts: number, extra: Record<string, unknown> = {}): Promise<{ id: string; g: JobsGateway }> {
+  const first = await startJobsGateway(OPEN_CALLBACKS);
+  const j = await first.submit({ service: 'worker', maxAttempts, payload: { steps: 30, stepMs: 50 }, ...extra });
   await first.until(j.id, ['running']);
   const { dataDir } = first;
   const services = first.gw.config.services;
   await first.stop();
-  g = withJobs(await startGateway({ dataDir, services, jobs: { retryBaseMs: 50 } }), 0);
+  g = withJobs(await startGateway({ dataDir, services, jobs: { retryBaseMs: 50 }, ...OPEN_CALLBACKS }), 0);
   return { id: j.id, g };
 }
 
@@ -39,5 +44,31 @@ describe('recovery at boot', () => {
     const done = await jg.job(id);
     expect(done).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'gateway_restarted' } });
     expect(done.finishedAt).not.toBeNull();
+  });
+
+  it('sends the callback of a job failed by recovery exactly once', async () => {
+    const got: Array<{ id: string; state: string; code: string | null }> = [];
+    const receiver = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        const { job } = JSON.parse(raw);
+        got.push({ id: job.id, state: job.state, code: job.error?.code ?? null });
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb`;
+    try {
+      const { id, g: jg } = await interruptAndRestart(1, { callbackUrl: url });
+      await waitFor(() => got.some((x) => x.id === id), 'the callback');
+      // A later job's callback is the clock: a second one for the recovered job would be in by then.
+      const later = await jg.submit({ service: 'worker', payload: { steps: 0 }, callbackUrl: url });
+      await waitFor(() => got.some((x) => x.id === later.id), 'the later callback');
+      expect(got.filter((x) => x.id === id)).toEqual([{ id, state: 'failed', code: 'gateway_restarted' }]);
+      expect((await jg.job(id)).callback.attempts).toHaveLength(1);
+    } finally {
+      receiver.close();
+    }
   });
 });
