@@ -36,7 +36,7 @@ describe('the event stream', () => {
     const s = await sse(g.token);
     expect(s.status).toBe(200);
     expect(s.headers['content-type']).toMatch(/^text\/event-stream/);
-    const j = await g.submit({ service: 'worker', payload: { steps: 3, stepMs: 30, secret: 'never-in-events' } });
+    const j = await g.submit({ service: 'worker', payload: { steps: 4, stepMs: 150, secret: 'never-in-events' } });
     await s.until((e) => e.event === 'job.succeeded' && e.data.id === j.id, 'job.succeeded');
     const mine = s.events.filter((e) => e.data.id === j.id);
     const types = mine.map((e) => e.event);

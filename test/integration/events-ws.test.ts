@@ -34,7 +34,7 @@ describe('accepted', () => {
     expect(r.open).toBe(true);
     if (!r.open) return;
     clients.push(r.client);
-    const j = await g.submit({ service: 'worker', payload: { steps: 2, stepMs: 10, secret: 'not-on-the-wire' } });
+    const j = await g.submit({ service: 'worker', payload: { steps: 4, stepMs: 150, secret: 'not-on-the-wire' } });
     const done = await r.client.until((m) => m.type === 'job.succeeded' && m.data.id === j.id, 'job.succeeded');
     expect(done).toMatchObject({ type: 'job.succeeded', data: { id: j.id, service: 'worker', state: 'succeeded' } });
     expect(done.id).toMatch(/^[0-9a-f]{8}-\d+$/);

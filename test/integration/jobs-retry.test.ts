@@ -13,14 +13,17 @@ let stub: StubService;
 /** Status codes the stub answers, in turn, per job id; 200 once they run out. */
 const script = new Map<string, number[]>();
 const arrivals: Array<{ id: string; at: number }> = [];
+/** Answers of attempts the stub holds back until a test releases them. */
+const held: Array<() => void> = [];
 
 beforeAll(async () => {
   stub = await startStub('stub', (req: StubRequest, res) => {
     if (req.method === 'POST' && req.url === '/jobs') {
       const id = req.headers['x-moat-job-id'] as string;
       arrivals.push({ id, at: Date.now() });
-      const payload = JSON.parse(req.body) as { statuses?: number[]; hang?: boolean };
+      const payload = JSON.parse(req.body) as { statuses?: number[]; hang?: boolean; holdRetry?: boolean };
       if (payload.hang) return; // never answers: moat's timeout has to end it
+      if (payload.holdRetry && req.headers['x-moat-attempt'] !== '1') return void held.push(() => json(res, 200, { attempt: 2 }));
       if (!script.has(id)) script.set(id, [...(payload.statuses ?? [])]);
       const next = script.get(id)!.shift();
       return next === undefined ? json(res, 200, { attempt: Number(req.headers['x-moat-attempt']) }) : json(res, next, { error: `scripted ${next}` });
@@ -57,14 +60,17 @@ describe('transient failures', () => {
     gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(150 * 2 ** i - 5));
   });
 
-  it('shows a job waiting for its retry as queued, with the failed attempt as its error', async () => {
-    const j = await g.submit({ service: 'stub', maxAttempts: 2, payload: { statuses: [503] } });
-    const waiting = await waitFor(async () => {
+  it('shows the failed attempt as the error of a job being retried, and clears it on success', async () => {
+    const j = await g.submit({ service: 'stub', maxAttempts: 2, payload: { statuses: [503], holdRetry: true } });
+    // The second attempt is held by the stub: the job is running it, and says why it is a retry.
+    const retrying = await waitFor(async () => {
       const v = await g.job(j.id);
-      return v.state === 'queued' && v.attempts === 1 ? v : null;
-    }, 'queued after the first attempt', 10_000, 5);
-    expect(waiting.error).toMatchObject({ code: 'service_503' });
-    expect(waiting.error.message).toMatch(/503/);
+      return v.state === 'running' && v.attempts === 2 ? v : null;
+    }, 'running its second attempt');
+    expect(retrying.error).toMatchObject({ code: 'service_503' });
+    expect(retrying.error.message).toMatch(/^attempt 1 of 2 failed \(the service answered 503: scripted 503\); retrying in \d+ ms$/);
+    await waitFor(() => held.length === 1, 'the held attempt');
+    held.shift()!();
     const done = await g.until(j.id);
     expect(done).toMatchObject({ state: 'succeeded', attempts: 2, error: null });
   });
