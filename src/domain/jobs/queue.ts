@@ -6,11 +6,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { GatewayError, hasCode } from '../../errors.js';
-import { sealJson, unsealJson } from '../../security/seal.js';
+import { sealJson } from '../../security/seal.js';
 import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
 import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
+import { callbackUrlOf, jobView, payloadOf, type JobView } from './job-view.js';
 import type { JobServicePort, OutboundPort } from './ports.js';
+
+export type { JobView } from './job-view.js';
 
 export interface SubmitInput {
   service: string;
@@ -30,29 +33,7 @@ export interface Submitter {
   admin?: boolean;
 }
 
-export interface JobView {
-  id: string;
-  service: string;
-  state: JobState;
-  priority: number;
-  attempts: number;
-  maxAttempts: number;
-  timeoutSeconds: number;
-  progress: { value: number | null; message: string | null };
-  result?: unknown;
-  error?: { code: string; message: string } | null;
-  payload?: unknown;
-  callback: { host: string; attempts: Array<{ attempt: number; at: string; status: number | null; error: string | null }> } | null;
-  notify: string[];
-  run: string | null;
-  createdBy: { id: string | null; name: string | null };
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A stable hash of a submission, so the same Idempotency-Key with another body is caught. */
 function bodyHash(input: SubmitInput): string {
@@ -244,80 +225,18 @@ export class JobService {
     }
   }
 
-  /** Unseals a job's callback URL (for the delivery). */
+  /** Unseals a job's callback URL (for the delivery); throws if it was sealed under another key. */
   callbackUrl(job: JobRecord): string | null {
-    return job.callback === null ? null : unsealJson<string>(this.opts.key, job.callback, `job:${job.id}:callback`);
+    return callbackUrlOf(this.opts.key, job);
   }
 
   /** The payload for the service; throws code `sealed_unreadable` if it was sealed under another key. */
   payloadOf(job: JobRecord): unknown {
-    return unsealOrThrow(this.opts.key, job.payload, `job:${job.id}:payload`);
+    return payloadOf(this.opts.key, job);
   }
 
-  outcomeOf(job: JobRecord): { result?: unknown; error?: { code: string; message: string } } | null {
-    return job.outcome === null ? null : unsealJson(this.opts.key, job.outcome, `job:${job.id}:outcome`);
-  }
-
-  /**
-   * The client's view of a job. A value sealed under another key (a database copied from another
-   * install, a lost keys/jobs.key) shows as unreadable instead of failing the whole list.
-   */
+  /** The client's view of a job (job-view.ts). */
   view(job: JobRecord, withPayload: boolean): JobView {
-    const outcome = readable(() => this.outcomeOf(job), { error: UNREADABLE });
-    const callbackUrl = readable(() => this.callbackUrl(job), '(sealed)');
-    const view: JobView = {
-      id: job.id,
-      service: job.service,
-      state: job.state,
-      priority: job.priority,
-      attempts: job.attempts,
-      maxAttempts: job.maxAttempts,
-      timeoutSeconds: job.timeoutSeconds,
-      progress: { value: job.progress, message: job.progressMessage },
-      // A job not final yet shows its last failed attempt (it is being retried); a final one its outcome.
-      error: outcome?.error ?? null,
-      callback:
-        callbackUrl === null
-          ? null
-          : {
-              host: safeHost(callbackUrl),
-              attempts: this.opts.store.callbacks(job.id).map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), status: a.status, error: a.error })),
-            },
-      notify: job.notify ?? [],
-      run: job.runId,
-      createdBy: { id: job.createdBy, name: job.createdByName },
-      createdAt: new Date(job.createdAt).toISOString(),
-      startedAt: iso(job.startedAt),
-      finishedAt: iso(job.finishedAt),
-    };
-    if (outcome && 'result' in outcome) view.result = outcome.result;
-    if (withPayload) view.payload = readable(() => this.payloadOf(job), null);
-    return view;
-  }
-}
-
-const UNREADABLE = { code: 'sealed_unreadable', message: 'sealed under another install key (keys/jobs.key)' };
-
-function readable<T, F>(open: () => T, fallback: F): T | F {
-  try {
-    return open();
-  } catch {
-    return fallback;
-  }
-}
-
-function unsealOrThrow(key: Buffer, sealed: Buffer, context: string): unknown {
-  try {
-    return unsealJson(key, sealed, context);
-  } catch {
-    throw Object.assign(new Error(UNREADABLE.message), { code: UNREADABLE.code });
-  }
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(invalid)';
+    return jobView(this.opts.key, job, withPayload, (id) => this.opts.store.callbacks(id));
   }
 }
