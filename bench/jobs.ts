@@ -1,6 +1,7 @@
 /**
  * The job queue, end to end against the example worker as a no-op service ({steps: 0}):
- * (a) durable submissions: POST /api/v1/jobs under load (each 202 is a committed SQLite row) with
+ * (a) durable submissions: POST /api/v1/jobs under load (each 202 follows the COMMIT of its row;
+ *     submissions of one event-loop turn share a commit, src/store/sqlite/group-commit.ts) with
  *     p50/p99, next to the guarded GET /api/v1/status of the same gateway and to a raw
  *     better-sqlite3 loop inserting the same rows (WAL, synchronous=NORMAL, one transaction each);
  * (b) throughput: N jobs from the first submit to the last `succeeded` (seen on the event stream)

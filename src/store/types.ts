@@ -111,11 +111,13 @@ export interface CallbackAttempt {
 
 export interface JobStore {
   /**
-   * Inserts the job (and its idempotency key) in one transaction: durable before it is acknowledged.
-   * A key already held by a record created at or after `keyNotBefore` (a concurrent submission)
-   * throws `idempotency_conflict` and nothing is written; an older record (expired) is replaced.
+   * Inserts the job and its idempotency key; resolves once they are committed (durable), so the
+   * caller acknowledges only what is on disk. Inserts made in the same turn of the event loop share
+   * one commit (group commit), each in its own savepoint. A key already held by a record created at
+   * or after `keyNotBefore` (a concurrent submission) rejects with `idempotency_conflict` and
+   * nothing of that job is written; an older record (expired) is replaced.
    */
-  insert(job: JobRecord, idempotency?: IdempotencyRecord & { keyNotBefore: number }): void;
+  insert(job: JobRecord, idempotency?: IdempotencyRecord & { keyNotBefore: number }): Promise<void>;
   get(id: string): JobRecord | undefined;
   list(filter: JobListFilter): JobRecord[];
   findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;

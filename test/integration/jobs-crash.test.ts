@@ -49,8 +49,9 @@ describe('SIGKILL mid-job', () => {
         const j = (await api(moat!.url, token, `/api/v1/jobs/${long}`)).json;
         return j.state === 'running' && j.progress.value > 0;
       }, 'the long job running');
-      // A burst acknowledged just before the kill: each 202 is a promise that the job is on disk.
-      for (let i = 0; i < 10; i++) ids.push(await submit({ steps: 0, burst: i }));
+      // A burst acknowledged just before the kill, in parallel (so that submissions share commits):
+      // each 202 is a promise that the job is on disk.
+      ids.push(...(await Promise.all(Array.from({ length: 30 }, (_, i) => submit({ steps: 0, burst: i })))));
       const oldWorker = (await api(moat.url, token, '/api/v1/services/worker')).json.pid as number;
       expect(isAlive(oldWorker)).toBe(true);
 

@@ -134,7 +134,7 @@ export class JobService {
     };
     const keyNotBefore = now - cfg.idempotencyHours * 3_600_000;
     try {
-      this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now, keyNotBefore });
+      await this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now, keyNotBefore });
     } catch (err) {
       // Two submissions with the same key at once: the loser answers like a replay (or a conflict).
       if (idempotencyKey !== undefined && hash !== undefined && hasCode(err, 'idempotency_conflict')) {

@@ -2,6 +2,12 @@
 import type { CallbackAttempt, IdempotencyRecord, JobRecord, JobState, JobStore } from '../types.js';
 import { GatewayError } from '../../errors.js';
 import type { Db } from './database.js';
+import { groupCommit } from './group-commit.js';
+
+interface PendingInsert {
+  job: JobRecord;
+  key: (IdempotencyRecord & { keyNotBefore: number }) | undefined;
+}
 
 interface Row {
   id: string;
@@ -74,7 +80,8 @@ export function sqliteJobStore(db: Db): JobStore {
      ON CONFLICT (token_id, key) DO UPDATE SET body_hash = excluded.body_hash, job_id = excluded.job_id, created_at = excluded.created_at
      WHERE idempotency_keys.created_at < @keyNotBefore`,
   );
-  const insertTx = db.transaction((job: JobRecord, key?: IdempotencyRecord & { keyNotBefore: number }) => {
+  // Each job in its own savepoint of the batch: a refused key undoes only its job.
+  const inserts = groupCommit(db, ({ job, key }: PendingInsert) => {
     insertJob.run({ ...job, notify: job.notify === null ? null : JSON.stringify(job.notify), cancelRequested: job.cancelRequested ? 1 : 0 });
     if (key && insertKey.run(key).changes === 0) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
   });
@@ -124,7 +131,7 @@ export function sqliteJobStore(db: Db): JobStore {
   const callbacks = db.prepare<[string], CallbackAttempt>('SELECT attempt, at, status, error FROM job_callbacks WHERE job_id = ? ORDER BY attempt');
 
   return {
-    insert: (job, key) => insertTx(job, key),
+    insert: (job, key) => inserts.add({ job, key }),
     get: (id) => {
       const r = one.get(id);
       return r ? toJob(r) : undefined;
