@@ -4,6 +4,7 @@
  */
 import { benchAudit } from './audit.js';
 import { benchDoor } from './door.js';
+import { benchJobs } from './jobs.js';
 import { benchProxy } from './proxy.js';
 import { PIN, WRK, row } from './lib.js';
 
@@ -13,6 +14,7 @@ const suites: Array<[string, (s: number) => Promise<string[]>]> = [
   ['door', benchDoor],
   ['proxy', benchProxy],
   ['audit', benchAudit],
+  ['jobs', benchJobs],
 ];
 
 console.log(`load generator: ${WRK ? 'wrk' : 'autocannon (install wrk for steadier figures)'}; servers pinned to core 0, load to core 1: ${PIN}`);

@@ -38,7 +38,7 @@ import { hostGuard } from './security/host-guard.js';
 import { inflightLimit } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
 import { originGuard } from './security/origin-guard.js';
-import { rateLimit } from './security/rate-limit.js';
+import { rateLimit, rateLimitOptions } from './security/rate-limit.js';
 import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, loadOrCreateKey, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
@@ -233,16 +233,7 @@ export class Gateway {
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
       origin: originGuard({ allowedOrigins: config.allowedOrigins }),
       clientIp: clientIp({ trustedProxies: config.trustedProxies }),
-      rateLimit: rateLimit({
-        enabled: config.rateLimit.enabled,
-        maxClients: config.rateLimit.maxClients,
-        perMinute: {
-          pair: config.rateLimit.pair.perMinute,
-          hooks: config.rateLimit.hooks.perMinute,
-          jobs: config.rateLimit.jobs.perMinute,
-          general: config.rateLimit.general.perMinute,
-        },
-      }),
+      rateLimit: rateLimit(rateLimitOptions(config.rateLimit)),
       lockout: lock,
       authenticate: authenticate({ enabled: posture.auth, verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) } }),
       authorize: authorize(),
@@ -513,11 +504,7 @@ export class Gateway {
   private registerLiveParts(egress: Egress): void {
     const guards = this.guards as Guards;
     const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: this.posture.bindClass, port: this.port, tls: this.posture.tls, publicNames: c.publicNames });
-    const rateOptions = (c: Readonly<Config>) => ({
-      enabled: c.rateLimit.enabled,
-      maxClients: c.rateLimit.maxClients,
-      perMinute: { pair: c.rateLimit.pair.perMinute, hooks: c.rateLimit.hooks.perMinute, jobs: c.rateLimit.jobs.perMinute, general: c.rateLimit.general.perMinute },
-    });
+    const rateOptions = (c: Readonly<Config>) => rateLimitOptions(c.rateLimit);
     this.live.push(
       {
         name: 'boot matrix',

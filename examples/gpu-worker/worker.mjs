@@ -6,7 +6,10 @@
 //   POST /jobs                   body = job payload {steps, stepMs, fail?, failAttempts?}, header X-Moat-Job-Id;
 //                                reports progress after each step (X-Moat-Progress-Url/-Token), answers {"echo": payload}
 //   GET  /jobs/<id>/progress     -> {progress, message, state}
-//   POST /jobs/<id>/cancel       stops a running job (its POST /jobs answers 409 {"canceled":true})
+//   POST /jobs/<id>/cancel       stops a running job (its POST /jobs answers 409 {"canceled":true}); a job
+//                                whose POST moat closed early (timeout, shutdown) stops as well
+//   GET  /stats                  -> {active, maxActive, total}: jobs running now, the most ever running at
+//                                once, and jobs received since start (tests prove moat's concurrency here)
 //   GET  /stream?n=5&ms=50       -> text/event-stream, `data: chunk <i>` every ms
 //   GET  /ws                     WebSocket echo
 import http from 'node:http';
@@ -22,6 +25,8 @@ const jobs = new Map();
 const attempts = new Map();
 /** Cancel functions of running jobs. */
 const running = new Map();
+/** Jobs being handled now, the most ever handled at once, and jobs received (GET /stats). */
+const stats = { active: 0, maxActive: 0, total: 0 };
 
 function send(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
@@ -67,6 +72,17 @@ function reportProgress(url, token, progress, message) {
 async function runJob(req, res) {
   const id = req.headers['x-moat-job-id'];
   if (typeof id !== 'string' || id === '') return send(res, 400, { error: 'X-Moat-Job-Id header is required' });
+  stats.total++;
+  stats.active++;
+  stats.maxActive = Math.max(stats.maxActive, stats.active);
+  try {
+    return await handleJob(id, req, res);
+  } finally {
+    stats.active--;
+  }
+}
+
+async function handleJob(id, req, res) {
   let payload;
   try {
     payload = await readJson(req);
@@ -90,6 +106,10 @@ async function runJob(req, res) {
   running.set(id, () => {
     canceled = true;
     wake();
+  });
+  // Moat gave up on the attempt (timeout, cancel, shutdown) and closed the connection: stop too.
+  res.once('close', () => {
+    if (!res.writableFinished) running.get(id)?.();
   });
   for (let i = 1; i <= steps && !canceled; i++) {
     await new Promise((resolve) => {
@@ -143,6 +163,7 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://worker');
   const path = url.pathname;
   if (req.method === 'GET' && path === '/health') return send(res, 200, { ok: true });
+  if (req.method === 'GET' && path === '/stats') return send(res, 200, stats);
   if (req.method === 'POST' && path === '/jobs') return void runJob(req, res);
   const m = /^\/jobs\/([^/]+)\/(progress|cancel)$/.exec(path);
   if (m) {

@@ -9,6 +9,11 @@ import { scopeAllows } from '../security/scopes.js';
 import type { RouteDeps } from './deps.js';
 
 const HEARTBEAT_MS = 15_000;
+/**
+ * A client this far behind (bytes queued for it) is cut off instead of buffered without bound: a
+ * slow or stalled reader must not grow the gateway's memory. An SSE client resumes with Last-Event-ID.
+ */
+export const MAX_BUFFERED_BYTES = 1_048_576;
 
 export function canSee(scopes: ReadonlySet<string>, e: Pick<MoatEvent, 'family'>): boolean {
   return scopeAllows(scopes, e.family === 'schedules' ? 'jobs' : e.family, 'GET');
@@ -37,7 +42,9 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
         'x-accel-buffering': 'no',
       });
       const send = (e: MoatEvent) => {
-        if (canSee(scopes, e)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
+        if (!canSee(scopes, e) || res.destroyed) return;
+        if (res.writableLength > MAX_BUFFERED_BYTES) return void res.destroy();
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
       };
       const last = req.headers['last-event-id'];
       if (typeof last === 'string' && last !== '') {
@@ -92,13 +99,18 @@ export function eventsUpgrade(deps: Pick<RouteDeps, 'events' | 'streams'>) {
     });
     server.handleUpgrade(ctx.request, ctx.socket, ctx.head, (ws) => {
       const send = (e: MoatEvent) => {
-        if (canSee(ctx.scopes, e) && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: e.id, type: e.type, at: e.at, data: e.data }));
+        if (!canSee(ctx.scopes, e) || ws.readyState !== ws.OPEN) return;
+        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return void ws.terminate();
+        ws.send(JSON.stringify({ id: e.id, type: e.type, at: e.at, data: e.data }));
       };
       const unsubscribe = deps.events.subscribe(send);
       const unregister = deps.streams.track(() => ws.close(1001, 'gateway shutting down'));
       const ping = setInterval(() => ws.ping(), HEARTBEAT_MS);
       ping.unref();
       ws.on('message', () => undefined); // the stream is one-way; messages from the client are ignored
+      // A bad frame or a message over maxPayload: ws closes the socket (1002/1009) and reports it
+      // here. Without a listener the error would be thrown and take the gateway down.
+      ws.on('error', () => ws.terminate());
       ws.once('close', () => {
         clearInterval(ping);
         unsubscribe();

@@ -119,7 +119,7 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
   app.post(
     '/api/v1/jobs/:id/progress',
     {
-      config: { auth: 'job' },
+      config: { auth: 'job', rateClass: 'progress' },
       schema: {
         summary: "A service reports progress (Authorization: Bearer <the attempt's progress token>)",
         tags: ['jobs'],

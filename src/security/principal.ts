@@ -23,7 +23,7 @@ export const ANONYMOUS_ADMIN: Principal = Object.freeze({
  */
 export type AuthMode = 'bearer' | 'none' | 'pairing' | 'signature' | 'link' | 'job';
 /** Rate-limit class of a route. */
-export type RateClass = 'pair' | 'hooks' | 'jobs' | 'general';
+export type RateClass = 'pair' | 'hooks' | 'jobs' | 'progress' | 'general';
 /**
  * A route's scope: fixed; any one of a list (e.g. the event stream, readable with any resource
  * scope); or computed from the routed request (e.g. `svc:<name>`).

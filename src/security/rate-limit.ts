@@ -2,6 +2,7 @@
  * Rate limits per client and route class (sliding window), applied before authentication so that
  * floods of failed logins and unknown paths are throttled too. Options are checked at boot.
  */
+import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import { MemoryWindowStore, clientKey, type WindowStore } from './limiter-store.js';
 import type { RateClass } from './principal.js';
@@ -12,7 +13,14 @@ export interface RateLimitOptions {
   maxClients: number;
 }
 
-export const RATE_CLASSES: readonly RateClass[] = ['pair', 'hooks', 'jobs', 'general'];
+/** The limiter's options from the `rateLimit` config section. */
+export function rateLimitOptions(c: Readonly<Config['rateLimit']>): RateLimitOptions {
+  const perMinute = {} as Record<RateClass, number>;
+  for (const cls of RATE_CLASSES) perMinute[cls] = c[cls].perMinute;
+  return { enabled: c.enabled, maxClients: c.maxClients, perMinute };
+}
+
+export const RATE_CLASSES: readonly RateClass[] = ['pair', 'hooks', 'jobs', 'progress', 'general'];
 const WINDOW_MS = 60_000;
 
 interface ClassLimiter {

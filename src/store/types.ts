@@ -110,28 +110,39 @@ export interface CallbackAttempt {
 }
 
 export interface JobStore {
-  /** Inserts the job (and its idempotency key) in one transaction: durable before it is acknowledged. */
-  insert(job: JobRecord, idempotency?: IdempotencyRecord): void;
+  /**
+   * Inserts the job and its idempotency key; resolves once they are committed (durable), so the
+   * caller acknowledges only what is on disk. Inserts made in the same turn of the event loop share
+   * one commit (group commit), each in its own savepoint. A key already held by a record created at
+   * or after `keyNotBefore` (a concurrent submission) rejects with `idempotency_conflict` and
+   * nothing of that job is written; an older record (expired) is replaced.
+   */
+  insert(job: JobRecord, idempotency?: IdempotencyRecord & { keyNotBefore: number }): Promise<void>;
   get(id: string): JobRecord | undefined;
   list(filter: JobListFilter): JobRecord[];
   findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;
   /**
    * Atomically moves the next dispatchable job of `service` to `dispatched` (attempts + 1), with the
-   * digest of this attempt's progress token.
+   * digest of this attempt's progress token; straight to `running` when `ready` (the service is up,
+   * so the job is handed over at once: one write instead of two).
    */
-  claimNext(service: string, now: number, tokenDigest: string): JobRecord | undefined;
+  claimNext(service: string, now: number, tokenDigest: string, ready?: boolean): JobRecord | undefined;
   markRunning(id: string, now: number): boolean;
   setProgress(id: string, progress: number, message: string | null, now: number): boolean;
   /** Moves a job in flight to a final state. */
   finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): boolean;
-  /** Puts a job in flight back in the queue, not before `nextAttemptAt`. */
-  requeue(id: string, nextAttemptAt: number, errorCode: string, now: number): boolean;
+  /** Puts a job in flight back in the queue, not before `nextAttemptAt`, with the failed attempt's (sealed) error. */
+  requeue(id: string, nextAttemptAt: number, errorCode: string, outcome: Buffer, now: number): boolean;
   requestCancel(id: string, now: number): boolean;
   delete(id: string): boolean;
   /** Jobs left `dispatched`/`running` by a previous run of the gateway. */
   interrupted(): JobRecord[];
-  /** Services that have a queued job due now, and the earliest future due time. */
-  dueServices(now: number): { services: string[]; nextDueAt: number | null };
+  /** Services that have a queued job due now. */
+  dueServices(now: number): string[];
+  /** The earliest time after `now` at which a queued job waiting for its retry becomes due, or null. */
+  nextDueAt(now: number): number | null;
+  /** Queued jobs of one service (to fail them when the service is gone). */
+  queuedOf(service: string): JobRecord[];
   maxSeq(): number;
   countsByState(): Array<{ service: string; state: JobState; count: number }>;
   purgeFinished(before: number): number;

@@ -6,7 +6,7 @@ import { rateLimit } from '../../src/security/rate-limit.js';
 
 describe('rate limiter memory', () => {
   it('stays bounded after 100,000 distinct client addresses', () => {
-    const limit = rateLimit({ enabled: true, maxClients: 10_000, perMinute: { pair: 10, hooks: 60, jobs: 120, general: 600 } });
+    const limit = rateLimit({ enabled: true, maxClients: 10_000, perMinute: { pair: 10, hooks: 60, jobs: 120, progress: 6000, general: 600 } });
     const before = process.memoryUsage().heapUsed;
     const t = Date.parse('2026-11-23T12:00:00Z');
     for (let i = 0; i < 100_000; i++) limit('general', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, t);
@@ -17,7 +17,7 @@ describe('rate limiter memory', () => {
   });
 
   it('still limits a client that keeps coming while others flood in', () => {
-    const limit = rateLimit({ enabled: true, maxClients: 1000, perMinute: { pair: 10, hooks: 60, jobs: 120, general: 50 } });
+    const limit = rateLimit({ enabled: true, maxClients: 1000, perMinute: { pair: 10, hooks: 60, jobs: 120, progress: 6000, general: 50 } });
     const t = Date.parse('2026-11-23T12:00:00Z');
     let refused = 0;
     for (let i = 0; i < 20_000; i++) {

@@ -37,29 +37,51 @@ function bar(value: number | null, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(v * 100).toFixed(0).padStart(3)}%`;
 }
 
-/** Follows a job's events until it finishes; returns its final view. */
+/**
+ * Follows a job's events until it finishes; returns its final view. The job is also re-read every
+ * 2 s, so nothing is missed between the first read and the subscription, and a stream that ends
+ * or is refused (a restart, limits.maxStreams) falls back to reading until the job is final; the
+ * stream is resumed with Last-Event-ID.
+ */
 async function follow(c: MoatClient, id: string, onProgress: (j: Job) => void): Promise<Job> {
-  let job = await c.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+  const path = `/api/v1/jobs/${encodeURIComponent(id)}`;
+  let job = await c.get<Job>(path);
   onProgress(job);
   if (FINISHED.has(job.state)) return job;
   const controller = new AbortController();
-  // Events tell what changed; the job is re-read so that nothing is missed between read and subscribe.
-  const poll = setInterval(() => void c.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`).then((j) => {
+  const reread = async () => {
+    const j = await c.get<Job>(path);
     job = j;
     onProgress(j);
     if (FINISHED.has(j.state)) controller.abort();
-  }, () => undefined), 2000);
+  };
+  const poll = setInterval(() => void reread().catch(() => undefined), 2000);
+  let lastEventId: string | undefined;
   try {
-    await c.events('/api/v1/events', (e) => {
-      const d = e.data as { id?: string; state?: string; progress?: number; message?: string };
-      if (d?.id !== id) return false;
-      if (e.event === 'job.progress') onProgress({ ...job, progress: { value: d.progress ?? null, message: d.message ?? null } });
-      return typeof d.state === 'string' && FINISHED.has(d.state);
-    }, { signal: controller.signal });
+    while (!controller.signal.aborted) {
+      try {
+        const last = await c.events(
+          '/api/v1/events',
+          (e) => {
+            const d = e.data as { id?: string; state?: string; progress?: number; message?: string };
+            if (d?.id !== id) return false;
+            if (e.event === 'job.progress') onProgress({ ...job, progress: { value: d.progress ?? null, message: d.message ?? null } });
+            return typeof d.state === 'string' && FINISHED.has(d.state);
+          },
+          { signal: controller.signal, ...(lastEventId ? { lastEventId } : {}) },
+        );
+        lastEventId = last ?? lastEventId;
+        // The stream said the job finished (or was aborted because it did).
+        if (controller.signal.aborted || FINISHED.has((await c.get<Job>(path)).state)) break;
+      } catch {
+        // Refused or broken: the re-reads go on; try the stream again in a while.
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
   } finally {
     clearInterval(poll);
   }
-  job = await c.get<Job>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+  job = await c.get<Job>(path);
   onProgress(job);
   return job;
 }

@@ -51,6 +51,9 @@ export const limitKnobs = {
     pair: perMinute(10, 'MOAT_RATE_LIMIT_PAIR', 'rate-limit-pair', 'pairing (POST /api/v1/pair)'),
     hooks: perMinute(60, 'MOAT_RATE_LIMIT_HOOKS', 'rate-limit-hooks', 'inbound hooks and triggers'),
     jobs: perMinute(120, 'MOAT_RATE_LIMIT_JOBS', 'rate-limit-jobs', 'job submission'),
+    // Services post progress from the same (often loopback) address as the operator's own clients:
+    // their own class keeps a chatty worker from using up the budget of every other route.
+    progress: perMinute(6000, 'MOAT_RATE_LIMIT_PROGRESS', 'rate-limit-progress', 'progress reports posted by services (POST /api/v1/jobs/{id}/progress)'),
     general: perMinute(600, 'MOAT_RATE_LIMIT_GENERAL', 'rate-limit-general', 'every other route'),
     maxClients: knob(Type.Integer({ default: 100_000, minimum: 100, maximum: 10_000_000 }), {
       description: 'Client addresses tracked per limiter (least recently seen are forgotten first), bounding memory.',

@@ -61,7 +61,7 @@ export function serviceSchema(o: ServiceSchemaOptions) {
     {
       path: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'Jobs are POSTed here (the payload as the body).' }), '/jobs')),
       progressPath: opt(
-        d(Type.String({ pattern: '^/', maxLength: 512, description: 'Polled for progress while a job runs; `{id}` is the job id. Empty: no polling.' }), '/jobs/{id}/progress'),
+        d(Type.String({ pattern: '^(/|$)', maxLength: 512, description: 'Polled for progress while a job runs; `{id}` is the job id. Empty: no polling (progress only as the service posts it).' }), '/jobs/{id}/progress'),
       ),
       cancelPath: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'POSTed to cancel a job (timeout, cancel); `{id}` is the job id.' }), '/jobs/{id}/cancel')),
     },

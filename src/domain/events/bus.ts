@@ -34,7 +34,8 @@ export class EventBus {
     const seq = ++this.seq;
     const event: MoatEvent = { id: `${this.bootId}-${seq}`, seq, type, family, at: new Date(this.now()).toISOString(), data };
     this.ring.push(event);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+    // Trimmed in batches (an eighth of the capacity at a time), not one shift per event.
+    if (this.ring.length > this.capacity + (this.capacity >> 3)) this.ring.splice(0, this.ring.length - this.capacity);
     for (const l of this.listeners) {
       try {
         l(event);

@@ -63,7 +63,14 @@ export class Callbacks {
   }
 
   private deliver(job: JobRecord, attempt: number): void {
-    const url = this.opts.jobs.callbackUrl(job);
+    let url: string | null;
+    try {
+      url = this.opts.jobs.callbackUrl(job);
+    } catch {
+      // Sealed under another install key: nowhere to send it, ever.
+      this.opts.log.warn({ job: job.id }, 'callback URL cannot be opened (sealed under another key); not delivered');
+      return;
+    }
     if (url === null) return;
     const view = this.opts.jobs.view(job, false);
     const body = JSON.stringify({

@@ -1,24 +1,18 @@
 /**
  * The dispatcher: hands queued jobs to their service at the pace it can take (per-service
  * concurrency; priority, then first in first out), starting a stopped service on demand. Transient
- * failures (the service unreachable, 429, 502-504) are retried with exponential backoff up to
- * maxAttempts; an attempt over its timeout fails the job and the service is told to cancel.
- * A job is claimed by one atomic UPDATE, so it is never dispatched twice at once.
+ * failures are retried with exponential backoff up to maxAttempts (attempt-outcome.ts says which);
+ * an attempt over its timeout fails the job and the service is told to cancel before its slot is
+ * given to the next job. A job is claimed by one atomic UPDATE, so it is never dispatched twice at once.
  */
 import type { Config } from '../../config/schema.js';
-import { hasCode } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
 import { sealJson } from '../../security/seal.js';
 import type { JobRecord, JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
+import { backoffMs, outcomeOfAnswer, outcomeOfError, type Outcome } from './attempt-outcome.js';
 import type { JobServicePort } from './ports.js';
 import { JobService } from './queue.js';
-
-type Outcome =
-  | { state: 'succeeded'; result: unknown }
-  | { state: 'failed'; code: string; message: string }
-  | { state: 'canceled' }
-  | { state: 'retry'; code: string; message: string };
 
 export interface DispatcherOptions {
   store: JobStore;
@@ -44,7 +38,7 @@ interface InFlight {
   timedOut: boolean;
 }
 
-const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
+const outcomeContext = (id: string) => `job:${id}:outcome`;
 
 export class Dispatcher {
   private readonly now: () => number;
@@ -52,7 +46,10 @@ export class Dispatcher {
   private readonly pending = new Set<string>();
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** When the retry timer fires (ms since the epoch), or null. */
+  private retryAt: number | null = null;
   private stopped = true;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
@@ -60,34 +57,46 @@ export class Dispatcher {
 
   /**
    * Crash recovery (documented in docs/jobs.md): a job left `dispatched` or `running` by a gateway
-   * that died was interrupted. Its service is told to cancel that attempt; the job goes back to the
-   * queue if it has attempts left, else it fails with `gateway_restarted`. Supervised children of
-   * the dead gateway are killed at boot before this runs, so the old attempt is not still running.
+   * that died was interrupted, and that attempt counts. Its service is told to cancel it (awaited,
+   * so that a `url` service that outlived the gateway stops the old attempt before a new one is
+   * sent); the job goes back to the queue if it has attempts left, else it fails with
+   * `gateway_restarted`. A job whose cancel was asked for is canceled. Supervised children of the
+   * dead gateway are killed at boot before this runs.
    */
-  async recover(): Promise<{ requeued: number; failed: number }> {
-    let requeued = 0;
-    let failed = 0;
+  async recover(): Promise<{ requeued: number; failed: number; canceled: number }> {
+    const counts = { requeued: 0, failed: 0, canceled: 0 };
+    const interrupted = this.opts.store.interrupted();
+    await Promise.allSettled(interrupted.map((job) => this.opts.services.cancel(job.service, job.id)));
     const now = this.now();
-    for (const job of this.opts.store.interrupted()) {
-      void this.opts.services.cancel(job.service, job.id).catch(() => undefined);
-      if (job.attempts < job.maxAttempts && !job.cancelRequested) {
-        this.opts.store.requeue(job.id, now, 'gateway_restarted', now);
-        requeued++;
+    for (const job of interrupted) {
+      const error = { code: 'gateway_restarted', message: `attempt ${job.attempts} was interrupted: the gateway stopped` };
+      const outcome = sealJson(this.opts.key, { error }, outcomeContext(job.id));
+      if (job.cancelRequested) {
+        this.opts.store.finish(job.id, 'canceled', null, 'canceled', now);
+        counts.canceled++;
+      } else if (job.attempts < job.maxAttempts) {
+        this.opts.store.requeue(job.id, now, error.code, outcome, now);
+        counts.requeued++;
+        continue;
       } else {
-        const state = job.cancelRequested ? 'canceled' : 'failed';
-        const error = { code: 'gateway_restarted', message: 'the gateway stopped during the last attempt' };
-        this.opts.store.finish(job.id, state, state === 'failed' ? sealJson(this.opts.key, { error }, `job:${job.id}:outcome`) : null, 'gateway_restarted', now);
-        failed++;
-        const finished = this.opts.store.get(job.id);
-        if (finished) this.opts.onFinished(finished);
+        this.opts.store.finish(job.id, 'failed', outcome, error.code, now);
+        counts.failed++;
       }
+      const finished = this.opts.store.get(job.id);
+      if (finished) this.opts.onFinished(finished);
     }
-    return { requeued, failed };
+    return counts;
   }
 
   start(): void {
     this.stopped = false;
-    for (const s of this.opts.store.dueServices(this.now()).services) this.pending.add(s);
+    const now = this.now();
+    for (const s of this.opts.store.dueServices(now)) this.pending.add(s);
+    this.armRetryTimer(this.opts.store.nextDueAt(now));
+    // A deleted service: its queued jobs can never run; the pump fails them.
+    this.unsubscribe = this.opts.events.subscribe((e) => {
+      if (e.family === 'services' && e.type === 'service.deleted' && typeof e.data['service'] === 'string') this.kick(e.data['service']);
+    });
     this.schedule();
   }
 
@@ -97,12 +106,15 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.retryAt = null;
     for (const flights of this.inFlight.values()) for (const f of flights.values()) f.controller.abort();
   }
 
-  /** Wakes the dispatcher for a service (a job was queued, a slot freed). */
+  /** Wakes the dispatcher for a service (a job was queued, a slot freed). Cheap: one pass per tick. */
   kick(service: string): void {
     this.pending.add(service);
     this.schedule();
@@ -129,6 +141,7 @@ export class Dispatcher {
     });
   }
 
+  /** Claims what each woken service has room for. No query runs for a service whose slots are full. */
   private pump(): void {
     if (this.stopped) return;
     const now = this.now();
@@ -136,32 +149,45 @@ export class Dispatcher {
     this.pending.clear();
     for (const service of services) {
       const limit = this.opts.services.concurrency(service);
-      if (limit === undefined) continue;
-      const flights = this.inFlight.get(service) ?? new Map<string, InFlight>();
-      this.inFlight.set(service, flights);
+      if (limit === undefined) {
+        this.failOrphans(service, now);
+        continue;
+      }
+      let flights = this.inFlight.get(service);
+      if (!flights) this.inFlight.set(service, (flights = new Map()));
+      const ready = this.opts.services.isReady(service);
       while (flights.size < limit) {
         const token = JobService.progressToken();
-        const job = this.opts.store.claimNext(service, now, token.digest);
+        const job = this.opts.store.claimNext(service, now, token.digest, ready);
         if (!job) break;
         const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false };
         flights.set(job.id, flight);
         void this.run(flight, token.token);
       }
     }
-    this.armRetryTimer(now);
   }
 
-  /** Wakes up when the earliest job waiting for its retry backoff becomes due. */
-  private armRetryTimer(now: number): void {
-    const { nextDueAt } = this.opts.store.dueServices(now);
+  /** Queued jobs of a service that is no longer registered fail with service_not_found. */
+  private failOrphans(service: string, now: number): void {
+    for (const job of this.opts.store.queuedOf(service)) {
+      this.settle(job, { state: 'failed', code: 'service_not_found', message: `the service ${service} is no longer registered` }, now);
+    }
+  }
+
+  /** Wakes up at `at` (the earliest retry due), unless an earlier wake-up is already set. */
+  private armRetryTimer(at: number | null): void {
+    if (at === null || this.stopped) return;
+    if (this.retryAt !== null && this.retryAt <= at) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    if (nextDueAt === null) return;
+    this.retryAt = at;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      for (const s of this.opts.store.dueServices(this.now()).services) this.pending.add(s);
+      this.retryAt = null;
+      const now = this.now();
+      for (const s of this.opts.store.dueServices(now)) this.pending.add(s);
+      this.armRetryTimer(this.opts.store.nextDueAt(now));
       this.schedule();
-    }, Math.max(1, nextDueAt - now));
+    }, Math.max(1, at - this.now()));
     this.retryTimer.unref();
   }
 
@@ -170,6 +196,7 @@ export class Dispatcher {
     const cfg = this.opts.config().jobs;
     this.opts.events.publish('job.dispatched', 'jobs', { id: job.id, service: job.service, state: 'dispatched', attempt: job.attempts });
     let outcome: Outcome;
+    const flags = { canceled: false, timedOut: false, timeoutSeconds: job.timeoutSeconds };
     const timer = setTimeout(() => {
       flight.timedOut = true;
       flight.controller.abort();
@@ -178,7 +205,7 @@ export class Dispatcher {
     try {
       await this.opts.services.ensureRunning(job.service, cfg.startTimeoutSeconds * 1000);
       if (flight.canceled || flight.controller.signal.aborted) throw new Error('aborted before dispatch');
-      this.opts.store.markRunning(job.id, this.now());
+      if (job.state === 'dispatched') this.opts.store.markRunning(job.id, this.now());
       this.opts.events.publish('job.running', 'jobs', { id: job.id, service: job.service, state: 'running', attempt: job.attempts });
       if (cfg.progressPollMs > 0) poller = this.pollProgress(job, cfg.progressPollMs);
       const base = this.opts.progressBase();
@@ -192,16 +219,18 @@ export class Dispatcher {
         maxResultBytes: cfg.maxResultBytes,
         workspace: job.runId === null ? null : this.opts.workspaceOf(job.runId),
       });
-      outcome = this.classify(res.status, res.body, flight);
+      outcome = outcomeOfAnswer(res.status, res.body, { ...flags, canceled: flight.canceled });
     } catch (err) {
-      outcome = this.classifyError(err, flight);
+      outcome = outcomeOfError(err, { ...flags, canceled: flight.canceled, timedOut: flight.timedOut });
     } finally {
       clearTimeout(timer);
       if (poller) clearInterval(poller);
     }
     if (this.stopped) return;
-    if (flight.timedOut || flight.canceled) void this.opts.services.cancel(job.service, job.id).catch(() => undefined);
-    this.settle(job, outcome);
+    this.settle(job, outcome, this.now());
+    // The service is told to stop an attempt moat gave up on, and its slot stays taken until it
+    // answered (or the cancel timed out): the next job never runs beside the abandoned one.
+    if (flight.timedOut || flight.canceled) await this.opts.services.cancel(job.service, job.id).catch(() => undefined);
     this.inFlight.get(job.service)?.delete(job.id);
     this.opts.services.noteActivity(job.service);
     this.kick(job.service);
@@ -220,53 +249,34 @@ export class Dispatcher {
     return t;
   }
 
-  private classify(status: number, body: unknown, flight: InFlight): Outcome {
-    if (flight.canceled) return { state: 'canceled' };
-    if (status >= 200 && status < 300) return { state: 'succeeded', result: body };
-    if (status === 409 && (body as { canceled?: unknown } | null)?.canceled === true) return { state: 'canceled' };
-    const message = `the service answered ${status}${typeof (body as { error?: unknown })?.error === 'string' ? `: ${(body as { error: string }).error}` : ''}`;
-    if (TRANSIENT_STATUS.has(status)) return { state: 'retry', code: `service_${status}`, message };
-    return { state: 'failed', code: 'service_error', message };
-  }
-
-  private classifyError(err: unknown, flight: InFlight): Outcome {
-    if (flight.canceled) return { state: 'canceled' };
-    if (flight.timedOut) return { state: 'failed', code: 'timeout', message: `the attempt ran over ${flight.job.timeoutSeconds} s` };
-    if (hasCode(err, 'body_too_large')) return { state: 'failed', code: 'result_too_large', message: 'the result is larger than jobs.maxResultBytes' };
-    const message = err instanceof Error ? err.message : String(err);
-    if (hasCode(err, 'not_found')) return { state: 'failed', code: 'service_not_found', message };
-    // The service could not be started or reached: worth another try.
-    return { state: 'retry', code: 'service_unreachable', message };
-  }
-
-  private settle(job: JobRecord, outcome: Outcome): void {
-    if (this.stopped) return;
-    const now = this.now();
+  private settle(job: JobRecord, outcome: Outcome, now: number): void {
     const cfg = this.opts.config().jobs;
-    const context = `job:${job.id}:outcome`;
+    const seal = (value: unknown) => sealJson(this.opts.key, value, outcomeContext(job.id));
+    if (outcome.state === 'retry' && job.attempts < job.maxAttempts) {
+      const delay = backoffMs(job.attempts, cfg.retryBaseMs, cfg.retryMaxMs);
+      const error = { code: outcome.code, message: `attempt ${job.attempts} of ${job.maxAttempts} failed (${outcome.message}); retrying in ${delay} ms` };
+      this.opts.store.requeue(job.id, now + delay, outcome.code, seal({ error }), now);
+      this.armRetryTimer(now + delay);
+      this.opts.events.publish('job.retrying', 'jobs', { id: job.id, service: job.service, state: 'queued', attempt: job.attempts, retryInMs: delay, reason: outcome.code });
+      this.opts.log.info({ job: job.id, service: job.service, attempt: job.attempts, reason: outcome.code }, 'job attempt failed; retrying');
+      return;
+    }
     let state: 'succeeded' | 'failed' | 'canceled';
-    if (outcome.state === 'retry') {
-      if (job.attempts < job.maxAttempts) {
-        const delay = Math.min(cfg.retryBaseMs * 2 ** (job.attempts - 1), cfg.retryMaxMs);
-        this.opts.store.requeue(job.id, now + delay, outcome.code, now);
-        this.opts.events.publish('job.retrying', 'jobs', { id: job.id, service: job.service, state: 'queued', attempt: job.attempts, retryInMs: delay, reason: outcome.code });
-        this.opts.log.info({ job: job.id, service: job.service, attempt: job.attempts, reason: outcome.code }, 'job attempt failed; retrying');
-        return;
-      }
-      state = 'failed';
-      this.opts.store.finish(job.id, state, sealJson(this.opts.key, { error: { code: outcome.code, message: outcome.message } }, context), outcome.code, now);
-    } else if (outcome.state === 'succeeded') {
+    if (outcome.state === 'succeeded') {
       state = 'succeeded';
-      this.opts.store.finish(job.id, state, sealJson(this.opts.key, { result: outcome.result }, context), null, now);
-    } else if (outcome.state === 'failed') {
-      state = 'failed';
-      this.opts.store.finish(job.id, state, sealJson(this.opts.key, { error: { code: outcome.code, message: outcome.message } }, context), outcome.code, now);
-    } else {
+      this.opts.store.finish(job.id, state, seal({ result: outcome.result }), null, now);
+    } else if (outcome.state === 'canceled') {
       state = 'canceled';
       this.opts.store.finish(job.id, state, null, 'canceled', now);
+    } else {
+      state = 'failed';
+      this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
     }
     this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: job.attempts });
-    const finished = this.opts.store.get(job.id);
-    if (finished) this.opts.onFinished(finished);
+    // Callbacks and notifications read the final row; most jobs have neither.
+    if (job.callback !== null || job.notify !== null) {
+      const finished = this.opts.store.get(job.id);
+      if (finished) this.opts.onFinished(finished);
+    }
   }
 }

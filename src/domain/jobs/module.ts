@@ -71,10 +71,11 @@ export class JobsModule {
     this.scheduler = new Scheduler({ store: opts.scheduleStore, jobs: this.jobs, key: opts.sealKey, events: opts.events, audit: opts.audit, log: opts.log, config: opts.config, now });
   }
 
-  async start(): Promise<{ requeued: number; failed: number }> {
+  async start(): Promise<{ requeued: number; failed: number; canceled: number }> {
     this.jobs.start();
-    const recovered = await this.dispatcher.recover();
+    // Undelivered callbacks of the last run first: the jobs recovery finishes send their own (once).
     this.callbacks.start();
+    const recovered = await this.dispatcher.recover();
     this.dispatcher.start();
     this.scheduler.start();
     return recovered;

@@ -1,19 +1,29 @@
 /**
  * ntfy topics are public: anyone who knows a topic name can read its messages. A topic must be a
- * long random string; short, well-known or word-like topics are refused at boot.
+ * long random string; short, well-known or word-like topics are refused at boot. Random hex (what
+ * `openssl rand -hex 16` or a UUID gives) is always accepted. Pure function.
  */
 import { GatewayError } from '../../errors.js';
 
 const WELL_KNOWN = new Set(['gateway', 'moat', 'test', 'alerts', 'alert', 'notifications', 'notify', 'ntfy', 'home', 'homelab', 'server', 'jobs', 'gpu', 'ai', 'llm', 'agent', 'mytopic', 'topic', 'backup', 'monitoring']);
 
+const MIN_LENGTH = 24;
+
 /** Why the topic is refused, or null when it looks random enough. */
 export function ntfyTopicProblem(topic: string): string | null {
   if (!/^[A-Za-z0-9_-]+$/.test(topic)) return 'may only hold letters, digits, - and _';
   if (WELL_KNOWN.has(topic.toLowerCase())) return `"${topic}" is a well-known topic that others read too`;
-  if (topic.length < 24) return 'is shorter than 24 characters';
-  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((r) => r.test(topic)).length;
+  if (topic.length < MIN_LENGTH) return `is shorter than ${MIN_LENGTH} characters`;
+  // Hex (separators aside): 24 digits are 96 bits. Random hex of that length never repeats as
+  // little as "deadbeef" does.
+  const core = topic.replace(/[-_]/g, '');
+  if (/^[0-9a-f]+$/.test(core) || /^[0-9A-F]+$/.test(core)) {
+    if (core.length < MIN_LENGTH) return `holds fewer than ${MIN_LENGTH} hex digits`;
+    return new Set(core).size < 6 ? 'repeats too few characters to be random' : null;
+  }
   const distinct = new Set(topic).size;
   if (distinct < 12) return 'repeats too few characters to be random';
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((r) => r.test(topic)).length;
   if (classes < 3 && !(topic.length >= 32 && classes >= 2)) return 'does not look random (mix upper case, lower case and digits, or use 32 hex characters)';
   return null;
 }

@@ -26,6 +26,8 @@ export interface DispatchResult {
 export interface JobServicePort {
   /** Undefined when no such service is registered. */
   concurrency(service: string): number | undefined;
+  /** Whether the service is healthy now (a job can be handed over without waiting). */
+  isReady(service: string): boolean;
   /** Starts a stopped `command` service on demand and waits until it is healthy. */
   ensureRunning(service: string, timeoutMs: number): Promise<void>;
   /** POSTs the payload to the service's job path; resolves with its answer. */

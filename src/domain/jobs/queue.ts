@@ -5,12 +5,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
-import { GatewayError } from '../../errors.js';
-import { sealJson, unsealJson } from '../../security/seal.js';
+import { GatewayError, hasCode } from '../../errors.js';
+import { sealJson } from '../../security/seal.js';
 import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
 import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
+import { callbackUrlOf, jobView, payloadOf, type JobView } from './job-view.js';
 import type { JobServicePort, OutboundPort } from './ports.js';
+
+export type { JobView } from './job-view.js';
 
 export interface SubmitInput {
   service: string;
@@ -30,29 +33,7 @@ export interface Submitter {
   admin?: boolean;
 }
 
-export interface JobView {
-  id: string;
-  service: string;
-  state: JobState;
-  priority: number;
-  attempts: number;
-  maxAttempts: number;
-  timeoutSeconds: number;
-  progress: { value: number | null; message: string | null };
-  result?: unknown;
-  error?: { code: string; message: string } | null;
-  payload?: unknown;
-  callback: { host: string; attempts: Array<{ attempt: number; at: string; status: number | null; error: string | null }> } | null;
-  notify: string[];
-  run: string | null;
-  createdBy: { id: string | null; name: string | null };
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A stable hash of a submission, so the same Idempotency-Key with another body is caught. */
 function bodyHash(input: SubmitInput): string {
@@ -151,11 +132,12 @@ export class JobService {
       finishedAt: null,
       nextAttemptAt: null,
     };
+    const keyNotBefore = now - cfg.idempotencyHours * 3_600_000;
     try {
-      this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now });
+      await this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now, keyNotBefore });
     } catch (err) {
-      // Two submissions with the same key at once: the loser answers like a replay.
-      if (idempotencyKey !== undefined && hash !== undefined && /UNIQUE|PRIMARY KEY/.test(String((err as Error).message))) {
+      // Two submissions with the same key at once: the loser answers like a replay (or a conflict).
+      if (idempotencyKey !== undefined && hash !== undefined && hasCode(err, 'idempotency_conflict')) {
         const replay = this.replayed(by.id, idempotencyKey, hash, now);
         if (replay) return { job: replay, replayed: true };
       }
@@ -164,6 +146,11 @@ export class JobService {
     this.opts.events.publish('job.queued', 'jobs', { id, service: job.service, state: 'queued' });
     this.opts.onQueued(job.service);
     return { job: this.view(job, false), replayed: false };
+  }
+
+  /** Whether a service of that name is registered (schedules check it when they are added). */
+  hasService(name: string): boolean {
+    return this.opts.services.concurrency(name) !== undefined;
   }
 
   private replayed(tokenId: string, key: string, hash: string, now: number): JobView | undefined {
@@ -225,6 +212,7 @@ export class JobService {
     if (!job || job.progressTokenHash === null || !digestsEqual(job.progressTokenHash, tokenDigest(presentedToken))) {
       throw new GatewayError('token_invalid', 'unknown job or wrong progress token');
     }
+    // A late report of the last attempt (sent just before its answer) is not a guess: 409, not counted.
     if (job.state !== 'running' && job.state !== 'dispatched') throw new GatewayError('conflict', `job ${id} is ${job.state}`);
     this.recordProgress(job, progress, message);
   }
@@ -237,56 +225,18 @@ export class JobService {
     }
   }
 
-  /** Unseals a job's callback URL (for the delivery). */
+  /** Unseals a job's callback URL (for the delivery); throws if it was sealed under another key. */
   callbackUrl(job: JobRecord): string | null {
-    return job.callback === null ? null : unsealJson<string>(this.opts.key, job.callback, `job:${job.id}:callback`);
+    return callbackUrlOf(this.opts.key, job);
   }
 
+  /** The payload for the service; throws code `sealed_unreadable` if it was sealed under another key. */
   payloadOf(job: JobRecord): unknown {
-    return unsealJson(this.opts.key, job.payload, `job:${job.id}:payload`);
+    return payloadOf(this.opts.key, job);
   }
 
-  outcomeOf(job: JobRecord): { result?: unknown; error?: { code: string; message: string } } | null {
-    return job.outcome === null ? null : unsealJson(this.opts.key, job.outcome, `job:${job.id}:outcome`);
-  }
-
+  /** The client's view of a job (job-view.ts). */
   view(job: JobRecord, withPayload: boolean): JobView {
-    const outcome = this.outcomeOf(job);
-    const callbackUrl = this.callbackUrl(job);
-    const view: JobView = {
-      id: job.id,
-      service: job.service,
-      state: job.state,
-      priority: job.priority,
-      attempts: job.attempts,
-      maxAttempts: job.maxAttempts,
-      timeoutSeconds: job.timeoutSeconds,
-      progress: { value: job.progress, message: job.progressMessage },
-      error: outcome?.error ?? (job.errorCode && !FINISHED_STATES.includes(job.state) ? { code: job.errorCode, message: 'retrying' } : null),
-      callback:
-        callbackUrl === null
-          ? null
-          : {
-              host: safeHost(callbackUrl),
-              attempts: this.opts.store.callbacks(job.id).map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), status: a.status, error: a.error })),
-            },
-      notify: job.notify ?? [],
-      run: job.runId,
-      createdBy: { id: job.createdBy, name: job.createdByName },
-      createdAt: new Date(job.createdAt).toISOString(),
-      startedAt: iso(job.startedAt),
-      finishedAt: iso(job.finishedAt),
-    };
-    if (outcome && 'result' in outcome) view.result = outcome.result;
-    if (withPayload) view.payload = this.payloadOf(job);
-    return view;
-  }
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(invalid)';
+    return jobView(this.opts.key, job, withPayload, (id) => this.opts.store.callbacks(id));
   }
 }

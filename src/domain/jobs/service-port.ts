@@ -48,6 +48,7 @@ export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
   const def = (name: string): ServiceDefinition => supervisor.registry.require(name).def;
   return {
     concurrency: (name) => supervisor.registry.get(name)?.def.concurrency,
+    isReady: (name) => supervisor.registry.get(name) !== undefined && supervisor.state(name) === 'healthy',
     ensureRunning: (name, timeoutMs) => supervisor.ensureRunning(name, timeoutMs),
     noteActivity: (name) => supervisor.noteActivity(name),
     async dispatch(name: string, req: DispatchRequest): Promise<DispatchResult> {

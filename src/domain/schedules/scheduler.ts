@@ -76,7 +76,7 @@ export class Scheduler {
       const due = this.nextRun(s, since);
       const rule = s.missed ?? this.opts.config().schedules.missed;
       if (due !== null && due <= now) {
-        if (rule === 'run-once') void this.fire(s.name, 'missed');
+        if (rule === 'run-once') void this.fire(s.name, 'missed').catch(() => undefined);
         else {
           this.opts.store.setLastRun(s.name, now);
           this.opts.log.info({ schedule: s.name }, 'missed schedule tick skipped');
@@ -104,18 +104,23 @@ export class Scheduler {
     const wait = Math.max(0, next - now);
     const t = setTimeout(() => {
       this.timers.delete(name);
-      if (wait > MAX_WAIT_MS) this.arm(name);
-      else void this.fire(name, 'tick').finally(() => this.arm(name));
+      if (wait > MAX_WAIT_MS) return this.arm(name);
+      // The tick is recorded as run at its own time, even if the timer fired a hair early: the
+      // next one armed is the tick after it, never the same one again. A failed submission was
+      // logged and audited by fire(); the schedule goes on.
+      void this.fire(name, 'tick', next)
+        .catch(() => undefined)
+        .finally(() => this.arm(name));
     }, Math.min(wait, MAX_WAIT_MS));
     t.unref();
     this.timers.set(name, t);
   }
 
   /** Submits the schedule's job now (a tick, a missed tick at boot, or run-now). */
-  async fire(name: string, why: 'tick' | 'missed' | 'manual'): Promise<string> {
+  async fire(name: string, why: 'tick' | 'missed' | 'manual', tickAt?: number): Promise<string> {
     const s = this.opts.store.get(name);
     if (!s) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
-    this.opts.store.setLastRun(name, this.now());
+    this.opts.store.setLastRun(name, Math.max(this.now(), tickAt ?? 0));
     try {
       const { job } = await this.opts.jobs.submit(
         { service: s.service, payload: unsealJson(this.opts.key, s.payload, `schedule:${name}`) },
@@ -134,6 +139,7 @@ export class Scheduler {
   add(input: ScheduleInput, by: { id: string }): ScheduleView {
     if (!NAME.test(input.name)) throw new GatewayError('validation_failed', 'name: 1-64 of a-z 0-9 . _ - (starting with a letter or digit)');
     if (this.opts.store.get(input.name)) throw new GatewayError('conflict', `a schedule named ${JSON.stringify(input.name)} exists`);
+    if (!this.opts.jobs.hasService(input.service)) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
     try {
       this.cron({ cron: input.cron, timezone: input.timezone ?? null }).nextRun();
     } catch (err) {
@@ -153,6 +159,7 @@ export class Scheduler {
     };
     this.opts.store.insert(record);
     this.arm(record.name);
+    this.opts.events.publish('schedule.added', 'schedules', { name: record.name, service: record.service });
     return this.view(record);
   }
 
@@ -170,12 +177,14 @@ export class Scheduler {
     if (!this.opts.store.setPaused(name, paused)) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
     if (!paused) this.opts.store.setLastRun(name, this.now());
     this.arm(name);
+    this.opts.events.publish(paused ? 'schedule.paused' : 'schedule.resumed', 'schedules', { name });
     return this.get(name);
   }
 
   remove(name: string): void {
     if (!this.opts.store.delete(name)) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
     this.arm(name);
+    this.opts.events.publish('schedule.deleted', 'schedules', { name });
   }
 
   private view(s: ScheduleRecord): ScheduleView {

@@ -214,6 +214,8 @@ export class Supervisor {
     this.opts.registry.remove(name);
     this.units.delete(name);
     this.opts.audit.record({ type: 'service.deleted', outcome: 'ok', actor, detail: { service: name } });
+    // Live events, and the job queue (whose queued jobs for this service can no longer run).
+    this.opts.publish?.({ type: 'service.deleted', service: name });
   }
 
   private checkApi(spec: ServiceSpec): ServiceDefinition {

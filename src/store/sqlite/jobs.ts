@@ -1,6 +1,13 @@
 /** SQLite implementation of JobStore: prepared, parameterized statements; claims are atomic UPDATEs. */
 import type { CallbackAttempt, IdempotencyRecord, JobRecord, JobState, JobStore } from '../types.js';
+import { GatewayError } from '../../errors.js';
 import type { Db } from './database.js';
+import { groupCommit } from './group-commit.js';
+
+interface PendingInsert {
+  job: JobRecord;
+  key: (IdempotencyRecord & { keyNotBefore: number }) | undefined;
+}
 
 interface Row {
   id: string;
@@ -67,18 +74,24 @@ export function sqliteJobStore(db: Db): JobStore {
        @progress, @progressMessage, @callback, @notify, @progressTokenHash, @cancelRequested, @runId, @createdBy, @createdByName,
        @createdAt, @updatedAt, @startedAt, @finishedAt, @nextAttemptAt)`,
   );
-  const insertKey = db.prepare('INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (@tokenId, @key, @bodyHash, @jobId, @createdAt)');
-  const insertTx = db.transaction((job: JobRecord, key?: IdempotencyRecord) => {
+  // An expired key (not purged yet) is taken over; a live one is a concurrent submission.
+  const insertKey = db.prepare(
+    `INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (@tokenId, @key, @bodyHash, @jobId, @createdAt)
+     ON CONFLICT (token_id, key) DO UPDATE SET body_hash = excluded.body_hash, job_id = excluded.job_id, created_at = excluded.created_at
+     WHERE idempotency_keys.created_at < @keyNotBefore`,
+  );
+  // Each job in its own savepoint of the batch: a refused key undoes only its job.
+  const inserts = groupCommit(db, ({ job, key }: PendingInsert) => {
     insertJob.run({ ...job, notify: job.notify === null ? null : JSON.stringify(job.notify), cancelRequested: job.cancelRequested ? 1 : 0 });
-    if (key) insertKey.run(key);
+    if (key && insertKey.run(key).changes === 0) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
   });
   const one = db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?');
   const findKey = db.prepare<[string, string, number], { token_id: string; key: string; body_hash: string; job_id: string; created_at: number }>(
     'SELECT * FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_at >= ?',
   );
   // Highest priority first, then first in first out; a job waiting for its retry backoff is skipped.
-  const claim = db.prepare<[{ service: string; now: number; tokenDigest: string }], Row>(
-    `UPDATE jobs SET state = 'dispatched', attempts = attempts + 1, started_at = @now, updated_at = @now, next_attempt_at = NULL,
+  const claim = db.prepare<[{ service: string; now: number; tokenDigest: string; state: 'dispatched' | 'running' }], Row>(
+    `UPDATE jobs SET state = @state, attempts = attempts + 1, started_at = @now, updated_at = @now, next_attempt_at = NULL,
        progress_token_hash = @tokenDigest, progress = NULL, progress_message = NULL
      WHERE id = (SELECT id FROM jobs WHERE service = @service AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
                  ORDER BY priority DESC, seq LIMIT 1)
@@ -86,17 +99,20 @@ export function sqliteJobStore(db: Db): JobStore {
   );
   const running = db.prepare("UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ? AND state = 'dispatched'");
   const progress = db.prepare("UPDATE jobs SET progress = ?, progress_message = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')");
+  // The attempt's token digest stays until the next claim replaces it: a progress report that
+  // arrives after the answer (the service posted it just before answering) is told 409, not 401.
   const finish = db.prepare(
-    `UPDATE jobs SET state = @state, outcome = @outcome, error_code = @errorCode, finished_at = @now, updated_at = @now, progress_token_hash = NULL,
+    `UPDATE jobs SET state = @state, outcome = @outcome, error_code = @errorCode, finished_at = @now, updated_at = @now,
        progress = CASE WHEN @state = 'succeeded' THEN 1 ELSE progress END
      WHERE id = @id AND state IN ('queued', 'dispatched', 'running')`,
   );
   const requeue = db.prepare(
-    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, updated_at = ?, progress_token_hash = NULL WHERE id = ? AND state IN ('dispatched', 'running')",
+    "UPDATE jobs SET state = 'queued', next_attempt_at = ?, error_code = ?, outcome = ?, updated_at = ? WHERE id = ? AND state IN ('dispatched', 'running')",
   );
+  // Delivered (2xx) and refused by the egress guard (never retried) are both done.
   const pendingCallbacks = db.prepare<[number], Row>(
     `SELECT j.* FROM jobs j WHERE j.callback IS NOT NULL AND j.state IN ('succeeded', 'failed', 'canceled')
-       AND NOT EXISTS (SELECT 1 FROM job_callbacks c WHERE c.job_id = j.id AND c.status BETWEEN 200 AND 299)
+       AND NOT EXISTS (SELECT 1 FROM job_callbacks c WHERE c.job_id = j.id AND (c.status BETWEEN 200 AND 299 OR c.error = 'egress_denied'))
        AND (SELECT COUNT(*) FROM job_callbacks c WHERE c.job_id = j.id) < ?`,
   );
   const cancel = db.prepare("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state IN ('queued', 'dispatched', 'running')");
@@ -106,6 +122,7 @@ export function sqliteJobStore(db: Db): JobStore {
     "SELECT DISTINCT service FROM jobs WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
   );
   const nextDue = db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM jobs WHERE state = 'queued' AND next_attempt_at > ?");
+  const queuedOf = db.prepare<[string], Row>("SELECT * FROM jobs WHERE service = ? AND state = 'queued' ORDER BY seq");
   const maxSeq = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM jobs');
   const counts = db.prepare<[], { service: string; state: JobState; count: number }>('SELECT service, state, COUNT(*) AS count FROM jobs GROUP BY service, state');
   const purge = db.prepare("DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'canceled') AND finished_at < ?");
@@ -114,7 +131,7 @@ export function sqliteJobStore(db: Db): JobStore {
   const callbacks = db.prepare<[string], CallbackAttempt>('SELECT attempt, at, status, error FROM job_callbacks WHERE job_id = ? ORDER BY attempt');
 
   return {
-    insert: (job, key) => insertTx(job, key),
+    insert: (job, key) => inserts.add({ job, key }),
     get: (id) => {
       const r = one.get(id);
       return r ? toJob(r) : undefined;
@@ -141,18 +158,20 @@ export function sqliteJobStore(db: Db): JobStore {
       const r = findKey.get(tokenId, key, notBefore);
       return r ? { tokenId: r.token_id, key: r.key, bodyHash: r.body_hash, jobId: r.job_id, createdAt: r.created_at } : undefined;
     },
-    claimNext: (service, now, tokenDigest) => {
-      const r = claim.get({ service, now, tokenDigest });
+    claimNext: (service, now, tokenDigest, ready = false) => {
+      const r = claim.get({ service, now, tokenDigest, state: ready ? 'running' : 'dispatched' });
       return r ? toJob(r) : undefined;
     },
     markRunning: (id, now) => running.run(now, id).changes > 0,
     setProgress: (id, p, message, now) => progress.run(p, message, now, id).changes > 0,
     finish: (id, state, outcome, errorCode, now) => finish.run({ id, state, outcome, errorCode, now }).changes > 0,
-    requeue: (id, nextAttemptAt, errorCode, now) => requeue.run(nextAttemptAt, errorCode, now, id).changes > 0,
+    requeue: (id, nextAttemptAt, errorCode, outcome, now) => requeue.run(nextAttemptAt, errorCode, outcome, now, id).changes > 0,
     requestCancel: (id, now) => cancel.run(now, id).changes > 0,
     delete: (id) => del.run(id).changes > 0,
     interrupted: () => interrupted.all().map(toJob),
-    dueServices: (now) => ({ services: due.all(now).map((r) => r.service), nextDueAt: nextDue.get(now)?.at ?? null }),
+    dueServices: (now) => due.all(now).map((r) => r.service),
+    nextDueAt: (now) => nextDue.get(now)?.at ?? null,
+    queuedOf: (service) => queuedOf.all(service).map(toJob),
     maxSeq: () => maxSeq.get()?.seq ?? 0,
     countsByState: () => counts.all(),
     purgeFinished: (before) => purge.run(before).changes,

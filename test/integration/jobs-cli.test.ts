@@ -1,0 +1,144 @@
+/**
+ * `moat job ...`, `moat events` and `moat callbacks secret` as a user runs them: the real CLI
+ * (dist/main.js) against a real gateway with the example worker.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN, cleanEnv, runCli } from '../helpers/cli.js';
+import { tmpDir } from '../helpers/gateway.js';
+import { startJobsGateway, type JobsGateway } from '../helpers/jobs.js';
+import { waitFor } from '../helpers/services.js';
+import { openSse } from '../helpers/streams.js';
+
+let g: JobsGateway;
+const moat = (...args: string[]) => runCli([...args, '--data-dir', g.dataDir], {}, 60_000);
+
+beforeAll(async () => {
+  g = await startJobsGateway();
+});
+afterAll(async () => {
+  await g?.stop();
+});
+
+describe('moat job', () => {
+  it('submit --payload @file.json --wait prints the id, the state and the result, and exits 0', async () => {
+    const file = join(tmpDir(), 'payload.json');
+    writeFileSync(file, JSON.stringify({ steps: 3, stepMs: 20, from: 'file' }));
+    const res = await moat('job', 'submit', 'worker', '--payload', `@${file}`, '--wait');
+    expect(res.code, res.stderr).toBe(0);
+    const [line, result] = res.stdout.trim().split('\n');
+    expect(line).toMatch(/^job_\S+ succeeded$/);
+    expect(JSON.parse(result!)).toEqual({ echo: { steps: 3, stepMs: 20, from: 'file' } });
+  });
+
+  it('submit --wait exits 1 with the error when the job fails', async () => {
+    const res = await moat('job', 'submit', 'worker', '--payload', '{"steps":0,"fail":true}', '--wait');
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/^job_\S+ failed: the service answered 500/);
+  });
+
+  it('submit without --wait prints the id only; --idempotency-key makes a retry return the same job', async () => {
+    const key = randomUUID();
+    const a = await moat('job', 'submit', 'worker', '--payload', '{"steps":0}', '--idempotency-key', key);
+    const b = await moat('job', 'submit', 'worker', '--payload', '{"steps":0}', '--idempotency-key', key);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/^job_\S+\n$/);
+    expect(b.stdout).toBe(a.stdout);
+    const bad = await moat('job', 'submit', 'worker', '--payload', '{not json');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--payload is not valid JSON/);
+  });
+
+  it('ls prints a table, and JSON with --json; show prints a job with its payload', async () => {
+    const j = await g.submit({ service: 'worker', payload: { steps: 0, listed: true } });
+    await g.until(j.id);
+    const table = await moat('job', 'ls', '--state', 'succeeded');
+    expect(table.code).toBe(0);
+    const [header, ...rows] = table.stdout.trim().split('\n');
+    expect(header).toMatch(/^ID\s+SERVICE\s+STATE\s+PROGRESS\s+ATTEMPTS\s+CREATEDAT$/);
+    expect(rows.find((r) => r.startsWith(j.id))).toMatch(new RegExp(`^${j.id}\\s+worker\\s+succeeded\\s+100%\\s+1/3\\s+\\S+$`));
+    const json = JSON.parse((await moat('job', 'ls', '--json', '--service', 'worker')).stdout);
+    expect(json.some((x: { id: string }) => x.id === j.id)).toBe(true);
+    const show = JSON.parse((await moat('job', 'show', j.id)).stdout);
+    expect(show).toMatchObject({ id: j.id, payload: { listed: true }, result: { echo: { listed: true } } });
+  });
+
+  it('watch follows the progress of a job until it finishes (one line per update when not a TTY)', async () => {
+    // Long enough that the CLI (a new process) starts well before the end.
+    const j = await g.submit({ service: 'worker', payload: { steps: 10, stepMs: 300 } });
+    const res = await moat('job', 'watch', j.id);
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^\[#{30}\] 100% succeeded/);
+    // It showed progress on the way, not only the end.
+    expect(lines.some((l) => /^\[#*\.+\]\s+\d+% (running|dispatched|queued)/.test(l))).toBe(true);
+    expect(lines.some((l) => /step \d+\/10/.test(l))).toBe(true);
+  });
+
+  it('watch still follows a job to its end when the event stream is refused (limits.maxStreams)', async () => {
+    const full = await startJobsGateway({ limits: { maxStreams: 1 } });
+    const hog = await openSse(full.url, full.token);
+    try {
+      expect(hog.status).toBe(200);
+      const j = await full.submit({ service: 'worker', payload: { steps: 3, stepMs: 300 } });
+      const res = await runCli(['job', 'watch', j.id, '--data-dir', full.dataDir], {}, 60_000);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout.trim().split('\n').at(-1)).toMatch(/100% succeeded/);
+    } finally {
+      hog.close();
+      await full.stop();
+    }
+  });
+
+  it('cancel cancels a running job', async () => {
+    const j = await g.submit({ service: 'worker', payload: { steps: 100, stepMs: 50 } });
+    await g.until(j.id, ['running']);
+    const res = await moat('job', 'cancel', j.id);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^${j.id} (running|canceled)\\n$`));
+    expect((await g.until(j.id)).state).toBe('canceled');
+  });
+});
+
+describe('moat events', () => {
+  it('prints live events, one per line, until killed', async () => {
+    const child = spawn(process.execPath, [MAIN, 'events', '--data-dir', g.dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      // The stream is open once a job submitted after it shows up from its start; submit until one does.
+      let id = '';
+      await waitFor(async () => {
+        id = (await g.submit({ service: 'worker', payload: { steps: 0 } })).id;
+        await g.until(id);
+        return out.includes(`job.queued {"id":"${id}"`) && out.includes(`job.succeeded {"id":"${id}"`);
+      }, 'a job in moat events');
+      const lines = out.trim().split('\n').filter((l) => l.includes(id));
+      expect(lines[0]).toMatch(new RegExp(`^job\\.queued \\{"id":"${id}","service":"worker","state":"queued","at":"[^"]+"\\}$`));
+      expect(lines.map((l) => l.split(' ')[0])).toEqual(expect.arrayContaining(['job.queued', 'job.dispatched', 'job.running', 'job.succeeded']));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
+describe('moat callbacks secret', () => {
+  it('prints the same secret as GET /api/v1/callbacks/secret, and the scheme on stderr', async () => {
+    const res = await moat('callbacks', 'secret');
+    expect(res.code).toBe(0);
+    const api = await g.fetch('/api/v1/callbacks/secret');
+    expect(res.stdout).toBe(`${api.json.secret}\n`);
+    expect(res.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(res.stderr).toMatch(/Moat-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256/);
+    // Reading the secret is audited (with who read it, never the secret).
+    const audit = await g.fetch('/api/v1/audit?limit=1000');
+    const reads = audit.json.entries.filter((e: { type: string }) => e.type === 'callbacks.secret_read');
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(audit.json)).not.toContain(api.json.secret);
+  });
+});
