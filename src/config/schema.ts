@@ -10,6 +10,7 @@ import { egressKnobs } from './sections/egress.js';
 import { limitKnobs } from './sections/limits.js';
 import { toolKnobs } from './sections/tools.js';
 import { serviceKnobs } from './sections/services.js';
+import { watchKnobs } from './sections/watch.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -21,6 +22,7 @@ export const ConfigSchema = Type.Object(
     ...egressKnobs,
     ...toolKnobs,
     ...serviceKnobs,
+    ...watchKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );
