@@ -1,6 +1,7 @@
 /** The `moat` command: one file per subcommand under commands/. Returns an exit status to main. */
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
+import { doctorCommand } from './commands/doctor.js';
 import { jobCommand } from './commands/job.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { egressCommand } from './commands/egress.js';
@@ -25,6 +26,7 @@ export function buildProgram(version: string): Command {
   scheduleCommand(program);
   egressCommand(program);
   serviceCommand(program);
+  doctorCommand(program);
   return program;
 }
 

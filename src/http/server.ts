@@ -6,6 +6,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Socket } from 'node:net';
+import { RES_START, type ObservedResponse, type RequestMetrics } from '../observe/request-metrics.js';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -20,7 +21,12 @@ export interface ListenerOptions {
   tls: TlsMaterial | null;
   limits: ListenerLimits;
   inflight: InflightLimit;
+  /** Counts each response when it closes (the pipeline names its route). */
+  requests?: RequestMetrics;
 }
+
+/** The oldest TLS version the listener accepts (moat doctor reports it). */
+export const TLS_MIN_VERSION = 'TLSv1.3';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 export type NodeServer = http.Server | http2.Http2SecureServer;
@@ -34,10 +40,19 @@ export class Listener {
 
   /** Fastify's serverFactory: builds the Node server around Fastify's handler. */
   readonly factory = (handler: Handler): NodeServer => {
-    const { inflight, limits, tls } = this.opts;
+    const { inflight, limits, tls, requests } = this.opts;
+    const leave = inflight.leave;
+    // One 'close' listener per request does both: the in-flight count and the request metrics.
+    const closed = requests
+      ? function closed(this: http.ServerResponse): void {
+          leave.call(this);
+          requests.closed(this as unknown as ObservedResponse);
+        }
+      : leave;
     const counted: Handler = (req, res) => {
       inflight.enter();
-      res.on('close', inflight.leave);
+      if (requests) (res as unknown as ObservedResponse)[RES_START] = performance.now();
+      res.on('close', closed);
       handler(req, res);
     };
     const http1Options = {
@@ -56,7 +71,7 @@ export class Listener {
           allowHTTP1: true,
           key: tls.key,
           cert: tls.cert,
-          minVersion: 'TLSv1.3',
+          minVersion: TLS_MIN_VERSION,
           settings: { maxConcurrentStreams: 128, maxHeaderListSize: limits.maxHeaderBytes },
           maxSessionMemory: 16,
           // A TLS handshake that never completes must not hold a socket.

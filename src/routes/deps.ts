@@ -2,6 +2,7 @@
  * What routes need from the domain, as interfaces: gateway.ts wires the implementations. Routes
  * shape requests into plain data for these and replies from what they return.
  */
+import type { DoctorReport, FixReport } from '../domain/doctor/index.js';
 import type { EventBus } from '../domain/events/bus.js';
 import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
@@ -40,6 +41,20 @@ export interface EgressView {
   check(url: string, purpose: (typeof EGRESS_PURPOSE_NAMES)[number]): Promise<{ allowed: boolean; reason: string; addresses: string[]; rule: string | null }>;
 }
 
+/** moat doctor on the running gateway. */
+export interface DoctorView {
+  run(): Promise<DoctorReport>;
+  /** Repairs what is safe (audited as doctor.fixed with each action), then checks again. */
+  fix(actor: { id: string; name: string }): Promise<FixReport>;
+}
+
+/** GET /metrics: the Prometheus text, and whether it is open without a token (loopback only). */
+export interface MetricsView {
+  public: boolean;
+  contentType: string;
+  text(): Promise<string>;
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
@@ -62,4 +77,6 @@ export interface RouteDeps {
   events: EventBus;
   streams: StreamSlots;
   callbackSecret(actor: { id: string; name: string }): string;
+  doctor: DoctorView;
+  metrics: MetricsView;
 }

@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.js';
 import { callbackRoutes } from './callbacks.js';
+import { doctorRoutes } from './doctor.js';
+import { metricsRoutes } from './metrics.js';
 import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 import { scheduleRoutes } from './schedules.js';
@@ -37,4 +39,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   workspaceRoutes(app, deps);
   serviceRoutes(app, deps);
   proxyRoutes(app, deps);
+  doctorRoutes(app, deps);
+  metricsRoutes(app, deps);
 }

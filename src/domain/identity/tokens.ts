@@ -205,6 +205,12 @@ export class TokenService {
     return { tokenFile: `${this.opts.dataDir}/gateway-token` };
   }
 
+  /** When the admin token in use was first installed (kept across restarts with the same token; doctor). */
+  adminIssuedAt(): number | null {
+    for (const { record } of this.byDigest.values()) if (record.kind === 'admin') return record.createdAt;
+    return null;
+  }
+
   /** Count of active, unexpired tokens holding admin without an expiry (doctor). */
   adminTokensWithoutExpiry(): TokenView[] {
     const out: TokenView[] = [];
