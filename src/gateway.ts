@@ -475,7 +475,8 @@ export class Gateway {
       bind: () => this.bindLabel(),
       startedAt: () => this.startedAt,
       tlsMinVersion: TLS_MIN_VERSION,
-      adminToken: () => ({ source: this.config.auth.token !== undefined ? 'operator' : 'file', token: this.token, issuedAt: tokens.adminIssuedAt() }),
+      adminToken: () => ({ source: this.config.auth.token !== undefined ? 'operator' : 'file', operatorToken: this.config.auth.token ?? null, issuedAt: tokens.adminIssuedAt() }),
+      isAdminToken: (secret) => tokens.isAdminSecret(secret),
       adminTokensWithoutExpiry: () => tokens.adminTokensWithoutExpiry().map((t) => ({ id: t.id, name: t.name })),
       services: () => this.services.list().map((r) => ({ name: r.def.name, baseUrl: r.def.baseUrl })),
       sandbox: () => this.sandboxAvailable,
@@ -501,6 +502,7 @@ export class Gateway {
         return 'rotated the admin token: the new one is in gateway-token and works now; the old one no longer does';
       },
       reissueCertificate: () => {
+        // Issued on the real clock: it is for real clients, whose clocks judge notBefore.
         const m = reissueSelfSigned(this.dataDir, certificateNames(this.config.host, this.config.publicNames));
         return `issued a new self-signed certificate (valid until ${m.validTo.toISOString().slice(0, 10)}, SHA-256 ${m.fingerprint}); restart moat to serve it`;
       },

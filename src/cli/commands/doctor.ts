@@ -43,7 +43,9 @@ async function ask(flags: ClientFlags, fix: boolean): Promise<{ result: FixResul
   } catch (err) {
     const e = err as { code?: string; detail?: string };
     if (e.code === 'gateway_unreachable') return { offline: `the gateway in gateway.json (${client.url}) does not answer` };
-    if (e.code && OFFLINE_CODES.has(e.code)) return { offline: `the gateway at ${client.url} refused the token (${e.code}): is gateway-token damaged?` };
+    if (e.code && OFFLINE_CODES.has(e.code)) {
+      return { offline: `the gateway at ${client.url} refused the token (${e.code}): is gateway-token damaged? pass an admin token with --token to check through the gateway` };
+    }
     throw err;
   } finally {
     await client.close();

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAudit } from '../../audit/verify.js';
 import { CREDENTIAL_FAILURE_CODES } from '../../observe/counters.js';
-import { digestsEqual, isWellFormedToken, tokenDigest } from '../../security/tokens.js';
+import { isWellFormedToken } from '../../security/tokens.js';
 import { activityChecks } from './activity.js';
 import { auditChecks } from './audit.js';
 import { fileChecks, gatherModes, repairModes } from './files.js';
@@ -24,6 +24,7 @@ export { tokenStrength } from './tokens.js';
 export const CHECKS: readonly Check[] = [...postureChecks, ...tokenChecks, ...fileChecks, ...policyChecks, ...auditChecks, ...activityChecks];
 
 const RANK: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };
+const GENERATED = { strong: true, bits: 256, problem: null, weak: false } as const;
 
 export function worst(severities: Iterable<Severity>): Severity {
   let out: Severity = 'ok';
@@ -72,7 +73,7 @@ export class Doctor {
       const text = readText(join(dataDir, 'gateway-token'))?.trim();
       if (text === undefined) tokenFile = 'missing';
       else if (!isWellFormedToken(text)) tokenFile = 'malformed';
-      else if (admin !== undefined && !digestsEqual(tokenDigest(text), tokenDigest(admin.token))) tokenFile = 'mismatch';
+      else if (r && !r.isAdminToken(text)) tokenFile = 'mismatch';
       else tokenFile = 'ok';
     }
 
@@ -103,7 +104,7 @@ export class Doctor {
         bind: r.bind(),
         startedAt: r.startedAt(),
         tlsMinVersion: r.tlsMinVersion,
-        adminToken: { source: admin.source, strength: tokenStrength(admin.token), issuedAt: admin.issuedAt },
+        adminToken: { source: admin.source, strength: admin.operatorToken === null ? GENERATED : tokenStrength(admin.operatorToken), issuedAt: admin.issuedAt },
         adminTokensWithoutExpiry: r.adminTokensWithoutExpiry(),
         services: r.services(),
         sandbox: r.sandbox(),

@@ -129,8 +129,10 @@ export interface RunningSources {
   bind(): string;
   startedAt(): number;
   tlsMinVersion: string;
-  /** The admin token in use (never shown: only its strength and whether the file holds it are). */
-  adminToken(): { source: 'file' | 'operator'; token: string; issuedAt: number | null };
+  /** Where the admin token comes from, the operator's --token (judged for strength, never shown), when it was issued. */
+  adminToken(): { source: 'file' | 'operator'; operatorToken: string | null; issuedAt: number | null };
+  /** Whether `secret` is the admin token in use now (compared by digest). */
+  isAdminToken(secret: string): boolean;
   adminTokensWithoutExpiry(): ReadonlyArray<{ id: string; name: string }>;
   services(): ReadonlyArray<{ name: string; baseUrl: string }>;
   sandbox(): { available: boolean; reason: string | null };
