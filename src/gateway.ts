@@ -54,9 +54,7 @@ import { Heartbeat } from './domain/doctor/heartbeat.js';
 import { sendSecurityNotice } from './domain/doctor/notify.js';
 import { SERVICE_STATES } from './domain/supervisor/status.js';
 import { DoorCounters } from './observe/counters.js';
-import { METRICS_CONTENT_TYPE, createMetricsRegistry } from './observe/metrics.js';
 import { RequestMetrics } from './observe/request-metrics.js';
-import type { Registry } from 'prom-client';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -103,7 +101,8 @@ export class Gateway {
   private upstream: UpstreamClient | null = null;
   private jobsModule: JobsModule | null = null;
   private heartbeat: Heartbeat | null = null;
-  private metricsRegistry: Registry | null = null;
+  /** prom-client's registry, built (and prom-client loaded) on the first scrape. */
+  private metricsRegistry: Promise<{ metrics(): Promise<string> }> | null = null;
   /** Refusals, lockouts and forwarded headers (the pipeline counts; metrics, doctor, heartbeat read). */
   private readonly counters = new DoorCounters();
   /** Requests by route and status class, and their latency (counted by the listener and the pipeline). */
@@ -424,7 +423,7 @@ export class Gateway {
           run: () => doctor.run(),
           fix: (actor) => this.doctorFix(doctor, actor),
         },
-        metrics: { public: config.metrics.public, contentType: METRICS_CONTENT_TYPE, text: () => this.metricsText(jobStore) },
+        metrics: { public: config.metrics.public, text: () => this.metricsText(jobStore) },
       },
     });
 
@@ -518,13 +517,13 @@ export class Gateway {
     return result;
   }
 
-  /** GET /metrics: the registry is built on the first scrape (a gateway never scraped pays nothing). */
-  private metricsText(jobStore: ReturnType<typeof sqliteJobStore>): Promise<string> {
-    if (!this.metricsRegistry) {
+  /** GET /metrics: prom-client is loaded and the registry built on the first scrape (a gateway never scraped pays nothing). */
+  private async metricsText(jobStore: ReturnType<typeof sqliteJobStore>): Promise<string> {
+    this.metricsRegistry ??= import('./observe/metrics.js').then(({ createMetricsRegistry }) => {
       const guards = this.guards as Guards;
       const posture = this.posture;
       const rank = { ok: 0, warn: 1, fail: 2 } as const;
-      this.metricsRegistry = createMetricsRegistry({
+      return createMetricsRegistry({
         requests: this.requests,
         counters: this.counters,
         info: { version: VERSION, bindClass: posture.bindClass, tls: posture.tls, auth: posture.auth },
@@ -540,8 +539,8 @@ export class Gateway {
           return v === undefined || v === null ? null : rank[v];
         },
       });
-    }
-    return this.metricsRegistry.metrics();
+    });
+    return (await this.metricsRegistry).metrics();
   }
 
   /** What boot and shutdown records say about the gateway: version, bind, TLS, auth. */

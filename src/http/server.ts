@@ -6,7 +6,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Socket } from 'node:net';
-import { RES_START, type ObservedResponse, type RequestMetrics } from '../observe/request-metrics.js';
+import { RES_SLOT, RES_START, type ObservedResponse, type RequestMetrics } from '../observe/request-metrics.js';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -27,6 +27,19 @@ export interface ListenerOptions {
 
 /** The oldest TLS version the listener accepts (moat doctor reports it). */
 export const TLS_MIN_VERSION = 'TLSv1.3';
+
+/**
+ * Responses born with the two slots the request metrics write (the route's slot, the arrival time),
+ * so that writing them never changes an object's shape on the request path.
+ */
+class CountedResponse extends http.ServerResponse {
+  [RES_SLOT] = -1;
+  [RES_START] = 0;
+}
+class CountedHttp2Response extends http2.Http2ServerResponse {
+  [RES_SLOT] = -1;
+  [RES_START] = 0;
+}
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 export type NodeServer = http.Server | http2.Http2SecureServer;
@@ -56,6 +69,7 @@ export class Listener {
       handler(req, res);
     };
     const http1Options = {
+      ...(requests ? { ServerResponse: CountedResponse } : {}),
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -69,6 +83,7 @@ export class Listener {
         {
           ...http1Options,
           allowHTTP1: true,
+          ...(requests ? { Http1ServerResponse: CountedResponse, Http2ServerResponse: CountedHttp2Response } : {}),
           key: tls.key,
           cert: tls.cert,
           minVersion: TLS_MIN_VERSION,
@@ -93,11 +108,11 @@ export class Listener {
         session.once('close', () => this.sessions.delete(session));
       });
       s.on('secureConnection', (socket: Socket) => this.track(socket));
-      server = s;
+      server = s as unknown as NodeServer; // the counted response classes are subclasses of the defaults
     } else {
       const s = http.createServer(http1Options, counted);
       s.on('connection', (socket: Socket) => this.track(socket));
-      server = s;
+      server = s as unknown as NodeServer;
     }
     this.server = server;
     return server;

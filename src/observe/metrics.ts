@@ -8,8 +8,6 @@ import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { DoorCounters } from './counters.js';
 import { LATENCY_BUCKETS, STATUS_CLASSES, type RequestMetrics } from './request-metrics.js';
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 export interface MetricsSources {
   requests: RequestMetrics;
   counters: DoorCounters;

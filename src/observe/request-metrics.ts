@@ -5,7 +5,10 @@
  * method, fixed at registration, and one `(unmatched)` slot per method for everything else.
  */
 
-/** On the raw response: the slot the pipeline chose for its route, and when the listener got it. */
+/**
+ * On the raw response: the slot the pipeline chose for its route (-1: none), and when the listener
+ * got it (performance.now(); 0: not counted). The listener's response classes are born with both.
+ */
 export const RES_SLOT = Symbol('moat.metrics.slot');
 export const RES_START = Symbol('moat.metrics.start');
 
@@ -86,9 +89,9 @@ export class RequestMetrics {
   /** The response's 'close': one count by status class and one latency observation. */
   closed(res: ObservedResponse): void {
     const start = res[RES_START];
-    if (start === undefined) return;
-    let slot = res[RES_SLOT];
-    if (slot === undefined) slot = this.unmatched.byMethod?.[res.req?.method ?? ''] ?? this.unmatched.slot;
+    if (!start) return;
+    let slot = res[RES_SLOT] ?? -1;
+    if (slot < 0) slot = this.unmatched.byMethod?.[res.req?.method ?? ''] ?? this.unmatched.slot;
     let cls = 0;
     if (res.writableEnded) {
       cls = (res.statusCode / 100) | 0;

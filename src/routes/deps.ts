@@ -51,7 +51,6 @@ export interface DoctorView {
 /** GET /metrics: the Prometheus text, and whether it is open without a token (loopback only). */
 export interface MetricsView {
   public: boolean;
-  contentType: string;
   text(): Promise<string>;
 }
 

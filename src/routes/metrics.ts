@@ -5,6 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteDeps } from './deps.js';
 
+/** The Prometheus text exposition format, version 0.0.4. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 export function metricsRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'metrics'>): void {
   app.get(
     '/metrics',
@@ -14,7 +17,7 @@ export function metricsRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'metri
     },
     async (_req, reply) => {
       const text = await deps.metrics.text();
-      return reply.type(deps.metrics.contentType).send(text);
+      return reply.type(METRICS_CONTENT_TYPE).send(text);
     },
   );
 }

@@ -5,6 +5,9 @@
  * loopback only (elsewhere the boot is refused with exit 78).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -154,6 +157,32 @@ describe('one gateway with traffic', () => {
     expect(unmatched(after) - unmatched(before)).toBe(1000);
     const series = (m: Map<string, Family>) => m.get('moat_http_requests_total')?.samples.length ?? 0;
     expect(series(after) - series(before)).toBeLessThanOrEqual(1); // at most the new (unmatched) OTHER series
+  });
+});
+
+describe('over TLS', () => {
+  it('counts HTTP/2 requests like HTTP/1.1 ones', async () => {
+    const g = await startGateway({ tls: { enabled: true } });
+    try {
+      const ca = readFileSync(join(g.dataDir, 'tls', 'cert.pem'), 'utf8');
+      const session = http2.connect(g.url, { ca, servername: 'localhost' });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const status = await new Promise<number>((resolve, reject) => {
+            const stream = session.request({ ':path': '/api/v1/status', authorization: `Bearer ${g.token}` });
+            stream.on('response', (h) => resolve(Number(h[':status'])));
+            stream.on('error', reject);
+            stream.resume();
+          });
+          expect(status).toBe(200);
+        }
+      } finally {
+        session.close();
+      }
+      await waitFor(async () => requests(await scrape(g), '/api/v1/status', 'GET', '2xx') === 2, 'both HTTP/2 requests counted');
+    } finally {
+      await g.stop();
+    }
   });
 });
 
