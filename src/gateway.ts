@@ -444,7 +444,8 @@ export class Gateway {
       outcome: 'ok',
       detail: { ...this.postureDetail(), ...(weakenings.length > 0 ? { warnings: weakenings } : {}) },
     });
-    // The heartbeat's first beat runs now, in the background (it walks the audit chain).
+    // The first heartbeat comes right after the boot record (it walks the audit chain: a long log
+    // makes start() resolve later; requests are already served meanwhile).
     this.heartbeat = new Heartbeat({
       intervalMs: config.heartbeat.intervalSeconds * 1000,
       doctor: () => doctor.run(),
@@ -454,7 +455,7 @@ export class Gateway {
       audit,
       notify: (notice) => sendSecurityNotice({ outbound: egress, config: () => this.config, secret: () => callbackSecret, log, now }, notice),
     });
-    this.heartbeat.start();
+    await this.heartbeat.start();
   }
 
   /** host:port as bound (IPv6 in brackets). */

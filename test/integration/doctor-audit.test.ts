@@ -2,11 +2,14 @@
  * moat doctor on the record and on recent activity: a tampered audit file fails audit.chain (on a
  * running gateway and offline); failed logins and a lockout show up in the 24 h counts.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileLines, writeFileLines } from '../helpers/audit.js';
 import { check, doctorCli, doctorReport } from '../helpers/doctor.js';
 import { Agent } from 'undici';
-import { send, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { send, startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
 
 const started: TestGateway[] = [];
 async function gateway(values: Record<string, unknown> = {}): Promise<TestGateway> {
@@ -49,6 +52,17 @@ describe('audit.chain', () => {
     const res = await doctorCli(dataDir, ['--fix']);
     expect(check(res.report, 'audit.chain').severity).toBe('fail');
     expect(res.report.actions).toEqual([]);
+    expect(res.code).toBe(2);
+  });
+});
+
+describe('audit.chain on something that is not a log file', () => {
+  it('fails a FIFO in place of audit.jsonl without reading it (reading would block)', async () => {
+    const dataDir = tmpDir();
+    mkdirSync(join(dataDir, 'audit'), { recursive: true, mode: 0o700 });
+    expect(spawnSync('mkfifo', ['-m', '600', join(dataDir, 'audit', 'audit.jsonl')]).status).toBe(0);
+    const res = await doctorCli(dataDir);
+    expect(check(res.report, 'audit.chain')).toMatchObject({ severity: 'fail', finding: 'the audit log could not be read: audit/audit.jsonl is not a regular file (a FIFO)' });
     expect(res.code).toBe(2);
   });
 });

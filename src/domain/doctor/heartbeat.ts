@@ -38,6 +38,7 @@ export function heartbeatLine(f: HeartbeatFields): string {
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<unknown> | null = null;
+  private notifying: Promise<unknown> | null = null;
   private previous: Severity = 'ok';
   private stopped = false;
   /** The verdict of the last heartbeat (metrics), null before the first. */
@@ -45,12 +46,16 @@ export class Heartbeat {
 
   constructor(private readonly opts: HeartbeatOptions) {}
 
-  /** Beats now (in the background) and on every interval. */
-  start(): void {
+  /**
+   * Beats now and on every interval; resolves when the first line is logged and audited (so that it
+   * comes right after the boot record, before anything a client does). Notices are sent meanwhile.
+   */
+  async start(): Promise<void> {
     if (this.timer || this.stopped) return;
-    this.trigger();
     this.timer = setInterval(() => this.trigger(), this.opts.intervalMs);
     this.timer.unref();
+    this.trigger();
+    await this.beating;
   }
 
   /** One beat, unless one is still running (a slow audit walk never stacks up). */
@@ -75,15 +80,17 @@ export class Heartbeat {
     this.previous = report.verdict;
     this.lastVerdict = report.verdict;
     if (severityRank(report.verdict) > severityRank(previous)) {
-      await this.opts.notify({ line, verdict: report.verdict, previous, notOk });
+      const sent = this.opts.notify({ line, verdict: report.verdict, previous, notOk }).catch((err: unknown) => this.opts.log.warn({ err }, 'security notice failed'));
+      this.notifying = Promise.all([this.notifying, sent]);
     }
   }
 
-  /** Stops the timer and waits for a beat in progress. Idempotent. */
+  /** Stops the timer and waits for a beat and notices in progress. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.beating;
+    await this.notifying;
   }
 }

@@ -4,7 +4,7 @@
  * file, an expiring self-signed certificate), listing each action. Never changes configuration.
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAudit } from '../../audit/verify.js';
 import { CREDENTIAL_FAILURE_CODES } from '../../observe/counters.js';
@@ -42,6 +42,29 @@ function readText(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A file of the audit chain that is not a regular file (a FIFO, a device, a symbolic link), or null.
+ * Reading such a thing could block the heartbeat forever or read something else than the log.
+ */
+function irregularAuditFile(auditDir: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(auditDir);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    if (name !== 'audit.jsonl' && !/^audit-\d+\.jsonl$/.test(name)) continue;
+    try {
+      const st = lstatSync(join(auditDir, name));
+      if (!st.isFile()) return `audit/${name} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a special file'})`;
+    } catch {
+      // gone meanwhile (a rotation): the walk below sees what is there
+    }
+  }
+  return null;
 }
 
 function certificateOnDisk(dataDir: string): X509Certificate | null {
@@ -88,10 +111,15 @@ export class Doctor {
     }
 
     let audit: DoctorContext['audit'];
-    try {
-      audit = { verify: r ? await r.verifyAudit() : await verifyAudit(join(dataDir, 'audit')), error: null };
-    } catch (err) {
-      audit = { verify: null, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+    const irregular = irregularAuditFile(join(dataDir, 'audit'));
+    if (irregular !== null) {
+      audit = { verify: null, error: irregular };
+    } else {
+      try {
+        audit = { verify: r ? await r.verifyAudit() : await verifyAudit(join(dataDir, 'audit')), error: null };
+      } catch (err) {
+        audit = { verify: null, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+      }
     }
 
     let gateway: GatewayFacts | null = null;
