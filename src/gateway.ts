@@ -16,7 +16,7 @@ import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.j
 import { changedPaths, checkPatchKeys, mergePatch, redact, runtimeFile, type Reconfigurable } from './config/live.js';
 import { ConfigSchema } from './config/schema.js';
 import type { Config } from './config/schema.js';
-import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
+import { adminTokenPath, loadOrCreateAdminToken } from './domain/identity/admin-token.js';
 import { PairingService } from './domain/identity/pairing.js';
 import { TokenService } from './domain/identity/tokens.js';
 import { Egress, compileEgressPolicy, type Resolver } from './egress/index.js';
@@ -28,8 +28,8 @@ import { UpstreamClient } from './egress/upstream.js';
 import { GatewayError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createPipeline, type Guards } from './http/pipeline.js';
-import { Listener } from './http/server.js';
-import { certificateNames, loadTls, type TlsMaterial } from './http/tls.js';
+import { Listener, TLS_MIN_VERSION } from './http/server.js';
+import { RENEW_WITHIN_DAYS, certificateNames, loadTls, namesOfCertificate, reissueSelfSigned, type TlsMaterial } from './http/tls.js';
 import { createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
@@ -54,6 +54,12 @@ import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
 import { HooksModule } from './domain/hooks/module.js';
 import { sqliteHookStore } from './store/sqlite/hooks.js';
 import { sqliteTaskStore } from './store/sqlite/tasks.js';
+import { Doctor, type FixReport, type Repairs, type RunningSources } from './domain/doctor/index.js';
+import { Heartbeat } from './domain/doctor/heartbeat.js';
+import { sendSecurityNotice } from './domain/doctor/notify.js';
+import { SERVICE_STATES } from './domain/supervisor/status.js';
+import { DoorCounters } from './observe/counters.js';
+import { RequestMetrics } from './observe/request-metrics.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -105,6 +111,13 @@ export class Gateway {
   private jobsModule: JobsModule | null = null;
   private hooksModule: HooksModule | null = null;
   private hookWarnings: string[] = [];
+  private heartbeat: Heartbeat | null = null;
+  /** prom-client's registry, built (and prom-client loaded) on the first scrape. */
+  private metricsRegistry: Promise<{ metrics(): Promise<string> }> | null = null;
+  /** Refusals, lockouts and forwarded headers (the pipeline counts; metrics, doctor, heartbeat read). */
+  private readonly counters = new DoorCounters();
+  /** Requests by route and status class, and their latency (counted by the listener and the pipeline). */
+  private readonly requests = new RequestMetrics();
   private readonly events = new EventBus();
   /** Closers of open event streams (SSE, WebSocket): ended when draining starts. */
   private readonly streams = new Set<() => void>();
@@ -332,8 +345,9 @@ export class Gateway {
 
     // Work for the services: the queue, dispatch, callbacks, notifications and schedules.
     const callbackSecret = loadOrCreateKey(dataDir, 'callback').toString('base64url');
+    const jobStore = sqliteJobStore(this.db);
     const jobsModule = (this.jobsModule = new JobsModule({
-      jobStore: sqliteJobStore(this.db),
+      jobStore,
       scheduleStore: sqliteScheduleStore(this.db),
       sealKey: loadOrCreateKey(dataDir, 'jobs'),
       callbackSecret,
@@ -380,8 +394,22 @@ export class Gateway {
       this.tlsMaterial = loadTls({ dataDir, certPath: config.tls.cert, keyPath: config.tls.key, names: certificateNames(config.host, config.publicNames) });
     }
     const guards = this.guards as Guards;
-    this.listener = new Listener({ tls: this.tlsMaterial, limits: config.limits, inflight: guards.inflight });
-    const pipeline = createPipeline({ guards, tls: posture.tls, audit, log, isDraining: () => this.draining, now });
+    this.listener = new Listener({ tls: this.tlsMaterial, limits: config.limits, inflight: guards.inflight, requests: this.requests });
+    const pipeline = createPipeline({ guards, tls: posture.tls, audit, log, isDraining: () => this.draining, counters: this.counters, now });
+    // The audit chain against this gateway's head, after what was recorded before the call is written
+    // (a stalled writer delays the answer by a second at most: the written head is what the files hold).
+    const verifyRunning = async () => {
+      await auditLog.flushWithin(AUDIT_SETTLE_MS);
+      const head = auditLog.writtenHead;
+      return { ...(await verifyAudit(auditDir, { head })), head };
+    };
+    const doctor = new Doctor({
+      dataDir,
+      now,
+      renewWithinDays: RENEW_WITHIN_DAYS,
+      running: this.doctorSources(verifyRunning),
+      repairs: this.doctorRepairs(),
+    });
     this.app = await buildApp({
       listener: this.listener,
       pipeline,
@@ -389,6 +417,7 @@ export class Gateway {
       bodyLimit: config.limits.maxBodyBytes,
       tls: posture.tls,
       version: VERSION,
+      requests: this.requests,
       routes: {
         status: () => this.statusView(),
         isDraining: () => this.draining,
@@ -420,8 +449,7 @@ export class Gateway {
           audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
           return callbackSecret;
         },
-        // Each first lets what was recorded before the request reach the files (a stalled writer
-        // delays the answer by a second at most: the written head is still what the files hold).
+        // Each first lets what was recorded before the request reach the files.
         audit: {
           read: async (after, limit) => {
             await auditLog.flushWithin(AUDIT_SETTLE_MS);
@@ -431,12 +459,13 @@ export class Gateway {
             await auditLog.flushWithin(AUDIT_SETTLE_MS);
             return auditLog.writtenHead;
           },
-          verify: async () => {
-            await auditLog.flushWithin(AUDIT_SETTLE_MS);
-            const head = auditLog.writtenHead;
-            return { ...(await verifyAudit(auditDir, { head })), head };
-          },
+          verify: verifyRunning,
         },
+        doctor: {
+          run: () => doctor.run(),
+          fix: (actor) => this.doctorFix(doctor, actor),
+        },
+        metrics: { public: config.metrics.public, text: () => this.metricsText(jobStore) },
       },
     });
 
@@ -459,6 +488,104 @@ export class Gateway {
       outcome: 'ok',
       detail: { ...this.postureDetail(), ...(weakenings.length > 0 ? { warnings: weakenings } : {}) },
     });
+    // The first heartbeat comes right after the boot record (it walks the audit chain: a long log
+    // makes start() resolve later; requests are already served meanwhile).
+    this.heartbeat = new Heartbeat({
+      intervalMs: config.heartbeat.intervalSeconds * 1000,
+      doctor: () => doctor.run(),
+      posture: () => ({ bind: this.bindLabel(), bindClass: posture.bindClass, tls: posture.tls, auth: posture.auth }),
+      activity: () => ({ authFailures24h: this.counters.authFailures24h(now()), lockouts24h: this.counters.lockouts.last24h(now()) }),
+      log,
+      audit,
+      notify: (notice) => sendSecurityNotice({ outbound: egress, config: () => this.config, secret: () => callbackSecret, log, now }, notice),
+    });
+    await this.heartbeat.start();
+  }
+
+  /** host:port as bound (IPv6 in brackets). */
+  private bindLabel(): string {
+    const host = this.config.host;
+    return `${host.includes(':') ? `[${host}]` : host}:${this.address?.port ?? this.config.port}`;
+  }
+
+  /** What moat doctor reads from this gateway. */
+  private doctorSources(verifyRunning: RunningSources['verifyAudit']): RunningSources {
+    const tokens = this.tokens as TokenService;
+    const auditLog = this.audit as AuditLog;
+    return {
+      config: () => this.config,
+      sources: () => this.configSources,
+      posture: () => this.posture,
+      bind: () => this.bindLabel(),
+      startedAt: () => this.startedAt,
+      tlsMinVersion: TLS_MIN_VERSION,
+      adminToken: () => ({ source: this.config.auth.token !== undefined ? 'operator' : 'file', operatorToken: this.config.auth.token ?? null, issuedAt: tokens.adminIssuedAt() }),
+      isAdminToken: (secret) => tokens.isAdminSecret(secret),
+      adminTokensWithoutExpiry: () => tokens.adminTokensWithoutExpiry().map((t) => ({ id: t.id, name: t.name })),
+      services: () => this.services.list().map((r) => ({ name: r.def.name, baseUrl: r.def.baseUrl })),
+      sandbox: () => this.sandboxAvailable,
+      highRiskOpen: () => (this.toolbox as Toolbox).policy.openedHighRisk(),
+      counters: this.counters,
+      tls: () => {
+        const m = this.tlsMaterial;
+        return m ? { selfSigned: m.selfSigned, validTo: m.validTo, fingerprint: m.fingerprint, certPath: m.certPath, keyPath: m.keyPath } : null;
+      },
+      verifyAudit: verifyRunning,
+      auditWriter: () => ({ backlog: auditLog.backlog, dropped: auditLog.droppedCount, maxQueue: this.config.audit.maxQueue }),
+    };
+  }
+
+  /** Repairs a running gateway may make: the admin token by rotation (it works at once), the certificate for the next start. */
+  private doctorRepairs(): Repairs {
+    return {
+      replaceTokenFile: () => {
+        const tokens = this.tokens as TokenService;
+        tokens.rotateAdmin({ id: 'doctor', name: 'moat doctor --fix' });
+        const fresh = readIfExists(adminTokenPath(this.dataDir))?.trim();
+        if (fresh) this.adminToken = fresh;
+        return 'rotated the admin token: the new one is in gateway-token and works now; the old one no longer does';
+      },
+      reissueCertificate: () => {
+        // Issued on the real clock: it is for real clients, whose clocks judge notBefore.
+        const m = reissueSelfSigned(this.dataDir, certificateNames(this.config.host, this.config.publicNames));
+        return `issued a new self-signed certificate (valid until ${m.validTo.toISOString().slice(0, 10)}, SHA-256 ${m.fingerprint}); restart moat to serve it`;
+      },
+    };
+  }
+
+  /** POST /api/v1/doctor/fix: repairs, audited with each action. */
+  private async doctorFix(doctor: Doctor, actor: { id: string; name: string }): Promise<FixReport> {
+    const result = await doctor.fix();
+    if (result.actions.length > 0) {
+      this.audit?.record({ type: 'doctor.fixed', outcome: result.actions.every((a) => a.ok) ? 'ok' : 'error', actor, detail: { actions: result.actions } });
+    }
+    return result;
+  }
+
+  /** GET /metrics: prom-client is loaded and the registry built on the first scrape (a gateway never scraped pays nothing). */
+  private async metricsText(jobStore: ReturnType<typeof sqliteJobStore>): Promise<string> {
+    this.metricsRegistry ??= import('./observe/metrics.js').then(({ createMetricsRegistry }) => {
+      const guards = this.guards as Guards;
+      const posture = this.posture;
+      const rank = { ok: 0, warn: 1, fail: 2 } as const;
+      return createMetricsRegistry({
+        requests: this.requests,
+        counters: this.counters,
+        info: { version: VERSION, bindClass: posture.bindClass, tls: posture.tls, auth: posture.auth },
+        inflight: () => ({ requests: guards.inflight.inflightCount(), streams: guards.inflight.streamCount() }),
+        egressRefusals: () => this.egress.refusals(),
+        toolDenials: () => this.tools.denials(),
+        jobs: () => jobStore.countsByState(),
+        services: () => this.supervisor.list().map((s) => ({ name: s.name, state: s.state, restarts: s.restarts })),
+        serviceStates: SERVICE_STATES,
+        audit: () => ({ backlog: this.audit?.backlog ?? 0, dropped: this.audit?.droppedCount ?? 0 }),
+        doctorVerdict: () => {
+          const v = this.heartbeat?.lastVerdict;
+          return v === undefined || v === null ? null : rank[v];
+        },
+      });
+    });
+    return (await this.metricsRegistry).metrics();
   }
 
   /** What boot and shutdown records say about the gateway: version, bind, TLS, auth. */
@@ -632,6 +759,7 @@ export class Gateway {
     this.stopping = (async () => {
       this.state = 'stopping';
       this.draining = true;
+      await this.heartbeat?.stop();
       // Event streams never finish on their own: they end now, and clients reconnect elsewhere.
       for (const close of [...this.streams]) close();
       const listener = this.listener;
@@ -674,6 +802,7 @@ export class Gateway {
   }
 
   private async teardown(): Promise<void> {
+    await this.heartbeat?.stop();
     await this.closeApp();
     await this.stopHouse();
     this.tokens?.stop();
@@ -694,6 +823,53 @@ export class Gateway {
 /** Walks the audit chain of a data dir (moat audit verify), against a running gateway's head if given. */
 export function verifyAuditDir(dataDir: string, head?: ChainHead) {
   return verifyAudit(join(dataDir, 'audit'), head ? { head } : {});
+}
+
+/** The pid in <dataDir>/gateway.json if that process is alive (a gateway serves the data dir). */
+export function runningGatewayPid(dataDir: string): number | null {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readIfExists(join(dataDir, GATEWAY_FILE)) ?? 'null') as { pid?: unknown } | null)?.pid;
+  } catch {
+    return null;
+  }
+  if (typeof pid !== 'number') return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * moat doctor with no gateway answering: the checks the data dir can answer (modes, the token file,
+ * the self-signed certificate, the audit chain) and, with `fix`, their repairs. While a gateway
+ * still serves the data dir the token file is left to it (a new token would not be one it knows).
+ */
+export async function doctorOffline(dataDir: string, opts: { fix: boolean }): Promise<FixReport> {
+  const live = runningGatewayPid(dataDir);
+  const doctor = new Doctor({
+    dataDir,
+    now: Date.now,
+    renewWithinDays: RENEW_WITHIN_DAYS,
+    running: null,
+    repairs: {
+      replaceTokenFile: () => {
+        if (live !== null) throw new GatewayError('conflict', `a gateway (pid ${live}) serves this data dir: restart it (it replaces a malformed token file at boot)`);
+        loadOrCreateAdminToken(dataDir);
+        return 'wrote a new admin token to gateway-token (the malformed one is gone)';
+      },
+      reissueCertificate: () => {
+        const pem = readIfExists(join(dataDir, 'tls', 'cert.pem'));
+        const names = pem === undefined ? certificateNames('127.0.0.1', []) : namesOfCertificate(pem);
+        const m = reissueSelfSigned(dataDir, names);
+        const restart = live !== null ? '; restart moat to serve it' : '';
+        return `issued a new self-signed certificate for ${names.join(', ')} (valid until ${m.validTo.toISOString().slice(0, 10)}, SHA-256 ${m.fingerprint})${restart}`;
+      },
+    },
+  });
+  return opts.fix ? doctor.fix() : { actions: [], report: await doctor.run() };
 }
 
 export function createGateway(options: GatewayOptions = {}): Gateway {

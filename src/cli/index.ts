@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.js';
 import { configCommand } from './commands/config.js';
+import { doctorCommand } from './commands/doctor.js';
 import { jobCommand } from './commands/job.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { egressCommand } from './commands/egress.js';
@@ -31,6 +32,7 @@ export function buildProgram(version: string): Command {
   serviceCommand(program);
   hookCommand(program);
   taskCommand(program);
+  doctorCommand(program);
   return program;
 }
 

@@ -51,6 +51,7 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
     if (config.workspaces.allowClientScope) {
       warnings.push('workspaces.allowClientScope is on: clients with scope tools may open any directory under workspaces.clientScopeBase');
     }
+    if (config.metrics.public) warnings.push('metrics.public is on: any local process may read GET /metrics without a token');
     return { host, bindClass, tls: tlsAsked === true, auth: authOn, warnings };
   }
   const where = bindClass === 'all' ? `all interfaces (${host})` : `non-loopback address ${host}`;
@@ -62,6 +63,10 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
   }
   if (bindClass === 'all' && !config.expose) {
     throw new GatewayError('config_unsafe', `refusing to boot: binding ${where} needs --expose (MOAT_EXPOSE=1); or bind one address (e.g. a LAN or Tailscale IP)`);
+  }
+  // Reconnaissance: request counts, route and service names are for the operator, not the network.
+  if (config.metrics.public) {
+    throw new GatewayError('config_unsafe', `refusing to boot: metrics.public (GET /metrics without a token) is for loopback only, not ${where}; drop --metrics-public (MOAT_METRICS_PUBLIC=0) or give the scraper a token with scope metrics`);
   }
   // Workspace isolation: client-chosen roots are for a single user on one machine, never a network.
   if (config.workspaces.allowClientScope) {

@@ -11,6 +11,7 @@ import { limitKnobs } from './sections/limits.js';
 import { toolKnobs } from './sections/tools.js';
 import { serviceKnobs } from './sections/services.js';
 import { hookKnobs } from './sections/hooks.js';
+import { watchKnobs } from './sections/watch.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -23,6 +24,7 @@ export const ConfigSchema = Type.Object(
     ...toolKnobs,
     ...serviceKnobs,
     ...hookKnobs,
+    ...watchKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

@@ -37,6 +37,8 @@ export class Egress {
   private readonly resolver: Resolver;
   private readonly now: () => number;
   private stopped = false;
+  /** Refusals and cut-offs by purpose and reason (bounded: both come from fixed lists), for metrics. */
+  private readonly refused = new Map<string, { purpose: EgressPurpose; reason: string; count: number }>();
 
   /** Compiles the policy: a bad CIDR or host pattern throws config_invalid here, at boot. */
   constructor(private readonly opts: EgressOptions) {
@@ -100,6 +102,18 @@ export class Egress {
     }
   }
 
+  /** Requests refused or cut off since start, by purpose and reason (metrics read this at scrape time). */
+  refusals(): Array<{ purpose: EgressPurpose; reason: string; count: number }> {
+    return [...this.refused.values()].map((r) => ({ ...r }));
+  }
+
+  private countRefusal(purpose: EgressPurpose, reason: string): void {
+    const key = `${purpose} ${reason}`;
+    const r = this.refused.get(key);
+    if (r) r.count++;
+    else this.refused.set(key, { purpose, reason, count: 1 });
+  }
+
   /** Closes every connection; idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -147,6 +161,7 @@ export class Egress {
 
   private refuse(r: EgressRefusal, req: EgressRequest): GatewayError {
     const detail = { purpose: req.purpose, host: r.host, addresses: [...r.addresses], reason: r.verdict.reason, rule: r.verdict.rule };
+    this.countRefusal(req.purpose, r.verdict.reason);
     this.opts.audit.record({ type: 'egress.blocked', outcome: 'blocked', actor: req.actor, requestId: req.requestId, detail });
     this.opts.log.warn({ egress: detail, reqId: req.requestId }, `egress refused: ${r.verdict.reason}`);
     return new GatewayError('egress_denied', `outbound ${req.purpose} request to ${r.host ?? 'an unparseable URL'} refused: ${r.verdict.reason}`, {
@@ -156,6 +171,7 @@ export class Egress {
 
   private cutOff(err: GatewayError, req: EgressRequest, host: string | null, elapsedMs: number): GatewayError {
     const detail = { purpose: req.purpose, host, reason: err.extra?.['reason'] as string, elapsedMs };
+    this.countRefusal(req.purpose, detail.reason);
     this.opts.audit.record({ type: 'egress.limit', outcome: 'blocked', actor: req.actor, requestId: req.requestId, detail });
     this.opts.log.warn({ egress: detail, reqId: req.requestId }, `egress cut off: ${detail.reason}`);
     return err;

@@ -9,9 +9,10 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
+import type { RequestMetrics } from '../observe/request-metrics.js';
 import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
 import { PROBLEM_RESPONSES } from '../routes/schemas.js';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline, RoutePolicy } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
 import { problemHandler } from './problem.js';
 import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
@@ -33,11 +34,13 @@ export interface AppOptions {
   bodyLimit: number;
   tls: boolean;
   version: string;
+  /** Requests by route and status, and their latency: each route gets its slots at registration. */
+  requests: RequestMetrics;
   routes: Omit<RouteDeps, 'openapi'>;
 }
 
 /** Policy for requests that match no route: the full chain with authentication, then 404. */
-const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false } as const;
+const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false } as const satisfies Partial<RoutePolicy>;
 
 interface OpenApiDoc {
   paths?: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown[] }>>;
@@ -89,16 +92,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!config.raw && !route.schema?.response) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no response schema`);
     }
-    const policy = routePolicy(route);
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
+    const policy = routePolicy(route, opts.requests.slotsFor(route.url, methods));
+    for (const method of methods) {
       declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: typeof policy.scope === 'function' ? 'dynamic' : Array.isArray(policy.scope) ? policy.scope.join('|') : ((policy.scope as string | undefined) ?? null) });
     }
     // The pipeline also hooks the response of write routes for their audit record.
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
   });
   app.setErrorHandler(onError);
+  const notFound: RoutePolicy = { ...NOT_FOUND_POLICY, slot: opts.requests.unmatched.slot, slotByMethod: opts.requests.unmatched.byMethod };
   app.setNotFoundHandler((req, reply) => {
-    if (opts.pipeline.run(NOT_FOUND_POLICY, req, reply)) return;
+    if (opts.pipeline.run(notFound, req, reply)) return;
     opts.pipeline.auditUnknownWrite(req);
     throw new GatewayError('not_found', 'no such route');
   });

@@ -9,7 +9,9 @@ import type { ServerResponse } from 'node:http';
 import type { AuditSink } from '../audit/event.js';
 import { pickHeaders } from '../audit/event.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
+import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
+import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/request-metrics.js';
 import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { clientIp } from '../security/client-ip.js';
@@ -38,6 +40,9 @@ export interface RoutePolicy {
   write: boolean;
   /** Answered while draining (health says "draining" itself). */
   drainExempt: boolean;
+  /** Where its requests are counted (observe/request-metrics.ts); -1: not counted (upgrades). */
+  slot: number;
+  slotByMethod: RouteSlots['byMethod'];
 }
 
 export interface PipelineOptions {
@@ -46,6 +51,8 @@ export interface PipelineOptions {
   audit: AuditSink;
   log: Logger;
   isDraining(): boolean;
+  /** Refusals, lockouts and forwarded headers, for metrics, doctor and the heartbeat. */
+  counters: DoorCounters;
   now?: () => number;
 }
 
@@ -78,8 +85,13 @@ export function isWrite(method: string): boolean {
   return !READ_METHODS.has(method);
 }
 
+/** The rate class of the route a request matched (general when none). */
+function rateClassOf(req: FastifyRequest): RateClass {
+  return (req.routeOptions.config as { rateClass?: RateClass } | undefined)?.rateClass ?? 'general';
+}
+
 /** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
-export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): RoutePolicy {
+export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
   const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass };
   const auth = config.auth ?? 'bearer';
   const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -92,11 +104,14 @@ export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config
     rateClass: config.rateClass ?? 'general',
     write: methods.some((m) => isWrite(String(m))),
     drainExempt: route.url === '/api/v1/health',
+    slot: slots?.slot ?? -1,
+    slotByMethod: slots?.byMethod ?? null,
   };
 }
 
 export function createPipeline(opts: PipelineOptions) {
   const g = opts.guards;
+  const counters = opts.counters;
   const now = opts.now ?? Date.now;
   const headers: Record<string, string> = {
     'x-content-type-options': 'nosniff',
@@ -121,6 +136,10 @@ export function createPipeline(opts: PipelineOptions) {
     setBaseHeaders(req, reply);
     const state: GuardState = { client: '', principal: null, scope: null, audited: false };
     req.moat = state;
+    if (policy.slot >= 0) {
+      const by = policy.slotByMethod;
+      (reply.raw as unknown as ObservedResponse)[RES_SLOT] = by === null ? policy.slot : (by[req.method] ?? policy.slot);
+    }
     if (policy.write) {
       // Audited when the response closes, finished or not: a client that hangs up does not escape it.
       const res = reply.raw as WriteResponse;
@@ -137,6 +156,8 @@ export function createPipeline(opts: PipelineOptions) {
     if (policy.auth === 'link') g.origin.forLink(req);
     else if (g.origin(req, reply)) return true;
     state.client = g.clientIp(req);
+    // Remembered for doctor (a proxy forwarding while none is trusted); costs nothing without the header.
+    if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) counters.forwardedHeader(t);
     g.rateLimit(policy.rateClass, state.client, t);
     if (policy.auth === 'bearer') {
       const credentialed = req.headers.authorization !== undefined;
@@ -180,6 +201,8 @@ export function createPipeline(opts: PipelineOptions) {
     }
     if (state.client === '') state.client = g.clientIp(req);
     const route = req.routeOptions.url ?? null;
+    const t = now();
+    counters.problem(err.code, err.code === 'rate_limited' ? rateClassOf(req) : '', t);
     const denial = DENIAL_EVENTS[err.code];
     if (denial === undefined) {
       if (err.code === 'internal') opts.log.error({ reqId: req.id, err: original, method: req.method, route }, 'request failed');
@@ -189,7 +212,6 @@ export function createPipeline(opts: PipelineOptions) {
       return;
     }
     state.audited = true;
-    const t = now();
     let lockedForMs = 0;
     if (LOCKOUT_COUNTED.has(err.code)) lockedForMs = g.lockout.fail(state.client, t);
     opts.log.warn({ reqId: req.id, client: state.client, method: req.method, route, code: err.code }, `refused: ${err.detail}`);
@@ -206,6 +228,7 @@ export function createPipeline(opts: PipelineOptions) {
     };
     opts.audit.record({ type: denial, ...base, detail: { reason: err.detail } });
     if (lockedForMs > 0) {
+      counters.lockout(t);
       opts.audit.record({ type: 'auth.lockout', ...base, detail: { lockedForMs } });
       opts.log.warn({ client: state.client, lockedForMs }, 'client locked out after repeated failures');
     }

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Socket } from 'node:net';
+import { RES_SLOT, RES_START, type ObservedResponse, type RequestMetrics } from '../observe/request-metrics.js';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -20,6 +21,24 @@ export interface ListenerOptions {
   tls: TlsMaterial | null;
   limits: ListenerLimits;
   inflight: InflightLimit;
+  /** Counts each response when it closes (the pipeline names its route). */
+  requests?: RequestMetrics;
+}
+
+/** The oldest TLS version the listener accepts (moat doctor reports it). */
+export const TLS_MIN_VERSION = 'TLSv1.3';
+
+/**
+ * Responses born with the two slots the request metrics write (the route's slot, the arrival time),
+ * so that writing them never changes an object's shape on the request path.
+ */
+class CountedResponse extends http.ServerResponse {
+  [RES_SLOT] = -1;
+  [RES_START] = 0;
+}
+class CountedHttp2Response extends http2.Http2ServerResponse {
+  [RES_SLOT] = -1;
+  [RES_START] = 0;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -34,13 +53,23 @@ export class Listener {
 
   /** Fastify's serverFactory: builds the Node server around Fastify's handler. */
   readonly factory = (handler: Handler): NodeServer => {
-    const { inflight, limits, tls } = this.opts;
+    const { inflight, limits, tls, requests } = this.opts;
+    const leave = inflight.leave;
+    // One 'close' listener per request does both: the in-flight count and the request metrics.
+    const closed = requests
+      ? function closed(this: http.ServerResponse): void {
+          leave.call(this);
+          requests.closed(this as unknown as ObservedResponse);
+        }
+      : leave;
     const counted: Handler = (req, res) => {
       inflight.enter();
-      res.on('close', inflight.leave);
+      if (requests) (res as unknown as ObservedResponse)[RES_START] = performance.now();
+      res.on('close', closed);
       handler(req, res);
     };
     const http1Options = {
+      ...(requests ? { ServerResponse: CountedResponse } : {}),
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -54,9 +83,10 @@ export class Listener {
         {
           ...http1Options,
           allowHTTP1: true,
+          ...(requests ? { Http1ServerResponse: CountedResponse, Http2ServerResponse: CountedHttp2Response } : {}),
           key: tls.key,
           cert: tls.cert,
-          minVersion: 'TLSv1.3',
+          minVersion: TLS_MIN_VERSION,
           settings: { maxConcurrentStreams: 128, maxHeaderListSize: limits.maxHeaderBytes },
           maxSessionMemory: 16,
           // A TLS handshake that never completes must not hold a socket.
@@ -78,11 +108,11 @@ export class Listener {
         session.once('close', () => this.sessions.delete(session));
       });
       s.on('secureConnection', (socket: Socket) => this.track(socket));
-      server = s;
+      server = s as unknown as NodeServer; // the counted response classes are subclasses of the defaults
     } else {
       const s = http.createServer(http1Options, counted);
       s.on('connection', (socket: Socket) => this.track(socket));
-      server = s;
+      server = s as unknown as NodeServer;
     }
     this.server = server;
     return server;

@@ -6,6 +6,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync, chmodSync } from 'node:fs';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { join } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { ensureDir, readIfExists, writeFileAtomic } from '../store/files.js';
@@ -99,8 +100,29 @@ export function loadTls(opts: LoadTlsOptions): TlsMaterial & { issued: boolean }
       // unreadable or mismatched: issue a new one below
     }
   }
-  const issued = issueSelfSigned(opts.names, SELF_SIGNED_DAYS, now);
+  return { ...reissueSelfSigned(opts.dataDir, opts.names, now), issued: true };
+}
+
+/** Issues a new per-install self-signed certificate for `names` into <dataDir>/tls/ (key 0600). */
+export function reissueSelfSigned(dataDir: string, names: readonly string[], now = new Date()): TlsMaterial {
+  const dir = tlsDir(dataDir);
+  ensureDir(dir);
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  const issued = issueSelfSigned(names, SELF_SIGNED_DAYS, now);
   writeFileAtomic(keyPath, issued.keyPem, 0o600);
   writeFileAtomic(certPath, issued.certPem, 0o644);
-  return { ...material(issued.certPem, issued.keyPem, true, certPath, keyPath), issued: true };
+  return material(issued.certPem, issued.keyPem, true, certPath, keyPath);
+}
+
+/** The names (DNS names and IP addresses) a certificate covers, from its SubjectAltName. */
+export function namesOfCertificate(certPem: string): string[] {
+  const san = new X509Certificate(certPem).subjectAltName ?? '';
+  const names: string[] = [];
+  for (const part of san.split(',')) {
+    const entry = part.trim();
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4));
+    else if (entry.startsWith('IP Address:')) names.push(ipaddr.parse(entry.slice(11)).toString());
+  }
+  return names;
 }

@@ -2,6 +2,7 @@
  * What routes need from the domain, as interfaces: gateway.ts wires the implementations. Routes
  * shape requests into plain data for these and replies from what they return.
  */
+import type { DoctorReport, FixReport } from '../domain/doctor/index.js';
 import type { EventBus } from '../domain/events/bus.js';
 import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
@@ -51,6 +52,19 @@ export interface LiveConfigView {
   patch(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> };
 }
 
+/** moat doctor on the running gateway. */
+export interface DoctorView {
+  run(): Promise<DoctorReport>;
+  /** Repairs what is safe (audited as doctor.fixed with each action), then checks again. */
+  fix(actor: { id: string; name: string }): Promise<FixReport>;
+}
+
+/** GET /metrics: the Prometheus text, and whether it is open without a token (loopback only). */
+export interface MetricsView {
+  public: boolean;
+  text(): Promise<string>;
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
@@ -81,4 +95,6 @@ export interface RouteDeps {
   tasks: TaskService;
   /** Signed action links (/actions/<token>, POST /api/v1/tasks/{id}/links). */
   links: ActionLinks;
+  doctor: DoctorView;
+  metrics: MetricsView;
 }

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { auditRoutes } from './audit.js';
 import { callbackRoutes } from './callbacks.js';
 import { configRoutes } from './config.js';
+import { doctorRoutes } from './doctor.js';
+import { metricsRoutes } from './metrics.js';
 import { eventRoutes } from './events.js';
 import { jobRoutes } from './jobs.js';
 import { scheduleRoutes } from './schedules.js';
@@ -49,4 +51,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   triggerRoutes(app, deps);
   taskRoutes(app, deps);
   actionRoutes(app, deps);
+  doctorRoutes(app, deps);
+  metricsRoutes(app, deps);
 }

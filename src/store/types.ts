@@ -24,7 +24,7 @@ export interface TokenStore {
   listAll(): TokenRecord[];
   get(id: string): TokenRecord | undefined;
   revoke(id: string, at: number): boolean;
-  /** Replaces the admin token's hash (rotation or an operator-supplied token). */
+  /** Replaces the admin token's hash (rotation or an operator-supplied token); `at` becomes its created time only when the hash changes. */
   upsertAdmin(hash: string, at: number): void;
   touchLastUsed(updates: ReadonlyArray<{ id: string; at: number }>): void;
 }

@@ -94,7 +94,7 @@ describe('kill -9 during heavy writes', () => {
     const after = readEntries(dataDir).slice(onDisk.length);
     const seqs = after.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => crashed.json.lastSeq + 1 + i));
-    expect(after.map((e) => e.type)).toEqual([...(after[0]?.type === 'audit.recovered' ? ['audit.recovered'] : []), 'gateway.boot', 'http.write', 'gateway.shutdown']);
+    expect(after.map((e) => e.type)).toEqual([...(after[0]?.type === 'audit.recovered' ? ['audit.recovered'] : []), 'gateway.boot', 'security.heartbeat', 'http.write', 'gateway.shutdown']);
     expect(after[after.length - 1]?.detail).toMatchObject({ reason: 'SIGTERM' });
     const final = await verify(dataDir);
     expect(final.code).toBe(0);

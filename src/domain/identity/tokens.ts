@@ -205,6 +205,20 @@ export class TokenService {
     return { tokenFile: `${this.opts.dataDir}/gateway-token` };
   }
 
+  /** Whether `secret` is the admin token in use now (by digest, compared in constant time). */
+  isAdminSecret(secret: string): boolean {
+    if (secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return false;
+    const digest = tokenDigest(secret);
+    const hit = this.byDigest.get(digest);
+    return hit !== undefined && hit.record.kind === 'admin' && digestsEqual(hit.record.hash, digest);
+  }
+
+  /** When the admin token in use was first installed (kept across restarts with the same token; doctor). */
+  adminIssuedAt(): number | null {
+    for (const { record } of this.byDigest.values()) if (record.kind === 'admin') return record.createdAt;
+    return null;
+  }
+
   /** Count of active, unexpired tokens holding admin without an expiry (doctor). */
   adminTokensWithoutExpiry(): TokenView[] {
     const out: TokenView[] = [];

@@ -61,6 +61,7 @@ export function argsShape(args: unknown): Record<string, string> {
 
 export class ToolService {
   private readonly byName = new Map<string, Entry>();
+  private readonly denied = new Map<string, number>();
   private readonly now: () => number;
 
   private policy: ToolPolicy;
@@ -143,8 +144,15 @@ export class ToolService {
     return [...new Set(labels)];
   }
 
+  /** Invocations refused by the tool policy since start, by tool (metrics). */
+  denials(): Array<{ tool: string; count: number }> {
+    return [...this.denied].map(([tool, count]) => ({ tool, count }));
+  }
+
   private record(input: InvokeInput, ctx: CallContext, started: number, outcome: AuditOutcome, targets: string[], code?: ErrorCode): void {
     const tool = this.byName.get(input.tool)?.def;
+    // Only known tools are denied (an unknown name is tool_unknown): the label stays bounded.
+    if (outcome === 'denied' && tool) this.denied.set(tool.name, (this.denied.get(tool.name) ?? 0) + 1);
     this.opts.audit.record({
       type: outcome === 'denied' ? 'tool.denied' : 'tool.invoked',
       outcome,

@@ -39,7 +39,8 @@ export function sqliteTokenStore(db: Db): TokenStore {
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const upsertAdmin = db.prepare(
     `INSERT INTO tokens (id, name, hash, scopes, kind, created_at) VALUES ('admin', 'admin', @hash, '["admin"]', 'admin', @at)
-     ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at, revoked_at = NULL`,
+     ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, revoked_at = NULL,
+       created_at = CASE WHEN tokens.hash = excluded.hash THEN tokens.created_at ELSE excluded.created_at END`,
   );
   const touch = db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
   const touchMany = db.transaction((updates: ReadonlyArray<{ id: string; at: number }>) => {

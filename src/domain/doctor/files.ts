@@ -1,0 +1,115 @@
+/**
+ * Doctor checks of file modes in the data dir (0700 directories, 0600 secrets, read-only rotated
+ * audit files): gathering the modes, judging them, and the one repair that is always safe (chmod
+ * back to the expected mode). A backup restore or a careless copy widens them; nothing else here.
+ */
+import { chmodSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Check, DoctorContext, Finding, FixAction, ModeFact } from './types.js';
+
+const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
+
+function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
+}
+
+function list(dir: string, match: RegExp): string[] {
+  try {
+    return readdirSync(dir).filter((n) => match.test(n)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Rotated audit files are closed for good: read-only for the owner. */
+const ROTATED_AUDIT = /^audit-\d+\.jsonl$/;
+
+/** Every path whose mode the doctor judges, with its expected mode. `tlsKey`: an operator key outside the data dir. */
+export function gatherModes(dataDir: string, tlsKey?: string): ModeFact[] {
+  const facts: ModeFact[] = [];
+  const add = (check: string, label: string, path: string, kind: 'dir' | 'file', expected: number, secret: boolean, fixable = true) =>
+    facts.push({ check, label, path, kind, mode: modeOf(path), expected, secret, fixable });
+  const at = (rel: string) => join(dataDir, rel);
+
+  add('mode.data-dir', '.', dataDir, 'dir', 0o700, false);
+  add('mode.data-dir', 'gateway.json', at('gateway.json'), 'file', 0o600, false);
+  add('mode.data-dir', 'workspaces/', at('workspaces'), 'dir', 0o700, false);
+  add('mode.token-file', 'gateway-token', at('gateway-token'), 'file', 0o600, true);
+  add('mode.tls', 'tls/', at('tls'), 'dir', 0o700, false);
+  add('mode.tls', 'tls/key.pem', at('tls/key.pem'), 'file', 0o600, true);
+  if (tlsKey !== undefined) add('mode.tls', tlsKey, tlsKey, 'file', 0o640, true, false);
+  for (const suffix of ['', '-wal', '-shm']) add('mode.database', `moat.db${suffix}`, at(`moat.db${suffix}`), 'file', 0o600, true);
+  add('mode.audit', 'audit/', at('audit'), 'dir', 0o700, false);
+  add('mode.audit', 'audit/audit.jsonl', at('audit/audit.jsonl'), 'file', 0o600, false);
+  for (const name of list(at('audit'), ROTATED_AUDIT)) add('mode.audit', `audit/${name}`, at(`audit/${name}`), 'file', 0o400, false);
+  add('mode.keys', 'keys/', at('keys'), 'dir', 0o700, false);
+  for (const name of list(at('keys'), /\.key$/)) add('mode.keys', `keys/${name}`, at(`keys/${name}`), 'file', 0o600, true);
+  return facts.filter((f) => f.mode !== null || f.path === dataDir);
+}
+
+/**
+ * Group and other bits beyond the expected mode. Writable by others is a fail anywhere (files can be
+ * replaced or forged); readable by others is a fail for a secret and a warning otherwise.
+ */
+function judge(f: ModeFact): 'ok' | 'warn' | 'fail' {
+  if (f.mode === null) return 'ok';
+  const extra = f.mode & ~f.expected & 0o077;
+  if (extra === 0) return 'ok';
+  if (extra & 0o022 || f.secret) return 'fail';
+  return 'warn';
+}
+
+const WHAT: Record<string, string> = {
+  'mode.data-dir': 'the data dir',
+  'mode.token-file': 'the admin token file',
+  'mode.tls': 'the TLS key',
+  'mode.database': 'the database',
+  'mode.audit': 'the audit log',
+  'mode.keys': 'the per-install keys',
+};
+
+function modeCheck(id: string): Check {
+  return {
+    id,
+    needs: 'files',
+    run(ctx: DoctorContext): Omit<Finding, 'id'> {
+      const facts = ctx.modes.filter((f) => f.check === id);
+      if (id === 'mode.data-dir' && !ctx.dataDirExists) {
+        return { severity: 'warn', finding: `the data dir ${ctx.dataDir} does not exist`, fix: 'check --data-dir (MOAT_DATA_DIR); moat serve creates it with mode 0700' };
+      }
+      const wide = facts.filter((f) => judge(f) !== 'ok');
+      if (facts.length === 0) return { severity: 'ok', finding: `${WHAT[id]}: nothing there yet`, fix: 'none needed' };
+      if (wide.length === 0) return { severity: 'ok', finding: `${WHAT[id]}: ${facts.map((f) => `${f.label} ${octal(f.mode as number)}`).join(', ')}`, fix: 'none needed' };
+      const severity = wide.some((f) => judge(f) === 'fail') ? 'fail' : 'warn';
+      const shown = wide.map((f) => `${f.label} is ${octal(f.mode as number)} (want ${octal(f.expected)})`).join(', ');
+      const fixable = wide.every((f) => f.fixable);
+      const outside = wide.filter((f) => !f.fixable).map((f) => f.label);
+      const fix = fixable
+        ? `moat doctor --fix (chmod ${wide.map((f) => `${octal(f.expected)} ${f.label}`).join(', ')})`
+        : `chmod go-rwx ${outside.join(' ')} yourself (it is outside the data dir)${wide.length > outside.length ? '; moat doctor --fix repairs the rest' : ''}`;
+      const leak = id === 'mode.token-file' && severity === 'fail' ? '; whoever read it holds admin: rotate it after fixing (moat token rotate-admin)' : '';
+      return { severity, finding: `${WHAT[id]} is open to others: ${shown}${leak}`, fix, fixable };
+    },
+  };
+}
+
+export const fileChecks: Check[] = ['mode.data-dir', 'mode.token-file', 'mode.tls', 'mode.database', 'mode.audit', 'mode.keys'].map(modeCheck);
+
+/** chmod every path that is wider than expected back to its expected mode (data dir only). */
+export function repairModes(ctx: DoctorContext): FixAction[] {
+  const actions: FixAction[] = [];
+  for (const f of ctx.modes) {
+    if (!f.fixable || judge(f) === 'ok') continue;
+    try {
+      chmodSync(f.path, f.expected);
+      actions.push({ id: f.check, action: `chmod ${octal(f.expected)} ${f.label} (was ${octal(f.mode as number)})`, ok: true });
+    } catch (err) {
+      actions.push({ id: f.check, action: `could not chmod ${f.label}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, ok: false });
+    }
+  }
+  return actions;
+}
