@@ -1,0 +1,75 @@
+/**
+ * The parts of a running gateway that take live configuration changes, each refusing what the boot
+ * would refuse, for the same reason: the boot matrix and notification topic, the guards (Host,
+ * Origin, rate limits), the egress policy, hooks and triggers, tools and mounts, and the services.
+ */
+import { bootPosture, type BootPosture } from '../config/bind.js';
+import type { Reconfigurable } from '../config/live.js';
+import type { Config } from '../config/schema.js';
+import { checkNtfyTopic } from '../domain/jobs/ntfy-topic.js';
+import { checkDeclaredServices } from '../domain/services/index.js';
+import type { Toolbox } from '../domain/tools/toolbox.js';
+import { compileEgressPolicy } from '../egress/index.js';
+import type { Guards } from '../http/pipeline.js';
+import type { Logger } from '../observe/logger.js';
+import { hostGuard } from '../security/host-guard.js';
+import { originGuard } from '../security/origin-guard.js';
+import { rateLimit, rateLimitOptions } from '../security/rate-limit.js';
+import type { House } from './house.js';
+
+export interface LiveContext {
+  guards: Guards;
+  posture: BootPosture;
+  port: number;
+  house: House;
+  toolbox: Toolbox;
+  log: Logger;
+}
+
+export function liveParts(ctx: LiveContext): Reconfigurable[] {
+  const { guards, house } = ctx;
+  const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: ctx.posture.bindClass, port: ctx.port, tls: ctx.posture.tls, publicNames: c.publicNames });
+  return [
+    {
+      name: 'boot matrix',
+      prepare: (next) => {
+        bootPosture(next);
+        checkNtfyTopic(next.notifications.ntfy?.topic);
+        return () => undefined;
+      },
+    },
+    {
+      name: 'guards',
+      prepare: (next) => {
+        // Built once to check them (config_invalid); the running guards swap in the same options.
+        hostGuard(hostOptions(next));
+        originGuard({ allowedOrigins: next.allowedOrigins });
+        rateLimit(rateLimitOptions(next.rateLimit));
+        return () => {
+          guards.host.reconfigure(hostOptions(next));
+          guards.origin.reconfigure({ allowedOrigins: next.allowedOrigins });
+          guards.rateLimit.reconfigure(rateLimitOptions(next.rateLimit));
+        };
+      },
+    },
+    {
+      name: 'egress',
+      prepare: (next) => {
+        compileEgressPolicy(next.egress);
+        return () => house.egress.reconfigure();
+      },
+    },
+    { name: 'hooks and triggers', prepare: (next) => house.hooks.prepare(next) },
+    { name: 'tools and mounts', prepare: (next) => ctx.toolbox.prepare(next) },
+    {
+      name: 'services',
+      prepare: (next, previous, actor) => {
+        const defs = checkDeclaredServices(next.services);
+        if (JSON.stringify(next.services) === JSON.stringify(previous.services)) return () => undefined;
+        return () => {
+          house.supervisor.applyDeclared(defs, actor).catch((err: unknown) => ctx.log.error({ err }, 'applying the changed services failed'));
+        };
+      },
+    },
+  ];
+}

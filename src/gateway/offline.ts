@@ -1,0 +1,88 @@
+/**
+ * Work on a data dir without a running gateway (moat audit verify, moat doctor with nothing
+ * answering) and the facts of gateway.json: which process serves a data dir. Files only.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyAudit } from '../audit/verify.js';
+import type { ChainHead } from '../audit/writer.js';
+import { Doctor, type FixReport } from '../domain/doctor/index.js';
+import { loadOrCreateAdminToken } from '../domain/identity/admin-token.js';
+import { GatewayError } from '../errors.js';
+import { RENEW_WITHIN_DAYS, certificateNames, namesOfCertificate, reissueSelfSigned } from '../http/tls.js';
+import { readIfExists } from '../store/files.js';
+
+export const GATEWAY_FILE = 'gateway.json';
+
+/** Walks the audit chain of a data dir (moat audit verify), against a running gateway's head if given. */
+export function verifyAuditDir(dataDir: string, head?: ChainHead) {
+  return verifyAudit(join(dataDir, 'audit'), head ? { head } : {});
+}
+
+/** The pid <dataDir>/gateway.json names, or null when the file is missing or unreadable. */
+export function gatewayFilePid(dataDir: string): number | null {
+  try {
+    const pid = (JSON.parse(readIfExists(join(dataDir, GATEWAY_FILE)) ?? 'null') as { pid?: unknown } | null)?.pid;
+    return typeof pid === 'number' ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The pid in <dataDir>/gateway.json if that process is alive (a gateway serves the data dir). */
+export function runningGatewayPid(dataDir: string): number | null {
+  const pid = gatewayFilePid(dataDir);
+  if (pid === null) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/** One gateway per data dir: a live pid in gateway.json (not ours) means another one is serving it. */
+export function refuseSecondGateway(dataDir: string): void {
+  const pid = runningGatewayPid(dataDir);
+  if (pid === null || pid === process.pid) return;
+  throw new GatewayError('config_invalid', `another gateway (pid ${pid}) is serving ${dataDir}; stop it or use another --data-dir`);
+}
+
+/**
+ * moat doctor with no gateway answering: the checks the data dir can answer (modes, the token file,
+ * the self-signed certificate, the audit chain) and, with `fix`, their repairs. While a gateway
+ * still serves the data dir the token file is left to it (a new token would not be one it knows).
+ */
+export async function doctorOffline(dataDir: string, opts: { fix: boolean }): Promise<FixReport> {
+  const live = runningGatewayPid(dataDir);
+  const doctor = new Doctor({
+    dataDir,
+    now: Date.now,
+    renewWithinDays: RENEW_WITHIN_DAYS,
+    running: null,
+    repairs: {
+      replaceTokenFile: () => {
+        if (live !== null) throw new GatewayError('conflict', `a gateway (pid ${live}) serves this data dir: restart it (it replaces a malformed token file at boot)`);
+        loadOrCreateAdminToken(dataDir);
+        return 'wrote a new admin token to gateway-token (the malformed one is gone)';
+      },
+      reissueCertificate: () => {
+        const pem = readIfExists(join(dataDir, 'tls', 'cert.pem'));
+        const names = pem === undefined ? certificateNames('127.0.0.1', []) : namesOfCertificate(pem);
+        const m = reissueSelfSigned(dataDir, names);
+        const restart = live !== null ? '; restart moat to serve it' : '';
+        return `issued a new self-signed certificate for ${names.join(', ')} (valid until ${m.validTo.toISOString().slice(0, 10)}, SHA-256 ${m.fingerprint})${restart}`;
+      },
+    },
+  });
+  return opts.fix ? doctor.fix() : { actions: [], report: await doctor.run() };
+}
+
+/** Mode bits of a path, or null if it does not exist (for doctor and tests). */
+export function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What the routes get: the domain services of the house and small views of the gateway (status,
+ * drain, live configuration, the audit log, the watch), as the interfaces of routes/deps.ts.
+ */
+import { readAudit } from '../audit/read.js';
+import type { AuditSink } from '../audit/event.js';
+import type { AuditLog } from '../audit/writer.js';
+import type { Config } from '../config/schema.js';
+import type { TokenService } from '../domain/identity/tokens.js';
+import type { Toolbox } from '../domain/tools/toolbox.js';
+import type { Guards } from '../http/pipeline.js';
+import type { RouteDeps } from '../routes/index.js';
+import type { House } from './house.js';
+import type { Watch } from './watch.js';
+
+/** Reads wait at most this long for what was recorded before them to reach the files. */
+export const AUDIT_SETTLE_MS = 1000;
+
+export interface RoutesContext {
+  config: Readonly<Config>;
+  house: House;
+  toolbox: Toolbox;
+  tokens: TokenService;
+  guards: Guards;
+  audit: AuditSink;
+  auditLog: AuditLog;
+  auditDir: string;
+  watch: Watch;
+  status: RouteDeps['status'];
+  isDraining: () => boolean;
+  liveConfig: RouteDeps['liveConfig'];
+  verifyAudit: RouteDeps['audit']['verify'];
+  /** Open event streams, closed when draining starts. */
+  streams: Set<() => void>;
+}
+
+export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
+  const { house, toolbox, config, auditLog, audit } = ctx;
+  return {
+    status: ctx.status,
+    isDraining: ctx.isDraining,
+    tokens: ctx.tokens,
+    pairing: house.pairing,
+    egress: { check: (url, purpose) => house.egress.check(url, purpose) },
+    workspaces: toolbox.workspaces,
+    tools: toolbox.tools,
+    // An fs.write of tools.maxWriteBytes arrives base64-encoded inside JSON.
+    toolsBodyLimit: Math.max(config.limits.maxBodyBytes, Math.ceil(config.tools.maxWriteBytes / 3) * 4 + 65_536),
+    services: house.supervisor,
+    proxy: house.proxy,
+    jobs: house.jobs.jobs,
+    schedules: house.jobs.scheduler,
+    events: house.events,
+    streams: {
+      open: (res) => ctx.guards.inflight.openStream(res),
+      track: (close) => {
+        ctx.streams.add(close);
+        return () => ctx.streams.delete(close);
+      },
+    },
+    liveConfig: ctx.liveConfig,
+    hooks: house.hooks.registry,
+    hookReceiver: house.hooks.receiver,
+    triggers: house.hooks.triggers,
+    tasks: house.hooks.tasks,
+    links: house.hooks.links,
+    callbackSecret: (actor) => {
+      audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
+      return house.callbackSecret;
+    },
+    audit: {
+      read: async (after, limit) => {
+        await auditLog.flushWithin(AUDIT_SETTLE_MS);
+        return readAudit(ctx.auditDir, after, limit);
+      },
+      head: async () => {
+        await auditLog.flushWithin(AUDIT_SETTLE_MS);
+        return auditLog.writtenHead;
+      },
+      verify: ctx.verifyAudit,
+    },
+    doctor: { run: () => ctx.watch.doctor.run(), fix: (actor) => ctx.watch.fix(actor) },
+    metrics: { public: config.metrics.public, text: () => ctx.watch.metrics() },
+  };
+}
