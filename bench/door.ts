@@ -5,6 +5,7 @@ import { compare, load, ROOT, row, rssMb, spawnServer, startMoat, tmp, token } f
 export async function benchDoor(seconds: number): Promise<string[]> {
   const out: string[] = [];
   const bare = await spawnServer([join(ROOT, 'bench/servers/bare.mjs')], {}, /listening on (\S+)/);
+  const bareHeaders = await spawnServer([join(ROOT, 'bench/servers/bare.mjs')], { BARE_HEADERS: '1' }, /listening on (\S+)/);
   const dataDir = tmp();
   const moat = await startMoat(dataDir);
   const auth = { authorization: `Bearer ${token(dataDir)}` };
@@ -17,9 +18,17 @@ export async function benchDoor(seconds: number): Promise<string[]> {
     out.push(row('GET /api/v1/status, full guard chain (req/s)', m.rps.toFixed(0), b.rps.toFixed(0), `${((m.rps / b.rps) * 100).toFixed(1)}%`));
     out.push(row('  p99 latency (ms)', m.p99.toFixed(3), b.p99.toFixed(3), `${(m.p99 / b.p99).toFixed(2)}x`));
     out.push(row('  p50 latency (ms)', m.p50.toFixed(3), b.p50.toFixed(3), `+${((m.p50 - b.p50) * 1000).toFixed(0)} us`));
+    // The same comparison against bare Fastify sending the gateway's five response headers: the
+    // difference between the two ratios is what the headers cost, the rest is the guard chain.
+    const { a: bh, b: m2 } = await compare(
+      () => load({ url: `${bareHeaders.url}/api/v1/status`, seconds }),
+      () => load({ url: `${moat.url}/api/v1/status`, headers: auth, seconds }),
+    );
+    out.push(row('  vs bare Fastify + the same 5 headers (req/s)', m2.rps.toFixed(0), bh.rps.toFixed(0), `${((m2.rps / bh.rps) * 100).toFixed(1)}%`));
   } finally {
     await moat.stop();
     await bare.stop();
+    await bareHeaders.stop();
   }
 
   // Start to listening: a fresh data dir (first boot) and a warm one, against bare Fastify's.

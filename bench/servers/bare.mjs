@@ -2,6 +2,17 @@
 import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
+if (process.env.BARE_HEADERS === '1') {
+  // The same response headers the gateway sends on every answer, set the usual Fastify way: this
+  // baseline separates what the headers cost from what the guard chain costs.
+  let n = 0;
+  const headers = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store', 'x-frame-options': 'DENY' };
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.headers(headers);
+    reply.header('x-request-id', `r-${++n}`);
+    done();
+  });
+}
 const Status = {
   type: 'object',
   properties: {

@@ -4,11 +4,16 @@
  * `-k`, no trust-on-first-use prompts. Imports errors only, never server code.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import tls from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+
+/** undici is required on the first request: `moat serve` imports this module but never calls it. */
+const requireUndici = createRequire(import.meta.url);
+const undici = () => requireUndici('undici') as typeof import('undici');
 
 export const DEFAULT_DATA_DIR = '~/.moat';
 
@@ -65,7 +70,7 @@ const normalizeFp = (fp: string) => fp.replace(/:/g, '').toUpperCase();
 /** An undici connector that completes TLS, then checks the leaf certificate's fingerprint. */
 function pinnedAgent(fingerprint: string): Agent {
   const expected = normalizeFp(fingerprint);
-  return new Agent({
+  return new (undici().Agent)({
     connect: (opts, callback) => {
       const socket = tls.connect({
         host: opts.hostname,
@@ -126,7 +131,7 @@ export class MoatClient {
     }
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(`${this.url}${path}`, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.dispatcher });
+      res = await undici().request(`${this.url}${path}`, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.dispatcher });
     } catch (err) {
       if (err instanceof ClientError) throw err;
       throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);
@@ -161,7 +166,7 @@ export class MoatClient {
     if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(`${this.url}${path}`, { method: 'GET', headers, dispatcher: this.dispatcher, signal: opts.signal, bodyTimeout: 0 });
+      res = await undici().request(`${this.url}${path}`, { method: 'GET', headers, dispatcher: this.dispatcher, signal: opts.signal, bodyTimeout: 0 });
     } catch (err) {
       if (err instanceof ClientError) throw err;
       throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);

@@ -3,7 +3,8 @@
  * validator is compiled at build time (scripts/compile-validators.mjs) or, from src/, on first use. The knob annotations are declared as keywords so that strict
  * mode still refuses anything else in the schema.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigSchema } from './schema.js';
 import { CONFIG_AJV_OPTIONS } from './validate-options.js';
 
@@ -41,6 +42,6 @@ function toProblem(e: ErrorObject): ConfigProblem {
 
 /** Fills defaults into `value` (mutating it) and returns what is wrong with it, if anything. */
 export function checkConfig(value: unknown): ConfigProblem[] {
-  validator ??= new Ajv({ ...CONFIG_AJV_OPTIONS, keywords: [...CONFIG_AJV_OPTIONS.keywords] }).compile(ConfigSchema);
+  validator ??= new (createRequire(import.meta.url)('ajv') as { Ajv: typeof Ajv }).Ajv({ ...CONFIG_AJV_OPTIONS, keywords: [...CONFIG_AJV_OPTIONS.keywords] }).compile(ConfigSchema);
   return validator(value) ? [] : (validator.errors ?? []).map(toProblem);
 }

@@ -3,12 +3,13 @@
  * it through the purpose's checked agent, follows redirects itself (each hop checked again) and
  * caps size and time; every refusal is audited and logged. check() answers without sending.
  */
-import { request as undiciRequest, type Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { AuditSink } from '../audit/event.js';
 import type { EgressConfig } from '../config/sections/egress.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { checkedAgent } from './dispatcher.js';
+import { undici } from './undici.js';
 import { flattenHeaders, outboundHeaders } from './headers.js';
 import { Deadline, TooLarge, discard, readCapped, timeoutError, tooLargeError } from './limits.js';
 import { compileEgressPolicy, type EgressPolicy, type PurposePolicy } from './policy.js';
@@ -75,7 +76,7 @@ export class Egress {
         const target = checkUrl(hop.url, policy);
         host = target.url?.host ?? null;
         if (!target.ok) throw new EgressRefusal(target.verdict, host, target.addresses);
-        const res = await undiciRequest(target.url, {
+        const res = await undici().request(target.url, {
           dispatcher: agent,
           method: hop.method as Dispatcher.HttpMethod,
           headers: hop.headers,

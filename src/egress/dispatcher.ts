@@ -4,7 +4,8 @@
  * where DNS rebinding ends: the address checked is the address connected to.
  */
 import type { LookupFunction } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import type { Agent, buildConnector } from 'undici';
+import { undici } from './undici.js';
 import type { PurposePolicy } from './policy.js';
 import { EgressRefusal } from './refusal.js';
 import { resolveChecked } from './resolver.js';
@@ -38,6 +39,7 @@ function connectFirst(raw: Connector, options: ConnectOptions, addresses: readon
 export function checkedAgent(opts: CheckedAgentOptions): Agent {
   const { policy, resolver } = opts;
   // servername (SNI and the certificate check) comes from `host`, the name in the URL, never the address.
+  const { Agent, buildConnector } = undici();
   const raw = buildConnector({ lookup: refuseSecondLookup, timeout: policy.timeoutMs });
   return new Agent({
     connect: function checkedConnect(options, callback) {

@@ -6,8 +6,9 @@
  * Maps transport failures to stable codes. Imports errors and config types only.
  */
 import type { Duplex, Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
+import { undici } from './undici.js';
 
 export interface UpstreamOptions {
   connectTimeoutMs: number;
@@ -96,7 +97,7 @@ export class UpstreamClient {
 
   private dispatcher(): Agent {
     if (this.closed) throw new GatewayError('draining', 'the gateway is shutting down');
-    this.agent ??= new Agent({
+    this.agent ??= new (undici().Agent)({
       connect: { timeout: this.opts.connectTimeoutMs },
       headersTimeout: this.opts.headersTimeoutMs,
       bodyTimeout: this.opts.bodyTimeoutMs,

@@ -3,7 +3,6 @@
  * route (a route without a scope or a response schema is refused at registration), the problem
  * handler, the OpenAPI generator, and the routes. Does not listen.
  */
-import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
@@ -11,7 +10,7 @@ import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
 import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
-import { PROBLEM_RESPONSES } from '../routes/schemas.js';
+import { OpenApi } from './openapi.js';
 import type { Pipeline, RoutePolicy } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
 import { problemHandler } from './problem.js';
@@ -42,21 +41,6 @@ export interface AppOptions {
 /** Policy for requests that match no route: the full chain with authentication, then 404. */
 const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false } as const satisfies Partial<RoutePolicy>;
 
-interface OpenApiDoc {
-  paths?: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown[] }>>;
-}
-
-/** Every operation may answer with a problem document; the health route needs no token. */
-function withProblemResponses(doc: OpenApiDoc): OpenApiDoc {
-  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
-    for (const op of Object.values(ops)) {
-      op.responses = { ...op.responses, ...PROBLEM_RESPONSES };
-      if (path === '/api/v1/health') op.security = [];
-    }
-  }
-  return doc;
-}
-
 function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
 }
@@ -78,20 +62,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 256 },
+    // Our compilers from the start: Fastify's defaults (Ajv and its compiler) are never loaded.
+    schemaController: { compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } },
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => onError(err, req, reply),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.decorateRequest('moat', null as never);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
 
   const declared: DeclaredRoute[] = [];
+  const openapi = new OpenApi(opts.version);
   app.decorate('moatRoutes', declared);
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as { raw?: boolean };
     if (!config.raw && !route.schema?.response) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no response schema`);
     }
+    openapi.declare(route);
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
     const policy = routePolicy(route, opts.requests.slotsFor(route.url, methods));
     for (const method of methods) {
@@ -108,16 +94,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     throw new GatewayError('not_found', 'no such route');
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Moat gateway API', version: opts.version, description: 'Every route but GET /api/v1/health needs Authorization: Bearer <token>.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transformObject: (doc) => withProblemResponses((doc as { openapiObject: OpenApiDoc }).openapiObject),
-  });
-  registerRoutes(app, { ...opts.routes, openapi: () => app.swagger() });
+  registerRoutes(app, { ...opts.routes, openapi: () => openapi.get() });
   await app.ready();
   attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes), events: eventsUpgrade(opts.routes) });
   return app;

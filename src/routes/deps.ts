@@ -81,7 +81,8 @@ export interface RouteDeps {
   services: Supervisor;
   /** The reverse proxy /svc/<name>/ (routes/proxy.ts, http/ws.ts). */
   proxy: ServiceProxy;
-  openapi(): unknown;
+  /** The OpenAPI document, built on its first request (http/openapi.ts). */
+  openapi(): Promise<unknown>;
   liveConfig: LiveConfigView;
   jobs: JobService;
   schedules: Scheduler;
