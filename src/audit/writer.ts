@@ -60,6 +60,8 @@ export class AuditLog implements AuditSink {
   private rotated: FileStart[] = [];
   private readonly file: CurrentFile;
   private writing = false;
+  /** The drain in progress (it never rejects), so that stop can wait for it to let go of the file. */
+  private draining: Promise<void> | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private drainUrgent = false;
   /** Characters queued since the last write started (decides an urgent write). */
@@ -187,7 +189,13 @@ export class AuditLog implements AuditSink {
     this.drainTimer = setTimeout(() => void this.drain(), urgent ? 0 : DRAIN_DELAY_MS);
   }
 
-  private async drain(): Promise<void> {
+  private drain(): Promise<void> {
+    const run = this.drainQueue();
+    this.draining = run;
+    return run;
+  }
+
+  private async drainQueue(): Promise<void> {
     this.drainTimer = null;
     if (this.state !== 'open') return;
     this.writing = true;
@@ -290,7 +298,16 @@ export class AuditLog implements AuditSink {
     this.state = 'closed';
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.drainTimer) clearTimeout(this.drainTimer);
-    // A write still hanging (a stalled disk) keeps its file handle; anything else is closed.
+    // The last entry is written before its drain has finished: let the drain end, unless the disk hangs.
+    if (this.writing && this.draining) await settledWithin(this.draining, deadline - Date.now());
+    // A write still hanging (a stalled disk) keeps its file handle; anything else is synced and closed.
     if (!this.writing) await this.file.close();
   }
+}
+
+/** Waits for `p` (which never rejects) or `ms`, whichever comes first. */
+async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  clearTimeout(timer);
 }

@@ -4,7 +4,7 @@
  * is cut on restart and recorded; a clean SIGTERM loses no acknowledged write.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -148,5 +148,24 @@ describe('a clean stop', () => {
     expect(ids.filter((id) => !audited.has(id))).toEqual([]);
     expect(entries[entries.length - 1]).toMatchObject({ type: 'gateway.shutdown', detail: { reason: 'SIGTERM', drained: true } });
     expect((await verify(dataDir)).code).toBe(0);
+  });
+
+  it('lets go of the audit file: synced and closed once stop() returns', async () => {
+    // In-process, so this process's own descriptors show whether the writer closed its file.
+    const held = (dir: string) => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+      } catch {
+        return false; // the descriptor readdir itself used, closed by now
+      }
+    });
+    for (let round = 0; round < 5; round++) {
+      const g = await startGateway({ dataDir: tmpDir() });
+      const dir = auditDir(g.dataDir);
+      expect(held(dir).length).toBe(1);
+      for (let i = 0; i < 3; i++) await g.fetch('/api/v1/tokens/nope', { method: 'DELETE' });
+      await g.stop();
+      expect(held(dir)).toEqual([]);
+    }
   });
 });
