@@ -52,6 +52,30 @@ describe('tokens', () => {
     expect(again.status).toBe(409);
   });
 
+  it('frees a name when its token is revoked (by id or by name) or has expired, and keeps it across a restart', async () => {
+    const dataDir = tmpDir();
+    const g = await boot(dataDir);
+    const create = (name: string, ttlSeconds?: number) => g.fetch('/api/v1/tokens', { method: 'POST', body: { name, scopes: ['read'], ...(ttlSeconds ? { ttlSeconds } : {}) } });
+    const first = await create('reuse');
+    expect((await g.fetch(`/api/v1/tokens/${first.json.id}`, { method: 'DELETE' })).status).toBe(200);
+    const second = await create('reuse');
+    expect(second.status).toBe(201);
+    expect((await g.fetch('/api/v1/tokens/reuse', { method: 'DELETE' })).json.id).toBe(second.json.id);
+    expect((await create('reuse')).status).toBe(201);
+    expect((await create('brief', 60)).status).toBe(201);
+    expect((await create('brief')).status).toBe(409);
+    clock += 60_000;
+    const after = await create('brief');
+    expect(after.status).toBe(201);
+    await g.stop();
+    running.splice(0);
+    const h = await boot(dataDir);
+    expect((await h.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'reuse', scopes: ['read'] } })).status).toBe(409);
+    expect((await h.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'brief', scopes: ['read'] } })).status).toBe(409);
+    // Revoking by name after the restart takes the newest token with that name.
+    expect((await h.fetch('/api/v1/tokens/brief', { method: 'DELETE' })).json.id).toBe(after.json.id);
+  });
+
   it('stops a revoked token on its very next request, and after a restart', async () => {
     const dataDir = tmpDir();
     const g = await boot(dataDir);

@@ -71,6 +71,8 @@ export interface TokenServiceOptions {
 
 export class TokenService {
   private readonly byDigest = new Map<string, Cached>();
+  /** Active named tokens by name (the admin token has none): name checks stay O(1) however many tokens exist. */
+  private readonly byName = new Map<string, TokenRecord>();
   private readonly dirty = new Map<string, number>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
@@ -98,12 +100,14 @@ export class TokenService {
 
   private reload(): void {
     this.byDigest.clear();
+    this.byName.clear();
     for (const r of this.opts.store.listActive()) this.cache(r);
   }
 
   private cache(r: TokenRecord): void {
     const principal: Principal = Object.freeze({ id: r.id, name: r.name, kind: r.kind, scopes: new Set(r.scopes) });
     this.byDigest.set(r.hash, { record: r, principal });
+    if (r.kind === 'token') this.byName.set(r.name, r);
   }
 
   /** The hot path: one map lookup, a constant-time compare, an expiry check (the caller hashed). */
@@ -143,7 +147,7 @@ export class TokenService {
     if (scopes.length === 0) throw new GatewayError('validation_failed', 'scopes: at least one scope is needed');
     const bad = scopes.filter((s) => !isScope(s));
     if (bad.length > 0) throw new GatewayError('validation_failed', `scopes: unknown scope ${bad.map((s) => JSON.stringify(s)).join(', ')}`);
-    if (this.findActiveByName(name)) throw new GatewayError('conflict', `an active token is already named ${JSON.stringify(name)}`);
+    if (this.findActiveByName(name, this.now())) throw new GatewayError('conflict', `an active token is already named ${JSON.stringify(name)}`);
     const now = this.now();
     const token = generateToken();
     const record: TokenRecord = {
@@ -174,9 +178,11 @@ export class TokenService {
     return this.opts.store.listAll().map(tokenView);
   }
 
-  private findActiveByName(name: string): TokenRecord | undefined {
-    for (const { record } of this.byDigest.values()) if (record.name === name && record.kind === 'token') return record;
-    return undefined;
+  /** The active token with this name; with `now`, an expired one no longer holds its name. */
+  private findActiveByName(name: string, now?: number): TokenRecord | undefined {
+    const record = this.byName.get(name);
+    if (record === undefined || (now !== undefined && record.expiresAt !== null && record.expiresAt <= now)) return undefined;
+    return record;
   }
 
   /** Revokes by id or (active) name; effective on the next request. */
@@ -188,6 +194,7 @@ export class TokenService {
     const at = this.now();
     this.opts.store.revoke(record.id, at);
     this.byDigest.delete(record.hash);
+    if (this.byName.get(record.name)?.id === record.id) this.byName.delete(record.name);
     this.opts.audit.record({ type: 'token.revoked', outcome: 'ok', actor, detail: { tokenId: record.id, name: record.name } });
     return tokenView({ ...record, revokedAt: at });
   }
