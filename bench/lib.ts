@@ -84,6 +84,7 @@ export interface LoadOptions {
   url: string;
   method?: string;
   headers?: Record<string, string>;
+  /** Every `[<id>]` in the body becomes an id no other request of the run has (autocannon's convention). */
   body?: string;
   seconds?: number;
   connections?: number;
@@ -98,7 +99,7 @@ async function loadAutocannon(opts: LoadOptions): Promise<LoadResult> {
     url: opts.url,
     method: (opts.method ?? 'GET') as 'GET',
     headers: opts.headers ?? {},
-    ...(opts.body ? { body: opts.body } : {}),
+    ...(opts.body ? { body: opts.body, idReplacement: opts.body.includes('[<id>]') } : {}),
     duration: opts.seconds ?? 5,
     connections: opts.connections ?? 32,
     pipelining: 1,
@@ -113,12 +114,30 @@ function ms(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
+let rounds = 0;
+
+/** A wrk request() that numbers its requests, prefixed by the round so later rounds do not repeat ids. */
+function uniqueIds(body: string): string[] {
+  const [head, ...rest] = body.split('[<id>]');
+  const parts = [JSON.stringify(head), ...rest.map((r) => `id .. ${JSON.stringify(r)}`)].join(' .. ');
+  return [
+    `local n = 0`,
+    `local prefix = ${JSON.stringify(`${process.pid}-${++rounds}-`)}`,
+    `request = function()`,
+    `  n = n + 1`,
+    `  local id = prefix .. n`,
+    `  return wrk.format(nil, nil, nil, ${parts})`,
+    `end`,
+  ];
+}
+
 async function loadWrk(opts: LoadOptions): Promise<LoadResult> {
   const script = join(tmp(), 'req.lua');
   const lua = [
     `wrk.method = ${JSON.stringify(opts.method ?? 'GET')}`,
     ...Object.entries(opts.headers ?? {}).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
     ...(opts.body ? [`wrk.body = ${JSON.stringify(opts.body)}`] : []),
+    ...(opts.body?.includes('[<id>]') ? uniqueIds(opts.body) : []),
   ].join('\n');
   writeFileSync(script, lua);
   const out = await new Promise<string>((resolve, reject) => {
