@@ -6,6 +6,7 @@ import { readAudit } from '../audit/read.js';
 import type { AuditSink } from '../audit/event.js';
 import type { AuditLog } from '../audit/writer.js';
 import type { Config } from '../config/schema.js';
+import { TokenBound } from '../domain/identity/bound.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { Toolbox } from '../domain/tools/toolbox.js';
 import type { Guards } from '../http/pipeline.js';
@@ -36,6 +37,7 @@ export interface RoutesContext {
 
 export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
   const { house, toolbox, config, auditLog, audit } = ctx;
+  const bound = new TokenBound(ctx.tokens);
   return {
     status: ctx.status,
     isDraining: ctx.isDraining,
@@ -57,6 +59,11 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
         ctx.streams.add(close);
         return () => ctx.streams.delete(close);
       },
+      bind: (principal, stream, close) =>
+        bound.bind(principal, (reason) => {
+          audit.record({ type: 'stream.ended', outcome: 'ok', actor: { id: principal?.id ?? '', name: principal?.name ?? '' }, detail: { stream, reason } });
+          close();
+        }),
     },
     liveConfig: ctx.liveConfig,
     hooks: house.hooks.registry,

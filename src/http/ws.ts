@@ -112,7 +112,7 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
       return;
     }
     socket.once('close', () => release?.());
-    opts.events({ request: req, socket, head, scopes: request.moat.principal?.scopes ?? new Set() }).catch(refuse);
+    opts.events({ request: req, socket, head, principal: request.moat.principal }).catch(refuse);
   }
 
   function onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -149,7 +149,7 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
       return;
     }
     socket.once('close', () => release?.());
-    const ctx: UpgradeContext = { name, url: req.url ?? '/', headers: req.headers, client: request.moat.client, requestId: request.id, socket, head };
+    const ctx: UpgradeContext = { name, url: req.url ?? '/', headers: req.headers, client: request.moat.client, requestId: request.id, socket, head, principal: request.moat.principal };
     opts.proxy(ctx).catch(refuse);
   }
 

@@ -17,6 +17,7 @@ import type { HookRegistry } from '../domain/hooks/registry.js';
 import type { TriggerService } from '../domain/hooks/triggers.js';
 import type { ActionLinks } from '../domain/tasks/links.js';
 import type { TaskService } from '../domain/tasks/service.js';
+import type { Principal } from '../security/principal.js';
 
 export interface StatusView {
   version: string;
@@ -33,13 +34,20 @@ export interface AuditView {
   verify(): Promise<unknown>;
 }
 
-/** Event-stream slots (limits.maxStreams) and the list of open streams (closed on drain). */
+/** Event-stream slots (limits.maxStreams), the list of open streams (closed on drain), and their tokens. */
 export interface StreamSlots {
   /** Counts `res` as a stream (not a request in flight); throws too_many_streams. Returns release. */
   open(res: object): () => void;
   /** Registers a stream's closer; returns the unregister function. */
   track(close: () => void): () => void;
+  /**
+   * Ends a long-lived connection when the token it came in with is revoked, rotated or expires
+   * (audited as stream.ended); returns the unbind, for when it closes on its own.
+   */
+  bind(principal: Principal | null | undefined, stream: StreamKind, close: () => void): () => void;
 }
+
+export type StreamKind = 'events' | 'events-ws' | 'proxy-ws';
 
 /** The egress guard's dry run (src/egress Egress.check). */
 export interface EgressView {

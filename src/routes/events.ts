@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { MoatEvent } from '../domain/events/bus.js';
+import type { Principal } from '../security/principal.js';
 import { scopeAllows } from '../security/scopes.js';
 import type { RouteDeps } from './deps.js';
 
@@ -62,8 +63,13 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
         release();
       };
       const unregister = deps.streams.track(() => res.end());
+      // A revoked or expired token ends its stream (a reconnect with it is refused like any request).
+      const unbind = deps.streams.bind(req.moat.principal, 'events', () => {
+        res.end('event: end\ndata: {"reason":"the token of this stream was revoked or expired"}\n\n');
+      });
       res.once('close', () => {
         unregister();
+        unbind();
         close();
       });
     },
@@ -81,7 +87,7 @@ export interface EventsUpgradeContext {
   request: import('node:http').IncomingMessage;
   socket: import('node:stream').Duplex;
   head: Buffer;
-  scopes: ReadonlySet<string>;
+  principal: Principal | null;
 }
 
 /**
@@ -97,14 +103,17 @@ export function eventsUpgrade(deps: Pick<RouteDeps, 'events' | 'streams'>) {
       maxPayload: 4096,
       handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     });
+    const scopes = ctx.principal?.scopes ?? new Set<string>();
     server.handleUpgrade(ctx.request, ctx.socket, ctx.head, (ws) => {
       const send = (e: MoatEvent) => {
-        if (!canSee(ctx.scopes, e) || ws.readyState !== ws.OPEN) return;
+        if (!canSee(scopes, e) || ws.readyState !== ws.OPEN) return;
         if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return void ws.terminate();
         ws.send(JSON.stringify({ id: e.id, type: e.type, at: e.at, data: e.data }));
       };
       const unsubscribe = deps.events.subscribe(send);
       const unregister = deps.streams.track(() => ws.close(1001, 'gateway shutting down'));
+      // 1008 (policy violation): the token of this socket was revoked or expired.
+      const unbind = deps.streams.bind(ctx.principal, 'events-ws', () => ws.close(1008, 'token revoked or expired'));
       const ping = setInterval(() => ws.ping(), HEARTBEAT_MS);
       ping.unref();
       ws.on('message', () => undefined); // the stream is one-way; messages from the client are ignored
@@ -115,6 +124,7 @@ export function eventsUpgrade(deps: Pick<RouteDeps, 'events' | 'streams'>) {
         clearInterval(ping);
         unsubscribe();
         unregister();
+        unbind();
       });
     });
   };

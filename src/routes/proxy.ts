@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ProxyWriter } from '../domain/services/index.js';
+import type { Principal } from '../security/principal.js';
 import { svcScope } from '../security/scopes.js';
 import type { RouteDeps } from './deps.js';
 
@@ -102,11 +103,14 @@ export interface UpgradeContext {
   requestId: string;
   socket: Duplex;
   head: Buffer;
+  principal: Principal | null;
 }
 
 /** The WebSocket half: called by http/ws.ts once the guards passed. */
-export function proxyUpgrade(deps: Pick<RouteDeps, 'proxy'>) {
+export function proxyUpgrade(deps: Pick<RouteDeps, 'proxy' | 'streams'>) {
   return function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
+    // The socket is the client's for as long as it lasts: it ends when its token stops working.
+    if (!ctx.socket.destroyed) ctx.socket.once('close', deps.streams.bind(ctx.principal, 'proxy-ws', () => ctx.socket.destroy()));
     return deps.proxy.upgrade({ service: ctx.name, path: pathBelow(ctx.url), headers: ctx.headers, client: ctx.client, requestId: ctx.requestId }, ctx.socket, ctx.head);
   };
 }

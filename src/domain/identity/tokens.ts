@@ -73,6 +73,9 @@ export class TokenService {
   private readonly byDigest = new Map<string, Cached>();
   /** Active named tokens by name (the admin token has none): name checks stay O(1) however many tokens exist. */
   private readonly byName = new Map<string, TokenRecord>();
+  private readonly byId = new Map<string, TokenRecord>();
+  /** Told the id of a token that stopped working by revocation or rotation (long-lived streams end with it). */
+  private readonly endListeners = new Set<(id: string, reason: 'revoked' | 'rotated') => void>();
   private readonly dirty = new Map<string, number>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
@@ -101,6 +104,7 @@ export class TokenService {
   private reload(): void {
     this.byDigest.clear();
     this.byName.clear();
+    this.byId.clear();
     for (const r of this.opts.store.listActive()) this.cache(r);
   }
 
@@ -108,6 +112,7 @@ export class TokenService {
     const principal: Principal = Object.freeze({ id: r.id, name: r.name, kind: r.kind, scopes: new Set(r.scopes) });
     this.byDigest.set(r.hash, { record: r, principal });
     if (r.kind === 'token') this.byName.set(r.name, r);
+    this.byId.set(r.id, r);
   }
 
   /** The hot path: one map lookup, a constant-time compare, an expiry check (the caller hashed). */
@@ -195,7 +200,9 @@ export class TokenService {
     this.opts.store.revoke(record.id, at);
     this.byDigest.delete(record.hash);
     if (this.byName.get(record.name)?.id === record.id) this.byName.delete(record.name);
+    this.byId.delete(record.id);
     this.opts.audit.record({ type: 'token.revoked', outcome: 'ok', actor, detail: { tokenId: record.id, name: record.name } });
+    this.ended(record.id, 'revoked');
     return tokenView({ ...record, revokedAt: at });
   }
 
@@ -209,7 +216,30 @@ export class TokenService {
     this.opts.store.upsertAdmin(tokenDigest(token), this.now());
     this.reload();
     this.opts.audit.record({ type: 'token.rotated', outcome: 'ok', actor, detail: { tokenId: 'admin' } });
+    this.ended('admin', 'rotated');
     return { tokenFile: `${this.opts.dataDir}/gateway-token` };
+  }
+
+  /** Whether the token with this id works now: not revoked, not expired (a stream checks the token it came in with). */
+  isActive(id: string): boolean {
+    const r = this.byId.get(id);
+    return r !== undefined && (r.expiresAt === null || r.expiresAt > this.now());
+  }
+
+  /** Calls `fn` with the id of each token revoked, or `admin` when the admin token is rotated; returns the unsubscribe. */
+  onEnded(fn: (id: string, reason: 'revoked' | 'rotated') => void): () => void {
+    this.endListeners.add(fn);
+    return () => this.endListeners.delete(fn);
+  }
+
+  private ended(id: string, reason: 'revoked' | 'rotated'): void {
+    for (const fn of [...this.endListeners]) {
+      try {
+        fn(id, reason);
+      } catch (err) {
+        this.opts.log.warn({ err, tokenId: id }, 'a listener failed on a token ending');
+      }
+    }
   }
 
   /** Whether `secret` is the admin token in use now (by digest, compared in constant time). */
