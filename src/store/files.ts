@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { GatewayError } from '../errors.js';
 
 export function ensureDir(path: string, mode = 0o700): void {
   mkdirSync(path, { recursive: true, mode });
@@ -36,14 +37,36 @@ export function readIfExists(path: string): string | undefined {
 
 /**
  * A per-install secret key (`<dataDir>/keys/<name>.key`, 32 random bytes, base64, 0600),
- * created on first use and reused afterwards; a malformed file is replaced.
+ * created on first use and reused afterwards. A malformed file is refused, never replaced: what
+ * was sealed or signed with the key (job payloads, hook secrets, action links) would be lost.
  */
+/** Whether the (trimmed) text of a key file is a key: 32 bytes in base64. */
+export function isKeyText(text: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=$/.test(text);
+}
+
+/** What each key protects, for the refusal of a malformed one (and the doctor's finding). */
+export const KEY_USES: Record<string, string> = {
+  pairing: 'pending pairing codes',
+  callback: 'the callback signing secret services and receivers know',
+  jobs: 'sealed job payloads',
+  hooks: 'hook secrets set through the API',
+  tasks: 'task text and the jobs tasks wait to submit',
+  links: 'action links already sent',
+};
+
 export function loadOrCreateKey(dataDir: string, name: string): Buffer {
   const dir = join(dataDir, 'keys');
   ensureDir(dir);
   const path = join(dir, `${name}.key`);
   const text = readIfExists(path)?.trim();
-  if (text !== undefined && /^[A-Za-z0-9+/]{43}=$/.test(text)) {
+  if (text !== undefined) {
+    if (!isKeyText(text)) {
+      throw new GatewayError(
+        'config_invalid',
+        `${path} is not a key (32 bytes, base64): restore it from a backup; deleting it makes a new key, and what was sealed or signed with the old one (${KEY_USES[name] ?? 'its data'}) is lost`,
+      );
+    }
     chmodSync(path, 0o600);
     return Buffer.from(text, 'base64');
   }

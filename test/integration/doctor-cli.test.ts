@@ -47,6 +47,7 @@ describe('moat doctor --json', () => {
       'mode.database',
       'mode.audit',
       'mode.keys',
+      'keys.valid',
       'origins',
       'proxy.trusted',
       'ntfy.topic',

@@ -3,8 +3,9 @@
  * audit files): gathering the modes, judging them, and the one repair that is always safe (chmod
  * back to the expected mode). A backup restore or a careless copy widens them; nothing else here.
  */
-import { chmodSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isKeyText, KEY_USES } from '../../store/files.js';
 import type { Check, DoctorContext, Finding, FixAction, ModeFact } from './types.js';
 
 const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
@@ -97,7 +98,32 @@ function modeCheck(id: string): Check {
   };
 }
 
-export const fileChecks: Check[] = ['mode.data-dir', 'mode.token-file', 'mode.tls', 'mode.database', 'mode.audit', 'mode.keys'].map(modeCheck);
+/** A damaged key file stops the boot; it is never replaced, since what the old key sealed would be lost. */
+const keysCheck: Check = {
+  id: 'keys.valid',
+  needs: 'files',
+  run(ctx: DoctorContext): Omit<Finding, 'id'> {
+    const dir = join(ctx.dataDir, 'keys');
+    const names = list(dir, /\.key$/);
+    const damaged = names.filter((n) => {
+      try {
+        return !isKeyText(readFileSync(join(dir, n), 'utf8').trim());
+      } catch {
+        return true;
+      }
+    });
+    if (damaged.length === 0) return { severity: 'ok', finding: names.length === 0 ? 'no keys yet (made at the first start)' : `${names.length} keys, each 32 bytes`, fix: 'none needed' };
+    const lost = damaged.map((n) => KEY_USES[n.replace(/\.key$/, '')] ?? 'its data').join('; ');
+    return {
+      severity: 'fail',
+      finding: `not a key: ${damaged.map((n) => `keys/${n}`).join(', ')}; the gateway does not start with it`,
+      fix: `restore it from a backup (deleting it makes a new key, and loses ${lost})`,
+      fixable: false,
+    };
+  },
+};
+
+export const fileChecks: Check[] = [...['mode.data-dir', 'mode.token-file', 'mode.tls', 'mode.database', 'mode.audit', 'mode.keys'].map(modeCheck), keysCheck];
 
 /** chmod every path that is wider than expected back to its expected mode (data dir only). */
 export function repairModes(ctx: DoctorContext): FixAction[] {
