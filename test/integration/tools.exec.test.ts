@@ -131,6 +131,38 @@ describe('exec without a sandbox', () => {
   });
 });
 
+describe('deleting a run', () => {
+  it('kills its running commands (the whole group), waits for them, then removes the workspace; other runs keep theirs', async () => {
+    const doomed = await createRun(g);
+    const other = await createRun(g);
+    const marker = `moat-doomed-${randomBytes(6).toString('hex')}`;
+    const survivor = `moat-survivor-${randomBytes(6).toString('hex')}`;
+    // A command that keeps writing into its workspace, with a grandchild that ignores SIGTERM.
+    const WRITER = `${TREE}\nsetInterval(() => require('fs').appendFileSync('log.txt', 'x'), 20);`;
+    for (const r of [doomed, other]) await invoke(g, r, 'fs.write', { path: 'writer.cjs', content: WRITER });
+    const call = invoke(g, doomed, 'exec', { argv: [NODE, 'writer.cjs', marker], timeoutMs: 20_000 });
+    const kept = invoke(g, other, 'exec', { argv: [NODE, 'writer.cjs', survivor], timeoutMs: 1500 });
+    const doomedDir = join(g.dataDir, 'workspaces', doomed);
+    expect(await eventually(() => existsSync(join(doomedDir, 'log.txt')) && pidsWithMarker(marker).length === 2)).toBe(true); // leader and grandchild
+    const del = await g.fetch(`/api/v1/runs/${doomed}`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    // By the time DELETE answers, nothing of the run is running and its workspace is gone for good.
+    expect(pidsWithMarker(marker)).toEqual([]);
+    expect(existsSync(doomedDir)).toBe(false);
+    const res = await call;
+    expect(res.status).toBe(200);
+    expect(res.json.result).toMatchObject({ stopped: true, timedOut: false, signal: 'SIGKILL' });
+    const { leader, grandchild } = JSON.parse(res.json.result.stdout as string) as { leader: number; grandchild: number };
+    expect([isRunning(leader), isRunning(grandchild)]).toEqual([false, false]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(doomedDir)).toBe(false);
+    // The other run's command was not touched: it ran to its own timeout.
+    expect((await kept).json.result).toMatchObject({ stopped: false, timedOut: true });
+    const entries = (await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; detail: Record<string, unknown> }>;
+    expect(entries.find((e) => e.type === 'run.deleted' && e.detail['runId'] === doomed)?.detail).toMatchObject({ commandsStopped: 1 });
+  });
+});
+
 describe('exec concurrency', () => {
   it('refuses more than tools.exec.maxConcurrent commands at once with 503 overloaded', async () => {
     const g1 = await toolGateway({ tools: { allow: ['exec'], exec: { sandbox: 'off', maxConcurrent: 1 } } });

@@ -27,6 +27,8 @@ export interface ExecSpec {
   workspaceHost: string;
   stdin?: string | undefined;
   timeoutMs: number;
+  /** The run the command belongs to: deleting the run kills it. */
+  runId: string;
 }
 
 export interface ExecResult {
@@ -38,6 +40,8 @@ export interface ExecResult {
   timedOut: boolean;
   durationMs: number;
   sandboxed: boolean;
+  /** Killed because its run was deleted. */
+  stopped: boolean;
 }
 
 /** Time between SIGTERM and SIGKILL of a timed-out group. */
@@ -74,8 +78,17 @@ class Capture {
   }
 }
 
+interface Running {
+  runId: string;
+  /** Marks the command as stopped (its run was deleted) and kills its group. */
+  stop(): void;
+  /** Settles when the command has exited (or failed to start). */
+  exited: Promise<void>;
+}
+
 export class ExecRunner {
-  private readonly running = new Set<number>();
+  /** Commands running, by process group id. */
+  private readonly running = new Map<number, Running>();
 
   constructor(
     private readonly limits: ExecLimits,
@@ -146,9 +159,8 @@ export class ExecRunner {
     child.stdin?.on('error', () => undefined); // a command that does not read stdin closes it early
     child.stdin?.end(spec.stdin ?? '');
     const pid = child.pid;
-    if (pid !== undefined) this.running.add(pid);
-
-    return new Promise<ExecResult>((resolve, reject) => {
+    let stopped = false;
+    const result = new Promise<ExecResult>((resolve, reject) => {
       let timedOut = false;
       let exit: { code: number | null; signal: string | null } | null = null;
       let killTimer: NodeJS.Timeout | undefined;
@@ -177,6 +189,7 @@ export class ExecRunner {
           timedOut,
           durationMs: this.now() - started,
           sandboxed,
+          stopped,
         });
       };
       child.once('error', (err: NodeJS.ErrnoException) => {
@@ -198,11 +211,39 @@ export class ExecRunner {
       });
       child.once('close', finish);
     });
+    if (pid !== undefined) {
+      const exited = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.running.set(pid, {
+        runId: spec.runId,
+        stop: () => {
+          stopped = true;
+          killGroup(pid, 'SIGKILL');
+        },
+        exited,
+      });
+    }
+    return result;
+  }
+
+  /** Kills the commands of a run (it is being deleted); resolves with how many once they have exited. */
+  async stopRun(runId: string): Promise<number> {
+    const mine = [...this.running.values()].filter((r) => r.runId === runId);
+    for (const r of mine) r.stop();
+    await Promise.all(mine.map((r) => r.exited));
+    return mine.length;
+  }
+
+  /** Whether any command is still running (a runner replaced by a live change lives until none is). */
+  get busy(): boolean {
+    return this.running.size > 0;
   }
 
   /** Kills every running command's group (gateway shutdown). */
   stop(): void {
-    for (const pid of this.running) killGroup(pid, 'SIGKILL');
+    for (const pid of this.running.keys()) killGroup(pid, 'SIGKILL');
     this.running.clear();
   }
 }

@@ -26,10 +26,10 @@ export function execTool(runner: ExecRunner, maxTimeoutMs: number): ToolDefiniti
   return {
     name: 'exec',
     risk: 'high',
-    description: `Run a command: {argv, cwd?, stdin?, timeoutMs?} -> {exitCode, signal, stdout, stderr, truncated, timedOut, durationMs, sandboxed}; at most ${maxTimeoutMs} ms.`,
+    description: `Run a command: {argv, cwd?, stdin?, timeoutMs?} -> {exitCode, signal, stdout, stderr, truncated, timedOut, stopped, durationMs, sandboxed}; at most ${maxTimeoutMs} ms.`,
     args: ExecArgs,
     unavailable: () => runner.unavailable(),
-    run({ args, roots }) {
+    run({ args, roots, runId }) {
       if ((args.argv[0] as string).length === 0) throw new GatewayError('validation_failed', 'args.argv[0] (the program) is empty');
       // Said no, never clamped: a longer wait than the operator allows is refused.
       if (args.timeoutMs !== undefined && args.timeoutMs > maxTimeoutMs) {
@@ -45,6 +45,7 @@ export function execTool(runner: ExecRunner, maxTimeoutMs: number): ToolDefiniti
         workspaceHost: roots.workspace.hostPath,
         stdin: args.stdin,
         timeoutMs: args.timeoutMs ?? maxTimeoutMs,
+        runId,
       });
     },
   };

@@ -49,6 +49,8 @@ export class Toolbox {
   private sandbox: Sandbox | null = null;
   private sandboxReason: string | null = 'not probed yet';
   private fetcher: Fetcher | null = null;
+  /** Exec runners replaced by a live change whose commands still run (stopped with a run, or at shutdown). */
+  private retired: ExecRunner[] = [];
 
   /** Checks mounts, client scope, exec env names and tool names (config_invalid / config_unsafe). */
   constructor(private readonly opts: ToolboxOptions) {
@@ -90,6 +92,7 @@ export class Toolbox {
     const workspace = checkWorkspaceOptions(next);
     const built = this.build(next.tools);
     return () => {
+      this.retired = [...this.retired, this.built.runner].filter((r) => r.busy);
       this.built = built;
       this.workspaceOptions = workspace;
       this.config = next;
@@ -100,7 +103,15 @@ export class Toolbox {
 
   async start(s: ToolboxStart): Promise<void> {
     this.fetcher = s.fetcher ?? null;
-    const workspaces = new WorkspaceService({ dataDir: this.config.dataDir, workspace: this.workspaceOptions, store: s.store, audit: s.audit, log: s.log, ...(this.opts.now ? { now: this.opts.now } : {}) });
+    const workspaces = new WorkspaceService({
+      dataDir: this.config.dataDir,
+      workspace: this.workspaceOptions,
+      store: s.store,
+      audit: s.audit,
+      log: s.log,
+      stopCommands: (runId) => this.stopCommands(runId),
+      ...(this.opts.now ? { now: this.opts.now } : {}),
+    });
     workspaces.start();
     this.workspaceService = workspaces;
     if (this.config.tools.exec.sandbox !== 'off') {
@@ -114,8 +125,16 @@ export class Toolbox {
   }
 
   stop(): void {
-    this.built.runner.stop();
+    for (const runner of [this.built.runner, ...this.retired]) runner.stop();
+    this.retired = [];
     this.workspaceService?.stop();
+  }
+
+  /** Kills a run's commands, under the current exec limits or the ones before a live change. */
+  private async stopCommands(runId: string): Promise<number> {
+    const counts = await Promise.all([this.built.runner, ...this.retired].map((r) => r.stopRun(runId)));
+    this.retired = this.retired.filter((r) => r.busy);
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   get workspaces(): WorkspaceService {

@@ -62,6 +62,8 @@ export interface WorkspaceServiceOptions {
   audit: AuditSink;
   log: Logger;
   now?: () => number;
+  /** Kills the commands a run has running; resolves with how many once they have exited. */
+  stopCommands?: (runId: string) => Promise<number>;
 }
 
 /** Serialised `input` kept with a run, in bytes. */
@@ -188,9 +190,14 @@ export class WorkspaceService {
     return this.opts.store.list({ createdBy: viewer.admin ? undefined : viewer.id, limit }).map(view);
   }
 
-  /** Deletes the run and its own workspace (a client-chosen root is left in place). */
-  delete(id: string, ctx: CallContext): RunView {
+  /**
+   * Deletes the run: first its running commands are killed (and have exited, so that nothing
+   * writes into the workspace after it is gone), then its own workspace (a client-chosen root is
+   * left in place).
+   */
+  async delete(id: string, ctx: CallContext): Promise<RunView> {
     const r = this.find(id, ctx.viewer);
+    const commandsStopped = (await this.opts.stopCommands?.(r.id)) ?? 0;
     const removed = r.clientRoot === null ? removeTreeBelow(this.workspacesRoot, r.id) : 0;
     this.opts.store.delete(r.id);
     this.opts.audit.record({
@@ -199,7 +206,7 @@ export class WorkspaceService {
       actor: ctx.actor,
       client: ctx.client,
       requestId: ctx.requestId,
-      detail: { runId: r.id, entriesRemoved: removed },
+      detail: { runId: r.id, entriesRemoved: removed, commandsStopped },
     });
     return view(r);
   }
