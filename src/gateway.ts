@@ -17,6 +17,7 @@ import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
 import { HooksModule } from './domain/hooks/module.js';
 import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
+import { adminTokenPath } from './domain/identity/admin-token.js';
 import { TokenService } from './domain/identity/tokens.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
 import { checkDeclaredServices, type ServiceRegistry, type Supervisor } from './domain/services/index.js';
@@ -322,9 +323,6 @@ export class Gateway {
       startedAt: () => this.startedAt,
       inflight: () => ({ requests: guards.inflight.inflightCount(), streams: guards.inflight.streamCount() }),
       verifyAudit: verifyRunning,
-      adminRotated: (token) => {
-        this.adminToken = token;
-      },
     }));
     this.app = await buildApp({
       listener: this.listener,
@@ -387,6 +385,10 @@ export class Gateway {
     }
     this.adminToken = file.token;
     tokens.start({ token: file.token, fromFile: true });
+    // Rotated (API, CLI or doctor --fix): the new token is the one in the file.
+    tokens.onEnded((id, reason) => {
+      if (id === 'admin' && reason === 'rotated') this.adminToken = readIfExists(adminTokenPath(config.dataDir))?.trim() ?? this.adminToken;
+    });
   }
 
   /** host:port as bound (IPv6 in brackets). */

@@ -11,7 +11,6 @@ import type { LoadedConfig } from '../config/load.js';
 import { Doctor, type FixReport, type RunningSources } from '../domain/doctor/index.js';
 import { Heartbeat } from '../domain/doctor/heartbeat.js';
 import { sendSecurityNotice } from '../domain/doctor/notify.js';
-import { adminTokenPath } from '../domain/identity/admin-token.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import { SERVICE_STATES } from '../domain/supervisor/status.js';
 import type { Toolbox } from '../domain/tools/toolbox.js';
@@ -20,7 +19,6 @@ import { RENEW_WITHIN_DAYS, certificateNames, reissueSelfSigned, type TlsMateria
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
-import { readIfExists } from '../store/files.js';
 import type { House } from './house.js';
 
 export interface WatchContext {
@@ -44,8 +42,6 @@ export interface WatchContext {
   inflight: () => { requests: number; streams: number };
   /** Walks the audit chain against this gateway's head. */
   verifyAudit: RunningSources['verifyAudit'];
-  /** A new admin token is in the file: the gateway's own copy follows it. */
-  adminRotated: (token: string) => void;
 }
 
 export interface Watch {
@@ -88,8 +84,6 @@ export function createWatch(ctx: WatchContext): Watch {
     repairs: {
       replaceTokenFile: () => {
         tokens.rotateAdmin({ id: 'doctor', name: 'moat doctor --fix' });
-        const fresh = readIfExists(adminTokenPath(ctx.dataDir))?.trim();
-        if (fresh) ctx.adminRotated(fresh);
         return 'rotated the admin token: the new one is in gateway-token and works now; the old one no longer does';
       },
       reissueCertificate: () => {

@@ -135,6 +135,8 @@ describe('the admin token rotation', () => {
     expect(fresh).not.toBe(old);
     expect((await g.fetch('/api/v1/status', { auth: old })).status).toBe(401);
     expect((await g.fetch('/api/v1/status', { auth: fresh })).status).toBe(200);
+    // The gateway's own copy (what an embedding program reads as gw.token) follows the file.
+    expect(g.gw.token).toBe(fresh);
   });
 
   it('is refused when the admin token came from --token', async () => {
@@ -162,6 +164,8 @@ describe('moat token CLI', () => {
     expect((await g.fetch('/api/v1/status', { auth: t.token })).status).toBe(401);
     const rotated = await runCli(['token', 'rotate-admin', '--data-dir', g.dataDir]);
     expect(rotated.code).toBe(0);
-    expect((await g.fetch('/api/v1/status')).status).toBe(401);
+    expect((await g.fetch('/api/v1/status', { auth: g.token })).status).toBe(401);
+    const fresh = (await import('node:fs')).readFileSync(`${g.dataDir}/gateway-token`, 'utf8').trim();
+    expect((await g.fetch('/api/v1/status', { auth: fresh })).status).toBe(200);
   });
 });
