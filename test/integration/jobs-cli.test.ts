@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN, cleanEnv, runCli } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/gateway.js';
 import { startJobsGateway, type JobsGateway } from '../helpers/jobs.js';
+import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/services.js';
 import { openSse } from '../helpers/streams.js';
 
@@ -123,6 +124,44 @@ describe('moat events', () => {
     } finally {
       child.kill('SIGTERM');
       await exited;
+    }
+  });
+});
+
+describe('moat events across a restart', () => {
+  it('resumes after the gateway restarts, and ends (exit 1) once its token is revoked', async () => {
+    const port = await freePort();
+    const dataDir = tmpDir();
+    let gw = await startJobsGateway({ port, dataDir });
+    const { token, id: tokenId } = (await gw.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'watcher', scopes: ['read'] } })).json;
+    const child = spawn(process.execPath, [MAIN, 'events', '--gateway', gw.url, '--token', token], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const seen = async (which: JobsGateway) => {
+      let id = '';
+      await waitFor(async () => {
+        id = (await which.submit({ service: 'worker', payload: { steps: 0 } })).id;
+        await which.until(id);
+        return out.includes(`job.succeeded {"id":"${id}"`);
+      }, 'a job in moat events');
+    };
+    try {
+      await seen(gw);
+      await gw.stop();
+      gw = await startJobsGateway({ port, dataDir });
+      await seen(gw);
+      expect(err).toMatch(/reconnecting/);
+      expect(child.exitCode).toBe(null);
+      await gw.fetch(`/api/v1/tokens/${tokenId}`, { method: 'DELETE' });
+      expect(await exited).toBe(1);
+      expect(out).toMatch(/^end \{"reason":"the token of this stream was revoked or expired"\}$/m);
+      expect(err).toMatch(/token/i);
+    } finally {
+      child.kill('SIGTERM');
+      await gw.stop();
     }
   });
 });

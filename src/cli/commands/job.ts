@@ -1,7 +1,7 @@
 /** `moat job submit|ls|show|cancel|watch` and `moat events`. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { MoatClient } from '../../client/index.js';
+import { ClientError, type MoatClient } from '../../client/index.js';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError, printJson, printTable } from '../output.js';
 
@@ -86,6 +86,43 @@ async function follow(c: MoatClient, id: string, onProgress: (j: Job) => void): 
   return job;
 }
 
+/** Waits between reconnects of `moat events`: 1 s, doubling to 30 s; reset once a stream delivered. */
+const RECONNECT_MS = { first: 1000, max: 30_000 };
+
+/**
+ * `moat events`: prints events until interrupted. A stream that ends or breaks once it was open (a
+ * gateway restart, a drain) is resumed with Last-Event-ID after a pause; a refusal (401, 403: the
+ * token was revoked or lacks the scope) or a first connection that fails ends the command.
+ */
+async function followEvents(c: MoatClient, print: (e: { id: string | null; event: string; data: unknown }) => void): Promise<void> {
+  let lastEventId: string | undefined;
+  let connectedOnce = false;
+  let wait = RECONNECT_MS.first;
+  for (;;) {
+    let delivered = false;
+    try {
+      await c.events(
+        '/api/v1/events',
+        (e) => {
+          delivered = true;
+          // Kept as they come: a stream that breaks resumes after the last event printed.
+          if (e.id !== null) lastEventId = e.id;
+          print(e);
+        },
+        { onOpen: () => (connectedOnce = true), ...(lastEventId ? { lastEventId } : {}) },
+      );
+    } catch (err) {
+      const status = err instanceof ClientError ? err.status : 0;
+      if (!connectedOnce || status === 401 || status === 403) throw err;
+      process.stderr.write(`moat: ${(err as Error).message}\n`);
+    }
+    if (delivered) wait = RECONNECT_MS.first;
+    process.stderr.write(`moat: the event stream ended; reconnecting in ${Math.round(wait / 1000)} s\n`);
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, RECONNECT_MS.max);
+  }
+}
+
 export function jobCommand(program: Command): void {
   const job = program.command('job').description('jobs for the services: submit, list, show, cancel, watch');
   addClientFlags(job.command('submit').description('submit a job to a service'))
@@ -153,7 +190,7 @@ export function jobCommand(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
       await withClient(opts, (c) =>
-        c.events('/api/v1/events', (e) => {
+        followEvents(c, (e) => {
           process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${e.event} ${JSON.stringify(e.data)}\n`);
         }),
       );
