@@ -96,7 +96,7 @@ export function createWatch(ctx: WatchContext): Watch {
   });
 
   const heartbeat = new Heartbeat({
-    intervalMs: ctx.config().heartbeat.intervalSeconds * 1000,
+    intervalMs: ctx.config().heartbeatInterval * 1000,
     doctor: () => doctor.run(),
     posture: () => ({ bind: ctx.bind(), bindClass: ctx.posture.bindClass, tls: ctx.posture.tls, auth: ctx.posture.auth }),
     activity: () => ({ authFailures24h: ctx.counters.authFailures24h(ctx.now()), lockouts24h: ctx.counters.lockouts.last24h(ctx.now()) }),

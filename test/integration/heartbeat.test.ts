@@ -63,14 +63,14 @@ describe('at boot', () => {
     expect(entry['msg']).toBe(`MOAT_SECURITY bind=127.0.0.1:${g.gw.port}(loopback) tls=off auth=on authFailures24h=0 lockouts24h=0 doctor=ok`);
   });
 
-  it('audits the same fields as security.heartbeat', async () => {
+  it('audits the same line and fields as security.heartbeat', async () => {
     const g = await gateway();
-    await waitFor(() => heartbeats(g)[0], 'the boot heartbeat');
+    const logged = await waitFor(() => heartbeats(g)[0], 'the boot heartbeat');
     await g.fetch('/api/v1/audit/verify'); // flushes the writer
     const beat = readEntries(g.dataDir).find((e) => e.type === 'security.heartbeat');
     expect(beat).toMatchObject({
       outcome: 'ok',
-      detail: { bind: `127.0.0.1:${g.gw.port}`, bindClass: 'loopback', tls: false, auth: true, authFailures24h: 0, lockouts24h: 0, doctor: 'ok', notOk: [] },
+      detail: { line: logged['msg'], bind: `127.0.0.1:${g.gw.port}`, bindClass: 'loopback', tls: false, auth: true, authFailures24h: 0, lockouts24h: 0, doctor: 'ok', notOk: [] },
     });
   });
 
@@ -98,7 +98,7 @@ describe('every interval, with notifications when the verdict worsens', () => {
     const ntfy = await receiver();
     const t = topic();
     const g = await gateway({
-      heartbeat: { intervalSeconds: 1 },
+      heartbeatInterval: 1,
       notifications: { ntfy: { url: `http://127.0.0.1:${ntfy.port}`, topic: t } },
       egress: { purposes: { notify: { allowCidrs: ['127.0.0.1/32'] } } },
     });

@@ -12,12 +12,10 @@ export const watchKnobs = {
       weakens: 'Any local process can read request counts, route names, service names and refusal counts without a token.',
     }),
   }),
-  heartbeat: section('The security heartbeat: one `MOAT_SECURITY ...` line in the log and the audit at boot and on every interval.', {
-    intervalSeconds: knob(Type.Integer({ default: 21_600, minimum: 1, maximum: 604_800 }), {
-      description:
-        'Seconds between heartbeats (6 h). Each one runs every doctor check (the audit chain is walked in full) and notifies (ntfy, webhook) when the verdict is worse than the previous one.',
-      env: 'MOAT_HEARTBEAT_INTERVAL',
-      weakens: 'Longer intervals notice drift (a widened file mode, an expiring certificate) later.',
-    }),
+  heartbeatInterval: knob(Type.Integer({ default: 21_600, minimum: 1, maximum: 604_800 }), {
+    description:
+      'Seconds between security heartbeats (21600 = 6 h): one `MOAT_SECURITY ...` line in the log and the audit at boot and on every interval. Each one runs every doctor check (the audit chain is walked in full) and notifies (ntfy, webhook) when the verdict is worse than the previous one.',
+    env: 'MOAT_HEARTBEAT_INTERVAL',
+    weakens: 'Longer intervals notice drift (a widened file mode, an expiring certificate) later.',
   }),
 };

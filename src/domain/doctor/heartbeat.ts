@@ -1,5 +1,5 @@
 /**
- * The security heartbeat: at boot and every heartbeat.intervalSeconds, one line
+ * The security heartbeat: at boot and every heartbeatInterval (seconds), one line
  * `MOAT_SECURITY bind=<addr>(<class>) tls=<on|off> auth=<on|off> authFailures24h=<n> lockouts24h=<n> doctor=<ok|warn|fail>`
  * in the log (info, as the message) and in the audit (security.heartbeat), and a notice when the
  * verdict is worse than the previous heartbeat's (the first one compares with ok). One lifecycle.
@@ -75,7 +75,7 @@ export class Heartbeat {
     const line = heartbeatLine(fields);
     const notOk = report.checks.filter((c) => c.severity !== 'ok').map((c) => `${c.id}:${c.severity}`);
     this.opts.log.info({ heartbeat: { ...fields, notOk } }, line);
-    this.opts.audit.record({ type: 'security.heartbeat', outcome: 'ok', detail: { ...fields, notOk } });
+    this.opts.audit.record({ type: 'security.heartbeat', outcome: 'ok', detail: { line, ...fields, notOk } });
     const previous = this.previous;
     this.previous = report.verdict;
     this.lastVerdict = report.verdict;
