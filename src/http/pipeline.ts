@@ -260,6 +260,8 @@ export function createPipeline(opts: PipelineOptions) {
     if (state.client === '') state.client = g.clientIp(req);
     const finished = this.writableEnded;
     recordWrite(req, state, finished || this.headersSent ? this.statusCode : undefined, !finished);
+    // A code redeemed is a success like a good token: the client's failures start over.
+    if (finished && this.statusCode === 201 && req.routeOptions.config?.auth === 'pairing') g.lockout.succeed(state.client);
   }
 
   /** A write to a route that does not exist (after the guards let it through): audited as a 404. */

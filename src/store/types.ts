@@ -45,6 +45,8 @@ export interface PairingStore {
   insert(record: PairingRecord): void;
   /** Marks the unused, unexpired code with this digest as used and returns it; undefined otherwise. */
   consume(digest: string, now: number): PairingRecord | undefined;
+  /** The unused, unexpired code with this digest, left as it is; undefined otherwise. */
+  peek(digest: string, now: number): PairingRecord | undefined;
   /** Whether an unused, unexpired code has this digest. */
   isLive(digest: string, now: number): boolean;
   /** Deletes codes that expired or were used before `before`. */

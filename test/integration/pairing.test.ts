@@ -67,6 +67,48 @@ describe('pairing', () => {
     expect((await mint(g, { scopes: ['read'] }).then(() => g.fetch('/api/v1/pairing-codes', { method: 'POST', auth: false, body: { scopes: ['read'] } }))).status).toBe(401);
   });
 
+  it.each([
+    [{ scopes: ['read', 'no-such-scope'] }, /unknown scope/],
+    [{ scopes: [] }, /scopes/],
+    [{ scopes: ['read'], name: 'bad!name' }, /name/],
+    [{ scopes: ['read'], name: ' ' }, /name/],
+  ])('refuses to mint a code that could never be redeemed: %j', async (body, detail) => {
+    const g = await boot();
+    const res = await mint(g, body);
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe('validation_failed');
+    expect(res.json.detail).toMatch(detail);
+  });
+
+  it('keeps a code good when the token it would give is refused: a malformed or taken name', async () => {
+    const g = await boot();
+    expect((await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'phone', scopes: ['read'] } })).status).toBe(201);
+    const { json } = await mint(g, { scopes: ['read'], name: 'phone' });
+    const badName = await pair(g, json.code, { name: 'my phone!' });
+    expect([badName.status, badName.json.code]).toEqual([400, 'validation_failed']);
+    const taken = await pair(g, json.code);
+    expect([taken.status, taken.json.code]).toEqual([409, 'conflict']);
+    expect(taken.json.detail).toMatch(/phone/);
+    const ok = await pair(g, json.code, { name: 'phone-2' });
+    expect(ok.status).toBe(201);
+    expect(ok.json).toMatchObject({ name: 'phone-2', scopes: ['read'] });
+    expect((await pair(g, json.code, { name: 'phone-3' })).json.code).toBe('pairing_code_invalid');
+  });
+
+  it('starts the failure count over after a code is redeemed, like a good token', async () => {
+    const g = await boot({ lockout: { after: 3, baseMs: 1000, maxMs: 60000 } });
+    const { json } = await mint(g, { scopes: ['read'] });
+    const wrong = json.code === '999999' ? '999998' : '999999';
+    expect((await pair(g, wrong)).status).toBe(403);
+    expect((await pair(g, wrong)).status).toBe(403);
+    expect((await pair(g, json.code)).status).toBe(201);
+    // Without the reset these would be the third failure and then a lockout.
+    expect((await pair(g, wrong)).status).toBe(403);
+    expect((await pair(g, wrong)).status).toBe(403);
+    expect((await pair(g, wrong)).status).toBe(403);
+    expect((await pair(g, wrong)).status).toBe(429);
+  });
+
   it('counts wrong codes towards the lockout', async () => {
     const g = await boot({ lockout: { after: 3, baseMs: 1000, maxMs: 60000 } });
     for (let i = 0; i < 3; i++) expect((await pair(g, '999999')).status).toBe(403);

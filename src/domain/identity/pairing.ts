@@ -8,7 +8,7 @@ import type { AuditSink } from '../../audit/event.js';
 import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../security/pairing.js';
 import { randomId } from '../../security/tokens.js';
 import type { PairingStore } from '../../store/types.js';
-import type { Actor, TokenService, TokenView } from './tokens.js';
+import { checkScopes, checkTokenName, type Actor, type TokenService, type TokenView } from './tokens.js';
 
 export interface MintInput {
   scopes: string[];
@@ -45,7 +45,9 @@ export class PairingService {
     }
     // A 6-digit code is guessable in principle; it may never carry admin.
     if (input.scopes.includes('admin')) throw new GatewayError('validation_failed', 'scopes: a pairing code cannot grant admin; create an admin token with moat token create');
-    if (input.scopes.length === 0) throw new GatewayError('validation_failed', 'scopes: at least one scope is needed');
+    // What the code's token will be is checked now: a code that could never be redeemed is refused.
+    const scopes = checkScopes(input.scopes);
+    const name = input.name === undefined ? null : checkTokenName(input.name);
     const now = this.now();
     this.opts.store.prune(now);
     let code = generatePairingCode();
@@ -56,33 +58,37 @@ export class PairingService {
     this.opts.store.insert({
       id,
       digest: pairingCodeDigest(this.opts.key, code),
-      name: input.name ?? null,
-      scopes: [...new Set(input.scopes)],
+      name,
+      scopes,
       tokenTtlSeconds: input.tokenTtlSeconds ?? null,
       createdAt: now,
       expiresAt,
       usedAt: null,
       createdBy: actor.id,
     });
-    this.opts.audit.record({ type: 'pairing.minted', outcome: 'ok', actor, detail: { pairingId: id, scopes: input.scopes, expiresAt: new Date(expiresAt).toISOString() } });
-    return { code, id, scopes: [...new Set(input.scopes)], expiresAt: new Date(expiresAt).toISOString() };
+    this.opts.audit.record({ type: 'pairing.minted', outcome: 'ok', actor, detail: { pairingId: id, scopes, expiresAt: new Date(expiresAt).toISOString() } });
+    return { code, id, scopes, expiresAt: new Date(expiresAt).toISOString() };
   }
 
   private isLive(code: string, now: number): boolean {
     return this.opts.store.isLive(pairingCodeDigest(this.opts.key, code), now);
   }
 
-  /** Trades a code for a token, once. */
+  /**
+   * Trades a code for a token, once. A code is used up only by the token it gives: a name that is
+   * malformed or taken is refused (400, 409) with the code still good, so the device can retry.
+   */
   redeem(code: string, name: string | undefined, client: string): { token: string; view: TokenView } {
     if (!isWellFormedPairingCode(code)) throw new GatewayError('pairing_code_invalid', 'pairing code unknown, used or expired');
-    const record = this.opts.store.consume(pairingCodeDigest(this.opts.key, code), this.now());
+    if (name !== undefined) checkTokenName(name);
+    const digest = pairingCodeDigest(this.opts.key, code);
+    const pending = this.opts.store.peek(digest, this.now());
+    if (!pending) throw new GatewayError('pairing_code_invalid', 'pairing code unknown, used or expired');
+    const input = { name: name ?? pending.name ?? `paired-${pending.id.slice(5, 11)}`, scopes: pending.scopes, ttlSeconds: pending.tokenTtlSeconds ?? undefined };
+    this.opts.tokens.checkNew(input);
+    const record = this.opts.store.consume(digest, this.now());
     if (!record) throw new GatewayError('pairing_code_invalid', 'pairing code unknown, used or expired');
-    const tokenName = name ?? record.name ?? `paired-${record.id.slice(5, 11)}`;
-    const created = this.opts.tokens.create(
-      { name: tokenName, scopes: record.scopes, ttlSeconds: record.tokenTtlSeconds ?? undefined },
-      { id: record.createdBy ?? 'admin', name: 'pairing' },
-      'pairing',
-    );
+    const created = this.opts.tokens.create(input, { id: record.createdBy ?? 'admin', name: 'pairing' }, 'pairing');
     this.opts.audit.record({ type: 'pairing.redeemed', outcome: 'ok', client, detail: { pairingId: record.id, tokenId: created.view.id } });
     return created;
   }

@@ -46,6 +46,22 @@ const FLUSH_EVERY_MS = 5000;
 const MAX_SECRET_LENGTH = 600;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
 
+/** Scopes of a new token or pairing code: at least one, each known; duplicates dropped. */
+export function checkScopes(requested: readonly string[]): string[] {
+  const scopes = [...new Set(requested)];
+  if (scopes.length === 0) throw new GatewayError('validation_failed', 'scopes: at least one scope is needed');
+  const bad = scopes.filter((s) => !isScope(s));
+  if (bad.length > 0) throw new GatewayError('validation_failed', `scopes: unknown scope ${bad.map((s) => JSON.stringify(s)).join(', ')}`);
+  return scopes;
+}
+
+/** A token name: 1-64 letters, digits, space, . _ @ - (throws validation_failed). */
+export function checkTokenName(name: string, field = 'name'): string {
+  const trimmed = name.trim();
+  if (!NAME.test(trimmed)) throw new GatewayError('validation_failed', `${field}: 1-64 letters, digits, space, . _ @ - (starting with a letter or digit)`);
+  return trimmed;
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function tokenView(r: TokenRecord): TokenView {
@@ -145,14 +161,19 @@ export class TokenService {
     }
   }
 
-  create(input: CreateTokenInput, actor: Actor, via: 'api' | 'pairing' = 'api'): { token: string; view: TokenView } {
-    const name = input.name.trim();
-    if (!NAME.test(name)) throw new GatewayError('validation_failed', 'name: 1-64 letters, digits, space, . _ @ - (starting with a letter or digit)');
-    const scopes = [...new Set(input.scopes)];
-    if (scopes.length === 0) throw new GatewayError('validation_failed', 'scopes: at least one scope is needed');
-    const bad = scopes.filter((s) => !isScope(s));
-    if (bad.length > 0) throw new GatewayError('validation_failed', `scopes: unknown scope ${bad.map((s) => JSON.stringify(s)).join(', ')}`);
+  /**
+   * Checks what a new token would be (name and scopes well-formed, the name free) without making
+   * it: throws validation_failed or conflict. Pairing checks a code's token before using the code up.
+   */
+  checkNew(input: Pick<CreateTokenInput, 'name' | 'scopes'>): { name: string; scopes: string[] } {
+    const name = checkTokenName(input.name);
+    const scopes = checkScopes(input.scopes);
     if (this.findActiveByName(name, this.now())) throw new GatewayError('conflict', `an active token is already named ${JSON.stringify(name)}`);
+    return { name, scopes };
+  }
+
+  create(input: CreateTokenInput, actor: Actor, via: 'api' | 'pairing' = 'api'): { token: string; view: TokenView } {
+    const { name, scopes } = this.checkNew(input);
     const now = this.now();
     const token = generateToken();
     const record: TokenRecord = {

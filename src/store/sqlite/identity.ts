@@ -84,24 +84,25 @@ export function sqlitePairingStore(db: Db): PairingStore {
   );
   const live = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
   const prune = db.prepare('DELETE FROM pairing_codes WHERE expires_at < @before OR (used_at IS NOT NULL AND used_at < @before)');
+  const peek = db.prepare<[string, number], PairingRow>('SELECT * FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
+  const toPairing = (r: PairingRow | undefined): PairingRecord | undefined =>
+    r
+      ? {
+          id: r.id,
+          digest: r.digest,
+          name: r.name,
+          scopes: JSON.parse(r.scopes) as string[],
+          tokenTtlSeconds: r.token_ttl_seconds,
+          createdAt: r.created_at,
+          expiresAt: r.expires_at,
+          usedAt: r.used_at,
+          createdBy: r.created_by,
+        }
+      : undefined;
   return {
     insert: (r) => void insert.run({ ...r, scopes: JSON.stringify(r.scopes) }),
-    consume: (digest, now) => {
-      const r = consume.get({ now, digest });
-      return r
-        ? {
-            id: r.id,
-            digest: r.digest,
-            name: r.name,
-            scopes: JSON.parse(r.scopes) as string[],
-            tokenTtlSeconds: r.token_ttl_seconds,
-            createdAt: r.created_at,
-            expiresAt: r.expires_at,
-            usedAt: r.used_at,
-            createdBy: r.created_by,
-          }
-        : undefined;
-    },
+    consume: (digest, now) => toPairing(consume.get({ now, digest })),
+    peek: (digest, now) => toPairing(peek.get(digest, now)),
     isLive: (digest, now) => live.get(digest, now) !== undefined,
     prune: (before) => prune.run({ before }).changes,
   };
