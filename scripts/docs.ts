@@ -40,6 +40,12 @@ export function renderConfigurationMd(): string {
     'Unknown keys and wrong types are refused at boot with the key named (exit status 78).',
     'Lists given in the environment are comma-separated; booleans are `1`/`0` (or `true`/`false`).',
     '',
+    '`GET /api/v1/config` (admin) shows every secret as `[redacted]`: secret knobs, fields named like a',
+    'secret (`secret`, `token`, `password`, ...), service `env` values, the ntfy topic and the webhook URL.',
+    'A `PATCH` may send such a value back as `[redacted]` to keep the one in force (list elements are',
+    'matched by `name`), so a list can be edited whole; where there is nothing to keep it is refused.',
+    'A change is audited as `config.changed` with the keys it touched, never a value.',
+    '',
   ];
   const header = ['| key | type | default | env | flag | description | turning it off or widening it |', '|---|---|---|---|---|---|---|'];
   const groups = new Map<string, typeof KNOBS[number][]>();

@@ -11,7 +11,7 @@ import type { AuditSink } from './audit/event.js';
 import { verifyAudit } from './audit/verify.js';
 import { AuditLog } from './audit/writer.js';
 import { bootPosture, type BootPosture } from './config/bind.js';
-import { changedPaths, checkPatchKeys, mergePatch, redact, runtimeFile, type Reconfigurable } from './config/live.js';
+import { changedPaths, checkPatchKeys, mergePatch, redact, restoreRedacted, runtimeFile, type Reconfigurable } from './config/live.js';
 import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
 import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
@@ -423,7 +423,7 @@ export class Gateway {
    */
   patchConfig(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> } {
     checkPatchKeys(patch, Object.keys(ConfigSchema.properties));
-    const runtime = mergePatch(this.runtimeOverrides, patch) as Record<string, unknown>;
+    const runtime = mergePatch(this.runtimeOverrides, restoreRedacted(patch, this.config)) as Record<string, unknown>;
     const loaded = loadConfig({ ...this.opts, runtime });
     const previous = this.config;
     const commits = this.live.map((part) => part.prepare(loaded.config, previous, actor));
@@ -431,7 +431,8 @@ export class Gateway {
     this.loaded = loaded;
     this.runtimeOverrides = runtime;
     for (const commit of commits) commit();
-    const keys = changedPaths(redact(previous), redact(loaded.config));
+    // Key paths of the real values (a changed secret shows as its key), never the values themselves.
+    const keys = changedPaths(previous, loaded.config);
     this.audit?.record({ type: 'config.changed', outcome: 'ok', actor, detail: { keys } });
     this.log.info({ keys, actor: actor.id }, 'configuration changed');
     return this.configView();

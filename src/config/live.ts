@@ -54,6 +54,29 @@ export interface Reconfigurable {
   prepare(next: Readonly<Config>, previous: Readonly<Config>, actor: { id: string; name: string }): () => void;
 }
 
+/**
+ * A patch may carry back what GET /api/v1/config showed: a `[redacted]` value keeps the secret in
+ * force at the same place (array elements matched by `name`, else by position), so that a client
+ * can edit a list and send it whole. One with nothing to keep is refused, never stored as the secret.
+ */
+export function restoreRedacted(patch: unknown, current: unknown, path = ''): unknown {
+  if (patch === REDACTED) {
+    if (typeof current === 'string' || typeof current === 'number') return current;
+    throw new GatewayError('config_invalid', `${path || '(root)'} is ${REDACTED} but has no current value to keep: send the value itself`);
+  }
+  if (Array.isArray(patch)) {
+    const list = Array.isArray(current) ? current : [];
+    return patch.map((item, i) => {
+      const byName = isObj(item) && typeof item['name'] === 'string';
+      const match = byName ? list.find((c) => isObj(c) && c['name'] === item['name']) : list[i];
+      return restoreRedacted(item, match, `${path}[${i}]`);
+    });
+  }
+  if (!isObj(patch)) return patch;
+  const base = isObj(current) ? current : {};
+  return Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, restoreRedacted(v, base[k], path ? `${path}.${k}` : k)]));
+}
+
 /** Dotted paths whose values differ between two configs (leaves; arrays compared whole). */
 export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (isObj(a) && isObj(b)) {
@@ -64,6 +87,11 @@ export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
 }
 
 const SECRET_KNOBS = new Set(KNOBS.filter((k) => k.schema.secret).map((k) => k.path));
+/**
+ * Values that work as credentials without the name of one: an ntfy topic is read by whoever knows
+ * it, and a webhook URL (Slack, Discord) carries its secret in the path.
+ */
+const SECRET_PATHS = new Set(['notifications.ntfy.topic', 'notifications.webhook.url']);
 /** Field names that hold secrets wherever they appear (hook secrets, service env values, ...). */
 const SECRET_FIELD = /secret|token|password|passphrase|apikey|api_key/i;
 export const REDACTED = '[redacted]';
@@ -76,7 +104,7 @@ export function redact(config: unknown, path = ''): unknown {
   for (const [key, value] of Object.entries(config)) {
     const p = path ? `${path}.${key}` : key;
     if (value === undefined) continue;
-    if (SECRET_KNOBS.has(p) || (SECRET_FIELD.test(key) && (typeof value === 'string' || typeof value === 'number'))) out[key] = REDACTED;
+    if (SECRET_KNOBS.has(p) || SECRET_PATHS.has(p) || (SECRET_FIELD.test(key) && (typeof value === 'string' || typeof value === 'number'))) out[key] = REDACTED;
     else if (key === 'env' && isObj(value)) out[key] = Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]));
     else out[key] = redact(value, p);
   }

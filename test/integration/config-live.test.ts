@@ -238,3 +238,60 @@ describe('live changes of hooks', () => {
     expect((await patch(g, { hooks: [{ name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } }, { name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } }] })).json.code).toBe('config_invalid');
   });
 });
+
+describe('secrets in live changes', () => {
+  const hook = (name: string, secret: string) => ({ name, verify: 'github', secret, action: { type: 'task', title: `from ${name}` } });
+  const deliver = async (g: TestGateway, name: string, secret: string) => {
+    const { createHmac } = await import('node:crypto');
+    const body = JSON.stringify({ n: Math.random() });
+    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    return (await g.fetch(`/hooks/${name}`, { method: 'POST', auth: false, raw: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': `d-${Math.random()}` } })).status;
+  };
+  const configChanges = async (g: TestGateway) =>
+    ((await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; detail: { keys: string[] } }>).filter((e) => e.type === 'config.changed').map((e) => e.detail.keys);
+
+  it('redacts the ntfy topic and the webhook URL, which work as credentials', async () => {
+    const topic = 'f3a9c2e7b1d84a6f9e0c5b2a7d3f1e8c';
+    const webhook = 'https://hooks.example.com/services/T000/B000/a-secret-in-the-path';
+    const g = await boot({ notifications: { ntfy: { url: 'https://ntfy.sh', topic }, webhook: { url: webhook } } });
+    const res = await g.fetch('/api/v1/config');
+    expect(res.text).not.toContain(topic);
+    expect(res.text).not.toContain('a-secret-in-the-path');
+    expect(res.json.config.notifications).toEqual({ ntfy: { url: 'https://ntfy.sh', topic: '[redacted]' }, webhook: { url: '[redacted]' } });
+  });
+
+  it('audits a rotated secret by its key, never its value, and the new secret is the one that verifies', async () => {
+    const g = await boot({ hooks: [hook('gh', 'the-first-secret-of-this-hook-1')] });
+    expect(await deliver(g, 'gh', 'the-first-secret-of-this-hook-1')).toBe(202);
+    expect((await patch(g, { hooks: [hook('gh', 'the-second-secret-of-this-hook-2')] })).status).toBe(200);
+    expect(await deliver(g, 'gh', 'the-first-secret-of-this-hook-1')).toBe(401);
+    expect(await deliver(g, 'gh', 'the-second-secret-of-this-hook-2')).toBe(202);
+    expect(await configChanges(g)).toEqual([['hooks']]);
+    const raw = readFileSync(join(g.dataDir, 'audit', 'audit.jsonl'), 'utf8');
+    expect(raw).not.toContain('the-first-secret');
+    expect(raw).not.toContain('the-second-secret');
+  });
+
+  it('keeps the secret in force where a patch sends back [redacted], as GET showed it', async () => {
+    const g = await boot({ hooks: [hook('gh', 'the-secret-that-stays-the-same-1')] });
+    const shown = (await g.fetch('/api/v1/config')).json.config.hooks as unknown[];
+    expect(shown).toEqual([expect.objectContaining({ name: 'gh', secret: '[redacted]' })]);
+    // The list edited as a whole: a new hook first, the shown one (secret [redacted]) after it.
+    const res = await patch(g, { hooks: [hook('new', 'the-secret-of-the-new-hook-22'), ...shown] });
+    expect(res.status).toBe(200);
+    expect(await deliver(g, 'gh', 'the-secret-that-stays-the-same-1')).toBe(202);
+    expect(await deliver(g, 'new', 'the-secret-of-the-new-hook-22')).toBe(202);
+    expect(readFileSync(join(g.dataDir, 'config.runtime.json'), 'utf8')).not.toContain('[redacted]');
+  });
+
+  it('refuses [redacted] where there is no secret to keep, and changes nothing', async () => {
+    const g = await boot({ hooks: [hook('gh', 'the-secret-that-stays-the-same-1')] });
+    const before = (await g.fetch('/api/v1/config')).json;
+    const res = await patch(g, { hooks: [hook('other', '[redacted]')] });
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe('config_invalid');
+    expect(res.json.detail).toMatch(/hooks\[0\]\.secret is \[redacted\]/);
+    expect((await g.fetch('/api/v1/config')).json).toEqual(before);
+    expect(await deliver(g, 'gh', 'the-secret-that-stays-the-same-1')).toBe(202);
+  });
+});
