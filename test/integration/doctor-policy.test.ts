@@ -29,7 +29,8 @@ describe('each policy check: weakened, then repaired', () => {
   it.each<[string, string, Record<string, unknown>, Severity, Record<string, unknown>]>([
     ['origins', 'a wildcard label over http', { allowedOrigins: ['http://*.example.com'] }, 'warn', { allowedOrigins: ['https://app.example.com'] }],
     ['origins', 'any port of localhost over http', { allowedOrigins: ['http://localhost:*'] }, 'warn', { allowedOrigins: ['http://localhost:5173'] }],
-    ['proxy.trusted', 'a non-loopback proxy trusted on a loopback bind', { trustedProxies: ['10.0.0.1'] }, 'warn', { trustedProxies: ['127.0.0.1'] }],
+    ['proxy.trusted', 'a non-loopback proxy trusted on a loopback bind', { trustedProxies: ['10.0.0.1'] }, 'warn', {}],
+    ['proxy.trusted', 'a local proxy trusted on a loopback bind that has forwarded nothing', { trustedProxies: ['127.0.0.1'] }, 'warn', {}],
     ['ntfy.topic', 'ntfy over plain http to another host', { notifications: { ntfy: { url: 'http://ntfy.example.com', topic: TOPIC } } }, 'warn', { notifications: { ntfy: { url: 'https://ntfy.sh', topic: TOPIC } } }],
     ['services.non-loopback', 'a service with allowNonLoopback', { services: [{ name: 'far', kind: 'url', baseUrl: 'http://192.0.2.10:8000', allowNonLoopback: true, autoStart: false }] }, 'warn', { services: [{ name: 'near', kind: 'url', baseUrl: 'http://127.0.0.1:8000', autoStart: false }] }],
     ['tools.high-risk', 'exec opened over HTTP', { tools: { allow: ['exec'] } }, 'warn', { tools: { allow: [] } }],
@@ -91,6 +92,8 @@ describe('proxy.trusted against the traffic that arrives', () => {
   it('warns when a trusted proxy has forwarded nothing for a day (stale trust), and is ok again once it forwards', async () => {
     let offset = 0;
     const g = await gateway({ trustedProxies: ['127.0.0.1'] }, { now: () => Date.now() + offset });
+    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({ severity: 'warn', finding: expect.stringContaining('no forwarded header arrived since boot') });
+    await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(check(await doctorReport(g), 'proxy.trusted').severity).toBe('ok');
     offset = DAY + 60_000;
     expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({ severity: 'warn', finding: expect.stringContaining('no forwarded header arrived for 24 h') });

@@ -78,6 +78,15 @@ const proxies: Check = {
         fix: 'keep only the local proxy (--trusted-proxy 127.0.0.1), or drop trustedProxies if none runs',
       };
     }
+    // On loopback every local process (a browser's fetch too) reaches moat from a trusted address:
+    // until the proxy has forwarded something, the trust is only a way to pose as any client.
+    if (g.posture.bindClass === 'loopback' && (lastForwardedAt === null || ctx.now - lastForwardedAt >= DAY_MS)) {
+      return {
+        severity: 'warn',
+        finding: `trustedProxies (${trusted.join(', ')}) is set on a loopback bind and no forwarded header arrived ${lastForwardedAt === null ? 'since boot' : 'for 24 h'}: any local process may set X-Forwarded-For and pose as any client`,
+        fix: 'drop trustedProxies unless a reverse proxy on this host forwards to moat (this clears once it has forwarded a request)',
+      };
+    }
     const quietSince = Math.max(g.startedAt, lastForwardedAt ?? 0);
     if (ctx.now - quietSince >= DAY_MS) {
       return {
