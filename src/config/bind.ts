@@ -52,7 +52,12 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
       warnings.push('workspaces.allowClientScope is on: clients with scope tools may open any directory under workspaces.clientScopeBase');
     }
     if (config.metrics.public) warnings.push('metrics.public is on: any local process may read GET /metrics without a token');
-    return { host, bindClass, tls: tlsAsked === true, auth: authOn, warnings };
+    // An operator's certificate is given to be served: it turns TLS on, and contradicts --no-tls.
+    const certGiven = config.tls.cert !== undefined || config.tls.key !== undefined;
+    if (certGiven && tlsAsked === false) {
+      throw new GatewayError('config_invalid', 'refusing to boot: --tls-cert/--tls-key (tls.cert, tls.key) are given but TLS is turned off (--no-tls, MOAT_TLS=0); drop one of them');
+    }
+    return { host, bindClass, tls: tlsAsked === true || certGiven, auth: authOn, warnings };
   }
   const where = bindClass === 'all' ? `all interfaces (${host})` : `non-loopback address ${host}`;
   if (!authOn) {

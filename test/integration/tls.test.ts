@@ -140,6 +140,26 @@ describe("an operator's own certificate", () => {
     }
   });
 
+  it('turns TLS on by being given, on a loopback bind where TLS is off by default', async () => {
+    const dir = tmpDir();
+    const own = issueSelfSigned(['localhost', '127.0.0.1'], 30);
+    const fs = await import('node:fs');
+    fs.writeFileSync(join(dir, 'own.pem'), own.certPem);
+    fs.writeFileSync(join(dir, 'own.key'), own.keyPem, { mode: 0o600 });
+    const h = await startGateway({ tls: { cert: join(dir, 'own.pem'), key: join(dir, 'own.key') } });
+    try {
+      expect(h.url).toMatch(/^https:/);
+      expect(h.gw.tlsFingerprint).toBe(new X509Certificate(own.certPem).fingerprint256);
+    } finally {
+      await h.stop();
+    }
+    // Given together with TLS turned off, it is a contradiction: refused, never served in clear.
+    await expect(startGateway({ tls: { enabled: false, cert: join(dir, 'own.pem'), key: join(dir, 'own.key') } })).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringContaining('TLS is turned off'),
+    });
+  });
+
   it('is refused at boot when the key does not match', async () => {
     const dir = tmpDir();
     const fs = await import('node:fs');

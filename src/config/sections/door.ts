@@ -56,7 +56,7 @@ export const doorKnobs = {
   tls: section('TLS of the listener.', {
     enabled: Type.Optional(
       knob(Type.Boolean(), {
-        description: 'Serve HTTPS (HTTP/2 with HTTP/1.1 fallback, TLS 1.3 minimum). Unset: off on loopback, forced on elsewhere.',
+        description: 'Serve HTTPS (HTTP/2 with HTTP/1.1 fallback, TLS 1.3 minimum). Unset: off on loopback (on when `tls.cert` is given), forced on elsewhere.',
         env: 'MOAT_TLS',
         flag: 'tls',
         weakens: 'Off means tokens cross the wire in clear text; refused on any non-loopback bind.',
