@@ -37,7 +37,7 @@ export const ServiceStatusSchema = Type.Object({
   health: Type.Object({ path: Type.String(), intervalMs: Type.Integer(), timeoutMs: Type.Integer(), healthyThreshold: Type.Integer(), unhealthyThreshold: Type.Integer() }),
   restart: Type.Object({ policy: Type.String(), initialDelayMs: Type.Integer(), maxDelayMs: Type.Integer(), maxAttempts: Type.Integer(), resetAfterMs: Type.Integer() }),
   startTimeoutMs: Type.Integer(),
-  idleStopAfterMs: Type.Integer(),
+  idleStopAfter: Type.Number(),
   autoStart: Type.Boolean(),
 });
 

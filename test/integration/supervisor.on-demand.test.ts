@@ -40,7 +40,7 @@ describe('start on demand', () => {
 
 describe('idle stop', () => {
   it('stops an idle command service and starts it again on the next demand', async () => {
-    t = await startSupervisor([await workerService('worker', { idleStopAfterMs: 300 })]);
+    t = await startSupervisor([await workerService('worker', { idleStopAfter: 0.3 })]);
     await waitFor(() => t!.sup.state('worker') === 'healthy', 'healthy');
     const pid = t.sup.status('worker').pid!;
     await waitFor(() => t!.sup.state('worker') === 'stopped', 'stopped when idle');
@@ -51,7 +51,7 @@ describe('idle stop', () => {
   });
 
   it('does not stop a service while a request is in flight, and counts activity as use', async () => {
-    t = await startSupervisor([await workerService('worker', { idleStopAfterMs: 200 })]);
+    t = await startSupervisor([await workerService('worker', { idleStopAfter: 0.2 })]);
     await waitFor(() => t!.sup.state('worker') === 'healthy', 'healthy');
     const release = t.sup.track('worker');
     // Several idle periods pass with the request open: the service stays.

@@ -25,7 +25,7 @@ interface ServiceStatus {
   envKeys: string[];
   health: { path: string; intervalMs: number };
   restart: { policy: string; maxAttempts: number };
-  idleStopAfterMs: number;
+  idleStopAfter: number;
 }
 
 interface LogLine {
@@ -65,7 +65,7 @@ function show(s: ServiceStatus): void {
     ['command', s.command ? s.command.join(' ') : '-'],
     ['env', s.envKeys.length > 0 ? s.envKeys.join(', ') : '-'],
     ['concurrency', String(s.concurrency)],
-    ['idle stop', s.idleStopAfterMs > 0 ? `after ${uptime(Math.round(s.idleStopAfterMs / 1000))}` : 'never'],
+    ['idle stop', s.idleStopAfter > 0 ? `after ${uptime(Math.round(s.idleStopAfter))}` : 'never'],
     ['tags', s.tags.length > 0 ? s.tags.join(', ') : '-'],
     ['requests', `${s.activeRequests} in flight`],
   ];

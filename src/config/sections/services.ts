@@ -111,8 +111,15 @@ export function serviceSchema(o: ServiceSchemaOptions) {
     health: opt(health),
     restart: opt(restart),
     startTimeoutMs: opt(d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000)),
-    idleStopAfterMs: opt(
-      d(Type.Integer({ minimum: 0, maximum: 604_800_000, description: 'Stop a `command` service after this long without requests (ms), e.g. to free the GPU; 0 = never.' }), 0),
+    idleStopAfter: opt(
+      d(
+        Type.Number({
+          minimum: 0,
+          maximum: 604_800,
+          description: 'Stop a `command` service after this many seconds without requests or jobs (e.g. 900 = 15 min), to free the GPU; fractions allowed; 0 = never.',
+        }),
+        0,
+      ),
     ),
     concurrency: opt(d(Type.Integer({ minimum: 1, maximum: 1024, description: 'Jobs it takes at once.' }), 1)),
     jobs: opt(jobs),
@@ -135,7 +142,7 @@ export interface ServiceSpec {
   health?: { path?: string; intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number };
   restart?: { policy?: 'always' | 'on-failure' | 'never'; initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number; resetAfterMs?: number };
   startTimeoutMs?: number;
-  idleStopAfterMs?: number;
+  idleStopAfter?: number;
   concurrency?: number;
   jobs?: { path?: string; progressPath?: string; cancelPath?: string };
   tags?: string[];

@@ -47,7 +47,8 @@ export interface ServiceStatus {
   health: ServiceDefinition['health'];
   restart: ServiceDefinition['restart'];
   startTimeoutMs: number;
-  idleStopAfterMs: number;
+  /** Seconds without requests or jobs before a `command` service is stopped; 0 = never (the config key). */
+  idleStopAfter: number;
   autoStart: boolean;
 }
 
@@ -81,7 +82,7 @@ export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, s
     health: { ...def.health },
     restart: { ...def.restart },
     startTimeoutMs: def.startTimeoutMs,
-    idleStopAfterMs: def.idleStopAfterMs,
+    idleStopAfter: def.idleStopAfterMs / 1000,
     autoStart: def.autoStart,
   };
 }
