@@ -234,8 +234,10 @@ export function createPipeline(opts: PipelineOptions) {
     }
   }
 
+  /** A write's audit entry and its log line, which carry the same request id (reads are neither). */
   function recordWrite(req: FastifyRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
     state.audited = true;
+    opts.log.info({ reqId: req.id, client: state.client, actor: state.principal?.id, method: req.method, route: req.routeOptions.url, status, aborted: aborted || undefined }, 'write');
     opts.audit.record({
       type: 'http.write',
       outcome: status !== undefined && status < 400 && !aborted ? 'ok' : 'error',

@@ -94,9 +94,10 @@ describe('X-Request-Id', () => {
     expect((await entries()).filter((e) => e.requestId === id)).toMatchObject([{ type: 'auth.failure', code: 'auth_required' }]);
   });
 
-  it('puts the id of a write in its audit entry', async () => {
-    const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'rid', scopes: ['read'] } });
-    const id = res.headers['x-request-id'] as string;
-    expect((await entries()).filter((e) => e.requestId === id)).toMatchObject([{ type: 'http.write', status: 201 }]);
+  it('puts the id of a write in its audit entry and its log line', async () => {
+    const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'rid', scopes: ['read'] }, headers: { 'x-request-id': 'write-trace-7' } });
+    expect(res.headers['x-request-id']).toBe('write-trace-7');
+    expect((await entries()).filter((e) => e.requestId === 'write-trace-7')).toMatchObject([{ type: 'http.write', status: 201 }]);
+    expect(logFor('write-trace-7')).toMatchObject([{ msg: 'write', method: 'POST', route: '/api/v1/tokens', status: 201, client: '127.0.0.1', actor: 'admin' }]);
   });
 });
