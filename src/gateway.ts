@@ -44,6 +44,7 @@ import { clientIp } from './security/client-ip.js';
 import { hostGuard } from './security/host-guard.js';
 import { inflightLimit } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
+import { memoryLimiterStore } from './security/limiter-store.js';
 import { originGuard } from './security/origin-guard.js';
 import { rateLimit, rateLimitOptions } from './security/rate-limit.js';
 import { isAcceptableSuppliedToken } from './security/tokens.js';
@@ -226,8 +227,9 @@ export class Gateway {
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
       origin: originGuard({ allowedOrigins: config.allowedOrigins }),
       clientIp: clientIp({ trustedProxies: config.trustedProxies }),
-      rateLimit: rateLimit(rateLimitOptions(config.rateLimit)),
-      lockout: lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients }),
+      // One store behind both (in memory; a shared store for replicas implements LimiterStore).
+      rateLimit: rateLimit(rateLimitOptions(config.rateLimit), memoryLimiterStore),
+      lockout: lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients }, memoryLimiterStore),
       authenticate: authenticate({ enabled: posture.auth, verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) } }),
       authorize: authorize(),
     };

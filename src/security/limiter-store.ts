@@ -145,3 +145,20 @@ export function clientKey(address: string): string {
     return address;
   }
 }
+
+/**
+ * The one store interface of rate limits and lockout: it hands out the counters of each rate class
+ * and the failure records. The gateway passes the in-memory one; a store shared by replicas
+ * implements this (its parts keep a locally replicated view, so reads stay synchronous).
+ */
+export interface LimiterStore {
+  /** Sliding-window counters of one rate class. */
+  windows(rateClass: string, windowMs: number, maxClients: number): WindowStore;
+  /** Failure records of the lockout. */
+  failures(maxClients: number): FailureStore;
+}
+
+export const memoryLimiterStore: LimiterStore = {
+  windows: (_rateClass, windowMs, maxClients) => new MemoryWindowStore(windowMs, maxClients),
+  failures: (maxClients) => new MemoryFailureStore(maxClients),
+};

@@ -4,7 +4,7 @@
  * failure up to `maxMs`; a success resets it. Brute force of tokens and pairing codes.
  */
 import { GatewayError } from '../errors.js';
-import { MemoryFailureStore, clientKey, type FailureStore } from './limiter-store.js';
+import { clientKey, memoryLimiterStore, type FailureStore, type LimiterStore } from './limiter-store.js';
 
 export interface LockoutOptions {
   after: number;
@@ -21,8 +21,9 @@ function check(opts: LockoutOptions): LockoutOptions {
   return { ...opts };
 }
 
-export function lockout(initial: LockoutOptions, store: FailureStore = new MemoryFailureStore(initial.maxClients)) {
+export function lockout(initial: LockoutOptions, stores: LimiterStore = memoryLimiterStore) {
   let opts = check(initial);
+  const store: FailureStore = stores.failures(initial.maxClients);
 
   /** Throws 429 locked_out while `client` is locked. Never says whether a credential was valid. */
   function lockout(client: string, now: number): void {

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import { MemoryWindowStore, clientKey, type WindowStore } from './limiter-store.js';
+import { clientKey, memoryLimiterStore, type LimiterStore, type MemoryWindowStore, type WindowStore } from './limiter-store.js';
 import type { RateClass } from './principal.js';
 
 export interface RateLimitOptions {
@@ -29,7 +29,7 @@ interface ClassLimiter {
   store: WindowStore;
 }
 
-function compile(opts: RateLimitOptions, previous?: Map<RateClass, ClassLimiter>): Map<RateClass, ClassLimiter> {
+function compile(opts: RateLimitOptions, store: LimiterStore, previous?: Map<RateClass, ClassLimiter>): Map<RateClass, ClassLimiter> {
   const out = new Map<RateClass, ClassLimiter>();
   for (const cls of RATE_CLASSES) {
     const limit = opts.perMinute[cls];
@@ -37,14 +37,14 @@ function compile(opts: RateLimitOptions, previous?: Map<RateClass, ClassLimiter>
       throw new GatewayError('config_invalid', `rateLimit.${cls}.perMinute must be a whole number >= 1 (got ${limit}); to turn limits off set rateLimit.enabled=false`);
     }
     // Live changes keep the counters: a new limit applies to the window already counted.
-    out.set(cls, { limit, limitHeader: String(limit), store: previous?.get(cls)?.store ?? new MemoryWindowStore(WINDOW_MS, opts.maxClients) });
+    out.set(cls, { limit, limitHeader: String(limit), store: previous?.get(cls)?.store ?? store.windows(cls, WINDOW_MS, opts.maxClients) });
   }
   return out;
 }
 
-export function rateLimit(initial: RateLimitOptions) {
+export function rateLimit(initial: RateLimitOptions, store: LimiterStore = memoryLimiterStore) {
   let enabled = initial.enabled;
-  let limiters = compile(initial);
+  let limiters = compile(initial, store);
 
   /** Throws 429 rate_limited when `client` is over the limit of `cls`. */
   function rateLimit(cls: RateClass, client: string, now: number): void {
@@ -61,14 +61,14 @@ export function rateLimit(initial: RateLimitOptions) {
 
   return Object.assign(rateLimit, {
     reconfigure(next: RateLimitOptions): void {
-      const compiled = compile(next, limiters);
+      const compiled = compile(next, store, limiters);
       enabled = next.enabled;
       limiters = compiled;
     },
     /** Keys currently tracked per class (memory bound checks, metrics). */
     sizes(): Record<RateClass, number> {
       const out = {} as Record<RateClass, number>;
-      for (const [cls, l] of limiters) out[cls] = (l.store as MemoryWindowStore).size ?? 0;
+      for (const [cls, l] of limiters) out[cls] = (l.store as Partial<MemoryWindowStore>).size ?? 0;
       return out;
     },
   });

@@ -1,6 +1,6 @@
 /** The limiter's store: sliding windows, bounded memory under a flood of distinct addresses, /64 keys. */
 import { describe, expect, it } from 'vitest';
-import { LruMap, MemoryWindowStore, clientKey } from '../../src/security/limiter-store.js';
+import { LruMap, MemoryWindowStore, clientKey, type LimiterStore } from '../../src/security/limiter-store.js';
 import { lockout } from '../../src/security/lockout.js';
 import { rateLimit } from '../../src/security/rate-limit.js';
 
@@ -69,5 +69,41 @@ describe('LRU map', () => {
 describe('lockout options', () => {
   it('refuses a base longer than the cap at boot', () => {
     expect(() => lockout({ after: 5, baseMs: 5000, maxMs: 1000, maxClients: 10 })).toThrow(/lockout\.baseMs/);
+  });
+});
+
+describe('the limiter store interface', () => {
+  it('is the one seam behind rate limits and lockout: a store given to both holds all their state', () => {
+    // A stand-in for a store shared by replicas: it records what each part asked of it.
+    const asked: string[] = [];
+    const windows = new Map<string, MemoryWindowStore>();
+    const failures = new Map<string, { failures: number; lockedUntil: number; lastFailure: number }>();
+    const shared: LimiterStore = {
+      windows: (rateClass, windowMs, maxClients) => {
+        asked.push(`windows:${rateClass}`);
+        const w = new MemoryWindowStore(windowMs, maxClients);
+        windows.set(rateClass, w);
+        return w;
+      },
+      failures: () => {
+        asked.push('failures');
+        return { get: (k) => failures.get(k), set: (k, r) => void failures.set(k, r), delete: (k) => void failures.delete(k) };
+      },
+    };
+    const t = Date.parse('2026-11-23T12:00:00Z');
+    const limit = rateLimit({ enabled: true, maxClients: 100, perMinute: { pair: 2, hooks: 60, jobs: 120, progress: 6000, general: 600 } }, shared);
+    const lock = lockout({ after: 1, baseMs: 1000, maxMs: 1000, maxClients: 100 }, shared);
+    expect(asked).toEqual(['windows:pair', 'windows:hooks', 'windows:jobs', 'windows:progress', 'windows:general', 'failures']);
+    limit('pair', '198.51.100.7', t);
+    limit('pair', '198.51.100.7', t);
+    expect(() => limit('pair', '198.51.100.7', t)).toThrow(/per minute/);
+    expect(windows.get('pair')?.size).toBe(1);
+    lock.fail('198.51.100.7', t);
+    expect([...failures.keys()]).toEqual([clientKey('198.51.100.7')]);
+    expect(() => lock('198.51.100.7', t + 1)).toThrow();
+    // A live change keeps the counters in the same store.
+    limit.reconfigure({ enabled: true, maxClients: 100, perMinute: { pair: 3, hooks: 60, jobs: 120, progress: 6000, general: 600 } });
+    expect(asked).toHaveLength(6);
+    expect(() => limit('pair', '198.51.100.7', t)).toThrow(/per minute/);
   });
 });
