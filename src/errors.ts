@@ -6,6 +6,7 @@
 export const ERRORS = {
   // Input
   bad_request: { status: 400, title: 'Bad request' },
+  request_timeout: { status: 408, title: 'Request not received in time' },
   validation_failed: { status: 400, title: 'Request does not match the schema' },
   json_invalid: { status: 400, title: 'Malformed JSON body' },
   not_found: { status: 404, title: 'Not found' },
@@ -13,6 +14,7 @@ export const ERRORS = {
   conflict: { status: 409, title: 'Conflict' },
   body_too_large: { status: 413, title: 'Body too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  headers_too_large: { status: 431, title: 'Request headers too large' },
 
   // The door
   auth_required: { status: 401, title: 'Authentication required' },

@@ -1,7 +1,8 @@
 /**
  * Builds the Fastify application: our listener, request ids, the guard pipeline compiled onto every
  * route (a route without a scope or a response schema is refused at registration), the problem
- * handler, the OpenAPI generator, and the routes. Does not listen.
+ * handler (and its raw-socket twin for requests Node's parser refuses), the body parsers (JSON
+ * only), the OpenAPI generator, and the routes. Does not listen.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
@@ -10,6 +11,7 @@ import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
 import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
+import { clientErrorHandler } from './client-error.js';
 import { OpenApi } from './openapi.js';
 import type { Pipeline, RoutePolicy } from './pipeline.js';
 import { routePolicy } from './pipeline.js';
@@ -65,7 +67,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Our compilers from the start: Fastify's defaults (Ajv and its compiler) are never loaded.
     schemaController: { compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } },
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => onError(err, req, reply),
+    // Requests Node refuses while parsing them (431, 400, 408) get a problem document too, not Fastify's JSON.
+    clientErrorHandler: clientErrorHandler({ pipeline: opts.pipeline, log: opts.log }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  // JSON routes take JSON only: Fastify's default text/plain parser would hand a string to the
+  // schema (400 validation_failed) where any other type is 415. Routes that take raw bodies (hook
+  // deliveries, the proxy, action links) register their own parsers in their own scope.
+  app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('moat', null as never);
 

@@ -2,7 +2,8 @@
  * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> origin/CORS
  * -> client address -> rate limit -> lockout -> authenticate -> authorize -> audit capacity.
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
- * (log with client and reason, lockout counting, audit) and the audit record of every write.
+ * (log with client and reason, lockout counting, audit), the security headers of every response
+ * and the audit record of every write.
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -72,6 +73,8 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   overloaded: 'limit.inflight',
   too_many_streams: 'limit.streams',
   body_too_large: 'limit.body',
+  headers_too_large: 'limit.headers',
+  request_timeout: 'limit.timeout',
   audit_backlog: 'audit.backlog',
 };
 
@@ -113,6 +116,8 @@ export function createPipeline(opts: PipelineOptions) {
   const g = opts.guards;
   const counters = opts.counters;
   const now = opts.now ?? Date.now;
+  // The security headers of every response (MIME sniffing, Referer leaks, cached secrets,
+  // clickjacking; HSTS over TLS): set here, and copied by the raw-socket refusals (client-error.ts, ws.ts).
   const headers: Record<string, string> = {
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
@@ -120,6 +125,7 @@ export function createPipeline(opts: PipelineOptions) {
     'x-frame-options': 'DENY',
   };
   if (opts.tls) headers['strict-transport-security'] = 'max-age=31536000';
+  Object.freeze(headers);
   const headerNames = Object.keys(headers);
 
   function setBaseHeaders(req: FastifyRequest, reply: FastifyReply): void {
@@ -234,6 +240,20 @@ export function createPipeline(opts: PipelineOptions) {
     }
   }
 
+  /**
+   * A request Node refused while reading it (client-error.ts): there is no route, method or header
+   * to name, only the peer address. Logged and counted like any refusal; audited when its code is a
+   * denial (431, 408), like the guard refusals.
+   */
+  function onUnreadable(err: GatewayError, id: string, client: string): void {
+    const t = now();
+    counters.problem(err.code, '', t);
+    opts.log.warn({ reqId: id, client, code: err.code }, `refused: ${err.detail}`);
+    const denial = DENIAL_EVENTS[err.code];
+    if (denial === undefined) return;
+    opts.audit.record({ type: denial, outcome: 'denied', client, requestId: id, status: err.status, code: err.code, detail: { reason: err.detail } });
+  }
+
   /** A write's audit entry and its log line, which carry the same request id (reads are neither). */
   function recordWrite(req: FastifyRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
     state.audited = true;
@@ -277,7 +297,7 @@ export function createPipeline(opts: PipelineOptions) {
     return g.inflight.openStream();
   }
 
-  return { run, forRoute, onProblem, auditUnknownWrite, openStream };
+  return { run, forRoute, onProblem, onUnreadable, auditUnknownWrite, openStream, baseHeaders: headers as Readonly<Record<string, string>> };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

@@ -1,7 +1,8 @@
 /**
  * The one place errors become HTTP: RFC 9457 application/problem+json with status, title, detail,
- * a stable code and the requestId. Fastify's own errors are mapped to codes from the table; an
- * unknown error becomes 500 `internal` and its message is never echoed (it goes to the log).
+ * a stable code and the requestId. Fastify's own errors and Node's HTTP parser errors are mapped to
+ * codes from the table; an unknown error becomes 500 `internal` and its message is never echoed (it
+ * goes to the log). Also renders a problem as a whole HTTP/1.1 response for a raw socket.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, GatewayError, isGatewayError, type ErrorCode } from '../errors.js';
@@ -49,6 +50,36 @@ export function toGatewayError(err: unknown): GatewayError {
   return new GatewayError('internal', 'internal error; the request id is in the log', { cause: err });
 }
 
+/**
+ * Why Node's HTTP/1.1 parser (llhttp) refused a request, in words safe to show: its own message is
+ * never echoed. Request smuggling (RFC 9112 6.3): a duplicate or invalid Content-Length and a bad
+ * Transfer-Encoding are refused by the parser, never guessed at.
+ */
+const PARSE_REASONS: Record<string, string> = {
+  HPE_INVALID_METHOD: 'malformed request line',
+  HPE_INVALID_URL: 'malformed request line',
+  HPE_INVALID_VERSION: 'malformed request line',
+  HPE_INVALID_CONSTANT: 'malformed request line',
+  HPE_INVALID_HEADER_TOKEN: 'malformed header',
+  HPE_INVALID_CONTENT_LENGTH: 'invalid Content-Length',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'duplicate or conflicting Content-Length, or Content-Length with Transfer-Encoding',
+  HPE_INVALID_TRANSFER_ENCODING: 'invalid Transfer-Encoding',
+  HPE_INVALID_CHUNK_SIZE: 'malformed chunked body',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'malformed chunked body',
+  HPE_CR_EXPECTED: 'bad line ending',
+  HPE_LF_EXPECTED: 'bad line ending',
+  HPE_STRICT: 'bad line ending',
+};
+
+/** A request Node refused while reading it (its 'clientError'): 408, 431 or 400, never its message. */
+export function clientErrorProblem(err: { code?: unknown }): GatewayError {
+  const code = typeof err.code === 'string' ? err.code : '';
+  // Slowloris: the headers (limits.headersTimeoutMs) or the whole request (limits.requestTimeoutMs) came too slowly.
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new GatewayError('request_timeout', 'the request was not received in time');
+  if (code === 'HPE_HEADER_OVERFLOW') return new GatewayError('headers_too_large', 'the request headers are larger than limits.maxHeaderBytes');
+  return new GatewayError('bad_request', `the request is not valid HTTP/1.1: ${PARSE_REASONS[code] ?? 'it could not be parsed'}`);
+}
+
 export function problemBody(err: GatewayError, requestId: string): Problem {
   return {
     type: `urn:moat:problem:${err.code}`,
@@ -64,6 +95,17 @@ export function problemBody(err: GatewayError, requestId: string): Problem {
 export function sendProblem(reply: FastifyReply, err: GatewayError, requestId: string): void {
   if (err.headers) reply.headers(err.headers);
   reply.code(err.status).type(PROBLEM_TYPE).send(problemBody(err, requestId));
+}
+
+/**
+ * A problem as a complete HTTP/1.1 response, for a socket no response object owns (a refused
+ * upgrade, a request the parser refused). It always closes the connection.
+ */
+export function rawProblemResponse(err: GatewayError, requestId: string, headers: Readonly<Record<string, string>>): string {
+  const body = JSON.stringify(problemBody(err, requestId));
+  const all: Record<string, string> = { ...headers, ...err.headers, 'x-request-id': requestId, 'content-type': PROBLEM_TYPE, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+  const head = [`HTTP/1.1 ${err.status} ${ERRORS[err.code].title}`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+  return `${head}\r\n\r\n${body}`;
 }
 
 export interface ProblemHandlerOptions {

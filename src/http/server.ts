@@ -74,6 +74,10 @@ export class Listener {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // DNS rebinding: a request without Host must reach the host guard, which refuses it like any Host
+      // it does not know (421 host_not_allowed, logged and audited), not Node's bare 400 without a body.
+      // (RFC 9112 3.2 suggests 400 here; our contract is one code for every refused Host.)
+      requireHostHeader: false,
       // Timeouts are enforced on this tick; Node's default (30 s) would let slow headers linger.
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
     };
@@ -94,9 +98,11 @@ export class Listener {
         },
         counted as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
       );
-      // HTTP/1.1 connections of the secure server use the http1 timeouts, which its constructor
-      // ignores in the options: set them (and the checking tick) before listen.
+      // HTTP/1.1 connections of the secure server use the http1 timeouts and header cap, which its
+      // constructor ignores in the options (it would take Node's 16 KiB): set them (and the checking
+      // tick) before listen. It never requires Host: the host guard refuses a missing one.
       Object.assign(s, {
+        maxHeaderSize: limits.maxHeaderBytes,
         headersTimeout: limits.headersTimeoutMs,
         requestTimeout: limits.requestTimeoutMs,
         keepAliveTimeout: limits.keepAliveTimeoutMs,

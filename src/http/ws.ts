@@ -10,12 +10,12 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS, GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import { EVENTS_WS_CONFIG, EVENTS_WS_URL, PROXY_ROUTE_CONFIG, PROXY_URL, WS_BEARER_PREFIX, type EventsUpgradeContext, type UpgradeContext } from '../routes/index.js';
 import { routePolicy, type Pipeline } from './pipeline.js';
-import { PROBLEM_TYPE, problemBody, toGatewayError } from './problem.js';
+import { rawProblemResponse, toGatewayError } from './problem.js';
 import type { NodeServer } from './server.js';
 
 export interface UpgradeOptions {
@@ -63,10 +63,7 @@ function shim(req: http.IncomingMessage, name: string, routeUrl: string) {
 /** Writes a problem document to a socket that has not been answered yet, then closes it. */
 function writeProblem(socket: Duplex, err: GatewayError, id: string, headers: Record<string, string>): void {
   if (socket.destroyed || !socket.writable) return;
-  const body = JSON.stringify(problemBody(err, id));
-  const all: Record<string, string> = { ...headers, ...err.headers, 'content-type': PROBLEM_TYPE, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
-  const head = [`HTTP/1.1 ${err.status} ${ERRORS[err.code].title}`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
-  socket.end(`${head}\r\n\r\n${body}`);
+  socket.end(rawProblemResponse(err, id, headers));
 }
 
 /** Hands an upgrade request that is not ours back to the ordinary request handler (the Upgrade is ignored). */

@@ -69,10 +69,28 @@ describe('Host header allowlist on a loopback bind', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
-  it('refuses a request without any Host header', async () => {
-    const res = await rawRequest(port, 'GET /api/v1/health HTTP/1.1\r\nConnection: close\r\n\r\n');
-    // Node's parser itself answers 400 to an HTTP/1.1 request without Host; either way it is refused.
-    expect([400, 421]).toContain(res.status);
+  it.each([
+    ['without any Host header', ''],
+    ['with an empty Host header', 'Host:\r\n'],
+    ['with a Host header of blanks', 'Host:   \r\n'],
+  ])('refuses an HTTP/1.1 request %s with 421 host_not_allowed from the guard', async (_name, hostLine) => {
+    const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\n${hostLine}X-Request-Id: no-host-1\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(421);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'host_not_allowed', status: 421, requestId: 'no-host-1', detail: 'missing Host header' });
+    expect(res.headers['x-request-id']).toBe('no-host-1');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    const line = g.logs.entries().find((e) => e['reqId'] === 'no-host-1');
+    expect(line).toMatchObject({ level: 40, client: '127.0.0.1', code: 'host_not_allowed', msg: 'refused: missing Host header' });
+  });
+
+  it('audits a request without Host as a host guard refusal', async () => {
+    await rawRequest(port, 'POST /api/v1/tokens HTTP/1.1\r\nX-Request-Id: no-host-audit\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    const list = await g.fetch('/api/v1/audit?after=0&limit=1000');
+    const entries = list.json.entries as Array<{ requestId?: string }>;
+    expect(entries.find((e) => e.requestId === 'no-host-audit')).toMatchObject({ type: 'guard.host', outcome: 'denied', code: 'host_not_allowed', status: 421, client: '127.0.0.1' });
   });
 
   it('refuses an HTTP/1.0 request without a Host header', async () => {
@@ -126,6 +144,30 @@ describe('Host header allowlist on a specific-address bind', () => {
       const refused = await send(agent, `https://${lan}:${h.gw.port}`, h.token, '/api/v1/health', { headers: { host: `localhost:${h.gw.port}` } });
       expect(refused.status).toBe(421);
       await agent.close();
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('Host header allowlist on the TLS listener', () => {
+  it('refuses an HTTP/1.1 request without Host over TLS with 421 host_not_allowed', async () => {
+    const h = await startGateway({ tls: { enabled: true } });
+    try {
+      const tls = await import('node:tls');
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: h.gw.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+          s.write('GET /api/v1/health HTTP/1.1\r\nX-Request-Id: tls-no-host\r\nConnection: close\r\n\r\n');
+        });
+        let data = '';
+        s.on('data', (d) => (data += d));
+        s.on('end', () => resolve(data));
+        s.on('error', reject);
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 421 /);
+      expect(text).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(text).toMatch(/\r\nstrict-transport-security: max-age=/i);
+      expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'host_not_allowed', requestId: 'tls-no-host' });
     } finally {
       await h.stop();
     }

@@ -1,11 +1,12 @@
 /**
  * Limits from outside: rate-limit classes at their edge (before authentication), body size with and
- * without Content-Length, the in-flight cap under parallel requests, a slow-header client cut off.
+ * without Content-Length, the in-flight cap under parallel requests, a slow-header client cut off,
+ * and requests Node's parser refuses answered with a problem document like every other refusal.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { rawRequest } from '../helpers/raw.js';
+import { rawRequest, type RawResponse } from '../helpers/raw.js';
 
 let clock = 0;
 const running: TestGateway[] = [];
@@ -18,6 +19,28 @@ async function boot(values: Record<string, unknown> = {}) {
 afterEach(async () => {
   for (const g of running.splice(0)) await g.stop();
 });
+
+/** A refusal written on the raw socket: a problem document with the headers of every response. */
+function expectRawProblem(res: RawResponse, status: number, code: string): string {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(res.body);
+  expect(body).toMatchObject({ type: `urn:moat:problem:${code}`, status, code, title: expect.any(String), detail: expect.any(String), requestId: expect.any(String) });
+  expect(res.headers['x-request-id']).toBe(body.requestId);
+  expect(res.headers['x-content-type-options']).toBe('nosniff');
+  expect(res.headers['referrer-policy']).toBe('no-referrer');
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.headers['x-frame-options']).toBe('DENY');
+  expect(res.headers['connection']).toBe('close');
+  // Never the parser's own words, a stack or a path.
+  expect(res.body).not.toMatch(/HPE_|Parse Error|at \w+ \(|node_modules|\.ts:\d+|stack/i);
+  return body.requestId as string;
+}
+
+/** The warning the refusal left in the log, found by its request id. */
+function refusalLine(g: TestGateway, id: string) {
+  return g.logs.entries().find((e) => e['reqId'] === id);
+}
 
 describe('rate limits', () => {
   it('general class: 600 requests a minute pass, the 601st gets 429 with Retry-After and RateLimit headers', async () => {
@@ -149,7 +172,8 @@ describe('slow clients', () => {
     }, 100);
     const data = await closed;
     clearInterval(drip);
-    expect(data === '' || /^HTTP\/1\.1 408/.test(data)).toBe(true);
+    expect(data).toMatch(/^HTTP\/1\.1 408 /);
+    expect(data).toMatch(/\r\ncontent-type: application\/problem\+json/i);
     expect((await g.fetch('/api/v1/health', { auth: false })).status).toBe(200);
   });
 
@@ -157,6 +181,8 @@ describe('slow clients', () => {
     const g = await boot({ tls: { enabled: true }, limits: { headersTimeoutMs: 500 } });
     const tls = await import('node:tls');
     const s = tls.connect({ host: '127.0.0.1', port: g.gw.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    let data = '';
+    s.on('data', (d) => (data += d));
     const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
     s.on('error', () => undefined);
     s.on('secureConnect', () => s.write('GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
@@ -165,12 +191,81 @@ describe('slow clients', () => {
     }, 100);
     await closed;
     clearInterval(drip);
+    expect(data).toMatch(/^HTTP\/1\.1 408 /);
+    expect(data).toMatch(/"code":"request_timeout"/);
   });
+});
 
-  it('refuses headers over the size cap', async () => {
+describe('requests the HTTP parser refuses', () => {
+  it('refuses headers over the size cap with 431 headers_too_large, logged and audited', async () => {
     const g = await boot();
     const port = g.gw.port;
     const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
-    expect(res.status).toBe(431);
+    const id = expectRawProblem(res, 431, 'headers_too_large');
+    expect(refusalLine(g, id)).toMatchObject({ level: 40, client: '127.0.0.1', code: 'headers_too_large', msg: expect.stringMatching(/^refused: .*maxHeaderBytes/) });
+    const audit = await g.fetch('/api/v1/audit?after=0&limit=1000');
+    expect(audit.json.entries.find((e: { requestId?: string }) => e.requestId === id)).toMatchObject({ type: 'limit.headers', outcome: 'denied', code: 'headers_too_large', status: 431, client: '127.0.0.1' });
+  });
+
+  it('answers duplicate, conflicting Content-Length headers with 400 bad_request (request smuggling)', async () => {
+    const g = await boot();
+    const port = g.gw.port;
+    const res = await rawRequest(
+      port,
+      `POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`,
+    );
+    const id = expectRawProblem(res, 400, 'bad_request');
+    expect(JSON.parse(res.body).detail).toMatch(/Content-Length/);
+    expect(refusalLine(g, id)).toMatchObject({ level: 40, client: '127.0.0.1', code: 'bad_request' });
+  });
+
+  it('answers a malformed request line with 400 bad_request', async () => {
+    const g = await boot();
+    const id = expectRawProblem(await rawRequest(g.gw.port, 'HELLO WORLD\r\n\r\n'), 400, 'bad_request');
+    expect(JSON.parse((await rawRequest(g.gw.port, 'GET /api/v1/health HTTP/7.0\r\n\r\n')).body).code).toBe('bad_request');
+    expect(refusalLine(g, id)).toMatchObject({ level: 40, client: '127.0.0.1', code: 'bad_request', msg: 'refused: the request is not valid HTTP/1.1: malformed request line' });
+  });
+
+  it('answers a malformed chunked body with 400 bad_request, and the gateway keeps serving', async () => {
+    const g = await boot();
+    const port = g.gw.port;
+    const res = await rawRequest(
+      port,
+      `POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    );
+    expectRawProblem(res, 400, 'bad_request');
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+  });
+
+  it('answers headers that do not arrive within limits.headersTimeoutMs with 408 request_timeout', async () => {
+    const g = await boot({ limits: { headersTimeoutMs: 300 } });
+    const port = g.gw.port;
+    const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    const id = expectRawProblem(res, 408, 'request_timeout');
+    expect(refusalLine(g, id)).toMatchObject({ level: 40, client: '127.0.0.1', code: 'request_timeout' });
+  });
+
+  it('closes a connection that sends nothing with 408, without a warning', async () => {
+    const g = await boot({ limits: { headersTimeoutMs: 300 } });
+    const res = await rawRequest(g.gw.port, '');
+    const id = expectRawProblem(res, 408, 'request_timeout');
+    expect(g.logs.entries().filter((e) => e['reqId'] === id && (e['level'] as number) >= 40)).toEqual([]);
+  });
+
+  it('applies limits.maxHeaderBytes to HTTP/1.1 over TLS too', async () => {
+    const g = await boot({ tls: { enabled: true }, limits: { maxHeaderBytes: 4096 } });
+    const tls = await import('node:tls');
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: g.gw.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+        s.write(`GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${g.gw.port}\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+      });
+      let data = '';
+      s.on('data', (d) => (data += d));
+      s.on('close', () => resolve(data));
+      s.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(data) : reject(err)));
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 431 /);
+    expect(text).toMatch(/\r\nstrict-transport-security: max-age=/i);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'headers_too_large', status: 431 });
   });
 });

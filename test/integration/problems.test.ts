@@ -24,8 +24,13 @@ describe('problem responses', () => {
   it('prototype pollution in JSON -> 400 json_invalid', async () => {
     expectProblem(await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"__proto__": {"admin": true}}', headers: { 'content-type': 'application/json' } }), 400, 'json_invalid');
   });
-  it('a wrong content type -> 415 unsupported_media_type', async () => {
-    expectProblem(await g.fetch('/api/v1/tokens', { method: 'POST', raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+  it.each([
+    ['application/x-www-form-urlencoded', 'name=x'],
+    ['application/xml', '<token><name>x</name></token>'],
+    ['text/plain', '{"name":"x","scopes":["read"]}'],
+    ['text/plain; charset=utf-8', 'name x'],
+  ])('a wrong content type (%s) -> 415 unsupported_media_type', async (type, raw) => {
+    expectProblem(await g.fetch('/api/v1/tokens', { method: 'POST', raw, headers: { 'content-type': type } }), 415, 'unsupported_media_type');
   });
   it('a body that breaks the schema -> 400 validation_failed naming the field', async () => {
     const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'x', scopes: 'admin' } });
