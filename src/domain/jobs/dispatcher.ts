@@ -138,7 +138,17 @@ export class Dispatcher {
     this.schedule();
   }
 
+  /**
+   * A client canceled `job`. A queued one (also one waiting for its retry) is settled canceled now,
+   * the one way every job finishes: its event, its callback and its notifications go out at once. A
+   * claimed one is aborted, also while it waits for its service to start, and settles as its
+   * attempt ends.
+   */
   cancel(job: JobRecord): void {
+    if (job.state === 'queued') {
+      this.settle(job, { state: 'canceled' }, this.now());
+      return;
+    }
     const f = this.inFlight.get(job.service)?.get(job.id);
     if (f) {
       f.canceled = true;
@@ -284,16 +294,19 @@ export class Dispatcher {
       return;
     }
     let state: 'succeeded' | 'failed' | 'canceled';
+    let finished: boolean;
     if (outcome.state === 'succeeded') {
       state = 'succeeded';
-      this.opts.store.finish(job.id, state, seal({ result: outcome.result }), null, now);
+      finished = this.opts.store.finish(job.id, state, seal({ result: outcome.result }), null, now);
     } else if (outcome.state === 'canceled') {
       state = 'canceled';
-      this.opts.store.finish(job.id, state, null, 'canceled', now);
+      finished = this.opts.store.finish(job.id, state, null, 'canceled', now);
     } else {
       state = 'failed';
-      this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
+      finished = this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
     }
+    // Finished already (by another path): its event, callback and notifications went out then.
+    if (!finished) return;
     this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: job.attempts });
     // Callbacks and notifications read the final row; most jobs have neither.
     if (job.callback !== null || job.notify !== null) {

@@ -76,7 +76,11 @@ export interface JobServiceOptions {
   checkRun: (runId: string, by: { id: string; admin: boolean }) => void;
   /** Called after a job is queued, to wake the dispatcher. */
   onQueued: (service: string) => void;
-  /** Called when a queued or running job is canceled. */
+  /**
+   * Carries out a client's cancel (the dispatcher): a queued job (also one waiting for its retry)
+   * is finished canceled at once, like every finished job (event, callback, notifications); a
+   * claimed one is aborted.
+   */
   onCancel: (job: JobRecord) => void;
   now?: () => number;
 }
@@ -212,13 +216,8 @@ export class JobService {
     const job = this.opts.store.get(id);
     if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
     if (FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is already ${job.state}`);
-    const now = this.now();
-    if (job.state === 'queued') {
-      this.opts.store.finish(id, 'canceled', null, 'canceled', now);
-      this.opts.events.publish('job.canceled', 'jobs', { id, service: job.service, state: 'canceled' });
-    } else {
-      this.opts.store.requestCancel(id, now);
-    }
+    // A claimed job keeps the request in its row (crash recovery cancels it if moat dies first).
+    if (job.state !== 'queued') this.opts.store.requestCancel(id, this.now());
     this.opts.onCancel(job);
     return this.get(id, false);
   }
