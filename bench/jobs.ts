@@ -3,7 +3,7 @@
  * (a) durable submissions: POST /api/v1/jobs under load (each 202 follows the COMMIT of its row;
  *     submissions of one event-loop turn share a commit, src/store/sqlite/group-commit.ts) with
  *     p50/p99, next to the guarded GET /api/v1/status of the same gateway and to a raw
- *     better-sqlite3 loop inserting the same rows (WAL, synchronous=NORMAL, one transaction each);
+ *     better-sqlite3 loop inserting the same rows (WAL, synchronous=FULL as moat, one transaction each);
  * (b) throughput: N jobs from the first submit to the last `succeeded` (seen on the event stream)
  *     with the worker taking 8 at once, next to the same N requests sent to the worker directly.
  * Target: at least 1,000 jobs/s submitted durably on a 2-core machine.
@@ -86,7 +86,7 @@ function succeededCounter(url: string, auth: Record<string, string>): Promise<{ 
 function rawInsertRate(seconds: number): number {
   const db = new Database(join(tmp(), 'raw.db'));
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma('synchronous = FULL');
   migrate(db);
   const insert = db.prepare(
     `INSERT INTO jobs (id, seq, service, state, priority, attempts, max_attempts, timeout_seconds, payload, created_by, created_by_name, created_at, updated_at)

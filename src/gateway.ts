@@ -273,7 +273,10 @@ export class Gateway {
     const audit: AuditSink = this.opts.unsafeAuditSinkForBenchmarks ?? auditLog;
     if (audit !== auditLog) log.warn('audit sink replaced (benchmarks only): requests are not audited');
 
-    this.db = openDatabase({ path: join(dataDir, 'moat.db') });
+    // Acknowledged means on disk: every COMMIT syncs the WAL, so what moat said yes to (a job's 202,
+    // say) survives a power cut or an OS crash too, not only a crash of moat. The job submissions of
+    // one event-loop turn share one COMMIT, and so one sync (store/sqlite/group-commit.ts).
+    this.db = openDatabase({ path: join(dataDir, 'moat.db'), synchronous: 'full' });
     const tokens = (this.tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now }));
     this.installAdminToken(tokens, auditLog);
     const toolbox = this.toolbox as Toolbox;

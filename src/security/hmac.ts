@@ -1,9 +1,10 @@
 /**
  * HMAC-SHA256 signatures: moat's own `Moat-Signature: t=<unix>,v1=<hex>` over "<t>.<raw body>"
- * (outbound callbacks and the `moat` inbound hook scheme), and constant-time comparison of hex
- * signatures. Replay: a timestamped signature is only good within a window. No I/O.
+ * (outbound callbacks and the `moat` inbound hook scheme), constant-time comparison of hex
+ * signatures, and subkeys derived from a per-install key (HKDF-SHA256). Replay: a timestamped
+ * signature is only good within a window. No I/O.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 export const MOAT_SIGNATURE_HEADER = 'moat-signature';
 export const SIGNATURE_WINDOW_SECONDS = 300;
@@ -13,6 +14,14 @@ export function hmacSha256Hex(secret: string | Buffer, ...parts: Array<string | 
   const h = createHmac('sha256', secret);
   for (const p of parts) h.update(p);
   return h.digest('hex');
+}
+
+/**
+ * A 32-byte subkey of `key` for one purpose (HKDF-SHA256, the purpose as its info): a key is never
+ * used for two things, so a MAC or a ciphertext made for one purpose says nothing about another.
+ */
+export function subkey(key: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `moat:${purpose}`, 32));
 }
 
 /**

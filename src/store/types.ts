@@ -91,6 +91,7 @@ export interface JobRecord {
 export interface IdempotencyRecord {
   tokenId: string;
   key: string;
+  /** Fingerprint of the submission, `k1:<HMAC-SHA256>` under a per-install subkey (older rows: plain SHA-256). */
   bodyHash: string;
   jobId: string;
   createdAt: number;

@@ -127,6 +127,62 @@ describe('a signed callback', () => {
   });
 });
 
+describe('a job canceled before it ran', () => {
+  it('sends the callback of a canceled queued job at once, signed, and records it', async () => {
+    const r = await receiver();
+    receivers.push(r);
+    // The worker takes one job at a time: the blocker keeps the next one queued for seconds.
+    const blocker = await g.submit({ service: 'worker', payload: { steps: 100, stepMs: 50 } });
+    await g.until(blocker.id, ['running']);
+    const j = await g.submit({ service: 'worker', payload: { steps: 0 }, callbackUrl: r.url });
+    const canceledAt = Date.now();
+    const res = await g.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' });
+    expect(res.json.state).toBe('canceled');
+    // Promptly: well before the blocker is done (5 s), not at the next restart.
+    await waitFor(() => r.got.length === 1, 'the callback of the canceled job', 2_000, 10);
+    expect(Date.now() - canceledAt).toBeLessThan(2_000);
+    expect((await g.job(blocker.id)).state).toBe('running');
+    const { headers, raw } = r.got[0]!;
+    expect(headers['moat-job-id']).toBe(j.id);
+    expect(verify(secret, headers['moat-signature'] as string, raw)).toBe(true);
+    expect(JSON.parse(raw.toString('utf8'))).toMatchObject({ type: 'job.finished', job: { id: j.id, service: 'worker', state: 'canceled', attempts: 0 } });
+    const after = await waitFor(async () => {
+      const v = await g.job(j.id);
+      return v.callback.attempts.length === 1 ? v : null;
+    }, 'the attempt recorded');
+    expect(after.callback.attempts[0]).toMatchObject({ attempt: 1, status: 200, error: null });
+    await g.fetch(`/api/v1/jobs/${blocker.id}/cancel`, { method: 'POST' });
+    await g.until(blocker.id);
+  });
+
+  it('does not send it again at the next boot once it was delivered', async () => {
+    const r = await receiver();
+    receivers.push(r);
+    const allow = { egress: { purposes: { callback: { allowCidrs: ['127.0.0.1/32'] } } } };
+    const first = await startJobsGateway(allow);
+    const blocker = await first.submit({ service: 'worker', payload: { steps: 100, stepMs: 50 } });
+    await first.until(blocker.id, ['running']);
+    const j = await first.submit({ service: 'worker', payload: { steps: 0 }, callbackUrl: r.url });
+    await first.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' });
+    await waitFor(async () => (await first.job(j.id)).callback.attempts.length === 1, 'the delivered callback');
+    await first.fetch(`/api/v1/jobs/${blocker.id}/cancel`, { method: 'POST' });
+    await first.until(blocker.id);
+    const { dataDir } = first;
+    const services = first.gw.config.services;
+    await first.stop();
+    const again = await startJobsGateway({ dataDir, services: services.slice(1), ...allow });
+    try {
+      // A job's callback sent after the boot comes after any delivery the boot resumed.
+      const marker = await again.submit({ service: 'worker', payload: { steps: 0 }, callbackUrl: r.url });
+      await waitFor(() => r.got.some((x) => x.headers['moat-job-id'] === marker.id), 'the marker callback');
+      expect(r.got.filter((x) => x.headers['moat-job-id'] === j.id)).toHaveLength(1);
+      expect((await again.job(j.id)).callback.attempts).toHaveLength(1);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
 describe('across a restart', () => {
   it('resumes a callback that was not delivered when the gateway stopped', async () => {
     const r = await receiver([500]);

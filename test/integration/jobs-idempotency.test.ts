@@ -3,16 +3,36 @@
  * same key with another body is 409 idempotency_conflict, keys are UUIDs, scoped per token, kept
  * durably across restarts, and forgotten after jobs.idempotencyHours.
  */
-import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startJobsGateway, tokenWith, withJobs, type JobsGateway } from '../helpers/jobs.js';
 import { startGateway } from '../helpers/gateway.js';
 
 let g: JobsGateway | null = null;
+let other: JobsGateway | null = null;
 afterEach(async () => {
   await g?.stop();
+  await other?.stop();
   g = null;
+  other = null;
 });
+
+/** The submission as the docs describe the comparison: object keys sorted (written here, not taken from moat). */
+const sorted = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The idempotency record of `key`, read from the gateway's own database file. */
+function storedHash(jg: JobsGateway, key: string): string {
+  const db = new Database(join(jg.dataDir, 'moat.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT body_hash FROM idempotency_keys WHERE key = ?').get(key) as { body_hash: string }).body_hash;
+  } finally {
+    db.close();
+  }
+}
 
 const post = (jg: JobsGateway, body: unknown, key: string, auth?: string) =>
   jg.fetch('/api/v1/jobs', { method: 'POST', body, headers: { 'idempotency-key': key }, ...(auth ? { auth } : {}) });
@@ -47,6 +67,41 @@ describe('Idempotency-Key', () => {
     expect(other.json).toMatchObject({ code: 'idempotency_conflict' });
     const moreOptions = await post(g, { service: 'worker', payload: { steps: 0, n: 1 }, maxAttempts: 1 }, key);
     expect(moreOptions.status).toBe(409);
+  });
+
+  it('stores a fingerprint keyed per install, not a plain SHA-256 a copy of the database could test guesses against', async () => {
+    g = await startJobsGateway();
+    other = await startJobsGateway();
+    const key = randomUUID();
+    const body = { service: 'worker', payload: { answer: 'yes' } };
+    expect((await post(g, body, key)).status).toBe(202);
+    expect((await post(other, body, key)).status).toBe(202);
+    const stored = storedHash(g, key);
+    expect(stored).toMatch(/^k1:[0-9a-f]{64}$/);
+    for (const guess of [JSON.stringify(sorted(body)), JSON.stringify(body), JSON.stringify(body.payload)]) {
+      expect(stored).not.toContain(sha256(guess));
+    }
+    // The same body under another install key gives another fingerprint.
+    expect(storedHash(other, key)).not.toBe(stored);
+    // Replay and conflict work as before.
+    const replay = await post(g, { payload: { answer: 'yes' }, service: 'worker' }, key);
+    expect(replay.headers['idempotency-replayed']).toBe('true');
+    expect((await post(g, { service: 'worker', payload: { answer: 'no' } }, key)).json.code).toBe('idempotency_conflict');
+  });
+
+  it('still honours a record written before fingerprints were keyed (a plain SHA-256), until it expires', async () => {
+    g = await startJobsGateway();
+    const job = await g.submit({ service: 'worker', payload: { steps: 0 } });
+    const key = randomUUID();
+    const body = { service: 'worker', payload: { steps: 0, n: 3 } };
+    const db = new Database(join(g.dataDir, 'moat.db'));
+    const tokenId = (db.prepare("SELECT created_by FROM jobs WHERE id = ?").get(job.id) as { created_by: string }).created_by;
+    db.prepare('INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)').run(tokenId, key, sha256(JSON.stringify(sorted(body))), job.id, Date.now());
+    db.close();
+    const replay = await post(g, body, key);
+    expect(replay.headers['idempotency-replayed']).toBe('true');
+    expect(replay.json.id).toBe(job.id);
+    expect((await post(g, { ...body, priority: 5 }, key)).json.code).toBe('idempotency_conflict');
   });
 
   it('refuses a key that is not a UUID with 400 validation_failed', async () => {

@@ -82,6 +82,33 @@ describe('notifications', () => {
     expect(JSON.stringify(hits)).not.toContain(SECRET_MARK);
   });
 
+  it('notifies a queued job that was canceled, at once', async () => {
+    // The worker takes one job at a time: the blocker keeps the next one queued for seconds.
+    const blocker = await g.submit({ service: 'worker', payload: { steps: 100, stepMs: 50 } });
+    await g.until(blocker.id, ['running']);
+    const j = await g.submit({ service: 'worker', notify: true, payload: { steps: 0, secret: SECRET_MARK } });
+    expect((await g.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' })).json.state).toBe('canceled');
+    await waitFor(() => ntfyHits(j.id).length === 1 && webhookHits(j.id).length === 1, 'both notifications of the canceled job', 2_000, 10);
+    expect((await g.job(blocker.id)).state).toBe('running');
+    expect(ntfyHits(j.id)[0]!.raw).toBe(`job ${j.id} on worker: canceled`);
+    expect(JSON.parse(webhookHits(j.id)[0]!.raw)).toEqual({ type: 'job.finished', id: j.id, service: 'worker', state: 'canceled' });
+    await g.fetch(`/api/v1/jobs/${blocker.id}/cancel`, { method: 'POST' });
+    await g.until(blocker.id);
+    expect(JSON.stringify(hits)).not.toContain(SECRET_MARK);
+  });
+
+  it('notifies a job canceled while it waited for its retry, at once', async () => {
+    // Twenty attempts 50-200 ms apart: seconds of waiting for a retry to cancel in.
+    const j = await g.submit({ service: 'worker', notify: ['webhook'], maxAttempts: 20, payload: { steps: 0, failAttempts: 20 } });
+    await waitFor(async () => {
+      const v = await g.job(j.id);
+      return v.state === 'queued' && v.attempts >= 1;
+    }, 'waiting for a retry', 10_000, 5);
+    expect((await g.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' })).json.state).toBe('canceled');
+    await waitFor(() => webhookHits(j.id).length === 1, 'the webhook of the canceled job', 2_000, 10);
+    expect(JSON.parse(webhookHits(j.id)[0]!.raw).state).toBe('canceled');
+  });
+
   it('sends nothing for a job that asked for no notification', async () => {
     const quiet = await g.submit({ service: 'worker', payload: { steps: 0 } });
     await g.until(quiet.id);

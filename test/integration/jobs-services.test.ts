@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { json, startJobsGateway, startStub, type JobsGateway, type StubService } from '../helpers/jobs.js';
-import { waitFor } from '../helpers/services.js';
+import { fakeService, spec, waitFor } from '../helpers/services.js';
 
 let g: JobsGateway | null = null;
 let stub: StubService | null = null;
@@ -24,6 +24,34 @@ describe('on demand', () => {
     expect((await g.until(j.id, ['dispatched', 'running', 'succeeded'])).state).toBe('dispatched');
     expect(await g.until(j.id)).toMatchObject({ state: 'succeeded', attempts: 1 });
     expect((await g.fetch('/api/v1/services/worker')).json.state).toBe('healthy');
+  });
+});
+
+describe('waiting for a service that is starting', () => {
+  /** A stopped command service that never turns healthy, and starts only on demand: a job waits on it. */
+  async function neverReady(): Promise<JobsGateway> {
+    const slow = spec(await fakeService('slow', ['--no-listen'], { autoStart: false, concurrency: 1, startTimeoutMs: 120_000 }));
+    // The start is given two minutes (the service's and the queue's): only the job's own signal can end the wait sooner.
+    return startJobsGateway({ services: [slow], jobs: { startTimeoutSeconds: 120 } });
+  }
+
+  it('cancels a job at once while its service starts on demand', async () => {
+    g = await neverReady();
+    const j = await g.submit({ service: 'slow', payload: {} });
+    await g.until(j.id, ['dispatched']);
+    await waitFor(async () => (await g!.fetch('/api/v1/services/slow')).json.state === 'starting', 'the start on demand');
+    const t0 = Date.now();
+    expect((await g.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' })).status).toBe(200);
+    expect(await g.until(j.id, ['succeeded', 'failed', 'canceled'], 3_000)).toMatchObject({ state: 'canceled', attempts: 1 });
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('times a job out at its timeoutSeconds while its service starts on demand', async () => {
+    g = await neverReady();
+    const j = await g.submit({ service: 'slow', payload: {}, timeoutSeconds: 1 });
+    const done = await g.until(j.id, ['succeeded', 'failed', 'canceled'], 5_000);
+    expect(done).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'timeout' } });
+    expect(Date.parse(done.finishedAt) - Date.parse(done.startedAt)).toBeLessThan(3_000);
   });
 });
 

@@ -36,9 +36,27 @@ interface InFlight {
   controller: AbortController;
   canceled: boolean;
   timedOut: boolean;
+  /** The job request was sent (or is being sent): the service may be working on it. */
+  handedOver: boolean;
 }
 
 const outcomeContext = (id: string) => `job:${id}:outcome`;
+
+/**
+ * Waits for `work` unless `signal` aborts first: then rejects at once, and `work` goes on with its
+ * outcome ignored (a service start that a canceled or timed-out job waited for may still finish).
+ */
+function unlessAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted while waiting for the service'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      () => (signal.removeEventListener('abort', onAbort), resolve()),
+      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
+    );
+  });
+}
 
 export class Dispatcher {
   private readonly now: () => number;
@@ -120,7 +138,17 @@ export class Dispatcher {
     this.schedule();
   }
 
+  /**
+   * A client canceled `job`. A queued one (also one waiting for its retry) is settled canceled now,
+   * the one way every job finishes: its event, its callback and its notifications go out at once. A
+   * claimed one is aborted, also while it waits for its service to start, and settles as its
+   * attempt ends.
+   */
   cancel(job: JobRecord): void {
+    if (job.state === 'queued') {
+      this.settle(job, { state: 'canceled' }, this.now());
+      return;
+    }
     const f = this.inFlight.get(job.service)?.get(job.id);
     if (f) {
       f.canceled = true;
@@ -160,7 +188,7 @@ export class Dispatcher {
         const token = JobService.progressToken();
         const job = this.opts.store.claimNext(service, now, token.digest, ready);
         if (!job) break;
-        const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false };
+        const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false, handedOver: false };
         flights.set(job.id, flight);
         void this.run(flight, token.token);
       }
@@ -203,12 +231,15 @@ export class Dispatcher {
     }, job.timeoutSeconds * 1000);
     let poller: NodeJS.Timeout | null = null;
     try {
-      await this.opts.services.ensureRunning(job.service, cfg.startTimeoutSeconds * 1000);
+      // A cancel or the attempt's timeout ends the wait for a service that is starting at once,
+      // not when the start finishes or gives up (jobs.startTimeoutSeconds).
+      await unlessAborted(this.opts.services.ensureRunning(job.service, cfg.startTimeoutSeconds * 1000), flight.controller.signal);
       if (flight.canceled || flight.controller.signal.aborted) throw new Error('aborted before dispatch');
       if (job.state === 'dispatched') this.opts.store.markRunning(job.id, this.now());
       this.opts.events.publish('job.running', 'jobs', { id: job.id, service: job.service, state: 'running', attempt: job.attempts });
       if (cfg.progressPollMs > 0) poller = this.pollProgress(job, cfg.progressPollMs);
       const base = this.opts.progressBase();
+      flight.handedOver = true;
       const res = await this.opts.services.dispatch(job.service, {
         jobId: job.id,
         attempt: job.attempts,
@@ -229,8 +260,9 @@ export class Dispatcher {
     if (this.stopped) return;
     this.settle(job, outcome, this.now());
     // The service is told to stop an attempt moat gave up on, and its slot stays taken until it
-    // answered (or the cancel timed out): the next job never runs beside the abandoned one.
-    if (flight.timedOut || flight.canceled) await this.opts.services.cancel(job.service, job.id).catch(() => undefined);
+    // answered (or the cancel timed out): the next job never runs beside the abandoned one. A job
+    // that never reached the service (it was waiting for the service to start) has nothing to stop.
+    if ((flight.timedOut || flight.canceled) && flight.handedOver) await this.opts.services.cancel(job.service, job.id).catch(() => undefined);
     this.inFlight.get(job.service)?.delete(job.id);
     this.opts.services.noteActivity(job.service);
     this.kick(job.service);
@@ -262,16 +294,19 @@ export class Dispatcher {
       return;
     }
     let state: 'succeeded' | 'failed' | 'canceled';
+    let finished: boolean;
     if (outcome.state === 'succeeded') {
       state = 'succeeded';
-      this.opts.store.finish(job.id, state, seal({ result: outcome.result }), null, now);
+      finished = this.opts.store.finish(job.id, state, seal({ result: outcome.result }), null, now);
     } else if (outcome.state === 'canceled') {
       state = 'canceled';
-      this.opts.store.finish(job.id, state, null, 'canceled', now);
+      finished = this.opts.store.finish(job.id, state, null, 'canceled', now);
     } else {
       state = 'failed';
-      this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
+      finished = this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
     }
+    // Finished already (by another path): its event, callback and notifications went out then.
+    if (!finished) return;
     this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: job.attempts });
     // Callbacks and notifications read the final row; most jobs have neither.
     if (job.callback !== null || job.notify !== null) {

@@ -3,9 +3,10 @@
  * cancel, delete, progress reports, retention. Payloads and outcomes are sealed at rest. Dispatch
  * lives in dispatcher.ts; this file never talks to a service.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { GatewayError, hasCode } from '../../errors.js';
+import { subkey } from '../../security/hmac.js';
 import { sealJson } from '../../security/seal.js';
 import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
 import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
@@ -35,11 +36,33 @@ export interface Submitter {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** A stable hash of a submission, so the same Idempotency-Key with another body is caught. */
-function bodyHash(input: SubmitInput): string {
+/** The submission as one string, object keys sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are one body. */
+function canonicalJson(input: SubmitInput): string {
   const canonical = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(canonical(input))).digest('hex');
+  return JSON.stringify(canonical(input));
+}
+
+/** How a keyed body hash is stored: `k1:<hex HMAC-SHA256>`. A row without the prefix predates it. */
+const KEYED = 'k1:';
+
+/**
+ * The stored fingerprint of a submission, so the same Idempotency-Key with another body is caught.
+ * Keyed (HMAC-SHA256 under a subkey of the per-install jobs key): with an unkeyed hash, whoever has
+ * a copy of moat.db could confirm a guessed payload (a low-entropy prompt, a yes/no) offline.
+ */
+function bodyHash(key: Buffer, canonical: string): string {
+  return KEYED + createHmac('sha256', key).update(canonical).digest('hex');
+}
+
+/**
+ * Whether a stored fingerprint is that of `canonical`. Rows written before the hash was keyed hold a
+ * plain SHA-256: they are still honoured (a client retrying across the upgrade gets its replay, not a
+ * 409) and are gone after jobs.idempotencyHours.
+ */
+function sameBody(stored: string, key: Buffer, canonical: string): boolean {
+  const expected = stored.startsWith(KEYED) ? bodyHash(key, canonical) : createHash('sha256').update(canonical).digest('hex');
+  return digestsEqual(stored, expected);
 }
 
 export interface JobServiceOptions {
@@ -53,7 +76,11 @@ export interface JobServiceOptions {
   checkRun: (runId: string, by: { id: string; admin: boolean }) => void;
   /** Called after a job is queued, to wake the dispatcher. */
   onQueued: (service: string) => void;
-  /** Called when a queued or running job is canceled. */
+  /**
+   * Carries out a client's cancel (the dispatcher): a queued job (also one waiting for its retry)
+   * is finished canceled at once, like every finished job (event, callback, notifications); a
+   * claimed one is aborted.
+   */
   onCancel: (job: JobRecord) => void;
   now?: () => number;
 }
@@ -62,9 +89,12 @@ export class JobService {
   private seq = 0;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
+  /** Keys the idempotency body hashes; derived, so the sealing key itself does only one thing. */
+  private readonly idempotencyKey: Buffer;
 
   constructor(private readonly opts: JobServiceOptions) {
     this.now = opts.now ?? Date.now;
+    this.idempotencyKey = subkey(opts.key, 'jobs-idempotency');
   }
 
   start(): void {
@@ -90,11 +120,11 @@ export class JobService {
   async submit(input: SubmitInput, by: Submitter, idempotencyKey?: string): Promise<{ job: JobView; replayed: boolean }> {
     const cfg = this.opts.config().jobs;
     const now = this.now();
-    let hash: string | undefined;
+    let canonical: string | undefined;
     if (idempotencyKey !== undefined) {
       if (!UUID.test(idempotencyKey)) throw new GatewayError('validation_failed', 'Idempotency-Key must be a UUID');
-      hash = bodyHash(input);
-      const replay = this.replayed(by.id, idempotencyKey, hash, now);
+      canonical = canonicalJson(input);
+      const replay = this.replayed(by.id, idempotencyKey, canonical, now);
       if (replay) return { job: replay, replayed: true };
     }
     if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
@@ -134,11 +164,16 @@ export class JobService {
     };
     const keyNotBefore = now - cfg.idempotencyHours * 3_600_000;
     try {
-      await this.opts.store.insert(job, idempotencyKey === undefined || hash === undefined ? undefined : { tokenId: by.id, key: idempotencyKey, bodyHash: hash, jobId: id, createdAt: now, keyNotBefore });
+      await this.opts.store.insert(
+        job,
+        idempotencyKey === undefined || canonical === undefined
+          ? undefined
+          : { tokenId: by.id, key: idempotencyKey, bodyHash: bodyHash(this.idempotencyKey, canonical), jobId: id, createdAt: now, keyNotBefore },
+      );
     } catch (err) {
       // Two submissions with the same key at once: the loser answers like a replay (or a conflict).
-      if (idempotencyKey !== undefined && hash !== undefined && hasCode(err, 'idempotency_conflict')) {
-        const replay = this.replayed(by.id, idempotencyKey, hash, now);
+      if (idempotencyKey !== undefined && canonical !== undefined && hasCode(err, 'idempotency_conflict')) {
+        const replay = this.replayed(by.id, idempotencyKey, canonical, now);
         if (replay) return { job: replay, replayed: true };
       }
       throw err;
@@ -153,11 +188,11 @@ export class JobService {
     return this.opts.services.concurrency(name) !== undefined;
   }
 
-  private replayed(tokenId: string, key: string, hash: string, now: number): JobView | undefined {
+  private replayed(tokenId: string, key: string, canonical: string, now: number): JobView | undefined {
     const hours = this.opts.config().jobs.idempotencyHours;
     const seen = this.opts.store.findIdempotent(tokenId, key, now - hours * 3_600_000);
     if (!seen) return undefined;
-    if (seen.bodyHash !== hash) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
+    if (!sameBody(seen.bodyHash, this.idempotencyKey, canonical)) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
     const job = this.opts.store.get(seen.jobId);
     if (!job) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used for a job that no longer exists');
     return this.view(job, false);
@@ -181,13 +216,8 @@ export class JobService {
     const job = this.opts.store.get(id);
     if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
     if (FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is already ${job.state}`);
-    const now = this.now();
-    if (job.state === 'queued') {
-      this.opts.store.finish(id, 'canceled', null, 'canceled', now);
-      this.opts.events.publish('job.canceled', 'jobs', { id, service: job.service, state: 'canceled' });
-    } else {
-      this.opts.store.requestCancel(id, now);
-    }
+    // A claimed job keeps the request in its row (crash recovery cancels it if moat dies first).
+    if (job.state !== 'queued') this.opts.store.requestCancel(id, this.now());
     this.opts.onCancel(job);
     return this.get(id, false);
   }

@@ -10,14 +10,18 @@ export type Db = Database.Database;
 
 export interface OpenOptions {
   path: string;
-  /** `normal` is durable across process crashes in WAL mode; `full` also across power loss. */
+  /**
+   * In WAL mode: `full` (default) syncs the WAL to disk at every COMMIT, so a committed transaction
+   * survives an OS crash or a power cut; `normal` syncs only at checkpoints, so it survives a crash
+   * or SIGKILL of the process but may lose the last commits when the machine goes down.
+   */
   synchronous?: 'normal' | 'full';
 }
 
 export function openDatabase(opts: OpenOptions): Db {
   const db = new Database(opts.path);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
