@@ -16,7 +16,7 @@ import { compileEgressPolicy, type EgressPolicy, type PurposePolicy } from './po
 import { isRedirect, nextHop, type Hop } from './redirects.js';
 import { EgressRefusal, isRefusal } from './refusal.js';
 import { resolveChecked, systemResolver } from './resolver.js';
-import { EGRESS_PURPOSES, type EgressCheck, type EgressPurpose, type EgressRequest, type EgressResponse, type Resolver } from './types.js';
+import { EGRESS_PURPOSES, type EgressCheck, type EgressPurpose, type EgressRequest, type EgressResponse, type Resolver, type Verdict } from './types.js';
 import { checkUrl, parseUrl, socketHost } from './url-policy.js';
 
 export interface EgressOptions {
@@ -60,6 +60,17 @@ export class Egress {
     if (!target.ok) return { allowed: false, reason: target.verdict.reason, addresses: target.addresses, rule: target.verdict.rule };
     const checked = await resolveChecked(socketHost(target.url), policy.address, this.resolver, policy.timeoutMs);
     return { allowed: checked.verdict.allowed, reason: checked.verdict.reason, addresses: checked.addresses, rule: checked.verdict.rule };
+  }
+
+  /**
+   * A check before a URL is accepted for later use (a job's callbackUrl): its refusal counts as one
+   * (audited as egress.blocked with purpose, host, addresses and reason, logged, counted), though
+   * nothing is sent. The dry run (check) records nothing.
+   */
+  async screen(url: string, purpose: EgressPurpose, who: Pick<EgressRequest, 'actor' | 'requestId'> = {}): Promise<EgressCheck> {
+    const verdict = await this.check(url, purpose);
+    if (!verdict.allowed) this.refuse(new EgressRefusal({ allowed: false, reason: verdict.reason as Verdict['reason'], rule: verdict.rule }, parseUrl(url)?.host ?? null, verdict.addresses), { url, purpose, ...who });
+    return verdict;
   }
 
   /** Sends one request; throws egress_denied, egress_timeout, egress_too_large or egress_failed. */

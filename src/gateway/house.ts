@@ -102,7 +102,7 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
     sealKey: loadOrCreateKey(dataDir, 'jobs'),
     callbackSecret,
     services: jobServicePort({ supervisor, upstream }),
-    outbound: { request: (r) => egress.request(r), check: (url, purpose) => egress.check(url, purpose) },
+    outbound: { request: (r) => egress.request(r), check: (url, purpose, who) => egress.screen(url, purpose, who) },
     events,
     audit,
     log,

@@ -50,5 +50,6 @@ export interface OutboundRequest {
 
 export interface OutboundPort {
   request(req: OutboundRequest): Promise<{ status: number; body: Buffer }>;
-  check(url: string, purpose: 'callback' | 'notify'): Promise<{ allowed: boolean; reason: string }>;
+  /** Whether `url` may be used for `purpose`; a refusal is audited (as egress.blocked) with `actor`. */
+  check(url: string, purpose: 'callback' | 'notify', who?: { actor?: { id: string; name: string } }): Promise<{ allowed: boolean; reason: string }>;
 }

@@ -130,7 +130,7 @@ export class JobService {
     if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
     if (input.run !== undefined) this.opts.checkRun(input.run, { id: by.id, admin: by.admin === true });
     if (input.callbackUrl !== undefined) {
-      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback');
+      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback', { actor: { id: by.id, name: by.name } });
       if (!verdict.allowed) throw new GatewayError('egress_denied', `callbackUrl refused: ${verdict.reason}`, { extra: { reason: verdict.reason, purpose: 'callback' } });
     }
     const notify = input.notify === true ? ['ntfy', 'webhook'] : Array.isArray(input.notify) ? [...new Set(input.notify)] : [];
