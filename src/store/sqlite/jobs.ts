@@ -1,7 +1,7 @@
 /** SQLite implementation of JobStore: prepared, parameterized statements; claims are atomic UPDATEs. */
 import type { CallbackAttempt, IdempotencyRecord, JobRecord, JobState, JobStore } from '../types.js';
 import { GatewayError } from '../../errors.js';
-import type { Db } from './database.js';
+import { withoutSync, type Db } from './database.js';
 import { groupCommit } from './group-commit.js';
 
 interface PendingInsert {
@@ -158,12 +158,14 @@ export function sqliteJobStore(db: Db): JobStore {
       const r = findKey.get(tokenId, key, notBefore);
       return r ? { tokenId: r.token_id, key: r.key, bodyHash: r.body_hash, jobId: r.job_id, createdAt: r.created_at } : undefined;
     },
+    // Claims, running marks and progress need no sync of their own: after a crash, recovery re-queues
+    // (or fails) every job that was dispatched or running, lost claim or not (docs/jobs.md).
     claimNext: (service, now, tokenDigest, ready = false) => {
-      const r = claim.get({ service, now, tokenDigest, state: ready ? 'running' : 'dispatched' });
+      const r = withoutSync(db, () => claim.get({ service, now, tokenDigest, state: ready ? 'running' : 'dispatched' }));
       return r ? toJob(r) : undefined;
     },
-    markRunning: (id, now) => running.run(now, id).changes > 0,
-    setProgress: (id, p, message, now) => progress.run(p, message, now, id).changes > 0,
+    markRunning: (id, now) => withoutSync(db, () => running.run(now, id).changes > 0),
+    setProgress: (id, p, message, now) => withoutSync(db, () => progress.run(p, message, now, id).changes > 0),
     finish: (id, state, outcome, errorCode, now) => finish.run({ id, state, outcome, errorCode, now }).changes > 0,
     requeue: (id, nextAttemptAt, errorCode, outcome, now) => requeue.run(nextAttemptAt, errorCode, outcome, now, id).changes > 0,
     requestCancel: (id, now) => cancel.run(now, id).changes > 0,
