@@ -62,6 +62,7 @@ export class AuditLog implements AuditSink {
   private writing = false;
   /** The drain in progress (it never rejects), so that stop can wait for it to let go of the file. */
   private draining: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private drainUrgent = false;
   /** Characters queued since the last write started (decides an urgent write). */
@@ -209,11 +210,14 @@ export class AuditLog implements AuditSink {
       this.queue = batch.slice(i).concat(this.queue);
       // Disk full or similar: everything stays queued, in order; writes are refused as it fills.
       this.opts.log.error({ err }, 'audit write failed; retrying');
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        this.schedule();
-      }, RETRY_MS);
-      this.retryTimer.unref();
+      // Not after stop() gave up on a failing disk: no timer outlives the log.
+      if (this.state === 'open') {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.schedule();
+        }, RETRY_MS);
+        this.retryTimer.unref();
+      }
     } finally {
       this.writing = false;
     }
@@ -277,8 +281,13 @@ export class AuditLog implements AuditSink {
     });
   }
 
-  /** Writes everything queued (retrying a failing disk up to stopTimeoutMs), then closes. Idempotent. */
-  async stop(): Promise<void> {
+  /** Writes everything queued (retrying a failing disk up to stopTimeoutMs), then closes. Idempotent: a second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     if (this.state !== 'open') {
       this.state = 'closed';
       return;

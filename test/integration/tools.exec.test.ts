@@ -146,6 +146,8 @@ describe('deleting a run', () => {
     expect(await eventually(() => existsSync(join(doomedDir, 'log.txt')) && pidsWithMarker(marker).length === 2)).toBe(true); // leader and grandchild
     const del = await g.fetch(`/api/v1/runs/${doomed}`, { method: 'DELETE' });
     expect(del.status).toBe(200);
+    expect((await invoke(g, doomed, 'exec', { argv: ['true'] })).json.code).toBe('run_not_found');
+    expect((await g.fetch(`/api/v1/runs/${doomed}`, { method: 'DELETE' })).status).toBe(404);
     // By the time DELETE answers, nothing of the run is running and its workspace is gone for good.
     expect(pidsWithMarker(marker)).toEqual([]);
     expect(existsSync(doomedDir)).toBe(false);

@@ -1,7 +1,7 @@
 /** `moat job submit|ls|show|cancel|watch` and `moat events`. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ClientError, type MoatClient } from '../../client/index.js';
+import type { MoatClient } from '../../client/index.js';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError, printJson, printTable } from '../output.js';
 
@@ -91,8 +91,8 @@ const RECONNECT_MS = { first: 1000, max: 30_000 };
 
 /**
  * `moat events`: prints events until interrupted. A stream that ends or breaks once it was open (a
- * gateway restart, a drain) is resumed with Last-Event-ID after a pause; a refusal (401, 403: the
- * token was revoked or lacks the scope) or a first connection that fails ends the command.
+ * gateway restart, a drain, a 503) is resumed with Last-Event-ID after a pause; a refusal (a 4xx
+ * but 408 and 429: the token revoked or without the scope) or a first connection that fails ends it.
  */
 async function followEvents(c: MoatClient, print: (e: { id: string | null; event: string; data: unknown }) => void): Promise<void> {
   let lastEventId: string | undefined;
@@ -112,8 +112,11 @@ async function followEvents(c: MoatClient, print: (e: { id: string | null; event
         { onOpen: () => (connectedOnce = true), ...(lastEventId ? { lastEventId } : {}) },
       );
     } catch (err) {
-      const status = err instanceof ClientError ? err.status : 0;
-      if (!connectedOnce || status === 401 || status === 403) throw err;
+      // A refusal is final (a revoked token, a lost scope, a changed Host rule), except the ones
+      // that say "later" (408, 429); so is a gateway not there at the first try.
+      const status = (err as { status?: unknown }).status;
+      const refused = typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429;
+      if (!connectedOnce || refused) throw err;
       process.stderr.write(`moat: ${(err as Error).message}\n`);
     }
     if (delivered) wait = RECONNECT_MS.first;

@@ -53,7 +53,11 @@ export class TokenBound {
     for (const h of [...this.held]) {
       if (!matches(h)) continue;
       this.release(h);
-      h.close(reason);
+      try {
+        h.close(reason);
+      } catch {
+        // A closer that throws (a socket torn down meanwhile) must not keep the others open.
+      }
     }
   }
 }

@@ -191,15 +191,17 @@ export class WorkspaceService {
   }
 
   /**
-   * Deletes the run: first its running commands are killed (and have exited, so that nothing
-   * writes into the workspace after it is gone), then its own workspace (a client-chosen root is
-   * left in place).
+   * Deletes the run: its record first, then its running commands are killed (and have exited, so
+   * that nothing writes into the workspace after it is gone), then its own workspace (a
+   * client-chosen root is left in place).
    */
   async delete(id: string, ctx: CallContext): Promise<RunView> {
     const r = this.find(id, ctx.viewer);
+    // The row goes first: from here on no tool call (and no second DELETE) finds the run, so no
+    // command can start in it while the running ones are stopped.
+    this.opts.store.delete(r.id);
     const commandsStopped = (await this.opts.stopCommands?.(r.id)) ?? 0;
     const removed = r.clientRoot === null ? removeTreeBelow(this.workspacesRoot, r.id) : 0;
-    this.opts.store.delete(r.id);
     this.opts.audit.record({
       type: 'run.deleted',
       outcome: 'ok',

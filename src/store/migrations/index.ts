@@ -4,5 +4,6 @@ import runs from './002-runs.js';
 import services from './003-services.js';
 import jobs from './004-jobs.js';
 import hooksTasks from './005-hooks-tasks.js';
+import idleStopAfter from './006-idle-stop-after.js';
 
-export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks];
+export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks, idleStopAfter];

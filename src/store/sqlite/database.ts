@@ -43,11 +43,12 @@ export function migrate(db: Db): void {
 
 /**
  * Runs `write` without a sync of its own (synchronous=NORMAL for its commit): for state a crash may
- * lose because recovery redoes it (a claim, a job marked running, progress, a retry's schedule),
- * never for anything acknowledged. The WAL is append-only, so the next synced commit puts these
+ * lose because recovery redoes it (a claim, a job marked running, progress), never for anything
+ * acknowledged. Inside a transaction (where the level cannot change) it follows the transaction's. The WAL is append-only, so the next synced commit puts these
  * writes on disk too, in order. better-sqlite3 is synchronous: nothing else commits in between.
  */
 export function withoutSync<T>(db: Db, write: () => T): T {
+  if (db.inTransaction) return write();
   const level = db.pragma('synchronous', { simple: true }) as number;
   if (level <= 1) return write();
   db.pragma('synchronous = NORMAL');

@@ -1,0 +1,45 @@
+/**
+ * Schema migrations from outside: a data dir written by an earlier version (the database at an
+ * older user_version, with rows in the old shapes) boots, and what it held is served in the new one.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations/index.js';
+import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+
+let g: TestGateway | null = null;
+afterEach(async () => {
+  await g?.stop();
+  g = null;
+});
+
+/** A moat.db as the version with `applied` migrations left it. */
+function olderDatabase(dataDir: string, applied: number, seed: (db: Database.Database) => void): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, 'moat.db'));
+  db.pragma('journal_mode = WAL');
+  for (const sql of MIGRATIONS.slice(0, applied)) db.exec(sql);
+  db.pragma(`user_version = ${applied}`);
+  seed(db);
+  db.close();
+}
+
+describe('006: a service registered with idleStopAfterMs', () => {
+  it('is still registered after the upgrade, its idle stop now idleStopAfter in seconds', async () => {
+    const dataDir = join(tmpDir(), 'state');
+    olderDatabase(dataDir, 5, (db) => {
+      const spec = { name: 'old-api', kind: 'url', baseUrl: 'http://127.0.0.1:9', health: { path: '/health' }, idleStopAfterMs: 600_000, autoStart: false };
+      db.prepare('INSERT INTO services (name, spec, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?)').run('old-api', JSON.stringify(spec), 1, 1, 'admin');
+    });
+    g = await startGateway({ dataDir });
+    const res = await g.fetch('/api/v1/services/old-api');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ name: 'old-api', idleStopAfter: 600 });
+    expect(res.text).not.toContain('idleStopAfterMs');
+    // And it can be changed and deleted like any service registered through the API.
+    expect((await g.fetch('/api/v1/services/old-api', { method: 'PATCH', body: { idleStopAfter: 60 } })).json).toMatchObject({ idleStopAfter: 60 });
+    expect((await g.fetch('/api/v1/services/old-api', { method: 'DELETE' })).status).toBeLessThan(300);
+  });
+});
