@@ -227,7 +227,7 @@ describe('the egress guard on callbacks', () => {
       // Each refusal is audited and logged with its purpose, host, addresses and reason, and who asked.
       const entries = (await closed.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; actor?: { id: string }; detail: Record<string, unknown> }>;
       const blocked = entries.filter((e) => e.type === 'egress.blocked');
-      expect(blocked[0]).toMatchObject({ actor: { id: 'admin' }, detail: { purpose: 'callback', host: '127.0.0.1:9', addresses: ['127.0.0.1'], reason: 'loopback' } });
+      expect(blocked[0]).toMatchObject({ actor: { id: 'admin' }, requestId: res.headers['x-request-id'], detail: { purpose: 'callback', host: '127.0.0.1:9', addresses: ['127.0.0.1'], reason: 'loopback' } });
       expect(blocked.map((e) => e.detail['reason'])).toEqual(expect.arrayContaining(['loopback', 'metadata']));
       expect(closed.logs.entries().filter((l) => l['msg'] === 'egress refused: loopback').length).toBeGreaterThan(0);
     } finally {

@@ -51,5 +51,5 @@ export interface OutboundRequest {
 export interface OutboundPort {
   request(req: OutboundRequest): Promise<{ status: number; body: Buffer }>;
   /** Whether `url` may be used for `purpose`; a refusal is audited (as egress.blocked) with `actor`. */
-  check(url: string, purpose: 'callback' | 'notify', who?: { actor?: { id: string; name: string } }): Promise<{ allowed: boolean; reason: string }>;
+  check(url: string, purpose: 'callback' | 'notify', who?: { actor?: { id: string; name: string }; requestId?: string }): Promise<{ allowed: boolean; reason: string }>;
 }

@@ -32,6 +32,8 @@ export interface Submitter {
   name: string;
   /** Holds scope admin (may use any run as a job's context). */
   admin?: boolean;
+  /** The request that submits (an API call), for the audit of a refused callbackUrl. */
+  requestId?: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -130,7 +132,7 @@ export class JobService {
     if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
     if (input.run !== undefined) this.opts.checkRun(input.run, { id: by.id, admin: by.admin === true });
     if (input.callbackUrl !== undefined) {
-      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback', { actor: { id: by.id, name: by.name } });
+      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback', { actor: { id: by.id, name: by.name }, ...(by.requestId ? { requestId: by.requestId } : {}) });
       if (!verdict.allowed) throw new GatewayError('egress_denied', `callbackUrl refused: ${verdict.reason}`, { extra: { reason: verdict.reason, purpose: 'callback' } });
     }
     const notify = input.notify === true ? ['ntfy', 'webhook'] : Array.isArray(input.notify) ? [...new Set(input.notify)] : [];
