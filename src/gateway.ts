@@ -16,8 +16,6 @@ import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.j
 import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
 import { HooksModule } from './domain/hooks/module.js';
-import { loadOrCreateAdminToken } from './domain/identity/admin-token.js';
-import { adminTokenPath } from './domain/identity/admin-token.js';
 import { TokenService } from './domain/identity/tokens.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
 import { checkDeclaredServices, type ServiceRegistry, type Supervisor } from './domain/services/index.js';
@@ -26,6 +24,7 @@ import { Toolbox } from './domain/tools/toolbox.js';
 import type { WorkspaceService } from './domain/workspaces/runs.js';
 import { compileEgressPolicy, type Egress, type Resolver } from './egress/index.js';
 import { GatewayError } from './errors.js';
+import { installAdminToken } from './gateway/admin.js';
 import { buildHouse, type House } from './gateway/house.js';
 import { liveParts } from './gateway/live.js';
 import { GATEWAY_FILE, gatewayFilePid, refuseSecondGateway } from './gateway/offline.js';
@@ -105,7 +104,8 @@ export class Gateway {
   /** Closers of open event streams (SSE, WebSocket): ended when draining starts. */
   private readonly streams = new Set<() => void>();
   private tlsMaterial: TlsMaterial | null = null;
-  private adminToken: string | null = null;
+  /** The admin token in force (it follows a rotation). */
+  private adminToken: (() => string) | null = null;
   private address: { host: string; port: number } | null = null;
   private startedAt = 0;
   private draining = false;
@@ -143,7 +143,7 @@ export class Gateway {
   }
   get token(): string {
     if (!this.adminToken) throw new Error('gateway not started');
-    return this.adminToken;
+    return this.adminToken();
   }
   get tlsFingerprint(): string | null {
     return this.tlsMaterial?.fingerprint ?? null;
@@ -278,7 +278,7 @@ export class Gateway {
     // one event-loop turn share one COMMIT, and so one sync (store/sqlite/group-commit.ts).
     this.db = openDatabase({ path: join(dataDir, 'moat.db'), synchronous: 'full' });
     const tokens = (this.tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now }));
-    this.installAdminToken(tokens, auditLog);
+    this.adminToken = installAdminToken({ config, log, tokens, audit: auditLog });
     const toolbox = this.toolbox as Toolbox;
     const house = (this.house = await buildHouse({
       config: () => this.config,
@@ -372,28 +372,6 @@ export class Gateway {
     // The first heartbeat comes right after the boot record (it walks the audit chain: a long log
     // makes start() resolve later; requests are already served meanwhile).
     await watch.heartbeat.start();
-  }
-
-  /** The admin token: --token/MOAT_TOKEN, else <dataDir>/gateway-token (created, or repaired). */
-  private installAdminToken(tokens: TokenService, auditLog: AuditLog): void {
-    const { config, log } = this;
-    if (config.auth.token !== undefined) {
-      this.adminToken = config.auth.token;
-      tokens.start({ token: config.auth.token, fromFile: false });
-      return;
-    }
-    const file = loadOrCreateAdminToken(config.dataDir);
-    if (file.replacedMalformed) log.warn({ path: file.path }, 'admin token file was malformed and has been replaced');
-    if (file.repairedMode !== null) {
-      log.warn({ path: file.path, mode: file.repairedMode.toString(8) }, 'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)');
-      auditLog.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
-    }
-    this.adminToken = file.token;
-    tokens.start({ token: file.token, fromFile: true });
-    // Rotated (API, CLI or doctor --fix): the new token is the one in the file.
-    tokens.onEnded((id, reason) => {
-      if (id === 'admin' && reason === 'rotated') this.adminToken = readIfExists(adminTokenPath(config.dataDir))?.trim() ?? this.adminToken;
-    });
   }
 
   /** host:port as bound (IPv6 in brackets). */
