@@ -90,7 +90,7 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
       return false;
     };
     const scan = await forEachLine(join(dir, name), (text, line) => {
-      let e: { seq?: unknown; prev?: unknown; type?: unknown; detail?: { anchor?: Partial<Anchor> } };
+      let e: { seq?: unknown; prev?: unknown; type?: unknown; mainSeq?: unknown; detail?: { anchor?: Partial<Anchor> } };
       try {
         e = JSON.parse(text);
       } catch {
@@ -139,7 +139,8 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
         if (hash !== head.hash) return bad(line, `entry seq ${seq} differs from what the running gateway wrote (the entry was edited)`);
       }
       if (anchored.has(seq) || (head && seq > head.seq)) marks.set(seq, { seq, hash, file: name, line });
-      const a = e.type === 'audit.rotated' ? e.detail?.anchor : undefined;
+      // A rotation record of this chain (the main log's, mirrored into the security log, has a mainSeq).
+      const a = e.type === 'audit.rotated' && e.mainSeq === undefined ? e.detail?.anchor : undefined;
       if (a && Number.isSafeInteger(a.seq) && typeof a.prev === 'string') {
         result.anchor = { seq: a.seq as number, prev: a.prev };
         anchorAt = { seq, hash, file: name, line };
