@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChainHead } from '../audit/chain.js';
-import { auditKeyPaths, type AuditKeyPaths } from '../audit/key.js';
+import { auditKeyPaths, loadChainKey, loadOrCreateChainKey, type AuditKeyPaths } from '../audit/key.js';
 import type { RecordVerifyResult } from '../audit/record.js';
 import { loadConfig } from '../config/load.js';
 import { Doctor, type FixReport } from '../domain/doctor/index.js';
@@ -34,6 +34,16 @@ export function offlineAuditPaths(input: OfflineAuditInput = {}): AuditKeyPaths 
   const flags = { 'audit-key-file': input.keyFile, 'audit-anchor-file': input.anchorFile };
   const { config } = loadConfig({ ...(input.configFile ? { file: input.configFile } : {}), env: only, flags });
   return auditKeyPaths(config.audit);
+}
+
+/**
+ * `moat audit key`: the chain key's file, id and anchor public key; with `create`, makes the key
+ * when there is none (as the first start would), so that an install can set its owner and mode.
+ */
+export function auditKeyInfo(paths: AuditKeyPaths, create: boolean): { keyFile: string; anchorFile: string; exists: boolean; created: boolean; id: string | null; publicKey: string | null } {
+  const made = create ? loadOrCreateChainKey(paths.keyFile) : null;
+  const key = made?.key ?? loadChainKey(paths.keyFile);
+  return { ...paths, exists: key !== null, created: made?.created ?? false, id: key?.id ?? null, publicKey: key?.publicKey ?? null };
 }
 
 /** Walks both audit chains of a data dir (moat audit verify) with the key and anchors, against a running gateway's heads if given. */

@@ -6,11 +6,12 @@
  * holder of the key who appends past a running gateway's head is caught against that head.
  */
 import { createHash, createHmac, createPublicKey, hkdfSync, verify as verifySignature } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditDir, fileLines, readEntries, readSecurityEntries, writeFileLines, type Entry } from '../helpers/audit.js';
 import { runCli } from '../helpers/cli.js';
+import { check, doctorCli } from '../helpers/doctor.js';
 import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -311,5 +312,60 @@ describe('a log written before the chain was keyed', () => {
     const tampered = await cliVerify(dataDir, keyFile);
     expect(tampered.code).toBe(1);
     expect(tampered.json.broken).toMatchObject({ file: 'audit.jsonl', line: 5, reason: expect.stringMatching(/entry seq 5 was edited: its link is not the prev recorded by the next entry/) });
+  });
+});
+
+describe('moat doctor on the chain key (audit.key)', () => {
+  let dataDir: string;
+  let keyFile: string;
+  beforeAll(async () => {
+    keyFile = freshKeyFile();
+    const g = await startGateway({ audit: { keyFile } });
+    await g.stop();
+    dataDir = g.dataDir;
+  });
+  const doctorKey = async (file = keyFile) => check((await doctorCli(dataDir, [], { MOAT_AUDIT_KEY_FILE: file })).report, 'audit.key');
+
+  it('is ok for the key as created: 0600, owned by the gateway user, outside the data dir', async () => {
+    expect(await doctorKey()).toMatchObject({ severity: 'ok', finding: expect.stringContaining(`the audit chain key ${keyFile} (mode 0600`) });
+  });
+
+  it.each([
+    ['0644', 0o644, 0, 0, 'fail', /is open to other users: they can read it and re-chain the log/],
+    ['0604', 0o604, 0, 0, 'fail', /is open to other users/],
+    ['0620', 0o620, 0, 0, 'fail', /is writable by its group/],
+    ['0600', 0o600, 4242, 0, 'fail', /belongs to another user, who can replace it/],
+    ['0640', 0o640, 0, 4242, 'warn', /is readable by its group \(gid 4242\)/],
+    ['0640', 0o640, 0, 0, 'ok', /outside the data dir/],
+  ] as const)('judges mode %s, owner uid %i, group gid %i as %s', async (_label, mode, uid, gid, severity, finding) => {
+    try {
+      chmodSync(keyFile, mode);
+      chownSync(keyFile, uid, gid);
+      const f = await doctorKey();
+      expect(f).toMatchObject({ severity, fixable: false });
+      expect(f.finding).toMatch(finding);
+    } finally {
+      chownSync(keyFile, 0, 0);
+      chmodSync(keyFile, 0o600);
+    }
+  });
+
+  it('fails a missing key while the log is keyed, and a key inside the data dir', async () => {
+    expect(await doctorKey(join(keyFile, '..', 'gone.key'))).toMatchObject({ severity: 'fail', finding: expect.stringMatching(/is missing: the keyed entries cannot be checked/) });
+    const inside = join(dataDir, 'audit.key');
+    cpSync(keyFile, inside);
+    expect(await doctorKey(inside)).toMatchObject({ severity: 'fail', finding: expect.stringMatching(/is inside the data dir: whoever can write the data dir can re-chain the log/) });
+  });
+
+  it('moat audit key --create makes the key an install can then hand to the service', async () => {
+    const file = freshKeyFile();
+    const made = await runCli(['audit', 'key', '--create', '--json'], { MOAT_AUDIT_KEY_FILE: file });
+    expect(made.code).toBe(0);
+    const info = JSON.parse(made.stdout) as { created: boolean; id: string; publicKey: string };
+    expect(info).toMatchObject({ keyFile: file, created: true, exists: true, id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const again = await runCli(['audit', 'key', '--json', '--audit-key-file', file]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ created: false, id: info.id, publicKey: info.publicKey });
+    expect(made.stdout + again.stdout).not.toContain(readFileSync(file, 'utf8').trim());
   });
 });

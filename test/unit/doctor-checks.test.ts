@@ -77,7 +77,7 @@ describe('RequestMetrics', () => {
   });
 });
 
-const KEY = { path: '/nonexistent-keys/audit.key', anchorFile: '/nonexistent-keys/audit-anchors.jsonl', mode: 0o600, uid: 0, ownUid: 0, insideDataDir: false, anchorInsideDataDir: false };
+const KEY = { path: '/nonexistent-keys/audit.key', anchorFile: '/nonexistent-keys/audit-anchors.jsonl', mode: 0o600, uid: 0, gid: 0, ownUid: 0, ownGid: 0, insideDataDir: false, anchorInsideDataDir: false };
 
 /** A snapshot of a healthy running gateway with `patch` applied to its facts. */
 function context(values: Record<string, unknown>, patch: Partial<GatewayFacts> = {}): DoctorContext {

@@ -58,10 +58,12 @@ const writer: Check = {
 export function auditKeyFacts(paths: AuditKeyPaths, dataDir: string): AuditKeyFacts {
   let mode: number | null = null;
   let uid: number | null = null;
+  let gid: number | null = null;
   try {
     const st = statSync(paths.keyFile);
     mode = st.mode & 0o777;
     uid = st.uid;
+    gid = st.gid;
   } catch {
     // missing: judged below
   }
@@ -70,7 +72,9 @@ export function auditKeyFacts(paths: AuditKeyPaths, dataDir: string): AuditKeyFa
     anchorFile: paths.anchorFile,
     mode,
     uid,
+    gid,
     ownUid: typeof process.getuid === 'function' ? process.getuid() : null,
+    ownGid: typeof process.getgid === 'function' ? process.getgid() : null,
     insideDataDir: isInside(dataDir, paths.keyFile),
     anchorInsideDataDir: isInside(dataDir, paths.anchorFile),
   };
@@ -100,7 +104,8 @@ const key: Check = {
     if (k.ownUid !== null && k.uid !== null && k.uid !== k.ownUid && k.uid !== 0) {
       return { severity: 'fail', finding: `${where} belongs to another user, who can replace it`, fix: `chown it to the gateway's user (or root) and chmod 600 ${k.path}` };
     }
-    if ((k.mode & 0o040) !== 0) return { severity: 'warn', finding: `${where} is readable by its group`, fix: `chmod 600 ${k.path} unless the group is the gateway's own` };
+    // Root-owned and readable by the gateway's own group (docs/deployment.md) is the tightest a service gets.
+    if ((k.mode & 0o040) !== 0 && k.gid !== k.ownGid) return { severity: 'warn', finding: `${where} is readable by its group (gid ${k.gid})`, fix: `chmod 600 ${k.path}, or chgrp it to the gateway's own group` };
     return { severity: 'ok', finding: `${where} is outside the data dir and readable by its owner only; anchors go to ${k.anchorFile}`, fix: 'none needed' };
   },
 };

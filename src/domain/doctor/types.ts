@@ -123,8 +123,10 @@ export interface AuditKeyFacts {
   /** Mode bits and owner uid, null when the file does not exist. */
   mode: number | null;
   uid: number | null;
-  /** This process's uid (null where the platform has none). */
+  gid: number | null;
+  /** This process's uid and gid (null where the platform has none). */
   ownUid: number | null;
+  ownGid: number | null;
   insideDataDir: boolean;
   anchorInsideDataDir: boolean;
 }
