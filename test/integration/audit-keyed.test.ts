@@ -7,6 +7,8 @@
  */
 import { createHash, createHmac, createPublicKey, hkdfSync, verify as verifySignature } from 'node:crypto';
 import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditDir, fileLines, readEntries, readSecurityEntries, writeFileLines, type Entry } from '../helpers/audit.js';
@@ -367,5 +369,51 @@ describe('moat doctor on the chain key (audit.key)', () => {
     const again = await runCli(['audit', 'key', '--json', '--audit-key-file', file]);
     expect(JSON.parse(again.stdout)).toMatchObject({ created: false, id: info.id, publicKey: info.publicKey });
     expect(made.stdout + again.stdout).not.toContain(readFileSync(file, 'utf8').trim());
+  });
+});
+
+describe('head anchors sent to the notifier (audit.anchorNotify)', () => {
+  it('posts each new anchor to the webhook (signed) and to ntfy at priority min, every anchorInterval while the log grows', async () => {
+    const hits: Array<{ url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        hits.push({ url: req.url ?? '', headers: req.headers, body });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const topic = 'Moat7f3kQ9zXw2LpR8vN4tYb6cJd';
+    const g = await startGateway({
+      audit: { keyFile: freshKeyFile(), anchorNotify: true, anchorInterval: 1 },
+      notifications: { ntfy: { url: base, topic }, webhook: { url: `${base}/webhook` } },
+      egress: { purposes: { notify: { allowCidrs: ['127.0.0.1/32'] } } },
+    });
+    try {
+      await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'anchored', scopes: ['read'] } });
+      const head = (await g.fetch('/api/v1/audit/head')).json as { seq: number };
+      const webhookAnchor = () =>
+        hits
+          .filter((h) => h.url === '/webhook')
+          .map((h) => ({ h, body: JSON.parse(h.body) as { type: string; anchor: { main: { seq: number }; ts: string; sig: string; [k: string]: unknown } } }))
+          .find((x) => x.body.type === 'audit.anchor' && x.body.anchor.main.seq >= head.seq);
+      await expect.poll(() => webhookAnchor() !== undefined, { timeout: 10_000, interval: 100 }).toBe(true);
+      const { h, body } = webhookAnchor()!;
+      expect(h.headers['moat-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+      const v = await g.fetch('/api/v1/audit/verify');
+      const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.json.publicKey as string, 'base64')]), format: 'der', type: 'spki' });
+      const a = body.anchor;
+      const signed = JSON.stringify({ v: a['v'], ts: a.ts, dataDir: a['dataDir'], key: a['key'], main: a.main, security: a['security'] });
+      expect(verifySignature(null, Buffer.from(signed), publicKey, Buffer.from(a.sig, 'base64'))).toBe(true);
+      // The same anchor is a line of the anchor file.
+      expect(readFileSync(v.json.anchorFile as string, 'utf8')).toContain(a.sig);
+      const ntfy = hits.find((x) => x.url === `/${topic}` && x.body.includes(a.sig));
+      expect(ntfy?.headers['priority']).toBe('min');
+    } finally {
+      await g.stop();
+      await new Promise((r) => receiver.close(r));
+    }
   });
 });
