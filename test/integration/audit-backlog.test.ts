@@ -14,7 +14,8 @@ import { closeSync, constants, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Entry } from '../helpers/audit.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { Agent } from 'undici';
+import { send, startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
 
 /** The test's ends of the pipe: a reader it drains on demand, and an idle writer so opens never block. */
 class Pipe {
@@ -97,6 +98,22 @@ describe('a stalled audit writer', () => {
     }
   });
 
+  it('counts what cannot be queued at all: the first refusals of 250 other clients, past twice the queue, in audit.dropped', async () => {
+    // Each client's first refusal is an entry of its own; together they pass twice maxQueue.
+    for (let i = 1; i <= 250; i++) {
+      const agent = new Agent({ localAddress: `127.0.3.${i}` });
+      try {
+        const res = await send(agent, g.url, g.token, '/api/v1/tokens', { method: 'POST', body: {}, headers: { 'x-request-id': `client-${i}` } });
+        expect(res.status).toBe(503);
+        refusedIds.push(`client-${i}`);
+      } finally {
+        await agent.close();
+      }
+    }
+    const metrics = await g.fetch('/metrics');
+    expect(Number(/^moat_audit_dropped_total (\d+)$/m.exec(metrics.text)?.[1])).toBeGreaterThan(0);
+  });
+
   it('accepts writes again once the log catches up, and the log accounts for every refusal', async () => {
     await expect
       .poll(async () => {
@@ -135,7 +152,8 @@ describe('a stalled audit writer', () => {
     expect(denied.every((e) => e.code === 'audit_backlog' && e.status === 503 && e.outcome === 'denied')).toBe(true);
     // The first refusal is written as it happened; the counted ones name the last of them.
     expect(denied[0]).toMatchObject({ clientRequestId: refusedIds[0] });
-    expect(denied.length).toBeLessThan(refusedIds.length / 10);
+    expect(denied.length).toBeLessThan(refusedIds.length);
+    expect(entries.filter((e) => e.type === 'audit.dropped').reduce((n, e) => n + (e.detail?.['count'] as number), 0)).toBeGreaterThan(0);
     const counted = denied.filter((e) => e.detail?.['aggregated'] === true);
     expect(counted.length).toBeGreaterThan(0);
     expect(counted.every((e) => e.client === '127.0.0.1' && typeof e.detail?.['lastRequestId'] === 'string')).toBe(true);
