@@ -22,7 +22,11 @@ export interface Server {
 }
 
 /** Spawns a server process and resolves once it prints a line matching `ready` (capturing the URL). */
+/** The audit chain key of the bench's gateways: in a temp dir, never /etc/moat or ~/.config/moat. */
+const BENCH_KEY_FILE = join(mkdtempSync(join(tmpdir(), 'moat-bench-keys-')), 'audit.key');
+
 export function spawnServer(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Server> {
+  env = { MOAT_AUDIT_KEY_FILE: BENCH_KEY_FILE, ...env };
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // Servers run on core 0 and the load generator (this process) on core 1, so that the client's

@@ -76,7 +76,9 @@ export function renderConfigSchema(): string {
 
 export async function renderOpenApi(): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-docs-'));
-  const gw = createGateway({ values: { port: 0, dataDir, logLevel: 'silent' } });
+  // The audit chain key of this throwaway gateway: beside the data dir, never /etc/moat or ~/.config/moat.
+  const keyDir = mkdtempSync(join(tmpdir(), 'moat-docs-keys-'));
+  const gw = createGateway({ values: { port: 0, dataDir, logLevel: 'silent', audit: { keyFile: join(keyDir, 'audit.key') } } });
   await gw.start();
   try {
     const res = await fetch(`${gw.url}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${gw.token}` } });
@@ -86,6 +88,7 @@ export async function renderOpenApi(): Promise<string> {
   } finally {
     await gw.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(keyDir, { recursive: true, force: true });
   }
 }
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { AuditSink } from './audit/event.js';
-import { verifyAudit } from './audit/verify.js';
-import { AuditLog } from './audit/writer.js';
+import type { HeadAnchor } from './audit/anchors.js';
+import type { AuditRecord } from './audit/record.js';
 import { bootPosture, type BootPosture } from './config/bind.js';
 import { changedPaths, checkPatchKeys, mergePatch, redact, restoreRedacted, runtimeFile, type Reconfigurable } from './config/live.js';
 import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
@@ -17,6 +17,7 @@ import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
 import { HooksModule } from './domain/hooks/module.js';
 import { TokenService } from './domain/identity/tokens.js';
+import { sendAnchorNotice } from './domain/doctor/notify.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
 import { checkDeclaredServices, type ServiceRegistry, type Supervisor } from './domain/services/index.js';
 import type { ToolService } from './domain/tools/registry.js';
@@ -27,6 +28,7 @@ import { GatewayError } from './errors.js';
 import { installAdminToken } from './gateway/admin.js';
 import { buildHouse, type House } from './gateway/house.js';
 import { liveParts } from './gateway/live.js';
+import { openRecord } from './gateway/record.js';
 import { GATEWAY_FILE, gatewayFilePid, refuseSecondGateway } from './gateway/offline.js';
 import { AUDIT_SETTLE_MS, routeDeps } from './gateway/routes.js';
 import { createWatch, type Watch } from './gateway/watch.js';
@@ -51,7 +53,7 @@ import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqliteTokenStore } from './store/sqlite/identity.js';
 
-export { GATEWAY_FILE, doctorOffline, modeOf, runningGatewayPid, verifyAuditDir } from './gateway/offline.js';
+export { GATEWAY_FILE, auditKeyInfo, doctorOffline, modeOf, offlineAuditPaths, runningGatewayPid, verifyAuditDir } from './gateway/offline.js';
 
 export interface GatewayOptions extends ConfigInput {
   /** Where JSON log lines go (default stderr). */
@@ -90,7 +92,7 @@ export class Gateway {
   private db: Db | null = null;
   private app: FastifyInstance | null = null;
   private listener: Listener | null = null;
-  private audit: AuditLog | null = null;
+  private audit: AuditRecord | null = null;
   private tokens: TokenService | null = null;
   private toolbox: Toolbox | null = null;
   private hookWarnings: string[] = [];
@@ -267,9 +269,11 @@ export class Gateway {
     refuseSecondGateway(dataDir);
 
     const auditDir = join(dataDir, 'audit');
-    const auditLog = new AuditLog({ dir: auditDir, rotateBytes: config.audit.rotateBytes, keep: config.audit.keep, maxQueue: config.audit.maxQueue, log, now });
-    await auditLog.start();
-    this.audit = auditLog;
+    const notify = () => {
+      const h = this.house;
+      return h ? (anchor: HeadAnchor) => sendAnchorNotice({ outbound: h.egress, config: () => this.config, secret: () => h.callbackSecret, log, now }, anchor).then(() => undefined) : null;
+    };
+    const auditLog = (this.audit = await openRecord({ config, log, now, counters: this.counters, notify }));
     const audit: AuditSink = this.opts.unsafeAuditSinkForBenchmarks ?? auditLog;
     if (audit !== auditLog) log.warn('audit sink replaced (benchmarks only): requests are not audited');
 
@@ -303,11 +307,7 @@ export class Gateway {
     const pipeline = createPipeline({ guards, tls: posture.tls, audit, log, isDraining: () => this.draining, counters: this.counters, now });
     // The audit chain against this gateway's head, after what was recorded before the call is written
     // (a stalled writer delays the answer by a second at most: the written head is what the files hold).
-    const verifyRunning = async () => {
-      await auditLog.flushWithin(AUDIT_SETTLE_MS);
-      const head = auditLog.writtenHead;
-      return { ...(await verifyAudit(auditDir, { head })), head };
-    };
+    const verifyRunning = () => auditLog.verify(AUDIT_SETTLE_MS);
     const watch = (this.watch = createWatch({
       version: VERSION,
       dataDir,
@@ -492,6 +492,8 @@ export class Gateway {
       await this.closeApp();
       await this.house?.stop();
       const now = this.opts.now ?? Date.now;
+      // Open refusal counts are written before the shutdown record, which stays the last entry.
+      this.audit?.closeWindows();
       this.audit?.record({
         type: 'gateway.shutdown',
         outcome: 'ok',

@@ -1,10 +1,21 @@
-/** The hash chain: each line carries the SHA-256 of the previous line. Shared by writer, reader and verifier. */
+/**
+ * The chain's line format, shared by writer, reader and verifier. A keyed line ends with its own
+ * `"mac"` (HMAC-SHA256 under the chain key over the line without that member) and its `prev` is
+ * the previous line's link; a line's link is its mac, or, for a line written before the chain was
+ * keyed (a legacy line), the SHA-256 of the whole line. No key material here.
+ */
 import { hash } from 'node:crypto';
 
 export const GENESIS = '0'.repeat(64);
 export const CURRENT_FILE = 'audit.jsonl';
 /** Rotated files are named by the sequence number of their first entry, so names sort in chain order. */
 const ROTATED = /^audit-(\d{16})\.jsonl$/;
+
+/** A chain's newest entry: its seq and its link. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
 
 /** Where the kept chain starts: the first entry of the oldest kept file (recorded at each rotation). */
 export interface Anchor {
@@ -14,6 +25,25 @@ export interface Anchor {
 
 export function lineHash(line: string): string {
   return hash('sha256', line, 'hex');
+}
+
+/** The mac member, always last on a keyed line. */
+const MAC_SUFFIX = /,"mac":"([0-9a-f]{64})"\}$/;
+
+/** A keyed line split into what its mac covers and the mac; null for a legacy (unkeyed) line. */
+export function splitMac(line: string): { covered: string; mac: string } | null {
+  const m = MAC_SUFFIX.exec(line);
+  return m ? { covered: `${line.slice(0, m.index)}}`, mac: m[1] as string } : null;
+}
+
+/** A keyed line: the covered text (`{...}` without the mac) with its mac appended as the last member. */
+export function withMac(covered: string, mac: string): string {
+  return `${covered.slice(0, -1)},"mac":"${mac}"}`;
+}
+
+/** What the next line's `prev` must be: the mac of a keyed line, the SHA-256 of a legacy one. */
+export function linkOf(line: string): string {
+  return splitMac(line)?.mac ?? lineHash(line);
 }
 
 export function rotatedName(firstSeq: number): string {

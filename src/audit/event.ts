@@ -11,7 +11,10 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   actor?: { id: string; name: string } | undefined;
   client?: string | undefined;
+  /** The gateway's own id of the request (the X-Request-Id of its response and `reqId` of its log line). */
   requestId?: string | undefined;
+  /** The X-Request-Id the client sent, when it was sane (at most 128 of A-Z a-z 0-9 . _ : -); never used as the id. */
+  clientRequestId?: string | undefined;
   method?: string | undefined;
   /** The route pattern (e.g. /api/v1/tokens/:id), never the raw URL. */
   route?: string | undefined;
@@ -21,13 +24,17 @@ export interface AuditEvent {
   headers?: Record<string, string> | undefined;
   /** Event-specific, non-secret facts (ids, names, counts, reasons). */
   detail?: Record<string, unknown> | undefined;
+  /** In the security log only: the seq of the same entry in the main log. */
+  mainSeq?: number | undefined;
 }
 
 export interface AuditEntry extends AuditEvent {
   seq: number;
   ts: string;
-  /** SHA-256 (hex) of the previous entry's line; the genesis entry points at 64 zeros. */
+  /** Link of the previous entry (its mac; SHA-256 of the whole line for a legacy line); 64 zeros for the first. */
   prev: string;
+  /** HMAC-SHA256 under the chain key of this line without `mac` (absent on lines written before the chain was keyed). */
+  mac?: string;
 }
 
 /** Anything that takes audit events. record() never throws and never blocks. */
@@ -35,9 +42,14 @@ export interface AuditSink {
   record(event: AuditEvent): void;
   /** False when the write queue is full: writes are refused (audit_backlog) until it drains. */
   hasCapacity(): boolean;
+  /**
+   * A refusal: repeated ones from one client are counted into one entry per window rather than
+   * written one by one. A sink without it records every refusal.
+   */
+  refused?(event: AuditEvent): void;
 }
 
-export const AUDITED_HEADERS = ['user-agent', 'x-request-id', 'content-type', 'content-length', 'origin', 'idempotency-key', 'x-github-delivery', 'x-github-event'] as const;
+export const AUDITED_HEADERS = ['user-agent', 'content-type', 'content-length', 'origin', 'idempotency-key', 'x-github-delivery', 'x-github-event'] as const;
 const MAX_HEADER_CHARS = 200;
 
 export function pickHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> | undefined {

@@ -64,6 +64,11 @@ export class CurrentFile {
     return failed;
   }
 
+  /** Forces what was appended to the disk (no-op when closed). */
+  async sync(): Promise<void> {
+    await this.fd?.sync().catch(() => undefined);
+  }
+
   /** Syncs and closes (idempotent). */
   async close(): Promise<void> {
     const fd = this.fd;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CURRENT_FILE, GENESIS, chainOrder, isRotatedName, lineHash, parseLink } from './chain.js';
+import { CURRENT_FILE, GENESIS, chainOrder, isRotatedName, lineHash, linkOf, parseLink } from './chain.js';
 import { readFirstLine, readTail } from './lines.js';
 
 export interface FileStart {
@@ -22,8 +22,10 @@ export interface Recovered {
   currentStart: { seq: number; prev: string } | null;
   /** Size of the current file after recovery. */
   currentBytes: number;
-  /** The newest complete entry: the chain continues from it. */
+  /** The newest complete entry: the chain continues from its link. */
   head: { seq: number; hash: string };
+  /** The newest complete line as it is (undefined for an empty log): the writer checks its mac. */
+  headLine: string | undefined;
   /** A partial last line that was cut: its size and SHA-256 (kept as evidence in audit.recovered). */
   cut: { bytes: number; sha256: string } | null;
   /** The newest complete line is not an entry (edited or corrupted); seq was inferred from older lines. */
@@ -38,7 +40,7 @@ export async function recoverAuditDir(dir: string): Promise<Recovered> {
     const link = first === undefined ? undefined : parseLink(first);
     if (link) rotated.push({ name, ...link });
   }
-  const out: Recovered = { rotated, currentStart: null, currentBytes: 0, head: { seq: 0, hash: GENESIS }, cut: null, unreadableHead: false };
+  const out: Recovered = { rotated, currentStart: null, currentBytes: 0, head: { seq: 0, hash: GENESIS }, headLine: undefined, cut: null, unreadableHead: false };
 
   let last: string | undefined;
   let before: string[] = [];
@@ -62,9 +64,10 @@ export async function recoverAuditDir(dir: string): Promise<Recovered> {
     if (newest) ({ last, before } = await readTail(join(dir, newest.name)));
   }
   if (last !== undefined) {
+    out.headLine = last;
     const link = parseLink(last);
     if (link) {
-      out.head = { seq: link.seq, hash: lineHash(last) };
+      out.head = { seq: link.seq, hash: linkOf(last) };
     } else {
       // Continue the chain from the line as it is (verify will name it) and keep seq increasing.
       out.unreadableHead = true;

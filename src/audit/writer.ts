@@ -1,20 +1,25 @@
 /**
- * The append-only audit writer. record() hashes the entry into the chain at once (so chain order is
- * the order of events) and queues the line; one writer flushes lines in order, off the request
- * path. The queue is bounded: past `maxQueue` writes are refused (audit_backlog), past twice that
- * events are dropped and the count is recorded once there is room. Rotation by size keeps the
- * chain: the first entry of each new file names the closed file, the pruned files and the anchor
- * (where the kept chain now starts); files are pruned only after that entry is written.
+ * The append-only audit writer of one chain (the main log, or the security log beside it). record()
+ * keys the entry into the chain at once (so chain order is the order of events: each line carries
+ * the previous line's link and its own HMAC under the chain key) and queues the line; one writer
+ * flushes lines in order, off the request path. The queue is bounded: past `maxQueue` writes are
+ * refused (audit_backlog), past twice that events are dropped and the count is recorded once there
+ * is room. Rotation by size keeps the chain: the first entry of each new file names the closed file,
+ * the pruned files and the anchor (where the kept chain now starts); files are pruned only after
+ * that entry is written. A log found unkeyed, or keyed under another key, gets an audit.keyed entry.
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Logger } from '../observe/logger.js';
-import { CURRENT_FILE, lineHash, rotatedName } from './chain.js';
+import { CURRENT_FILE, rotatedName, splitMac, withMac, type ChainHead } from './chain.js';
 import type { AuditEvent, AuditSink } from './event.js';
 import { CurrentFile } from './file.js';
+import type { ChainKey } from './key.js';
 import { recoverAuditDir, type FileStart } from './recover.js';
 
 export interface AuditLogOptions {
   dir: string;
+  /** Keys every line (HMAC-SHA256): without it nobody can edit and re-chain the files. */
+  key: ChainKey;
   /** Rotate the current file when it reaches this many bytes. */
   rotateBytes: number;
   /** Rotated files kept; older ones are deleted (and the deletion recorded in the chain). */
@@ -25,12 +30,11 @@ export interface AuditLogOptions {
   now?: () => number;
   /** How long stop() keeps retrying a failing disk before giving up on the queue (ms). */
   stopTimeoutMs?: number;
+  /** Called with every entry put in the chain (the writer's own entries included), in chain order. */
+  onAppend?: (event: AuditEvent, seq: number) => void;
 }
 
-export interface ChainHead {
-  seq: number;
-  hash: string;
-}
+export type { ChainHead } from './chain.js';
 
 type Item = { kind: 'line'; text: string; seq: number; hash: string } | { kind: 'rotate'; closeAs: string } | { kind: 'prune'; names: string[] };
 
@@ -54,6 +58,7 @@ export class AuditLog implements AuditSink {
   private seq = 0;
   private prev = '';
   private written: ChainHead = { seq: 0, hash: '' };
+  private recovered: ChainHead = { seq: 0, hash: '' };
   /** Bytes of the current file counting queued lines (decides rotation at record time). */
   private bytesInFile = 0;
   private currentStart: { seq: number; prev: string } | null = null;
@@ -86,6 +91,11 @@ export class AuditLog implements AuditSink {
     return { seq: this.seq, hash: this.prev };
   }
 
+  /** The newest entry found in the files at start (before this start wrote anything). */
+  get recoveredHead(): ChainHead {
+    return { ...this.recovered };
+  }
+
   /** The newest entry written to the file. */
   get writtenHead(): ChainHead {
     return { ...this.written };
@@ -110,6 +120,7 @@ export class AuditLog implements AuditSink {
     this.seq = r.head.seq;
     this.prev = r.head.hash;
     this.written = { ...r.head };
+    this.recovered = { ...r.head };
     this.bytesInFile = r.currentBytes;
     await this.file.open(r.currentBytes);
     this.state = 'open';
@@ -120,16 +131,42 @@ export class AuditLog implements AuditSink {
       this.opts.log.warn(detail, 'audit log recovered');
       this.record({ type: 'audit.recovered', outcome: r.cut ? 'ok' : 'error', detail });
     }
+    this.markKeyed(r.headLine, r.head.seq);
+  }
+
+  /**
+   * Where a keyed stretch of the chain starts in a log that already has entries: after legacy
+   * (unkeyed) lines, or after a line that does not verify under this key (the key was replaced, or
+   * the line was edited while no gateway ran). A new log is keyed from its first line and needs none.
+   */
+  private markKeyed(headLine: string | undefined, headSeq: number): void {
+    if (headLine === undefined || headSeq === 0) return;
+    const key = this.opts.key;
+    const keyed = splitMac(headLine);
+    if (keyed && key.checkMac(keyed.covered, keyed.mac)) return;
+    if (!keyed) {
+      this.record({ type: 'audit.keyed', outcome: 'ok', detail: { key: key.id, reason: 'the log was not keyed: entries up to here carry plain SHA-256 links; every entry from here on carries an HMAC under the chain key', unkeyedThrough: headSeq } });
+      this.opts.log.warn({ dir: this.opts.dir, unkeyedThrough: headSeq }, 'audit log keyed from here on (entries before were written unkeyed)');
+      return;
+    }
+    this.record({ type: 'audit.keyed', outcome: 'error', detail: { key: key.id, reason: 'the newest entry does not verify under this chain key: the key file was replaced, or the entry was edited while no gateway ran', continuesAfterSeq: headSeq } });
+    this.opts.log.error({ dir: this.opts.dir, seq: headSeq }, 'the newest audit entry does not verify under the chain key (a replaced key, or an edited entry); the chain continues from it and verify will name it');
+  }
+
+  /** Forces what is written so far to the disk (before an anchor vouches for it). */
+  sync(): Promise<void> {
+    return this.state === 'open' ? this.file.sync() : Promise.resolve();
   }
 
   hasCapacity(): boolean {
     return this.queued < this.opts.maxQueue;
   }
 
-  record(event: AuditEvent): void {
+  /** Records an event; returns its seq, or undefined when it was dropped. */
+  record(event: AuditEvent): number | undefined {
     if (this.state !== 'open' || this.queued >= this.opts.maxQueue * 2) {
       if (this.dropped++ === this.droppedReported) this.opts.log.error({ type: event.type, state: this.state }, 'audit event dropped');
-      return;
+      return undefined;
     }
     if (this.dropped > this.droppedReported && this.queued < this.opts.maxQueue) {
       const count = this.dropped - this.droppedReported;
@@ -137,20 +174,24 @@ export class AuditLog implements AuditSink {
       this.append({ type: 'audit.dropped', outcome: 'error', detail: { count, reason: 'the audit queue was full' } });
     }
     if (this.bytesInFile > 0 && this.bytesInFile >= this.opts.rotateBytes) this.markRotation();
-    this.append(event);
+    return this.append(event);
   }
 
-  private append(event: AuditEvent): void {
+  private append(event: AuditEvent): number {
     const seq = ++this.seq;
-    // seq, ts and prev first, then the event's own members (its type has none of those three names).
-    const line = `{"seq":${seq},"ts":"${this.timestamp()}","prev":"${this.prev}",${JSON.stringify(event).slice(1)}`;
+    // seq, ts and prev first, then the event's own members (its type has none of those names), the mac last.
+    const covered = `{"seq":${seq},"ts":"${this.timestamp()}","prev":"${this.prev}",${JSON.stringify(event).slice(1)}`;
+    const mac = this.opts.key.mac(covered);
+    const line = withMac(covered, mac);
     this.currentStart ??= { seq, prev: this.prev };
-    this.prev = lineHash(line);
+    this.prev = mac;
     this.queue.push({ kind: 'line', text: `${line}\n`, seq, hash: this.prev });
     this.queued++;
     this.bytesInFile += Buffer.byteLength(line) + 1;
     this.pendingChars += line.length + 1;
     this.schedule();
+    this.opts.onAppend?.(event, seq);
+    return seq;
   }
 
   /** ISO time of now, formatted once per millisecond (entries come in bursts). */

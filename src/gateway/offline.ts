@@ -4,19 +4,56 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAudit } from '../audit/verify.js';
-import type { ChainHead } from '../audit/writer.js';
+import type { ChainHead } from '../audit/chain.js';
+import { auditKeyPaths, loadChainKey, loadOrCreateChainKey, type AuditKeyPaths } from '../audit/key.js';
+import type { RecordVerifyResult } from '../audit/record.js';
+import { loadConfig } from '../config/load.js';
 import { Doctor, type FixReport } from '../domain/doctor/index.js';
 import { loadOrCreateAdminToken } from '../domain/identity/admin-token.js';
 import { GatewayError } from '../errors.js';
 import { RENEW_WITHIN_DAYS, certificateNames, namesOfCertificate, reissueSelfSigned } from '../http/tls.js';
 import { readIfExists } from '../store/files.js';
+import { verifyDataDir } from './record.js';
 
 export const GATEWAY_FILE = 'gateway.json';
 
-/** Walks the audit chain of a data dir (moat audit verify), against a running gateway's head if given. */
-export function verifyAuditDir(dataDir: string, head?: ChainHead) {
-  return verifyAudit(join(dataDir, 'audit'), head ? { head } : {});
+export interface OfflineAuditInput {
+  /** A config file (--config, MOAT_CONFIG) whose audit.keyFile / audit.anchorFile count. */
+  configFile?: string | undefined;
+  /** --audit-key-file, --audit-anchor-file. */
+  keyFile?: string | undefined;
+  anchorFile?: string | undefined;
+  /** The environment (MOAT_AUDIT_KEY_FILE, MOAT_AUDIT_ANCHOR_FILE are read; nothing else). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The chain key and anchor file an offline command uses: flags < env < config file < defaults, as `moat serve` resolves them. */
+export function offlineAuditPaths(input: OfflineAuditInput = {}): AuditKeyPaths {
+  const env = input.env ?? {};
+  const only = { MOAT_AUDIT_KEY_FILE: env['MOAT_AUDIT_KEY_FILE'], MOAT_AUDIT_ANCHOR_FILE: env['MOAT_AUDIT_ANCHOR_FILE'] };
+  const flags = { 'audit-key-file': input.keyFile, 'audit-anchor-file': input.anchorFile };
+  const { config } = loadConfig({ ...(input.configFile ? { file: input.configFile } : {}), env: only, flags });
+  return auditKeyPaths(config.audit);
+}
+
+/**
+ * `moat audit key`: the chain key's file, id and anchor public key; with `create`, makes the key
+ * when there is none (as the first start would), so that an install can set its owner and mode.
+ */
+export function auditKeyInfo(paths: AuditKeyPaths, create: boolean): { keyFile: string; anchorFile: string; exists: boolean; created: boolean; id: string | null; publicKey: string | null } {
+  const made = create ? loadOrCreateChainKey(paths.keyFile) : null;
+  const key = made?.key ?? loadChainKey(paths.keyFile);
+  return { ...paths, exists: key !== null, created: made?.created ?? false, id: key?.id ?? null, publicKey: key?.publicKey ?? null };
+}
+
+/** Walks both audit chains of a data dir (moat audit verify) with the key and anchors, against a running gateway's heads if given. */
+export function verifyAuditDir(
+  dataDir: string,
+  paths: AuditKeyPaths,
+  head?: { main: ChainHead; security: ChainHead },
+  laterHead?: () => Promise<{ main: ChainHead; security: ChainHead } | undefined>,
+): Promise<RecordVerifyResult> {
+  return verifyDataDir(dataDir, paths, head, laterHead);
 }
 
 /** The pid <dataDir>/gateway.json names, or null when the file is missing or unreadable. */
@@ -53,10 +90,11 @@ export function refuseSecondGateway(dataDir: string): void {
  * the self-signed certificate, the audit chain) and, with `fix`, their repairs. While a gateway
  * still serves the data dir the token file is left to it (a new token would not be one it knows).
  */
-export async function doctorOffline(dataDir: string, opts: { fix: boolean }): Promise<FixReport> {
+export async function doctorOffline(dataDir: string, opts: { fix: boolean; auditPaths?: AuditKeyPaths }): Promise<FixReport> {
   const live = runningGatewayPid(dataDir);
   const doctor = new Doctor({
     dataDir,
+    auditPaths: opts.auditPaths ?? offlineAuditPaths(),
     now: Date.now,
     renewWithinDays: RENEW_WITHIN_DAYS,
     running: null,

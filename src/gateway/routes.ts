@@ -4,7 +4,7 @@
  */
 import { readAudit } from '../audit/read.js';
 import type { AuditSink } from '../audit/event.js';
-import type { AuditLog } from '../audit/writer.js';
+import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import { TokenBound } from '../domain/identity/bound.js';
 import type { TokenService } from '../domain/identity/tokens.js';
@@ -24,7 +24,7 @@ export interface RoutesContext {
   tokens: TokenService;
   guards: Guards;
   audit: AuditSink;
-  auditLog: AuditLog;
+  auditLog: AuditRecord;
   auditDir: string;
   watch: Watch;
   status: RouteDeps['status'];
@@ -82,7 +82,8 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
       },
       head: async () => {
         await auditLog.flushWithin(AUDIT_SETTLE_MS);
-        return auditLog.writtenHead;
+        const { main, security } = auditLog.heads;
+        return { ...main, security };
       },
       verify: ctx.verifyAudit,
     },

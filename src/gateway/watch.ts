@@ -4,7 +4,8 @@
  * nothing). Facts come in through small functions; nothing here reaches into the gateway.
  */
 import type { AuditSink } from '../audit/event.js';
-import type { AuditLog } from '../audit/writer.js';
+import { auditKeyPaths } from '../audit/key.js';
+import type { AuditRecord } from '../audit/record.js';
 import type { BootPosture } from '../config/bind.js';
 import type { Config } from '../config/schema.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -30,7 +31,7 @@ export interface WatchContext {
   now: () => number;
   log: Logger;
   audit: AuditSink;
-  auditLog: AuditLog;
+  auditLog: AuditRecord;
   tokens: TokenService;
   toolbox: Toolbox;
   house: House;
@@ -57,6 +58,7 @@ export function createWatch(ctx: WatchContext): Watch {
   const { tokens, auditLog, house } = ctx;
   const doctor = new Doctor({
     dataDir: ctx.dataDir,
+    auditPaths: auditKeyPaths(ctx.config().audit),
     now: ctx.now,
     renewWithinDays: RENEW_WITHIN_DAYS,
     running: {

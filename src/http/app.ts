@@ -5,7 +5,6 @@
  * only), the OpenAPI generator, and the routes. Does not listen.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
-import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
@@ -53,7 +52,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Fastify's own per-request logging is off (a child logger per request costs ~1 us): the
     // pipeline logs refusals and the problem handler logs failures, each with the request id.
     logger: false,
-    genReqId: (req: IncomingMessage) => requestId(req.headers['x-request-id']),
+    genReqId: () => requestId(),
     requestIdHeader: false,
     bodyLimit: opts.bodyLimit,
     return503OnClosing: false,

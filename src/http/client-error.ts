@@ -31,7 +31,7 @@ export function clientErrorHandler(opts: ClientErrorOptions) {
       return;
     }
     const err = clientErrorProblem(error);
-    const id = requestId(undefined);
+    const id = requestId();
     const client = normaliseAddress(socket.remoteAddress ?? '');
     if (err.code === 'request_timeout' && socket.bytesRead === 0) {
       // A connection that never sent a byte (a browser's preconnect, a port check): answered like the

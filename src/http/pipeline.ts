@@ -12,6 +12,7 @@ import { pickHeaders } from '../audit/event.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
+import { clientRequestId } from '../observe/request-id.js';
 import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/request-metrics.js';
 import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
@@ -116,6 +117,8 @@ export function createPipeline(opts: PipelineOptions) {
   const g = opts.guards;
   const counters = opts.counters;
   const now = opts.now ?? Date.now;
+  // Refusal floods: repeated refusals are counted into one entry per client and window (src/audit/refusals.ts).
+  const refused = opts.audit.refused ? opts.audit.refused.bind(opts.audit) : opts.audit.record.bind(opts.audit);
   // The security headers of every response (MIME sniffing, Referer leaks, cached secrets,
   // clickjacking; HSTS over TLS): set here, and copied by the raw-socket refusals (client-error.ts, ws.ts).
   const headers: Record<string, string> = {
@@ -220,22 +223,24 @@ export function createPipeline(opts: PipelineOptions) {
     state.audited = true;
     let lockedForMs = 0;
     if (LOCKOUT_COUNTED.has(err.code)) lockedForMs = g.lockout.fail(state.client, t);
-    opts.log.warn({ reqId: req.id, client: state.client, method: req.method, route, code: err.code }, `refused: ${err.detail}`);
+    const clientId = clientRequestId(req.headers['x-request-id']);
+    opts.log.warn({ reqId: req.id, clientRequestId: clientId, client: state.client, method: req.method, route, code: err.code }, `refused: ${err.detail}`);
     const base = {
       outcome: 'denied' as const,
       actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
       client: state.client,
       requestId: req.id,
+      clientRequestId: clientId,
       method: req.method,
       route: route ?? undefined,
       status: err.status,
       code: err.code,
       headers: pickHeaders(req.headers),
     };
-    opts.audit.record({ type: denial, ...base, detail: { reason: err.detail } });
+    refused({ type: denial, ...base, detail: { reason: err.detail } });
     if (lockedForMs > 0) {
       counters.lockout(t);
-      opts.audit.record({ type: 'auth.lockout', ...base, detail: { lockedForMs } });
+      refused({ type: 'auth.lockout', ...base, detail: { lockedForMs } });
       opts.log.warn({ client: state.client, lockedForMs }, 'client locked out after repeated failures');
     }
   }
@@ -251,19 +256,21 @@ export function createPipeline(opts: PipelineOptions) {
     opts.log.warn({ reqId: id, client, code: err.code }, `refused: ${err.detail}`);
     const denial = DENIAL_EVENTS[err.code];
     if (denial === undefined) return;
-    opts.audit.record({ type: denial, outcome: 'denied', client, requestId: id, status: err.status, code: err.code, detail: { reason: err.detail } });
+    refused({ type: denial, outcome: 'denied', client, requestId: id, status: err.status, code: err.code, detail: { reason: err.detail } });
   }
 
   /** A write's audit entry and its log line, which carry the same request id (reads are neither). */
   function recordWrite(req: FastifyRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
     state.audited = true;
-    opts.log.info({ reqId: req.id, client: state.client, actor: state.principal?.id, method: req.method, route: req.routeOptions.url, status, aborted: aborted || undefined }, 'write');
+    const clientId = clientRequestId(req.headers['x-request-id']);
+    opts.log.info({ reqId: req.id, clientRequestId: clientId, client: state.client, actor: state.principal?.id, method: req.method, route: req.routeOptions.url, status, aborted: aborted || undefined }, 'write');
     opts.audit.record({
       type: 'http.write',
       outcome: status !== undefined && status < 400 && !aborted ? 'ok' : 'error',
       actor: state.principal ? { id: state.principal.id, name: state.principal.name } : undefined,
       client: state.client,
       requestId: req.id,
+      clientRequestId: clientId,
       method: req.method,
       route: req.routeOptions.url ?? undefined,
       status,

@@ -40,7 +40,7 @@ function shim(req: http.IncomingMessage, name: string, routeUrl: string) {
     headers: req.headers,
     method: req.method ?? 'GET',
     url: req.url ?? '/',
-    id: requestId(req.headers['x-request-id']),
+    id: requestId(),
     params: { name },
     routeOptions: { url: routeUrl },
     moat: null,

@@ -13,15 +13,17 @@ export class HourlyCounter {
   private readonly counts = new Float64Array(HOURS);
   total = 0;
 
-  add(now: number, n = 1): void {
+  /** Counts `n` at time `now`; `total` (since boot) is left alone for counts read back from before a restart. */
+  add(now: number, n = 1, sinceBoot = true): void {
+    if (sinceBoot) this.total += n;
     const hour = Math.floor(now / HOUR_MS);
     const i = hour % HOURS;
+    if ((this.hourOf[i] as number) > hour) return; // older than what the slot holds now: outside the window
     if (this.hourOf[i] !== hour) {
       this.hourOf[i] = hour;
       this.counts[i] = 0;
     }
     (this.counts as Float64Array)[i] = (this.counts[i] as number) + n;
-    this.total += n;
   }
 
   /** The count of the current hour and the 23 before it. */
@@ -38,6 +40,8 @@ export class HourlyCounter {
 
 /** Refusals that are authentication failures (the audit's auth.failure and pairing.failure). */
 export const AUTH_FAILURE_CODES = ['auth_required', 'token_invalid', 'pairing_code_invalid'] as const;
+/** The audit types restore() takes. */
+export const RESTORED_AUDIT_TYPES = ['auth.failure', 'pairing.failure', 'auth.lockout'] as const;
 /** Of those, the ones where a credential was presented and was wrong (they count towards lockout). */
 export const CREDENTIAL_FAILURE_CODES: readonly string[] = ['token_invalid', 'pairing_code_invalid'];
 
@@ -64,6 +68,16 @@ export class DoorCounters {
 
   lockout(now: number): void {
     this.lockouts.add(now);
+  }
+
+  /**
+   * Refusals from before this start, read back from the audit log at boot (auth.failure,
+   * pairing.failure, auth.lockout; an aggregated entry with its count), so that the 24 h windows
+   * survive a restart. Totals since boot are left alone.
+   */
+  restore(type: string, code: string | undefined, at: number, n: number): void {
+    if (type === 'auth.lockout') this.lockouts.add(at, n, false);
+    else if (code !== undefined) this.authFailures.get(code)?.add(at, n, false);
   }
 
   /** A request arrived with a forwarded header (called only when one is present). */

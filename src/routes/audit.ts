@@ -12,10 +12,11 @@ const Query = Type.Object(
 );
 
 const Entry = Type.Object({ seq: Type.Integer(), ts: Type.String(), prev: Type.String(), type: Type.String(), outcome: Type.String() }, { additionalProperties: true });
-const Head = Type.Object({ seq: Type.Integer(), hash: Type.String() });
+const Link = Type.Object({ seq: Type.Integer(), hash: Type.String() });
+const Head = Type.Object({ ...Link.properties, security: Type.Optional(Type.Object(Link.properties, { description: 'The head of the security chain (security/)' })) });
 const Place = Type.Object({ file: Type.String(), line: Type.Integer() });
 
-const Verification = Type.Object({
+const ChainVerification = {
   ok: Type.Boolean(),
   files: Type.Array(Type.String()),
   entries: Type.Integer(),
@@ -26,7 +27,27 @@ const Verification = Type.Object({
   broken: Type.Optional(Type.Object({ ...Place.properties, reason: Type.String() }, { description: 'The first broken link' })),
   partialTail: Type.Optional(Type.Object({ ...Place.properties, bytes: Type.Integer() })),
   headChecked: Type.Boolean(),
+  keyed: Type.Object(
+    {
+      key: Type.Union([Type.String(), Type.Null()]),
+      keyedFrom: Type.Union([Type.Integer(), Type.Null()]),
+      unkeyed: Type.Union([Type.Object({ firstSeq: Type.Integer(), lastSeq: Type.Integer() }), Type.Null()]),
+    },
+    { description: 'Entries carry a mac under the chain key from keyedFrom on; unkeyed: the legacy stretch before it' },
+  ),
+  anchors: Type.Object(
+    { checked: Type.Integer(), newest: Type.Union([Type.Object({ seq: Type.Integer(), ts: Type.String() }), Type.Null()]) },
+    { description: 'Signed head anchors (outside the data dir) compared with the log' },
+  ),
   notes: Type.Array(Type.String()),
+};
+
+const Verification = Type.Object({
+  ...ChainVerification,
+  security: Type.Object(ChainVerification, { description: 'The security chain (security/): security events with their own retention' }),
+  keyFile: Type.String(),
+  anchorFile: Type.String(),
+  publicKey: Type.Union([Type.String(), Type.Null()], { description: 'Ed25519 public key (base64) that checks the anchors' }),
   head: Type.Optional(Head),
 });
 

@@ -29,8 +29,8 @@ export interface StatusView {
 
 export interface AuditView {
   read(after: number, limit: number): Promise<unknown[]>;
-  /** The newest entry written to the files (after writing what was recorded before the call). */
-  head(): Promise<{ seq: number; hash: string }>;
+  /** The newest entry written to the files (after writing what was recorded before the call), and the security chain's. */
+  head(): Promise<{ seq: number; hash: string; security?: { seq: number; hash: string } }>;
   verify(): Promise<unknown>;
 }
 

@@ -12,6 +12,7 @@ export interface Entry {
   actor?: { id: string; name: string };
   client?: string;
   requestId?: string;
+  clientRequestId?: string;
   method?: string;
   route?: string;
   status?: number;
@@ -19,6 +20,8 @@ export interface Entry {
   code?: string;
   headers?: Record<string, string>;
   detail?: Record<string, any>;
+  mac?: string;
+  mainSeq?: number;
 }
 
 export const auditDir = (dataDir: string) => join(dataDir, 'audit');
@@ -49,12 +52,26 @@ export function readEntries(dataDir: string): Entry[] {
   return auditFiles(dataDir).flatMap((n) => fileLines(dataDir, n).map((l) => JSON.parse(l) as Entry));
 }
 
-/** Everything under <dataDir>/audit/, every file, as one string (to search for secrets). */
+/** Everything under <dataDir>/audit/ (the security log too), every file, as one string (to search for secrets). */
 export function auditText(dataDir: string): string {
   const dir = auditDir(dataDir);
-  return readdirSync(dir)
-    .map((n) => readFileSync(join(dir, n), 'utf8'))
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => readFileSync(join(d.parentPath, d.name), 'utf8'))
     .join('\n');
+}
+
+/** Every entry of the security log (<dataDir>/audit/security/), in chain order. */
+export function readSecurityEntries(dataDir: string): Entry[] {
+  const dir = join(auditDir(dataDir), 'security');
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const files = [...names.filter((n) => /^audit-\d{16}\.jsonl$/.test(n)).sort(), ...(names.includes('audit.jsonl') ? ['audit.jsonl'] : [])];
+  return files.flatMap((n) =>
+    readFileSync(join(dir, n), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Entry),
+  );
 }
 
 /** A new data dir holding a copy of `dataDir`'s audit directory (to tamper with). */

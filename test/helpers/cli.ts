@@ -1,6 +1,7 @@
 /** Runs the real `moat` CLI (dist/main.js, built by `npm test`) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_KEY_FILE } from './keys.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -10,11 +11,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Environment without the caller's MOAT_* variables, plus `env`. */
+/** Environment without the caller's MOAT_* variables, with this test file's audit chain key, plus `env`. */
 export function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MOAT_')) out[k] = v;
-  return { ...out, ...env };
+  return { ...out, MOAT_AUDIT_KEY_FILE: TEST_KEY_FILE, ...env };
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, input?: string): Promise<CliResult> {

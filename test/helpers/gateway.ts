@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
+import { TEST_KEY_FILE } from './keys.js';
+
+export { TEST_ANCHOR_FILE, TEST_KEY_FILE } from './keys.js';
 
 export function tmpDir(prefix = 'moat-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -55,7 +58,9 @@ export interface TestResponse {
 export async function startGateway(values: Record<string, unknown> = {}, extra: Partial<GatewayOptions> = {}): Promise<TestGateway> {
   const dataDir = (values['dataDir'] as string | undefined) ?? tmpDir();
   const logs = new LogCapture();
-  const gw = createGateway({ values: { port: 0, logLevel: 'info', ...values, dataDir }, logDestination: logs, ...extra });
+  // The audit chain key of this test file, never /etc/moat (unless the test names its own).
+  const audit = { keyFile: TEST_KEY_FILE, ...(values['audit'] as Record<string, unknown> | undefined) };
+  const gw = createGateway({ values: { port: 0, logLevel: 'info', ...values, dataDir, audit }, logDestination: logs, ...extra });
   await gw.start();
   const dispatcher = agentFor(gw);
   const t: TestGateway = {

@@ -8,9 +8,10 @@ export interface RawResponse {
   headers: Record<string, string>;
 }
 
-export function rawRequest(port: number, text: string, host = '127.0.0.1', timeoutMs = 5000): Promise<RawResponse> {
+/** `localAddress`: the loopback address to send from (a client of its own, e.g. for its own audit entries). */
+export function rawRequest(port: number, text: string, host = '127.0.0.1', timeoutMs = 5000, localAddress?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, host);
+    const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();

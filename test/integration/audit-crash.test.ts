@@ -144,7 +144,7 @@ describe('a clean stop', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     const entries = readEntries(dataDir);
-    const audited = new Set(entries.filter((e) => e.type === 'http.write').map((e) => e.requestId));
+    const audited = new Set(entries.filter((e) => e.type === 'http.write').map((e) => e.clientRequestId));
     expect(ids.filter((id) => !audited.has(id))).toEqual([]);
     expect(entries[entries.length - 1]).toMatchObject({ type: 'gateway.shutdown', detail: { reason: 'SIGTERM', drained: true } });
     expect((await verify(dataDir)).code).toBe(0);
@@ -162,7 +162,7 @@ describe('a clean stop', () => {
     for (let round = 0; round < 5; round++) {
       const g = await startGateway({ dataDir: tmpDir() });
       const dir = auditDir(g.dataDir);
-      expect(held(dir).length).toBe(1);
+      expect(held(dir).length).toBe(2); // audit.jsonl and security/audit.jsonl
       for (let i = 0; i < 3; i++) await g.fetch('/api/v1/tokens/nope', { method: 'DELETE' });
       await g.stop();
       expect(held(dir)).toEqual([]);

@@ -56,7 +56,7 @@ describe('entries of a running gateway', () => {
     });
     expect(res.status).toBe(201);
     const list = await entries(g);
-    const write = only(list, (e) => e.type === 'http.write' && e.requestId === 'write-1');
+    const write = only(list, (e) => e.type === 'http.write' && e.clientRequestId === 'write-1');
     expect(write).toMatchObject({
       outcome: 'ok',
       method: 'POST',
@@ -66,7 +66,10 @@ describe('entries of a running gateway', () => {
       scope: 'admin',
       client: '127.0.0.1',
     });
-    expect(write.headers).toEqual({ 'user-agent': 'moat-test/1.0', 'x-request-id': 'write-1', 'content-type': 'application/json', 'content-length': expect.any(String) });
+    // The request id is the gateway's own (the one on the response); the client's is kept beside it.
+    expect(write.requestId).toBe(res.headers['x-request-id']);
+    expect(write.requestId).not.toBe('write-1');
+    expect(write.headers).toEqual({ 'user-agent': 'moat-test/1.0', 'content-type': 'application/json', 'content-length': expect.any(String) });
     const created = only(list, (e) => e.type === 'token.created' && e.detail?.['tokenId'] === res.json.id);
     expect(created).toMatchObject({ outcome: 'ok', actor: { id: 'admin', name: 'admin' }, detail: { name: 'ci-bot', scopes: ['read'], via: 'api' } });
     // The domain's record comes before the record of the request that caused it.
@@ -76,19 +79,19 @@ describe('entries of a running gateway', () => {
   it('records a refused write with its status and an error outcome', async () => {
     const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 7 }, headers: { 'x-request-id': 'bad-body-1' } });
     expect(res.status).toBe(400);
-    const write = only(await entries(g), (e) => e.requestId === 'bad-body-1');
+    const write = only(await entries(g), (e) => e.clientRequestId === 'bad-body-1');
     expect(write).toMatchObject({ type: 'http.write', outcome: 'error', status: 400, route: '/api/v1/tokens', actor: { id: 'admin' } });
   });
 
   it('records a write to an unknown route as a 404', async () => {
     const res = await g.fetch('/api/v1/nothing-here', { method: 'PUT', body: {}, headers: { 'x-request-id': 'unknown-1' } });
     expect(res.status).toBe(404);
-    expect(only(await entries(g), (e) => e.requestId === 'unknown-1')).toMatchObject({ type: 'http.write', outcome: 'error', method: 'PUT', status: 404 });
+    expect(only(await entries(g), (e) => e.clientRequestId === 'unknown-1')).toMatchObject({ type: 'http.write', outcome: 'error', method: 'PUT', status: 404 });
   });
 
   it('records a write whose client hung up before the response', async () => {
     await hangUpMidWrite(g.gw.port, g.token, 'hangup-1');
-    await expect.poll(async () => (await entries(g)).find((e) => e.requestId === 'hangup-1')).toMatchObject({
+    await expect.poll(async () => (await entries(g)).find((e) => e.clientRequestId === 'hangup-1')).toMatchObject({
       type: 'http.write',
       outcome: 'error',
       route: '/api/v1/tokens',
@@ -102,7 +105,7 @@ describe('entries of a running gateway', () => {
     const res = await g.fetch(`/api/v1/tokens/${created.json.id}`, { method: 'DELETE', headers: { 'x-request-id': 'revoke-1' } });
     expect(res.status).toBe(200);
     const list = await entries(g);
-    expect(only(list, (e) => e.requestId === 'revoke-1')).toMatchObject({ type: 'http.write', method: 'DELETE', route: '/api/v1/tokens/:id', status: 200 });
+    expect(only(list, (e) => e.clientRequestId === 'revoke-1')).toMatchObject({ type: 'http.write', method: 'DELETE', route: '/api/v1/tokens/:id', status: 200 });
     expect(only(list, (e) => e.type === 'token.revoked')).toMatchObject({ outcome: 'ok', actor: { id: 'admin' }, detail: { tokenId: created.json.id, name: 'to-revoke' } });
   });
 
@@ -110,8 +113,8 @@ describe('entries of a running gateway', () => {
     expect((await g.fetch('/api/v1/status', { auth: false, headers: { 'x-request-id': 'noauth-1' } })).status).toBe(401);
     expect((await g.fetch('/api/v1/status', { auth: `moat_${'x'.repeat(43)}`, headers: { 'x-request-id': 'badauth-1' } })).status).toBe(401);
     const list = await entries(g);
-    expect(only(list, (e) => e.requestId === 'noauth-1')).toMatchObject({ type: 'auth.failure', outcome: 'denied', code: 'auth_required', status: 401, method: 'GET', route: '/api/v1/status', client: '127.0.0.1' });
-    const wrong = only(list, (e) => e.requestId === 'badauth-1');
+    expect(only(list, (e) => e.clientRequestId === 'noauth-1')).toMatchObject({ type: 'auth.failure', outcome: 'denied', code: 'auth_required', status: 401, method: 'GET', route: '/api/v1/status', client: '127.0.0.1' });
+    const wrong = only(list, (e) => e.clientRequestId === 'badauth-1');
     expect(wrong).toMatchObject({ type: 'auth.failure', outcome: 'denied', code: 'token_invalid', status: 401 });
     expect(wrong.actor).toBeUndefined();
   });
@@ -120,7 +123,7 @@ describe('entries of a running gateway', () => {
     const created = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'reader', scopes: ['read'] } });
     const res = await g.fetch('/api/v1/tokens', { method: 'POST', auth: created.json.token, body: { name: 'x', scopes: ['read'] }, headers: { 'x-request-id': 'scope-1' } });
     expect(res.status).toBe(403);
-    expect(only(await entries(g), (e) => e.requestId === 'scope-1')).toMatchObject({ type: 'authz.denied', code: 'scope_required', actor: { id: created.json.id, name: 'reader' } });
+    expect(only(await entries(g), (e) => e.clientRequestId === 'scope-1')).toMatchObject({ type: 'authz.denied', code: 'scope_required', actor: { id: created.json.id, name: 'reader' } });
   });
 
   it('records pairing: the code minted, redeemed, and a wrong code', async () => {
@@ -135,8 +138,8 @@ describe('entries of a running gateway', () => {
     expect(only(list, (e) => e.type === 'pairing.minted')).toMatchObject({ actor: { id: 'admin' }, detail: { pairingId: minted.json.id, scopes: ['read'] } });
     expect(only(list, (e) => e.type === 'pairing.redeemed')).toMatchObject({ outcome: 'ok', client: '127.0.0.1', detail: { pairingId: minted.json.id, tokenId: paired.json.id } });
     expect(only(list, (e) => e.type === 'token.created' && e.detail?.['via'] === 'pairing')).toMatchObject({ detail: { tokenId: paired.json.id, name: 'phone' } });
-    expect(only(list, (e) => e.requestId === 'pair-ok')).toMatchObject({ type: 'http.write', route: '/api/v1/pair', status: 201, outcome: 'ok' });
-    expect(only(list, (e) => e.requestId === 'pair-bad')).toMatchObject({ type: 'pairing.failure', outcome: 'denied', code: 'pairing_code_invalid', status: 403, route: '/api/v1/pair' });
+    expect(only(list, (e) => e.clientRequestId === 'pair-ok')).toMatchObject({ type: 'http.write', route: '/api/v1/pair', status: 201, outcome: 'ok' });
+    expect(only(list, (e) => e.clientRequestId === 'pair-bad')).toMatchObject({ type: 'pairing.failure', outcome: 'denied', code: 'pairing_code_invalid', status: 403, route: '/api/v1/pair' });
   });
 
   it('records a refused Host (421) and a refused Origin (403)', async () => {
@@ -146,8 +149,8 @@ describe('entries of a running gateway', () => {
     const origin = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'o', scopes: ['read'] }, headers: { origin: 'https://evil.example', 'x-request-id': 'origin-1' } });
     expect(origin.status).toBe(403);
     const list = await entries(g);
-    expect(only(list, (e) => e.requestId === 'host-1')).toMatchObject({ type: 'guard.host', outcome: 'denied', code: 'host_not_allowed', status: 421, client: '127.0.0.1' });
-    expect(only(list, (e) => e.requestId === 'origin-1')).toMatchObject({
+    expect(only(list, (e) => e.clientRequestId === 'host-1')).toMatchObject({ type: 'guard.host', outcome: 'denied', code: 'host_not_allowed', status: 421, client: '127.0.0.1' });
+    expect(only(list, (e) => e.clientRequestId === 'origin-1')).toMatchObject({
       type: 'guard.origin',
       outcome: 'denied',
       code: 'origin_not_allowed',
@@ -163,12 +166,12 @@ describe('entries of a running gateway', () => {
     const fresh = readFileSync(join(g.dataDir, 'gateway-token'), 'utf8').trim();
     const list = await entries(g, fresh);
     expect(only(list, (e) => e.type === 'token.rotated')).toMatchObject({ outcome: 'ok', actor: { id: 'admin' }, detail: { tokenId: 'admin' } });
-    expect(only(list, (e) => e.requestId === 'rotate-1')).toMatchObject({ type: 'http.write', route: '/api/v1/tokens/rotate-admin', status: 200 });
+    expect(only(list, (e) => e.clientRequestId === 'rotate-1')).toMatchObject({ type: 'http.write', route: '/api/v1/tokens/rotate-admin', status: 200 });
   });
 });
 
 describe('lockout and rate limits', () => {
-  it('records each failure, the lockout on the fifth, and the refusals while locked out', async () => {
+  it('records the first failure at once and counts the other four into one entry, the lockout on the fifth, and the refusal while locked out', async () => {
     const g = await startGateway();
     const wrong = `moat_${'y'.repeat(43)}`;
     for (let i = 1; i <= 5; i++) expect((await g.fetch('/api/v1/status', { auth: wrong, headers: { 'x-request-id': `fail-${i}` } })).status).toBe(401);
@@ -177,11 +180,14 @@ describe('lockout and rate limits', () => {
     expect(locked.status).toBe(429);
     await g.stop();
     const list = readEntries(g.dataDir);
-    expect(list.filter((e) => e.type === 'auth.failure')).toHaveLength(5);
+    const failures = list.filter((e) => e.type === 'auth.failure');
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toMatchObject({ clientRequestId: 'fail-1', code: 'token_invalid', client: '127.0.0.1' });
+    expect(failures[1]).toMatchObject({ code: 'token_invalid', client: '127.0.0.1', detail: { count: 4, aggregated: true, lastRequestId: expect.any(String), routes: ['/api/v1/status'] } });
     const lockout = only(list, (e) => e.type === 'auth.lockout');
-    expect(lockout).toMatchObject({ outcome: 'denied', requestId: 'fail-5', client: '127.0.0.1', detail: { lockedForMs: expect.any(Number) } });
+    expect(lockout).toMatchObject({ outcome: 'denied', clientRequestId: 'fail-5', client: '127.0.0.1', detail: { lockedForMs: expect.any(Number) } });
     expect(lockout.detail?.['lockedForMs']).toBeGreaterThan(0);
-    expect(only(list, (e) => e.requestId === 'locked-1')).toMatchObject({ type: 'auth.locked_out', code: 'locked_out', status: 429 });
+    expect(only(list, (e) => e.clientRequestId === 'locked-1')).toMatchObject({ type: 'auth.locked_out', code: 'locked_out', status: 429 });
   });
 
   it('records a rate-limit refusal', async () => {
@@ -189,7 +195,7 @@ describe('lockout and rate limits', () => {
     for (let i = 1; i <= 3; i++) expect((await g.fetch('/api/v1/status')).status).toBe(200);
     expect((await g.fetch('/api/v1/status', { headers: { 'x-request-id': 'limited-1' } })).status).toBe(429);
     await g.stop();
-    const refused = only(readEntries(g.dataDir), (e) => e.requestId === 'limited-1');
+    const refused = only(readEntries(g.dataDir), (e) => e.clientRequestId === 'limited-1');
     expect(refused).toMatchObject({ type: 'ratelimit.refused', outcome: 'denied', code: 'rate_limited', status: 429, client: '127.0.0.1', route: '/api/v1/status' });
     // Refused before authentication: nobody is named.
     expect(refused.actor).toBeUndefined();

@@ -28,7 +28,7 @@ describe('moat audit tail', () => {
     const res = await runCli(['audit', 'tail', '--data-dir', g.dataDir, '-n', '2', '--json']);
     const entries = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Entry);
     expect(entries).toHaveLength(2);
-    expect(entries[1]).toMatchObject({ type: 'http.write', requestId: 'tail-4', route: '/api/v1/tokens' });
+    expect(entries[1]).toMatchObject({ type: 'http.write', clientRequestId: 'tail-4', route: '/api/v1/tokens' });
   });
 
   it('follows new entries with -f', async () => {
@@ -38,7 +38,7 @@ describe('moat audit tail', () => {
     try {
       await expect.poll(() => out.split('\n').filter(Boolean).length, { timeout: 10_000 }).toBe(1);
       await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'followed', scopes: ['read'] }, headers: { 'x-request-id': 'followed-1' } });
-      await expect.poll(() => out.includes('"requestId":"followed-1"'), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => out.includes('"clientRequestId":"followed-1"'), { timeout: 10_000 }).toBe(true);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,7 +1,8 @@
 /**
  * `moat audit verify` and GET /api/v1/audit/verify on a real, rotated log: ok when intact; on copies
- * that were edited, cut or reordered, exit status 1 naming the file and line. The last entry has no
- * successor to vouch for it, so a cut or edited tail is caught against the running gateway's head.
+ * that were edited, cut or reordered, exit status 1 naming the file and line. A cut tail is caught
+ * against the running gateway's head, and offline against the head anchor its stop published (a
+ * copy elsewhere has no anchors: there only the running gateway could tell).
  */
 import { appendFileSync, renameSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,13 +56,19 @@ describe('verify on a rotated log', () => {
     files = auditFiles(base);
   });
 
-  it('passes an intact log through the CLI (exit 0), noting that the tail cannot be checked offline', async () => {
+  it('passes an intact log through the CLI (exit 0), checked against the head anchor of the stop', async () => {
     expect(files.length).toBeGreaterThanOrEqual(4);
     const v = await cliVerify(base);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^audit chain ok: \d+ entries in \d+ file\(s\), seq 1\.\.\d+\n/);
-    expect(v.stdout).toContain('note: not compared with a running gateway');
+    expect(v.stdout).toMatch(/checked against \d+ head anchor\(s\) in .*audit-anchors\.jsonl, the newest for seq \d+/);
     expect(v.json).toMatchObject({ ok: true, headChecked: false });
+  });
+
+  it('passes a copy elsewhere (no anchors name it), noting that its tail cannot be checked there', async () => {
+    const v = await cliVerify(copyAudit(base));
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('note: not compared with a running gateway and no head anchor vouches for the log');
   });
 
   it('fails on an edited entry, naming its file and line', async () => {
@@ -128,13 +135,15 @@ describe('verify on a rotated log', () => {
     expect(v.json.partialTail).toMatchObject({ file: 'audit.jsonl', line: count + 1 });
   });
 
-  it('cannot see a cut tail in the files alone (the running gateway can: below)', async () => {
-    const copy = copyAudit(base);
-    const lines = fileLines(copy, 'audit.jsonl');
-    writeFileLines(copy, 'audit.jsonl', lines.slice(0, -2));
-    const v = await cliVerify(copy);
-    expect(v.code).toBe(0);
-    expect(v.stdout).toContain('a cut or edited last entry cannot be seen in the files alone');
+  it('fails on a cut tail without a running gateway: the anchor of the stop vouches for the last entry', async () => {
+    const lines = fileLines(base, 'audit.jsonl');
+    try {
+      writeFileLines(base, 'audit.jsonl', lines.slice(0, -2));
+      expectBroken(await cliVerify(base), 'audit.jsonl', lines.length - 1, /but the anchor of .* vouches for seq \d+: the tail was cut/);
+    } finally {
+      writeFileLines(base, 'audit.jsonl', lines);
+    }
+    expect((await cliVerify(base)).code).toBe(0);
   });
 });
 
@@ -180,7 +189,7 @@ describe('verify against a running gateway', () => {
       writeFileLines(g.dataDir, 'audit.jsonl', edited);
       const api = await g.fetch('/api/v1/audit/verify');
       expect(api.json).toMatchObject({ ok: false, broken: { file: 'audit.jsonl', line: lines.length } });
-      expectBroken(await cliVerify(g.dataDir), 'audit.jsonl', lines.length, /differs from what the running gateway wrote/);
+      expectBroken(await cliVerify(g.dataDir), 'audit.jsonl', lines.length, /was edited/);
     } finally {
       writeFileLines(g.dataDir, 'audit.jsonl', lines);
     }

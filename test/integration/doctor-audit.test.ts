@@ -1,6 +1,7 @@
 /**
  * moat doctor on the record and on recent activity: a tampered audit file fails audit.chain (on a
- * running gateway and offline); failed logins and a lockout show up in the 24 h counts.
+ * running gateway and offline); failed logins and a lockout show up in the 24 h counts, and still
+ * do after a restart (read back from the audit log, counted refusals with their count).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -87,6 +88,26 @@ describe('activity.auth-failures and activity.lockouts', () => {
     }
     const report = await doctorReport(g);
     expect(check(report, 'activity.auth-failures')).toMatchObject({ severity: 'warn', finding: '6 authentication failure(s) in the last 24 h, 5 with a wrong token or pairing code (lockout.after is 5)' });
+    expect(check(report, 'activity.lockouts')).toMatchObject({ severity: 'warn', finding: '1 lockout(s) in the last 24 h after repeated failures' });
+  });
+
+  it('still count 15 failures and the lockout after a restart', async () => {
+    const values = { lockout: { baseMs: 600_000, maxMs: 600_000 } };
+    const g = await gateway(values);
+    const attacker = new Agent({ localAddress: '127.0.0.3' });
+    try {
+      for (let i = 0; i < 5; i++) expect((await send(attacker, g.url, `moat_${'x'.repeat(43)}`, '/api/v1/status')).status).toBe(401);
+      for (let i = 0; i < 10; i++) expect((await send(attacker, g.url, '', '/api/v1/status', { auth: false })).status).toBe(401);
+    } finally {
+      await attacker.close();
+    }
+    const finding = '15 authentication failure(s) in the last 24 h, 5 with a wrong token or pairing code (lockout.after is 5)';
+    expect(check(await doctorReport(g), 'activity.auth-failures').finding).toBe(finding);
+    await started.pop()!.stop();
+
+    const again = await gateway({ ...values, dataDir: g.dataDir });
+    const report = await doctorReport(again);
+    expect(check(report, 'activity.auth-failures')).toMatchObject({ severity: 'warn', finding });
     expect(check(report, 'activity.lockouts')).toMatchObject({ severity: 'warn', finding: '1 lockout(s) in the last 24 h after repeated failures' });
   });
 });

@@ -57,6 +57,7 @@ describe('moat doctor --json', () => {
       'workspaces.client-scope',
       'rate-limit',
       'audit.chain',
+      'audit.key',
       'audit.writer',
       'activity.auth-failures',
       'activity.lockouts',

@@ -1,7 +1,7 @@
 /** The JSON log: refusals logged with client and reason; tokens, Authorization and secrets never in it. */
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observe/logger.js';
-import { LogCapture, startGateway } from '../helpers/gateway.js';
+import { LogCapture, TEST_KEY_FILE, startGateway } from '../helpers/gateway.js';
 
 describe('the log', () => {
   it('records every refused request with the client address and the reason, and no secret', async () => {
@@ -38,7 +38,7 @@ describe('the gateway as a library', () => {
   it('createGateway() gives start(), stop(), url, token and tlsFingerprint', async () => {
     const { createGateway } = await import('../../src/gateway.js');
     const { tmpDir } = await import('../helpers/gateway.js');
-    const gw = createGateway({ values: { port: 0, dataDir: tmpDir(), tls: { enabled: true }, logLevel: 'silent' } });
+    const gw = createGateway({ values: { port: 0, dataDir: tmpDir(), tls: { enabled: true }, logLevel: 'silent', audit: { keyFile: TEST_KEY_FILE } } });
     await gw.start();
     expect(gw.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(gw.token).toMatch(/^moat_/);

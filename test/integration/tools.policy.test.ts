@@ -3,11 +3,11 @@
  * MOAT_TOOLS_ALLOW), closed by tools.deny (which wins), listed per token; every call audited with
  * the argument shape and never the contents.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../../src/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
+import { auditText } from '../helpers/audit.js';
 import { tmpDir } from '../helpers/gateway.js';
 import { auditEntries, createRun, invoke, tokenWith, toolGateway } from '../helpers/tools.js';
 
@@ -170,7 +170,7 @@ describe('the audit trail of tool calls', () => {
       expect(tools[2]).toMatchObject({ code: 'tool_denied', detail: { args: { argv: 'array:2' } } });
       expect(tools[3]).toMatchObject({ code: 'path_invalid' });
       expect(entries.find((e) => e.type === 'run.created')?.detail.runId).toBe(run);
-      const files = readdirSync(join(g.dataDir, 'audit')).map((f) => readFileSync(join(g.dataDir, 'audit', f), 'utf8')).join('');
+      const files = auditText(g.dataDir);
       expect(files).not.toContain(marker);
       expect(files).not.toContain('secret-plan');
       expect(files).not.toContain('etc/passwd');

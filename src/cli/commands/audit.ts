@@ -1,7 +1,11 @@
-/** `moat audit tail [-f] [--json]` (through the gateway) and `moat audit verify` (the files themselves). */
+/**
+ * `moat audit tail [-f] [--json]` (through the gateway), `moat audit verify` (the files
+ * themselves, with the chain key and the head anchors, against the running gateway's heads) and
+ * `moat audit key` (where the chain key is, its id and the public key that checks anchors).
+ */
 import type { Command } from 'commander';
 import type { MoatClient } from '../../client/index.js';
-import { verifyAuditDir } from '../../gateway.js';
+import { auditKeyInfo, offlineAuditPaths, verifyAuditDir } from '../../gateway.js';
 import { addClientFlags, clientFrom, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
 
@@ -51,34 +55,78 @@ export function auditCommand(program: Command): void {
         }
       });
     });
-  addClientFlags(audit.command('verify').description('walk the hash chain across rotated files; exit status 1 at the first broken link'))
+  keyFlags(addClientFlags(audit.command('verify').description('walk both hash chains across rotated files with the chain key and the head anchors; exit status 1 at the first broken link')))
     .option('--json', 'print JSON')
-    .action(async (opts: ClientFlags & { json?: boolean }) => {
+    .action(async (opts: ClientFlags & KeyFlags & { json?: boolean }) => {
       const { resolveDataDir } = await import('../../client/index.js');
       const dataDir = resolveDataDir(opts.dataDir ?? process.env['MOAT_DATA_DIR']);
-      // A running gateway knows its newest entry (the files cannot vouch for their own end): ask it
-      // first, then check that the files hold exactly that entry.
-      const head = await runningHead({ ...opts, dataDir });
-      const result = await verifyAuditDir(dataDir, head);
-      if (opts.json) printJson({ ...result, gatewayHead: head ?? null });
+      const paths = pathsOf(opts);
+      // A running gateway knows its newest entries (the files cannot vouch for their own end): ask
+      // it first, check that the files hold exactly those, and ask again afterwards: an entry newer
+      // than anything it has written was appended by someone else.
+      const flags = { ...opts, dataDir };
+      const head = await runningHeads(flags);
+      const result = await verifyAuditDir(dataDir, paths, head, () => runningHeads(flags));
+      if (opts.json) printJson({ ...result, gatewayHead: head?.main ?? null });
       else if (result.ok) {
         const range = result.entries > 0 ? `, seq ${result.firstSeq}..${result.lastSeq}` : '';
         process.stdout.write(`audit chain ok: ${result.entries} entries in ${result.files.length} file(s)${range}\n`);
-        if (head) process.stdout.write(`checked against the running gateway's head (seq ${head.seq})\n`);
-        for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
+        process.stdout.write(`security log ok: ${result.security.entries} entries in ${result.security.files.length} file(s)\n`);
+        if (head) process.stdout.write(`checked against the running gateway's head (seq ${head.main.seq})\n`);
+        const { newest, checked } = result.anchors;
+        if (newest) process.stdout.write(`checked against ${checked} head anchor(s) in ${result.anchorFile}, the newest for seq ${newest.seq} (${newest.ts})\n`);
+        for (const n of [...result.notes, ...result.security.notes.map((n) => `security log: ${n}`)]) process.stdout.write(`note: ${n}\n`);
       } else if (result.broken) {
         process.stdout.write(`audit chain BROKEN at ${result.broken.file}:${result.broken.line}: ${result.broken.reason}\n`);
       }
       process.exitCode = result.ok ? 0 : 1;
     });
+  keyCommand(audit);
 }
 
-/** The head of the gateway serving the data dir, or undefined when none answers. */
-async function runningHead(flags: ClientFlags): Promise<{ seq: number; hash: string } | undefined> {
+type Head = { seq: number; hash: string };
+
+interface KeyFlags {
+  config?: string;
+  auditKeyFile?: string;
+  auditAnchorFile?: string;
+}
+
+function keyFlags(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'the config file whose audit.keyFile and audit.anchorFile to use (env MOAT_CONFIG)')
+    .option('--audit-key-file <path>', 'the chain key (default: as moat serve finds it; MOAT_AUDIT_KEY_FILE)')
+    .option('--audit-anchor-file <path>', 'the head anchors (default: beside the key; MOAT_AUDIT_ANCHOR_FILE)');
+}
+
+function pathsOf(opts: KeyFlags) {
+  return offlineAuditPaths({ configFile: opts.config ?? process.env['MOAT_CONFIG'], keyFile: opts.auditKeyFile, anchorFile: opts.auditAnchorFile, env: process.env });
+}
+
+function keyCommand(audit: Command): void {
+  keyFlags(audit.command('key').description('where the audit chain key is, its id, and the public key that checks head anchors'))
+    .option('--create', 'create the key (0600) when there is none, as the first start would; then set its owner and mode (docs/deployment.md)')
+    .option('--json', 'print JSON')
+    .action((opts: KeyFlags & { create?: boolean; json?: boolean }) => {
+      const info = auditKeyInfo(pathsOf(opts), opts.create === true);
+      if (opts.json) printJson(info);
+      else if (!info.exists) process.stdout.write(`no audit chain key at ${info.keyFile} (the first start creates it, or moat audit key --create)\n`);
+      else {
+        process.stdout.write(`${info.created ? 'created' : 'audit chain key'} ${info.keyFile} (key id ${info.id})\n`);
+        process.stdout.write(`anchors ${info.anchorFile}, signed with the Ed25519 public key ${info.publicKey}\n`);
+        process.stdout.write('back the key file up: without it the log can no longer be checked (docs/deployment.md)\n');
+      }
+      process.exitCode = info.exists ? 0 : 1;
+    });
+}
+
+/** The heads of the gateway serving the data dir, or undefined when none answers. */
+async function runningHeads(flags: ClientFlags): Promise<{ main: Head; security: Head } | undefined> {
   let c: MoatClient | undefined;
   try {
     c = await clientFrom(flags);
-    return await c.get<{ seq: number; hash: string }>('/api/v1/audit/head');
+    const { seq, hash, security } = await c.get<Head & { security?: Head }>('/api/v1/audit/head');
+    return { main: { seq, hash }, security: security ?? { seq: 0, hash: '' } };
   } catch {
     return undefined;
   } finally {

@@ -85,9 +85,9 @@ export function doctorCommand(program: Command): void {
         where = `gateway at ${answer.url}`;
       } else {
         const { resolveDataDir } = await import('../../client/index.js');
-        const { doctorOffline } = await import('../../gateway.js');
+        const { doctorOffline, offlineAuditPaths } = await import('../../gateway.js');
         const dataDir = resolveDataDir(opts.dataDir ?? process.env['MOAT_DATA_DIR']);
-        result = await doctorOffline(dataDir, { fix });
+        result = await doctorOffline(dataDir, { fix, auditPaths: offlineAuditPaths({ configFile: process.env['MOAT_CONFIG'], env: process.env }) });
         offline = answer.offline;
         where = `data dir ${dataDir} only: ${offline}`;
       }

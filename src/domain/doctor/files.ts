@@ -47,6 +47,9 @@ export function gatherModes(dataDir: string, tlsKey?: string): ModeFact[] {
   add('mode.audit', 'audit/', at('audit'), 'dir', 0o700, false);
   add('mode.audit', 'audit/audit.jsonl', at('audit/audit.jsonl'), 'file', 0o600, false);
   for (const name of list(at('audit'), ROTATED_AUDIT)) add('mode.audit', `audit/${name}`, at(`audit/${name}`), 'file', 0o400, false);
+  add('mode.audit', 'audit/security/', at('audit/security'), 'dir', 0o700, false);
+  add('mode.audit', 'audit/security/audit.jsonl', at('audit/security/audit.jsonl'), 'file', 0o600, false);
+  for (const name of list(at('audit/security'), ROTATED_AUDIT)) add('mode.audit', `audit/security/${name}`, at(`audit/security/${name}`), 'file', 0o400, false);
   add('mode.keys', 'keys/', at('keys'), 'dir', 0o700, false);
   for (const name of list(at('keys'), /\.key$/)) add('mode.keys', `keys/${name}`, at(`keys/${name}`), 'file', 0o600, true);
   return facts.filter((f) => f.mode !== null || f.path === dataDir);

@@ -6,11 +6,12 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAudit } from '../../audit/verify.js';
+import { loadChainKey } from '../../audit/key.js';
+import { SECURITY_DIR, verifyRecord } from '../../audit/record.js';
 import { CREDENTIAL_FAILURE_CODES } from '../../observe/counters.js';
 import { isWellFormedToken } from '../../security/tokens.js';
 import { activityChecks } from './activity.js';
-import { auditChecks } from './audit.js';
+import { auditChecks, auditKeyFacts } from './audit.js';
 import { fileChecks, gatherModes, repairModes } from './files.js';
 import { certificateDue, postureChecks } from './posture.js';
 import { policyChecks } from './policy.js';
@@ -48,7 +49,7 @@ function readText(path: string): string | undefined {
  * A file of the audit chain that is not a regular file (a FIFO, a device, a symbolic link), or null.
  * Reading such a thing could block the heartbeat forever or read something else than the log.
  */
-function irregularAuditFile(auditDir: string): string | null {
+function irregularAuditFile(auditDir: string, label = 'audit'): string | null {
   let names: string[];
   try {
     names = readdirSync(auditDir);
@@ -59,12 +60,12 @@ function irregularAuditFile(auditDir: string): string | null {
     if (name !== 'audit.jsonl' && !/^audit-\d+\.jsonl$/.test(name)) continue;
     try {
       const st = lstatSync(join(auditDir, name));
-      if (!st.isFile()) return `audit/${name} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a special file'})`;
+      if (!st.isFile()) return `${label}/${name} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a special file'})`;
     } catch {
       // gone meanwhile (a rotation): the walk below sees what is there
     }
   }
-  return null;
+  return label === 'audit' ? irregularAuditFile(join(auditDir, SECURITY_DIR), `audit/${SECURITY_DIR}`) : null;
 }
 
 function certificateOnDisk(dataDir: string): X509Certificate | null {
@@ -116,9 +117,10 @@ export class Doctor {
       audit = { verify: null, error: irregular };
     } else {
       try {
-        audit = { verify: r ? await r.verifyAudit() : await verifyAudit(join(dataDir, 'audit')), error: null };
+        const { keyFile, anchorFile } = s.auditPaths;
+        audit = { verify: r ? await r.verifyAudit() : await verifyRecord({ dataDir, key: loadChainKey(keyFile), keyFile, anchorFile }), error: null };
       } catch (err) {
-        audit = { verify: null, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+        audit = { verify: null, error: (err as { detail?: string }).detail ?? (err as NodeJS.ErrnoException).code ?? (err as Error).message };
       }
     }
 
@@ -154,7 +156,8 @@ export class Doctor {
     } catch {
       dataDirExists = false;
     }
-    return { now, dataDir, dataDirExists, modes: gatherModes(dataDir, config?.tls.key), tokenFile, certificate, renewWithinDays: s.renewWithinDays, audit, gateway };
+    const auditKey = auditKeyFacts(s.auditPaths, dataDir);
+    return { now, dataDir, dataDirExists, modes: gatherModes(dataDir, config?.tls.key), tokenFile, certificate, renewWithinDays: s.renewWithinDays, audit, auditKey, gateway };
   }
 
   /** Runs every check that the snapshot can answer; the others are listed as skipped. */

@@ -2,7 +2,8 @@
  * The shapes of moat doctor: a check's finding, the snapshot of facts checks judge (DoctorContext),
  * and the ports the gateway provides to gather those facts and to repair. Types only.
  */
-import type { VerifyResult } from '../../audit/verify.js';
+import type { AuditKeyPaths } from '../../audit/key.js';
+import type { RecordVerifyResult } from '../../audit/record.js';
 import type { BootPosture } from '../../config/bind.js';
 import type { ConfigSource } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
@@ -110,8 +111,24 @@ export interface DoctorContext {
   certificate: CertificateFacts | null;
   /** Days before expiry at which a certificate is due for renewal (the self-signed one is reissued at boot). */
   renewWithinDays: number;
-  audit: { verify: VerifyResult | null; error: string | null };
+  audit: { verify: RecordVerifyResult | null; error: string | null };
+  auditKey: AuditKeyFacts;
   gateway: GatewayFacts | null;
+}
+
+/** The audit chain key file: where it is, its mode and owner, and whether it sits in the data dir. */
+export interface AuditKeyFacts {
+  path: string;
+  anchorFile: string;
+  /** Mode bits and owner uid, null when the file does not exist. */
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  /** This process's uid and gid (null where the platform has none). */
+  ownUid: number | null;
+  ownGid: number | null;
+  insideDataDir: boolean;
+  anchorInsideDataDir: boolean;
 }
 
 /** One named check: a function of the snapshot. `needs: 'gateway'` checks are skipped offline. */
@@ -140,8 +157,8 @@ export interface RunningSources {
   counters: DoorCounters;
   /** The certificate being served, when TLS is on. */
   tls(): { selfSigned: boolean; validTo: Date; fingerprint: string; certPath: string; keyPath: string } | null;
-  /** The audit chain checked against this gateway's head. */
-  verifyAudit(): Promise<VerifyResult>;
+  /** The audit chains checked against this gateway's heads and the anchors. */
+  verifyAudit(): Promise<RecordVerifyResult>;
   auditWriter(): { backlog: number; dropped: number; maxQueue: number };
 }
 
@@ -155,6 +172,8 @@ export interface Repairs {
 
 export interface DoctorSources {
   dataDir: string;
+  /** The audit chain key and the anchor file (outside the data dir). */
+  auditPaths: AuditKeyPaths;
   now(): number;
   renewWithinDays: number;
   running: RunningSources | null;
