@@ -58,6 +58,7 @@ export const ERRORS = {
   service_unavailable: { status: 503, title: 'Service unavailable' },
   upstream_failed: { status: 502, title: 'Service answered badly or broke off' },
   upstream_timeout: { status: 504, title: 'Service did not answer in time' },
+  path_not_allowed: { status: 400, title: 'Path not forwarded to the service' },
 
   // Jobs
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with another body' },
