@@ -20,6 +20,7 @@ export const ERRORS = {
   auth_required: { status: 401, title: 'Authentication required' },
   token_invalid: { status: 401, title: 'Token invalid' },
   scope_required: { status: 403, title: 'Scope required' },
+  not_owner: { status: 403, title: 'Owned by another principal' },
   origin_not_allowed: { status: 403, title: 'Origin not allowed' },
   host_not_allowed: { status: 421, title: 'Host not allowed' },
   pairing_code_invalid: { status: 403, title: 'Pairing code invalid' },
@@ -58,6 +59,7 @@ export const ERRORS = {
   service_unavailable: { status: 503, title: 'Service unavailable' },
   upstream_failed: { status: 502, title: 'Service answered badly or broke off' },
   upstream_timeout: { status: 504, title: 'Service did not answer in time' },
+  path_not_allowed: { status: 400, title: 'Path not forwarded to the service' },
 
   // Jobs
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with another body' },
@@ -72,6 +74,7 @@ export const ERRORS = {
   action_payload_too_large: { status: 413, title: 'Filled template too large' },
   task_not_found: { status: 404, title: 'No such task' },
   task_state_invalid: { status: 409, title: 'Task is not in a state that allows this' },
+  self_review: { status: 403, title: 'A task is approved by someone other than its creator' },
   link_invalid: { status: 401, title: 'Action link invalid' },
   link_expired: { status: 401, title: 'Action link expired' },
   link_used: { status: 409, title: 'Action link already used' },

@@ -67,6 +67,8 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   token_invalid: 'auth.failure',
   locked_out: 'auth.locked_out',
   scope_required: 'authz.denied',
+  not_owner: 'authz.denied',
+  self_review: 'authz.denied',
   host_not_allowed: 'guard.host',
   origin_not_allowed: 'guard.origin',
   rate_limited: 'ratelimit.refused',

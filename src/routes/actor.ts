@@ -1,5 +1,6 @@
 /** The acting principal of a request, as plain data for the domain. */
 import type { FastifyRequest } from 'fastify';
+import { seesAllJobs } from '../security/scopes.js';
 
 export function actorOf(req: FastifyRequest): { id: string; name: string } {
   const p = req.moat?.principal;
@@ -20,4 +21,14 @@ export function callContextOf(req: FastifyRequest): {
     client: req.moat?.client ?? '',
     requestId: req.id,
   };
+}
+
+/**
+ * Who reads or acts on jobs and schedules: the principal's id (a job's owner is compared with it;
+ * a future browser session's principal id works the same way) and whether it reaches every one
+ * (admin, jobs:all).
+ */
+export function jobViewerOf(req: FastifyRequest): { id: string; all: boolean } {
+  const p = req.moat?.principal;
+  return p ? { id: p.id, all: seesAllJobs(p.scopes) } : { id: 'anonymous', all: false };
 }

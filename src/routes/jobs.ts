@@ -1,11 +1,13 @@
 /**
  * /api/v1/jobs: submit (202, durable first, Idempotency-Key), list, read, cancel, delete; and the
- * per-job progress URL a service posts to with its per-attempt token.
+ * per-job progress URL a service posts to with its per-attempt token. A job belongs to the token
+ * that submitted it: others with `jobs` or `read` get its summary, and cancel or delete only their
+ * own; `jobs:all` and `admin` reach every job (domain/jobs/job-view.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { GatewayError } from '../errors.js';
-import { actorOf } from './actor.js';
+import { actorOf, jobViewerOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 import { IdParams } from './schemas.js';
 
@@ -29,6 +31,9 @@ const Progress = Type.Object({ value: Type.Union([Type.Number(), Type.Null()]), 
 const ErrorView = Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]);
 export const JobViewSchema = Type.Object({
   id: Type.String(),
+  access: Type.Union([Type.Literal('full'), Type.Literal('summary')], {
+    description: '`full`: the job is yours (or you hold admin or jobs:all). `summary`: another principal\'s job: no payload, result, error, callback, notify or run.',
+  }),
   service: Type.String(),
   state: Type.String(),
   priority: Type.Integer(),
@@ -39,15 +44,17 @@ export const JobViewSchema = Type.Object({
   result: Type.Optional(Type.Unknown()),
   error: Type.Optional(ErrorView),
   payload: Type.Optional(Type.Unknown()),
-  callback: Type.Union([
-    Type.Object({
-      host: Type.String(),
-      attempts: Type.Array(Type.Object({ attempt: Type.Integer(), at: Type.String(), status: Type.Union([Type.Integer(), Type.Null()]), error: Type.Union([Type.String(), Type.Null()]) })),
-    }),
-    Type.Null(),
-  ]),
-  notify: Type.Array(Type.String()),
-  run: Type.Union([Type.String(), Type.Null()]),
+  callback: Type.Optional(
+    Type.Union([
+      Type.Object({
+        host: Type.String(),
+        attempts: Type.Array(Type.Object({ attempt: Type.Integer(), at: Type.String(), status: Type.Union([Type.Integer(), Type.Null()]), error: Type.Union([Type.String(), Type.Null()]) })),
+      }),
+      Type.Null(),
+    ]),
+  ),
+  notify: Type.Optional(Type.Array(Type.String())),
+  run: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   createdBy: Type.Object({ id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
   createdAt: Type.String(),
   startedAt: Type.Union([Type.String(), Type.Null()]),
@@ -58,6 +65,7 @@ const ListQuery = Type.Object(
   {
     service: Type.Optional(Type.String({ pattern: SERVICE })),
     state: Type.Optional(Type.Union(['queued', 'dispatched', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)))),
+    mine: Type.Optional(Type.Boolean({ description: 'Only the jobs of the token asking.' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9a-z]{1,12}$' })),
   },
@@ -66,11 +74,14 @@ const ListQuery = Type.Object(
 
 const ProgressBody = Type.Object({ progress: Type.Number({ minimum: 0, maximum: 1 }), message: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 
+/** The scope a job submission needs; approving a task's job takes the same (routes/tasks.ts). */
+export const SUBMIT_JOB_SCOPE = 'jobs';
+
 export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): void {
   app.post(
     '/api/v1/jobs',
     {
-      config: { scope: 'jobs', rateClass: 'jobs' },
+      config: { scope: SUBMIT_JOB_SCOPE, rateClass: 'jobs' },
       schema: {
         summary: 'Submit a job (written to disk before the 202)',
         tags: ['jobs'],
@@ -81,7 +92,7 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      const by = { ...actorOf(req), admin: req.moat.principal?.scopes.has('admin') === true, requestId: req.id };
+      const by = { ...actorOf(req), admin: req.moat.principal?.scopes.has('admin') === true, all: jobViewerOf(req).all, requestId: req.id };
       const { job, replayed } = await deps.jobs.submit(req.body as Static<typeof SubmitBody>, by, typeof key === 'string' ? key : undefined);
       if (replayed) reply.header('idempotency-replayed', 'true');
       return reply.code(202).send(job);
@@ -91,28 +102,33 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
     '/api/v1/jobs',
     {
       config: { scope: 'jobs' },
-      schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: ListQuery, response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema), next: Type.Union([Type.String(), Type.Null()]) }) } },
+      schema: {
+        summary: "List jobs, newest first (another token's as a summary)",
+        tags: ['jobs'],
+        querystring: ListQuery,
+        response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema), next: Type.Union([Type.String(), Type.Null()]) }) },
+      },
     },
     async (req) => {
       const q = req.query as Static<typeof ListQuery>;
-      return deps.jobs.list({ service: q.service, state: q.state as never, limit: q.limit ?? 50, cursor: q.cursor });
+      return deps.jobs.list({ service: q.service, state: q.state as never, mine: q.mine, limit: q.limit ?? 50, cursor: q.cursor }, jobViewerOf(req));
     },
   );
   app.get(
     '/api/v1/jobs/:id',
-    { config: { scope: 'jobs' }, schema: { summary: 'A job, with its payload and result', tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
-    async (req) => deps.jobs.get((req.params as Static<typeof IdParams>).id),
+    { config: { scope: 'jobs' }, schema: { summary: "A job, with its payload and result when it is yours (another token's: its summary)", tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
+    async (req) => deps.jobs.get((req.params as Static<typeof IdParams>).id, jobViewerOf(req)),
   );
   app.post(
     '/api/v1/jobs/:id/cancel',
-    { config: { scope: 'jobs' }, schema: { summary: 'Cancel a queued or running job', tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
-    async (req) => deps.jobs.cancel((req.params as Static<typeof IdParams>).id),
+    { config: { scope: 'jobs' }, schema: { summary: 'Cancel a queued or running job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
+    async (req) => deps.jobs.cancel((req.params as Static<typeof IdParams>).id, jobViewerOf(req)),
   );
   app.delete(
     '/api/v1/jobs/:id',
-    { config: { scope: 'jobs' }, schema: { summary: 'Delete a finished job', tags: ['jobs'], params: IdParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } },
+    { config: { scope: 'jobs' }, schema: { summary: 'Delete a finished job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } },
     async (req) => {
-      deps.jobs.delete((req.params as Static<typeof IdParams>).id);
+      deps.jobs.delete((req.params as Static<typeof IdParams>).id, jobViewerOf(req));
       return { deleted: true };
     },
   );

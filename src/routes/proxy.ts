@@ -20,15 +20,6 @@ export const PROXY_URL = '/svc/:name/*';
 const READ_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
-/** Path and query below /svc/<name>, exactly as the client spelled it ('/' when empty). */
-export function pathBelow(url: string): string {
-  // '/svc/' is 5 characters; the name ends at the next '/' or '?'.
-  let i = 5;
-  while (i < url.length && url.charCodeAt(i) !== 47 && url.charCodeAt(i) !== 63) i++;
-  const rest = url.slice(i);
-  return rest === '' || rest.charCodeAt(0) === 63 ? `/${rest}` : rest;
-}
-
 const uncork = (out: { uncork(): void }) => out.uncork();
 
 /** The response to the client, written as the service produces it (see ProxyWriter). */
@@ -37,9 +28,9 @@ function writerFor(req: FastifyRequest, reply: FastifyReply): ProxyWriter {
   return {
     head(status, headers, streaming) {
       reply.hijack();
-      // The guards' headers (nosniff, no-referrer, CORS for an allowed origin) first, then the service's.
-      const all: Record<string, string | string[] | number> = reply.getHeaders() as Record<string, string | string[] | number>;
-      Object.assign(all, headers);
+      // The service's headers, then the guards' over them (nosniff, no-referrer, no-store, DENY,
+      // HSTS, CORS for an allowed origin): the gateway's own security headers win on its origin.
+      const all: Record<string, string | string[] | number> = { ...headers, ...(reply.getHeaders() as Record<string, string | string[] | number>) };
       all['x-request-id'] = req.id;
       out.writeHead(status, all);
       // Token streams: the headers go now, not with the first chunk an LLM may take seconds to think of.
@@ -58,7 +49,14 @@ function writerFor(req: FastifyRequest, reply: FastifyReply): ProxyWriter {
   };
 }
 
-function hasBody(headers: IncomingHttpHeaders): boolean {
+/**
+ * Whether the request has a body to forward. HTTP/1.1 says so with Content-Length or
+ * Transfer-Encoding; over HTTP/2 a body needs neither (a streamed upload has no length): there,
+ * any stream that did not end with its HEADERS frame has one (RFC 9113 8.1).
+ */
+function hasBody(raw: FastifyRequest['raw']): boolean {
+  if (raw.httpVersionMajor === 2) return (raw as unknown as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+  const headers = raw.headers;
   const len = headers['content-length'];
   return (len !== undefined && len !== '0') || headers['transfer-encoding'] !== undefined;
 }
@@ -72,9 +70,9 @@ export function proxyRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'proxy'>
       {
         service: (req.params as { name: string }).name,
         method: req.method,
-        path: pathBelow(raw.url ?? '/'),
+        target: raw.url ?? '/',
         headers: raw.headers,
-        body: hasBody(raw.headers) ? raw : null,
+        body: hasBody(raw) ? raw : null,
         client: req.moat.client,
         requestId: req.id,
       },
@@ -111,6 +109,6 @@ export function proxyUpgrade(deps: Pick<RouteDeps, 'proxy' | 'streams'>) {
   return function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
     // The socket is the client's for as long as it lasts: it ends when its token stops working.
     if (!ctx.socket.destroyed) ctx.socket.once('close', deps.streams.bind(ctx.principal, 'proxy-ws', () => ctx.socket.destroy()));
-    return deps.proxy.upgrade({ service: ctx.name, path: pathBelow(ctx.url), headers: ctx.headers, client: ctx.client, requestId: ctx.requestId }, ctx.socket, ctx.head);
+    return deps.proxy.upgrade({ service: ctx.name, target: ctx.url, headers: ctx.headers, client: ctx.client, requestId: ctx.requestId }, ctx.socket, ctx.head);
   };
 }

@@ -1,7 +1,11 @@
-/** /api/v1/schedules: cron schedules that submit jobs; add, list, pause, resume, run now, delete. */
+/**
+ * /api/v1/schedules: cron schedules that submit jobs; add, list, pause, resume, run now, delete.
+ * Any `jobs` token lists and reads them (no payloads); only the token that added one (or jobs:all,
+ * admin) pauses, resumes, runs or deletes it.
+ */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { actorOf } from './actor.js';
+import { actorOf, jobViewerOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
@@ -37,15 +41,15 @@ export function scheduleRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'sche
     schedules: deps.schedules.list(),
   }));
   app.get('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'A schedule', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.get(name(req)));
-  app.post('/api/v1/schedules/:name/pause', { config: { scope: 'jobs' }, schema: { summary: 'Pause', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), true));
-  app.post('/api/v1/schedules/:name/resume', { config: { scope: 'jobs' }, schema: { summary: 'Resume', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), false));
+  app.post('/api/v1/schedules/:name/pause', { config: { scope: 'jobs' }, schema: { summary: 'Pause', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), true, jobViewerOf(req)));
+  app.post('/api/v1/schedules/:name/resume', { config: { scope: 'jobs' }, schema: { summary: 'Resume', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), false, jobViewerOf(req)));
   app.post(
     '/api/v1/schedules/:name/run',
     { config: { scope: 'jobs', rateClass: 'jobs' }, schema: { summary: 'Submit its job now', tags: ['schedules'], params: NameParams, response: { 202: Type.Object({ job: Type.String() }) } } },
-    async (req, reply) => reply.code(202).send({ job: await deps.schedules.fire(name(req), 'manual') }),
+    async (req, reply) => reply.code(202).send({ job: await deps.schedules.fire(name(req), 'manual', undefined, jobViewerOf(req)) }),
   );
   app.delete('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'Delete', tags: ['schedules'], params: NameParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } }, async (req) => {
-    deps.schedules.remove(name(req));
+    deps.schedules.remove(name(req), jobViewerOf(req));
     return { deleted: true };
   });
 }

@@ -1,13 +1,17 @@
 /**
  * /api/v1/tasks: tasks with comments, an event log, reviews (approve/reject; an approved task's
- * pending job is then submitted) and signed action links for a notification. Scope tasks.
+ * pending job is then submitted) and signed action links for a notification. Scope tasks; tasks are
+ * shared by every `tasks` token (a review board). Approving a task that holds a job, or minting its
+ * links, also takes the scope that submits the job (SUBMIT_JOB_SCOPE), checked by the domain.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { SERVICE_NAME_PATTERN } from '../config/sections/services.js';
+import { scopeAllows } from '../security/scopes.js';
 import { MAX_LINK_TTL_SECONDS } from '../domain/tasks/links.js';
 import { TASK_STATES } from '../domain/tasks/views.js';
 import { actorOf } from './actor.js';
+import { SUBMIT_JOB_SCOPE } from './jobs.js';
 import type { RouteDeps } from './deps.js';
 import { IdParams } from './schemas.js';
 
@@ -60,6 +64,11 @@ const LinksBody = Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum
 const Links = Type.Object({ approve: Type.String(), reject: Type.String(), expiresAt: Type.String() });
 const Event = Type.Object({ seq: Type.Integer(), type: Type.String(), at: Type.String(), actor: Type.Union([Who, Type.Null()]), detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]), text: Type.Optional(Type.String()) });
 
+/** The principal reviewing, and whether it could submit the task's job itself. */
+function reviewerOf(req: FastifyRequest) {
+  return { ...actorOf(req), maySubmitJobs: scopeAllows(req.moat.principal?.scopes ?? new Set(), SUBMIT_JOB_SCOPE, 'POST') };
+}
+
 export function taskRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tasks' | 'links'>): void {
   const id = (req: { params: unknown }) => (req.params as Static<typeof IdParams>).id;
   const cfg = { scope: 'tasks' } as const;
@@ -86,11 +95,11 @@ export function taskRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tasks' |
   }));
   app.post('/api/v1/tasks/:id/review', { config: cfg, schema: { summary: 'Approve or reject a pending_approval task', tags: ['tasks'], params: IdParams, body: ReviewBody, response: { 200: TaskSchema } } }, async (req) => {
     const body = req.body as Static<typeof ReviewBody>;
-    return deps.tasks.review(id(req), body.decision, actorOf(req), { comment: body.comment, client: req.moat.client, requestId: req.id });
+    return deps.tasks.review(id(req), body.decision, reviewerOf(req), { comment: body.comment, client: req.moat.client, requestId: req.id });
   });
   app.post(
     '/api/v1/tasks/:id/links',
     { config: cfg, schema: { summary: 'Signed approve/reject links for a notification (single use, bound to the task as it is now)', tags: ['tasks'], params: IdParams, body: Type.Optional(LinksBody), response: { 201: Links } } },
-    async (req, reply) => reply.code(201).send(deps.links.mint(id(req), (req.body as Static<typeof LinksBody> | undefined)?.ttlSeconds, actorOf(req), { client: req.moat.client, requestId: req.id })),
+    async (req, reply) => reply.code(201).send(deps.links.mint(id(req), (req.body as Static<typeof LinksBody> | undefined)?.ttlSeconds, reviewerOf(req), { client: req.moat.client, requestId: req.id })),
   );
 }

@@ -5,7 +5,12 @@
 
 /** Resource families; `svc:<name>` (one service behind the proxy) is built with svcScope(). */
 export const RESOURCE_SCOPES = ['services', 'jobs', 'hooks', 'tasks', 'tools'] as const;
-export const FIXED_SCOPES = ['admin', 'read', 'metrics', ...RESOURCE_SCOPES] as const;
+/**
+ * `jobs:all`: everything `jobs` allows, on every principal's jobs (payloads and results, cancel,
+ * delete), not only the token's own. For operators; granted explicitly, never implied by `jobs`.
+ */
+export const JOBS_ALL = 'jobs:all';
+export const FIXED_SCOPES = ['admin', 'read', 'metrics', ...RESOURCE_SCOPES, JOBS_ALL] as const;
 export type FixedScope = (typeof FIXED_SCOPES)[number];
 export type Scope = FixedScope | `svc:${string}`;
 
@@ -23,11 +28,21 @@ export function svcScope(name: string): Scope {
 
 /**
  * `admin` satisfies everything; `read` satisfies GET/HEAD on the resource families (never admin
- * routes, never the service proxy, never metrics); any other scope satisfies itself.
+ * routes, never the service proxy, never metrics); `jobs:all` satisfies `jobs`; any other scope
+ * satisfies itself.
  */
 export function scopeAllows(held: ReadonlySet<string>, required: string, method: string): boolean {
   if (held.has('admin')) return true;
   if (required === 'admin') return false;
   if (held.has(required)) return true;
+  if (required === 'jobs' && held.has(JOBS_ALL)) return true;
   return (method === 'GET' || method === 'HEAD') && held.has('read') && READABLE.has(required);
+}
+
+/**
+ * Whether `held` reaches every principal's jobs (and schedules), not only its own: `admin` or
+ * `jobs:all`. Everyone else sees the payload and result of its own jobs only (HABITS 24).
+ */
+export function seesAllJobs(held: ReadonlySet<string>): boolean {
+  return held.has('admin') || held.has(JOBS_ALL);
 }

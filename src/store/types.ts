@@ -79,8 +79,15 @@ export interface JobRecord {
   progressTokenHash: string | null;
   cancelRequested: boolean;
   runId: string | null;
+  /** Who or what submitted it: a token id, `hook:<name>`, `schedule:<name>`, `action-link`. */
   createdBy: string | null;
   createdByName: string | null;
+  /**
+   * The principal whose job it is (its payload and result): a principal id (a token's, `admin`, a
+   * future browser session's), or null for jobs no principal owns (a hook's). Not always createdBy:
+   * a schedule's jobs belong to whoever added the schedule.
+   */
+  owner: string | null;
   createdAt: number;
   updatedAt: number;
   startedAt: number | null;
@@ -100,6 +107,8 @@ export interface IdempotencyRecord {
 export interface JobListFilter {
   service?: string | undefined;
   state?: JobState | undefined;
+  /** Only jobs of this owner. */
+  owner?: string | undefined;
   limit: number;
   /** Only jobs with seq below this (the cursor). */
   beforeSeq?: number | undefined;

@@ -13,11 +13,14 @@ import { spec, workerService } from '../helpers/services.js';
 
 const SECRET = 'cli-hook-secret-0123456789abc';
 let g: TestGateway;
+/** Creates the tasks (scope tasks); the CLI approves them as admin, a second principal. */
+let agentToken: string;
 const cli = (...args: string[]) => runCli([...args, '--data-dir', g.dataDir]);
 
 beforeAll(async () => {
   const worker = await workerService('worker', { health: { intervalMs: 100 } });
   g = await startGateway({ rateLimit: { enabled: false }, services: [spec(worker)], hooks: [{ name: 'slack-cfg', verify: 'slack', secret: SECRET, action: { type: 'task', title: 'slack {body.command}' } }] });
+  agentToken = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'agent', scopes: ['tasks'] } })).json.token as string;
 });
 afterAll(() => g?.stop());
 
@@ -73,8 +76,8 @@ describe('moat hook', () => {
 
 describe('moat task', () => {
   it('ls, show, approve (the job runs), reject', async () => {
-    const a = (await g.fetch('/api/v1/tasks', { method: 'POST', body: { title: 'Approve via CLI', job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } } })).json.id as string;
-    const b = (await g.fetch('/api/v1/tasks', { method: 'POST', body: { title: 'Reject via CLI', job: { service: 'worker', payload: {} } } })).json.id as string;
+    const a = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'Approve via CLI', job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } } })).json.id as string;
+    const b = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'Reject via CLI', job: { service: 'worker', payload: {} } } })).json.id as string;
 
     const ls = await cli('task', 'ls', '--state', 'pending_approval');
     expect(ls.stdout).toMatch(/^ID\s+STATE\s+TITLE\s+JOB\s+SOURCE\s+CREATEDAT$/m);
@@ -97,7 +100,7 @@ describe('moat task', () => {
   });
 
   it('links prints approve and reject URLs', async () => {
-    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', body: { title: 'linked', job: { service: 'worker', payload: {} } } })).json.id as string;
+    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'linked', job: { service: 'worker', payload: {} } } })).json.id as string;
     const res = await cli('task', 'links', id, '--ttl', '2h');
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^approve: http:\/\/127\.0\.0\.1:\d+\/actions\/\S+\nreject: {2}http:\/\/127\.0\.0\.1:\d+\/actions\/\S+\nexpires: \S+\n$/);

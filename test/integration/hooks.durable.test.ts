@@ -46,7 +46,9 @@ describe('across a restart', () => {
     g = await startGateway({ dataDir, rateLimit: { enabled: false } });
     const svc = { name: 'later', kind: 'url', baseUrl: 'http://127.0.0.1:9' };
     expect((await g.fetch('/api/v1/services', { method: 'POST', body: svc })).status).toBe(201);
-    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', body: { title: 'run later', job: { service: 'later', payload: { n: 1 } } } })).json.id;
+    // Asked for by a tasks token, approved by admin (a task's job is approved by a second principal).
+    const agent = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'agent', scopes: ['tasks'] } })).json.token as string;
+    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agent, body: { title: 'run later', job: { service: 'later', payload: { n: 1 } } } })).json.id;
     expect((await g.fetch('/api/v1/services/later', { method: 'DELETE' })).status).toBe(200);
     const approved = await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', body: { decision: 'approve' } });
     expect(approved.json).toMatchObject({ state: 'approved', job: { service: 'later', id: null } });

@@ -43,3 +43,26 @@ describe('006: a service registered with idleStopAfterMs', () => {
     expect((await g.fetch('/api/v1/services/old-api', { method: 'DELETE' })).status).toBeLessThan(300);
   });
 });
+
+describe('007: jobs get an owner', () => {
+  it('gives each older job to the token that submitted it, a schedule\'s to whoever added the schedule, a hook\'s to nobody', async () => {
+    const dataDir = join(tmpDir(), 'state');
+    const now = Date.now();
+    olderDatabase(dataDir, 6, (db) => {
+      db.prepare('INSERT INTO schedules (name, cron, service, payload, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run('nightly', '0 3 * * *', 'gone', Buffer.from('x'), now, 'tok_scheduler');
+      const job = db.prepare(
+        `INSERT INTO jobs (id, seq, service, state, max_attempts, timeout_seconds, payload, created_by, created_by_name, created_at, updated_at, finished_at)
+         VALUES (?, ?, 'gone', 'succeeded', 1, 60, ?, ?, ?, ?, ?, ?)`,
+      );
+      const rows: Array<[string, string | null]> = [['job_api', 'tok_alice'], ['job_admin', 'admin'], ['job_hook', 'hook:gh'], ['job_sched', 'schedule:nightly'], ['job_orphan_sched', 'schedule:deleted'], ['job_link', 'action-link'], ['job_none', null]];
+      rows.forEach(([id, by], i) => job.run(id, i + 1, Buffer.from('x'), by, by, now, now, now));
+    });
+    g = await startGateway({ dataDir });
+    await g.stop();
+    g = null;
+    const db = new Database(join(dataDir, 'moat.db'), { readonly: true });
+    const owners = Object.fromEntries((db.prepare('SELECT id, owner FROM jobs ORDER BY seq').all() as Array<{ id: string; owner: string | null }>).map((r) => [r.id, r.owner]));
+    db.close();
+    expect(owners).toEqual({ job_api: 'tok_alice', job_admin: 'admin', job_hook: null, job_sched: 'tok_scheduler', job_orphan_sched: null, job_link: null, job_none: null });
+  });
+});

@@ -10,15 +10,18 @@ import { spec, workerService } from '../helpers/services.js';
 
 let g: TestGateway;
 let offsetMs = 0;
+/** Asks for the work (scope tasks); the admin token mints the links (a second principal). */
+let agentToken: string;
 
 beforeAll(async () => {
   const worker = await workerService('worker', { health: { intervalMs: 100 } });
   g = await startGateway({ rateLimit: { enabled: false }, services: [spec(worker)], publicNames: ['moat.example.test'] }, { now: () => Date.now() + offsetMs });
+  agentToken = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'agent', scopes: ['tasks'] } })).json.token as string;
 });
 afterAll(() => g?.stop());
 
 async function pendingTask(title = 'Deploy <b>v2</b> & "more"'): Promise<string> {
-  const res = await g.fetch('/api/v1/tasks', { method: 'POST', body: { title, job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } } });
+  const res = await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title, job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } } });
   return res.json.id as string;
 }
 

@@ -13,12 +13,16 @@ import { spec, waitFor, workerService } from '../helpers/services.js';
 import { tokenWith } from '../helpers/tools.js';
 
 let g: TestGateway;
+/** A reviewer: may approve a task's job (it could submit one itself). */
 let tasksToken: string;
+/** An agent asking for work: scope tasks only, so it creates tasks and never approves their jobs. */
+let agentToken: string;
 
 beforeAll(async () => {
   const worker = await workerService('worker', { health: { intervalMs: 100 } });
   g = await startGateway({ rateLimit: { enabled: false }, services: [spec(worker)] });
-  tasksToken = await tokenWith(g, 'reviewer', ['tasks']);
+  tasksToken = await tokenWith(g, 'reviewer', ['tasks', 'jobs']);
+  agentToken = await tokenWith(g, 'agent', ['tasks']);
 });
 afterAll(() => g?.stop());
 
@@ -108,7 +112,7 @@ describe('tasks', () => {
 describe('a task holding a job', () => {
   it('starts pending_approval; its job runs on the worker only once approved, and the task is done when it succeeds', async () => {
     const jobsBefore = await jobIds(g);
-    const t = (await create({ title: 'Render the video', job: { service: 'worker', payload: { steps: 2, stepMs: 5, clip: 'intro' } } })).json;
+    const t = (await create({ title: 'Render the video', job: { service: 'worker', payload: { steps: 2, stepMs: 5, clip: 'intro' } } }, agentToken)).json;
     expect(t).toMatchObject({ state: 'pending_approval', job: { service: 'worker', id: null, payload: { steps: 2, stepMs: 5, clip: 'intro' } } });
     expect(await jobIds(g)).toEqual(jobsBefore); // nothing is queued before the approval
 
@@ -128,7 +132,7 @@ describe('a task holding a job', () => {
 
   it('rejected: its job never runs', async () => {
     const jobsBefore = await jobIds(g);
-    const t = (await create({ title: 'Delete the backups', job: { service: 'worker', payload: {} } })).json;
+    const t = (await create({ title: 'Delete the backups', job: { service: 'worker', payload: {} } }, agentToken)).json;
     const rejected = await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'reject' } });
     expect(rejected.json).toMatchObject({ state: 'rejected', job: { service: 'worker', id: null } });
     expect((await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe('task_state_invalid');
@@ -137,7 +141,7 @@ describe('a task holding a job', () => {
 
   it('two approvals racing submit one job', async () => {
     const jobsBefore = (await jobIds(g)).length;
-    const t = (await create({ title: 'Once', job: { service: 'worker', payload: { steps: 0 } } })).json;
+    const t = (await create({ title: 'Once', job: { service: 'worker', payload: { steps: 0 } } }, agentToken)).json;
     const answers = await Promise.all([0, 1, 2].map(() => g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
     expect((await jobIds(g)).length).toBe(jobsBefore + 1);
@@ -165,7 +169,7 @@ describe('a task holding a job', () => {
       }
     })();
     await waitFor(() => text.includes(': connected'), 'stream connected');
-    const t = (await create({ title: 'streamed', job: { service: 'worker', payload: { steps: 0 } } })).json;
+    const t = (await create({ title: 'streamed', job: { service: 'worker', payload: { steps: 0 } } }, agentToken)).json;
     await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'reject' } });
     await waitFor(() => text.includes('event: task.reviewed'), 'task.reviewed on the stream', 5000);
     ac.abort();

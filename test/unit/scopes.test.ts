@@ -19,12 +19,18 @@ describe('scopeAllows', () => {
     [['svc:llm'], 'svc:llm', 'POST', true],
     [['svc:llm'], 'svc:img', 'GET', false],
     [['metrics'], 'metrics', 'GET', true],
+    [['jobs:all'], 'jobs', 'POST', true],
+    [['jobs:all'], 'jobs', 'DELETE', true],
+    [['jobs:all'], 'services', 'GET', false],
+    [['jobs:all'], 'admin', 'GET', false],
+    [['jobs'], 'jobs:all', 'GET', false],
+    [['read'], 'jobs:all', 'GET', false],
   ])('%j for %s %s -> %s', (scopes, required, method, expected) => {
     expect(scopeAllows(held(...scopes), required, method)).toBe(expected);
   });
 
-  it.each([['admin'], ['read'], ['jobs'], ['svc:llm'], ['svc:a-b-1']])('accepts the scope %s', (s) => expect(isScope(s)).toBe(true));
-  it.each([['root'], ['svc:'], ['svc:A'], ['svc:a b'], ['svc:-x'], ['READ'], ['']])('refuses the scope %j', (s) => expect(isScope(s)).toBe(false));
+  it.each([['admin'], ['read'], ['jobs'], ['jobs:all'], ['svc:llm'], ['svc:a-b-1']])('accepts the scope %s', (s) => expect(isScope(s)).toBe(true));
+  it.each([['root'], ['svc:'], ['svc:A'], ['svc:a b'], ['svc:-x'], ['READ'], [''], ['jobs:any'], ['tasks:all'], ['jobs:ALL']])('refuses the scope %j', (s) => expect(isScope(s)).toBe(false));
 });
 
 describe('route declarations fail closed', () => {

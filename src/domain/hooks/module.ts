@@ -49,7 +49,7 @@ export class HooksModule {
     const now = opts.now ?? Date.now;
     const config = opts.config();
     this.registry = new HookRegistry({ store: opts.hookStore, key: opts.keys.hooks, declared: config.hooks, now });
-    this.tasks = new TaskService({ store: opts.taskStore, key: opts.keys.tasks, jobs: opts.jobs, serviceExists: opts.serviceExists, events: opts.events, audit: opts.audit, log: opts.log, now });
+    this.tasks = new TaskService({ store: opts.taskStore, key: opts.keys.tasks, jobs: opts.jobs, serviceExists: opts.serviceExists, allowSelfReview: () => opts.config().tasks.allowSelfReview, events: opts.events, audit: opts.audit, log: opts.log, now });
     this.links = new ActionLinks({
       tasks: this.tasks,
       store: opts.taskStore,

@@ -108,7 +108,7 @@ export class HookReceiver {
       const body = parseBody(d.raw, header(d.headers, 'content-type') ?? undefined);
       deliveryId = scheme.deliveryId?.(d.headers) ?? scheme.deliveryIdFromBody?.(body) ?? idempotencyKey(d.headers);
       const prepared = this.opts.actions.prepare(hook.action, { body, query: d.query, headers: d.headers });
-      const outcome = await this.opts.actions.run(prepared, { id: `hook:${d.name}`, name: `hook ${d.name}` }, `hook:${d.name}`, deliveryId === undefined ? undefined : { scope: d.name, id: deliveryId });
+      const outcome = await this.opts.actions.run(prepared, { id: `hook:${d.name}`, name: `hook ${d.name}`, owner: null }, `hook:${d.name}`, deliveryId === undefined ? undefined : { scope: d.name, id: deliveryId });
       this.opts.audit.record({
         ...base,
         outcome: 'ok',

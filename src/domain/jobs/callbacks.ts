@@ -72,7 +72,8 @@ export class Callbacks {
       return;
     }
     if (url === null) return;
-    const view = this.opts.jobs.view(job, false);
+    // The callback goes where the submitter asked: it carries what the job's owner may see.
+    const view = this.opts.jobs.view(job, { id: job.owner ?? '', all: true }, false);
     const body = JSON.stringify({
       type: 'job.finished',
       job: { id: view.id, service: view.service, state: view.state, attempts: view.attempts, finishedAt: view.finishedAt, ...(view.result !== undefined ? { result: view.result } : {}), error: view.error ?? null },

@@ -1,7 +1,8 @@
 /**
  * The job queue: submission (durable before it is acknowledged, idempotent per token), reads,
- * cancel, delete, progress reports, retention. Payloads and outcomes are sealed at rest. Dispatch
- * lives in dispatcher.ts; this file never talks to a service.
+ * cancel, delete, progress reports, retention. Payloads and outcomes are sealed at rest. A job has
+ * an owner: only it, admin and jobs:all see its payload and result, cancel or delete it (others get
+ * the summary view, job-view.ts). Dispatch lives in dispatcher.ts; this file never talks to a service.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
@@ -11,10 +12,10 @@ import { sealJson } from '../../security/seal.js';
 import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
 import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
-import { callbackUrlOf, jobView, payloadOf, type JobView } from './job-view.js';
+import { callbackUrlOf, jobView, ownsOrSeesAll, payloadOf, type JobView, type JobViewer } from './job-view.js';
 import type { JobServicePort, OutboundPort } from './ports.js';
 
-export type { JobView } from './job-view.js';
+export type { JobAccess, JobView, JobViewer } from './job-view.js';
 
 export interface SubmitInput {
   service: string;
@@ -34,6 +35,13 @@ export interface Submitter {
   admin?: boolean;
   /** The request that submits (an API call), for the audit of a refused callbackUrl. */
   requestId?: string;
+  /**
+   * The principal the job belongs to (sees its payload and result, may cancel and delete it).
+   * Default: `id` (the submitting token). Null: no principal (a hook's job; admin and jobs:all only).
+   */
+  owner?: string | null;
+  /** Reaches every job (admin, jobs:all): sees the full view of a replayed job of another owner. */
+  all?: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -126,7 +134,7 @@ export class JobService {
     if (idempotencyKey !== undefined) {
       if (!UUID.test(idempotencyKey)) throw new GatewayError('validation_failed', 'Idempotency-Key must be a UUID');
       canonical = canonicalJson(input);
-      const replay = this.replayed(by.id, idempotencyKey, canonical, now);
+      const replay = this.replayed(by, idempotencyKey, canonical, now);
       if (replay) return { job: replay, replayed: true };
     }
     if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
@@ -158,6 +166,7 @@ export class JobService {
       runId: input.run ?? null,
       createdBy: by.id,
       createdByName: by.name,
+      owner: by.owner === undefined ? by.id : by.owner,
       createdAt: now,
       updatedAt: now,
       startedAt: null,
@@ -175,14 +184,14 @@ export class JobService {
     } catch (err) {
       // Two submissions with the same key at once: the loser answers like a replay (or a conflict).
       if (idempotencyKey !== undefined && canonical !== undefined && hasCode(err, 'idempotency_conflict')) {
-        const replay = this.replayed(by.id, idempotencyKey, canonical, now);
+        const replay = this.replayed(by, idempotencyKey, canonical, now);
         if (replay) return { job: replay, replayed: true };
       }
       throw err;
     }
     this.opts.events.publish('job.queued', 'jobs', { id, service: job.service, state: 'queued' });
     this.opts.onQueued(job.service);
-    return { job: this.view(job, false), replayed: false };
+    return { job: this.view(job, submitterView(by), false), replayed: false };
   }
 
   /** Whether a service of that name is registered (schedules check it when they are added). */
@@ -190,43 +199,58 @@ export class JobService {
     return this.opts.services.concurrency(name) !== undefined;
   }
 
-  private replayed(tokenId: string, key: string, canonical: string, now: number): JobView | undefined {
+  private replayed(by: Submitter, key: string, canonical: string, now: number): JobView | undefined {
     const hours = this.opts.config().jobs.idempotencyHours;
-    const seen = this.opts.store.findIdempotent(tokenId, key, now - hours * 3_600_000);
+    const seen = this.opts.store.findIdempotent(by.id, key, now - hours * 3_600_000);
     if (!seen) return undefined;
     if (!sameBody(seen.bodyHash, this.idempotencyKey, canonical)) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
     const job = this.opts.store.get(seen.jobId);
     if (!job) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used for a job that no longer exists');
-    return this.view(job, false);
+    return this.view(job, submitterView(by), false);
   }
 
-  get(id: string, withPayload = true): JobView {
+  private require(id: string): JobRecord {
     const job = this.opts.store.get(id);
     if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
-    return this.view(job, withPayload);
+    return job;
   }
 
-  list(filter: { service?: string | undefined; state?: JobState | undefined; limit: number; cursor?: string | undefined }): { jobs: JobView[]; next: string | null } {
+  /** Another principal's job: the summary may be read, but acting on it needs jobs:all (or admin). */
+  private requireOwned(id: string, viewer: JobViewer, verb: string): JobRecord {
+    const job = this.require(id);
+    if (!ownsOrSeesAll(job, viewer)) {
+      throw new GatewayError('not_owner', `job ${id} belongs to another principal; to ${verb} it you need scope jobs:all`, { extra: { scope: 'jobs:all' } });
+    }
+    return job;
+  }
+
+  /** One job as `viewer` may see it (with its payload when full and `withPayload`). */
+  get(id: string, viewer: JobViewer, withPayload = true): JobView {
+    return this.view(this.require(id), viewer, withPayload);
+  }
+
+  /** Newest first; every job, each as `viewer` may see it; only the viewer's own with `mine`. */
+  list(filter: { service?: string | undefined; state?: JobState | undefined; mine?: boolean | undefined; limit: number; cursor?: string | undefined }, viewer: JobViewer): { jobs: JobView[]; next: string | null } {
     const beforeSeq = filter.cursor === undefined ? undefined : Number.parseInt(filter.cursor, 36);
     if (beforeSeq !== undefined && !Number.isFinite(beforeSeq)) throw new GatewayError('validation_failed', 'cursor is not one this API gave out');
-    const rows = this.opts.store.list({ service: filter.service, state: filter.state, limit: filter.limit, beforeSeq });
+    const rows = this.opts.store.list({ service: filter.service, state: filter.state, owner: filter.mine === true ? viewer.id : undefined, limit: filter.limit, beforeSeq });
     const last = rows[rows.length - 1];
-    return { jobs: rows.map((r) => this.view(r, false)), next: rows.length === filter.limit && last ? last.seq.toString(36) : null };
+    return { jobs: rows.map((r) => this.view(r, viewer, false)), next: rows.length === filter.limit && last ? last.seq.toString(36) : null };
   }
 
-  cancel(id: string): JobView {
-    const job = this.opts.store.get(id);
-    if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
+  /** Cancels one of `viewer`'s jobs (any job with admin or jobs:all): 403 not_owner otherwise. */
+  cancel(id: string, viewer: JobViewer): JobView {
+    const job = this.requireOwned(id, viewer, 'cancel');
     if (FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is already ${job.state}`);
     // A claimed job keeps the request in its row (crash recovery cancels it if moat dies first).
     if (job.state !== 'queued') this.opts.store.requestCancel(id, this.now());
     this.opts.onCancel(job);
-    return this.get(id, false);
+    return this.get(id, viewer, false);
   }
 
-  delete(id: string): void {
-    const job = this.opts.store.get(id);
-    if (!job) throw new GatewayError('not_found', `no job ${JSON.stringify(id)}`);
+  /** Deletes one of `viewer`'s finished jobs (any with admin or jobs:all): 403 not_owner otherwise. */
+  delete(id: string, viewer: JobViewer): void {
+    const job = this.requireOwned(id, viewer, 'delete');
     if (!FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is ${job.state}; cancel it first`);
     this.opts.store.delete(id);
   }
@@ -267,8 +291,13 @@ export class JobService {
     return payloadOf(this.opts.key, job);
   }
 
-  /** The client's view of a job (job-view.ts). */
-  view(job: JobRecord, withPayload: boolean): JobView {
-    return jobView(this.opts.key, job, withPayload, (id) => this.opts.store.callbacks(id));
+  /** The view of a job for `viewer` (job-view.ts): full for its owner, admin and jobs:all, else the summary. */
+  view(job: JobRecord, viewer: JobViewer, withPayload: boolean): JobView {
+    return jobView(this.opts.key, job, ownsOrSeesAll(job, viewer) ? 'full' : 'summary', withPayload, (id) => this.opts.store.callbacks(id));
   }
+}
+
+/** The submitter as a viewer of the job it just submitted (or replayed). */
+function submitterView(by: Submitter): JobViewer {
+  return { id: by.id, all: by.all === true };
 }

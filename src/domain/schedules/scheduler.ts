@@ -2,6 +2,8 @@
  * Cron schedules that submit jobs. Times come from croner (cron expressions with an optional time
  * zone); the timers are ours, so that ticks missed while the gateway was down follow one
  * documented rule: `run-once` submits a single job at boot, `skip` waits for the next tick.
+ * A schedule belongs to the principal that added it, and so do the jobs it submits: only it (and
+ * admin, jobs:all) pauses, resumes, runs or deletes it, and sees those jobs' payloads and results.
  */
 import { Cron } from 'croner';
 import type { Config } from '../../config/schema.js';
@@ -11,7 +13,7 @@ import type { Logger } from '../../observe/logger.js';
 import { sealJson, unsealJson } from '../../security/seal.js';
 import type { ScheduleRecord, ScheduleStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
-import type { JobService } from '../jobs/queue.js';
+import type { JobService, JobViewer } from '../jobs/queue.js';
 
 export interface ScheduleInput {
   name: string;
@@ -117,14 +119,15 @@ export class Scheduler {
   }
 
   /** Submits the schedule's job now (a tick, a missed tick at boot, or run-now). */
-  async fire(name: string, why: 'tick' | 'missed' | 'manual', tickAt?: number): Promise<string> {
-    const s = this.opts.store.get(name);
+  async fire(name: string, why: 'tick' | 'missed' | 'manual', tickAt?: number, viewer?: JobViewer): Promise<string> {
+    const s = viewer ? this.requireOwned(name, viewer, 'run') : this.opts.store.get(name);
     if (!s) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
     this.opts.store.setLastRun(name, Math.max(this.now(), tickAt ?? 0));
     try {
       const { job } = await this.opts.jobs.submit(
         { service: s.service, payload: unsealJson(this.opts.key, s.payload, `schedule:${name}`) },
-        { id: `schedule:${name}`, name: `schedule ${name}` },
+        // Its jobs are the schedule owner's: whoever added it sees their results.
+        { id: `schedule:${name}`, name: `schedule ${name}`, owner: s.createdBy },
       );
       this.opts.events.publish('schedule.fired', 'schedules', { name, job: job.id, why });
       this.opts.audit.record({ type: 'schedule.fired', outcome: 'ok', actor: { id: `schedule:${name}`, name }, detail: { schedule: name, jobId: job.id, why } });
@@ -173,7 +176,18 @@ export class Scheduler {
     return this.view(s);
   }
 
-  setPaused(name: string, paused: boolean): ScheduleView {
+  /** The schedule, if `viewer` added it or reaches every one (admin, jobs:all); 404, or 403 not_owner. */
+  private requireOwned(name: string, viewer: JobViewer, verb: string): ScheduleRecord {
+    const s = this.opts.store.get(name);
+    if (!s) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
+    if (!viewer.all && s.createdBy !== viewer.id) {
+      throw new GatewayError('not_owner', `schedule ${name} belongs to another principal; to ${verb} it you need scope jobs:all`, { extra: { scope: 'jobs:all' } });
+    }
+    return s;
+  }
+
+  setPaused(name: string, paused: boolean, viewer: JobViewer): ScheduleView {
+    this.requireOwned(name, viewer, paused ? 'pause' : 'resume');
     if (!this.opts.store.setPaused(name, paused)) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
     if (!paused) this.opts.store.setLastRun(name, this.now());
     this.arm(name);
@@ -181,7 +195,8 @@ export class Scheduler {
     return this.get(name);
   }
 
-  remove(name: string): void {
+  remove(name: string, viewer: JobViewer): void {
+    this.requireOwned(name, viewer, 'delete');
     if (!this.opts.store.delete(name)) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
     this.arm(name);
     this.opts.events.publish('schedule.deleted', 'schedules', { name });

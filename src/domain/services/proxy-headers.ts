@@ -1,8 +1,10 @@
 /**
  * Which headers cross the reverse proxy, each way. Pure functions over plain header objects.
  * Towards the service: never the client's credentials, never its claims about where it came from
- * (X-Forwarded-* and Forwarded are ours to set), never hop-by-hop headers (RFC 9110 7.6.1).
- * Towards the client: no hop-by-hop headers and no CORS headers (CORS is decided at the door).
+ * (X-Forwarded-* and Forwarded are ours to set), never Moat's own headers (X-Moat-*, Moat's
+ * cookies), never hop-by-hop headers (RFC 9110 7.6.1). Towards the client: no hop-by-hop headers,
+ * no CORS headers (CORS is decided at the door), none of the headers that speak for the whole
+ * origin (the gateway's security headers win), and cookies confined to the service's own path.
  */
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
@@ -17,7 +19,48 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authe
  * `expect`: moat answers 100-continue itself. `host`: the service's own authority is sent.
  */
 const REQUEST_DROP = new Set([...HOP_BY_HOP, 'authorization', 'host', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'expect', 'x-request-id']);
-const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-expose-headers', 'access-control-max-age', 'x-request-id']);
+/**
+ * Never passed from a service to the client. The API, the console and every service share one
+ * origin, so a header that speaks for the origin is the gateway's alone:
+ * - the gateway's security headers (pipeline.ts) win: a service's `Strict-Transport-Security:
+ *   max-age=0` would switch HSTS off for the whole origin, its `X-Frame-Options`/`Referrer-Policy`/
+ *   `X-Content-Type-Options`/`Cache-Control` would weaken clickjacking, Referer-leak, MIME-sniffing
+ *   and caching protection on responses served from the gateway's origin;
+ * - `Clear-Site-Data` would wipe the origin's cookies and storage (a console session with them);
+ * - `Service-Worker-Allowed` would let a service's script register a service worker for `/`, which
+ *   then intercepts every request to the origin, the API's included;
+ * - `Alt-Svc` would send the browser's later requests for the origin to another endpoint;
+ * - `Public-Key-Pins`(-Report-Only) could pin the origin to keys the operator does not hold.
+ */
+const ORIGIN_WIDE = ['strict-transport-security', 'x-frame-options', 'x-content-type-options', 'referrer-policy', 'cache-control', 'clear-site-data', 'service-worker-allowed', 'alt-svc', 'public-key-pins', 'public-key-pins-report-only'];
+const RESPONSE_DROP = new Set([
+  ...HOP_BY_HOP,
+  ...ORIGIN_WIDE,
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+  'x-request-id',
+]);
+
+/**
+ * Headers that carry Moat's authority: services are told `X-Moat-Job-Id`, `X-Moat-Progress-Url`,
+ * `X-Moat-Progress-Token`, `X-Moat-Workspace`, `X-Moat-Attempt` come from the job dispatcher, and
+ * `Moat-Signature` signs what Moat sends. A client's own would be believed: a forged
+ * `X-Moat-Progress-Url` made a worker POST to an address of the client's choosing (SSRF through the
+ * service). Every `x-moat-*` and `moat-*` header is Moat's to set.
+ */
+function isMoatHeader(name: string): boolean {
+  return name.startsWith('x-moat-') || name.startsWith('moat-');
+}
+
+/**
+ * Cookie names Moat keeps for itself (a console session), with or without a `__Host-`/`__Secure-`
+ * prefix, compared without regard to case (browsers match the prefixes that way).
+ */
+const MOAT_COOKIE = /^(?:__(?:host|secure)-)?moat/i;
 
 /** Header names listed in a Connection header are hop-by-hop too (RFC 9110 7.6.1). */
 function connectionTokens(value: string | string[] | undefined): string[] | null {
@@ -48,8 +91,13 @@ export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<s
     const value = incoming[name];
     // HTTP/2 pseudo-headers (:path, :authority, ...) are the client's connection to moat, not the service's.
     if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
-    if (REQUEST_DROP.has(name)) continue;
+    if (REQUEST_DROP.has(name) || isMoatHeader(name)) continue;
     if (extra !== null && extra.includes(name)) continue;
+    if (name === 'cookie') {
+      const kept = withoutMoatCookies(value);
+      if (kept !== null) out[name] = kept;
+      continue;
+    }
     out[name] = value;
   }
   out['x-forwarded-for'] = fwd.client;
@@ -59,26 +107,73 @@ export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<s
   return out;
 }
 
-/** Headers of the service's response that go back to the client. */
-export function responseHeaders(incoming: HeaderBag): Record<string, string | string[]> {
+/**
+ * The client's Cookie header without Moat's own cookies (a session cookie is a credential for
+ * Moat, like Authorization: a service, or whoever reads its logs, must not be able to replay it).
+ * Null when nothing is left.
+ */
+function withoutMoatCookies(value: string | string[]): string | null {
+  const kept: string[] = [];
+  for (const header of Array.isArray(value) ? value : [value]) {
+    for (const pair of header.split(';')) {
+      const p = pair.trim();
+      if (p === '' || MOAT_COOKIE.test(p)) continue;
+      kept.push(p);
+    }
+  }
+  return kept.length > 0 ? kept.join('; ') : null;
+}
+
+/** The path a service's cookies are confined to: its own prefix (RFC 6265 5.1.4 path-match). */
+export function cookiePath(service: string): string {
+  return `/svc/${service}`;
+}
+
+/**
+ * A service's Set-Cookie confined to its own `/svc/<name>` path, or null when it is dropped.
+ * Cookie tossing between neighbours on one origin: a service must never set or overwrite a cookie
+ * outside its path (the console's session cookie above all), so its `Path` is replaced by its own
+ * prefix and `Domain` removed (host-only: no sibling or parent domain gets it). Dropped: a nameless
+ * cookie (`=x`, or no `=`: browsers send its value bare, so `=moat_session=v` reads as a cookie
+ * named moat_session), a `__Host-` cookie (valid only with `Path=/`, so it cannot be confined), and
+ * a cookie of Moat's own names.
+ */
+export function confineCookie(value: string, service: string): string | null {
+  const parts = value.split(';');
+  const pair = (parts[0] as string).trim();
+  const eq = pair.indexOf('=');
+  const name = eq < 0 ? '' : pair.slice(0, eq).trim();
+  if (name === '' || /^__host-/i.test(name) || MOAT_COOKIE.test(name)) return null;
+  const attributes = [pair];
+  for (let i = 1; i < parts.length; i++) {
+    const attr = (parts[i] as string).trim();
+    if (attr === '') continue;
+    const key = attr.split('=', 1)[0]?.trim().toLowerCase();
+    if (key === 'path' || key === 'domain') continue;
+    attributes.push(attr);
+  }
+  attributes.push(`Path=${cookiePath(service)}`);
+  return attributes.join('; ');
+}
+
+/** Headers of `service`'s response that go back to the client. */
+export function responseHeaders(incoming: HeaderBag, service: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const extra = connectionTokens(incoming['connection']);
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || RESPONSE_DROP.has(name)) continue;
     if (extra !== null && extra.includes(name)) continue;
+    if (name === 'set-cookie') {
+      const kept: string[] = [];
+      for (const v of Array.isArray(value) ? value : [value]) {
+        const c = confineCookie(v, service);
+        if (c !== null) kept.push(c);
+      }
+      if (kept.length > 0) out[name] = kept;
+      continue;
+    }
     out[name] = value;
   }
   return out;
-}
-
-/**
- * Path traversal out of the baseUrl's path: a dot segment, plain or percent-encoded, with `/`, `\`
- * or their encodings around it, would let `/svc/x/../admin` reach what the prefix was meant to fence.
- */
-const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:\/|\\|%2f|%5c|$)/i;
-
-export function hasDotSegment(path: string): boolean {
-  const q = path.indexOf('?');
-  return DOT_SEGMENT.test(q < 0 ? path : path.slice(0, q));
 }

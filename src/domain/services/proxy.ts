@@ -9,7 +9,8 @@ import { Transform } from 'node:stream';
 import { upstreamError, type UpstreamClient } from '../../egress/upstream.js';
 import { GatewayError } from '../../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { hasDotSegment, requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
+import { requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
+import { proxyPath } from './proxy-path.js';
 import type { ServiceRegistry } from './registry.js';
 import { targetOf } from './spec.js';
 
@@ -24,8 +25,8 @@ export interface ServiceProxyOptions {
 export interface ForwardRequest {
   service: string;
   method: string;
-  /** Path and query below /svc/<name>, starting with `/`, as the client spelled it. */
-  path: string;
+  /** The request target as the client sent it (`/svc/<name>/...?query`); proxy-path.ts checks and rebuilds it. */
+  target: string;
   headers: HeaderBag;
   /** The request body, streamed; null when there is none. */
   body: Readable | null;
@@ -72,11 +73,10 @@ function authority(headers: HeaderBag): string | undefined {
 export class ServiceProxy {
   constructor(private readonly opts: ServiceProxyOptions) {}
 
-  /** The service's origin and base path, or 404 service_not_found. */
-  private target(name: string, path: string): { origin: string; path: string } {
+  /** The service's origin and the path to send (404 service_not_found, 400 path_not_allowed). */
+  private target(name: string, requestTarget: string): { origin: string; path: string } {
     const record = this.opts.registry.require(name);
-    if (!path.startsWith('/') || hasDotSegment(path)) throw new GatewayError('bad_request', 'the path has dot segments or does not start with /');
-    return targetOf(record.def, path);
+    return targetOf(record.def, proxyPath(requestTarget, name));
   }
 
   /**
@@ -85,7 +85,7 @@ export class ServiceProxy {
    * was sent (unknown service, 503 while down, 502/504), so the route can answer with a problem.
    */
   async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
-    const target = this.target(req.service, req.path);
+    const target = this.target(req.service, req.target);
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
       throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
@@ -96,6 +96,9 @@ export class ServiceProxy {
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
     const headers = requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId });
+    // Desync on the pooled connection: a Content-Length with no body behind it would make the
+    // service read the next request on that connection as this one's body.
+    if (body === null) delete headers['content-length'];
     return new Promise<void>((resolve, reject) => {
       let started = false;
       let finished = false;
@@ -104,7 +107,7 @@ export class ServiceProxy {
         {
           onStart(status, raw) {
             started = true;
-            const h = responseHeaders(raw);
+            const h = responseHeaders(raw, req.service);
             out.head(status, h, h['content-length'] === undefined);
             resolve();
           },
@@ -135,7 +138,7 @@ export class ServiceProxy {
    * client socket and joins the two. Throws before anything is written to the client on failure.
    */
   async upgrade(req: Omit<ForwardRequest, 'body' | 'method'>, client: Duplex, head: Buffer): Promise<void> {
-    const target = this.target(req.service, req.path);
+    const target = this.target(req.service, req.target);
     const supervisor = this.opts.supervisor;
     await supervisor.ensureRunning(req.service);
     const protocol = String(req.headers['upgrade'] ?? 'websocket');
@@ -160,7 +163,7 @@ export class ServiceProxy {
       return;
     }
     const lines = ['HTTP/1.1 101 Switching Protocols', `upgrade: ${protocol}`, 'connection: Upgrade'];
-    for (const [name, value] of Object.entries(responseHeaders(up.headers))) {
+    for (const [name, value] of Object.entries(responseHeaders(up.headers, req.service))) {
       for (const v of Array.isArray(value) ? value : [value]) if (!/[\r\n]/.test(v)) lines.push(`${name}: ${v}`);
     }
     client.write(`${lines.join('\r\n')}\r\n\r\n`);

@@ -10,7 +10,7 @@ import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
 import { mintLink, verifyLink, type LinkAction, type LinkClaims } from '../../security/signed-links.js';
 import type { TaskStore } from '../../store/types.js';
 import type { TaskService } from './service.js';
-import type { Actor, TaskView } from './views.js';
+import { LINK_ACTOR, type Reviewer, type TaskView } from './views.js';
 
 export const MAX_LINK_TTL_SECONDS = 604_800;
 
@@ -39,8 +39,7 @@ export interface LinkPreview {
   expiresAt: string;
 }
 
-/** Who acts through a link: the holder of the link, not a token. */
-export const LINK_ACTOR: Actor = { id: 'action-link', name: 'signed action link' };
+export { LINK_ACTOR } from './views.js';
 
 const REFUSALS: Record<'malformed' | 'signature' | 'expired', { code: ErrorCode; detail: string }> = {
   malformed: { code: 'link_invalid', detail: 'this is not a valid action link' },
@@ -55,19 +54,24 @@ export class ActionLinks {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Approve and reject URLs for a pending_approval task, bound to its current version. */
-  mint(id: string, ttlSeconds: number | undefined, by: Actor, meta?: RequestMeta): { approve: string; reject: string; expiresAt: string } {
+  /**
+   * Approve and reject URLs for a pending_approval task, bound to its current version. The link's
+   * holder approves with the minter's authority, so minting takes what approving takes
+   * (TaskService.checkApprover): the scope that submits the job, and not being the task's creator.
+   */
+  mint(id: string, ttlSeconds: number | undefined, by: Reviewer, meta?: RequestMeta): { approve: string; reject: string; expiresAt: string } {
     const ttl = ttlSeconds ?? this.opts.defaultTtlSeconds();
     if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_LINK_TTL_SECONDS) throw new GatewayError('validation_failed', `ttlSeconds must be 60..${MAX_LINK_TTL_SECONDS}`);
     const t = this.opts.store.get(id);
     if (!t) throw new GatewayError('task_not_found', `no task ${JSON.stringify(id)}`);
+    this.opts.tasks.checkApprover(t, by);
     if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; links are only made for pending_approval tasks`, { extra: { state: t.state, allowed: [] } });
     const exp = Math.floor(this.now() / 1000) + ttl;
     const base = this.opts.baseUrl();
     const url = (action: LinkAction) => `${base}/actions/${mintLink(this.opts.key, { task: id, action, exp, stateVersion: t.version }).token}`;
     const out = { approve: url('approve'), reject: url('reject'), expiresAt: new Date(exp * 1000).toISOString() };
     this.opts.store.appendEvent({ taskId: id, type: 'links.minted', at: this.now(), actorId: by.id, actorName: by.name, detail: { expiresAt: out.expiresAt, version: t.version }, text: null });
-    this.opts.audit.record({ type: 'link.minted', outcome: 'ok', actor: by, client: meta?.client, requestId: meta?.requestId, detail: { task: id, ttlSeconds: ttl } });
+    this.opts.audit.record({ type: 'link.minted', outcome: 'ok', actor: { id: by.id, name: by.name }, client: meta?.client, requestId: meta?.requestId, detail: { task: id, ttlSeconds: ttl } });
     return out;
   }
 

@@ -1,8 +1,10 @@
 /**
  * Tasks: work a person looks at, comments on, and approves or rejects. A task may hold a pending
  * job (sealed at rest) that is submitted through the job queue only once approved, exactly once
- * (an idempotency key derived from the task). Every change is in the task's event log and on the
- * event bus (family `tasks`); reviews are audited. Never sees a request.
+ * (an idempotency key derived from the task). Approving is submitting: it takes the scope that
+ * submitting the job takes, and (unless tasks.allowSelfReview) a principal other than the task's
+ * creator, so a `tasks` token can ask for work but not run it. Every change is in the task's event
+ * log and on the event bus (family `tasks`); reviews are audited. Never sees a request.
  */
 import { createHash } from 'node:crypto';
 import type { AuditSink } from '../../audit/event.js';
@@ -13,7 +15,7 @@ import { randomId } from '../../security/tokens.js';
 import type { TaskRecord, TaskState, TaskStore } from '../../store/types.js';
 import type { EventBus, MoatEvent } from '../events/bus.js';
 import type { JobService } from '../jobs/queue.js';
-import { EDITABLE, PATCH_TRANSITIONS, eventView, taskView, type Actor, type CommentView, type PendingJob, type TaskContent, type TaskEventView, type TaskView } from './views.js';
+import { EDITABLE, LINK_ACTOR, PATCH_TRANSITIONS, eventView, taskView, type Actor, type CommentView, type PendingJob, type Reviewer, type TaskContent, type TaskEventView, type TaskView } from './views.js';
 
 export interface TaskInput {
   title: string;
@@ -35,6 +37,8 @@ export interface TaskServiceOptions {
   key: Buffer;
   jobs: Pick<JobService, 'submit'>;
   serviceExists(name: string): boolean;
+  /** tasks.allowSelfReview: the creator of a task may approve it (and mint its links). */
+  allowSelfReview: () => boolean;
   events: EventBus;
   audit: AuditSink;
   log: Logger;
@@ -206,14 +210,33 @@ export class TaskService {
     return this.opts.store.events(id).map((e) => eventView(e, e.text === null ? null : unsealJson<string>(this.opts.key, e.text, `task:${id}:event:${e.seq}`)));
   }
 
-  /** Approves or rejects a pending_approval task; an approved task's job is then submitted. */
-  async review(id: string, decision: 'approve' | 'reject', by: Actor, o: ReviewOptions = {}): Promise<TaskView> {
+  /**
+   * Whether `by` may approve `t` (or mint the links that approve it). Privilege escalation through
+   * a review: approving a task that holds a job submits that job, so it takes the scope submitting
+   * takes (else a `tasks` token could queue work for any service by approving its own request);
+   * and the approver is not the creator unless tasks.allowSelfReview (else the approval asked for
+   * is no approval). Throws scope_required or self_review.
+   */
+  checkApprover(t: TaskRecord, by: Reviewer): void {
+    if (t.pendingJob === null) return;
+    if (!by.maySubmitJobs) throw new GatewayError('scope_required', 'approving a task that holds a job submits it: this needs scope jobs', { extra: { scope: 'jobs' } });
+    if (t.createdBy !== null && t.createdBy === by.id && !this.opts.allowSelfReview()) {
+      throw new GatewayError('self_review', 'a task holding a job is approved by someone other than its creator (tasks.allowSelfReview)');
+    }
+  }
+
+  /**
+   * Approves or rejects a pending_approval task; an approved task's job is then submitted. Through
+   * the API `by` is a Reviewer (checked by checkApprover); through a signed link, the minter was.
+   */
+  async review(id: string, decision: 'approve' | 'reject', by: Reviewer | Actor, o: ReviewOptions = {}): Promise<TaskView> {
     const now = this.now();
     const store = this.opts.store;
     const reviewed = store.atomically(() => {
       // Single use first: a used link is link_used whatever happened to the task since.
       if (o.link && !store.useLink(o.link.nonce, id, decision, now, o.link.expiresAt)) throw new GatewayError('link_used', 'this link was used already');
       const t = this.require(id);
+      if (!o.link && decision === 'approve') this.checkApprover(t, { maySubmitJobs: false, ...by });
       if (o.link && t.version !== o.link.stateVersion) throw new GatewayError('link_stale', 'the task changed after this link was made; ask for a new one');
       if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; only a pending_approval task can be reviewed`, { extra: { state: t.state, allowed: [] } });
       const state: TaskState = decision === 'approve' ? 'approved' : 'rejected';
@@ -239,7 +262,10 @@ export class TaskService {
   private async submitPending(t: TaskRecord): Promise<void> {
     const pending = this.pending(t);
     if (!pending) return;
-    const by = { id: t.reviewedBy ?? 'task', name: t.reviewedByName ?? 'task approval' };
+    // The job is its approver's (its payload and result); one approved through a signed link
+    // belongs to no principal (the link's holder is none): admin and jobs:all see it.
+    const owner = t.reviewedBy === null || t.reviewedBy === LINK_ACTOR.id ? null : t.reviewedBy;
+    const by = { id: t.reviewedBy ?? 'task', name: t.reviewedByName ?? 'task approval', owner };
     try {
       const { job } = await this.opts.jobs.submit({ service: pending.service, payload: pending.payload }, by, derivedKey(`task:${t.id}:job`));
       const now = this.now();

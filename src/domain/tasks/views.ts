@@ -8,6 +8,15 @@ export interface Actor {
   name: string;
 }
 
+/** Who acts through a signed link: the holder of the link, not a principal. */
+export const LINK_ACTOR: Actor = { id: 'action-link', name: 'signed action link' };
+
+/** A principal reviewing a task (or minting its links), with the authority the route saw it hold. */
+export interface Reviewer extends Actor {
+  /** Holds the scope that submitting the task's job needs (`jobs`, or admin). */
+  maySubmitJobs: boolean;
+}
+
 export interface TaskContent {
   title: string;
   body: string | null;

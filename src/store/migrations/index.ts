@@ -5,5 +5,6 @@ import services from './003-services.js';
 import jobs from './004-jobs.js';
 import hooksTasks from './005-hooks-tasks.js';
 import idleStopAfter from './006-idle-stop-after.js';
+import jobOwner from './007-job-owner.js';
 
-export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks, idleStopAfter];
+export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks, idleStopAfter, jobOwner];

@@ -30,6 +30,7 @@ interface Row {
   run_id: string | null;
   created_by: string | null;
   created_by_name: string | null;
+  owner: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -58,6 +59,7 @@ const toJob = (r: Row): JobRecord => ({
   runId: r.run_id,
   createdBy: r.created_by,
   createdByName: r.created_by_name,
+  owner: r.owner,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   startedAt: r.started_at,
@@ -68,10 +70,10 @@ const toJob = (r: Row): JobRecord => ({
 export function sqliteJobStore(db: Db): JobStore {
   const insertJob = db.prepare(
     `INSERT INTO jobs (id, seq, service, state, priority, attempts, max_attempts, timeout_seconds, payload, outcome, error_code,
-       progress, progress_message, callback, notify, progress_token_hash, cancel_requested, run_id, created_by, created_by_name,
+       progress, progress_message, callback, notify, progress_token_hash, cancel_requested, run_id, created_by, created_by_name, owner,
        created_at, updated_at, started_at, finished_at, next_attempt_at)
      VALUES (@id, @seq, @service, @state, @priority, @attempts, @maxAttempts, @timeoutSeconds, @payload, @outcome, @errorCode,
-       @progress, @progressMessage, @callback, @notify, @progressTokenHash, @cancelRequested, @runId, @createdBy, @createdByName,
+       @progress, @progressMessage, @callback, @notify, @progressTokenHash, @cancelRequested, @runId, @createdBy, @createdByName, @owner,
        @createdAt, @updatedAt, @startedAt, @finishedAt, @nextAttemptAt)`,
   );
   // An expired key (not purged yet) is taken over; a live one is a concurrent submission.
@@ -146,6 +148,10 @@ export function sqliteJobStore(db: Db): JobStore {
       if (f.state !== undefined) {
         where.push('state = ?');
         params.push(f.state);
+      }
+      if (f.owner !== undefined) {
+        where.push('owner = ?');
+        params.push(f.owner);
       }
       if (f.beforeSeq !== undefined) {
         where.push('seq < ?');
