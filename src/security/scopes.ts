@@ -31,3 +31,8 @@ export function scopeAllows(held: ReadonlySet<string>, required: string, method:
   if (held.has(required)) return true;
   return (method === 'GET' || method === 'HEAD') && held.has('read') && READABLE.has(required);
 }
+
+/** The scope itself (or admin), whatever the method: `read` never stands in for it. */
+export function scopeHeld(held: ReadonlySet<string>, required: string): boolean {
+  return held.has('admin') || held.has(required);
+}
