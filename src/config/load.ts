@@ -93,7 +93,9 @@ function overlayRuntime(merged: Obj, layer: Obj, sources: Map<string, ConfigSour
     warnings.push(`live overrides (config.runtime.json, set with PATCH /api/v1/config) take precedence over ${shadowed.map((s) => `${s.path} (${s.source})`).join(', ')}; remove them there to go back to the configured values`);
   }
   if (!Array.isArray(layer['services'])) return layer;
-  const overlay = overlayServices(Array.isArray(merged['services']) ? (merged['services'] as unknown[]) : [], layer['services'] as unknown[]);
+  const operator = Array.isArray(merged['services']) ? (merged['services'] as Obj[]) : [];
+  for (const s of operator) sources.set(`services.${String(s['name'])}`, sources.get('services') ?? 'default');
+  const overlay = overlayServices(operator, layer['services'] as unknown[]);
   for (const name of overlay.runtime) sources.set(`services.${name}`, 'runtime');
   if (overlay.shadowed.length > 0) {
     shadowedServices.push(...overlay.shadowed);

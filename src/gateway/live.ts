@@ -66,8 +66,8 @@ export function liveParts(ctx: LiveContext): Reconfigurable[] {
       // and the others pass the same rules as POST /api/v1/services (api-rules.ts).
       name: 'services',
       prepare: (next, previous, actor) => {
-        checkDeclaredServices(next.services);
         const defs = house.supervisor.checkRuntime(next.services);
+        checkDeclaredServices(next.services);
         if (JSON.stringify(next.services) === JSON.stringify(previous.services)) return () => undefined;
         return () => {
           house.supervisor.applyRuntime(defs, actor).catch((err: unknown) => ctx.log.error({ err }, 'applying the changed services failed'));
