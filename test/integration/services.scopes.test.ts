@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { spec, waitFor, workerService } from '../helpers/services.js';
+import { openSse } from '../helpers/streams.js';
 
 let g: TestGateway;
 /** A loopback server the operator allows (in apiTargets), answering 401 everywhere (a server with a key). */
@@ -131,5 +132,23 @@ describe('probe details and logs by token', () => {
   it('lists the logs route as needing services, not read', () => {
     const route = g.gw.routes().find((r) => r.url === '/api/v1/services/:name/logs' && r.method === 'GET');
     expect(route?.scope).toBe('services (not read)');
+  });
+});
+
+describe('service events on the event stream', () => {
+  it('go to services and admin tokens (they carry probe errors and log tails), never to read', async () => {
+    const streams = await Promise.all((['services', 'admin', 'read'] as const).map((scope) => openSse(g.url, tokens[scope]!)));
+    try {
+      expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
+      expect((await g.fetch('/api/v1/services/worker/restart', { method: 'POST' })).status).toBe(200);
+      for (const s of streams.slice(0, 2)) await s.until((e) => e.event === 'service.state' && e.data.service === 'worker' && e.data.to === 'healthy', 'worker healthy event');
+      // The read stream had the same events offered: a job event after them is the clock.
+      await g.fetch('/api/v1/jobs', { method: 'POST', auth: tokens['admin']!, body: { service: 'worker', payload: { steps: 0 } } });
+      const reader = streams[2]!;
+      await reader.until((e) => e.event === 'job.queued', 'a job event on the read stream');
+      expect(reader.events.filter((e) => e.event.startsWith('service.'))).toEqual([]);
+    } finally {
+      for (const s of streams) s.close();
+    }
   });
 });

@@ -204,12 +204,12 @@ export class Supervisor {
       await unit.stop('removed', actor);
       await unit.logs.close();
       this.units.delete(name);
-      this.opts.audit.record({ type: 'service.deleted', outcome: 'ok', actor, detail: { service: name, via: 'config' } });
+      this.opts.audit.record({ type: 'service.deleted', outcome: 'ok', actor, detail: { service: name, via: 'runtime' } });
     }
     for (const name of added) {
       const def = this.opts.registry.require(name).def;
       const unit = this.addUnit(def);
-      this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'config' } });
+      this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'runtime' } });
       if (def.autoStart && this.lifecycle === 'started') await unit.start('operator', actor);
     }
     for (const name of changed) {
@@ -218,7 +218,7 @@ export class Supervisor {
       const before = previous.get(name);
       const keys = before ? changedKeys(before, def) : [];
       const running = unit.state !== 'stopped' && unit.state !== 'failed' && unit.state !== 'crashed';
-      this.opts.audit.record({ type: 'service.updated', outcome: 'ok', actor, detail: { service: name, changed: keys, via: 'config' } });
+      this.opts.audit.record({ type: 'service.updated', outcome: 'ok', actor, detail: { service: name, changed: keys, via: 'runtime' } });
       if (running && keys.some((k) => (PROCESS_KEYS as readonly string[]).includes(k))) {
         await unit.stop('updated', actor);
         unit.def = def;
