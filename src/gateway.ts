@@ -286,6 +286,7 @@ export class Gateway {
     const toolbox = this.toolbox as Toolbox;
     const house = (this.house = await buildHouse({
       config: () => this.config,
+      sources: () => this.configSources,
       posture,
       db: this.db,
       audit,
@@ -408,6 +409,10 @@ export class Gateway {
     checkPatchKeys(patch, Object.keys(ConfigSchema.properties));
     const runtime = mergePatch(this.runtimeOverrides, restoreRedacted(patch, this.config)) as Record<string, unknown>;
     const loaded = loadConfig({ ...this.opts, runtime });
+    // Config-file services are read-only everywhere: a live entry may not redefine one.
+    if (loaded.shadowedServices.length > 0) {
+      throw new GatewayError('service_readonly', `${loaded.shadowedServices.map((n) => JSON.stringify(n)).join(', ')} declared in the config file; change it there (a live change adds or changes other services only)`);
+    }
     const previous = this.config;
     const commits = this.live.map((part) => part.prepare(loaded.config, previous, actor));
     writeFileAtomic(runtimeFile(previous.dataDir), `${JSON.stringify(runtime, null, 2)}\n`, 0o600);

@@ -4,7 +4,8 @@
 // service's baseUrl). Routes:
 //   GET  /health                 -> 200 {"ok":true}
 //   POST /jobs                   body = job payload {steps, stepMs, fail?, failAttempts?}, header X-Moat-Job-Id;
-//                                reports progress after each step (X-Moat-Progress-Url/-Token), answers {"echo": payload}
+//                                reports progress after each step (X-Moat-Progress-Url/-Token; each post awaited,
+//                                none after the answer, none once moat answers 409), answers {"echo": payload}
 //   GET  /jobs/<id>/progress     -> {progress, message, state}
 //   POST /jobs/<id>/cancel       stops a running job (its POST /jobs answers 409 {"canceled":true}); a job
 //                                whose POST moat closed early (timeout, shutdown) stops as well
@@ -59,14 +60,23 @@ function readJson(req) {
   });
 }
 
-function reportProgress(url, token, progress, message) {
-  if (!url) return;
+/**
+ * Posts progress and waits for the answer, so that no post is still on its way when the job's own
+ * answer goes out (moat would refuse it with 409: the job is finished). Resolves false when moat
+ * says the job is no longer running (409) or the token is no longer good (401): stop posting then.
+ * Other failures are ignored: progress is a courtesy, the job's answer is what counts.
+ */
+async function reportProgress(url, token, progress, message) {
+  if (!url) return false;
   const headers = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  // Failures are ignored: progress is a courtesy, the job's answer is what counts.
-  fetch(url, { method: 'POST', headers, body: JSON.stringify({ progress, message }), signal: AbortSignal.timeout(5000) })
-    .then((r) => r.arrayBuffer())
-    .catch(() => undefined);
+  try {
+    const r = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ progress, message }), signal: AbortSignal.timeout(5000) });
+    await r.arrayBuffer();
+    return r.status !== 409 && r.status !== 401;
+  } catch {
+    return true;
+  }
 }
 
 async function runJob(req, res) {
@@ -97,7 +107,7 @@ async function handleJob(id, req, res) {
   }
   const steps = Number.isInteger(payload.steps) && payload.steps > 0 ? payload.steps : 0;
   const stepMs = Number.isFinite(payload.stepMs) && payload.stepMs > 0 ? payload.stepMs : 0;
-  const progressUrl = req.headers['x-moat-progress-url'];
+  let progressUrl = req.headers['x-moat-progress-url'];
   const progressToken = req.headers['x-moat-progress-token'];
   const state = { progress: 0, message: `step 0/${steps}`, state: 'running' };
   jobs.set(id, state);
@@ -122,7 +132,7 @@ async function handleJob(id, req, res) {
     if (canceled) break;
     state.progress = i / steps;
     state.message = `step ${i}/${steps}`;
-    reportProgress(progressUrl, progressToken, state.progress, state.message);
+    if (!(await reportProgress(progressUrl, progressToken, state.progress, state.message))) progressUrl = undefined;
   }
   running.delete(id);
   if (canceled) {

@@ -52,6 +52,7 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
       warnings.push('workspaces.allowClientScope is on: clients with scope tools may open any directory under workspaces.clientScopeBase');
     }
     if (config.metrics.public) warnings.push('metrics.public is on: any local process may read GET /metrics without a token');
+    if (config.supervisor.allowApiCommands) warnings.push(API_COMMANDS_WARNING);
     // An operator's certificate is given to be served: it turns TLS on, and contradicts --no-tls.
     const certGiven = config.tls.cert !== undefined || config.tls.key !== undefined;
     if (certGiven && tlsAsked === false) {
@@ -80,5 +81,18 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
       `refusing to boot: workspaces.allowClientScope (clients choosing their own workspace roots) is for loopback only, not ${where}; drop --allow-client-scope (MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE=0) or bind 127.0.0.1`,
     );
   }
+  // Remote code execution by design: a `command` service registered through the API is a program
+  // moat runs. Over a network, that is every token with scope services that reaches moat.
+  if (config.supervisor.allowApiCommands) {
+    if (!config.supervisor.acknowledgeRemoteCodeExecution) {
+      throw new GatewayError(
+        'config_unsafe',
+        `refusing to boot: supervisor.allowApiCommands (any token with scope services runs programs on this host) on ${where} needs supervisor.acknowledgeRemoteCodeExecution too (MOAT_SUPERVISOR_ACKNOWLEDGE_REMOTE_CODE_EXECUTION=1); or drop allowApiCommands (declare command services in the config file) or bind 127.0.0.1`,
+      );
+    }
+    warnings.push(`${API_COMMANDS_WARNING}, from the network (acknowledged with supervisor.acknowledgeRemoteCodeExecution)`);
+  }
   return { host, bindClass, tls: true, auth: true, warnings };
 }
+
+const API_COMMANDS_WARNING = 'supervisor.allowApiCommands is on: any token with scope services can run any program as the moat user (remote code execution by design)';

@@ -10,6 +10,7 @@ import { GatewayError } from '../errors.js';
 import { listKnobs, type KnobInfo } from './knob.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { suggest } from './suggest.js';
+import { overlayServices, shadowedPaths } from './runtime-services.js';
 import { checkConfig } from './validate.js';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'runtime';
@@ -31,8 +32,10 @@ export interface LoadedConfig {
   config: Readonly<Config>;
   /** Where each knob's value came from, by dotted path. */
   sources: ReadonlyMap<string, ConfigSource>;
-  /** Non-fatal findings (e.g. an unknown MOAT_* variable). */
+  /** Non-fatal findings (e.g. an unknown MOAT_* variable, a live override shadowing the config file). */
   warnings: readonly string[];
+  /** Live service entries ignored because the operator declares a service of that name (a PATCH is refused for it). */
+  shadowedServices: readonly string[];
 }
 
 export const KNOBS: readonly KnobInfo[] = listKnobs(ConfigSchema);
@@ -63,16 +66,42 @@ export function loadConfig(input: ConfigInput): LoadedConfig {
   for (const [, layer, origin] of layers) assertValid(layer, origin);
 
   let merged: Obj = {};
-  for (const [source, layer] of layers) {
+  const shadowedServices: string[] = [];
+  for (const [source, given] of layers) {
+    const layer = source === 'runtime' ? overlayRuntime(merged, given, sources, warnings, shadowedServices) : given;
     merged = mergeLayer(merged, layer);
     for (const path of leafPaths(layer)) sources.set(path, source);
+  }
+  if (Array.isArray(merged['services'])) {
+    for (const s of merged['services'] as Obj[]) if (!sources.has(`services.${String(s['name'])}`)) sources.set(`services.${String(s['name'])}`, sources.get('services') ?? 'default');
   }
   assertValid(merged, 'configuration', true);
   const config = merged as Config;
   for (const k of KNOBS) if (!sources.has(k.path)) sources.set(k.path, 'default');
 
   config.dataDir = expandHome(config.dataDir);
-  return { config: deepFreeze(config), sources, warnings };
+  return { config: deepFreeze(config), sources, warnings, shadowedServices };
+}
+
+/**
+ * The live overrides as they apply: their `services` join the operator's (never replacing or removing
+ * one: config-file services are read-only), and every operator value they shadow is said in a warning.
+ */
+function overlayRuntime(merged: Obj, layer: Obj, sources: Map<string, ConfigSource>, warnings: string[], shadowedServices: string[]): Obj {
+  const shadowed = shadowedPaths(leafPaths(layer), (p) => sources.get(p));
+  if (shadowed.length > 0) {
+    warnings.push(`live overrides (config.runtime.json, set with PATCH /api/v1/config) take precedence over ${shadowed.map((s) => `${s.path} (${s.source})`).join(', ')}; remove them there to go back to the configured values`);
+  }
+  if (!Array.isArray(layer['services'])) return layer;
+  const operator = Array.isArray(merged['services']) ? (merged['services'] as Obj[]) : [];
+  for (const s of operator) sources.set(`services.${String(s['name'])}`, sources.get('services') ?? 'default');
+  const overlay = overlayServices(operator, layer['services'] as unknown[]);
+  for (const name of overlay.runtime) sources.set(`services.${name}`, 'runtime');
+  if (overlay.shadowed.length > 0) {
+    shadowedServices.push(...overlay.shadowed);
+    warnings.push(`live overrides (config.runtime.json) declare the service(s) ${overlay.shadowed.join(', ')} differently from the config file; the config file's definition is used (config-file services are read-only): remove them from config.runtime.json`);
+  }
+  return { ...layer, services: overlay.services };
 }
 
 function readConfigFile(file: string): Obj {

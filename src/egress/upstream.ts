@@ -171,8 +171,12 @@ export class UpstreamClient {
     };
   }
 
-  /** GET `path` with a deadline; 2xx is healthy. Never throws. */
-  async probe(origin: string, path: string, timeoutMs: number): Promise<ProbeResult> {
+  /**
+   * GET `path` with a deadline; 2xx is healthy, or with `below500` any answer below 500 (a server
+   * that is up but has no health route: 404 on `/` is an answer). `headers`: the service's own
+   * (upstreamHeaders), e.g. the key of a server that refuses unauthenticated requests. Never throws.
+   */
+  async probe(origin: string, path: string, timeoutMs: number, opts: { headers?: Record<string, string | string[]>; below500?: boolean } = {}): Promise<ProbeResult> {
     const t0 = performance.now();
     const ms = () => Math.round((performance.now() - t0) * 10) / 10;
     try {
@@ -180,13 +184,13 @@ export class UpstreamClient {
         origin,
         path,
         method: 'GET',
-        headers: { 'user-agent': 'moat-health-probe' },
+        headers: { 'user-agent': 'moat-health-probe', ...opts.headers },
         signal: AbortSignal.timeout(timeoutMs),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
       await res.body.dump({ limit: 65_536 }).catch(() => undefined);
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const ok = opts.below500 === true ? res.statusCode < 500 : res.statusCode >= 200 && res.statusCode < 300;
       return { ok, status: res.statusCode, error: ok ? null : `status ${res.statusCode}`, ms: ms() };
     } catch (err) {
       return { ok: false, status: null, error: failureReason(err), ms: ms() };

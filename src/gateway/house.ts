@@ -13,7 +13,7 @@ import { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import { JobsModule } from '../domain/jobs/module.js';
 import { jobServicePort } from '../domain/jobs/service-port.js';
-import { ServiceProxy, ServiceRegistry, Supervisor } from '../domain/services/index.js';
+import { apiRules, ServiceProxy, ServiceRegistry, Supervisor } from '../domain/services/index.js';
 import type { Toolbox } from '../domain/tools/toolbox.js';
 import { Egress, type Resolver } from '../egress/index.js';
 import { UpstreamClient } from '../egress/upstream.js';
@@ -30,6 +30,8 @@ import { sqliteTaskStore } from '../store/sqlite/tasks.js';
 
 export interface HouseContext {
   config: () => Readonly<Config>;
+  /** Where each config value came from (`services.<name>`: `runtime` for a live service). */
+  sources: () => ReadonlyMap<string, string>;
   posture: BootPosture;
   db: Db;
   audit: AuditSink;
@@ -86,8 +88,11 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
 
   // The services known from the config file and the database, their children started.
   const upstream = new UpstreamClient(config.proxy);
-  const registry = new ServiceRegistry({ store: sqliteServiceStore(db), declared: config.services, log });
-  const supervisor = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor, publish: (e) => events.publish(e.type, 'services', { ...e }) });
+  const rules = apiRules(config.supervisor);
+  const sources = ctx.sources();
+  const runtimeNames = new Set(config.services.map((s) => s.name).filter((n) => sources.get(`services.${n}`) === 'runtime'));
+  const registry = new ServiceRegistry({ store: sqliteServiceStore(db), declared: config.services, runtimeNames, rules, env: process.env, log });
+  const supervisor = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor, rules, publish: (e) => events.publish(e.type, 'services', { ...e }) });
   started.push(() => upstream.close());
   await supervisor.start();
   started.push(() => supervisor.stop());

@@ -62,12 +62,15 @@ export function liveParts(ctx: LiveContext): Reconfigurable[] {
     { name: 'hooks and triggers', prepare: (next) => house.hooks.prepare(next) },
     { name: 'tools and mounts', prepare: (next) => ctx.toolbox.prepare(next) },
     {
+      // The live services only: the config file's are read-only (the loader keeps them as they are),
+      // and the others pass the same rules as POST /api/v1/services (api-rules.ts).
       name: 'services',
       prepare: (next, previous, actor) => {
-        const defs = checkDeclaredServices(next.services);
+        const defs = house.supervisor.checkRuntime(next.services);
+        checkDeclaredServices(next.services);
         if (JSON.stringify(next.services) === JSON.stringify(previous.services)) return () => undefined;
         return () => {
-          house.supervisor.applyDeclared(defs, actor).catch((err: unknown) => ctx.log.error({ err }, 'applying the changed services failed'));
+          house.supervisor.applyRuntime(defs, actor).catch((err: unknown) => ctx.log.error({ err }, 'applying the changed services failed'));
         };
       },
     },

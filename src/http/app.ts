@@ -89,7 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
     const policy = routePolicy(route, opts.requests.slotsFor(route.url, methods));
     for (const method of methods) {
-      declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: typeof policy.scope === 'function' ? 'dynamic' : Array.isArray(policy.scope) ? policy.scope.join('|') : ((policy.scope as string | undefined) ?? null) });
+      declared.push({ method: String(method), url: route.url, auth: policy.auth, scope: scopeLabel(policy.scope) });
     }
     // The pipeline also hooks the response of write routes for their audit record.
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
@@ -106,4 +106,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.ready();
   attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes), events: eventsUpgrade(opts.routes) });
   return app;
+}
+
+/** How a route's scope requirement is listed (gateway.routes(), the route x scope matrix). */
+function scopeLabel(scope: RoutePolicy['scope']): string | null {
+  if (scope === undefined) return null;
+  if (typeof scope === 'function') return 'dynamic';
+  if (Array.isArray(scope)) return scope.join('|');
+  if (typeof scope === 'object' && 'exact' in scope) return `${scope.exact} (not read)`;
+  return scope as string;
 }

@@ -98,7 +98,7 @@ function rateClassOf(req: FastifyRequest): RateClass {
 
 /** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
 export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
-  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass };
+  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean };
   const auth = config.auth ?? 'bearer';
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (auth === 'bearer' && config.scope === undefined) {
@@ -108,7 +108,9 @@ export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config
     auth,
     scope: config.scope,
     rateClass: config.rateClass ?? 'general',
-    write: methods.some((m) => isWrite(String(m))),
+    // `auditWrites: false` (a service's progress posts, many per job): counted in the request metrics
+    // by route and status, not audited one by one (the job's transitions are; refusals still are).
+    write: methods.some((m) => isWrite(String(m))) && config.auditWrites !== false,
     drainExempt: route.url === '/api/v1/health',
     slot: slots?.slot ?? -1,
     slotByMethod: slots?.byMethod ?? null,

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { MoatEvent } from '../domain/events/bus.js';
 import type { Principal } from '../security/principal.js';
-import { scopeAllows } from '../security/scopes.js';
+import { scopeAllows, scopeHeld } from '../security/scopes.js';
 import type { RouteDeps } from './deps.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -17,6 +17,9 @@ const HEARTBEAT_MS = 15_000;
 export const MAX_BUFFERED_BYTES = 1_048_576;
 
 export function canSee(scopes: ReadonlySet<string>, e: Pick<MoatEvent, 'family'>): boolean {
+  // Service events carry probe errors (a port scan's answers) and a failed service's log tail
+  // (what clients sent it): for `services` and admin, never `read` (as GET .../logs).
+  if (e.family === 'services') return scopeHeld(scopes, 'services');
   return scopeAllows(scopes, e.family === 'schedules' ? 'jobs' : e.family, 'GET');
 }
 

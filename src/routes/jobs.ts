@@ -135,7 +135,8 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
   app.post(
     '/api/v1/jobs/:id/progress',
     {
-      config: { auth: 'job', rateClass: 'progress' },
+      // Many per job: counted in metrics, not audited one by one (the job's transitions are).
+      config: { auth: 'job', rateClass: 'progress', auditWrites: false },
       schema: {
         summary: "A service reports progress (Authorization: Bearer <the attempt's progress token>)",
         tags: ['jobs'],

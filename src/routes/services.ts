@@ -1,12 +1,15 @@
 /**
- * /api/v1/services: the registry and the supervisor. List and show (scope `services`, or `read`),
- * register, change and delete API services, start/stop/restart, and captured logs.
+ * /api/v1/services: the registry and the supervisor. List and show (scope `services`, or `read`
+ * without probe details), register, change and delete API services (admin: any loopback target;
+ * `services`: the operator's supervisor.apiTargets), start/stop/restart, and captured logs (not `read`).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { SERVICE_NAME_PATTERN, serviceSchema } from '../config/sections/services.js';
 import type { ServiceSpec } from '../domain/services/index.js';
-import { actorOf } from './actor.js';
+import { withoutProbeDetail } from '../domain/supervisor/status.js';
+import { scopeHeld } from '../security/scopes.js';
+import { actorOf, callContextOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -16,7 +19,7 @@ const NameParams = Type.Object({ name: Type.String({ pattern: SERVICE_NAME_PATTE
 export const ServiceStatusSchema = Type.Object({
   name: Type.String(),
   kind: Type.String(),
-  source: Type.String({ description: '`config` (the config file; read-only here) or `api`' }),
+  source: Type.String({ description: '`config` (the config file), `runtime` (live config: PATCH /api/v1/config), both read-only here, or `api`' }),
   state: Type.String({ description: 'stopped, starting, healthy, unhealthy, stopping, crashed, backoff or failed' }),
   baseUrl: Type.String(),
   tags: Type.Array(Type.String()),
@@ -29,12 +32,18 @@ export const ServiceStatusSchema = Type.Object({
   nextRestartAt: Nullable(Type.String()),
   activeRequests: Type.Integer(),
   lastExit: Nullable(Type.Object({ code: Nullable(Type.Integer()), signal: Nullable(Type.String()), error: Nullable(Type.String()), at: Type.String() })),
-  lastHealth: Nullable(Type.Object({ ok: Type.Boolean(), status: Nullable(Type.Integer()), error: Nullable(Type.String()), ms: Type.Number(), at: Type.String() })),
+  lastHealth: Nullable(
+    Type.Object(
+      { ok: Type.Boolean(), status: Nullable(Type.Integer()), error: Nullable(Type.String()), ms: Type.Number(), at: Type.String() },
+      { description: 'The last probe since the service was started (null when stopped); status and error only for scope services or admin' },
+    ),
+  ),
   command: Nullable(Type.Array(Type.String())),
   cwd: Nullable(Type.String()),
   envKeys: Type.Array(Type.String(), { description: 'Names of the extra environment variables (values are never shown)' }),
+  upstreamHeaders: Type.Array(Type.String(), { description: 'Names of the headers moat adds upstream (values are never shown)' }),
   allowNonLoopback: Type.Boolean(),
-  health: Type.Object({ path: Type.String(), intervalMs: Type.Integer(), timeoutMs: Type.Integer(), healthyThreshold: Type.Integer(), unhealthyThreshold: Type.Integer() }),
+  health: Type.Object({ path: Nullable(Type.String({ description: 'null: GET / answering below 500 is healthy' })), intervalMs: Type.Integer(), timeoutMs: Type.Integer(), healthyThreshold: Type.Integer(), unhealthyThreshold: Type.Integer() }),
   restart: Type.Object({ policy: Type.String(), initialDelayMs: Type.Integer(), maxDelayMs: Type.Integer(), maxAttempts: Type.Integer(), resetAfterMs: Type.Integer() }),
   startTimeoutMs: Type.Integer(),
   idleStopAfter: Type.Number(),
@@ -55,6 +64,10 @@ const LogLineSchema = Type.Object({ seq: Type.Integer(), ts: Type.String(), stre
 
 const name = (req: { params: unknown }) => (req.params as Static<typeof NameParams>).name;
 
+/** Whether the caller manages services (scope `services` or admin): probe details are for them only. */
+const manages = (req: FastifyRequest) => scopeHeld(req.moat?.principal?.scopes ?? new Set(), 'services');
+const caller = (req: FastifyRequest) => ({ admin: callContextOf(req).viewer.admin });
+
 export function serviceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'services'>): void {
   const sup = deps.services;
   const config = { scope: 'services' } as const;
@@ -63,25 +76,25 @@ export function serviceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'servi
   app.get(
     '/api/v1/services',
     { config, schema: { summary: 'List services with their state', tags, response: { 200: Type.Object({ services: Type.Array(ServiceStatusSchema) }) } } },
-    async () => ({ services: sup.list() }),
+    async (req) => ({ services: manages(req) ? sup.list() : sup.list().map(withoutProbeDetail) }),
   );
   app.get(
     '/api/v1/services/:name',
     { config, schema: { summary: 'A service: state, pid, uptime, restarts, last health result, last exit', tags, params: NameParams, response: { 200: ServiceStatusSchema } } },
-    async (req) => sup.status(name(req)),
+    async (req) => (manages(req) ? sup.status(name(req)) : withoutProbeDetail(sup.status(name(req)))),
   );
   app.post(
     '/api/v1/services',
     {
       config,
       schema: {
-        summary: 'Register a service (url services; command services only with supervisor.allowApiCommands)',
+        summary: 'Register a service (url services; command services only with supervisor.allowApiCommands; without admin, only supervisor.apiTargets)',
         tags,
         body: RegisterBody,
         response: { 201: ServiceStatusSchema },
       },
     },
-    async (req, reply) => reply.code(201).send(await sup.register(req.body as ServiceSpec, actorOf(req))),
+    async (req, reply) => reply.code(201).send(await sup.register(req.body as ServiceSpec, actorOf(req), caller(req))),
   );
   app.patch(
     '/api/v1/services/:name',
@@ -95,7 +108,7 @@ export function serviceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'servi
         response: { 200: ServiceStatusSchema },
       },
     },
-    async (req) => sup.update(name(req), req.body as Record<string, unknown>, actorOf(req)),
+    async (req) => sup.update(name(req), req.body as Record<string, unknown>, actorOf(req), caller(req)),
   );
   app.delete(
     '/api/v1/services/:name',
@@ -118,7 +131,8 @@ export function serviceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'servi
   app.get(
     '/api/v1/services/:name/logs',
     {
-      config,
+      // A service's output can hold what clients sent it (prompts, payloads): not for `read`.
+      config: { scope: { exact: 'services' } },
       schema: {
         summary: "A service's captured stdout/stderr, newest last",
         tags,

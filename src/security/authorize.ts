@@ -5,7 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Principal, ScopeRequirement } from './principal.js';
-import { scopeAllows } from './scopes.js';
+import { scopeAllows, scopeHeld } from './scopes.js';
 
 export function authorize() {
   /** Returns the scope that was required (recorded in the audit entry). */
@@ -14,6 +14,13 @@ export function authorize() {
     if (Array.isArray(requirement)) {
       for (const s of requirement as readonly string[]) if (scopeAllows(principal.scopes, s, req.method)) return s;
       throw new GatewayError('scope_required', `this route needs one of the scopes ${requirement.join(', ')}`, { extra: { scope: requirement[0] } });
+    }
+    if (typeof requirement === 'object' && 'exact' in requirement) {
+      // Not for `read`: what the route shows can hold what clients sent (a service's output).
+      if (!scopeHeld(principal.scopes, requirement.exact)) {
+        throw new GatewayError('scope_required', `this route needs scope ${requirement.exact} (read does not open it)`, { extra: { scope: requirement.exact } });
+      }
+      return requirement.exact;
     }
     const scope = typeof requirement === 'function' ? requirement(req.params) : (requirement as string);
     if (!scopeAllows(principal.scopes, scope, req.method)) {

@@ -26,9 +26,10 @@ export type AuthMode = 'bearer' | 'none' | 'pairing' | 'signature' | 'link' | 'j
 export type RateClass = 'pair' | 'hooks' | 'jobs' | 'progress' | 'general';
 /**
  * A route's scope: fixed; any one of a list (e.g. the event stream, readable with any resource
- * scope); or computed from the routed request (e.g. `svc:<name>`).
+ * scope); computed from the routed request (e.g. `svc:<name>`); or `{ exact }`, a read that `read`
+ * does not open (the scope itself or admin: a service's logs can hold payloads).
  */
-export type ScopeRequirement = Scope | readonly Scope[] | ((params: unknown) => Scope);
+export type ScopeRequirement = Scope | readonly Scope[] | ((params: unknown) => Scope) | { readonly exact: Scope };
 
 /** Per-request state the guards fill in (client address, principal, scope used). */
 export interface GuardState {
@@ -50,5 +51,10 @@ declare module 'fastify' {
     auth?: AuthMode;
     /** Default `general`. */
     rateClass?: RateClass;
+    /**
+     * Default true. false: the route's writes are counted in the request metrics, not audited one
+     * by one (a service's progress posts, many per job); refusals are audited as ever.
+     */
+    auditWrites?: boolean;
   }
 }

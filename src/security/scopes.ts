@@ -46,3 +46,8 @@ export function scopeAllows(held: ReadonlySet<string>, required: string, method:
 export function seesAllJobs(held: ReadonlySet<string>): boolean {
   return held.has('admin') || held.has(JOBS_ALL);
 }
+
+/** The scope itself (or admin), whatever the method: `read` never stands in for it. */
+export function scopeHeld(held: ReadonlySet<string>, required: string): boolean {
+  return held.has('admin') || held.has(required);
+}

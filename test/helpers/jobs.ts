@@ -117,7 +117,7 @@ export async function startStub(
   const port = (server.address() as import('node:net').AddressInfo).port;
   return {
     port,
-    spec: { name, kind: 'url', baseUrl: `http://127.0.0.1:${port}`, health: { intervalMs: 100 }, concurrency: 1, ...extra },
+    spec: { name, kind: 'url', baseUrl: `http://127.0.0.1:${port}`, health: { path: '/health', intervalMs: 100 }, concurrency: 1, ...extra },
     requests,
     close: () =>
       new Promise<void>((r) => {

@@ -9,7 +9,7 @@ export const FAKE = fileURLToPath(new URL('../fixtures/fake-service.mjs', import
 
 /** Fast probes and a short grace period: tests wait on states, never on fixed sleeps. */
 export const FAST = {
-  health: { intervalMs: 50, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2 },
+  health: { path: '/health', intervalMs: 50, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2 },
   restart: { policy: 'on-failure', initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 3, resetAfterMs: 60_000 },
   startTimeoutMs: 15_000,
 } as const;

@@ -71,6 +71,47 @@ describe('moat service', () => {
     }
   });
 
+  it('add registers a running model server as a url service, and rm deletes it', async () => {
+    const http = await import('node:http');
+    // Ollama's answers on the paths used here: GET / and GET /api/tags.
+    const ollama = http.createServer((req, res) => {
+      if (req.url === '/api/tags') return res.end(JSON.stringify({ models: [{ name: 'qwen2.5:0.5b' }] }));
+      res.end('Ollama is running');
+    });
+    await new Promise<void>((r) => ollama.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(ollama.address() as { port: number }).port}`;
+    try {
+      const added = await cli('add', 'ollama', '--url', url, '--health', '/api/tags', '--tag', 'gpu');
+      expect(added.stderr).toBe('');
+      expect(added.stdout).toBe(`ollama: registered, starting (${url}); clients reach it at /svc/ollama/ with a token of scope svc:ollama\n`);
+      await waitFor(() => g.gw.supervisor.state('ollama') === 'healthy', 'ollama healthy');
+      expect((await cli('show', 'ollama')).stdout).toMatch(/^health\s+ok .*GET \/api\/tags every 5000 ms/m);
+      expect((await g.fetch('/svc/ollama/api/tags')).json.models[0].name).toBe('qwen2.5:0.5b');
+      expect((await cli('rm', 'ollama')).stdout).toBe('ollama: deleted\n');
+      expect((await cli('show', 'ollama')).stderr).toBe('moat: no service named "ollama" (service_not_found)\n');
+    } finally {
+      ollama.close();
+    }
+  });
+
+  it('add without --health probes GET / (any answer below 500)', async () => {
+    const added = JSON.parse((await cli('add', 'plain', '--url', 'http://127.0.0.1:9', '--json')).stdout) as { health: { path: string | null } };
+    expect(added.health.path).toBeNull();
+    expect((await cli('show', 'plain')).stdout).toMatch(/^health\s+.*\(GET \/ answering below 500 every 5000 ms\)$/m);
+    expect((await cli('rm', 'plain')).code).toBe(0);
+  });
+
+  it.each([
+    [['add', 'far', '--url', 'http://192.168.1.20:11434'], 1, /^moat: services: "far": baseUrl 192\.168\.1\.20:11434 is not a loopback address.*\(service_target_refused\)\n$/],
+    [['add', 'bad', '--url', 'http://127.0.0.1:9', '--health', 'api/tags'], 2, /^moat: --health must be a path starting with \/, not "api\/tags"\n$/],
+    [['add', 'worker', '--url', 'http://127.0.0.1:9'], 1, /^moat: a service named "worker" is already registered \(service_exists\)\n$/],
+    [['rm', 'worker'], 1, /^moat: "worker" is declared in the config file; change it there \(service_readonly\)\n$/],
+  ])('moat service %j exits %i and says why', async (args, code, message) => {
+    const res = await cli(...args);
+    expect(res.code).toBe(code);
+    expect(res.stderr).toMatch(message);
+  });
+
   it('says what is wrong for an unknown service and exits non-zero', async () => {
     const res = await cli('show', 'ghost');
     expect(res.code).toBe(1);

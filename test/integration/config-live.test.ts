@@ -209,7 +209,8 @@ describe('live changes of the house', () => {
       }
       expect(state).toBe('healthy');
       expect((await g.fetch('/svc/echo/hi')).text).toBe('hello /hi');
-      expect((await patch(g, { services: [{ ...service, baseUrl: 'http://10.0.0.1:80' }] })).json.code).toBe('config_invalid');
+      // The same rules as POST /api/v1/services (one function): a live service stays on loopback.
+      expect((await patch(g, { services: [{ ...service, baseUrl: 'http://10.0.0.1:80' }] })).json.code).toBe('service_target_refused');
       expect((await patch(g, { services: [] })).status).toBe(200);
       for (let i = 0; i < 100 && (await g.fetch('/api/v1/services/echo')).status !== 404; i++) await new Promise((r) => setTimeout(r, 50));
       expect((await g.fetch('/api/v1/services/echo')).status).toBe(404);

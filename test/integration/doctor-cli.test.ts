@@ -52,6 +52,7 @@ describe('moat doctor --json', () => {
       'proxy.trusted',
       'ntfy.topic',
       'services.non-loopback',
+      'services.api-commands',
       'tools.high-risk',
       'tools.sandbox',
       'workspaces.client-scope',

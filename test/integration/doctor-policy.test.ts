@@ -33,6 +33,7 @@ describe('each policy check: weakened, then repaired', () => {
     ['proxy.trusted', 'a local proxy trusted on a loopback bind that has forwarded nothing', { trustedProxies: ['127.0.0.1'] }, 'warn', {}],
     ['ntfy.topic', 'ntfy over plain http to another host', { notifications: { ntfy: { url: 'http://ntfy.example.com', topic: TOPIC } } }, 'warn', { notifications: { ntfy: { url: 'https://ntfy.sh', topic: TOPIC } } }],
     ['services.non-loopback', 'a service with allowNonLoopback', { services: [{ name: 'far', kind: 'url', baseUrl: 'http://192.0.2.10:8000', allowNonLoopback: true, autoStart: false }] }, 'warn', { services: [{ name: 'near', kind: 'url', baseUrl: 'http://127.0.0.1:8000', autoStart: false }] }],
+    ['services.api-commands', 'command services through the API (remote code execution)', { supervisor: { allowApiCommands: true } }, 'warn', { supervisor: { allowApiCommands: false, apiTargets: ['11434'] } }],
     ['tools.high-risk', 'exec opened over HTTP', { tools: { allow: ['exec'] } }, 'warn', { tools: { allow: [] } }],
     ['tools.sandbox', 'exec opened without its sandbox', { tools: { allow: ['exec'], exec: { sandbox: 'off' } } }, 'fail', { tools: { allow: [], exec: { sandbox: 'off' } } }],
     ['workspaces.client-scope', 'client-chosen workspace roots', { workspaces: { allowClientScope: true, clientScopeBase: tmpDir() } }, 'warn', { workspaces: { allowClientScope: false } }],

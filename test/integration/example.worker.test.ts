@@ -70,6 +70,30 @@ describe('gpu-worker contract', () => {
     }
   });
 
+  it('has every progress post answered before its own answer, and stops posting once moat answers 409', async () => {
+    const seen: number[] = [];
+    // The sink answers 409 from the second post on, as moat does for a job that is no longer running.
+    const sink = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => (text += c));
+      req.on('end', () => {
+        seen.push((JSON.parse(text) as { progress: number }).progress);
+        res.statusCode = seen.length >= 2 ? 409 : 200;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/progress`;
+      const res = await post('/jobs', { steps: 5, stepMs: 1 }, { 'x-moat-job-id': 'job-409', 'x-moat-progress-url': url, 'x-moat-progress-token': 'tok' });
+      expect(res.status).toBe(200);
+      // Already there when the answer came (awaited), and nothing after the 409.
+      expect(seen).toEqual([0.2, 0.4]);
+    } finally {
+      sink.close();
+    }
+  });
+
   it('needs X-Moat-Job-Id', async () => {
     expect((await post('/jobs', { steps: 0 })).status).toBe(400);
   });

@@ -57,7 +57,7 @@ describe('a schedule firing', () => {
     stub = await startStub('x', (_req, res) => json(res, 200, {}));
     g = await startJobsGateway();
     const jg = g;
-    expect((await jg.fetch('/api/v1/services', { method: 'POST', body: { name: 'brief', kind: 'url', baseUrl: `http://127.0.0.1:${stub.port}`, health: { intervalMs: 100 } } })).status).toBe(201);
+    expect((await jg.fetch('/api/v1/services', { method: 'POST', body: { name: 'brief', kind: 'url', baseUrl: `http://127.0.0.1:${stub.port}`, health: { path: '/health', intervalMs: 100 } } })).status).toBe(201);
     await jg.fetch('/api/v1/schedules', { method: 'POST', body: { name: 'orphan', cron: '*/1 * * * * *', service: 'brief', payload: {} } });
     expect((await jg.fetch('/api/v1/services/brief', { method: 'DELETE' })).status).toBe(200);
     await waitFor(() => jg.logs.lines.filter((l) => l.includes('schedule could not submit its job')).length >= 2, 'two failed ticks logged');

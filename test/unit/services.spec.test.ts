@@ -52,12 +52,13 @@ describe('targets', () => {
 });
 
 describe('kinds and defaults', () => {
-  it('fills defaults', () => {
+  it('fills defaults (no health path: GET / answering below 500 is healthy)', () => {
     const d = checkService(url('http://127.0.0.1:1'), 'api');
     expect(d).toMatchObject({
       kind: 'url',
       command: null,
-      health: { path: '/health', intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 3 },
+      upstreamHeaders: {},
+      health: { path: null, intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 3 },
       restart: { policy: 'on-failure', initialDelayMs: 500, maxDelayMs: 30_000, maxAttempts: 5, resetAfterMs: 60_000 },
       concurrency: 1,
       idleStopAfterMs: 0,

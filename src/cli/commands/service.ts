@@ -1,6 +1,10 @@
-/** `moat service ls|show|start|stop|restart|logs [-f]`: human tables by default, `--json` for scripts. */
+/**
+ * `moat service ls|show|add|rm|start|stop|restart|logs [-f]`: human tables by default, `--json` for
+ * scripts. `add` and `rm` go through POST and DELETE /api/v1/services, with the API's rules.
+ */
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
+import { CliUsageError } from '../output.js';
 import { printJson, printTable } from '../output.js';
 
 interface ServiceStatus {
@@ -23,7 +27,8 @@ interface ServiceStatus {
   command: string[] | null;
   cwd: string | null;
   envKeys: string[];
-  health: { path: string; intervalMs: number };
+  upstreamHeaders?: string[];
+  health: { path: string | null; intervalMs: number };
   restart: { policy: string; maxAttempts: number };
   idleStopAfter: number;
 }
@@ -59,11 +64,12 @@ function show(s: ServiceStatus): void {
     ['pid', s.pid === null ? '-' : String(s.pid)],
     ['uptime', uptime(s.uptimeSeconds)],
     ['restarts', `${s.restarts} (failures in a row: ${s.failuresInARow}, policy ${s.restart.policy}, max ${s.restart.maxAttempts})`],
-    ['health', `${health(s)} (GET ${s.health.path} every ${s.health.intervalMs} ms)`],
+    ['health', `${health(s)} (${s.health.path === null ? 'GET / answering below 500' : `GET ${s.health.path}`} every ${s.health.intervalMs} ms)`],
     ['last exit', exit(s)],
     ['base url', s.baseUrl],
     ['command', s.command ? s.command.join(' ') : '-'],
     ['env', s.envKeys.length > 0 ? s.envKeys.join(', ') : '-'],
+    ['upstream', s.upstreamHeaders && s.upstreamHeaders.length > 0 ? `${s.upstreamHeaders.join(', ')} (set by moat, values not shown)` : '-'],
     ['concurrency', String(s.concurrency)],
     ['idle stop', s.idleStopAfter > 0 ? `after ${uptime(Math.round(s.idleStopAfter))}` : 'never'],
     ['tags', s.tags.length > 0 ? s.tags.join(', ') : '-'],
@@ -75,7 +81,7 @@ function show(s: ServiceStatus): void {
 const path = (name: string, rest = '') => `/api/v1/services/${encodeURIComponent(name)}${rest}`;
 
 export function serviceCommand(program: Command): void {
-  const service = program.command('service').description('services moat runs and forwards to: list, show, start, stop, restart, logs');
+  const service = program.command('service').description('services moat runs and forwards to: list, show, add, rm, start, stop, restart, logs');
 
   addClientFlags(service.command('ls').alias('list').description('list services with their state'))
     .option('--json', 'print JSON')
@@ -95,6 +101,29 @@ export function serviceCommand(program: Command): void {
       const s = await withClient(opts, (c) => c.get<ServiceStatus>(path(name)));
       if (opts.json) return printJson(s);
       show(s);
+    });
+
+  addClientFlags(service.command('add').description('register a model server (or any HTTP service) that already runs, as a url service'))
+    .argument('<name>', 'the name: /svc/<name>/ and the scope svc:<name>')
+    .requiredOption('--url <url>', 'where it listens, on loopback (e.g. http://127.0.0.1:11434)')
+    .option('--health <path>', 'a path that answers 2xx when it is ready (default: GET / answering below 500)')
+    .option('--tag <tag...>', 'free labels, e.g. gpu')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: Flags & { url: string; health?: string; tag?: string[] }) => {
+      if (opts.health !== undefined && !opts.health.startsWith('/')) throw new CliUsageError(`--health must be a path starting with /, not ${JSON.stringify(opts.health)}`);
+      const body = { name, kind: 'url', baseUrl: opts.url, ...(opts.health ? { health: { path: opts.health } } : {}), ...(opts.tag ? { tags: opts.tag } : {}) };
+      const s = await withClient(opts, (c) => c.post<ServiceStatus>('/api/v1/services', body));
+      if (opts.json) return printJson(s);
+      process.stdout.write(`${s.name}: registered, ${s.state} (${s.baseUrl}); clients reach it at /svc/${s.name}/ with a token of scope svc:${s.name}\n`);
+    });
+
+  addClientFlags(service.command('rm').alias('remove').description('stop and delete a service registered through the API'))
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: Flags) => {
+      const r = await withClient(opts, (c) => c.delete<{ deleted: boolean; name: string }>(path(name)));
+      if (opts.json) return printJson(r);
+      process.stdout.write(`${r.name}: deleted\n`);
     });
 
   for (const action of ['start', 'stop', 'restart'] as const) {

@@ -11,11 +11,13 @@ import { section } from './section.js';
 export const SERVICE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 const TAG_PATTERN = '^[a-z0-9][a-z0-9._-]{0,31}$';
+/** An HTTP field name (RFC 9110 5.1, token characters). */
+const HEADER_NAME_PATTERN = "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$";
 
 export interface ServiceSchemaOptions {
   /** Fill defaults (config and POST); a PATCH body has none, so that absent keys stay absent. */
   defaults: boolean;
-  /** Operator-only keys (the config file): `allowNonLoopback`. The API never sees them. */
+  /** Operator-only keys (the config file): `allowNonLoopback`, `upstreamHeaders`. The API never sees them. */
   operator: boolean;
   /** Every key optional and `name` absent (PATCH). */
   partial?: boolean;
@@ -31,7 +33,13 @@ export function serviceSchema(o: ServiceSchemaOptions) {
 
   const health = obj(
     {
-      path: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'Path probed with GET; 2xx is healthy.' }), '/health')),
+      path: opt(
+        Type.String({
+          pattern: '^/',
+          maxLength: 512,
+          description: 'Path probed with GET; 2xx is healthy. Default: none, and then `GET /` answering any status below 500 is healthy (what Ollama, vLLM, llama.cpp and ComfyUI all do).',
+        }),
+      ),
       intervalMs: opt(d(Type.Integer({ minimum: 20, maximum: 3_600_000, description: 'Time between probes (ms).' }), 5000)),
       timeoutMs: opt(d(Type.Integer({ minimum: 10, maximum: 600_000, description: 'A probe slower than this fails (ms).' }), 2000)),
       healthyThreshold: opt(d(Type.Integer({ minimum: 1, maximum: 100, description: 'Successes in a row that make it healthy.' }), 1)),
@@ -108,6 +116,28 @@ export function serviceSchema(o: ServiceSchemaOptions) {
           ),
         }
       : {}),
+    ...(o.operator
+      ? {
+          upstreamHeaders: opt(
+            Type.Record(
+              Type.String({ pattern: HEADER_NAME_PATTERN }),
+              Type.Object(
+                {
+                  file: opt(Type.String({ minLength: 1, maxLength: 4096, description: 'A file holding the value (mode 0600 or narrower, read at boot).' })),
+                  env: opt(Type.String({ pattern: ENV_NAME_PATTERN, description: "A variable of moat's environment holding the value (not MOAT_*)." })),
+                  prefix: opt(Type.String({ maxLength: 64, description: 'Put before the value, e.g. `Bearer `.' })),
+                },
+                { additionalProperties: false },
+              ),
+              {
+                maxProperties: 16,
+                description:
+                  'Headers moat adds to every request to the service (proxy, WebSocket, health probe, job dispatch), e.g. the key of a model server started with --api-key. Values come from a file or an environment variable (config file only), are never shown, logged or audited, and replace a header of the same name sent by a client.',
+              },
+            ),
+          ),
+        }
+      : {}),
     health: opt(health),
     restart: opt(restart),
     startTimeoutMs: opt(d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000)),
@@ -139,6 +169,7 @@ export interface ServiceSpec {
   cwd?: string;
   baseUrl: string;
   allowNonLoopback?: boolean;
+  upstreamHeaders?: Record<string, { file?: string; env?: string; prefix?: string }>;
   health?: { path?: string; intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number };
   restart?: { policy?: 'always' | 'on-failure' | 'never'; initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number; resetAfterMs?: number };
   startTimeoutMs?: number;
@@ -175,7 +206,19 @@ export const serviceKnobs = {
     allowApiCommands: knob(Type.Boolean({ default: false }), {
       description: 'Let POST/PATCH /api/v1/services register `command` services (programs moat runs). Default: only `url` services through the API.',
       env: 'MOAT_SUPERVISOR_ALLOW_API_COMMANDS',
-      weakens: 'Remote code execution by design: any token with scope `services` can then run any program as the moat user.',
+      weakens: 'Remote code execution by design: any token with scope `services` can then run any program as the moat user. Warned about at boot, audited, a doctor warning; refused off loopback unless supervisor.acknowledgeRemoteCodeExecution is set too.',
+    }),
+    acknowledgeRemoteCodeExecution: knob(Type.Boolean({ default: false }), {
+      description:
+        'The acknowledgement that supervisor.allowApiCommands off loopback is meant: without it such a boot is refused (exit 78). Does nothing on its own.',
+      env: 'MOAT_SUPERVISOR_ACKNOWLEDGE_REMOTE_CODE_EXECUTION',
+      weakens: 'With allowApiCommands on a network bind, every token with scope `services` that reaches moat over the network runs programs on this host.',
+    }),
+    apiTargets: knob(Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { default: [], maxItems: 256 }), {
+      description:
+        'Loopback targets a token with scope `services` (but not `admin`) may register through the API: `host:port` (`127.0.0.1:11434`, `[::1]:8000`, `localhost:8000`), `host:low-high`, or a port or range on any loopback address (`8000`, `8000-8099`). Default: none (only admin registers services). Admin may register any loopback target.',
+      env: 'MOAT_SUPERVISOR_API_TARGETS',
+      weakens: "Each entry is a local port whose health answers and job results a `services` token can read: a wide range turns the health probe into a port scanner of this host's loopback services.",
     }),
   }),
   proxy: section('The authenticated reverse proxy /svc/<name>/.', {

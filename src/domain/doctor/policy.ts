@@ -1,6 +1,7 @@
 /**
  * Doctor checks of the policy the operator configured: origin allowlist breadth, trusted proxies
- * against the bind and the headers that arrive, the ntfy topic, services outside loopback, the tool
+ * against the bind and the headers that arrive, the ntfy topic, services outside loopback, command
+ * services through the API, the tool
  * policy and its sandbox, client-chosen workspace roots, and rate limits. Pure functions.
  */
 import ipaddr from 'ipaddr.js';
@@ -141,6 +142,23 @@ const services: Check = {
   },
 };
 
+const apiCommands: Check = {
+  id: 'services.api-commands',
+  needs: 'gateway',
+  run(ctx): Result {
+    const g = ctx.gateway!;
+    const sup = g.config.supervisor;
+    const targets = sup.apiTargets.length === 0 ? 'no loopback target for tokens without admin' : `loopback targets for tokens with scope services: ${sup.apiTargets.join(', ')}`;
+    if (!sup.allowApiCommands) return { severity: 'ok', finding: `the API registers url services only (${targets})`, fix: 'none needed' };
+    const where = g.posture.bindClass === 'loopback' ? '' : `, from the network (${g.bind}; acknowledged with supervisor.acknowledgeRemoteCodeExecution)`;
+    return {
+      severity: 'warn',
+      finding: `supervisor.allowApiCommands is on (from ${g.sources.get('supervisor.allowApiCommands') ?? 'default'}): any token with scope services can run any program as moat's user${where}`,
+      fix: 'declare command services in the config file and turn allowApiCommands off (MOAT_SUPERVISOR_ALLOW_API_COMMANDS=0)',
+    };
+  },
+};
+
 const highRisk: Check = {
   id: 'tools.high-risk',
   needs: 'gateway',
@@ -203,4 +221,4 @@ const rateLimit: Check = {
   },
 };
 
-export const policyChecks: Check[] = [origins, proxies, ntfy, services, highRisk, sandbox, clientScope, rateLimit];
+export const policyChecks: Check[] = [origins, proxies, ntfy, services, apiCommands, highRisk, sandbox, clientScope, rateLimit];

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../../errors.js';
 import type { UpstreamClient } from '../../egress/upstream.js';
-import { targetOf, type ServiceDefinition, type Supervisor } from '../services/index.js';
+import { targetOf, withUpstreamHeaders, type ServiceDefinition, type Supervisor } from '../services/index.js';
 import type { DispatchRequest, DispatchResult, JobServicePort } from './ports.js';
 
 /** Reads a response body up to `max` bytes; more is an error (the job fails with result_too_large). */
@@ -46,6 +46,8 @@ export interface JobServicePortOptions {
 export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
   const { supervisor, upstream } = opts;
   const def = (name: string): ServiceDefinition => supervisor.registry.require(name).def;
+  // The service's own upstream headers (its API key) go on every exchange of a job too.
+  const headers = (name: string, h: Record<string, string>) => withUpstreamHeaders(h, supervisor.registry.require(name).headers);
   return {
     concurrency: (name) => supervisor.registry.get(name)?.def.concurrency,
     isReady: (name) => supervisor.registry.get(name) !== undefined && supervisor.state(name) === 'healthy',
@@ -61,13 +63,13 @@ export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
           origin: target.origin,
           path: target.path,
           method: 'POST',
-          headers: {
+          headers: headers(name, {
             'content-type': 'application/json',
             'x-moat-job-id': req.jobId,
             'x-moat-attempt': String(req.attempt),
             ...(req.progressUrl ? { 'x-moat-progress-url': req.progressUrl, 'x-moat-progress-token': req.progressToken } : {}),
             ...(req.workspace ? { 'x-moat-workspace': req.workspace } : {}),
-          },
+          }),
           body: JSON.stringify(req.payload ?? null),
           signal: req.signal,
           // The job's own timeout governs, not the proxy's.
@@ -84,14 +86,14 @@ export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
       const d = supervisor.registry.get(name)?.def;
       if (!d) return;
       const target = targetOf(d, pathFor(d.jobs.cancelPath, jobId));
-      const res = await upstream.request({ origin: target.origin, path: target.path, method: 'POST', headers: { 'x-moat-job-id': jobId }, headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
+      const res = await upstream.request({ origin: target.origin, path: target.path, method: 'POST', headers: headers(name, { 'x-moat-job-id': jobId }), headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
       await res.body.dump();
     },
     async progress(name, jobId) {
       const d = def(name);
       if (d.jobs.progressPath === '') return null;
       const target = targetOf(d, pathFor(d.jobs.progressPath, jobId));
-      const res = await upstream.request({ origin: target.origin, path: target.path, method: 'GET', headers: { accept: 'application/json' }, headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
+      const res = await upstream.request({ origin: target.origin, path: target.path, method: 'GET', headers: headers(name, { accept: 'application/json' }), headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
       if (res.status !== 200) {
         await res.body.dump();
         return null;

@@ -3,6 +3,8 @@
  * the registry, the supervisor, the reverse proxy and the types they speak.
  */
 export { ServiceRegistry, checkDeclaredServices, type ServiceRecord } from './registry.js';
+export { apiRules, checkApiService, type ApiCaller, type ApiRules } from './api-rules.js';
+export { UpstreamHeaders, withUpstreamHeaders } from './upstream-headers.js';
 export { ServiceProxy, type ForwardRequest, type ProxyWriter } from './proxy.js';
 export { checkService, targetOf, type ServiceDefinition, type ServiceKind, type ServiceSource, type ServiceSpec } from './spec.js';
 export { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';

@@ -13,6 +13,7 @@ import { requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers
 import { proxyPath } from './proxy-path.js';
 import type { ServiceRegistry } from './registry.js';
 import { targetOf } from './spec.js';
+import { withUpstreamHeaders } from './upstream-headers.js';
 
 export interface ServiceProxyOptions {
   registry: ServiceRegistry;
@@ -79,6 +80,12 @@ export class ServiceProxy {
     return targetOf(record.def, proxyPath(requestTarget, name));
   }
 
+  /** The headers for the service: the client's, filtered (proxy-headers.ts), with the service's own upstream headers set over them. */
+  private headersFor(req: Omit<ForwardRequest, 'body' | 'method'>): Record<string, string | string[]> {
+    const filtered = requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId });
+    return withUpstreamHeaders(filtered, this.opts.registry.require(req.service).headers);
+  }
+
   /**
    * Forwards one request and writes the response to `out` as the service produces it. Resolves
    * once the response has started (head() was called); rejects with a GatewayError when nothing
@@ -95,7 +102,7 @@ export class ServiceProxy {
     const release = supervisor.track(req.service);
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
-    const headers = requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId });
+    const headers = this.headersFor(req);
     // Desync on the pooled connection: a Content-Length with no body behind it would make the
     // service read the next request on that connection as this one's body.
     if (body === null) delete headers['content-length'];
@@ -148,7 +155,7 @@ export class ServiceProxy {
       up = await this.opts.upstream.upgrade({
         origin: target.origin,
         path: target.path,
-        headers: requestHeaders(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }),
+        headers: this.headersFor(req),
         protocol,
       });
     } catch (err) {

@@ -6,13 +6,15 @@ import { Value } from '@sinclair/typebox/value';
 import ipaddr from 'ipaddr.js';
 import { ServiceConfigSchema, type ServiceSpec } from '../../config/sections/services.js';
 import { GatewayError } from '../../errors.js';
+import { checkHeaderSources, type HeaderSource } from './upstream-headers.js';
 
 export type { ServiceSpec };
 export type ServiceKind = 'command' | 'url';
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
 export interface HealthSpec {
-  path: string;
+  /** null: `GET /` (below the baseUrl's path), any status below 500 is healthy. */
+  path: string | null;
   intervalMs: number;
   timeoutMs: number;
   healthyThreshold: number;
@@ -37,6 +39,8 @@ export interface ServiceDefinition {
   /** Normalised: scheme://host[:port][/path], no trailing slash. */
   baseUrl: string;
   allowNonLoopback: boolean;
+  /** Sources of the headers moat adds upstream, by lower-case name (config file only; values are read at boot). */
+  upstreamHeaders: Record<string, HeaderSource>;
   health: HealthSpec;
   restart: RestartSpec;
   startTimeoutMs: number;
@@ -54,8 +58,8 @@ export interface JobPaths {
   cancelPath: string;
 }
 
-/** Where a definition came from: the operator's config file, or POST /api/v1/services. */
-export type ServiceSource = 'config' | 'api';
+/** Where a definition came from: the operator's config file, live config (PATCH /api/v1/config), or POST /api/v1/services. */
+export type ServiceSource = 'config' | 'runtime' | 'api';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -124,6 +128,11 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
   }
   if (!NAME.test(spec.name)) invalid('name must be 1-63 lowercase letters, digits and dashes');
   if (where === 'api' && spec.allowNonLoopback) invalid('allowNonLoopback can only be set in the config file');
+  // A file-read primitive: a token naming a file (or a variable of moat's environment) whose content
+  // moat then sends to a service it chose, which may echo it back. The operator's file only.
+  if (where === 'api' && spec.upstreamHeaders !== undefined && Object.keys(spec.upstreamHeaders).length > 0) {
+    invalid('upstreamHeaders can only be set in the config file (a value read from a file or the environment is the operator\'s to choose)');
+  }
   if (spec.kind === 'command') {
     if (!spec.command || spec.command.length === 0) invalid('a command service needs `command` (an argv list)');
   } else {
@@ -142,7 +151,8 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
     cwd: spec.cwd ?? null,
     baseUrl,
     allowNonLoopback: spec.allowNonLoopback === true,
-    health: { ...health },
+    upstreamHeaders: checkHeaderSources(spec.upstreamHeaders, invalid),
+    health: { ...health, path: health.path ?? null },
     restart: { ...restart },
     startTimeoutMs: spec.startTimeoutMs as number,
     idleStopAfterMs: Math.round((spec.idleStopAfter as number) * 1000),
@@ -159,7 +169,7 @@ export function toSpec(def: ServiceDefinition): ServiceSpec {
     name: def.name,
     kind: def.kind,
     baseUrl: def.baseUrl,
-    health: { ...def.health },
+    health: healthSpec(def.health),
     restart: { ...def.restart },
     startTimeoutMs: def.startTimeoutMs,
     idleStopAfter: def.idleStopAfterMs / 1000,
@@ -172,7 +182,14 @@ export function toSpec(def: ServiceDefinition): ServiceSpec {
   if (def.kind === 'command' && Object.keys(def.env).length > 0) spec.env = { ...def.env };
   if (def.cwd !== null) spec.cwd = def.cwd;
   if (def.allowNonLoopback) spec.allowNonLoopback = true;
+  if (Object.keys(def.upstreamHeaders).length > 0) spec.upstreamHeaders = structuredClone(def.upstreamHeaders);
   return spec;
+}
+
+/** The health section as a spec: no `path` key when the default probe (`GET /`, below 500) is used. */
+function healthSpec(h: HealthSpec): NonNullable<ServiceSpec['health']> {
+  const { path, ...rest } = h;
+  return path === null ? rest : { path, ...rest };
 }
 
 /** A PATCH merged onto a spec: top-level keys replace, `health`, `restart` and `env` merge key by key. */

@@ -43,6 +43,8 @@ export interface ServiceStatus {
   cwd: string | null;
   /** Names of the extra environment variables; their values are never shown. */
   envKeys: string[];
+  /** Names of the headers moat adds upstream (values are never shown). */
+  upstreamHeaders: string[];
   allowNonLoopback: boolean;
   health: ServiceDefinition['health'];
   restart: ServiceDefinition['restart'];
@@ -78,6 +80,7 @@ export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, s
     command: def.command ? [...def.command] : null,
     cwd: def.cwd,
     envKeys: Object.keys(def.env).sort(),
+    upstreamHeaders: Object.keys(def.upstreamHeaders).sort(),
     allowNonLoopback: def.allowNonLoopback,
     health: { ...def.health },
     restart: { ...def.restart },
@@ -85,4 +88,13 @@ export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, s
     idleStopAfter: def.idleStopAfterMs / 1000,
     autoStart: def.autoStart,
   };
+}
+
+/**
+ * The view for a token that may read services but not manage them (`read`): the last probe says
+ * only whether it was healthy and when. Its status and error would make the probe a port scanner's
+ * answer (a probe of a port that is closed, open, or answering 401 reads differently).
+ */
+export function withoutProbeDetail(s: ServiceStatus): ServiceStatus {
+  return s.lastHealth === null ? s : { ...s, lastHealth: { ...s.lastHealth, status: null, error: null } };
 }

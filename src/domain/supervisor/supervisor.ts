@@ -9,8 +9,10 @@ import type { AuditSink } from '../../audit/event.js';
 import type { UpstreamClient } from '../../egress/upstream.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
+import { apiRules, checkApiService, type ApiCaller, type ApiRules } from '../services/api-rules.js';
 import type { ServiceRegistry } from '../services/registry.js';
-import { checkService, mergePatch, toSpec, type ServiceDefinition, type ServiceSpec } from '../services/spec.js';
+import { mergePatch, toSpec, type ServiceDefinition, type ServiceSpec } from '../services/spec.js';
+import { UpstreamHeaders } from '../services/upstream-headers.js';
 import { LogCapture, type LogLine } from './log-capture.js';
 import { RunFile, sweepOrphans } from './orphans.js';
 import { statusOf, type ServiceState, type ServiceStatus } from './status.js';
@@ -28,6 +30,8 @@ export interface SupervisorOptions {
   logFiles: number;
   /** Whether POST/PATCH may register `command` services (supervisor.allowApiCommands). */
   allowApiCommands: boolean;
+  /** The API's rules compiled from allowApiCommands and supervisor.apiTargets (the registry's too). Default: from allowApiCommands, no targets. */
+  rules?: ApiRules;
   now?: () => number;
   /** Called on every state change (`service.state`) and failure (`service.failed`). Default: nothing. */
   publish?: (event: ServiceEvent) => void;
@@ -40,12 +44,14 @@ export class Supervisor {
   private readonly units = new Map<string, ServiceUnit>();
   private readonly now: () => number;
   private readonly runFile: RunFile;
+  private readonly rules: ApiRules;
   private lifecycle: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.now = opts.now ?? Date.now;
     this.runFile = new RunFile(join(opts.dataDir, 'run'));
+    this.rules = opts.rules ?? apiRules({ allowApiCommands: opts.allowApiCommands, apiTargets: [] });
   }
 
   get registry(): ServiceRegistry {
@@ -137,9 +143,9 @@ export class Supervisor {
     return { lines: unit.logs.tail(tail, after), lastSeq: unit.logs.lastSeq };
   }
 
-  /** Registers a service through the API (persisted); starts it when autoStart. */
-  async register(spec: ServiceSpec, actor: Actor): Promise<ServiceStatus> {
-    const def = this.checkApi(spec);
+  /** Registers a service through the API (persisted); starts it when autoStart. `caller`: whether admin asks (any loopback target). */
+  async register(spec: ServiceSpec, actor: Actor, caller: ApiCaller = { admin: false }): Promise<ServiceStatus> {
+    const def = this.checkApi(spec, caller);
     this.opts.registry.add(def, actor.id);
     this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: def.name, kind: def.kind, baseUrl: def.baseUrl } });
     const unit = this.addUnit(def);
@@ -148,9 +154,9 @@ export class Supervisor {
   }
 
   /** Changes an API service; a change of program, environment or target restarts a running one. */
-  async update(name: string, patch: Record<string, unknown>, actor: Actor): Promise<ServiceStatus> {
+  async update(name: string, patch: Record<string, unknown>, actor: Actor, caller: ApiCaller = { admin: false }): Promise<ServiceStatus> {
     const record = this.opts.registry.writable(name);
-    const def = this.checkApi(mergePatch(toSpec(record.def), { ...patch, name }));
+    const def = this.checkApi(mergePatch(toSpec(record.def), { ...patch, name }), caller);
     const changed = changedKeys(record.def, def);
     this.opts.registry.replace(def);
     this.opts.audit.record({ type: 'service.updated', outcome: 'ok', actor, detail: { service: name, changed } });
@@ -167,25 +173,43 @@ export class Supervisor {
   }
 
   /**
-   * A live change of the config file's `services`: new ones are added (and started when autoStart),
-   * removed ones stopped and forgotten, changed ones take the new definition (restarted when their
-   * program, environment or target changed). Runs in the background; each step is audited.
+   * The live services of a PATCH /api/v1/config (`services` minus the config file's, which are
+   * read-only and stay as they are), checked by the same rules as POST /api/v1/services with the
+   * admin's reach (the route is admin only). A name the API already holds is refused (409). Pure check.
    */
-  async applyDeclared(defs: readonly ServiceDefinition[], actor: Actor): Promise<void> {
+  checkRuntime(specs: readonly ServiceSpec[]): ServiceDefinition[] {
+    return specs
+      .filter((s) => !this.opts.registry.isOperatorService(s.name))
+      .map((spec) => {
+        const def = this.checkApi(spec, { admin: true });
+        if (this.opts.registry.get(def.name)?.source === 'api') {
+          throw new GatewayError('service_exists', `a service named ${JSON.stringify(def.name)} is registered through /api/v1/services; change or delete it there`);
+        }
+        return def;
+      });
+  }
+
+  /**
+   * A live change of `services` (after checkRuntime): new ones are added (and started when autoStart),
+   * removed ones stopped and forgotten, changed ones take the new definition (restarted when their
+   * program, environment or target changed). Config-file services are never touched. Runs in the
+   * background; each step is audited.
+   */
+  async applyRuntime(defs: readonly ServiceDefinition[], actor: Actor): Promise<void> {
     const previous = new Map(this.opts.registry.list().map((r) => [r.def.name, r.def]));
-    const { added, removed, changed } = this.opts.registry.setDeclared(defs);
+    const { added, removed, changed } = this.opts.registry.setRuntime(defs);
     for (const name of removed) {
       const unit = this.units.get(name);
       if (!unit) continue;
       await unit.stop('removed', actor);
       await unit.logs.close();
       this.units.delete(name);
-      this.opts.audit.record({ type: 'service.deleted', outcome: 'ok', actor, detail: { service: name, via: 'config' } });
+      this.opts.audit.record({ type: 'service.deleted', outcome: 'ok', actor, detail: { service: name, via: 'runtime' } });
     }
     for (const name of added) {
       const def = this.opts.registry.require(name).def;
       const unit = this.addUnit(def);
-      this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'config' } });
+      this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'runtime' } });
       if (def.autoStart && this.lifecycle === 'started') await unit.start('operator', actor);
     }
     for (const name of changed) {
@@ -194,7 +218,7 @@ export class Supervisor {
       const before = previous.get(name);
       const keys = before ? changedKeys(before, def) : [];
       const running = unit.state !== 'stopped' && unit.state !== 'failed' && unit.state !== 'crashed';
-      this.opts.audit.record({ type: 'service.updated', outcome: 'ok', actor, detail: { service: name, changed: keys, via: 'config' } });
+      this.opts.audit.record({ type: 'service.updated', outcome: 'ok', actor, detail: { service: name, changed: keys, via: 'runtime' } });
       if (running && keys.some((k) => (PROCESS_KEYS as readonly string[]).includes(k))) {
         await unit.stop('updated', actor);
         unit.def = def;
@@ -218,12 +242,9 @@ export class Supervisor {
     this.opts.publish?.({ type: 'service.deleted', service: name });
   }
 
-  private checkApi(spec: ServiceSpec): ServiceDefinition {
-    const def = checkService(spec, 'api');
-    if (def.kind === 'command' && !this.opts.allowApiCommands) {
-      throw new GatewayError('service_command_refused', 'command services can be registered through the API only when the operator sets supervisor.allowApiCommands');
-    }
-    return def;
+  /** The one check of a service that comes in through the API (api-rules.ts). */
+  checkApi(spec: ServiceSpec, caller: ApiCaller): ServiceDefinition {
+    return checkApiService(spec, caller, this.rules);
   }
 
   private unit(name: string): ServiceUnit {
@@ -242,6 +263,7 @@ export class Supervisor {
       runFile: this.runFile,
       stopGraceMs: this.opts.stopGraceMs,
       now: this.now,
+      headersOf: (name) => this.opts.registry.get(name)?.headers ?? UpstreamHeaders.none,
       publish: (e) => {
         try {
           publish?.(e);

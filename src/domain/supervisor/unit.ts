@@ -11,6 +11,7 @@ import type { ProbeResult, UpstreamClient } from '../../egress/upstream.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
 import { backoffDelay, listenPort, type ServiceDefinition } from '../services/spec.js';
+import { withUpstreamHeaders, type UpstreamHeaders } from '../services/upstream-headers.js';
 import { HealthProber } from './health-prober.js';
 import type { LogCapture } from './log-capture.js';
 import type { RunFile } from './orphans.js';
@@ -36,6 +37,8 @@ export interface UnitContext {
   stopGraceMs: number;
   now(): number;
   publish(event: ServiceEvent): void;
+  /** The headers moat adds upstream for a service (its key), sent with every probe. */
+  headersOf(name: string): UpstreamHeaders;
 }
 
 type StopReason = 'operator' | 'idle' | 'shutdown' | 'restart' | 'removed' | 'updated';
@@ -77,7 +80,13 @@ export class ServiceUnit {
     this.prober = new HealthProber({
       probe: () => {
         const url = new URL(this.def.baseUrl);
-        return ctx.upstream.probe(url.origin, `${url.pathname.replace(/\/$/, '')}${this.def.health.path}`, this.def.health.timeoutMs);
+        const base = url.pathname.replace(/\/$/, '');
+        const path = this.def.health.path;
+        // No health path: `GET /` answering anything below 500 (Ollama, vLLM, llama.cpp, ComfyUI have no /health in common).
+        return ctx.upstream.probe(url.origin, path === null ? `${base}/` : `${base}${path}`, this.def.health.timeoutMs, {
+          headers: withUpstreamHeaders({}, ctx.headersOf(this.name)),
+          below500: path === null,
+        });
       },
       onResult: (r) => this.onProbe(r),
       intervalMs: () => this.def.health.intervalMs,
@@ -112,8 +121,25 @@ export class ServiceUnit {
     this.ctx.publish({ type: 'service.state', service: this.name, from, to, at: new Date(this.ctx.now()).toISOString(), ...detail });
     if (to === 'healthy') this.settle(null);
     else if (to === 'failed' || to === 'stopped' || to === 'unhealthy' || (to === 'crashed' && this.def.restart.policy === 'never')) {
-      this.settle(new GatewayError('service_unavailable', `service ${this.name} is ${to}`, { headers: { 'retry-after': this.retryAfter(to) } }));
+      this.settle(this.unavailable(to));
     }
+  }
+
+  /**
+   * 503 service_unavailable saying why: the state, the last probe's status or error and when it
+   * ran, and for a process that died its last exit. The caller holds the service's svc: scope (or
+   * jobs on it): the target is the operator's, so this is no port scan.
+   */
+  unavailable(state: ServiceState, lead = `service ${this.name} is ${state}`): GatewayError {
+    const h = this.lastHealth;
+    const probe = h ? { ok: h.ok, status: h.status, error: h.error, at: new Date(h.at).toISOString() } : null;
+    let why = probe ? `; last probe at ${probe.at}: ${probe.ok ? `ok (status ${probe.status})` : (probe.error ?? 'failed')}` : '; no probe has run since it was started';
+    const exit = this.lastExit;
+    if ((state === 'failed' || state === 'crashed' || state === 'backoff') && exit) {
+      why += `; last exit at ${new Date(exit.at).toISOString()}: ${exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)}`;
+    }
+    if (state === 'stopped') why = `; start it with moat service start ${this.name}`;
+    return new GatewayError('service_unavailable', `${lead}${why}`, { headers: { 'retry-after': this.retryAfter(state) }, extra: { state, lastProbe: probe } });
   }
 
   private settle(err: Error | null): void {
@@ -141,6 +167,7 @@ export class ServiceUnit {
     this.restarts = 0;
     if (this.def.kind === 'url') {
       this.okStreak = this.failStreak = 0;
+      this.lastHealth = null;
       this.transition('starting', { reason });
       this.prober.start(true);
       this.armStartDeadline();
@@ -156,6 +183,8 @@ export class ServiceUnit {
     this.proc = proc;
     this.ending = null;
     this.okStreak = this.failStreak = 0;
+    // A probe of the previous run says nothing about this one.
+    this.lastHealth = null;
     if (proc.pid !== null) this.ctx.runFile.record({ name: def.name, pid: proc.pid, marker: proc.marker, startedAt: proc.startedAt });
     if (proc.stdout) this.logs.attach(proc.stdout, 'stdout');
     if (proc.stderr) this.logs.attach(proc.stderr, 'stderr');
@@ -285,6 +314,8 @@ export class ServiceUnit {
     if (this.startTimer) clearTimeout(this.startTimer);
     this.startTimer = null;
     const proc = this.proc;
+    // Stale display: a stopped service has no health to show.
+    this.lastHealth = null;
     if (!proc) {
       if (this.state !== 'stopped') {
         this.transition('stopped', { reason });
@@ -321,13 +352,13 @@ export class ServiceUnit {
     if (s === 'healthy') return;
     if (s === 'stopped' && this.def.kind === 'command') await this.start('demand');
     else if (!ON_THE_WAY.has(s)) {
-      throw new GatewayError('service_unavailable', `service ${this.name} is ${s}`, { headers: { 'retry-after': this.retryAfter(s) } });
+      throw this.unavailable(s);
     }
     if ((this.state as ServiceState) === 'healthy') return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new GatewayError('service_unavailable', `service ${this.name} did not turn healthy within ${timeoutMs} ms`, { headers: { 'retry-after': this.retryAfter() } }));
+        reject(this.unavailable(this.state, `service ${this.name} did not turn healthy within ${timeoutMs} ms (it is ${this.state})`));
       }, timeoutMs);
       const waiter: Waiter = {
         resolve: () => (clearTimeout(timer), resolve()),
