@@ -5,6 +5,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { knob } from '../knob.js';
+import { containerEngineSection, containerKeys, type ContainerSpecKeys } from './containers.js';
 import { section } from './section.js';
 
 /** Service names: the `svc:<name>` scope, a URL segment and a directory name, so nothing else. */
@@ -71,8 +72,9 @@ export function serviceSchema(o: ServiceSchemaOptions) {
   const props = {
     ...(o.partial ? {} : { name: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Name: the `svc:<name>` scope and the `/svc/<name>/` prefix.' }) }),
     kind: maybe(
-      Type.Union([Type.Literal('command'), Type.Literal('url')], {
-        description: '`command`: moat spawns and supervises it; `url`: already running, moat only probes and forwards.',
+      Type.Union([Type.Literal('command'), Type.Literal('url'), Type.Literal('container')], {
+        description:
+          '`command`: moat spawns and supervises it; `url`: already running, moat only probes and forwards; `container`: moat runs an image through the container engine (config file only).',
       }),
     ),
     command: opt(
@@ -88,7 +90,8 @@ export function serviceSchema(o: ServiceSchemaOptions) {
       }),
     ),
     cwd: opt(Type.String({ minLength: 1, maxLength: 4096, description: 'Working directory of a `command` service.' })),
-    baseUrl: maybe(
+    // A container service has none: its address is the port the engine publishes on 127.0.0.1.
+    baseUrl: (o.operator ? opt : maybe)(
       Type.String({
         minLength: 8,
         maxLength: 2048,
@@ -108,6 +111,8 @@ export function serviceSchema(o: ServiceSchemaOptions) {
           ),
         }
       : {}),
+    // Container services are the operator's only: the engine's socket is root-equivalent.
+    ...(o.operator ? containerKeys() : {}),
     health: opt(health),
     restart: opt(restart),
     startTimeoutMs: opt(d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000)),
@@ -131,13 +136,14 @@ export function serviceSchema(o: ServiceSchemaOptions) {
 
 export const ServiceConfigSchema = serviceSchema({ defaults: true, operator: true });
 /** A service as the config file (or a POST, after defaults) declares it. */
-export interface ServiceSpec {
+export interface ServiceSpec extends ContainerSpecKeys {
   name: string;
-  kind: 'command' | 'url';
+  kind: 'command' | 'url' | 'container';
   command?: string[];
   env?: Record<string, string>;
   cwd?: string;
-  baseUrl: string;
+  /** Required for `command` and `url` services (checked by domain/services/spec.ts). */
+  baseUrl?: string;
   allowNonLoopback?: boolean;
   health?: { path?: string; intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number };
   restart?: { policy?: 'always' | 'on-failure' | 'never'; initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number; resetAfterMs?: number };
@@ -177,6 +183,7 @@ export const serviceKnobs = {
       env: 'MOAT_SUPERVISOR_ALLOW_API_COMMANDS',
       weakens: 'Remote code execution by design: any token with scope `services` can then run any program as the moat user.',
     }),
+    containers: containerEngineSection,
   }),
   proxy: section('The authenticated reverse proxy /svc/<name>/.', {
     maxBodyBytes: knob(Type.Integer({ default: 104_857_600, minimum: 1024, maximum: 68_719_476_736 }), {

@@ -11,7 +11,6 @@ import { GatewayError } from '../../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { hasDotSegment, requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
 import type { ServiceRegistry } from './registry.js';
-import { targetOf } from './spec.js';
 
 export interface ServiceProxyOptions {
   registry: ServiceRegistry;
@@ -72,11 +71,10 @@ function authority(headers: HeaderBag): string | undefined {
 export class ServiceProxy {
   constructor(private readonly opts: ServiceProxyOptions) {}
 
-  /** The service's origin and base path, or 404 service_not_found. */
-  private target(name: string, path: string): { origin: string; path: string } {
-    const record = this.opts.registry.require(name);
+  /** 404 service_not_found, or 400 for a path with dot segments; the target itself is asked for once the service runs. */
+  private check(name: string, path: string): void {
+    this.opts.registry.require(name);
     if (!path.startsWith('/') || hasDotSegment(path)) throw new GatewayError('bad_request', 'the path has dot segments or does not start with /');
-    return targetOf(record.def, path);
   }
 
   /**
@@ -85,13 +83,15 @@ export class ServiceProxy {
    * was sent (unknown service, 503 while down, 502/504), so the route can answer with a problem.
    */
   async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
-    const target = this.target(req.service, req.path);
+    this.check(req.service, req.path);
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
       throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
     }
     const supervisor = this.opts.supervisor;
     if (supervisor.state(req.service) !== 'healthy') await supervisor.ensureRunning(req.service);
+    // After the start on demand: a container service's port is known only once it runs.
+    const target = supervisor.target(req.service, req.path);
     const release = supervisor.track(req.service);
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
@@ -135,9 +135,10 @@ export class ServiceProxy {
    * client socket and joins the two. Throws before anything is written to the client on failure.
    */
   async upgrade(req: Omit<ForwardRequest, 'body' | 'method'>, client: Duplex, head: Buffer): Promise<void> {
-    const target = this.target(req.service, req.path);
+    this.check(req.service, req.path);
     const supervisor = this.opts.supervisor;
     await supervisor.ensureRunning(req.service);
+    const target = supervisor.target(req.service, req.path);
     const protocol = String(req.headers['upgrade'] ?? 'websocket');
     const release = supervisor.track(req.service);
     let up;
