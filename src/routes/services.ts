@@ -32,6 +32,8 @@ export const ServiceStatusSchema = Type.Object({
   lastHealth: Nullable(Type.Object({ ok: Type.Boolean(), status: Nullable(Type.Integer()), error: Nullable(Type.String()), ms: Type.Number(), at: Type.String() })),
   command: Nullable(Type.Array(Type.String())),
   cwd: Nullable(Type.String()),
+  image: Nullable(Type.String({ description: 'The image of a container service' })),
+  containerId: Nullable(Type.String({ description: "A container service's container while one exists (12 characters)" })),
   envKeys: Type.Array(Type.String(), { description: 'Names of the extra environment variables (values are never shown)' }),
   allowNonLoopback: Type.Boolean(),
   health: Type.Object({ path: Type.String(), intervalMs: Type.Integer(), timeoutMs: Type.Integer(), healthyThreshold: Type.Integer(), unhealthyThreshold: Type.Integer() }),
