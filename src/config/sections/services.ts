@@ -90,8 +90,9 @@ export function serviceSchema(o: ServiceSchemaOptions) {
       }),
     ),
     cwd: opt(Type.String({ minLength: 1, maxLength: 4096, description: 'Working directory of a `command` service.' })),
-    // A container service has none: its address is the port the engine publishes on 127.0.0.1.
-    baseUrl: (o.operator ? opt : maybe)(
+    // Required for command and url services (checked in domain/services/spec.ts, 400 through the API);
+    // a container service has none: its address is the port the engine publishes on 127.0.0.1.
+    baseUrl: opt(
       Type.String({
         minLength: 8,
         maxLength: 2048,
