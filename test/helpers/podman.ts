@@ -83,7 +83,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 }
 
 /** A busybox root filesystem as a tar (every applet linked, /www with the pages above). */
-function buildRootfsTar(dir: string): string {
+export function buildRootfsTar(dir: string): string {
   const root = join(dir, 'rootfs');
   mkdirSync(join(root, 'bin'), { recursive: true });
   for (const d of ['www/cgi-bin', 'tmp', 'etc']) mkdirSync(join(root, d), { recursive: true });
@@ -123,11 +123,17 @@ async function waitForSocket(socket: string, child: ChildProcess, log: () => str
   throw new Error(`podman system service did not answer on ${socket} in 30 s: ${log()}`);
 }
 
+export interface PodmanOptions {
+  /** Registries (host:port) the engine may pull from over plain HTTP (a test registry). */
+  insecureRegistries?: string[];
+}
+
 /** Starts one Podman API service with the test image imported. */
-export async function startPodman(): Promise<Podman> {
+export async function startPodman(opts: PodmanOptions = {}): Promise<Podman> {
   const dir = tmpDir('moat-podman-');
   writeFileSync(join(dir, 'containers.conf'), CONTAINERS_CONF);
-  const env: NodeJS.ProcessEnv = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') };
+  writeFileSync(join(dir, 'registries.conf'), (opts.insecureRegistries ?? []).map((r) => `[[registry]]\nlocation = "${r}"\ninsecure = true\n`).join('\n'));
+  const env: NodeJS.ProcessEnv = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf') };
   for (const k of Object.keys(env)) if (k.startsWith('MOAT_')) delete env[k];
   const global = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--runtime', 'runc'];
   const cli = (args: string[]) => run('podman', [...global, ...args], env);
