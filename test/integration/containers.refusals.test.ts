@@ -2,7 +2,7 @@
  * What container services refuse, from outside. At boot (real `moat serve`, exit 78, one line,
  * golden files, nothing opened): privileged, host PID/IPC namespaces, the engine's socket (or the
  * directory holding it) mounted in, moat's data dir mounted in, breakout capabilities, a remote
- * engine. Through the API: a container service is never registered or changed by a token, whatever
+ * engine (the other rules are unit tests: test/unit/containers.*.test.ts). Through the API: a container service is never registered or changed by a token, whatever
  * supervisor.allowApiCommands says (POST/PATCH /api/v1/services, PATCH /api/v1/config).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -29,21 +29,13 @@ const refusals: Refusal[] = [
   { name: 'container-privileged', service: () => gpu({ privileged: true }) },
   { name: 'container-pid-host', service: () => gpu({ pid: 'host' }) },
   { name: 'container-ipc-host', service: () => gpu({ ipc: 'host' }) },
-  { name: 'container-pid-join', service: () => gpu({ pid: 'container:db' }) },
   { name: 'container-cap-sys-admin', service: () => gpu({ capAdd: ['SYS_ADMIN'] }) },
-  { name: 'container-cap-all', service: () => gpu({ capAdd: ['CHOWN', 'ALL'] }) },
-  { name: 'container-network-none', service: () => gpu({ network: 'none' }) },
   { name: 'container-no-image', service: () => ({ name: 'vllm', kind: 'container', port: 8000 }) },
-  { name: 'container-no-port', service: () => ({ name: 'vllm', kind: 'container', image: 'vllm/vllm-openai:v0.9.1' }) },
-  { name: 'container-base-url', service: () => gpu({ baseUrl: 'http://127.0.0.1:8000' }) },
-  { name: 'container-image-on-command', service: () => ({ name: 'w', kind: 'command', command: ['/bin/true'], baseUrl: 'http://127.0.0.1:9', image: 'x:1' }) },
   { name: 'container-engine-socket-volume', service: (dir) => gpu({ volumes: [{ host: join(dir, 'run', 'engine.sock'), container: '/var/run/docker.sock' }] }) },
   { name: 'container-engine-socket-dir-volume', service: (dir) => gpu({ volumes: [{ host: join(dir, 'run'), container: '/host-run', readOnly: true }] }) },
   { name: 'container-docker-sock-volume', service: () => gpu({ volumes: [{ host: '/var/run/docker.sock', container: '/var/run/docker.sock' }] }) },
-  { name: 'container-root-volume', service: () => gpu({ volumes: [{ host: '/', container: '/host', readOnly: true }] }) },
   { name: 'container-data-dir-volume', service: (dir) => gpu({ volumes: [{ host: join(dir, 'm'), container: '/models', readOnly: true }] }), dataDir: (dir) => join(dir, 'm', 'state') },
   { name: 'container-volume-missing', service: (dir) => gpu({ volumes: [{ host: join(dir, 'models'), container: '/models' }] }) },
-  { name: 'container-volume-dot-dot', service: (dir) => gpu({ volumes: [{ host: `${dir}/run/../m`, container: '/models' }] }) },
   { name: 'container-engine-remote', service: () => gpu({}), env: { MOAT_CONTAINER_SOCKET: 'http://192.0.2.7:2375' } },
 ];
 
