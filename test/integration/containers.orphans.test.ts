@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readEntries } from '../helpers/audit.js';
-import { spawnServe } from '../helpers/cli.js';
+import { runCli, spawnServe } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/gateway.js';
 import { describePodman, IMAGE, startPodman, type Podman } from '../helpers/podman.js';
 import { waitFor } from '../helpers/services.js';
 
-const HTTPD = ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'];
+const HTTPD = ['/bin/sh', '-c', 'echo ready-on-stdout; echo warm-on-stderr >&2; exec httpd -f -p 8080 -h /www'];
 
 async function api(url: string, token: string, path: string): Promise<any> {
   const res = await request(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -89,6 +89,18 @@ describePodman('containers left by a SIGKILLed moat', () => {
       }, 'two orphans audited');
       expect(swept.map((e) => e.detail?.['service']).sort()).toEqual(['gone', 'web']);
       expect(swept.map((e) => e.detail?.['container']).sort()).toEqual(left.map((c) => c.Id.slice(0, 12)).sort());
+
+      // What a person sees: the image and the container in `moat service ls`, its output in `moat service logs`.
+      const ls = await runCli(['service', 'ls', '--data-dir', dataDir]);
+      expect(ls.code, ls.stderr).toBe(0);
+      const [header, row] = ls.stdout.trim().split('\n');
+      expect(header).toMatch(/^NAME\s+KIND\s+STATE\s+PID\s+IMAGE\s+CONTAINER\s+UPTIME\s+RESTARTS\s+HEALTH\s+EXIT\s+TAGS$/);
+      expect(row).toMatch(new RegExp(`^web\\s+container\\s+healthy\\s+-\\s+${IMAGE.replaceAll('.', '\\.')}\\s+${again.containerId}\\s`));
+      const logs = await waitFor(async () => {
+        const r = await runCli(['service', 'logs', 'web', '--data-dir', dataDir]);
+        return /stdout\s+ready-on-stdout/.test(r.stdout) && /stderr\s+warm-on-stderr/.test(r.stdout) ? r : null;
+      }, 'the container output through moat service logs');
+      expect(logs.stdout).toMatch(/moat\s+started container [0-9a-f]{12} /);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
