@@ -174,8 +174,15 @@ export class EngineClient {
   }
 
   async version(signal?: AbortSignal): Promise<EngineVersion> {
-    const { body } = await this.json<{ Version?: string; ApiVersion?: string; Components?: Array<{ Name?: string }> }>('GET', '/version', { timeoutMs: 5000, ...(signal ? { signal } : {}) });
-    return { name: body?.Components?.[0]?.Name ?? 'Docker Engine', version: body?.Version ?? '?', apiVersion: body?.ApiVersion ?? '?' };
+    const { body } = await this.json<{ Version?: string; ApiVersion?: string; Platform?: { Name?: string }; Components?: Array<{ Name?: string }> }>('GET', '/version', {
+      timeoutMs: 5000,
+      ...(signal ? { signal } : {}),
+    });
+    // Podman names itself in its first component ("Podman Engine"); Docker says "Engine" there and
+    // its edition in Platform ("Docker Engine - Community").
+    const component = body?.Components?.[0]?.Name;
+    const name = component !== undefined && component !== 'Engine' ? component : (body?.Platform?.Name ?? 'Docker Engine');
+    return { name, version: body?.Version ?? '?', apiVersion: body?.ApiVersion ?? '?' };
   }
 
   async imageExists(image: string, signal?: AbortSignal): Promise<boolean> {

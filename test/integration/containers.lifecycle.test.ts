@@ -175,6 +175,12 @@ describePodman('container services on a real engine', () => {
     expect(res.json.code).toBe('service_unavailable');
   });
 
+  it('reports the engine and its socket in moat doctor', async () => {
+    const checks = (await g.fetch('/api/v1/doctor')).json.checks as Array<{ id: string; severity: string; finding: string }>;
+    expect(checks.find((c) => c.id === 'containers.engine')).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/^Podman Engine \S+ answers at /) });
+    expect(checks.find((c) => c.id === 'containers.socket')).toMatchObject({ finding: expect.stringContaining(engine.socket) });
+  });
+
   it('stops a container on request (the engine removes it) and starts it again', async () => {
     const before = await status('web');
     const stopped = await g.fetch('/api/v1/services/web/stop', { method: 'POST' });
