@@ -175,7 +175,7 @@ export class EngineClient {
 
   async version(signal?: AbortSignal): Promise<EngineVersion> {
     const { body } = await this.json<{ Version?: string; ApiVersion?: string; Platform?: { Name?: string }; Components?: Array<{ Name?: string }> }>('GET', '/version', {
-      timeoutMs: 5000,
+      timeoutMs: 10_000,
       ...(signal ? { signal } : {}),
     });
     // Podman names itself in its first component ("Podman Engine"); Docker says "Engine" there and

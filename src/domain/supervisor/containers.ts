@@ -85,7 +85,8 @@ export class ContainerHost {
       }
     }
     try {
-      const engine = await this.engine.version(AbortSignal.timeout(3000));
+      // A busy engine (Podman gathers host facts for /version) can take seconds to answer.
+      const engine = await this.engine.version(AbortSignal.timeout(10_000));
       return { endpoint: endpoint.label, socket, reachable: true, engine, error: null };
     } catch (err) {
       return { endpoint: endpoint.label, socket, reachable: false, engine: null, error: unreachableHint((err as Error).message) };
