@@ -56,6 +56,7 @@ export const ERRORS = {
   service_readonly: { status: 409, title: 'Service is declared in the config file' },
   service_target_refused: { status: 400, title: 'Service target not allowed' },
   service_command_refused: { status: 403, title: 'Command services cannot be registered through the API' },
+  service_container_refused: { status: 403, title: 'Container services are declared in the config file only' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
   upstream_failed: { status: 502, title: 'Service answered badly or broke off' },
   upstream_timeout: { status: 504, title: 'Service did not answer in time' },

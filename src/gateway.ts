@@ -20,6 +20,7 @@ import { TokenService } from './domain/identity/tokens.js';
 import { sendAnchorNotice } from './domain/doctor/notify.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
 import { checkDeclaredServices, type ServiceRegistry, type Supervisor } from './domain/services/index.js';
+import { checkContainerHost } from './domain/supervisor/container-host.js';
 import type { ToolService } from './domain/tools/registry.js';
 import { Toolbox } from './domain/tools/toolbox.js';
 import type { WorkspaceService } from './domain/workspaces/runs.js';
@@ -220,7 +221,8 @@ export class Gateway {
     compileEgressPolicy(config.egress); // bad CIDRs or host patterns: config_invalid before anything opens
     // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
     const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
-    checkDeclaredServices(config.services);
+    // Container services: the engine endpoint, volumes that exist, never the engine's socket or the data dir.
+    checkContainerHost(checkDeclaredServices(config.services), { socket: config.supervisor.containers.socket, dataDir: config.dataDir });
     this.hookWarnings = HooksModule.check(config);
     checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });

@@ -8,6 +8,8 @@ import type { Reconfigurable } from '../config/live.js';
 import type { Config } from '../config/schema.js';
 import { checkNtfyTopic } from '../domain/jobs/ntfy-topic.js';
 import { checkDeclaredServices } from '../domain/services/index.js';
+import { checkContainerHost } from '../domain/supervisor/container-host.js';
+import { GatewayError } from '../errors.js';
 import type { Toolbox } from '../domain/tools/toolbox.js';
 import { compileEgressPolicy } from '../egress/index.js';
 import type { Guards } from '../http/pipeline.js';
@@ -69,10 +71,28 @@ export function liveParts(ctx: LiveContext): Reconfigurable[] {
         const defs = house.supervisor.checkRuntime(next.services);
         checkDeclaredServices(next.services);
         if (JSON.stringify(next.services) === JSON.stringify(previous.services)) return () => undefined;
+        refuseLiveContainers(next.services, previous.services);
+        checkContainerHost(defs, { socket: next.supervisor.containers.socket, dataDir: next.dataDir });
         return () => {
           house.supervisor.applyRuntime(defs, actor).catch((err: unknown) => ctx.log.error({ err }, 'applying the changed services failed'));
         };
       },
     },
   ];
+}
+
+/**
+ * A live change (PATCH /api/v1/config) may not add or change a container service: the engine's
+ * socket is root-equivalent, so containers are the config file's alone, whatever
+ * supervisor.allowApiCommands says. Removing one is allowed (it only stops it).
+ */
+function refuseLiveContainers(next: Readonly<Config>['services'], previous: Readonly<Config>['services']): void {
+  const before = new Map(previous.map((s) => [s.name, JSON.stringify(s)]));
+  for (const s of next) {
+    const was = before.get(s.name);
+    const wasContainer = was !== undefined && (JSON.parse(was) as { kind?: string }).kind === 'container';
+    if ((s.kind === 'container' || wasContainer) && was !== JSON.stringify(s)) {
+      throw new GatewayError('service_container_refused', `services: ${JSON.stringify(s.name)}: container services are declared in the config file only, never through the API`);
+    }
+  }
 }

@@ -81,6 +81,7 @@ export function createWatch(ctx: WatchContext): Watch {
       },
       verifyAudit: ctx.verifyAudit,
       auditWriter: () => ({ backlog: auditLog.backlog, dropped: auditLog.droppedCount, maxQueue: ctx.config().audit.maxQueue }),
+      containers: () => house.supervisor.engineFacts(),
     },
     // Repairs a running gateway may make: the admin token by rotation (it works at once), the certificate for the next start.
     repairs: {

@@ -40,6 +40,8 @@ export const ServiceStatusSchema = Type.Object({
   ),
   command: Nullable(Type.Array(Type.String())),
   cwd: Nullable(Type.String()),
+  image: Nullable(Type.String({ description: 'The image of a container service' })),
+  containerId: Nullable(Type.String({ description: "A container service's container while one exists (12 characters)" })),
   envKeys: Type.Array(Type.String(), { description: 'Names of the extra environment variables (values are never shown)' }),
   upstreamHeaders: Type.Array(Type.String(), { description: 'Names of the headers moat adds upstream (values are never shown)' }),
   allowNonLoopback: Type.Boolean(),

@@ -74,3 +74,23 @@ export function loadOrCreateKey(dataDir: string, name: string): Buffer {
   writeFileAtomic(path, `${key.toString('base64')}\n`);
   return key;
 }
+
+/**
+ * The install's id (`<dataDir>/install-id`, 32 hex characters, 0600): not a secret, a name. It
+ * labels what moat leaves outside the data dir (containers: moat.instance), so that a later boot
+ * finds its own and never another install's. Created on first use, reused afterwards.
+ */
+export function loadOrCreateInstallId(dataDir: string): string {
+  ensureDir(dataDir);
+  const path = join(dataDir, 'install-id');
+  const text = readIfExists(path)?.trim();
+  if (text !== undefined) {
+    if (!/^[0-9a-f]{32}$/.test(text)) {
+      throw new GatewayError('config_invalid', `${path} is not an install id (32 hex characters): restore it, or delete it (containers of the old id are then no longer removed by moat)`);
+    }
+    return text;
+  }
+  const id = randomBytes(16).toString('hex');
+  writeFileAtomic(path, `${id}\n`);
+  return id;
+}

@@ -92,6 +92,7 @@ export async function startSupervisor(services: Array<Record<string, unknown>>, 
     logFileBytes: 1 << 20,
     logFiles: 2,
     allowApiCommands: false,
+    containers: { socket: '/var/run/docker.sock' },
     publish: (e) => void events.push(e),
     ...extra,
   });

@@ -26,6 +26,9 @@ interface ServiceStatus {
   lastHealth: { ok: boolean; status: number | null; error: string | null; ms: number; at: string } | null;
   command: string[] | null;
   cwd: string | null;
+  /** Container services: the image and the running container's id. */
+  image?: string | null;
+  containerId?: string | null;
   envKeys: string[];
   upstreamHeaders?: string[];
   health: { path: string | null; intervalMs: number };
@@ -68,6 +71,7 @@ function show(s: ServiceStatus): void {
     ['last exit', exit(s)],
     ['base url', s.baseUrl],
     ['command', s.command ? s.command.join(' ') : '-'],
+    ...(s.kind === 'container' ? ([['image', s.image ?? '-'], ['container', s.containerId ?? '-']] as Array<[string, string]>) : []),
     ['env', s.envKeys.length > 0 ? s.envKeys.join(', ') : '-'],
     ['upstream', s.upstreamHeaders && s.upstreamHeaders.length > 0 ? `${s.upstreamHeaders.join(', ')} (set by moat, values not shown)` : '-'],
     ['concurrency', String(s.concurrency)],
@@ -88,9 +92,11 @@ export function serviceCommand(program: Command): void {
     .action(async (opts: Flags) => {
       const { services } = await withClient(opts, (c) => c.get<{ services: ServiceStatus[] }>('/api/v1/services'));
       if (opts.json) return printJson(services);
+      // Container services add their image and container id (the columns appear only when there is one).
+      const containers = services.some((s) => s.kind === 'container') ? ['image', 'container'] : [];
       printTable(
-        services.map((s) => ({ ...s, uptime: uptime(s.uptimeSeconds), health: health(s), exit: exit(s) })),
-        ['name', 'kind', 'state', 'pid', 'uptime', 'restarts', 'health', 'exit', 'tags'],
+        services.map((s) => ({ ...s, container: s.containerId, uptime: uptime(s.uptimeSeconds), health: health(s), exit: exit(s) })),
+        ['name', 'kind', 'state', 'pid', ...containers, 'uptime', 'restarts', 'health', 'exit', 'tags'],
       );
     });
 

@@ -5,6 +5,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { knob } from '../knob.js';
+import { containerEngineSection, containerKeys, type ContainerSpecKeys } from './containers.js';
 import { section } from './section.js';
 
 /** Service names: the `svc:<name>` scope, a URL segment and a directory name, so nothing else. */
@@ -79,8 +80,9 @@ export function serviceSchema(o: ServiceSchemaOptions) {
   const props = {
     ...(o.partial ? {} : { name: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Name: the `svc:<name>` scope and the `/svc/<name>/` prefix.' }) }),
     kind: maybe(
-      Type.Union([Type.Literal('command'), Type.Literal('url')], {
-        description: '`command`: moat spawns and supervises it; `url`: already running, moat only probes and forwards.',
+      Type.Union([Type.Literal('command'), Type.Literal('url'), Type.Literal('container')], {
+        description:
+          '`command`: moat spawns and supervises it; `url`: already running, moat only probes and forwards; `container`: moat runs an image through the container engine (config file only).',
       }),
     ),
     command: opt(
@@ -96,7 +98,9 @@ export function serviceSchema(o: ServiceSchemaOptions) {
       }),
     ),
     cwd: opt(Type.String({ minLength: 1, maxLength: 4096, description: 'Working directory of a `command` service.' })),
-    baseUrl: maybe(
+    // Required for command and url services (checked in domain/services/spec.ts, 400 through the API);
+    // a container service has none: its address is the port the engine publishes on 127.0.0.1.
+    baseUrl: opt(
       Type.String({
         minLength: 8,
         maxLength: 2048,
@@ -138,6 +142,8 @@ export function serviceSchema(o: ServiceSchemaOptions) {
           ),
         }
       : {}),
+    // Container services are the operator's only: the engine's socket is root-equivalent.
+    ...(o.operator ? containerKeys() : {}),
     health: opt(health),
     restart: opt(restart),
     startTimeoutMs: opt(d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000)),
@@ -161,13 +167,14 @@ export function serviceSchema(o: ServiceSchemaOptions) {
 
 export const ServiceConfigSchema = serviceSchema({ defaults: true, operator: true });
 /** A service as the config file (or a POST, after defaults) declares it. */
-export interface ServiceSpec {
+export interface ServiceSpec extends ContainerSpecKeys {
   name: string;
-  kind: 'command' | 'url';
+  kind: 'command' | 'url' | 'container';
   command?: string[];
   env?: Record<string, string>;
   cwd?: string;
-  baseUrl: string;
+  /** Required for `command` and `url` services (checked by domain/services/spec.ts). */
+  baseUrl?: string;
   allowNonLoopback?: boolean;
   upstreamHeaders?: Record<string, { file?: string; env?: string; prefix?: string }>;
   health?: { path?: string; intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number };
@@ -220,6 +227,7 @@ export const serviceKnobs = {
       env: 'MOAT_SUPERVISOR_API_TARGETS',
       weakens: "Each entry is a local port whose health answers and job results a `services` token can read: a wide range turns the health probe into a port scanner of this host's loopback services.",
     }),
+    containers: containerEngineSection,
   }),
   proxy: section('The authenticated reverse proxy /svc/<name>/.', {
     maxBodyBytes: knob(Type.Integer({ default: 104_857_600, minimum: 1024, maximum: 68_719_476_736 }), {

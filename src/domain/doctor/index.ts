@@ -12,6 +12,7 @@ import { CREDENTIAL_FAILURE_CODES } from '../../observe/counters.js';
 import { isWellFormedToken } from '../../security/tokens.js';
 import { activityChecks } from './activity.js';
 import { auditChecks, auditKeyFacts } from './audit.js';
+import { containerChecks } from './containers.js';
 import { fileChecks, gatherModes, repairModes } from './files.js';
 import { certificateDue, postureChecks } from './posture.js';
 import { policyChecks } from './policy.js';
@@ -22,7 +23,7 @@ export type { DoctorReport, DoctorSources, Finding, FixAction, FixReport, Repair
 export { tokenStrength } from './tokens.js';
 
 /** Every check, in the order they are reported: posture, credentials, files, policy, the record, activity. */
-export const CHECKS: readonly Check[] = [...postureChecks, ...tokenChecks, ...fileChecks, ...policyChecks, ...auditChecks, ...activityChecks];
+export const CHECKS: readonly Check[] = [...postureChecks, ...tokenChecks, ...fileChecks, ...policyChecks, ...containerChecks, ...auditChecks, ...activityChecks];
 
 const RANK: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };
 const GENERATED = { strong: true, bits: 256, problem: null, weak: false } as const;
@@ -147,6 +148,8 @@ export class Doctor {
           lastForwardedAt: c.lastForwardedAt,
         },
         auditWriter: r.auditWriter(),
+        containers: (await r.containers?.()) ?? null,
+        uid: process.getuid?.() ?? -1,
       };
     }
 

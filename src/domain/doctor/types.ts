@@ -8,6 +8,7 @@ import type { BootPosture } from '../../config/bind.js';
 import type { ConfigSource } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import type { DoorCounters } from '../../observe/counters.js';
+import type { EngineFacts } from '../supervisor/containers.js';
 
 export type Severity = 'ok' | 'warn' | 'fail';
 export const SEVERITIES: readonly Severity[] = ['ok', 'warn', 'fail'];
@@ -100,6 +101,10 @@ export interface GatewayFacts {
   highRiskOpen: readonly string[];
   activity: { authFailures24h: number; credentialFailures24h: number; lockouts24h: number; forwarded24h: number; lastForwardedAt: number | null };
   auditWriter: { backlog: number; dropped: number; maxQueue: number };
+  /** The container engine, when a container service is declared (null or absent otherwise). */
+  containers?: EngineFacts | null;
+  /** moat's own uid (the engine socket's owner is judged against it). */
+  uid?: number;
 }
 
 export interface DoctorContext {
@@ -160,6 +165,8 @@ export interface RunningSources {
   /** The audit chains checked against this gateway's heads and the anchors. */
   verifyAudit(): Promise<RecordVerifyResult>;
   auditWriter(): { backlog: number; dropped: number; maxQueue: number };
+  /** The container engine's facts; null when no container service is declared. */
+  containers?(): Promise<EngineFacts | null>;
 }
 
 /** Repairs that need more than a chmod. Each returns what it did, in one line. */

@@ -1,12 +1,13 @@
 /**
  * The job queue's view of the house: a registered service's concurrency, on-demand start, and the
  * HTTP exchanges of a job (dispatch, cancel, progress poll) through the operator-service client.
- * Targets come only from the registry (the service's baseUrl and job paths), never from a job.
+ * Targets come only from the registry and the supervisor (the service's baseUrl, or a container's
+ * published port, and its job paths), never from a job.
  */
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../../errors.js';
 import type { UpstreamClient } from '../../egress/upstream.js';
-import { targetOf, withUpstreamHeaders, type ServiceDefinition, type Supervisor } from '../services/index.js';
+import { withUpstreamHeaders, type ServiceDefinition, type Supervisor } from '../services/index.js';
 import type { DispatchRequest, DispatchResult, JobServicePort } from './ports.js';
 
 /** Reads a response body up to `max` bytes; more is an error (the job fails with result_too_large). */
@@ -55,7 +56,7 @@ export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
     noteActivity: (name) => supervisor.noteActivity(name),
     async dispatch(name: string, req: DispatchRequest): Promise<DispatchResult> {
       const d = def(name);
-      const target = targetOf(d, pathFor(d.jobs.path, req.jobId));
+      const target = supervisor.target(name, pathFor(d.jobs.path, req.jobId));
       // The idle stop waits while a job runs on the service.
       const release = supervisor.track(name);
       try {
@@ -85,14 +86,14 @@ export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
     async cancel(name, jobId) {
       const d = supervisor.registry.get(name)?.def;
       if (!d) return;
-      const target = targetOf(d, pathFor(d.jobs.cancelPath, jobId));
+      const target = supervisor.target(name, pathFor(d.jobs.cancelPath, jobId));
       const res = await upstream.request({ origin: target.origin, path: target.path, method: 'POST', headers: headers(name, { 'x-moat-job-id': jobId }), headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
       await res.body.dump();
     },
     async progress(name, jobId) {
       const d = def(name);
       if (d.jobs.progressPath === '') return null;
-      const target = targetOf(d, pathFor(d.jobs.progressPath, jobId));
+      const target = supervisor.target(name, pathFor(d.jobs.progressPath, jobId));
       const res = await upstream.request({ origin: target.origin, path: target.path, method: 'GET', headers: headers(name, { accept: 'application/json' }), headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
       if (res.status !== 200) {
         await res.body.dump();

@@ -12,7 +12,6 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import { requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
 import { proxyPath } from './proxy-path.js';
 import type { ServiceRegistry } from './registry.js';
-import { targetOf } from './spec.js';
 import { withUpstreamHeaders } from './upstream-headers.js';
 
 export interface ServiceProxyOptions {
@@ -74,10 +73,10 @@ function authority(headers: HeaderBag): string | undefined {
 export class ServiceProxy {
   constructor(private readonly opts: ServiceProxyOptions) {}
 
-  /** The service's origin and the path to send (404 service_not_found, 400 path_not_allowed). */
-  private target(name: string, requestTarget: string): { origin: string; path: string } {
-    const record = this.opts.registry.require(name);
-    return targetOf(record.def, proxyPath(requestTarget, name));
+  /** The path to send, checked (404 service_not_found, 400 path_not_allowed); the target itself is asked for once the service runs. */
+  private pathFor(name: string, requestTarget: string): string {
+    this.opts.registry.require(name);
+    return proxyPath(requestTarget, name);
   }
 
   /** The headers for the service: the client's, filtered (proxy-headers.ts), with the service's own upstream headers set over them. */
@@ -92,13 +91,15 @@ export class ServiceProxy {
    * was sent (unknown service, 503 while down, 502/504), so the route can answer with a problem.
    */
   async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
-    const target = this.target(req.service, req.target);
+    const path = this.pathFor(req.service, req.target);
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
       throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
     }
     const supervisor = this.opts.supervisor;
     if (supervisor.state(req.service) !== 'healthy') await supervisor.ensureRunning(req.service);
+    // After the start on demand: a container service's port is known only once it runs.
+    const target = supervisor.target(req.service, path);
     const release = supervisor.track(req.service);
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
@@ -145,9 +146,10 @@ export class ServiceProxy {
    * client socket and joins the two. Throws before anything is written to the client on failure.
    */
   async upgrade(req: Omit<ForwardRequest, 'body' | 'method'>, client: Duplex, head: Buffer): Promise<void> {
-    const target = this.target(req.service, req.target);
+    const path = this.pathFor(req.service, req.target);
     const supervisor = this.opts.supervisor;
     await supervisor.ensureRunning(req.service);
+    const target = supervisor.target(req.service, path);
     const protocol = String(req.headers['upgrade'] ?? 'websocket');
     const release = supervisor.track(req.service);
     let up;

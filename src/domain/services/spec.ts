@@ -7,9 +7,10 @@ import ipaddr from 'ipaddr.js';
 import { ServiceConfigSchema, type ServiceSpec } from '../../config/sections/services.js';
 import { GatewayError } from '../../errors.js';
 import { checkHeaderSources, type HeaderSource } from './upstream-headers.js';
+import { CONTAINER_ONLY_KEYS, checkContainer, containerToSpec, type ContainerDefinition } from './container-spec.js';
 
 export type { ServiceSpec };
-export type ServiceKind = 'command' | 'url';
+export type ServiceKind = 'command' | 'url' | 'container';
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
 export interface HealthSpec {
@@ -34,9 +35,14 @@ export interface ServiceDefinition {
   name: string;
   kind: ServiceKind;
   command: string[] | null;
+  /** The image and how it runs (kind `container` only). */
+  container: ContainerDefinition | null;
   env: Record<string, string>;
   cwd: string | null;
-  /** Normalised: scheme://host[:port][/path], no trailing slash. */
+  /**
+   * Normalised: scheme://host[:port][/path], no trailing slash. A container service's is
+   * http://127.0.0.1:<port inside>; where it is reached is the port the engine published (Supervisor.target).
+   */
   baseUrl: string;
   allowNonLoopback: boolean;
   /** Sources of the headers moat adds upstream, by lower-case name (config file only; values are read at boot). */
@@ -133,13 +139,29 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
   if (where === 'api' && spec.upstreamHeaders !== undefined && Object.keys(spec.upstreamHeaders).length > 0) {
     invalid('upstreamHeaders can only be set in the config file (a value read from a file or the environment is the operator\'s to choose)');
   }
+  // The engine's socket is root-equivalent: whoever declares a container chooses its mounts and
+  // devices. Never through the API, whatever supervisor.allowApiCommands says.
+  if (spec.kind === 'container' && where === 'api') {
+    throw new GatewayError('service_container_refused', `${label}: container services are declared in the config file only`);
+  }
+  if (spec.kind !== 'container') {
+    const stray = CONTAINER_ONLY_KEYS.find((k) => spec[k] !== undefined);
+    if (stray !== undefined) invalid(`\`${stray}\` applies to container services only (kind "container")`);
+  }
+  if (spec.kind === 'container') {
+    if (spec.command !== undefined || spec.cwd !== undefined) invalid('a container service has no `command` or `cwd` (use `image`, `entrypoint` and `args`)');
+    if (spec.baseUrl !== undefined || spec.allowNonLoopback) invalid('a container service has no `baseUrl`: moat publishes its `port` on 127.0.0.1');
+  } else if (spec.baseUrl === undefined) {
+    invalid('a command or url service needs `baseUrl`');
+  }
+  const container = spec.kind === 'container' ? checkContainer(spec, invalid) : null;
   if (spec.kind === 'command') {
     if (!spec.command || spec.command.length === 0) invalid('a command service needs `command` (an argv list)');
-  } else {
+  } else if (spec.kind === 'url') {
     if (spec.command !== undefined) invalid('a url service has no `command` (use kind "command")');
     if (spec.env !== undefined || spec.cwd !== undefined) invalid('`env` and `cwd` apply to command services only');
   }
-  const baseUrl = checkBaseUrl(spec.baseUrl, spec.allowNonLoopback === true, refuseTarget);
+  const baseUrl = container ? `http://127.0.0.1:${container.port}` : checkBaseUrl(spec.baseUrl as string, spec.allowNonLoopback === true, refuseTarget);
   const health = spec.health as HealthSpec;
   const restart = spec.restart as RestartSpec;
   if (restart.initialDelayMs > restart.maxDelayMs) invalid('restart.initialDelayMs must not exceed restart.maxDelayMs');
@@ -147,6 +169,7 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
     name: spec.name,
     kind: spec.kind,
     command: spec.kind === 'command' ? [...(spec.command as string[])] : null,
+    container,
     env: { ...(spec.env ?? {}) },
     cwd: spec.cwd ?? null,
     baseUrl,
@@ -179,7 +202,11 @@ export function toSpec(def: ServiceDefinition): ServiceSpec {
     autoStart: def.autoStart,
   };
   if (def.command) spec.command = [...def.command];
-  if (def.kind === 'command' && Object.keys(def.env).length > 0) spec.env = { ...def.env };
+  if (def.kind !== 'url' && Object.keys(def.env).length > 0) spec.env = { ...def.env };
+  if (def.container) {
+    delete spec.baseUrl;
+    Object.assign(spec, containerToSpec(def.container));
+  }
   if (def.cwd !== null) spec.cwd = def.cwd;
   if (def.allowNonLoopback) spec.allowNonLoopback = true;
   if (Object.keys(def.upstreamHeaders).length > 0) spec.upstreamHeaders = structuredClone(def.upstreamHeaders);

@@ -13,6 +13,8 @@ export interface ExitInfo {
   signal: string | null;
   /** Set when the program could not be started at all (ENOENT, EACCES, ...). */
   spawnError: string | null;
+  /** Starting again cannot help (no container engine, an image that may not be pulled): failed at once. */
+  fatal?: boolean;
 }
 
 export interface RunSpec {

@@ -13,6 +13,10 @@ export const SERVICE_STATES: readonly ServiceState[] = ['stopped', 'starting', '
 export interface UnitSnapshot {
   state: ServiceState;
   pid: number | null;
+  /** The engine's id of a container service's container, once created. */
+  containerId: string | null;
+  /** http://127.0.0.1:<published port> of a running container service. */
+  endpoint: string | null;
   startedAt: number | null;
   restarts: number;
   failures: number;
@@ -24,7 +28,7 @@ export interface UnitSnapshot {
 
 export interface ServiceStatus {
   name: string;
-  kind: 'command' | 'url';
+  kind: 'command' | 'url' | 'container';
   source: ServiceSource;
   state: ServiceState;
   baseUrl: string;
@@ -41,6 +45,10 @@ export interface ServiceStatus {
   lastHealth: { ok: boolean; status: number | null; error: string | null; ms: number; at: string } | null;
   command: string[] | null;
   cwd: string | null;
+  /** The image of a container service. */
+  image: string | null;
+  /** Its container's id while one exists (12 characters, as `docker ps` shows it). */
+  containerId: string | null;
   /** Names of the extra environment variables; their values are never shown. */
   envKeys: string[];
   /** Names of the headers moat adds upstream (values are never shown). */
@@ -49,7 +57,7 @@ export interface ServiceStatus {
   health: ServiceDefinition['health'];
   restart: ServiceDefinition['restart'];
   startTimeoutMs: number;
-  /** Seconds without requests or jobs before a `command` service is stopped; 0 = never (the config key). */
+  /** Seconds without requests or jobs before a `command` or `container` service is stopped; 0 = never (the config key). */
   idleStopAfter: number;
   autoStart: boolean;
 }
@@ -57,13 +65,14 @@ export interface ServiceStatus {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, source: ServiceSource = 'config'): ServiceStatus {
-  const running = s.pid !== null && s.startedAt !== null;
+  const running = (s.pid !== null || s.containerId !== null) && s.startedAt !== null;
   return {
     name: def.name,
     kind: def.kind,
     source,
     state: s.state,
-    baseUrl: def.baseUrl,
+    // A container service is reached on the port the engine published for this run.
+    baseUrl: s.endpoint ?? def.baseUrl,
     tags: [...def.tags],
     concurrency: def.concurrency,
     pid: s.pid,
@@ -79,6 +88,8 @@ export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, s
       : null,
     command: def.command ? [...def.command] : null,
     cwd: def.cwd,
+    image: def.container?.image ?? null,
+    containerId: s.containerId?.slice(0, 12) ?? null,
     envKeys: Object.keys(def.env).sort(),
     upstreamHeaders: Object.keys(def.upstreamHeaders).sort(),
     allowNonLoopback: def.allowNonLoopback,

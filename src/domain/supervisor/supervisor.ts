@@ -1,9 +1,11 @@
 /**
  * The supervisor: one state machine (unit.ts) per registered service, the sweep of orphans left by
- * a previous run, registration through the API, and the lifecycle: start() sweeps and starts what
- * should run, stop() stops every child (SIGTERM, then SIGKILL after the grace period). The entry
- * point for everything that starts, stops or changes a service. Never sees a request.
+ * a previous run (processes, and containers through the engine), registration through the API, and
+ * the lifecycle: start() sweeps and starts what should run, stop() stops every child (SIGTERM, then
+ * SIGKILL after the grace period). The entry point for everything that starts, stops or changes a
+ * service, and for where a service is reached. Never sees a request.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditSink } from '../../audit/event.js';
 import type { UpstreamClient } from '../../egress/upstream.js';
@@ -11,8 +13,9 @@ import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
 import { apiRules, checkApiService, type ApiCaller, type ApiRules } from '../services/api-rules.js';
 import type { ServiceRegistry } from '../services/registry.js';
-import { mergePatch, toSpec, type ServiceDefinition, type ServiceSpec } from '../services/spec.js';
+import { mergePatch, targetOf, toSpec, type ServiceDefinition, type ServiceSpec } from '../services/spec.js';
 import { UpstreamHeaders } from '../services/upstream-headers.js';
+import { ContainerHost, type EngineFacts } from './containers.js';
 import { LogCapture, type LogLine } from './log-capture.js';
 import { RunFile, sweepOrphans } from './orphans.js';
 import { statusOf, type ServiceState, type ServiceStatus } from './status.js';
@@ -32,19 +35,22 @@ export interface SupervisorOptions {
   allowApiCommands: boolean;
   /** The API's rules compiled from allowApiCommands and supervisor.apiTargets (the registry's too). Default: from allowApiCommands, no targets. */
   rules?: ApiRules;
+  /** supervisor.containers: the engine of `container` services. */
+  containers: { socket: string };
   now?: () => number;
   /** Called on every state change (`service.state`) and failure (`service.failed`). Default: nothing. */
   publish?: (event: ServiceEvent) => void;
 }
 
 /** Keys whose change needs a new process. */
-const PROCESS_KEYS = ['kind', 'command', 'env', 'cwd', 'baseUrl'] as const;
+const PROCESS_KEYS = ['kind', 'command', 'container', 'env', 'cwd', 'baseUrl'] as const;
 
 export class Supervisor {
   private readonly units = new Map<string, ServiceUnit>();
   private readonly now: () => number;
   private readonly runFile: RunFile;
   private readonly rules: ApiRules;
+  private readonly containers: ContainerHost;
   private lifecycle: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | null = null;
 
@@ -52,6 +58,7 @@ export class Supervisor {
     this.now = opts.now ?? Date.now;
     this.runFile = new RunFile(join(opts.dataDir, 'run'));
     this.rules = opts.rules ?? apiRules({ allowApiCommands: opts.allowApiCommands, apiTargets: [] });
+    this.containers = new ContainerHost({ socket: opts.containers.socket, dataDir: opts.dataDir, log: opts.log });
   }
 
   get registry(): ServiceRegistry {
@@ -73,6 +80,7 @@ export class Supervisor {
     const swept = await sweepOrphans(this.runFile.read(), { graceMs: this.opts.stopGraceMs, log: this.opts.log });
     for (const s of swept) this.opts.audit.record({ type: 'service.orphan_stopped', outcome: 'ok', detail: { service: s.name, pid: s.pid } });
     this.runFile.reset();
+    await this.sweepContainers();
     for (const record of this.opts.registry.list()) this.addUnit(record.def);
     this.lifecycle = 'started';
     for (const unit of this.units.values()) if (unit.def.autoStart) void unit.start('boot').catch((err) => this.opts.log.error({ err, service: unit.name }, 'start failed'));
@@ -92,6 +100,7 @@ export class Supervisor {
       const units = [...this.units.values()];
       await Promise.all(units.map((u) => u.stop('shutdown').catch((err) => this.opts.log.error({ err, service: u.name }, 'stop failed'))));
       await Promise.all(units.map((u) => u.logs.close()));
+      await this.containers.close();
       this.lifecycle = 'stopped';
     })();
     return this.stopping;
@@ -112,6 +121,37 @@ export class Supervisor {
     if (unit.state === 'healthy') return Promise.resolve();
     if (this.lifecycle !== 'started') return Promise.reject(new GatewayError('service_unavailable', 'the gateway is shutting down', { headers: { 'retry-after': '5' } }));
     return unit.ensureRunning(timeoutMs ?? unit.def.startTimeoutMs);
+  }
+
+  /**
+   * Where a request for `path` (starting with `/`) on `name` goes: the registry's baseUrl, or for a
+   * container service the port the engine published on 127.0.0.1 for the container running now
+   * (503 service_unavailable when none runs). Targets never come from a client.
+   */
+  target(name: string, path: string): { origin: string; path: string } {
+    const def = this.opts.registry.require(name).def;
+    if (def.kind !== 'container') return targetOf(def, path);
+    const endpoint = this.units.get(name)?.endpoint ?? null;
+    if (endpoint === null) throw new GatewayError('service_unavailable', `service ${name} is not running`, { headers: { 'retry-after': '5' } });
+    return { origin: endpoint, path };
+  }
+
+  /** The container engine as `moat doctor` sees it; null when no container service is declared. */
+  async engineFacts(): Promise<EngineFacts | null> {
+    if (!this.opts.registry.list().some((r) => r.def.kind === 'container')) return null;
+    return this.containers.facts();
+  }
+
+  /**
+   * Removes the containers an earlier run of this install left (moat SIGKILLed: they keep running).
+   * Only when this install has ever run containers (it has an install id) or declares one now.
+   */
+  private async sweepContainers(): Promise<void> {
+    const declared = this.opts.registry.list().some((r) => r.def.kind === 'container');
+    if (!declared && !existsSync(join(this.opts.dataDir, 'install-id'))) return;
+    for (const c of await this.containers.sweep()) {
+      this.opts.audit.record({ type: 'service.orphan_stopped', outcome: 'ok', detail: { service: c.service, container: c.id.slice(0, 12) } });
+    }
   }
 
   /** A request or job used the service: its idle timer starts again. */
@@ -261,6 +301,7 @@ export class Supervisor {
       audit: this.opts.audit,
       log: this.opts.log,
       runFile: this.runFile,
+      containers: this.containers,
       stopGraceMs: this.opts.stopGraceMs,
       now: this.now,
       headersOf: (name) => this.opts.registry.get(name)?.headers ?? UpstreamHeaders.none,

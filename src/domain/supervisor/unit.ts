@@ -1,8 +1,8 @@
 /**
  * The state machine of one service:
  *   stopped -> starting -> healthy <-> unhealthy -> stopping -> stopped, plus crashed, backoff, failed.
- * A `command` service's process is run by process-runner.ts and probed by health-prober.ts; a `url`
- * service is only probed. Crashes restart with exponential backoff per the restart policy until
+ * A `command` service's process is run by process-runner.ts, a `container` service's container by
+ * container-runner.ts (through the engine), both probed by health-prober.ts; a `url` service is only probed. Crashes restart with exponential backoff per the restart policy until
  * `maxAttempts` failures in a row (forgotten after `resetAfterMs` of uptime), then `failed`.
  * Every transition is published; starts, stops, crashes and failures are audited.
  */
@@ -12,6 +12,8 @@ import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
 import { backoffDelay, listenPort, type ServiceDefinition } from '../services/spec.js';
 import { withUpstreamHeaders, type UpstreamHeaders } from '../services/upstream-headers.js';
+import { RunningContainer } from './container-runner.js';
+import type { ContainerHost } from './containers.js';
 import { HealthProber } from './health-prober.js';
 import type { LogCapture } from './log-capture.js';
 import type { RunFile } from './orphans.js';
@@ -34,6 +36,7 @@ export interface UnitContext {
   audit: AuditSink;
   log: Logger;
   runFile: RunFile;
+  containers: ContainerHost;
   stopGraceMs: number;
   now(): number;
   publish(event: ServiceEvent): void;
@@ -53,7 +56,7 @@ const ON_THE_WAY: ReadonlySet<ServiceState> = new Set(['starting', 'backoff']);
 
 export class ServiceUnit {
   state: ServiceState = 'stopped';
-  private proc: RunningProcess | null = null;
+  private proc: RunningProcess | RunningContainer | null = null;
   private readonly prober: HealthProber;
   private okStreak = 0;
   private failStreak = 0;
@@ -79,6 +82,12 @@ export class ServiceUnit {
   ) {
     this.prober = new HealthProber({
       probe: () => {
+        if (this.def.kind === 'container') {
+          const origin = this.endpoint;
+          if (origin === null) return Promise.resolve({ ok: false, status: null, error: 'not running', ms: 0 });
+          const path = this.def.health.path;
+          return ctx.upstream.probe(origin, path ?? '/', this.def.health.timeoutMs, { headers: withUpstreamHeaders({}, ctx.headersOf(this.name)), below500: path === null });
+        }
         const url = new URL(this.def.baseUrl);
         const base = url.pathname.replace(/\/$/, '');
         const path = this.def.health.path;
@@ -97,10 +106,17 @@ export class ServiceUnit {
     return this.def.name;
   }
 
+  /** Where a running container service is reached (its port published on 127.0.0.1), else null. */
+  get endpoint(): string | null {
+    return this.proc instanceof RunningContainer ? this.proc.endpoint : null;
+  }
+
   snapshot(): UnitSnapshot {
     return {
       state: this.state,
       pid: this.proc?.pid ?? null,
+      containerId: this.proc instanceof RunningContainer ? this.proc.id : null,
+      endpoint: this.endpoint,
       startedAt: this.proc?.startedAt ?? null,
       restarts: this.restarts,
       failures: this.failures,
@@ -179,6 +195,10 @@ export class ServiceUnit {
 
   private spawn(reason: string, actor?: Actor): void {
     const def = this.def;
+    if (def.container) {
+      this.launch(reason, actor);
+      return;
+    }
     const proc = RunningProcess.spawn({ name: def.name, argv: def.command as string[], cwd: def.cwd, env: def.env, port: listenPort(def) }, this.ctx.now());
     this.proc = proc;
     this.ending = null;
@@ -193,6 +213,38 @@ export class ServiceUnit {
     this.audit(reason === 'restart' ? 'service.restarted' : 'service.started', 'ok', actor, { reason, pid: proc.pid, restarts: this.restarts });
     this.prober.start(true, 20);
     this.armStartDeadline();
+    void proc.exited.then((info) => this.onExit(proc, info));
+  }
+
+  /** A container service: the engine pulls, creates and starts it; probing begins once its port is known. */
+  private launch(reason: string, actor?: Actor): void {
+    const def = this.def;
+    const c = def.container as NonNullable<ServiceDefinition['container']>;
+    const host = this.ctx.containers;
+    const proc = RunningContainer.launch(
+      { service: def.name, container: c, env: def.env, instance: host.instance },
+      {
+        engine: host.engine,
+        note: (text) => this.logs.note(text),
+        attach: (stdout, stderr) => {
+          this.logs.attach(stdout, 'stdout');
+          this.logs.attach(stderr, 'stderr');
+        },
+        progress: (p) => this.ctx.publish({ type: 'service.pull', service: def.name, ...p }),
+        pulled: (image, error) => this.audit('service.image_pulled', error === null ? 'ok' : 'error', undefined, { image, ...(error !== null ? { error } : {}) }),
+      },
+      this.ctx.now(),
+    );
+    this.proc = proc;
+    this.ending = null;
+    this.okStreak = this.failStreak = 0;
+    this.logs.note(`starting a container of ${c.image} (${reason})`);
+    this.transition('starting', { reason, image: c.image });
+    this.audit(reason === 'restart' ? 'service.restarted' : 'service.started', 'ok', actor, { reason, image: c.image, restarts: this.restarts });
+    this.armStartDeadline();
+    void proc.started.then((ok) => {
+      if (ok && this.proc === proc && this.state === 'starting') this.prober.start(true);
+    });
     void proc.exited.then((info) => this.onExit(proc, info));
   }
 
@@ -238,7 +290,7 @@ export class ServiceUnit {
     this.prober.setFast(false);
     this.transition('unhealthy', { reason });
     this.audit('service.unhealthy', 'error', undefined, { reason, probe: this.lastHealth?.error ?? null });
-    if (this.def.kind === 'command' && this.def.restart.policy !== 'never' && this.proc) {
+    if (this.def.kind !== 'url' && this.def.restart.policy !== 'never' && this.proc) {
       this.ending = 'unhealthy';
       this.prober.stop();
       this.logs.note(`restarting: unhealthy (${reason})`);
@@ -246,16 +298,18 @@ export class ServiceUnit {
     }
   }
 
-  private onExit(proc: RunningProcess, info: ExitInfo): void {
+  private onExit(proc: RunningProcess | RunningContainer, info: ExitInfo): void {
     if (proc !== this.proc) return;
     const now = this.ctx.now();
-    this.ctx.runFile.forget(proc.marker);
+    if (proc instanceof RunningProcess) this.ctx.runFile.forget(proc.marker);
     this.proc = null;
     this.prober.stop();
     if (this.startTimer) clearTimeout(this.startTimer);
     this.startTimer = null;
     this.lastExit = { ...info, at: now };
-    this.logs.note(info.spawnError ? `failed to start: ${info.spawnError}` : `exited with ${info.signal ? `signal ${info.signal}` : `code ${info.code}`}`);
+    if (info.spawnError) this.logs.note(`failed to start: ${info.spawnError}`);
+    else if (info.code !== null || info.signal !== null) this.logs.note(`exited with ${info.signal ? `signal ${info.signal}` : `code ${info.code}`}`);
+    else this.logs.note('stopped before it ran');
     if (this.ending === 'stop') return; // stop() takes it from here
     const unhealthy = this.ending === 'unhealthy';
     this.ending = null;
@@ -263,6 +317,12 @@ export class ServiceUnit {
     if (!unhealthy) {
       this.transition('crashed', exit);
       this.audit('service.crashed', 'error', undefined, { ...exit, uptimeMs: now - proc.startedAt });
+    }
+    if (info.fatal) {
+      // No engine, or an image that may not be pulled: the same start would fail the same way.
+      this.failures++;
+      this.fail(exit, info.spawnError ?? 'cannot start');
+      return;
     }
     const policy = this.def.restart.policy;
     if (policy === 'never') {
@@ -276,7 +336,7 @@ export class ServiceUnit {
     if (now - proc.startedAt >= this.def.restart.resetAfterMs) this.failures = 0;
     this.failures++;
     if (this.failures > this.def.restart.maxAttempts) {
-      this.fail(exit);
+      this.fail(exit, 'it kept crashing');
       return;
     }
     const delayMs = backoffDelay(this.def.restart, this.failures);
@@ -292,10 +352,10 @@ export class ServiceUnit {
     this.backoffTimer.unref();
   }
 
-  private fail(exit: Record<string, unknown>): void {
+  private fail(exit: Record<string, unknown>, why: string): void {
     const logTail = this.logs.tail(20).map((l) => l.line);
     this.transition('failed', { ...exit, attempts: this.failures });
-    this.ctx.log.error({ service: this.name, ...exit, attempts: this.failures }, `service ${this.name} failed: it kept crashing`);
+    this.ctx.log.error({ service: this.name, ...exit, attempts: this.failures }, `service ${this.name} failed: ${why}`);
     this.audit('service.failed', 'error', undefined, { ...exit, attempts: this.failures });
     this.ctx.publish({ type: 'service.failed', service: this.name, ...exit, attempts: this.failures, logTail });
   }
@@ -324,7 +384,7 @@ export class ServiceUnit {
       return Promise.resolve();
     }
     this.ending = 'stop';
-    this.transition('stopping', { reason, pid: proc.pid });
+    this.transition('stopping', { reason, pid: proc.pid, ...(proc instanceof RunningContainer && proc.id ? { container: proc.id.slice(0, 12) } : {}) });
     this.stopping = (async () => {
       const info = await proc.terminate(this.ctx.stopGraceMs);
       if (this.proc === proc) this.onExit(proc, info);
@@ -342,7 +402,7 @@ export class ServiceUnit {
   }
 
   /**
-   * Resolves once healthy, starting a stopped `command` service on demand; rejects with 503
+   * Resolves once healthy, starting a stopped `command` or `container` service on demand; rejects with 503
    * service_unavailable (and Retry-After) when it is unhealthy, failed, or not healthy in time.
    */
   async ensureRunning(timeoutMs: number): Promise<void> {
@@ -350,7 +410,7 @@ export class ServiceUnit {
     if (this.stopping) await this.stopping;
     const s = this.state as ServiceState;
     if (s === 'healthy') return;
-    if (s === 'stopped' && this.def.kind === 'command') await this.start('demand');
+    if (s === 'stopped' && this.def.kind !== 'url') await this.start('demand');
     else if (!ON_THE_WAY.has(s)) {
       throw this.unavailable(s);
     }
@@ -387,7 +447,7 @@ export class ServiceUnit {
 
   private checkIdle(now: number): void {
     const after = this.def.idleStopAfterMs;
-    if (after <= 0 || this.def.kind !== 'command' || this.active > 0 || now - this.lastActivity < after) return;
+    if (after <= 0 || this.def.kind === 'url' || this.active > 0 || now - this.lastActivity < after) return;
     this.logs.note(`stopping: idle for ${now - this.lastActivity} ms`);
     void this.stop('idle');
   }
