@@ -137,7 +137,8 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   { route: 'GET /api/v1/tools', admits: READ_TOOLS },
   { route: 'POST /api/v1/tools/invoke', admits: ['tools'], resource: 'run', path: () => '/api/v1/tools/invoke', body: (id) => ({ run: id, tool: 'fs.list', args: { path: '.' } }), ...RUN_OWNER },
   { route: 'GET /api/v1/workspace/policy', admits: READ_TOOLS },
-  // Services: shared by every services token, as on this branch (the services rules are changing elsewhere)
+  // Services: shared by every services token; a services token (not admin) registers only the targets
+  // of supervisor.apiTargets (the test allows the recorder's); logs need services, not read.
   { route: 'GET /api/v1/services', admits: READ_SERVICES },
   { route: 'GET /api/v1/services/:name', admits: READ_SERVICES, resource: 'service' },
   { route: 'POST /api/v1/services', admits: ['services'], body: (_id, n) => ({ name: `matrix-${n}`, kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false }) },
@@ -146,7 +147,7 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   { route: 'POST /api/v1/services/:name/start', admits: ['services'], resource: 'service', fresh: true },
   { route: 'POST /api/v1/services/:name/stop', admits: ['services'], resource: 'service', fresh: true },
   { route: 'POST /api/v1/services/:name/restart', admits: ['services'], resource: 'service', fresh: true },
-  { route: 'GET /api/v1/services/:name/logs', admits: READ_SERVICES, resource: 'service' },
+  { route: 'GET /api/v1/services/:name/logs', admits: ['services'], resource: 'service' },
   // Hooks: the operator's; triggers: hooks tokens
   { route: 'POST /api/v1/hooks', admits: [], body: (_id, n) => ({ name: `matrix-${n}`, verify: 'github', secret: 'matrix-hook-secret-0123456789', action: { type: 'task', title: 't' } }) },
   { route: 'GET /api/v1/hooks', admits: [] },

@@ -24,6 +24,8 @@ beforeAll(async () => {
   const downPort = await freePort();
   g = await startGateway({
     rateLimit: { enabled: false },
+    // The targets a services token (not admin) may register (supervisor.apiTargets: none by default).
+    supervisor: { apiTargets: [new URL(up.url).host, '127.0.0.1:9'] },
     jobs: { startTimeoutSeconds: 3600, retryBaseMs: 60_000 },
     services: [
       { name: 'echo', kind: 'url', baseUrl: `${up.url}/base`, health: { path: '/health', intervalMs: 50 } },
