@@ -1,7 +1,6 @@
 /** `moat audit tail [-f] [--json]` (through the gateway) and `moat audit verify` (the files themselves). */
 import type { Command } from 'commander';
 import type { MoatClient } from '../../client/index.js';
-import { verifyAuditDir } from '../../gateway.js';
 import { addClientFlags, clientFrom, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
 
@@ -59,6 +58,7 @@ export function auditCommand(program: Command): void {
       // A running gateway knows its newest entry (the files cannot vouch for their own end): ask it
       // first, then check that the files hold exactly that entry.
       const head = await runningHead({ ...opts, dataDir });
+      const { verifyAuditDir } = await import('../../gateway.js');
       const result = await verifyAuditDir(dataDir, head);
       if (opts.json) printJson({ ...result, gatewayHead: head ?? null });
       else if (result.ok) {
