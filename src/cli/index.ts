@@ -45,7 +45,7 @@ export async function buildProgram(version: string, argv: readonly string[]): Pr
     .description('Moat: a secure-by-default gateway for self-hosted AI agents and GPU services')
     .version(version)
     // A mistake gets its error line and a did-you-mean (commander's default), not a screen of help.
-    .showHelpAfterError('(run the command with --help for its options)')
+    .showHelpAfterError('(moat --help lists the commands, moat <command> --help their options)')
     .showSuggestionAfterError()
     .exitOverride();
   for (const register of await registrationsFor(argv)) register(program);

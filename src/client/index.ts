@@ -96,12 +96,14 @@ function pinnedAgent(fingerprint: string): Agent {
 export class MoatClient {
   readonly url: string;
   readonly token: string | undefined;
+  /** The data dir it read (gateway.json, gateway-token): its tls/cert.pem verifies a self-signed gateway. */
+  readonly dataDir: string;
   private readonly fingerprint: string | undefined;
   /** For event streams over https (built on first use). */
   private dispatcherValue: Dispatcher | undefined;
 
   constructor(opts: ClientOptions = {}) {
-    const dataDir = resolveDataDir(opts.dataDir);
+    const dataDir = (this.dataDir = resolveDataDir(opts.dataDir));
     const file = readGatewayFile(dataDir);
     const url = opts.gateway ?? file?.url;
     if (!url) throw new ClientError('gateway_not_found', 0, `no running gateway found in ${dataDir} (no gateway.json); start one with moat serve or pass --gateway`);

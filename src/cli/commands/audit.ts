@@ -17,10 +17,27 @@ interface Entry {
   code?: string;
 }
 
+/** Columns of `audit tail` for people: fixed widths so that a followed log stays aligned under its header. */
+const COLUMNS: ReadonlyArray<[string, number]> = [
+  ['SEQ', 6],
+  ['TIME', 24],
+  ['TYPE', 22],
+  ['OUTCOME', 7],
+  ['ACTOR', 22],
+  ['CLIENT', 15],
+  ['REQUEST', 0],
+];
+
+function row(values: readonly string[]): string {
+  return values.map((v, i) => v.padEnd((COLUMNS[i] as [string, number])[1])).join('  ').trimEnd();
+}
+
+export const HEADER = row(COLUMNS.map(([name]) => name));
+
 function line(e: Entry): string {
   const who = e.actor ? `${e.actor.name}(${e.actor.id})` : '-';
-  const what = e.method ? `${e.method} ${e.route ?? '?'} ${e.status ?? ''}`.trim() : '';
-  return `${e.seq}\t${e.ts}\t${e.type}\t${e.outcome}\t${who}\t${e.client ?? '-'}\t${what}${e.code ? `\t${e.code}` : ''}`;
+  const what = e.method ? `${e.method} ${e.route ?? '?'} ${e.status ?? ''}`.trim() : '-';
+  return row([String(e.seq), e.ts, e.type, e.outcome, who, e.client ?? '-', `${what}${e.code ? ` ${e.code}` : ''}`]);
 }
 
 async function page(c: MoatClient, after: number): Promise<{ entries: Entry[]; next: number | null }> {
@@ -38,6 +55,7 @@ export function auditCommand(program: Command): void {
         const head = await c.get<{ seq: number }>('/api/v1/audit/head');
         let after = Math.max(0, head.seq - Number(opts.lines));
         const print = (e: Entry) => process.stdout.write(`${opts.json ? JSON.stringify(e) : line(e)}\n`);
+        if (!opts.json) process.stdout.write(`${HEADER}\n`);
         for (;;) {
           const { entries } = await page(c, after);
           for (const e of entries) print(e);
