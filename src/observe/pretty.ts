@@ -11,7 +11,14 @@ const COLOURS: Record<number, string> = { 10: '90', 20: '90', 30: '32', 40: '33'
 const HIDDEN = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v']);
 const MAX_VALUE = 200;
 
+/** Objects longer than this show as {...}: the message says what they say (a heartbeat's fields, say). */
+const MAX_OBJECT = 80;
+
 function value(v: unknown): string {
+  if (typeof v === 'object' && v !== null) {
+    const text = JSON.stringify(v);
+    return text.length > MAX_OBJECT ? (Array.isArray(v) ? '[...]' : '{...}') : text;
+  }
   const text = typeof v === 'string' ? (/[\s="]/.test(v) || v === '' ? JSON.stringify(v) : v) : JSON.stringify(v);
   return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE)}...` : text;
 }
