@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
 
 /** Top-level command name -> the module that registers it (a module may register several). */
 export const COMMAND_MODULES: Readonly<Record<string, () => Promise<Register>>> = {
+  init: async () => (await import('./commands/init.js')).initCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
