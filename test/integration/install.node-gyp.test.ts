@@ -1,11 +1,12 @@
 /**
  * The install on a host that reaches only the npm registry: better-sqlite3 finds no prebuilt binary
- * and is compiled by the node-gyp that .npmrc names (scripts/node-gyp.cjs). It takes Node's headers
+ * and runs `node-gyp rebuild`, which finds node_modules/.bin/node-gyp first: the bin of the local
+ * dependency moat-node-gyp (scripts/node-gyp/node-gyp.cjs). It takes Node's headers
  * from the installation (no download), and says in one line what is missing otherwise. Proven on a
  * tiny addon's `configure` (seconds), with downloads pointed at a closed loopback port.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,7 +15,7 @@ import { tmpDir } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WRAPPER = join(ROOT, 'scripts', 'node-gyp.cjs');
+const WRAPPER = join(ROOT, 'scripts', 'node-gyp', 'node-gyp.cjs');
 const run = promisify(execFile);
 
 /** npm's own node-gyp, as npm would run it without the project's .npmrc. */
@@ -52,10 +53,16 @@ async function attempt(file: string, args: string[], env: NodeJS.ProcessEnv, cwd
   }
 }
 
-describe('the project .npmrc', () => {
-  it('makes npm run scripts/node-gyp.cjs as node-gyp (for npm install and npm ci alike)', async () => {
-    const { stdout } = await run('npm', ['config', 'get', 'node-gyp'], { cwd: ROOT });
-    expect(stdout.trim()).toBe(WRAPPER);
+describe('the node-gyp of the install', () => {
+  it('is linked as node_modules/.bin/node-gyp, first on the PATH of every install script (npm install and npm ci alike)', async () => {
+    // A copy (install-links): npm links the bins of a linked file: dependency too late, after the
+    // install scripts of the others (seen: better-sqlite3 then ran npm's node-gyp and downloaded).
+    expect(readFileSync(join(ROOT, '.npmrc'), 'utf8')).toMatch(/^install-links=true$/m);
+    expect(readFileSync(realpathSync(join(ROOT, 'node_modules', '.bin', 'node-gyp')), 'utf8')).toBe(readFileSync(WRAPPER, 'utf8'));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    // A dependency, not a devDependency: production installs compile better-sqlite3 too.
+    expect(pkg.dependencies['moat-node-gyp']).toBe('file:scripts/node-gyp');
+    expect(statSync(WRAPPER).mode & 0o111).not.toBe(0);
   });
 });
 

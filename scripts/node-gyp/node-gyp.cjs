@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * The node-gyp that npm runs for native packages of this project (named in .npmrc): npm's own
- * node-gyp, with two things added for a host that reaches only the npm registry, where
+ * The node-gyp that native packages of this project build with: a local package (a dependency,
+ * `file:scripts/node-gyp`) whose `node-gyp` bin npm links into node_modules/.bin before install
+ * scripts run, so that better-sqlite3's `node-gyp rebuild` finds it first on PATH. It runs npm's
+ * own node-gyp, with two things added for a host that reaches only the npm registry, where
  * better-sqlite3 finds no prebuilt binary and must be compiled:
  *  - Node's headers are taken from the installation when they are there (Debian's nodejs, the
  *    official tarballs and nvm all ship <prefix>/include/node): no download from nodejs.org;
@@ -12,21 +14,24 @@
  */
 'use strict';
 const { spawn } = require('node:child_process');
-const { existsSync, readFileSync } = require('node:fs');
+const { existsSync, readFileSync, realpathSync } = require('node:fs');
 const { homedir } = require('node:os');
 const { delimiter, dirname, join } = require('node:path');
 
 const args = process.argv.slice(2);
 const env = process.env;
 
-/** npm's bundled node-gyp (npm sets npm_execpath to its npm-cli.js), else one installed here. */
+/** npm's node-gyp: the one npm names for scripts (npm_config_node_gyp), its bundled one, or one installed here. */
 function realNodeGyp() {
   const candidates = [];
+  const self = realpathSync(__filename);
+  if (env.npm_config_node_gyp && existsSync(env.npm_config_node_gyp) && realpathSync(env.npm_config_node_gyp) !== self) candidates.push(env.npm_config_node_gyp);
   if (env.npm_execpath) candidates.push(join(dirname(env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   candidates.push(join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   for (const c of candidates) if (existsSync(c)) return c;
   try {
-    return require.resolve('node-gyp/bin/node-gyp.js');
+    const found = require.resolve('node-gyp/bin/node-gyp.js', { paths: [process.cwd()] });
+    return found === self ? null : found;
   } catch {
     return null;
   }
