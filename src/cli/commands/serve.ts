@@ -96,7 +96,8 @@ export function serveCommand(program: Command): void {
     }
     const fp = gateway.tlsFingerprint;
     const out = [
-      `moat listening on ${gateway.url}${fp ? ` (TLS certificate SHA-256 ${fp}, in ${join(gateway.dataDir, 'tls', 'cert.pem')} unless tls.cert is set)` : ''}`,
+      `moat listening on ${gateway.url}${fp ? ` (TLS certificate SHA-256 ${fp})` : ''}`,
+      ...(fp && gateway.config.tls.cert === undefined ? [`self-signed certificate in ${join(gateway.dataDir, 'tls', 'cert.pem')} (clients: curl --cacert <that file>)`] : []),
       file !== undefined ? `config file ${resolve(file)}` : `no config file (moat init writes ${join(gateway.dataDir, DATA_DIR_CONFIG)})`,
       gateway.config.auth.token !== undefined ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}` : `admin token in ${gateway.dataDir}/gateway-token`,
     ];
