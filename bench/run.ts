@@ -3,6 +3,7 @@
  * and noisy: ratios matter, not absolute numbers). BENCH_SECONDS sets the length of each round.
  */
 import { benchAudit } from './audit.js';
+import { benchCli } from './cli.js';
 import { benchDoor } from './door.js';
 import { benchJobs } from './jobs.js';
 import { benchProxy } from './proxy.js';
@@ -15,6 +16,7 @@ const suites: Array<[string, (s: number) => Promise<string[]>]> = [
   ['proxy', benchProxy],
   ['audit', benchAudit],
   ['jobs', benchJobs],
+  ['cli', benchCli],
 ];
 
 console.log(`load generator: ${WRK ? 'wrk' : 'autocannon (install wrk for steadier figures)'}; servers pinned to core 0, load to core 1: ${PIN}`);

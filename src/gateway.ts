@@ -12,7 +12,7 @@ import type { HeadAnchor } from './audit/anchors.js';
 import type { AuditRecord } from './audit/record.js';
 import { bootPosture, type BootPosture } from './config/bind.js';
 import { changedPaths, checkPatchKeys, mergePatch, redact, restoreRedacted, runtimeFile, type Reconfigurable } from './config/live.js';
-import { loadConfig, type ConfigInput, type LoadedConfig } from './config/load.js';
+import { loadConfig, originOf, type ConfigInput, type LoadedConfig } from './config/load.js';
 import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
 import { HooksModule } from './domain/hooks/module.js';
@@ -216,7 +216,7 @@ export class Gateway {
     const config = loaded.config;
     const posture = bootPosture(config);
     if (config.auth.token !== undefined && !isAcceptableSuppliedToken(config.auth.token)) {
-      throw new GatewayError('config_invalid', 'auth.token (--token/MOAT_TOKEN) must be 32-512 printable characters without spaces');
+      throw new GatewayError('config_invalid', `the admin token (${originOf('auth.token', loaded.sources.get('auth.token'))}) must be 32-512 printable characters without spaces`);
     }
     compileEgressPolicy(config.egress); // bad CIDRs or host patterns: config_invalid before anything opens
     // Mounts, client scope, tool names and exec env names are checked here, before any socket opens.
@@ -225,7 +225,7 @@ export class Gateway {
     checkContainerHost(checkDeclaredServices(config.services), { socket: config.supervisor.containers.socket, dataDir: config.dataDir });
     this.hookWarnings = HooksModule.check(config);
     checkNtfyTopic(config.notifications.ntfy?.topic);
-    this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
+    this.logger = createLogger({ level: config.logLevel, format: config.logFormat, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     this.guards = {
       inflight: inflightLimit(config.limits),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
@@ -284,7 +284,7 @@ export class Gateway {
     // one event-loop turn share one COMMIT, and so one sync (store/sqlite/group-commit.ts).
     this.db = openDatabase({ path: join(dataDir, 'moat.db'), synchronous: 'full' });
     const tokens = (this.tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now }));
-    this.adminToken = installAdminToken({ config, log, tokens, audit: auditLog });
+    this.adminToken = installAdminToken({ config, log, tokens, audit: auditLog, origin: originOf('auth.token', this.configSources.get('auth.token')) });
     const toolbox = this.toolbox as Toolbox;
     const house = (this.house = await buildHouse({
       config: () => this.config,

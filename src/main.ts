@@ -14,7 +14,7 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram(version).parseAsync(argv);
+    await (await buildProgram(version, argv)).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;

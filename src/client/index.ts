@@ -10,8 +10,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import tls from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
+import { exchange, normalizeFingerprint, type Exchange } from './transport.js';
 
-/** undici is required on the first request: `moat serve` imports this module but never calls it. */
+/** undici is required by the first event stream only (short requests use node:http, see transport.ts). */
 const requireUndici = createRequire(import.meta.url);
 const undici = () => requireUndici('undici') as typeof import('undici');
 
@@ -65,11 +66,9 @@ function readGatewayFile(dataDir: string): GatewayFile | undefined {
   }
 }
 
-const normalizeFp = (fp: string) => fp.replace(/:/g, '').toUpperCase();
-
 /** An undici connector that completes TLS, then checks the leaf certificate's fingerprint. */
 function pinnedAgent(fingerprint: string): Agent {
-  const expected = normalizeFp(fingerprint);
+  const expected = normalizeFingerprint(fingerprint);
   return new (undici().Agent)({
     connect: (opts, callback) => {
       const socket = tls.connect({
@@ -81,7 +80,7 @@ function pinnedAgent(fingerprint: string): Agent {
         minVersion: 'TLSv1.3',
       });
       socket.once('secureConnect', () => {
-        const actual = normalizeFp(socket.getPeerCertificate().fingerprint256 ?? '');
+        const actual = normalizeFingerprint(socket.getPeerCertificate().fingerprint256 ?? '');
         if (actual !== expected) {
           socket.destroy();
           callback(new ClientError('tls_fingerprint_mismatch', 0, `the gateway's certificate fingerprint is ${actual}, expected ${expected}`), null);
@@ -97,10 +96,14 @@ function pinnedAgent(fingerprint: string): Agent {
 export class MoatClient {
   readonly url: string;
   readonly token: string | undefined;
-  private readonly dispatcher: Dispatcher | undefined;
+  /** The data dir it read (gateway.json, gateway-token): its tls/cert.pem verifies a self-signed gateway. */
+  readonly dataDir: string;
+  private readonly fingerprint: string | undefined;
+  /** For event streams over https (built on first use). */
+  private dispatcherValue: Dispatcher | undefined;
 
   constructor(opts: ClientOptions = {}) {
-    const dataDir = resolveDataDir(opts.dataDir);
+    const dataDir = (this.dataDir = resolveDataDir(opts.dataDir));
     const file = readGatewayFile(dataDir);
     const url = opts.gateway ?? file?.url;
     if (!url) throw new ClientError('gateway_not_found', 0, `no running gateway found in ${dataDir} (no gateway.json); start one with moat serve or pass --gateway`);
@@ -109,8 +112,13 @@ export class MoatClient {
     if (this.url.startsWith('https:')) {
       const fp = opts.fingerprint ?? (file?.url === url ? file.tlsFingerprint ?? undefined : undefined);
       if (!fp) throw new ClientError('tls_fingerprint_unknown', 0, `no certificate fingerprint known for ${this.url}; pass --fingerprint (moat serve prints it)`);
-      this.dispatcher = pinnedAgent(fp);
+      this.fingerprint = fp;
     }
+  }
+
+  private get dispatcher(): Dispatcher | undefined {
+    if (this.fingerprint !== undefined) this.dispatcherValue ??= pinnedAgent(this.fingerprint);
+    return this.dispatcherValue;
   }
 
   /** `raw` sends exactly these bytes with this Content-Type (a signed hook delivery) instead of JSON. */
@@ -129,14 +137,15 @@ export class MoatClient {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    let res: Dispatcher.ResponseData;
+    let res: Exchange;
     try {
-      res = await undici().request(`${this.url}${path}`, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.dispatcher });
+      res = await exchange(`${this.url}${path}`, { method, headers, body, fingerprint: this.fingerprint });
     } catch (err) {
-      if (err instanceof ClientError) throw err;
-      throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);
+      const e = err as { code?: string; message: string };
+      if (e.code === 'tls_fingerprint_mismatch') throw new ClientError('tls_fingerprint_mismatch', 0, e.message);
+      throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${e.message}`);
     }
-    const text = await res.body.text();
+    const text = res.text;
     let parsed: unknown = text;
     if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) parsed = JSON.parse(text);
     if (res.statusCode >= 400) {
@@ -218,7 +227,7 @@ export class MoatClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher?.close();
+    await this.dispatcherValue?.close();
   }
 }
 

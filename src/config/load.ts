@@ -42,8 +42,8 @@ export const KNOBS: readonly KnobInfo[] = listKnobs(ConfigSchema);
 const KNOB_BY_ENV = new Map(KNOBS.filter((k) => k.schema.env).map((k) => [k.schema.env as string, k]));
 const KNOB_BY_FLAG = new Map(KNOBS.filter((k) => k.schema.flag).map((k) => [k.schema.flag as string, k]));
 
-/** Env names that are not knobs but are read by the CLI client. */
-const CLIENT_ENV = new Set(['MOAT_GATEWAY', 'MOAT_CONFIG']);
+/** Env names that are not knobs but are read by the CLI client (MOAT_TOKEN is the CLI's bearer token, never the server's). */
+const CLIENT_ENV = new Set(['MOAT_GATEWAY', 'MOAT_CONFIG', 'MOAT_TOKEN']);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -102,6 +102,23 @@ function overlayRuntime(merged: Obj, layer: Obj, sources: Map<string, ConfigSour
     warnings.push(`live overrides (config.runtime.json) declare the service(s) ${overlay.shadowed.join(', ')} differently from the config file; the config file's definition is used (config-file services are read-only): remove them from config.runtime.json`);
   }
   return { ...layer, services: overlay.services };
+}
+
+/** Where a knob's value came from, as a person would name it: `--admin-token`, `MOAT_ADMIN_TOKEN`, `auth.token in the config file`. */
+export function originOf(path: string, source: ConfigSource | undefined): string {
+  const k = KNOBS.find((x) => x.path === path);
+  switch (source) {
+    case 'flag':
+      return k?.schema.flag ? `--${k.schema.flag}` : `${path} (option)`;
+    case 'env':
+      return k?.schema.env ?? `${path} (environment)`;
+    case 'file':
+      return `${path} in the config file`;
+    case 'runtime':
+      return `${path} (live change)`;
+    default:
+      return `${path} (default)`;
+  }
 }
 
 function readConfigFile(file: string): Obj {

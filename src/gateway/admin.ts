@@ -1,9 +1,11 @@
 /**
- * The admin token at boot: --token/MOAT_TOKEN, else <dataDir>/gateway-token (created, or repaired:
- * a malformed file replaced, a widened mode narrowed and audited). Starts the token service with it.
+ * The admin token at boot: --admin-token/MOAT_ADMIN_TOKEN/auth.token, else <dataDir>/gateway-token
+ * (created, or repaired: a malformed file replaced, a widened mode narrowed and audited). Starts the
+ * token service with it.
  */
 import type { AuditSink } from '../audit/event.js';
 import type { Config } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
 import { adminTokenPath, loadOrCreateAdminToken } from '../domain/identity/admin-token.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { Logger } from '../observe/logger.js';
@@ -14,12 +16,23 @@ export interface AdminTokenContext {
   log: Logger;
   tokens: TokenService;
   audit: AuditSink;
+  /** Where a supplied admin token was given (`--admin-token`, `MOAT_ADMIN_TOKEN`, ...), for messages. */
+  origin: string;
 }
 
 /** Installs the admin token; returns the one in force now (it follows a rotation by API, CLI or doctor --fix). */
-export function installAdminToken({ config, log, tokens, audit }: AdminTokenContext): () => string {
+export function installAdminToken({ config, log, tokens, audit, origin }: AdminTokenContext): () => string {
   if (config.auth.token !== undefined) {
     const token = config.auth.token;
+    // Privilege escalation by a name clash: a scoped token (exported as MOAT_TOKEN for the CLI, say)
+    // given as the admin token would make its holder, and every copy of it, admin.
+    const clash = tokens.scopedTokenWithSecret(token);
+    if (clash) {
+      throw new GatewayError(
+        'config_invalid',
+        `the admin token given with ${origin} is the secret of the scoped token "${clash.name}" (${clash.id}): an admin token must be its own secret (is MOAT_TOKEN, the CLI's token, set where MOAT_ADMIN_TOKEN was meant?)`,
+      );
+    }
     tokens.start({ token, fromFile: false });
     return () => token;
   }

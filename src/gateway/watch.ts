@@ -8,7 +8,7 @@ import { auditKeyPaths } from '../audit/key.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { BootPosture } from '../config/bind.js';
 import type { Config } from '../config/schema.js';
-import type { LoadedConfig } from '../config/load.js';
+import { originOf, type LoadedConfig } from '../config/load.js';
 import { Doctor, type FixReport, type RunningSources } from '../domain/doctor/index.js';
 import { Heartbeat } from '../domain/doctor/heartbeat.js';
 import { sendSecurityNotice } from '../domain/doctor/notify.js';
@@ -68,7 +68,11 @@ export function createWatch(ctx: WatchContext): Watch {
       bind: ctx.bind,
       startedAt: ctx.startedAt,
       tlsMinVersion: TLS_MIN_VERSION,
-      adminToken: () => ({ source: ctx.config().auth.token !== undefined ? 'operator' : 'file', operatorToken: ctx.config().auth.token ?? null, issuedAt: tokens.adminIssuedAt() }),
+      adminToken: () => {
+        const supplied = ctx.config().auth.token;
+        if (supplied === undefined) return { source: 'file', origin: null, operatorToken: null, issuedAt: tokens.adminIssuedAt() };
+        return { source: 'operator', origin: originOf('auth.token', ctx.sources().get('auth.token')), operatorToken: supplied, issuedAt: tokens.adminIssuedAt() };
+      },
       isAdminToken: (secret) => tokens.isAdminSecret(secret),
       adminTokensWithoutExpiry: () => tokens.adminTokensWithoutExpiry().map((t) => ({ id: t.id, name: t.name })),
       services: () => house.registry.list().map((r) => ({ name: r.def.name, baseUrl: r.def.baseUrl })),

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, GatewayError, isGatewayError, type ErrorCode } from '../errors.js';
+import { describeValidation, type AjvLikeError } from './validation-detail.js';
 
 export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -33,9 +34,9 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** Turns anything thrown into a GatewayError whose detail is safe to show. */
 export function toGatewayError(err: unknown): GatewayError {
   if (isGatewayError(err)) return err;
-  const e = err as Partial<FastifyError> & { validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string };
+  const e = err as Partial<FastifyError> & { validation?: AjvLikeError[]; validationContext?: string };
   if (Array.isArray(e.validation)) {
-    const errors = e.validation.slice(0, 20).map((v) => ({ path: `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`, message: v.message ?? 'invalid' }));
+    const errors = describeValidation(e.validationContext ?? 'body', e.validation).slice(0, 20);
     return new GatewayError('validation_failed', errors.map((x) => `${x.path} ${x.message}`).join('; '), { extra: { errors } });
   }
   const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;

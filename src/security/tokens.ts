@@ -7,7 +7,7 @@ import { hash, randomBytes } from 'node:crypto';
 export const TOKEN_PREFIX = 'moat_';
 /** moat_ + 43 base64url characters (32 bytes). Other shapes are refused before hashing. */
 const TOKEN_SHAPE = /^moat_[A-Za-z0-9_-]{43}$/;
-/** Operator-supplied tokens (--token) may be any printable ASCII without spaces, 32..512 chars. */
+/** Operator-supplied admin tokens (--admin-token) may be any printable ASCII without spaces, 32..512 chars. */
 const SUPPLIED_SHAPE = /^[\x21-\x7e]{32,512}$/;
 
 export function generateToken(): string {

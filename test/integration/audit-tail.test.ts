@@ -15,13 +15,19 @@ describe('moat audit tail', () => {
     await g.stop();
   });
 
-  it('prints the newest entries, one per line, oldest first', async () => {
+  it('prints a header row, then the newest entries, one per line, oldest first, in aligned columns', async () => {
     const head = (await g.fetch('/api/v1/audit/head')).json.seq as number;
     const res = await runCli(['audit', 'tail', '--data-dir', g.dataDir, '-n', '3']);
     expect(res.code).toBe(0);
-    const lines = res.stdout.trim().split('\n');
-    expect(lines.map((l) => Number(l.split('\t')[0]))).toEqual([head - 2, head - 1, head]);
-    expect(lines[2]).toMatch(/\thttp\.write\tok\tadmin\(admin\)\t127\.0\.0\.1\tPOST \/api\/v1\/tokens 201$/);
+    const [header, ...lines] = res.stdout.trim().split('\n');
+    expect(header).toMatch(/^SEQ\s+TIME\s+TYPE\s+OUTCOME\s+ACTOR\s+CLIENT\s+REQUEST$/);
+    expect(lines.map((l) => Number(l.split(/\s+/)[0]))).toEqual([head - 2, head - 1, head]);
+    expect(lines[2]).toMatch(/^\d+\s+\S+Z\s+http\.write\s+ok\s+admin\(admin\)\s+127\.0\.0\.1\s+POST \/api\/v1\/tokens 201$/);
+    // Each column starts where its header does.
+    for (const name of ['TYPE', 'OUTCOME', 'ACTOR', 'CLIENT', 'REQUEST']) {
+      const at = header!.indexOf(name);
+      for (const l of lines) expect([l[at - 1], l[at] === ' '], `${name} in ${l}`).toEqual([' ', false]);
+    }
   });
 
   it('prints JSON with --json', async () => {

@@ -120,10 +120,10 @@ describe('the admin token file', () => {
     await b.stop();
   });
 
-  it('uses a token supplied with --token/MOAT_TOKEN without writing it to disk', async () => {
+  it('uses a token supplied with --admin-token/MOAT_ADMIN_TOKEN without writing it to disk', async () => {
     const dataDir = tmpDir();
     const supplied = 'operator-supplied-admin-token-0123456789';
-    const a = await startGateway({ dataDir }, { env: { MOAT_TOKEN: supplied } });
+    const a = await startGateway({ dataDir }, { env: { MOAT_ADMIN_TOKEN: supplied } });
     expect(a.token).toBe(supplied);
     expect((await a.fetch('/api/v1/status')).status).toBe(200);
     await a.stop();
@@ -135,7 +135,7 @@ describe('the admin token file', () => {
   });
 
   it('refuses a supplied token that is too short', async () => {
-    const res = await runCli(['serve', '--data-dir', tmpDir(), '--port', '0', '--token', 'short']);
+    const res = await runCli(['serve', '--data-dir', tmpDir(), '--port', '0', '--admin-token', 'short']);
     expect(res.code).toBe(78);
     expect(res.stderr).not.toContain('short');
   });

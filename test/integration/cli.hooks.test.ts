@@ -30,13 +30,14 @@ describe('moat hook', () => {
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
     const add = await cli('hook', 'add', 'ci', '--verify', 'github', '--secret-file', secretFile, '--task', 'push {body.ref}', '--job', 'worker', '--payload', '{"steps":1,"stepMs":1,"repo":"{body.repository.full_name}"}');
     expect(add.code, add.stderr).toBe(0);
-    expect(add.stdout).toBe('ci github task "push {body.ref}" (+ job -> worker): POST /hooks/ci\n');
+    // The full URL a sender is given, not a path relative to nothing.
+    expect(add.stdout).toBe(`ci github task "push {body.ref}" (+ job -> worker): POST ${g.url}/hooks/ci\n`);
 
     const ls = await cli('hook', 'ls');
     expect(ls.stdout).not.toContain(SECRET);
     expect(ls.stdout).toMatch(/^NAME\s+VERIFY\s+SECRET\s+ACTION\s+SOURCE\s+URL$/m);
-    expect(ls.stdout).toMatch(/^ci\s+github\s+set\s+task "push \{body\.ref\}" \(\+ job -> worker\)\s+api\s+\/hooks\/ci$/m);
-    expect(ls.stdout).toMatch(/^slack-cfg\s+slack\s+set\s+task "slack \{body\.command\}"\s+config\s+\/hooks\/slack-cfg$/m);
+    expect(ls.stdout).toMatch(new RegExp(`^ci\\s+github\\s+set\\s+task "push \\{body\\.ref\\}" \\(\\+ job -> worker\\)\\s+api\\s+${g.url}/hooks/ci$`, 'm'));
+    expect(ls.stdout).toMatch(new RegExp(`^slack-cfg\\s+slack\\s+set\\s+task "slack \\{body\\.command\\}"\\s+config\\s+${g.url}/hooks/slack-cfg$`, 'm'));
 
     const test = await cli('hook', 'test', 'ci', '--secret-file', secretFile, '--delivery-id', 'cli-1');
     expect(test.code, test.stderr).toBe(0);

@@ -26,7 +26,7 @@ const patch = (g: TestGateway, body: unknown, contentType = 'application/merge-p
 describe('GET /api/v1/config', () => {
   it('shows the effective configuration with secrets redacted and where each value came from', async () => {
     const token = 'an-operator-token-that-is-long-enough-1234';
-    const g = await boot({ rateLimit: { pair: { perMinute: 7 } } }, { env: { MOAT_TOKEN: token, MOAT_RATE_LIMIT_GENERAL: '900' } });
+    const g = await boot({ rateLimit: { pair: { perMinute: 7 } } }, { env: { MOAT_ADMIN_TOKEN: token, MOAT_RATE_LIMIT_GENERAL: '900' } });
     const res = await g.fetch('/api/v1/config', { auth: token });
     expect(res.status).toBe(200);
     expect(res.text).not.toContain(token);

@@ -73,7 +73,8 @@ describe('moat job', () => {
     const res = await moat('job', 'watch', j.id);
     expect(res.code, res.stderr).toBe(0);
     const lines = res.stdout.trim().split('\n');
-    expect(lines.at(-1)).toMatch(/^\[#{30}\] 100% succeeded/);
+    // The final state, cleanly: not the last progress message ("step 9/10"), which is stale by then.
+    expect(lines.at(-1)).toBe(`[${'#'.repeat(30)}] 100% succeeded`);
     // It showed progress on the way, not only the end.
     expect(lines.some((l) => /^\[#*\.+\]\s+\d+% (running|dispatched|queued)/.test(l))).toBe(true);
     expect(lines.some((l) => /step \d+\/10/.test(l))).toBe(true);
@@ -94,13 +95,30 @@ describe('moat job', () => {
     }
   });
 
-  it('cancel cancels a running job', async () => {
+  it('cancel cancels a running job and prints the state after the cancel, not before it', async () => {
     const j = await g.submit({ service: 'worker', payload: { steps: 100, stepMs: 50 } });
     await g.until(j.id, ['running']);
     const res = await moat('job', 'cancel', j.id);
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(new RegExp(`^${j.id} (running|canceled)\\n$`));
-    expect((await g.until(j.id)).state).toBe('canceled');
+    expect(res.stdout).toBe(`${j.id} canceled\n`);
+    expect((await g.job(j.id)).state).toBe('canceled');
+  });
+
+  it('submit --wait prints the job id before it waits, so a Ctrl-C does not lose the job', async () => {
+    const child = spawn(process.execPath, [MAIN, 'job', 'submit', 'worker', '--payload', '{"steps":20,"stepMs":100}', '--wait', '--data-dir', g.dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      await waitFor(async () => /submitted (job_\S+);/.test(err), 'the job id on stderr');
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+    const id = /submitted (job_\S+);/.exec(err)?.[1] as string;
+    expect(err).toContain(`moat job watch ${id}`);
+    // The job goes on without the CLI, and can be found by the id it printed.
+    expect((await g.until(id)).state).toBe('succeeded');
   });
 });
 
@@ -124,6 +142,38 @@ describe('moat events', () => {
     } finally {
       child.kill('SIGTERM');
       await exited;
+    }
+  });
+});
+
+describe('moat events shows progress as a percent', () => {
+  it('prints job.progress as a percent ("33%"), not 0.3333333333333333 (--json keeps the fraction)', async () => {
+    const start = (json: boolean) => {
+      const child = spawn(process.execPath, [MAIN, 'events', '--data-dir', g.dataDir, ...(json ? ['--json'] : [])], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const state = { out: '', child, exited: new Promise((r) => child.on('exit', r)) };
+      child.stdout.on('data', (d) => (state.out += d));
+      return state;
+    };
+    const people = start(false);
+    const scripts = start(true);
+    try {
+      await waitFor(async () => {
+        const id = (await g.submit({ service: 'worker', payload: { steps: 3, stepMs: 30 } })).id;
+        await g.until(id);
+        return people.out.includes('job.progress {') && scripts.out.includes('"event":"job.progress"');
+      }, 'a job with progress in moat events');
+      const progress = people.out.split('\n').filter((l) => l.startsWith('job.progress'));
+      expect(progress.length).toBeGreaterThan(0);
+      for (const l of progress) expect(l).toMatch(/"progress":"\d{1,3}%"/);
+      expect(people.out).not.toMatch(/"progress":0\.\d/);
+      // --json is for scripts: the fraction as sent.
+      const raw = scripts.out.split('\n').filter((l) => l.includes('"event":"job.progress"')).map((l) => JSON.parse(l).data.progress);
+      expect(raw.length).toBeGreaterThan(0);
+      for (const v of raw) expect(typeof v).toBe('number');
+    } finally {
+      people.child.kill('SIGTERM');
+      scripts.child.kill('SIGTERM');
+      await Promise.all([people.exited, scripts.exited]);
     }
   });
 });

@@ -32,6 +32,16 @@ describe('the log', () => {
     for (const secret of ['moat_a', 'moat_b', 'moat_c', 'c=1', '123456', 's3cr3t', 'hunter2']) expect(out.text).not.toContain(secret);
     expect(out.text).toContain('[redacted]');
   });
+
+  it('redacts the same in pretty lines (--log-format pretty), which are human lines, not JSON', () => {
+    const out = new LogCapture();
+    const log = createLogger({ level: 'info', destination: out, format: 'pretty' });
+    log.info({ headers: { authorization: 'Bearer moat_a', cookie: 'c=1', 'x-pairing-code': '123456' }, token: 'moat_b', detail: { secret: 's3cr3t', password: 'hunter2' } }, 'x');
+    log.warn({ req: { headers: { authorization: 'Bearer moat_c' } }, pairingCode: '654321' }, 'y');
+    for (const secret of ['moat_a', 'moat_b', 'moat_c', 'c=1', '123456', '654321', 's3cr3t', 'hunter2']) expect(out.text).not.toContain(secret);
+    expect(out.lines[0]).toMatch(/^\d\d:\d\d:\d\d INFO  x  /);
+    expect(out.lines[1]).toMatch(/^\d\d:\d\d:\d\d WARN  y  .*pairingCode=\[redacted\]$/);
+  });
 });
 
 describe('the gateway as a library', () => {

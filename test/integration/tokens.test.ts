@@ -139,8 +139,8 @@ describe('the admin token rotation', () => {
     expect(g.gw.token).toBe(fresh);
   });
 
-  it('is refused when the admin token came from --token', async () => {
-    const g = await startGateway({}, { env: { MOAT_TOKEN: 'an-operator-supplied-token-of-length-40' } });
+  it('is refused when the admin token came from --admin-token/MOAT_ADMIN_TOKEN', async () => {
+    const g = await startGateway({}, { env: { MOAT_ADMIN_TOKEN: 'an-operator-supplied-token-of-length-40' } });
     running.push(g);
     expect((await g.fetch('/api/v1/tokens/rotate-admin', { method: 'POST' })).status).toBe(409);
   });

@@ -91,7 +91,7 @@ describe('strictness', () => {
   });
 
   it('never echoes a secret value in a refusal', () => {
-    const err = refusal(() => loadConfig({ env: { MOAT_TOKEN: 'tooshort' } }));
+    const err = refusal(() => loadConfig({ env: { MOAT_ADMIN_TOKEN: 'tooshort' } }));
     expect(err.detail).not.toContain('tooshort');
   });
 

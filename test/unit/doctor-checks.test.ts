@@ -89,7 +89,7 @@ function context(values: Record<string, unknown>, patch: Partial<GatewayFacts> =
     bind: '127.0.0.1:7878',
     startedAt: 0,
     tlsMinVersion: 'TLSv1.3',
-    adminToken: { source: 'file', strength: tokenStrength(`moat_${'A'.repeat(43)}`), issuedAt: 0 },
+    adminToken: { source: 'file', origin: null, strength: tokenStrength(`moat_${'A'.repeat(43)}`), issuedAt: 0 },
     adminTokensWithoutExpiry: [],
     services: [],
     sandbox: { available: true, reason: null },

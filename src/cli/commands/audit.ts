@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import type { MoatClient } from '../../client/index.js';
-import { auditKeyInfo, offlineAuditPaths, verifyAuditDir } from '../../gateway.js';
 import { addClientFlags, clientFrom, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
 
@@ -22,10 +21,27 @@ interface Entry {
   code?: string;
 }
 
+/** Columns of `audit tail` for people: fixed widths so that a followed log stays aligned under its header. */
+const COLUMNS: ReadonlyArray<[string, number]> = [
+  ['SEQ', 6],
+  ['TIME', 24],
+  ['TYPE', 22],
+  ['OUTCOME', 7],
+  ['ACTOR', 22],
+  ['CLIENT', 15],
+  ['REQUEST', 0],
+];
+
+function row(values: readonly string[]): string {
+  return values.map((v, i) => v.padEnd((COLUMNS[i] as [string, number])[1])).join('  ').trimEnd();
+}
+
+export const HEADER = row(COLUMNS.map(([name]) => name));
+
 function line(e: Entry): string {
   const who = e.actor ? `${e.actor.name}(${e.actor.id})` : '-';
-  const what = e.method ? `${e.method} ${e.route ?? '?'} ${e.status ?? ''}`.trim() : '';
-  return `${e.seq}\t${e.ts}\t${e.type}\t${e.outcome}\t${who}\t${e.client ?? '-'}\t${what}${e.code ? `\t${e.code}` : ''}`;
+  const what = e.method ? `${e.method} ${e.route ?? '?'} ${e.status ?? ''}`.trim() : '-';
+  return row([String(e.seq), e.ts, e.type, e.outcome, who, e.client ?? '-', `${what}${e.code ? ` ${e.code}` : ''}`]);
 }
 
 async function page(c: MoatClient, after: number): Promise<{ entries: Entry[]; next: number | null }> {
@@ -43,6 +59,7 @@ export function auditCommand(program: Command): void {
         const head = await c.get<{ seq: number }>('/api/v1/audit/head');
         let after = Math.max(0, head.seq - Number(opts.lines));
         const print = (e: Entry) => process.stdout.write(`${opts.json ? JSON.stringify(e) : line(e)}\n`);
+        if (!opts.json) process.stdout.write(`${HEADER}\n`);
         for (;;) {
           const { entries } = await page(c, after);
           for (const e of entries) print(e);
@@ -60,7 +77,8 @@ export function auditCommand(program: Command): void {
     .action(async (opts: ClientFlags & KeyFlags & { json?: boolean }) => {
       const { resolveDataDir } = await import('../../client/index.js');
       const dataDir = resolveDataDir(opts.dataDir ?? process.env['MOAT_DATA_DIR']);
-      const paths = pathsOf(opts);
+      const { offlineAuditPaths, verifyAuditDir } = await import('../../gateway.js');
+      const paths = offlineAuditPaths(pathsInput(opts));
       // A running gateway knows its newest entries (the files cannot vouch for their own end): ask
       // it first, check that the files hold exactly those, and ask again afterwards: an entry newer
       // than anything it has written was appended by someone else.
@@ -99,16 +117,18 @@ function keyFlags(cmd: Command): Command {
     .option('--audit-anchor-file <path>', 'the head anchors (default: beside the key; MOAT_AUDIT_ANCHOR_FILE)');
 }
 
-function pathsOf(opts: KeyFlags) {
-  return offlineAuditPaths({ configFile: opts.config ?? process.env['MOAT_CONFIG'], keyFile: opts.auditKeyFile, anchorFile: opts.auditAnchorFile, env: process.env });
+/** What offlineAuditPaths needs to find the key and anchors as `moat serve` would. */
+function pathsInput(opts: KeyFlags) {
+  return { configFile: opts.config ?? process.env['MOAT_CONFIG'], keyFile: opts.auditKeyFile, anchorFile: opts.auditAnchorFile, env: process.env };
 }
 
 function keyCommand(audit: Command): void {
   keyFlags(audit.command('key').description('where the audit chain key is, its id, and the public key that checks head anchors'))
     .option('--create', 'create the key (0600) when there is none, as the first start would; then set its owner and mode (docs/deployment.md)')
     .option('--json', 'print JSON')
-    .action((opts: KeyFlags & { create?: boolean; json?: boolean }) => {
-      const info = auditKeyInfo(pathsOf(opts), opts.create === true);
+    .action(async (opts: KeyFlags & { create?: boolean; json?: boolean }) => {
+      const { auditKeyInfo, offlineAuditPaths } = await import('../../gateway.js');
+      const info = auditKeyInfo(offlineAuditPaths(pathsInput(opts)), opts.create === true);
       if (opts.json) printJson(info);
       else if (!info.exists) process.stdout.write(`no audit chain key at ${info.keyFile} (the first start creates it, or moat audit key --create)\n`);
       else {

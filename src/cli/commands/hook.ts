@@ -35,6 +35,11 @@ function parseJson(arg: string | undefined, flag: string): unknown {
   }
 }
 
+/** The URL a sender posts to: the gateway's URL and the hook's path. */
+function absolute(base: string, path: string): string {
+  return /^https?:\/\//.test(path) ? path : `${base.replace(/\/$/, '')}${path.startsWith('/') ? '' : '/'}${path}`;
+}
+
 function describeAction(a: HookView['action']): string {
   if (a.type === 'job') return `job -> ${a.service}`;
   return `task "${a.title}"${a.job ? ` (+ job -> ${a.job.service})` : ''}`;
@@ -45,9 +50,9 @@ export function hookCommand(program: Command): void {
   addClientFlags(hook.command('ls').description('list hooks (secrets show as set/unset)'))
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
-      const { hooks } = await withClient(opts, (c) => c.get<{ hooks: HookView[] }>('/api/v1/hooks'));
+      const { hooks, base } = await withClient(opts, async (c) => ({ ...(await c.get<{ hooks: HookView[] }>('/api/v1/hooks')), base: c.url }));
       if (opts.json) return printJson(hooks);
-      printTable(hooks.map((h) => ({ ...h, action: describeAction(h.action) })), ['name', 'verify', 'secret', 'action', 'source', 'url']);
+      printTable(hooks.map((h) => ({ ...h, action: describeAction(h.action), url: absolute(base, h.url) })), ['name', 'verify', 'secret', 'action', 'source', 'url']);
     });
   addClientFlags(hook.command('add').description('register a hook: deliveries to /hooks/<name> become a job or a task'))
     .argument('<name>')
@@ -77,9 +82,10 @@ export function hookCommand(program: Command): void {
         ...(opts.verifyToken !== undefined ? { verifyToken: opts.verifyToken } : {}),
         ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: Number(opts.maxBodyBytes) } : {}),
       };
-      const h = await withClient(opts, (c) => c.post<HookView>('/api/v1/hooks', body));
+      const { h, base } = await withClient(opts, async (c) => ({ h: await c.post<HookView>('/api/v1/hooks', body), base: c.url }));
       if (opts.json) return printJson(h);
-      process.stdout.write(`${h.name} ${h.verify} ${describeAction(h.action)}: POST ${h.url}\n`);
+      // The full URL the sender is given (the API answers with the path).
+      process.stdout.write(`${h.name} ${h.verify} ${describeAction(h.action)}: POST ${absolute(base, h.url)}\n`);
     });
   addClientFlags(hook.command('rm').description('remove a hook registered through the API'))
     .argument('<name>')

@@ -1,5 +1,5 @@
 /** `moat job submit|ls|show|cancel|watch` and `moat events`. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { MoatClient } from '../../client/index.js';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
@@ -19,6 +19,8 @@ interface Job {
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
+/** The states `job ls --state` takes (the server checks them too). */
+const STATES = ['queued', 'dispatched', 'running', 'succeeded', 'failed', 'canceled'];
 
 /** `--payload '{"a":1}'` or `--payload @file.json` (or `@-` for stdin). */
 function readPayload(arg: string | undefined): unknown {
@@ -32,9 +34,51 @@ function readPayload(arg: string | undefined): unknown {
 }
 
 function bar(value: number | null, width = 30): string {
-  const v = value ?? 0;
+  const v = Math.min(1, Math.max(0, value ?? 0));
   const filled = Math.round(v * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(v * 100).toFixed(0).padStart(3)}%`;
+}
+
+/**
+ * One status line of a job. A finished job shows its outcome only: the last progress message
+ * ("step 3/4") is stale by then, and a succeeded job is complete whatever its service last posted.
+ */
+export function statusLine(j: Pick<Job, 'state' | 'progress' | 'error'>): string {
+  if (j.state === 'succeeded') return `${bar(1)} succeeded`;
+  if (FINISHED.has(j.state)) return `${bar(j.progress.value)} ${j.state}${j.error ? `: ${j.error.message}` : ''}`;
+  return `${bar(j.progress.value)} ${j.state}${j.progress.message ? ` ${j.progress.message}` : ''}`;
+}
+
+/** A progress fraction (0..1) as a percent for people: 0.3333 -> "33%". */
+export function percent(value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) ? `${Math.round(value * 100)}%` : value;
+}
+
+/** An event's data for people: progress as a percent (--json keeps the raw fraction). */
+function eventData(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || !('progress' in data)) return data;
+  const d = data as Record<string, unknown>;
+  const progress = d['progress'];
+  if (typeof progress === 'object' && progress !== null && 'value' in progress) return { ...d, progress: { ...progress, value: percent((progress as { value: unknown }).value) } };
+  return { ...d, progress: percent(progress) };
+}
+
+/** Writes a line that replaces itself on a terminal (`\r` and clear-to-end), or a new line otherwise. */
+function liveLine(stream: NodeJS.WriteStream, text: string, last = false): void {
+  if (stream.isTTY) stream.write(`\r\x1b[K${text}${last ? '\n' : ''}`);
+  else stream.write(`${text}\n`);
+}
+
+/** Polls a job until it is final or `ms` passed (a running job ends its attempt before it is canceled). */
+async function settled(c: MoatClient, id: string, ms: number): Promise<Job> {
+  const path = `/api/v1/jobs/${encodeURIComponent(id)}`;
+  const deadline = Date.now() + ms;
+  let j = await c.get<Job>(path);
+  for (let wait = 50; !FINISHED.has(j.state) && Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
+    await new Promise((r) => setTimeout(r, wait));
+    j = await c.get<Job>(path);
+  }
+  return j;
 }
 
 /**
@@ -151,10 +195,12 @@ export function jobCommand(program: Command): void {
         const res = await c.request<Job>('POST', '/api/v1/jobs', { body, ...(opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {}) });
         let j = res.body;
         if (!opts.wait) return opts.json ? printJson(j) : void process.stdout.write(`${j.id}\n`);
+        // The id first: a Ctrl-C while waiting stops the waiting, not the job, which can be found again.
+        process.stderr.write(`submitted ${j.id}; waiting for it (Ctrl-C stops waiting, not the job: moat job watch ${j.id})\n`);
         j = await follow(c, j.id, (x) => {
-          if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${bar(x.progress.value)} ${x.state}`);
+          if (!opts.json && process.stderr.isTTY && !FINISHED.has(x.state)) liveLine(process.stderr, statusLine(x));
         });
-        if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+        if (!opts.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
         if (opts.json) printJson(j);
         else process.stdout.write(`${j.id} ${j.state}${j.error ? `: ${j.error.message}` : ''}\n${j.result !== undefined ? `${JSON.stringify(j.result)}\n` : ''}`);
         if (j.state !== 'succeeded') process.exitCode = 1;
@@ -162,7 +208,7 @@ export function jobCommand(program: Command): void {
     });
   addClientFlags(job.command('ls').description('list jobs, newest first'))
     .option('--service <name>')
-    .option('--state <state>')
+    .addOption(new Option('--state <state>', 'only jobs in this state').choices(STATES))
     .option('--limit <n>', 'how many', '50')
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { service?: string; state?: string; limit: string; json?: boolean }) => {
@@ -174,19 +220,32 @@ export function jobCommand(program: Command): void {
   addClientFlags(job.command('show').description('show a job with its payload and result'))
     .argument('<id>')
     .action(async (id: string, opts: ClientFlags) => printJson(await withClient(opts, (c) => c.get(`/api/v1/jobs/${encodeURIComponent(id)}`))));
-  addClientFlags(job.command('cancel').description('cancel a queued or running job'))
+  addClientFlags(job.command('cancel').description('cancel a queued or running job; waits (up to --wait-seconds) until it has stopped'))
     .argument('<id>')
-    .action(async (id: string, opts: ClientFlags) => {
-      const j = await withClient(opts, (c) => c.post<Job>(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`));
-      process.stdout.write(`${j.id} ${j.state}\n`);
+    .option('--wait-seconds <n>', 'how long to wait for a running job to stop (0: do not wait)', '30')
+    .action(async (id: string, opts: ClientFlags & { waitSeconds: string }) => {
+      const waitMs = Number(opts.waitSeconds) * 1000;
+      if (!Number.isFinite(waitMs) || waitMs < 0) throw new CliUsageError('--wait-seconds must be a number of seconds, 0 or more');
+      const j = await withClient(opts, async (c) => {
+        const asked = await c.post<Job>(`/api/v1/jobs/${encodeURIComponent(id)}/cancel`);
+        return FINISHED.has(asked.state) || waitMs === 0 ? asked : settled(c, asked.id, waitMs);
+      });
+      // What is true after the cancel: canceled, or still stopping (a running attempt ends first).
+      process.stdout.write(FINISHED.has(j.state) ? `${j.id} ${j.state}\n` : `${j.id} cancel requested (still ${j.state}; moat job watch ${j.id})\n`);
     });
   addClientFlags(job.command('watch').description("follow a job's progress until it finishes"))
     .argument('<id>')
     .action(async (id: string, opts: ClientFlags) => {
+      let shown = '';
       const j = await withClient(opts, (c) =>
-        follow(c, id, (x) => process.stdout.write(`${process.stdout.isTTY ? '\r' : ''}${bar(x.progress.value)} ${x.state}${x.progress.message ? ` ${x.progress.message}` : ''}${process.stdout.isTTY ? '' : '\n'}`)),
+        follow(c, id, (x) => {
+          // Repeats (a re-read that changed nothing) are not printed again.
+          const text = statusLine(x);
+          if (text !== shown && !FINISHED.has(x.state)) liveLine(process.stdout, text);
+          shown = text;
+        }),
       );
-      if (process.stdout.isTTY) process.stdout.write('\n');
+      liveLine(process.stdout, statusLine(j), true);
       if (j.state !== 'succeeded') process.exitCode = 1;
     });
   addClientFlags(program.command('events').description('print live events (jobs, services, schedules) as they happen'))
@@ -194,7 +253,7 @@ export function jobCommand(program: Command): void {
     .action(async (opts: ClientFlags & { json?: boolean }) => {
       await withClient(opts, (c) =>
         followEvents(c, (e) => {
-          process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${e.event} ${JSON.stringify(e.data)}\n`);
+          process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${e.event} ${JSON.stringify(eventData(e.data))}\n`);
         }),
       );
     });

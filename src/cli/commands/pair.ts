@@ -1,6 +1,7 @@
 /** `moat pair`: mint a single-use 6-digit pairing code for a phone or a teammate. */
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
+import { curlCommand } from '../hints.js';
 import { collect, parseDuration, printJson } from '../output.js';
 
 export function pairCommand(program: Command): void {
@@ -17,9 +18,19 @@ export function pairCommand(program: Command): void {
         ...(opts.tokenTtl ? { tokenTtlSeconds: parseDuration(opts.tokenTtl) } : {}),
         ...(opts.name ? { name: opts.name } : {}),
       };
-      const r = await withClient(opts, (c) => c.post<{ code: string; scopes: string[]; expiresAt: string }>('/api/v1/pairing-codes', body));
-      if (opts.json) return printJson(r);
+      const { r, url, dataDir } = await withClient(opts, async (c) => ({
+        r: await c.post<{ code: string; scopes: string[]; expiresAt: string }>('/api/v1/pairing-codes', body),
+        url: c.url,
+        dataDir: c.dataDir,
+      }));
+      if (opts.json) return printJson({ ...r, redeemUrl: `${url}/api/v1/pair` });
       process.stdout.write(`${r.code}\n`);
-      process.stderr.write(`pairing code for scopes ${r.scopes.join(',')}, single use, expires ${r.expiresAt}\n`);
+      process.stderr.write(
+        [
+          `pairing code for scopes ${r.scopes.join(',')}, single use, expires ${r.expiresAt}`,
+          `the device redeems it once with POST ${url}/api/v1/pair (header X-Pairing-Code) and gets its token:`,
+          `  ${curlCommand(url, '/api/v1/pair', { method: 'POST', headers: { 'X-Pairing-Code': r.code }, dataDir })}`,
+        ].join('\n') + '\n',
+      );
     });
 }

@@ -1,17 +1,56 @@
-/** `moat serve`: boots the gateway from flags, env and a config file; drains on SIGTERM/SIGINT. */
-import type { Command } from 'commander';
-import { KNOBS } from '../../config/load.js';
+/**
+ * `moat serve`: boots the gateway from flags, env and a config file (--config, MOAT_CONFIG, else
+ * <dataDir>/moat.json when it exists); says which file it read; drains on SIGTERM/SIGINT and says
+ * so. A port in use is a refusal (exit 78) naming who holds it.
+ */
+import { Option, type Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { KNOBS, originOf } from '../../config/load.js';
+import { GatewayError } from '../../errors.js';
 import { createGateway } from '../../gateway.js';
-import { collect } from '../output.js';
+import { curlCommand } from '../hints.js';
+import { CliUsageError, collect } from '../output.js';
+import { findPortHolder, portInUseMessage } from '../port-holder.js';
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The name of the config file `moat init` writes into a data dir, read when no --config is given. */
+export const DATA_DIR_CONFIG = 'moat.json';
+
+function expandHome(p: string): string {
+  if (p === '~') return homedir();
+  return p.startsWith('~/') ? join(homedir(), p.slice(2)) : resolve(p);
+}
+
+/** The data dir as flags and env name it (a config file cannot be read before it is known). */
+export function dataDirOf(flagValue: unknown, env: NodeJS.ProcessEnv): string {
+  return expandHome(typeof flagValue === 'string' ? flagValue : env['MOAT_DATA_DIR'] || '~/.moat');
+}
+
+/**
+ * <dataDir>/moat.json, when it exists. It is code-bearing (services' commands run as moat): a
+ * file others may write is refused, like a config an attacker could edit.
+ */
+function dataDirConfig(dataDir: string): string | undefined {
+  const file = join(dataDir, DATA_DIR_CONFIG);
+  if (!existsSync(file)) return undefined;
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o022) !== 0) {
+    throw new GatewayError('config_invalid', `${file} is writable by others (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${file}`);
+  }
+  return file;
+}
 
 export function serveCommand(program: Command): void {
   const cmd = program
     .command('serve')
     .description('start the gateway (the only process that faces the network)')
-    .option('--config <file>', 'JSON config file (schema: docs/config.schema.json; env MOAT_CONFIG)')
-    .option('--pair', 'print a pairing code at boot (scope read, 5 minutes)');
+    .option('--config <file>', `JSON config file (schema: docs/config.schema.json; env MOAT_CONFIG; default <dataDir>/${DATA_DIR_CONFIG} when it exists)`)
+    .option('--pair', 'print a pairing code at boot (scope read, 5 minutes)')
+    // The old spelling: --token (and MOAT_TOKEN) is the CLI's bearer token, not the server's.
+    .addOption(new Option('--token <token>').hideHelp());
   for (const k of KNOBS) {
     const flag = k.schema.flag;
     if (!flag) continue;
@@ -26,13 +65,19 @@ export function serveCommand(program: Command): void {
     }
   }
   cmd.action(async (opts: Record<string, unknown>) => {
+    if (opts['token'] !== undefined) throw new CliUsageError("--token is the CLI's bearer token; moat serve takes its admin token as --admin-token (or MOAT_ADMIN_TOKEN)");
     const flags: Record<string, unknown> = {};
     for (const k of KNOBS) {
       const flag = k.schema.flag;
       if (flag && opts[camel(flag)] !== undefined) flags[flag] = opts[camel(flag)];
     }
-    const file = (opts['config'] as string | undefined) ?? process.env['MOAT_CONFIG'];
+    const dataDir = dataDirOf(flags['data-dir'], process.env);
+    const given = (opts['config'] as string | undefined) ?? (process.env['MOAT_CONFIG'] || undefined);
+    const file = given ?? dataDirConfig(dataDir);
     const gateway = createGateway({ ...(file ? { file } : {}), env: process.env, flags });
+    if (file !== undefined && given === undefined && gateway.dataDir !== dataDir) {
+      throw new GatewayError('config_invalid', `${file} sets dataDir to ${gateway.dataDir}: the moat.json of a data dir cannot move it (remove the key, or pass the file with --config)`);
+    }
     // Signals are watched before the socket opens: a SIGTERM during boot drains right after it.
     let signalled: string | null = null;
     let onSignal: (signal: string) => void = (signal) => {
@@ -41,27 +86,42 @@ export function serveCommand(program: Command): void {
     const handler = (signal: NodeJS.Signals) => onSignal(signal);
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+      const { host, port } = gateway.config;
+      const candidates = [gateway.dataDir, dataDirOf(undefined, {}), ...(process.env['MOAT_DATA_DIR'] ? [expandHome(process.env['MOAT_DATA_DIR'])] : [])];
+      throw new GatewayError('config_invalid', portInUseMessage(host, port, findPortHolder(port, candidates)));
+    }
     const fp = gateway.tlsFingerprint;
-    process.stdout.write(`moat listening on ${gateway.url}${fp ? ` (TLS certificate SHA-256 ${fp})` : ''}\n`);
-    process.stdout.write(
-      gateway.config.auth.token !== undefined
-        ? 'admin token: the one given with --token/MOAT_TOKEN\n'
-        : `admin token in ${gateway.dataDir}/gateway-token\n`,
-    );
+    const out = [
+      `moat listening on ${gateway.url}${fp ? ` (TLS certificate SHA-256 ${fp})` : ''}`,
+      ...(fp && gateway.config.tls.cert === undefined ? [`self-signed certificate in ${join(gateway.dataDir, 'tls', 'cert.pem')} (clients: curl --cacert <that file>)`] : []),
+      file !== undefined ? `config file ${resolve(file)}` : `no config file (moat init writes ${join(gateway.dataDir, DATA_DIR_CONFIG)})`,
+      gateway.config.auth.token !== undefined ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}` : `admin token in ${gateway.dataDir}/gateway-token`,
+    ];
     if (opts['pair']) {
       const minted = gateway.mintPairingCode({ scopes: ['read'] });
-      process.stdout.write(`pairing code ${minted.code} (scope read, expires ${minted.expiresAt}); redeem with POST /api/v1/pair\n`);
+      out.push(
+        `pairing code ${minted.code} (scope read, expires ${minted.expiresAt}); a device redeems it once with:`,
+        `  ${curlCommand(gateway.url, '/api/v1/pair', { method: 'POST', headers: { 'X-Pairing-Code': minted.code }, dataDir: gateway.dataDir })}`,
+      );
     }
-    await new Promise<void>((resolve) => {
+    process.stdout.write(`${out.join('\n')}\n`);
+    const reason = await new Promise<string>((done) => {
       onSignal = (signal) => {
         onSignal = () => undefined;
         gateway.log.info({ signal }, 'draining');
-        void gateway.stop(signal).then(resolve, resolve);
+        void gateway.stop(signal).then(
+          () => done(signal),
+          () => done(signal),
+        );
       };
       if (signalled) onSignal(signalled);
     });
     process.off('SIGTERM', handler);
     process.off('SIGINT', handler);
+    process.stdout.write(`moat stopped (${reason}); ${gateway.dataDir} keeps its state for the next start\n`);
   });
 }

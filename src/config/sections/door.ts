@@ -51,8 +51,14 @@ export const doorKnobs = {
     Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {
       default: 'info',
     }),
-    { description: 'Log level of the JSON log (stderr).', env: 'MOAT_LOG_LEVEL', flag: 'log-level' },
+    { description: 'Log level of the log (stderr).', env: 'MOAT_LOG_LEVEL', flag: 'log-level' },
   ),
+  logFormat: knob(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }), {
+    description:
+      'Log lines on stderr: `json` (one object per line, for collectors), `pretty` (time, level, message and fields, for people), or `auto`: pretty on a terminal, JSON otherwise. Secrets are redacted in both.',
+    env: 'MOAT_LOG_FORMAT',
+    flag: 'log-format',
+  }),
   tls: section('TLS of the listener.', {
     enabled: Type.Optional(
       knob(Type.Boolean(), {
@@ -86,10 +92,12 @@ export const doorKnobs = {
     }),
     token: Type.Optional(
       knob(Type.String({ minLength: 32, maxLength: 512 }), {
-        description: 'Use this admin token instead of the generated one in <dataDir>/gateway-token; never written to disk. At least 32 characters.',
-        env: 'MOAT_TOKEN',
-        flag: 'token',
+        description:
+          "Use this admin token instead of the generated one in <dataDir>/gateway-token; never written to disk. At least 32 characters. Refused (exit 78) when it is a scoped token's secret. Not MOAT_TOKEN: that is the CLI's bearer token.",
+        env: 'MOAT_ADMIN_TOKEN',
+        flag: 'admin-token',
         secret: true,
+        weakens: 'A token chosen by hand may be weak (moat doctor judges it), and it lives wherever it is set (shell history, unit files) rather than in a 0600 file.',
       }),
     ),
   }),

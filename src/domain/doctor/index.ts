@@ -135,7 +135,7 @@ export class Doctor {
         bind: r.bind(),
         startedAt: r.startedAt(),
         tlsMinVersion: r.tlsMinVersion,
-        adminToken: { source: admin.source, strength: admin.operatorToken === null ? GENERATED : tokenStrength(admin.operatorToken), issuedAt: admin.issuedAt },
+        adminToken: { source: admin.source, origin: admin.origin, strength: admin.operatorToken === null ? GENERATED : tokenStrength(admin.operatorToken), issuedAt: admin.issuedAt },
         adminTokensWithoutExpiry: r.adminTokensWithoutExpiry(),
         services: r.services(),
         sandbox: r.sandbox(),

@@ -23,7 +23,7 @@ function period(s: string): number {
 
 /**
  * A generated token (moat_ + 43 base64url characters, 256 random bits) is strong. An operator's
- * --token is estimated from its length and the character classes it uses, and refused as weak when
+ * admin token is estimated from its length and the character classes it uses, and refused as weak when
  * it repeats a pattern or a few characters (guessable however long).
  */
 export function tokenStrength(token: string): TokenStrength {
@@ -51,11 +51,11 @@ const strength: Check = {
   run(ctx): Result {
     const t = ctx.gateway!.adminToken;
     if (t.source === 'file') return { severity: 'ok', finding: 'the admin token is generated (256 random bits) and kept in gateway-token', fix: 'none needed' };
-    if (t.strength.strong) return { severity: 'ok', finding: `the admin token given with --token/MOAT_TOKEN looks random (about ${t.strength.bits} bits)`, fix: 'none needed' };
+    if (t.strength.strong) return { severity: 'ok', finding: `the admin token given with ${t.origin} looks random (about ${t.strength.bits} bits)`, fix: 'none needed' };
     return {
       severity: t.strength.weak ? 'fail' : 'warn',
-      finding: `the admin token given with --token/MOAT_TOKEN is ${t.strength.weak ? 'weak' : 'not clearly random'}: ${t.strength.problem}`,
-      fix: 'use a random one (openssl rand -base64 32), or drop --token and let moat generate gateway-token',
+      finding: `the admin token given with ${t.origin} is ${t.strength.weak ? 'weak' : 'not clearly random'}: ${t.strength.problem}`,
+      fix: `use a random one (openssl rand -base64 32) in ${t.origin}, or remove it and let moat generate gateway-token`,
     };
   },
 };
@@ -72,7 +72,7 @@ const age: Check = {
     return {
       severity: 'warn',
       finding: `the admin token is ${days} days old (in use since ${since}; rotate at least every ${ADMIN_TOKEN_MAX_AGE_DAYS} days)`,
-      fix: t.source === 'file' ? 'moat token rotate-admin' : 'change --token/MOAT_TOKEN where it is set and restart',
+      fix: t.source === 'file' ? 'moat token rotate-admin' : `change ${t.origin} and restart`,
     };
   },
 };
@@ -87,11 +87,11 @@ const file: Check = {
       : 'moat doctor --fix writes a new admin token (or moat serve replaces it at boot)';
     switch (ctx.tokenFile) {
       case 'operator':
-        return { severity: 'ok', finding: 'the admin token is given with --token/MOAT_TOKEN; gateway-token is not used', fix: 'none needed' };
+        return { severity: 'ok', finding: `the admin token is given with ${ctx.gateway?.adminToken.origin ?? 'an operator setting'}; gateway-token is not used`, fix: 'none needed' };
       case 'ok':
         return { severity: 'ok', finding: running ? 'gateway-token holds the admin token in use' : 'gateway-token is well-formed', fix: 'none needed' };
       case 'missing':
-        if (!running) return { severity: 'ok', finding: 'no gateway-token yet (moat serve creates it, unless --token is used)', fix: 'none needed' };
+        if (!running) return { severity: 'ok', finding: 'no gateway-token yet (moat serve creates it, unless an admin token is given with --admin-token)', fix: 'none needed' };
         return { severity: 'fail', finding: 'gateway-token is missing: the CLI on this host cannot find the admin token', fix: replace, fixable: true };
       case 'malformed':
         return { severity: 'fail', finding: 'gateway-token is malformed (not moat_ + 43 characters): clients reading it are refused', fix: replace, fixable: true };

@@ -93,7 +93,8 @@ export interface GatewayFacts {
   bind: string;
   startedAt: number;
   tlsMinVersion: string;
-  adminToken: { source: 'file' | 'operator'; strength: TokenStrength; issuedAt: number | null };
+  /** `origin` names where an operator's token was given (`--admin-token`, `MOAT_ADMIN_TOKEN`, `auth.token in the config file`). */
+  adminToken: { source: 'file' | 'operator'; origin: string | null; strength: TokenStrength; issuedAt: number | null };
   adminTokensWithoutExpiry: ReadonlyArray<{ id: string; name: string }>;
   services: ReadonlyArray<{ name: string; baseUrl: string }>;
   sandbox: { available: boolean; reason: string | null };
@@ -151,8 +152,8 @@ export interface RunningSources {
   bind(): string;
   startedAt(): number;
   tlsMinVersion: string;
-  /** Where the admin token comes from, the operator's --token (judged for strength, never shown), when it was issued. */
-  adminToken(): { source: 'file' | 'operator'; operatorToken: string | null; issuedAt: number | null };
+  /** Where the admin token comes from (and where an operator gave it), the operator's token (judged for strength, never shown), when it was issued. */
+  adminToken(): { source: 'file' | 'operator'; origin: string | null; operatorToken: string | null; issuedAt: number | null };
   /** Whether `secret` is the admin token in use now (compared by digest). */
   isAdminToken(secret: string): boolean;
   adminTokensWithoutExpiry(): ReadonlyArray<{ id: string; name: string }>;

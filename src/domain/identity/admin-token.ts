@@ -1,6 +1,6 @@
 /**
  * The admin token file `<dataDir>/gateway-token`: created once (mode 0600) and reused across
- * restarts; a malformed file is replaced. An operator-supplied token (--token) is never written.
+ * restarts; a malformed file is replaced. An operator-supplied token (--admin-token) is never written.
  */
 import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';

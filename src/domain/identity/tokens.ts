@@ -95,11 +95,18 @@ export class TokenService {
   private readonly dirty = new Map<string, number>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
-  /** Whether the admin token lives in the data dir (false when supplied by --token). */
+  /** Whether the admin token lives in the data dir (false when supplied by --admin-token and the like). */
   private adminFromFile = true;
 
   constructor(private readonly opts: TokenServiceOptions) {
     this.now = opts.now ?? Date.now;
+  }
+
+  /** The scoped token (revoked ones too) whose secret this is, if any: checked at boot against a supplied admin token. */
+  scopedTokenWithSecret(secret: string): { id: string; name: string } | undefined {
+    const digest = tokenDigest(secret);
+    const r = this.opts.store.listAll().find((t) => t.kind !== 'admin' && t.hash === digest);
+    return r ? { id: r.id, name: r.name } : undefined;
   }
 
   /** Installs the admin token's digest and loads active tokens. */
@@ -230,7 +237,7 @@ export class TokenService {
   /** New admin secret in <dataDir>/gateway-token; the old one stops working at once. */
   rotateAdmin(actor: Actor): { tokenFile: string } {
     if (!this.adminFromFile) {
-      throw new GatewayError('conflict', 'the admin token was supplied with --token/MOAT_TOKEN; change it where it is set and restart');
+      throw new GatewayError('conflict', 'the admin token was supplied to moat serve (--admin-token, MOAT_ADMIN_TOKEN or auth.token); change it where it is set and restart');
     }
     const token = generateToken();
     writeAdminToken(this.opts.dataDir, token);

@@ -31,8 +31,9 @@ export const SERVICE_ENV = 'MOAT_SERVICE';
 export const INSTANCE_ENV = 'MOAT_SERVICE_INSTANCE';
 
 /**
- * The child's environment: moat's own, without MOAT_* (the admin token may be in MOAT_TOKEN: a
- * service must not inherit the keys to the gateway), then the service's env, PORT and the markers.
+ * The child's environment: moat's own, without MOAT_* (the admin token may be in MOAT_ADMIN_TOKEN,
+ * the CLI's in MOAT_TOKEN: a service must not inherit the keys to the gateway), then the service's
+ * env, PORT and the markers.
  */
 export function childEnv(spec: RunSpec, marker: string, parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

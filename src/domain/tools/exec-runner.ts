@@ -99,7 +99,7 @@ export class ExecRunner {
   ) {
     for (const name of limits.env) {
       if (!ENV_NAME.test(name)) throw new GatewayError('config_invalid', `tools.exec.env: ${JSON.stringify(name)} is not an environment variable name`);
-      // Environment leakage: the gateway's own settings (a --token given as MOAT_TOKEN) stay with it.
+      // Environment leakage: the gateway's own settings (an admin token in MOAT_ADMIN_TOKEN, the CLI's MOAT_TOKEN) stay with it.
       if (name.startsWith('MOAT_')) throw new GatewayError('config_invalid', `tools.exec.env: ${name} is the gateway's own setting and is never passed to commands`);
     }
   }
