@@ -99,16 +99,17 @@ describe('container services through the API', () => {
     }
   });
 
-  it('refuses a live config change that adds or changes a container service with 403 service_container_refused', async () => {
+  it('refuses a live config change that adds a container service (403 service_container_refused) or changes the config file\'s (409 service_readonly)', async () => {
     const dir = tmpDir('moat-live-');
     const declared = { name: 'gpu', kind: 'container', image: 'localhost/absent:1', pull: 'never', port: 80, autoStart: false };
     g = await startGateway({ dataDir: join(dir, 'state'), supervisor: { allowApiCommands: true, containers: { socket: join(dir, 'nope.sock') } }, services: [declared] });
     const added = await g.fetch('/api/v1/config', { method: 'PATCH', body: { services: [declared, { name: 'evil', kind: 'container', image: 'busybox:1', port: 80, volumes: [{ host: '/', container: '/host' }] }] } });
     expect(added.status).toBe(403);
     expect(added.json.code).toBe('service_container_refused');
+    // A config-file service is read-only to every live change, whatever its kind: change it in the file.
     const changed = await g.fetch('/api/v1/config', { method: 'PATCH', body: { services: [{ ...declared, image: 'localhost/other:1' }] } });
-    expect(changed.status).toBe(403);
-    expect(changed.json.code).toBe('service_container_refused');
+    expect(changed.status).toBe(409);
+    expect(changed.json.code).toBe('service_readonly');
     expect((await g.fetch('/api/v1/services')).json.services.map((s: { name: string; image: string }) => [s.name, s.image])).toEqual([['gpu', 'localhost/absent:1']]);
     expect(existsSync(join(dir, 'state', 'config.runtime.json'))).toBe(false);
   });

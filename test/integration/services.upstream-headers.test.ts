@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { auditText } from '../helpers/audit.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/services.js';
 
@@ -124,7 +125,7 @@ describe('a client reaches a keyed model server without holding its key', () => 
     const shown = await g.fetch('/api/v1/services/vllm');
     expect(shown.json.upstreamHeaders).toEqual(['authorization', 'x-api-key']);
     const texts = [shown.text, (await g.fetch('/api/v1/services')).text, (await g.fetch('/api/v1/config')).text, (await g.fetch('/api/v1/audit?after=0&limit=1000')).text, g.logs.text];
-    for (const file of readdirSync(join(g.dataDir, 'audit'))) texts.push(readFileSync(join(g.dataDir, 'audit', file), 'utf8'));
+    texts.push(auditText(g.dataDir));
     for (const t of texts) {
       expect(t).not.toContain(KEY);
       expect(t).not.toContain(ENV_KEY);
