@@ -41,7 +41,7 @@ import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
 import { hostGuard } from './security/host-guard.js';
-import { inflightLimit } from './security/inflight-limit.js';
+import { inflightLimit, inflightOptions } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
 import { memoryLimiterStore } from './security/limiter-store.js';
 import { originGuard } from './security/origin-guard.js';
@@ -223,7 +223,7 @@ export class Gateway {
     checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     this.guards = {
-      inflight: inflightLimit(config.limits),
+      inflight: inflightLimit(inflightOptions(config.limits)),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
       origin: originGuard({ allowedOrigins: config.allowedOrigins }),
       clientIp: clientIp({ trustedProxies: config.trustedProxies }),
@@ -326,7 +326,7 @@ export class Gateway {
       tls: () => this.tlsMaterial,
       bind: () => this.bindLabel(),
       startedAt: () => this.startedAt,
-      inflight: () => ({ requests: guards.inflight.inflightCount(), streams: guards.inflight.streamCount() }),
+      inflight: () => guards.inflight.usage(),
       verifyAudit: verifyRunning,
     }));
     this.app = await buildApp({
@@ -334,6 +334,8 @@ export class Gateway {
       pipeline,
       log,
       bodyLimit: config.limits.maxBodyBytes,
+      maxJsonDepth: config.limits.maxJsonDepth,
+      bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs,
       tls: posture.tls,
       version: VERSION,
       requests: this.requests,
