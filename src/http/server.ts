@@ -252,26 +252,25 @@ export class Listener {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  /**
-   * Stops accepting connections. Open connections stay up while draining, so that a health check
-   * on them hears 503 "draining" and in-flight requests finish; they are closed by destroyAll().
-   * (http.Server#close would also drop idle keep-alive connections at once: only the listening
-   * socket is closed here.)
-   */
+  /** Stops accepting connections (the end of the drain; destroyAll() closes the open ones). */
   stopAccepting(): void {
     const server = this.server;
     if (!server || !server.listening) return;
     net.Server.prototype.close.call(server);
   }
 
-  /** Waits until nothing is in flight or the deadline passes; returns whether it drained. */
-  async waitForInflight(deadlineMs: number): Promise<boolean> {
-    const end = Date.now() + deadlineMs;
-    while (this.opts.inflight.inflightCount() > 0) {
-      if (Date.now() >= end) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return true;
+  /**
+   * The drain's wait, with the listener still open: until no admitted request is in flight, or
+   * `windowMs` passed. New requests are refused (503 draining) before they are admitted, so a flood
+   * of them cannot hold the drain open. Says how many finished and how many are left to cut.
+   */
+  async drain(windowMs: number): Promise<{ finished: number; cut: number }> {
+    const inflight = this.opts.inflight;
+    const before = inflight.admittedCount();
+    const end = Date.now() + windowMs;
+    while (inflight.admittedCount() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const cut = inflight.admittedCount();
+    return { finished: Math.max(0, before - cut), cut };
   }
 
   /** Closes every remaining connection now. */

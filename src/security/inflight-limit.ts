@@ -269,6 +269,10 @@ export function inflightLimit(initial: InflightLimitOptions) {
     inflightCount(): number {
       return total;
     },
+    /** Requests charged to a budget (admitted by the guards) and not yet released. */
+    admittedCount(): number {
+      return charged;
+    },
     streamCount(): number {
       return streams;
     },
