@@ -5,7 +5,7 @@
  * with its result or a 4xx problem (409 path_changed, 404, 403, 422), never a 500, and the gateway
  * keeps serving. Bounded: a fixed number of calls. The window in which realpath reads a link that
  * is a directory again (EINVAL, which was a 500) is narrow, about 1 in 4,000 resolutions here: the
- * HTTP calls check the whole path, and 20,000 resolutions through the path rule itself (the one
+ * HTTP calls check the whole path, and up to 60,000 resolutions through the path rule itself (the one
  * function every tool goes through) hit it within seconds on an idle machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
