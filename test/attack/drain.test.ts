@@ -66,7 +66,7 @@ async function submit(s: Served, steps: number, stepMs: number): Promise<string>
 }
 
 describe('drain on SIGTERM', () => {
-  it('keeps the listener open: new clients hear 503 draining, the running job finishes once, the log counts it', async () => {
+  it('keeps the listener open: new clients hear 503 draining, the running job finishes once, the log counts it', { timeout: 90_000 }, async () => {
     const dataDir = tmpDir();
     const s = await serve(dataDir, 20);
     const job = await submit(s, 12, 150);
@@ -91,7 +91,7 @@ describe('drain on SIGTERM', () => {
     expect(await again.p.exited).toBe(0);
   });
 
-  it('cuts a job that outlasts the window and says it will re-run; after the restart it runs again', async () => {
+  it('cuts a job that outlasts the window and says it will re-run; after the restart it runs again', { timeout: 90_000 }, async () => {
     const dataDir = tmpDir();
     const s = await serve(dataDir, 1);
     const job = await submit(s, 100, 100);
@@ -108,7 +108,7 @@ describe('drain on SIGTERM', () => {
     expect(view.state === 'running' || view.state === 'dispatched' || view.state === 'queued').toBe(true);
   });
 
-  it('over HTTP/2 too: a new session during the drain hears 503 draining', async () => {
+  it('over HTTP/2 too: a new session during the drain hears 503 draining', { timeout: 90_000 }, async () => {
     const dataDir = tmpDir();
     const s = await serve(dataDir, 20, true);
     await submit(s, 12, 150);

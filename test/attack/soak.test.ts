@@ -173,7 +173,7 @@ describe('soak: every attack at once, with normal traffic', () => {
     expect(adminFailures).toEqual([]);
     expect(adminOk).toBeGreaterThan(20);
     // Every acknowledged job finishes (none lost, none stuck).
-    expect(acknowledged.length).toBeGreaterThan(SOAK_MS / 2000);
+    expect(acknowledged.length).toBeGreaterThan(10);
     await waitFor(
       async () => {
         for (const id of acknowledged) if ((await call(`/api/v1/jobs/${id}`, service)).json?.state !== 'succeeded') return false;
