@@ -57,6 +57,7 @@ async function serve(dataDir: string, drainSeconds: number, tls = false): Promis
   };
 }
 
+/** Submits a job of `steps` x `stepMs` (long enough that the drain's checks happen while it runs) and waits until it runs. */
 async function submit(s: Served, steps: number, stepMs: number): Promise<string> {
   const res = await s.call('/api/v1/jobs', { method: 'POST', body: { service: 'worker', payload: { steps, stepMs } } });
   expect(res.status).toBe(202);
@@ -69,7 +70,7 @@ describe('drain on SIGTERM', () => {
   it('keeps the listener open: new clients hear 503 draining, the running job finishes once, the log counts it', { timeout: 90_000 }, async () => {
     const dataDir = tmpDir();
     const s = await serve(dataDir, 20);
-    const job = await submit(s, 12, 150);
+    const job = await submit(s, 40, 150);
     s.p.child.kill('SIGTERM');
     await waitFor(() => /"msg":"draining"/.test(s.p.stderr()), 'the drain to start', 10_000, 20);
 
@@ -111,7 +112,7 @@ describe('drain on SIGTERM', () => {
   it('over HTTP/2 too: a new session during the drain hears 503 draining', { timeout: 90_000 }, async () => {
     const dataDir = tmpDir();
     const s = await serve(dataDir, 20, true);
-    await submit(s, 12, 150);
+    await submit(s, 40, 150);
     s.p.child.kill('SIGTERM');
     await waitFor(() => /"msg":"draining"/.test(s.p.stderr()), 'the drain to start', 10_000, 20);
     const session = http2.connect(s.p.url.replace('127.0.0.1', 'localhost'), { ca: readFileSync(join(dataDir, 'tls', 'cert.pem')) });
