@@ -9,6 +9,7 @@ export const ERRORS = {
   request_timeout: { status: 408, title: 'Request not received in time' },
   validation_failed: { status: 400, title: 'Request does not match the schema' },
   json_invalid: { status: 400, title: 'Malformed JSON body' },
+  json_too_deep: { status: 400, title: 'JSON body nested too deeply' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
@@ -27,6 +28,7 @@ export const ERRORS = {
   locked_out: { status: 429, title: 'Locked out after repeated failures' },
   rate_limited: { status: 429, title: 'Rate limit exceeded' },
   overloaded: { status: 503, title: 'Too many requests in flight' },
+  concurrency_limited: { status: 429, title: 'Too many requests in flight for this token or address' },
   too_many_streams: { status: 503, title: 'Too many open event streams' },
   draining: { status: 503, title: 'Gateway is shutting down' },
 
@@ -44,6 +46,7 @@ export const ERRORS = {
   path_invalid: { status: 400, title: 'Path invalid' },
   path_outside_workspace: { status: 403, title: 'Path outside the workspace' },
   path_read_only: { status: 403, title: 'Path is read-only' },
+  path_changed: { status: 409, title: 'Path changed during the call' },
   tool_denied: { status: 403, title: 'Tool denied by policy' },
   run_not_found: { status: 404, title: 'Run not found' },
   tool_unknown: { status: 404, title: 'No such tool' },

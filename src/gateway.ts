@@ -44,7 +44,7 @@ import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
 import { hostGuard } from './security/host-guard.js';
-import { inflightLimit } from './security/inflight-limit.js';
+import { inflightLimit, inflightOptions } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
 import { memoryLimiterStore } from './security/limiter-store.js';
 import { originGuard } from './security/origin-guard.js';
@@ -227,7 +227,7 @@ export class Gateway {
     checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, format: config.logFormat, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     this.guards = {
-      inflight: inflightLimit(config.limits),
+      inflight: inflightLimit(inflightOptions(config.limits)),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
       origin: originGuard({ allowedOrigins: config.allowedOrigins }),
       clientIp: clientIp({ trustedProxies: config.trustedProxies }),
@@ -329,7 +329,7 @@ export class Gateway {
       tls: () => this.tlsMaterial,
       bind: () => this.bindLabel(),
       startedAt: () => this.startedAt,
-      inflight: () => ({ requests: guards.inflight.inflightCount(), streams: guards.inflight.streamCount() }),
+      inflight: () => guards.inflight.usage(),
       verifyAudit: verifyRunning,
     }));
     this.app = await buildApp({
@@ -337,6 +337,8 @@ export class Gateway {
       pipeline,
       log,
       bodyLimit: config.limits.maxBodyBytes,
+      maxJsonDepth: config.limits.maxJsonDepth,
+      bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs,
       tls: posture.tls,
       version: VERSION,
       requests: this.requests,
@@ -471,8 +473,11 @@ export class Gateway {
   }
 
   /**
-   * Drains and stops: health turns 503, in-flight requests get up to drainTimeoutSeconds. The
-   * shutdown record is the last entry, written with everything before it. Idempotent.
+   * Drains and stops. For up to drainTimeoutSeconds the listener stays open: new requests hear 503
+   * draining (health {"status":"draining"}), requests already admitted finish, and the jobs running
+   * get the same window to finish (none is claimed any more). Then the listener closes, what is left
+   * is cut (those jobs run again after the restart), and the shutdown record is the last entry,
+   * written with everything before it. Idempotent.
    */
   stop(reason = 'stop'): Promise<void> {
     if (this.stopping) return this.stopping;
@@ -487,15 +492,20 @@ export class Gateway {
       // Event streams never finish on their own: they end now, and clients reconnect elsewhere.
       for (const close of [...this.streams]) close();
       const listener = this.listener;
-      let drained = true;
-      if (listener) {
-        listener.stopAccepting();
-        drained = await listener.waitForInflight(this.config.drainTimeoutSeconds * 1000);
-        if (!drained) this.log.warn({ inflight: this.guards?.inflight.inflightCount() }, 'drain timeout: closing remaining connections');
-        listener.destroyAll();
-      }
+      const windowMs = this.config.drainTimeoutSeconds * 1000;
+      const [requests, jobs] = await Promise.all([
+        listener ? listener.drain(windowMs) : Promise.resolve({ finished: 0, cut: 0 }),
+        this.house ? this.house.jobs.drain(windowMs) : Promise.resolve({ finished: 0, rerun: 0 }),
+      ]);
+      const drained = requests.cut === 0 && jobs.rerun === 0;
+      this.log[drained ? 'info' : 'warn'](
+        { requests, jobs },
+        `drain ${drained ? 'done' : 'timeout: closing remaining connections'}: ${requests.finished} requests and ${jobs.finished} jobs finished; ${requests.cut} requests cut, ${jobs.rerun} jobs will re-run after the restart`,
+      );
+      listener?.stopAccepting();
+      listener?.destroyAll();
       // Closing the app lets the last responses close (and be audited) before the shutdown record;
-      // jobs in flight are left for recovery and supervised children stop (audited) before it too.
+      // jobs still in flight are left for recovery and supervised children stop (audited) before it too.
       await this.closeApp();
       await this.house?.stop();
       const now = this.opts.now ?? Date.now;
@@ -504,7 +514,7 @@ export class Gateway {
       this.audit?.record({
         type: 'gateway.shutdown',
         outcome: 'ok',
-        detail: { ...this.postureDetail(), reason, drained, uptimeSeconds: Math.round((now() - this.startedAt) / 1000) },
+        detail: { ...this.postureDetail(), reason, drained, requests, jobs, uptimeSeconds: Math.round((now() - this.startedAt) / 1000) },
       });
       await this.teardown();
       this.state = 'stopped';

@@ -10,6 +10,7 @@ import { TokenBound } from '../domain/identity/bound.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { Toolbox } from '../domain/tools/toolbox.js';
 import type { Guards } from '../http/pipeline.js';
+import type { HeldResponse } from '../security/inflight-limit.js';
 import type { RouteDeps } from '../routes/index.js';
 import type { House } from './house.js';
 import type { Watch } from './watch.js';
@@ -54,7 +55,7 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
     schedules: house.jobs.scheduler,
     events: house.events,
     streams: {
-      open: (res) => ctx.guards.inflight.openStream(res),
+      open: (res, state) => ctx.guards.inflight.openStream(state.principal, state.client, res as HeldResponse),
       track: (close) => {
         ctx.streams.add(close);
         return () => ctx.streams.delete(close);

@@ -19,6 +19,7 @@ import { TLS_MIN_VERSION } from '../http/server.js';
 import { RENEW_WITHIN_DAYS, certificateNames, reissueSelfSigned, type TlsMaterial } from '../http/tls.js';
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
+import type { InflightUsage } from '../observe/metrics.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
 import type { House } from './house.js';
 
@@ -40,7 +41,8 @@ export interface WatchContext {
   tls: () => TlsMaterial | null;
   bind: () => string;
   startedAt: () => number;
-  inflight: () => { requests: number; streams: number };
+  /** In-flight budgets: use per class and the limits (GET /metrics). */
+  inflight: () => InflightUsage;
   /** Walks the audit chain against this gateway's head. */
   verifyAudit: RunningSources['verifyAudit'];
 }

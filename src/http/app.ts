@@ -2,7 +2,8 @@
  * Builds the Fastify application: our listener, request ids, the guard pipeline compiled onto every
  * route (a route without a scope or a response schema is refused at registration), the problem
  * handler (and its raw-socket twin for requests Node's parser refuses), the body parsers (JSON
- * only), the OpenAPI generator, and the routes. Does not listen.
+ * only, depth-checked) and the body-idle cut-off of the routes without a bearer token, the OpenAPI
+ * generator, and the routes. Does not listen.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { GatewayError } from '../errors.js';
@@ -10,6 +11,7 @@ import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
 import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
+import { bodyIdleTimeout, installJsonParser } from './body-guards.js';
 import { clientErrorHandler } from './client-error.js';
 import { OpenApi } from './openapi.js';
 import type { Pipeline, RoutePolicy } from './pipeline.js';
@@ -32,6 +34,10 @@ export interface AppOptions {
   pipeline: Pipeline;
   log: Logger;
   bodyLimit: number;
+  /** Deepest JSON nesting a body may have (limits.maxJsonDepth). */
+  maxJsonDepth: number;
+  /** Longest pause in a body on the routes without a bearer token (limits.bodyIdleTimeoutMs). */
+  bodyIdleTimeoutMs: number;
   tls: boolean;
   version: string;
   /** Requests by route and status, and their latency: each route gets its slots at registration. */
@@ -40,7 +46,7 @@ export interface AppOptions {
 }
 
 /** Policy for requests that match no route: the full chain with authentication, then 404. */
-const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false } as const satisfies Partial<RoutePolicy>;
+const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false, budget: 'principal' } as const satisfies Partial<RoutePolicy>;
 
 function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
@@ -74,6 +80,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // schema (400 validation_failed) where any other type is 415. Routes that take raw bodies (hook
   // deliveries, the proxy, action links) register their own parsers in their own scope.
   app.removeContentTypeParser('text/plain');
+  installJsonParser(app, opts.maxJsonDepth);
+  const bodyIdle = bodyIdleTimeout(opts.bodyIdleTimeoutMs);
 
   app.decorateRequest('moat', null as never);
 
@@ -93,6 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     // The pipeline also hooks the response of write routes for their audit record.
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
+    if (policy.budget === 'unauthenticated') route.preParsing = [bodyIdle, ...hooks(route.preParsing)];
   });
   app.setErrorHandler(onError);
   const notFound: RoutePolicy = { ...NOT_FOUND_POLICY, slot: opts.requests.unmatched.slot, slotByMethod: opts.requests.unmatched.byMethod };

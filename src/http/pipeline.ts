@@ -1,6 +1,8 @@
 /**
- * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> origin/CORS
- * -> client address -> rate limit -> lockout -> authenticate -> authorize -> audit capacity.
+ * The guard order as one list, compiled once per route: drain -> host -> origin/CORS -> client
+ * address -> rate limit -> lockout -> authenticate -> authorize -> in-flight budgets -> audit capacity.
+ * (A request is charged to the in-flight budgets once its token or route class is known, so that
+ * admin tokens can use their reserve; the listener counts it from its arrival.)
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
  * (log with client and reason, lockout counting, audit), the security headers of every response
  * and the audit record of every write.
@@ -18,8 +20,8 @@ import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { clientIp } from '../security/client-ip.js';
 import type { hostGuard } from '../security/host-guard.js';
-import type { InflightLimit } from '../security/inflight-limit.js';
-import type { Lockout } from '../security/lockout.js';
+import type { Budget, InflightLimit } from '../security/inflight-limit.js';
+import type { Lockout, LockoutKind } from '../security/lockout.js';
 import type { originGuard } from '../security/origin-guard.js';
 import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/principal.js';
 import type { rateLimit } from '../security/rate-limit.js';
@@ -40,8 +42,10 @@ export interface RoutePolicy {
   scope: ScopeRequirement | undefined;
   rateClass: RateClass;
   write: boolean;
-  /** Answered while draining (health says "draining" itself). */
+  /** Answered while draining (health says "draining" itself; running jobs still post progress). */
   drainExempt: boolean;
+  /** The in-flight budget its requests are charged to (none: health, and upgrades, which take stream slots). */
+  budget: Budget;
   /** Where its requests are counted (observe/request-metrics.ts); -1: not counted (upgrades). */
   slot: number;
   slotByMethod: RouteSlots['byMethod'];
@@ -58,8 +62,11 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-/** Failures that count towards the client's lockout. */
-const LOCKOUT_COUNTED = new Set<ErrorCode>(['token_invalid', 'pairing_code_invalid']);
+/**
+ * Failures that count towards the client's lockout, each towards its own kind: a good token resets
+ * token failures only, never the count of pairing codes guessed from the same address.
+ */
+const LOCKOUT_KIND: Partial<Record<ErrorCode, LockoutKind>> = { token_invalid: 'token', pairing_code_invalid: 'pairing' };
 
 /** Refusals that are audited as denials, with their event type. */
 const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
@@ -74,6 +81,7 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   rate_limited: 'ratelimit.refused',
   pairing_code_invalid: 'pairing.failure',
   overloaded: 'limit.inflight',
+  concurrency_limited: 'limit.concurrency',
   too_many_streams: 'limit.streams',
   body_too_large: 'limit.body',
   headers_too_large: 'limit.headers',
@@ -82,6 +90,9 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
 };
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The raw response, which carries what the request holds of the in-flight budgets. */
+type HeldRaw = Parameters<InflightLimit['leave']>[0];
 
 /** The request a write response belongs to, for its audit record when the response closes. */
 const WRITE_REQUEST = Symbol('moat.writeRequest');
@@ -95,6 +106,9 @@ export function isWrite(method: string): boolean {
 function rateClassOf(req: FastifyRequest): RateClass {
   return (req.routeOptions.config as { rateClass?: RateClass } | undefined)?.rateClass ?? 'general';
 }
+
+/** The budget of each auth mode: the routes that take no bearer token have one of their own. */
+const BUDGETS: Readonly<Record<AuthMode, Budget>> = { bearer: 'principal', none: 'none', pairing: 'unauthenticated', signature: 'unauthenticated', link: 'unauthenticated', job: 'anonymous' };
 
 /** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
 export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
@@ -111,7 +125,8 @@ export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config
     // `auditWrites: false` (a service's progress posts, many per job): counted in the request metrics
     // by route and status, not audited one by one (the job's transitions are; refusals still are).
     write: methods.some((m) => isWrite(String(m))) && config.auditWrites !== false,
-    drainExempt: route.url === '/api/v1/health',
+    drainExempt: route.url === '/api/v1/health' || auth === 'job',
+    budget: BUDGETS[auth],
     slot: slots?.slot ?? -1,
     slotByMethod: slots?.byMethod ?? null,
   };
@@ -159,7 +174,6 @@ export function createPipeline(opts: PipelineOptions) {
       res[WRITE_REQUEST] = req;
       res.on('close', onWriteClosed);
     }
-    g.inflight();
     if (!policy.drainExempt && opts.isDraining()) {
       throw new GatewayError('draining', 'the gateway is shutting down; retry on another instance or later', {
         headers: req.raw.httpVersionMajor === 1 ? { connection: 'close', 'retry-after': '5' } : { 'retry-after': '5' },
@@ -174,13 +188,15 @@ export function createPipeline(opts: PipelineOptions) {
     g.rateLimit(policy.rateClass, state.client, t);
     if (policy.auth === 'bearer') {
       const credentialed = req.headers.authorization !== undefined;
-      if (credentialed) g.lockout(state.client, t);
+      if (credentialed) g.lockout(state.client, t, 'token');
       const principal = g.authenticate(req, t);
       state.principal = principal;
       state.scope = g.authorize(req, principal, policy.scope);
-      if (credentialed) g.lockout.succeed(state.client);
-    } else if (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined) {
-      g.lockout(state.client, t);
+      if (credentialed) g.lockout.succeed(state.client, 'token');
+      if (policy.budget === 'principal') g.inflight.admitPrincipal(reply.raw as HeldRaw, principal, state.client);
+    } else {
+      if (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined) g.lockout(state.client, t, 'pairing');
+      if (policy.budget !== 'none') g.inflight.admitAnonymous(reply.raw as HeldRaw, state.client, policy.budget === 'unauthenticated');
     }
     if (policy.write && !opts.audit.hasCapacity()) {
       throw new GatewayError('audit_backlog', 'the audit log is behind; writes are refused until it catches up', { headers: { 'retry-after': '1' } });
@@ -226,7 +242,8 @@ export function createPipeline(opts: PipelineOptions) {
     }
     state.audited = true;
     let lockedForMs = 0;
-    if (LOCKOUT_COUNTED.has(err.code)) lockedForMs = g.lockout.fail(state.client, t);
+    const kind = LOCKOUT_KIND[err.code];
+    if (kind !== undefined) lockedForMs = g.lockout.fail(state.client, t, kind);
     const clientId = clientRequestId(req.headers['x-request-id']);
     opts.log.warn({ reqId: req.id, clientRequestId: clientId, client: state.client, method: req.method, route, code: err.code }, `refused: ${err.detail}`);
     const base = {
@@ -244,7 +261,7 @@ export function createPipeline(opts: PipelineOptions) {
     refused({ type: denial, ...base, detail: { reason: err.detail } });
     if (lockedForMs > 0) {
       counters.lockout(t);
-      refused({ type: 'auth.lockout', ...base, detail: { lockedForMs } });
+      refused({ type: 'auth.lockout', ...base, detail: { lockedForMs, kind } });
       opts.log.warn({ client: state.client, lockedForMs }, 'client locked out after repeated failures');
     }
   }
@@ -293,8 +310,8 @@ export function createPipeline(opts: PipelineOptions) {
     if (state.client === '') state.client = g.clientIp(req);
     const finished = this.writableEnded;
     recordWrite(req, state, finished || this.headersSent ? this.statusCode : undefined, !finished);
-    // A code redeemed is a success like a good token: the client's failures start over.
-    if (finished && this.statusCode === 201 && req.routeOptions.config?.auth === 'pairing') g.lockout.succeed(state.client);
+    // A code redeemed is a success: the client's pairing failures start over (its token failures do not).
+    if (finished && this.statusCode === 201 && req.routeOptions.config?.auth === 'pairing') g.lockout.succeed(state.client, 'pairing');
   }
 
   /** A write to a route that does not exist (after the guards let it through): audited as a 404. */
@@ -303,9 +320,12 @@ export function createPipeline(opts: PipelineOptions) {
     if (state && !state.audited && isWrite(req.method)) recordWrite(req, state, 404, false);
   }
 
-  /** A slot of limits.maxStreams for a long-lived stream (WebSocket); throws too_many_streams. */
-  function openStream(): () => void {
-    return g.inflight.openStream();
+  /**
+   * A stream slot for a long-lived stream (WebSocket) of the request the guards let through: the
+   * global cap, and the token's and address's shares. Throws too_many_streams or concurrency_limited.
+   */
+  function openStream(state: GuardState): () => void {
+    return g.inflight.openStream(state.principal, state.client);
   }
 
   return { run, forRoute, onProblem, onUnreadable, auditUnknownWrite, openStream, baseHeaders: headers as Readonly<Record<string, string>> };

@@ -1,13 +1,14 @@
 /**
  * The listener: HTTP/1.1, or HTTP/2 over TLS 1.3 with HTTP/1.1 fallback (ALPN); header, request and
- * keep-alive timeouts and a header size cap (slowloris); in-flight counting for the cap; and the
- * drain on shutdown (stop accepting, let in-flight requests finish up to a deadline, then close).
+ * keep-alive timeouts and a header size cap (slowloris); the slot of every request, released exactly
+ * once however it ends; HTTP/2 sessions reaped when their peer is gone; and the end of the drain
+ * (wait for in-flight requests up to a deadline, stop accepting, close what is left).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Socket } from 'node:net';
 import { RES_SLOT, RES_START, type ObservedResponse, type RequestMetrics } from '../observe/request-metrics.js';
-import type { InflightLimit } from '../security/inflight-limit.js';
+import { HELD, HELD_CLIENT, HELD_TOKEN, type HeldResponse, type InflightLimit } from '../security/inflight-limit.js';
 import type { TlsMaterial } from './tls.js';
 
 export interface ListenerLimits {
@@ -28,21 +29,51 @@ export interface ListenerOptions {
 /** The oldest TLS version the listener accepts (moat doctor reports it). */
 export const TLS_MIN_VERSION = 'TLSv1.3';
 
+/** On a socket (HTTP/1.1) or session (HTTP/2): the responses of its requests that hold a slot. */
+const OPEN = Symbol('moat.open');
+/** On a response: the connection it is listed on until released (null once released). */
+const CONN = Symbol('moat.conn');
+/** On an HTTP/2 session: a PING was sent and its answer has not come back. */
+const PINGED = Symbol('moat.pinged');
+/** On an HTTP/2 session: the TLS socket it runs on (Node only hands out a proxy of it). */
+const RAW_SOCKET = Symbol('moat.rawSocket');
+
+type Connection = { [OPEN]?: Counted[]; once(event: 'close', fn: () => void): unknown };
+type Counted = ObservedResponse & HeldResponse & { [CONN]?: Connection | null; once(event: 'close', fn: () => void): unknown };
+type Session = http2.ServerHttp2Session & { [OPEN]?: Counted[]; [PINGED]?: boolean; [RAW_SOCKET]?: Socket };
+/** The connection of a request handed over by the upgrade path, which has none to watch. */
+const UNWATCHED: Connection = { once: () => undefined };
+
 /**
- * Responses born with the two slots the request metrics write (the route's slot, the arrival time),
- * so that writing them never changes an object's shape on the request path.
+ * Responses born with the slots the request metrics and the in-flight budgets write (the route's
+ * metrics slot, the arrival time, what the request holds, its connection), so that writing them
+ * never changes an object's shape on the request path.
  */
 class CountedResponse extends http.ServerResponse {
   [RES_SLOT] = -1;
   [RES_START] = 0;
+  [HELD] = 0;
+  [HELD_TOKEN]: string | null = null;
+  [HELD_CLIENT]: string | null = null;
+  [CONN]: Connection | null = null;
 }
 class CountedHttp2Response extends http2.Http2ServerResponse {
   [RES_SLOT] = -1;
   [RES_START] = 0;
+  [HELD] = 0;
+  [HELD_TOKEN]: string | null = null;
+  [HELD_CLIENT]: string | null = null;
+  [CONN]: Connection | null = null;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 export type NodeServer = http.Server | http2.Http2SecureServer;
+
+/** The connection a request came on: its HTTP/2 session, else its socket. */
+function connectionOf(req: http.IncomingMessage): Connection | null {
+  if (req.httpVersionMajor === 2) return ((req as unknown as http2.Http2ServerRequest).stream?.session as unknown as Connection | undefined) ?? null;
+  return (req.socket as unknown as Connection | null) ?? null;
+}
 
 export class Listener {
   server: NodeServer | null = null;
@@ -54,22 +85,56 @@ export class Listener {
   /** Fastify's serverFactory: builds the Node server around Fastify's handler. */
   readonly factory = (handler: Handler): NodeServer => {
     const { inflight, limits, tls, requests } = this.opts;
-    const leave = inflight.leave;
-    // One 'close' listener per request does both: the in-flight count and the request metrics.
-    const closed = requests
-      ? function closed(this: http.ServerResponse): void {
-          leave.call(this);
-          requests.closed(this as unknown as ObservedResponse);
-        }
-      : leave;
+
+    /**
+     * Releases a request's slot and counts it, exactly once, on the first of its response's close
+     * and its connection's close (HABITS 21): Node never emits 'close' on the queued responses of
+     * pipelined requests whose socket died, and an HTTP/2 session can end without closing its
+     * streams; either would hold the slot for good.
+     */
+    function release(res: Counted): void {
+      const conn = res[CONN];
+      if (conn === null || conn === undefined) return;
+      res[CONN] = null;
+      const open = conn[OPEN];
+      if (open !== undefined) {
+        const i = open.lastIndexOf(res);
+        if (i >= 0) open.splice(i, 1);
+      }
+      inflight.leave(res);
+      if (requests) requests.closed(res);
+    }
+    function closed(this: Counted): void {
+      release(this);
+    }
+    /** The connection's 'close': every request on it that still holds a slot lets go. */
+    function connectionClosed(this: Connection): void {
+      const open = this[OPEN];
+      if (open === undefined) return;
+      for (const res of open.splice(0)) {
+        if (res[CONN] === null) continue;
+        res[CONN] = null;
+        inflight.leave(res);
+        if (requests) requests.closed(res);
+      }
+    }
     const counted: Handler = (req, res) => {
-      inflight.enter();
-      if (requests) (res as unknown as ObservedResponse)[RES_START] = performance.now();
-      res.on('close', closed);
+      const r = res as unknown as Counted;
+      inflight.enter(r);
+      r[RES_START] = performance.now();
+      const conn = connectionOf(req) ?? UNWATCHED;
+      let open = conn[OPEN];
+      if (open === undefined && conn !== UNWATCHED) {
+        open = conn[OPEN] = [];
+        conn.once('close', connectionClosed);
+      }
+      open?.push(r);
+      r[CONN] = conn;
+      r.once('close', closed);
       handler(req, res);
     };
     const http1Options = {
-      ...(requests ? { ServerResponse: CountedResponse } : {}),
+      ServerResponse: CountedResponse,
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -87,7 +152,8 @@ export class Listener {
         {
           ...http1Options,
           allowHTTP1: true,
-          ...(requests ? { Http1ServerResponse: CountedResponse, Http2ServerResponse: CountedHttp2Response } : {}),
+          Http1ServerResponse: CountedResponse,
+          Http2ServerResponse: CountedHttp2Response,
           key: tls.key,
           cert: tls.cert,
           minVersion: TLS_MIN_VERSION,
@@ -108,12 +174,18 @@ export class Listener {
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         connectionsCheckingInterval: http1Options.connectionsCheckingInterval,
       });
-      s.on('session', (session: http2.ServerHttp2Session) => {
-        this.sessions.add(session);
-        session.setTimeout(limits.keepAliveTimeoutMs, () => session.close());
-        session.once('close', () => this.sessions.delete(session));
+      // Node's own 'secureConnection' listener (registered first) makes the session and emits 'session'
+      // before ours runs: the socket handed to ours is the newest session's.
+      let newest: Session | null = null;
+      s.on('session', (session: Session) => {
+        newest = session;
+        this.watchSession(session);
       });
-      s.on('secureConnection', (socket: Socket) => this.track(socket));
+      s.on('secureConnection', (socket: Socket) => {
+        this.track(socket);
+        if (newest !== null) newest[RAW_SOCKET] = socket;
+        newest = null;
+      });
       server = s as unknown as NodeServer; // the counted response classes are subclasses of the defaults
     } else {
       const s = http.createServer(http1Options, counted);
@@ -124,31 +196,81 @@ export class Listener {
     return server;
   };
 
+  /**
+   * HTTP/2 sessions end, whatever the peer does (HABITS 21). One whose socket closed is destroyed
+   * with its streams. Idle for limits.keepAliveTimeoutMs, one without requests in flight is closed
+   * (GOAWAY), one with requests in flight is pinged; the same time later, one still closing or
+   * still without an answer to the ping is destroyed: a peer that vanished without a FIN (or a
+   * session wedged by a flood of cancelled streams) can no longer hold its slots.
+   */
+  private watchSession(session: Session): void {
+    const graceMs = this.opts.limits.keepAliveTimeoutMs;
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    // The proxy Node hands out forwards once() to the real socket.
+    (session.socket as unknown as Socket).once('close', () => {
+      if (!session.destroyed) session.destroy();
+    });
+    let ended = false;
+    session.once('close', () => (ended = true));
+    // A session destroyed while a write to its dead socket is pending never finishes closing: its
+    // socket goes too, the same time later.
+    const bury = () => {
+      if (!ended) session[RAW_SOCKET]?.destroy();
+    };
+    const reap = () => {
+      if (ended) return;
+      if (session.destroyed) bury();
+      else if (session.closed || session[PINGED] === true) {
+        session.destroy();
+        setTimeout(bury, graceMs).unref();
+      }
+    };
+    session.setTimeout(graceMs, () => {
+      if (session.destroyed) return;
+      if (!session.closed) {
+        if ((session[OPEN]?.length ?? 0) === 0) session.close();
+        else if (session[PINGED] !== true) {
+          session[PINGED] = true;
+          try {
+            const sent = session.ping((err) => {
+              if (err) session.destroy();
+              else session[PINGED] = false;
+            });
+            if (!sent) session.destroy();
+          } catch {
+            session.destroy();
+          }
+        }
+      }
+      setTimeout(reap, graceMs).unref();
+    });
+  }
+
   private track(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  /**
-   * Stops accepting connections. Open connections stay up while draining, so that a health check
-   * on them hears 503 "draining" and in-flight requests finish; they are closed by destroyAll().
-   * (http.Server#close would also drop idle keep-alive connections at once: only the listening
-   * socket is closed here.)
-   */
+  /** Stops accepting connections (the end of the drain; destroyAll() closes the open ones). */
   stopAccepting(): void {
     const server = this.server;
     if (!server || !server.listening) return;
     net.Server.prototype.close.call(server);
   }
 
-  /** Waits until nothing is in flight or the deadline passes; returns whether it drained. */
-  async waitForInflight(deadlineMs: number): Promise<boolean> {
-    const end = Date.now() + deadlineMs;
-    while (this.opts.inflight.inflightCount() > 0) {
-      if (Date.now() >= end) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return true;
+  /**
+   * The drain's wait, with the listener still open: until no admitted request is in flight, or
+   * `windowMs` passed. New requests are refused (503 draining) before they are admitted, so a flood
+   * of them cannot hold the drain open. Says how many finished and how many are left to cut.
+   */
+  async drain(windowMs: number): Promise<{ finished: number; cut: number }> {
+    const inflight = this.opts.inflight;
+    const before = inflight.admittedCount();
+    const end = Date.now() + windowMs;
+    while (inflight.admittedCount() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const cut = inflight.admittedCount();
+    return { finished: Math.max(0, before - cut), cut };
   }
 
   /** Closes every remaining connection now. */

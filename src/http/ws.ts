@@ -21,8 +21,8 @@ import type { NodeServer } from './server.js';
 export interface UpgradeOptions {
   pipeline: Pipeline;
   log: Logger;
-  /** Takes a slot of limits.maxStreams (throws too_many_streams); returns its release. */
-  openStream(): () => void;
+  /** Takes a stream slot for the guarded request (throws too_many_streams, concurrency_limited); returns its release. */
+  openStream(state: import('../security/principal.js').GuardState): () => void;
   proxy(ctx: UpgradeContext): Promise<void>;
   events(ctx: EventsUpgradeContext): Promise<void>;
 }
@@ -79,8 +79,9 @@ function serveAsRequest(server: NodeServer, req: http.IncomingMessage, socket: D
 }
 
 export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
-  const policy = routePolicy({ method: 'GET', url: PROXY_URL, config: PROXY_ROUTE_CONFIG });
-  const eventsPolicy = routePolicy({ method: 'GET', url: EVENTS_WS_URL, config: EVENTS_WS_CONFIG as never });
+  // An upgrade is not a request in flight: it takes a stream slot once the guards let it through.
+  const policy = { ...routePolicy({ method: 'GET', url: PROXY_URL, config: PROXY_ROUTE_CONFIG }), budget: 'none' as const };
+  const eventsPolicy = { ...routePolicy({ method: 'GET', url: EVENTS_WS_URL, config: EVENTS_WS_CONFIG as never }), budget: 'none' as const };
 
   /** GET /api/v1/ws: live events over a WebSocket. */
   function onEventsUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -103,7 +104,7 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
         throw new GatewayError('token_invalid', 'a token in the query string is never accepted; send Authorization or Sec-WebSocket-Protocol: moat.bearer.<token>');
       }
       opts.pipeline.run(eventsPolicy, request, reply);
-      release = opts.openStream();
+      release = opts.openStream(request.moat);
     } catch (err) {
       refuse(err);
       return;
@@ -140,7 +141,7 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
     };
     try {
       opts.pipeline.run(policy, request, reply);
-      release = opts.openStream();
+      release = opts.openStream(request.moat);
     } catch (err) {
       refuse(err);
       return;

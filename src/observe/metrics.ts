@@ -8,11 +8,28 @@ import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { DoorCounters } from './counters.js';
 import { LATENCY_BUCKETS, STATUS_CLASSES, type RequestMetrics } from './request-metrics.js';
 
+/** Use of the in-flight budgets per class, and their limits (security/inflight-limit.ts keeps them). */
+export interface InflightUsage {
+  requests: { total: number; admin: number; token: number; unauthenticated: number; anonymous: number; topToken: number; topClient: number };
+  streams: { total: number; admin: number; token: number; topToken: number; topClient: number };
+  limits: {
+    maxInflight: number;
+    adminReservedInflight: number;
+    maxInflightPerToken: number;
+    maxInflightPerClient: number;
+    maxInflightUnauthenticated: number;
+    maxStreams: number;
+    adminReservedStreams: number;
+    maxStreamsPerToken: number;
+    maxStreamsPerClient: number;
+  };
+}
+
 export interface MetricsSources {
   requests: RequestMetrics;
   counters: DoorCounters;
   info: { version: string; bindClass: string; tls: boolean; auth: boolean };
-  inflight(): { requests: number; streams: number };
+  inflight(): InflightUsage;
   egressRefusals(): ReadonlyArray<{ purpose: string; reason: string; count: number }>;
   toolDenials(): ReadonlyArray<{ tool: string; count: number }>;
   /** Jobs in the store by service and state (finished ones until they are purged). */
@@ -65,8 +82,40 @@ export function createMetricsRegistry(src: MetricsSources): Registry {
       return out;
     }),
   );
-  scraped(registry, 'moat_http_requests_in_flight', 'Requests being handled now', 'gauge', () => [v(src.inflight().requests)]);
-  scraped(registry, 'moat_event_streams_open', 'Open event streams (SSE and WebSocket)', 'gauge', () => [v(src.inflight().streams)]);
+  scraped(registry, 'moat_http_requests_in_flight', 'Requests being handled now (health and refusals included)', 'gauge', () => [v(src.inflight().requests.total)]);
+  scraped(registry, 'moat_event_streams_open', 'Open event streams (SSE and WebSocket)', 'gauge', () => [v(src.inflight().streams.total)]);
+  // The budgets (docs/deployment.md): use per class, the largest single share in use, and each limit.
+  scraped(registry, 'moat_inflight_budget_used', 'In-flight budget in use by class: admin tokens, other tokens, unauthenticated routes, job progress; top_token/top_client: the most one token or address holds', 'gauge', () => {
+    const u = src.inflight();
+    const r = u.requests;
+    const s = u.streams;
+    return [
+      v(r.admin, { kind: 'requests', class: 'admin' }),
+      v(r.token, { kind: 'requests', class: 'token' }),
+      v(r.unauthenticated, { kind: 'requests', class: 'unauthenticated' }),
+      v(r.anonymous, { kind: 'requests', class: 'job_progress' }),
+      v(r.topToken, { kind: 'requests', class: 'top_token' }),
+      v(r.topClient, { kind: 'requests', class: 'top_client' }),
+      v(s.admin, { kind: 'streams', class: 'admin' }),
+      v(s.token, { kind: 'streams', class: 'token' }),
+      v(s.topToken, { kind: 'streams', class: 'top_token' }),
+      v(s.topClient, { kind: 'streams', class: 'top_client' }),
+    ];
+  });
+  scraped(registry, 'moat_inflight_budget_limit', 'In-flight budget limits (limits.*): total, admin_reserved, per_token, per_client, unauthenticated', 'gauge', () => {
+    const l = src.inflight().limits;
+    return [
+      v(l.maxInflight, { kind: 'requests', budget: 'total' }),
+      v(l.adminReservedInflight, { kind: 'requests', budget: 'admin_reserved' }),
+      v(l.maxInflightPerToken, { kind: 'requests', budget: 'per_token' }),
+      v(l.maxInflightPerClient, { kind: 'requests', budget: 'per_client' }),
+      v(l.maxInflightUnauthenticated, { kind: 'requests', budget: 'unauthenticated' }),
+      v(l.maxStreams, { kind: 'streams', budget: 'total' }),
+      v(l.adminReservedStreams, { kind: 'streams', budget: 'admin_reserved' }),
+      v(l.maxStreamsPerToken, { kind: 'streams', budget: 'per_token' }),
+      v(l.maxStreamsPerClient, { kind: 'streams', budget: 'per_client' }),
+    ];
+  });
   scraped(registry, 'moat_http_problems_total', 'Refusals and failures answered, by error code (docs/errors.md)', 'counter', () =>
     [...counters.problems].map(([code, n]) => v(n, { code })),
   );

@@ -17,7 +17,7 @@ import type { HookRegistry } from '../domain/hooks/registry.js';
 import type { TriggerService } from '../domain/hooks/triggers.js';
 import type { ActionLinks } from '../domain/tasks/links.js';
 import type { TaskService } from '../domain/tasks/service.js';
-import type { Principal } from '../security/principal.js';
+import type { GuardState, Principal } from '../security/principal.js';
 
 export interface StatusView {
   version: string;
@@ -36,8 +36,12 @@ export interface AuditView {
 
 /** Event-stream slots (limits.maxStreams), the list of open streams (closed on drain), and their tokens. */
 export interface StreamSlots {
-  /** Counts `res` as a stream (not a request in flight); throws too_many_streams. Returns release. */
-  open(res: object): () => void;
+  /**
+   * Counts `res` as a stream of the guarded request (no longer a request in flight), against the
+   * global cap and its token's and address's shares; throws too_many_streams or concurrency_limited.
+   * Returns the release.
+   */
+  open(res: object, state: GuardState): () => void;
   /** Registers a stream's closer; returns the unregister function. */
   track(close: () => void): () => void;
   /**

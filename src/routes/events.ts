@@ -35,7 +35,7 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
       },
     },
     (req, reply) => {
-      const release = deps.streams.open(reply.raw);
+      const release = deps.streams.open(reply.raw, req.moat);
       const scopes = req.moat.principal?.scopes ?? new Set<string>();
       reply.hijack();
       const res = reply.raw;

@@ -1,4 +1,7 @@
-/** GET /api/v1/health: the one unauthenticated route; says ok or draining and nothing else. */
+/**
+ * GET /api/v1/health: the one unauthenticated route; says ok or draining and nothing else. It is
+ * outside every in-flight budget (a full gateway still answers it) and exempt from the drain.
+ */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { RouteDeps } from './deps.js';
@@ -14,7 +17,7 @@ export function healthRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'isDrai
     },
     async (req, reply) => {
       if (deps.isDraining()) {
-        // Load balancers reconnect for their next check, and find the port closed.
+        // Load balancers reconnect for their next check (and hear draining again until the port closes).
         if (req.raw.httpVersionMajor === 1) reply.header('connection', 'close');
         return reply.code(503).header('retry-after', '5').send({ status: 'draining' });
       }

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { Type, type Static } from '@sinclair/typebox';
 import { HOOK_NAME_PATTERN } from '../config/sections/hooks.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, isGatewayError } from '../errors.js';
 import type { RouteDeps } from './deps.js';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: HOOK_NAME_PATTERN }) }, { additionalProperties: false });
@@ -41,7 +41,8 @@ function readCapped(req: FastifyRequest, payload: IncomingMessage, cap: number):
       chunks.push(chunk);
     });
     payload.once('end', () => resolve(Buffer.concat(chunks, size)));
-    payload.once('error', (err) => reject(new GatewayError('bad_request', 'the request body could not be read', { cause: err })));
+    // A refusal raised while the body streamed (a body that stalled: 408) keeps its code.
+    payload.once('error', (err) => reject(isGatewayError(err) ? err : new GatewayError('bad_request', 'the request body could not be read', { cause: err })));
   });
 }
 

@@ -154,11 +154,11 @@ export function clientKey(address: string): string {
 export interface LimiterStore {
   /** Sliding-window counters of one rate class. */
   windows(rateClass: string, windowMs: number, maxClients: number): WindowStore;
-  /** Failure records of the lockout. */
-  failures(maxClients: number): FailureStore;
+  /** Failure records of the lockout, one store per kind of credential (`token`, `pairing`). */
+  failures(maxClients: number, kind: string): FailureStore;
 }
 
 export const memoryLimiterStore: LimiterStore = {
   windows: (_rateClass, windowMs, maxClients) => new MemoryWindowStore(windowMs, maxClients),
-  failures: (maxClients) => new MemoryFailureStore(maxClients),
+  failures: (maxClients, _kind) => new MemoryFailureStore(maxClients),
 };

@@ -1,6 +1,7 @@
 /**
- * Graceful shutdown of a real process: on SIGTERM it stops accepting, health turns 503, an
- * in-flight request (a slow upload) completes, then it exits 0; past the drain timeout it closes.
+ * Graceful shutdown of a real process: on SIGTERM health turns 503 and the listener stays open
+ * (a new connection hears 503 draining, not a refusal), an in-flight request (a slow upload)
+ * completes, then it exits 0; past the drain timeout it closes.
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -49,7 +50,7 @@ function connection(port: number) {
 }
 
 describe('drain on SIGTERM', () => {
-  it('finishes the in-flight request, answers health 503 meanwhile, refuses new connections, exits 0', async () => {
+  it('finishes the in-flight request, answers health 503 meanwhile, answers new connections 503 draining, exits 0', async () => {
     const dataDir = tmpDir();
     const p = await spawnServe(['--data-dir', dataDir, '--port', '0', '--drain-timeout', '20']);
     const port = Number(new URL(p.url).port);
@@ -72,7 +73,13 @@ describe('drain on SIGTERM', () => {
     const draining = await probe.response();
     expect(draining.status).toBe(503);
     expect(JSON.parse(draining.body)).toEqual({ status: 'draining' });
-    expect(await isListening(port)).toBe(false);
+    // The listener stays open for the drain: a new client is told, not refused.
+    expect(await isListening(port)).toBe(true);
+    const late = connection(port);
+    late.write(`GET /api/v1/status HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    const told = await late.response();
+    expect(told.status).toBe(503);
+    expect(JSON.parse(told.body).code).toBe('draining');
 
     slow.write(body.slice(10));
     const done = await slow.response();

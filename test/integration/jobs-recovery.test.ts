@@ -1,7 +1,8 @@
 /**
- * The recovery rule at boot (docs/jobs.md), for a gateway stopped mid-job (a graceful stop leaves
- * in-flight jobs exactly as a crash does): an interrupted attempt counts; the job is queued again
- * if it has attempts left, and fails with gateway_restarted if not.
+ * The recovery rule at boot (docs/jobs.md), for a gateway stopped mid-job with no drain window
+ * (drainTimeoutSeconds 0: a job still running when the drain ends is left exactly as a crash leaves
+ * it): an interrupted attempt counts; the job is queued again if it has attempts left, and fails
+ * with gateway_restarted if not.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +20,7 @@ afterEach(async () => {
 const OPEN_CALLBACKS = { egress: { purposes: { callback: { allowCidrs: ['127.0.0.1/32'] } } } };
 
 async function interruptAndRestart(maxAttempts: number, extra: Record<string, unknown> = {}): Promise<{ id: string; g: JobsGateway }> {
-  const first = await startJobsGateway(OPEN_CALLBACKS);
+  const first = await startJobsGateway({ ...OPEN_CALLBACKS, drainTimeoutSeconds: 0 });
   const j = await first.submit({ service: 'worker', maxAttempts, payload: { steps: 30, stepMs: 50 }, ...extra });
   await first.until(j.id, ['running']);
   const { dataDir } = first;

@@ -13,7 +13,7 @@ let workerToken: string;
 let otherToken: string;
 
 beforeAll(async () => {
-  g = await startGateway({ services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, limits: { maxStreams: 2 } });
+  g = await startGateway({ services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, limits: { maxStreams: 2, adminReservedStreams: 0, maxStreamsPerToken: 2, maxStreamsPerClient: 2 } });
   const mint = async (name: string, scopes: string[]) => (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name, scopes } })).json.token as string;
   workerToken = await mint('ws-user', ['svc:worker']);
   otherToken = await mint('ws-other', ['svc:elsewhere']);

@@ -85,25 +85,28 @@ describe('the limiter store interface', () => {
         windows.set(rateClass, w);
         return w;
       },
-      failures: () => {
-        asked.push('failures');
-        return { get: (k) => failures.get(k), set: (k, r) => void failures.set(k, r), delete: (k) => void failures.delete(k) };
+      failures: (_maxClients, kind) => {
+        asked.push(`failures:${kind}`);
+        // Each kind of credential gets a store of its own; this one keeps the token failures.
+        const m = kind === 'token' ? failures : new Map<string, { failures: number; lockedUntil: number; lastFailure: number }>();
+        return { get: (k) => m.get(k), set: (k, r) => void m.set(k, r), delete: (k) => void m.delete(k) };
       },
     };
     const t = Date.parse('2026-11-23T12:00:00Z');
     const limit = rateLimit({ enabled: true, maxClients: 100, perMinute: { pair: 2, hooks: 60, jobs: 120, progress: 6000, general: 600 } }, shared);
     const lock = lockout({ after: 1, baseMs: 1000, maxMs: 1000, maxClients: 100 }, shared);
-    expect(asked).toEqual(['windows:pair', 'windows:hooks', 'windows:jobs', 'windows:progress', 'windows:general', 'failures']);
+    expect(asked).toEqual(['windows:pair', 'windows:hooks', 'windows:jobs', 'windows:progress', 'windows:general', 'failures:token', 'failures:pairing']);
     limit('pair', '198.51.100.7', t);
     limit('pair', '198.51.100.7', t);
     expect(() => limit('pair', '198.51.100.7', t)).toThrow(/per minute/);
     expect(windows.get('pair')?.size).toBe(1);
-    lock.fail('198.51.100.7', t);
+    lock.fail('198.51.100.7', t, 'token');
     expect([...failures.keys()]).toEqual([clientKey('198.51.100.7')]);
-    expect(() => lock('198.51.100.7', t + 1)).toThrow();
+    expect(() => lock('198.51.100.7', t + 1, 'token')).toThrow();
+    expect(() => lock('198.51.100.7', t + 1, 'pairing')).not.toThrow();
     // A live change keeps the counters in the same store.
     limit.reconfigure({ enabled: true, maxClients: 100, perMinute: { pair: 3, hooks: 60, jobs: 120, progress: 6000, general: 600 } });
-    expect(asked).toHaveLength(6);
+    expect(asked).toHaveLength(7);
     expect(() => limit('pair', '198.51.100.7', t)).toThrow(/per minute/);
   });
 });

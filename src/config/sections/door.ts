@@ -43,9 +43,11 @@ export const doorKnobs = {
     weakens: 'Each origin may drive the API from a browser with a token it holds; a broad pattern lets other sites do so.',
   }),
   drainTimeoutSeconds: knob(Type.Number({ default: 10, minimum: 0, maximum: 3600 }), {
-    description: 'On SIGTERM/SIGINT, seconds that in-flight requests get to finish before connections are closed.',
+    description:
+      'On SIGTERM/SIGINT, seconds the drain lasts at most: the port stays open and answers 503 draining, in-flight requests and running jobs get this long to finish; then connections close and jobs still running are run again after the restart.',
     env: 'MOAT_DRAIN_TIMEOUT',
     flag: 'drain-timeout',
+    weakens: 'Shorter cuts more running jobs (they run again from the start after the restart).',
   }),
   logLevel: knob(
     Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {

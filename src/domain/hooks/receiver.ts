@@ -9,6 +9,7 @@ import type { AuditSink } from '../../audit/event.js';
 import type { Config } from '../../config/schema.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
+import { checkJsonDepth } from '../../security/json-depth.js';
 import type { HookStore } from '../../store/types.js';
 import type { ActionRunner, Outcome } from './actions.js';
 import type { HookRegistry } from './registry.js';
@@ -26,8 +27,8 @@ export interface Delivery {
 
 const ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
-/** The body of a verified delivery: JSON or a form. */
-export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+/** The body of a verified delivery: JSON (no deeper than `maxDepth`, checked before parsing) or a form. */
+export function parseBody(raw: Buffer, contentType: string | undefined, maxDepth: number): unknown {
   if (raw.length === 0) return {};
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type === 'application/x-www-form-urlencoded') {
@@ -39,8 +40,11 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
     return out;
   }
   if (type === '' || type === 'application/json' || type.endsWith('+json')) {
+    const text = raw.toString('utf8');
+    // Stack exhaustion: templates and sealing walk the body recursively.
+    checkJsonDepth(text, maxDepth);
     try {
-      return JSON.parse(raw.toString('utf8')) as unknown;
+      return JSON.parse(text) as unknown;
     } catch {
       throw new GatewayError('json_invalid', 'the body verified but is not valid JSON');
     }
@@ -105,7 +109,7 @@ export class HookReceiver {
 
     let deliveryId: string | undefined;
     try {
-      const body = parseBody(d.raw, header(d.headers, 'content-type') ?? undefined);
+      const body = parseBody(d.raw, header(d.headers, 'content-type') ?? undefined, this.opts.config().limits.maxJsonDepth);
       deliveryId = scheme.deliveryId?.(d.headers) ?? scheme.deliveryIdFromBody?.(body) ?? idempotencyKey(d.headers);
       const prepared = this.opts.actions.prepare(hook.action, { body, query: d.query, headers: d.headers });
       const outcome = await this.opts.actions.run(prepared, { id: `hook:${d.name}`, name: `hook ${d.name}`, owner: null }, `hook:${d.name}`, deliveryId === undefined ? undefined : { scope: d.name, id: deliveryId });

@@ -67,6 +67,10 @@ export class Dispatcher {
   /** When the retry timer fires (ms since the epoch), or null. */
   private retryAt: number | null = null;
   private stopped = true;
+  /** Draining: no job is claimed any more; the ones in flight may finish. */
+  private draining = false;
+  /** Called when a job in flight lets go of its slot (the drain waits on it). */
+  private onSettled: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -132,6 +136,36 @@ export class Dispatcher {
     for (const flights of this.inFlight.values()) for (const f of flights.values()) f.controller.abort();
   }
 
+  /**
+   * The drain: claims no further job and gives the jobs in flight until `deadlineMs` to finish (their
+   * outcome is recorded as usual). Returns how many finished and how many are still running; stop()
+   * then cuts those, and the next boot runs them again (another attempt).
+   */
+  async drain(deadlineMs: number): Promise<{ finished: number; rerun: number }> {
+    this.draining = true;
+    const inFlight = () => {
+      let n = 0;
+      for (const flights of this.inFlight.values()) n += flights.size;
+      return n;
+    };
+    const before = inFlight();
+    if (before > 0 && deadlineMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, deadlineMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.onSettled = () => {
+          if (inFlight() === 0) done();
+        };
+      });
+      this.onSettled = null;
+    }
+    const rerun = inFlight();
+    return { finished: before - rerun, rerun };
+  }
+
   /** Wakes the dispatcher for a service (a job was queued, a slot freed). Cheap: one pass per tick. */
   kick(service: string): void {
     this.pending.add(service);
@@ -161,7 +195,7 @@ export class Dispatcher {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.stopped) return;
+    if (this.scheduled || this.stopped || this.draining) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -171,7 +205,7 @@ export class Dispatcher {
 
   /** Claims what each woken service has room for. No query runs for a service whose slots are full. */
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.draining) return;
     const now = this.now();
     const services = [...this.pending];
     this.pending.clear();
@@ -265,6 +299,7 @@ export class Dispatcher {
     if ((flight.timedOut || flight.canceled) && flight.handedOver) await this.opts.services.cancel(job.service, job.id).catch(() => undefined);
     this.inFlight.get(job.service)?.delete(job.id);
     this.opts.services.noteActivity(job.service);
+    this.onSettled?.();
     this.kick(job.service);
   }
 

@@ -81,6 +81,15 @@ export class JobsModule {
     return recovered;
   }
 
+  /**
+   * The drain: schedules stop firing and no job is claimed; the jobs in flight get until
+   * `deadlineMs` to finish. Says how many finished and how many will run again after the restart.
+   */
+  drain(deadlineMs: number): Promise<{ finished: number; rerun: number }> {
+    this.scheduler.stop();
+    return this.dispatcher.drain(deadlineMs);
+  }
+
   async stop(): Promise<void> {
     this.scheduler.stop();
     await this.dispatcher.stop();

@@ -191,7 +191,10 @@ function realOrNull(path: string): string | null {
     }
     if (code === 'ELOOP') outside('a symbolic link loop on the path');
     if (code === 'EACCES') throw new GatewayError('tool_failed', 'permission denied on the path', { extra: { reason: 'permission_denied' } });
-    throw err;
+    if (code === 'ENAMETOOLONG') invalid('the path, its links resolved, is longer than the system allows');
+    // A race with another process in the workspace: realpath read a component as a link and it was
+    // a directory by the time it was read (EINVAL), or the like. Nothing was resolved: 409, not a 500.
+    throw new GatewayError('path_changed', 'a directory or link on the path was replaced while it was resolved; retry', { cause: err });
   }
 }
 

@@ -72,6 +72,8 @@ export function fsProblem(err: unknown): never {
       throw new GatewayError('path_read_only', 'the file system is read-only');
     case 'ELOOP':
       outside(SWAPPED);
+    case 'ESTALE':
+      throw new GatewayError('path_changed', 'a directory on the path was replaced during the call; retry');
     default:
       if (typeof code === 'string') failed('io_error', `the file system refused (${code})`);
       throw err;
