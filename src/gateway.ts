@@ -40,6 +40,7 @@ import { RequestMetrics } from './observe/request-metrics.js';
 import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
+import { framingGuard } from './security/framing-guard.js';
 import { hostGuard } from './security/host-guard.js';
 import { inflightLimit } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
@@ -223,6 +224,7 @@ export class Gateway {
     checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     this.guards = {
+      framing: framingGuard(),
       inflight: inflightLimit(config.limits),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
       origin: originGuard({ allowedOrigins: config.allowedOrigins }),

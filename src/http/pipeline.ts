@@ -1,5 +1,5 @@
 /**
- * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> origin/CORS
+ * The guard order as one list, compiled once per route: framing -> in-flight cap -> drain -> host -> origin/CORS
  * -> client address -> rate limit -> lockout -> authenticate -> authorize -> audit capacity.
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
  * (log with client and reason, lockout counting, audit), the security headers of every response
@@ -16,6 +16,7 @@ import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/req
 import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { clientIp } from '../security/client-ip.js';
+import type { framingGuard } from '../security/framing-guard.js';
 import type { hostGuard } from '../security/host-guard.js';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout } from '../security/lockout.js';
@@ -24,6 +25,7 @@ import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../secur
 import type { rateLimit } from '../security/rate-limit.js';
 
 export interface Guards {
+  framing: ReturnType<typeof framingGuard>;
   inflight: InflightLimit;
   host: ReturnType<typeof hostGuard>;
   origin: ReturnType<typeof originGuard>;
@@ -67,6 +69,8 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   locked_out: 'auth.locked_out',
   scope_required: 'authz.denied',
   host_not_allowed: 'guard.host',
+  transfer_encoding_invalid: 'guard.framing',
+  transfer_coding_unsupported: 'guard.framing',
   origin_not_allowed: 'guard.origin',
   rate_limited: 'ratelimit.refused',
   pairing_code_invalid: 'pairing.failure',
@@ -152,6 +156,8 @@ export function createPipeline(opts: PipelineOptions) {
       res[WRITE_REQUEST] = req;
       res.on('close', onWriteClosed);
     }
+    // First: a request whose body cannot be framed is refused before anything reads it (smuggling).
+    g.framing(req);
     g.inflight();
     if (!policy.drainExempt && opts.isDraining()) {
       throw new GatewayError('draining', 'the gateway is shutting down; retry on another instance or later', {
