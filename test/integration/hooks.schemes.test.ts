@@ -29,6 +29,7 @@ beforeAll(async () => {
         { name: 'wa', verify: 'whatsapp', secret: S, verifyToken: 'wa-verify-token-0123456', action: task('wa {body.entry.0.id}') },
         { name: 'small', verify: 'secret', secret: S, maxBodyBytes: 1024, action: task('small') },
         { name: 'gpu', verify: 'standard-webhooks', secret: SW, action: task('prediction {body.id} {body.status}') },
+        { name: 'linq', verify: 'timestamped-hmac', secret: S, action: task('linq {body.event_type}') },
       ],
     },
     { now: () => Date.now() + offsetMs },
@@ -247,5 +248,25 @@ describe('standard-webhooks (Replicate-style prediction callbacks)', () => {
 
   it('refuses at boot a standard-webhooks secret that is not base64', async () => {
     await expect(startGateway({ hooks: [{ name: 'bad', verify: 'standard-webhooks', secret: 'whsec_this is not base64!', action: task('x') }] })).rejects.toMatchObject({ code: 'config_invalid' });
+  });
+});
+
+describe('timestamped-hmac (Linq)', () => {
+  const body = JSON.stringify({ api_version: 'v3', event_type: 'message.received', event_id: 'evt_linq_1', data: { from: '+15551234567' } });
+  const headers = (ts: number, b = body) => ({ 'content-type': 'application/json', 'x-webhook-event': 'message.received', 'x-webhook-timestamp': String(ts), 'x-webhook-signature': hmacHex(S, `${ts}.`, b) });
+
+  it('verifies a delivery, and a redelivery of the same event_id is a duplicate', async () => {
+    const ts = nowS();
+    const first = await deliver(g, 'linq', body, headers(ts));
+    expect(first.status).toBe(202);
+    expect(await titleOf(first.json.task)).toBe('linq message.received');
+    const again = await deliver(g, 'linq', body, headers(ts + 1));
+    expect(again.json).toMatchObject({ duplicate: true, task: first.json.task });
+  });
+
+  it('refuses a tampered body and a stale timestamp with 401 signature_invalid', async () => {
+    const ts = nowS();
+    expect((await deliver(g, 'linq', body.replace('v3', 'v4'), headers(ts, body))).status).toBe(401);
+    expect((await deliver(g, 'linq', body, headers(ts - 301))).status).toBe(401);
   });
 });

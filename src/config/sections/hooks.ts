@@ -12,7 +12,7 @@ import { SERVICE_NAME_PATTERN } from './services.js';
 export const HOOK_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 /** Trigger paths: one or more segments below /api/v1/triggers/. */
 export const TRIGGER_PATH_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){0,7}$';
-export const VERIFY_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret', 'standard-webhooks'] as const;
+export const VERIFY_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret', 'standard-webhooks', 'timestamped-hmac'] as const;
 export type VerifyScheme = (typeof VERIFY_SCHEMES)[number];
 
 const TEMPLATE_NOTE = '`{body.x.y}`, `{query.x}`, `{header.x-name}` are filled by literal substitution (docs/hooks.md#templates).';

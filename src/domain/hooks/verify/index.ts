@@ -6,6 +6,7 @@ import { nextcloudTalk } from './nextcloud-talk.js';
 import { sharedSecret } from './secret.js';
 import { slack } from './slack.js';
 import { standardWebhooks } from './standard-webhooks.js';
+import { timestampedHmac } from './timestamped-hmac.js';
 import { stripe } from './stripe.js';
 import type { Headers, Scheme, VerifyResult } from './types.js';
 import { whatsapp } from './whatsapp.js';
@@ -19,6 +20,7 @@ export const SCHEMES: Readonly<Record<VerifyScheme, Scheme>> = {
   moat,
   secret: sharedSecret,
   'standard-webhooks': standardWebhooks,
+  'timestamped-hmac': timestampedHmac,
 };
 
 /** Fails closed: no secret configured means no delivery verifies. */
