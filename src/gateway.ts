@@ -221,7 +221,7 @@ export class Gateway {
     const toolbox = new Toolbox({ config, sourceEnv: process.env, ...(this.opts.now ? { now: this.opts.now } : {}) });
     checkDeclaredServices(config.services);
     this.hookWarnings = HooksModule.check(config);
-    checkNtfyTopic(config.notifications.ntfy?.topic);
+    checkNtfyTopic(config.notifications.ntfy?.topic, config.notifications.ntfy);
     this.logger = createLogger({ level: config.logLevel, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     this.guards = {
       framing: framingGuard(),
