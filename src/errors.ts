@@ -16,6 +16,8 @@ export const ERRORS = {
   body_too_large: { status: 413, title: 'Body too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   headers_too_large: { status: 431, title: 'Request headers too large' },
+  transfer_encoding_invalid: { status: 400, title: 'Transfer-Encoding invalid' },
+  transfer_coding_unsupported: { status: 501, title: 'Transfer coding not supported' },
 
   // The door
   auth_required: { status: 401, title: 'Authentication required' },

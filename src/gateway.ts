@@ -43,6 +43,7 @@ import { RequestMetrics } from './observe/request-metrics.js';
 import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
+import { framingGuard } from './security/framing-guard.js';
 import { hostGuard } from './security/host-guard.js';
 import { inflightLimit, inflightOptions } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
@@ -224,9 +225,10 @@ export class Gateway {
     // Container services: the engine endpoint, volumes that exist, never the engine's socket or the data dir.
     checkContainerHost(checkDeclaredServices(config.services), { socket: config.supervisor.containers.socket, dataDir: config.dataDir });
     this.hookWarnings = HooksModule.check(config);
-    checkNtfyTopic(config.notifications.ntfy?.topic);
+    checkNtfyTopic(config.notifications.ntfy?.topic, config.notifications.ntfy);
     this.logger = createLogger({ level: config.logLevel, format: config.logFormat, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
     this.guards = {
+      framing: framingGuard(),
       inflight: inflightLimit(inflightOptions(config.limits)),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
       origin: originGuard({ allowedOrigins: config.allowedOrigins }),

@@ -1,11 +1,11 @@
 /**
  * Signs a sample delivery the way each sender does (for `moat hook test`): the headers a GitHub,
- * WhatsApp, Nextcloud Talk, Slack, Stripe, moat or shared-secret sender would send with `body`.
+ * WhatsApp, Nextcloud Talk, Slack, Stripe, moat, shared-secret, Standard Webhooks or timestamped-HMAC (Linq) sender would send with `body`.
  * Uses node:crypto only; the gateway's verifiers live in src/domain/hooks/verify/.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 
-export const HOOK_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret'] as const;
+export const HOOK_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret', 'standard-webhooks', 'timestamped-hmac'] as const;
 export type HookScheme = (typeof HOOK_SCHEMES)[number];
 
 const hmacHex = (secret: string, ...parts: Array<string | Buffer>) => {
@@ -51,5 +51,13 @@ export function signDelivery(scheme: HookScheme, secret: string, body: string | 
       return { 'moat-signature': `t=${nowSeconds},v1=${hmacHex(secret, `${nowSeconds}.`, body)}`, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
     case 'secret':
       return { 'x-webhook-secret': secret, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
+    case 'timestamped-hmac':
+      return { 'x-webhook-timestamp': String(nowSeconds), 'x-webhook-signature': hmacHex(secret, `${nowSeconds}.`, body), ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
+    case 'standard-webhooks': {
+      const id = deliveryId ?? `msg_${randomBytes(12).toString('hex')}`;
+      const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+      const sig = createHmac('sha256', key).update(`${id}.${nowSeconds}.`).update(body).digest('base64');
+      return { 'webhook-id': id, 'webhook-timestamp': String(nowSeconds), 'webhook-signature': `v1,${sig}` };
+    }
   }
 }

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import tls from 'node:tls';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Agent, Dispatcher } from 'undici';
 import { exchange, normalizeFingerprint, type Exchange } from './transport.js';
 
@@ -17,6 +18,9 @@ const requireUndici = createRequire(import.meta.url);
 const undici = () => requireUndici('undici') as typeof import('undici');
 
 export const DEFAULT_DATA_DIR = '~/.moat';
+
+/** The largest event (or unterminated line) a stream may buffer: a server that never ends one cannot fill memory. */
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
 
 export function resolveDataDir(dir: string | undefined): string {
   const d = dir ?? DEFAULT_DATA_DIR;
@@ -185,42 +189,50 @@ export class MoatClient {
       throw new ClientError(p.code ?? 'http_error', res.statusCode, p.detail ?? `HTTP ${res.statusCode}`);
     }
     opts.onOpen?.();
-    let buffer = '';
     let lastId: string | null = opts.lastEventId ?? null;
+    // The stream is decoded as one UTF-8 text (a character split across chunks is joined, not
+    // replaced), and framed by a maintained parser: lines end in LF, CRLF or CR (WHATWG HTML 9.2.6).
+    const decoder = new TextDecoder('utf-8');
+    const pending: EventSourceMessage[] = [];
+    let overflow = false;
+    const parser = createParser({
+      onEvent: (e) => pending.push(e),
+      onError: (e) => {
+        if (e.type === 'max-buffer-size-exceeded') overflow = true;
+      },
+      maxBufferSize: MAX_EVENT_CHARS,
+    });
+    let endsWithCr = false;
+    const feed = (text: string): void => {
+      if (text === '') return;
+      parser.feed(text);
+      endsWithCr = text.charCodeAt(text.length - 1) === 13;
+      if (overflow) {
+        res.body.destroy();
+        throw new ClientError('stream_too_large', 0, `an event of the stream at ${path} is larger than ${MAX_EVENT_CHARS} characters`);
+      }
+    };
     try {
       for await (const chunk of res.body) {
-        buffer += (chunk as Buffer).toString('utf8');
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let id: string | null = null;
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const i = line.indexOf(':');
-            const field = i < 0 ? line : line.slice(0, i);
-            const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
-            if (field === 'id') id = value;
-            else if (field === 'event') event = value;
-            else if (field === 'data') data.push(value);
-          }
-          if (data.length === 0 && id === null) continue;
-          if (id !== null) lastId = id;
-          let parsed: unknown = data.join('\n');
-          try {
-            parsed = JSON.parse(parsed as string);
-          } catch {
-            // plain text data
-          }
-          if (onEvent({ id, event, data: parsed }) === true) {
+        feed(decoder.decode(chunk as Buffer, { stream: true }));
+        for (let e = pending.shift(); e !== undefined; e = pending.shift()) {
+          if (e.id !== undefined) lastId = e.id;
+          if (onEvent(toEvent(e)) === true) {
             res.body.destroy();
             return lastId;
           }
         }
       }
+      // The stream ended. A final CR ended its line (the parser waits to see whether LF follows):
+      // an LF now makes it the CRLF it may have been, which ends no further line.
+      feed(decoder.decode());
+      if (endsWithCr) feed('\n');
+      for (let e = pending.shift(); e !== undefined; e = pending.shift()) {
+        if (e.id !== undefined) lastId = e.id;
+        if (onEvent(toEvent(e)) === true) return lastId;
+      }
     } catch (err) {
+      if (err instanceof ClientError) throw err;
       if (!opts.signal?.aborted && !(err as { name?: string }).name?.includes('Abort')) throw err;
     }
     return lastId;
@@ -229,6 +241,17 @@ export class MoatClient {
   async close(): Promise<void> {
     await this.dispatcherValue?.close();
   }
+}
+
+/** An event as the client's callers see it: `message` when unnamed, its data parsed when it is JSON. */
+function toEvent(e: EventSourceMessage): { id: string | null; event: string; data: unknown } {
+  let data: unknown = e.data;
+  try {
+    data = JSON.parse(e.data);
+  } catch {
+    // plain text data
+  }
+  return { id: e.id ?? null, event: e.event ?? 'message', data };
 }
 
 function readToken(dataDir: string): string | undefined {

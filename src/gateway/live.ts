@@ -36,7 +36,7 @@ export function liveParts(ctx: LiveContext): Reconfigurable[] {
       name: 'boot matrix',
       prepare: (next) => {
         bootPosture(next);
-        checkNtfyTopic(next.notifications.ntfy?.topic);
+        checkNtfyTopic(next.notifications.ntfy?.topic, next.notifications.ntfy);
         return () => undefined;
       },
     },

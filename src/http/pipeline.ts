@@ -1,8 +1,8 @@
 /**
- * The guard order as one list, compiled once per route: drain -> host -> origin/CORS -> client
- * address -> rate limit -> lockout -> authenticate -> authorize -> in-flight budgets -> audit capacity.
- * (A request is charged to the in-flight budgets once its token or route class is known, so that
- * admin tokens can use their reserve; the listener counts it from its arrival.)
+ * The guard order as one list, compiled once per route: framing -> drain -> host -> origin/CORS ->
+ * client address -> rate limit -> lockout -> authenticate -> authorize -> in-flight budgets -> audit
+ * capacity. (A request is charged to the in-flight budgets once its token or route class is known,
+ * so that admin tokens can use their reserve; the listener counts it from its arrival.)
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
  * (log with client and reason, lockout counting, audit), the security headers of every response
  * and the audit record of every write.
@@ -19,6 +19,7 @@ import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/req
 import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { clientIp } from '../security/client-ip.js';
+import type { framingGuard } from '../security/framing-guard.js';
 import type { hostGuard } from '../security/host-guard.js';
 import type { Budget, InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout, LockoutKind } from '../security/lockout.js';
@@ -27,6 +28,7 @@ import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../secur
 import type { rateLimit } from '../security/rate-limit.js';
 
 export interface Guards {
+  framing: ReturnType<typeof framingGuard>;
   inflight: InflightLimit;
   host: ReturnType<typeof hostGuard>;
   origin: ReturnType<typeof originGuard>;
@@ -77,6 +79,8 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   not_owner: 'authz.denied',
   self_review: 'authz.denied',
   host_not_allowed: 'guard.host',
+  transfer_encoding_invalid: 'guard.framing',
+  transfer_coding_unsupported: 'guard.framing',
   origin_not_allowed: 'guard.origin',
   rate_limited: 'ratelimit.refused',
   pairing_code_invalid: 'pairing.failure',
@@ -174,6 +178,8 @@ export function createPipeline(opts: PipelineOptions) {
       res[WRITE_REQUEST] = req;
       res.on('close', onWriteClosed);
     }
+    // First: a request whose body cannot be framed is refused before anything reads it (smuggling).
+    g.framing(req);
     if (!policy.drainExempt && opts.isDraining()) {
       throw new GatewayError('draining', 'the gateway is shutting down; retry on another instance or later', {
         headers: req.raw.httpVersionMajor === 1 ? { connection: 'close', 'retry-after': '5' } : { 'retry-after': '5' },

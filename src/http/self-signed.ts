@@ -2,11 +2,12 @@
  * A minimal X.509 v3 encoder for the per-install self-signed certificate (ECDSA P-256, SHA-256,
  * SubjectAltName, serverAuth). Node can make keys and parse certificates but not issue them; this
  * is the DER for exactly one shape of certificate, checked by Node's own parser and real TLS in
- * tests. Pure: takes a key pair and names, returns PEM.
+ * tests. Pure: takes a key pair and names, returns PEM; refuses a name it cannot write as it is.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { GatewayError } from '../errors.js';
 
 function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -34,9 +35,17 @@ function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(out));
 }
 
-function utcTime(d: Date): Buffer {
-  const s = d.toISOString(); // 2026-11-23T10:00:00.000Z -> 261123100000Z (valid to 2049)
-  return tlv(0x17, Buffer.from(`${s.slice(2, 4)}${s.slice(5, 7)}${s.slice(8, 10)}${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}Z`, 'ascii'));
+/**
+ * A validity date as RFC 5280 4.1.2.5 requires: UTCTime (YYMMDDHHMMSSZ) for 1950-2049, GeneralizedTime
+ * (YYYYMMDDHHMMSSZ) from 2050 on. A two-digit year of 50 or more reads back as 19YY, so a UTCTime
+ * written for 2050 would make a certificate that expired a century ago.
+ */
+function validityTime(d: Date): Buffer {
+  const year = d.getUTCFullYear();
+  if (!Number.isFinite(d.getTime()) || year < 1950 || year > 9999) throw new RangeError(`certificate date out of range: ${year}`);
+  const s = d.toISOString(); // 2026-11-23T10:00:00.000Z
+  const rest = `${s.slice(5, 7)}${s.slice(8, 10)}${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}Z`;
+  return year < 2050 ? tlv(0x17, Buffer.from(`${s.slice(2, 4)}${rest}`, 'ascii')) : tlv(0x18, Buffer.from(`${s.slice(0, 4)}${rest}`, 'ascii'));
 }
 
 function extension(id: string, critical: boolean, value: Buffer): Buffer {
@@ -46,10 +55,20 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 const NAME = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from('moat self-signed', 'utf8')))));
 
+/**
+ * A dNSName is an IA5String (RFC 5280 4.2.1.6): ASCII only, with internationalized names in their
+ * A-label (punycode) form. Node's 'ascii' encoding would silently keep the low byte of any other
+ * character and write a different name, so anything but printable ASCII is refused here.
+ */
+const DNS_NAME = /^[\x21-\x7e]{1,253}$/;
+
 function subjectAltNames(names: readonly string[]): Buffer {
-  const entries = names.map((n) =>
-    isIP(n) ? tlv(0x87, Buffer.from(ipaddr.parse(n).toByteArray())) : tlv(0x82, Buffer.from(n.toLowerCase(), 'ascii')),
-  );
+  if (names.length === 0) throw new RangeError('a certificate needs at least one name');
+  const entries = names.map((n) => {
+    if (isIP(n)) return tlv(0x87, Buffer.from(ipaddr.parse(n).toByteArray()));
+    if (!DNS_NAME.test(n)) throw new GatewayError('config_invalid', `certificate name ${JSON.stringify(n)} is not an ASCII DNS name (use the punycode A-label form)`);
+    return tlv(0x82, Buffer.from(n.toLowerCase(), 'ascii'));
+  });
   return seq(...entries);
 }
 
@@ -83,7 +102,7 @@ export function certificateFor(privateKey: KeyObject, names: readonly string[], 
     tlv(0x02, serial),
     ECDSA_SHA256,
     NAME,
-    seq(utcTime(notBefore), utcTime(notAfter)),
+    seq(validityTime(notBefore), validityTime(notAfter)),
     NAME,
     spki,
     extensions,

@@ -66,6 +66,13 @@ class CountedHttp2Response extends http2.Http2ServerResponse {
   [CONN]: Connection | null = null;
 }
 
+/**
+ * No cap on the number of header lines kept (limits.maxHeaderBytes bounds them). Node keeps only the
+ * first ~2000 in rawHeaders by default, so a second Host, Authorization or Transfer-Encoding after
+ * them would be invisible to the guards that read rawHeaders to refuse duplicates (smuggling past them).
+ */
+const ALL_HEADERS = 0;
+
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 export type NodeServer = http.Server | http2.Http2SecureServer;
 
@@ -168,6 +175,7 @@ export class Listener {
       // constructor ignores in the options (it would take Node's 16 KiB): set them (and the checking
       // tick) before listen. It never requires Host: the host guard refuses a missing one.
       Object.assign(s, {
+        maxHeadersCount: ALL_HEADERS,
         maxHeaderSize: limits.maxHeaderBytes,
         headersTimeout: limits.headersTimeoutMs,
         requestTimeout: limits.requestTimeoutMs,
@@ -189,6 +197,7 @@ export class Listener {
       server = s as unknown as NodeServer; // the counted response classes are subclasses of the defaults
     } else {
       const s = http.createServer(http1Options, counted);
+      s.maxHeadersCount = ALL_HEADERS;
       s.on('connection', (socket: Socket) => this.track(socket));
       server = s as unknown as NodeServer;
     }

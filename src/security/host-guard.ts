@@ -25,7 +25,12 @@ interface Allowed {
 }
 
 const NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const PORT = /^[0-9]{1,5}$/;
+/** A port as RFC 3986 3.2.3 normalizes it and a client writes it: 1-65535, no leading zero, not empty. */
+const PORT = /^[1-9][0-9]{0,4}$/;
+
+function portValid(port: string): boolean {
+  return PORT.test(port) && Number(port) <= 65535;
+}
 
 /** Splits `name[:port]` / `[v6][:port]`; undefined when the shape is not an authority we accept. */
 function splitAuthority(value: string): { name: string; port: string | undefined } | undefined {
@@ -33,19 +38,25 @@ function splitAuthority(value: string): { name: string; port: string | undefined
     const end = value.indexOf(']');
     if (end < 0) return undefined;
     const rest = value.slice(end + 1);
-    if (rest !== '' && !(rest.startsWith(':') && PORT.test(rest.slice(1)))) return undefined;
+    if (rest !== '' && !(rest.startsWith(':') && portValid(rest.slice(1)))) return undefined;
     return { name: value.slice(0, end + 1), port: rest === '' ? undefined : rest.slice(1) };
   }
   const colon = value.lastIndexOf(':');
   if (colon < 0) return { name: value, port: undefined };
   const port = value.slice(colon + 1);
-  if (!PORT.test(port)) return undefined;
+  if (!portValid(port)) return undefined;
   return { name: value.slice(0, colon), port };
 }
 
+/** Lowercase; an IPv6 address bracketed in its canonical form (the form clients write). Boot only. */
 function normaliseName(name: string): string {
   const lower = name.toLowerCase();
-  return isIP(lower) === 6 ? `[${lower}]` : lower;
+  if (isIP(lower) !== 6) return lower;
+  try {
+    return new URL(`http://[${lower}]/`).hostname;
+  } catch {
+    return `[${lower}]`; // a zone id: kept as given (URL refuses it)
+  }
 }
 
 function compile(opts: HostGuardOptions): Allowed {
@@ -63,8 +74,9 @@ function compile(opts: HostGuardOptions): Allowed {
   for (const raw of opts.publicNames) {
     const parts = splitAuthority(raw.trim().toLowerCase());
     const bare = parts?.name.replace(/^\[|\]$/g, '') ?? '';
-    if (!parts || (!NAME.test(bare) && isIP(bare) === 0) || (parts.port !== undefined && Number(parts.port) > 65535)) {
-      throw new GatewayError('config_invalid', `publicNames: ${JSON.stringify(raw)} is not a host name or address (with an optional :port)`);
+    // A zone id (fe80::1%eth0) names an interface of this host: no client writes it in Host.
+    if (!parts || (!NAME.test(bare) && isIP(bare) === 0) || bare.includes('%')) {
+      throw new GatewayError('config_invalid', `publicNames: ${JSON.stringify(raw)} is not a host name or address (with an optional :port of 1-65535)`);
     }
     const name = normaliseName(bare);
     if (parts.port === undefined) anyPort.add(name);
@@ -78,7 +90,7 @@ function isAllowed(allowed: Allowed, value: string): boolean {
   if (allowed.exact.has(lower)) return true;
   if (allowed.anyPort.size === 0) return false;
   const parts = splitAuthority(lower);
-  return parts !== undefined && allowed.anyPort.has(parts.name) && (parts.port === undefined || Number(parts.port) <= 65535);
+  return parts !== undefined && allowed.anyPort.has(parts.name);
 }
 
 function refuse(reason: string): never {

@@ -1,10 +1,11 @@
 /**
  * Files of the data directory: directories created 0700, secrets written 0600 atomically
- * (temp file, fsync, rename), per-install keys under keys/. Reads and writes the data dir only.
+ * (temp file, fsync, rename), per-install keys under keys/. Reads and writes the data dir, and the
+ * secret files the config names (readSecretFile).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { GatewayError } from '../errors.js';
 
 export function ensureDir(path: string, mode = 0o700): void {
@@ -93,4 +94,29 @@ export function loadOrCreateInstallId(dataDir: string): string {
   const id = randomBytes(16).toString('hex');
   writeFileAtomic(path, `${id}\n`);
   return id;
+}
+
+/**
+ * A secret the config keeps in a file (`secretFile`, `tokenFile`): one line, its final newline
+ * dropped, `min`-`max` characters. Refused with config_invalid (naming `key`) when the path is not
+ * absolute, the file cannot be read, or group or others have any access to it: a secret another
+ * user on the host can read is a secret they can use.
+ */
+export function readSecretFile(key: string, path: string, min: number, max: number): string {
+  const refuse = (detail: string): never => {
+    throw new GatewayError('config_invalid', `${key}: ${detail}`);
+  };
+  if (!isAbsolute(path)) refuse(`must be an absolute path (${JSON.stringify(path)})`);
+  let text = '';
+  let mode = 0;
+  try {
+    mode = statSync(path).mode;
+    if ((mode & 0o077) === 0) text = readFileSync(path, 'utf8');
+  } catch (err) {
+    refuse(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if ((mode & 0o077) !== 0) refuse(`${path} is open to group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret.length < min || secret.length > max || /[\r\n]/.test(secret)) refuse(`${path} must hold one line of ${min}-${max} characters`);
+  return secret;
 }

@@ -78,7 +78,13 @@ export const HOSTILE_PATHS: Hostile[] = [
   { path: 'mount:docs/..', why: 'parent of a mount' },
   // Shapes
   { path: '', why: 'empty' },
-  { path: 'a//b', why: 'empty segment' },
+  { path: 'a//../..', why: 'an empty segment hiding a parent too many' },
+  { path: 'a//..//..//etc', why: 'empty segments around parents' },
+  { path: './/..', why: 'dot, empty segment, parent' },
+  { path: 'a//%2e%2e', why: 'empty segment then encoded dots' },
+  { path: 'a//%2f/b', why: 'empty segment then an encoded slash' },
+  { path: 'mount:docs//..', why: 'empty segment then the parent of a mount' },
+  { path: 'mount:docs//../../etc', why: 'empty segment then traversal out of a mount' },
   { path: 'a/\u0000/b', why: 'NUL segment' },
   { path: 'x'.repeat(256), why: 'segment over 255 bytes' },
   { path: 'a/'.repeat(600), why: 'over 1024 bytes' },
@@ -105,4 +111,9 @@ export const LEGIT_PATHS: Array<{ path: string; normalised: string }> = [
   { path: 'deep/er/than/you/think/file.md', normalised: 'deep/er/than/you/think/file.md' },
   { path: 'y'.repeat(255), normalised: 'y'.repeat(255) },
   { path: 'notes-2026.11.23.txt', normalised: 'notes-2026.11.23.txt' },
+  // Empty segments are read as POSIX does: `a//b` is `a/b`.
+  { path: 'e//f.txt', normalised: 'e/f.txt' },
+  { path: 'g///h//i.txt', normalised: 'g/h/i.txt' },
+  { path: './/j.txt', normalised: 'j.txt' },
+  { path: 'k//..//l.txt', normalised: 'l.txt' },
 ];

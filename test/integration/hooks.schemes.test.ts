@@ -6,9 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { Webhook } from 'standardwebhooks';
 import { audited, deliver, hmacHex, taskIds } from '../helpers/hooks.js';
 
 const S = 'scheme-secret-0123456789';
+const SW = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 let g: TestGateway;
 let offsetMs = 0;
 const nowS = () => Math.floor((Date.now() + offsetMs) / 1000);
@@ -26,6 +28,8 @@ beforeAll(async () => {
         { name: 'plain', verify: 'secret', secret: S, action: task('plain {query.who}') },
         { name: 'wa', verify: 'whatsapp', secret: S, verifyToken: 'wa-verify-token-0123456', action: task('wa {body.entry.0.id}') },
         { name: 'small', verify: 'secret', secret: S, maxBodyBytes: 1024, action: task('small') },
+        { name: 'gpu', verify: 'standard-webhooks', secret: SW, action: task('prediction {body.id} {body.status}') },
+        { name: 'linq', verify: 'timestamped-hmac', secret: S, action: task('linq {body.event_type}') },
       ],
     },
     { now: () => Date.now() + offsetMs },
@@ -211,5 +215,58 @@ describe('raw bodies', () => {
   it('other routes keep their JSON parser (a form body on a JSON route is 415)', async () => {
     const res = await g.fetch('/api/v1/tasks', { method: 'POST', raw: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(res.status).toBe(415);
+  });
+});
+
+describe('standard-webhooks (Replicate-style prediction callbacks)', () => {
+  const body = JSON.stringify({ id: 'pred_abc123', status: 'succeeded', output: ['https://example.com/out.png'] });
+  const headers = (id: string, ts: number, b = body) => ({ 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': new Webhook(SW).sign(id, new Date(ts * 1000), b) });
+
+  it('verifies a delivery signed by the reference library, and a redelivery of the same webhook-id is a duplicate', async () => {
+    const h = headers('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', nowS());
+    const first = await deliver(g, 'gpu', body, h);
+    expect(first.status).toBe(202);
+    expect(await titleOf(first.json.task)).toBe('prediction pred_abc123 succeeded');
+    const again = await deliver(g, 'gpu', body, h);
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ duplicate: true, task: first.json.task });
+  });
+
+  it('refuses a tampered body, a stale timestamp and a signature of another id with 401 signature_invalid', async () => {
+    const ts = nowS();
+    const good = headers('msg_tamper', ts);
+    for (const [b, h] of [
+      [body.replace('succeeded', 'failed'), good],
+      [body, headers('msg_stale', ts - 301)],
+      [body, { ...good, 'webhook-id': 'msg_other' }],
+    ] as const) {
+      const res = await deliver(g, 'gpu', b, h);
+      expect(res.status).toBe(401);
+      expect(res.json.code).toBe('signature_invalid');
+    }
+  });
+
+  it('refuses at boot a standard-webhooks secret that is not base64', async () => {
+    await expect(startGateway({ hooks: [{ name: 'bad', verify: 'standard-webhooks', secret: 'whsec_this is not base64!', action: task('x') }] })).rejects.toMatchObject({ code: 'config_invalid' });
+  });
+});
+
+describe('timestamped-hmac (Linq)', () => {
+  const body = JSON.stringify({ api_version: 'v3', event_type: 'message.received', event_id: 'evt_linq_1', data: { from: '+15551234567' } });
+  const headers = (ts: number, b = body) => ({ 'content-type': 'application/json', 'x-webhook-event': 'message.received', 'x-webhook-timestamp': String(ts), 'x-webhook-signature': hmacHex(S, `${ts}.`, b) });
+
+  it('verifies a delivery, and a redelivery of the same event_id is a duplicate', async () => {
+    const ts = nowS();
+    const first = await deliver(g, 'linq', body, headers(ts));
+    expect(first.status).toBe(202);
+    expect(await titleOf(first.json.task)).toBe('linq message.received');
+    const again = await deliver(g, 'linq', body, headers(ts + 1));
+    expect(again.json).toMatchObject({ duplicate: true, task: first.json.task });
+  });
+
+  it('refuses a tampered body and a stale timestamp with 401 signature_invalid', async () => {
+    const ts = nowS();
+    expect((await deliver(g, 'linq', body.replace('v3', 'v4'), headers(ts, body))).status).toBe(401);
+    expect((await deliver(g, 'linq', body, headers(ts - 301))).status).toBe(401);
   });
 });

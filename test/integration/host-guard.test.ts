@@ -61,6 +61,22 @@ describe('Host header allowlist on a loopback bind', () => {
     ['a space inside', `Host: local host:PORT`],
     ['a percent-encoded name', `Host: local%68ost:PORT`],
     ['a port out of range', 'Host: moat.example.com:99999'],
+    ['port 0 on an any-port name', 'Host: moat.example.com:0'],
+    ['a port with a leading zero on an any-port name', 'Host: moat.example.com:08443'],
+    ['a port of zeros', 'Host: moat.example.com:00000'],
+    ['an empty port on an any-port name', 'Host: moat.example.com:'],
+    ['an empty port on our address', 'Host: 127.0.0.1:'],
+    ['our port with a leading zero', `Host: 127.0.0.1:0PORT`],
+    ['a pinned port with a leading zero', 'Host: box.lan:08443'],
+    ['a signed port', 'Host: moat.example.com:+443'],
+    ['an empty label', 'Host: moat..example.com'],
+    ['a leading dot', 'Host: .moat.example.com'],
+    ['a trailing dot on an address', 'Host: 100.101.102.103.'],
+    ['a non-canonical IPv6 loopback', `Host: [0:0:0:0:0:0:0:1]:PORT`],
+    ['an IPv6 zone id', `Host: [::1%25lo]:PORT`],
+    ['an IPv6 zone id, not encoded', `Host: [::1%lo]:PORT`],
+    ['a percent-encoded dot', 'Host: moat%2Eexample.com'],
+    ['a backslash', `Host: localhost\\:PORT`],
   ];
   it.each(refused)('refuses %s with 421 host_not_allowed', async (_name, host) => {
     const res = await get(`${host}\r\n`);
@@ -133,6 +149,88 @@ describe('Host header allowlist on a loopback bind', () => {
   });
 });
 
+/**
+ * Node keeps only the first ~2000 header lines in rawHeaders by default (maxHeadersCount): a second
+ * Host after that many lines was invisible to the duplicate check (the request got 200). The listener
+ * keeps every line now (the header byte cap bounds them), over plain HTTP/1.1 and over TLS.
+ */
+describe('duplicate headers after thousands of header lines', () => {
+  let big: TestGateway;
+  beforeAll(async () => {
+    big = await startGateway({ limits: { maxHeaderBytes: 262_144 } });
+  });
+  afterAll(() => big.stop());
+
+  /** `n` short header lines (5 bytes each), then `tail`. */
+  const filler = (n: number) => 'a:b\r\n'.repeat(n);
+
+  it.each([
+    ['after 2,100 lines, a foreign second Host', 2100, 'Host: evil.com'],
+    ['after 2,100 lines, the same Host again', 2100, 'Host: 127.0.0.1:PORT'],
+    ['after 2,100 lines, an uppercase HOST', 2100, 'HOST: evil.com'],
+    ['after 2,100 lines, a mixed-case hOsT', 2100, 'hOsT: evil.com'],
+    ['after 10,000 lines, a foreign second Host', 10_000, 'Host: evil.com'],
+    ['after 40,000 lines, a foreign second Host', 40_000, 'Host: evil.com'],
+  ])('refuses a duplicate Host %s with 421 host_not_allowed', async (_name, n, second) => {
+    const port = big.gw.port;
+    const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${filler(n)}${second.replace('PORT', String(port))}\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(421);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'host_not_allowed', detail: 'duplicate Host headers' });
+  });
+
+  it('refuses a second Authorization after 2,100 lines with 401 token_invalid', async () => {
+    const port = big.gw.port;
+    const res = await rawRequest(
+      port,
+      `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${big.token}\r\n${filler(2100)}Authorization: Bearer someone-else-entirely-000000000000\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'token_invalid', detail: 'several Authorization headers' });
+  });
+
+  it('still answers a request with 2,100 harmless header lines', async () => {
+    const port = big.gw.port;
+    const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${filler(2100)}Connection: close\r\n\r\n`);
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a duplicate Host after 2,100 lines over TLS (HTTP/1.1), and HTTP/2 resets a stream with that many', async () => {
+    const h = await startGateway({ tls: { enabled: true }, limits: { maxHeaderBytes: 262_144 } });
+    try {
+      const tls = await import('node:tls');
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: h.gw.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+          s.write(`GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${h.gw.port}\r\n${filler(2100)}Host: evil.com\r\nConnection: close\r\n\r\n`);
+        });
+        let data = '';
+        s.on('data', (d) => (data += d));
+        s.on('end', () => resolve(data));
+        s.on('error', reject);
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 421 /);
+      expect(text).toContain('"duplicate Host headers"');
+      // HTTP/2 has no such cap to slip past: a stream with more header pairs than the session allows
+      // (128) is reset (ENHANCE_YOUR_CALM), never served with some of its headers dropped.
+      const http2 = await import('node:http2');
+      const session = http2.connect(h.url, { ca: (await import('node:fs')).readFileSync(`${h.dataDir}/tls/cert.pem`), servername: 'localhost' });
+      session.on('error', () => undefined);
+      const headers: Record<string, string> = { ':path': '/api/v1/health' };
+      for (let i = 0; i < 300; i++) headers[`x-filler-${i}`] = 'b';
+      headers['host'] = 'evil.com';
+      const outcome = await new Promise<string>((resolve) => {
+        const stream = session.request(headers);
+        stream.on('response', (r) => resolve(`status ${String(r[':status'])}`));
+        stream.on('error', () => resolve(`reset ${stream.rstCode}`));
+        stream.end();
+      });
+      session.close();
+      expect(outcome).toBe(`reset ${http2.constants.NGHTTP2_ENHANCE_YOUR_CALM}`);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('Host header allowlist on a specific-address bind', () => {
   it('does not accept loopback names when bound to one address', async () => {
     const { lanAddress } = await import('../helpers/net.js');
@@ -172,6 +270,25 @@ describe('Host header allowlist on the TLS listener', () => {
       const id = /\r\nx-request-id: ([^\r]+)/i.exec(text)?.[1];
       expect(id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
       expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'host_not_allowed', requestId: id });
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('publicNames are checked at boot', () => {
+  it.each([['box.lan:0'], ['box.lan:08443'], ['box.lan:65536'], ['box.lan:'], ['[fe80::1%eth0]'], ['fe80::1%eth0'], ['moat.example.com.'], ['moat..example.com'], ['bücher.example']])(
+    'refuses %s with config_invalid',
+    async (name) => {
+      await expect(startGateway({ publicNames: [name] })).rejects.toMatchObject({ code: 'config_invalid' });
+    },
+  );
+
+  it('accepts a non-canonical IPv6 public name and matches the canonical Host a client sends', async () => {
+    const h = await startGateway({ publicNames: ['[FE80:0:0:0:0:0:0:1]:8443'] });
+    try {
+      const res = await rawRequest(h.gw.port, 'GET /api/v1/health HTTP/1.1\r\nHost: [fe80::1]:8443\r\nConnection: close\r\n\r\n');
+      expect(res.status).toBe(200);
     } finally {
       await h.stop();
     }

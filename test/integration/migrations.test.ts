@@ -1,12 +1,14 @@
 /**
  * Schema migrations from outside: a data dir written by an earlier version (the database at an
- * older user_version, with rows in the old shapes) boots, and what it held is served in the new one.
+ * older user_version, with rows in the old shapes) boots, and what it held is served in the new one;
+ * one written by a newer version (a schema this code does not know) is refused and left untouched.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
+import { runCli } from '../helpers/cli.js';
 import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
 
 let g: TestGateway | null = null;
@@ -64,5 +66,50 @@ describe('007: jobs get an owner', () => {
     const owners = Object.fromEntries((db.prepare('SELECT id, owner FROM jobs ORDER BY seq').all() as Array<{ id: string; owner: string | null }>).map((r) => [r.id, r.owner]));
     db.close();
     expect(owners).toEqual({ job_api: 'tok_alice', job_admin: 'admin', job_hook: null, job_sched: 'tok_scheduler', job_orphan_sched: null, job_link: null, job_none: null });
+  });
+});
+
+describe('a database written by a newer moat', () => {
+  /** A moat.db one migration (or many) past this code, with a table this code knows nothing of. */
+  function newerDatabase(dataDir: string, version: number): void {
+    olderDatabase(dataDir, MIGRATIONS.length, (db) => {
+      db.exec('CREATE TABLE from_the_future (id INTEGER PRIMARY KEY, meaning TEXT NOT NULL)');
+      db.prepare('INSERT INTO from_the_future (meaning) VALUES (?)').run('only the newer moat knows this');
+      db.pragma(`user_version = ${version}`);
+    });
+  }
+
+  it.each([MIGRATIONS.length + 1, MIGRATIONS.length + 40])(
+    'refuses schema version %i: moat serve exits 78 with one line naming the versions, and leaves the file as it was',
+    async (version) => {
+      const dataDir = join(tmpDir(), 'state');
+      newerDatabase(dataDir, version);
+      const res = await runCli(['serve', '--data-dir', dataDir, '--port', '0']);
+      expect(res.code, res.stderr).toBe(78);
+      const lines = res.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBe(
+        `moat: ${join(dataDir, 'moat.db')} has schema version ${version}, written by a newer moat; this moat knows schema versions up to ${MIGRATIONS.length}: run the newer moat, or restore a backup of the data dir taken before the upgrade`,
+      );
+      expect(res.stdout).not.toMatch(/listening/);
+      const db = new Database(join(dataDir, 'moat.db'), { readonly: true });
+      try {
+        expect(db.pragma('user_version', { simple: true })).toBe(version);
+        expect(db.prepare('SELECT meaning FROM from_the_future').all()).toEqual([{ meaning: 'only the newer moat knows this' }]);
+      } finally {
+        db.close();
+      }
+    },
+  );
+
+  it('refuses it in process too, with config_invalid, and boots once the schema is one it knows', async () => {
+    const dataDir = join(tmpDir(), 'state');
+    newerDatabase(dataDir, MIGRATIONS.length + 1);
+    await expect(startGateway({ dataDir })).rejects.toMatchObject({ code: 'config_invalid', detail: expect.stringContaining(`schema version ${MIGRATIONS.length + 1}`) });
+    const db = new Database(join(dataDir, 'moat.db'));
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.close();
+    g = await startGateway({ dataDir });
+    expect((await g.fetch('/api/v1/status')).status).toBe(200);
   });
 });

@@ -85,6 +85,15 @@ describe('legitimate paths work', () => {
     expect(r.json.result).toMatchObject({ content, encoding: 'utf8', size: Buffer.byteLength(content) });
     expect(existsSync(join(g.dataDir, 'workspaces', run, ...normalised.split('/')))).toBe(true);
   });
+  it('reads a//b as the same file as a/b (POSIX), in the workspace and in a mount', async () => {
+    expect((await invoke(g, run, 'fs.write', { path: 'same/file.txt', content: 'one file' })).status).toBe(200);
+    for (const path of ['same//file.txt', 'same///file.txt', './/same/./file.txt']) {
+      const r = await invoke(g, run, 'fs.read', { path });
+      expect(r.json.result).toMatchObject({ path: 'same/file.txt', content: 'one file' });
+    }
+    expect((await invoke(g, run, 'fs.read', { path: 'mount:docs//sub//doc.md' })).json.result).toMatchObject({ path: 'mount:docs/sub/doc.md', content: '# doc' });
+    expect((await invoke(g, run, 'fs.list', { path: 'same//' })).json.result).toMatchObject({ path: 'same', entries: [{ name: 'file.txt' }] });
+  });
   it('lists the workspace root as "." and a mount by mount:<name>', async () => {
     expect((await invoke(g, run, 'fs.list', { path: '.' })).status).toBe(200);
     const m = await invoke(g, run, 'fs.list', { path: 'mount:docs/' });

@@ -105,7 +105,12 @@ describe('nextcloud-talk: HMAC over random + body', () => {
     ['re-serialised JSON', ok, reserialised, 'mismatch'],
     ['another random with the same signature', { ...ok, 'x-nextcloud-talk-random': `${random.slice(1)}0` }, JSON_BODY, 'mismatch'],
     ['signature over the body only', { ...ok, 'x-nextcloud-talk-signature': hex(SECRET, JSON_BODY) }, JSON_BODY, 'mismatch'],
-    ['uppercase hex', { ...ok, 'x-nextcloud-talk-signature': sig.toUpperCase() }, JSON_BODY, 'malformed'],
+    // Nextcloud's reference check lower-cases the presented signature before comparing.
+    ['uppercase hex', { ...ok, 'x-nextcloud-talk-signature': sig.toUpperCase() }, JSON_BODY, 'ok'],
+    ['mixed-case hex', { ...ok, 'x-nextcloud-talk-signature': `${sig.slice(0, 32).toUpperCase()}${sig.slice(32)}` }, JSON_BODY, 'ok'],
+    ['uppercase hex of another secret', { ...ok, 'x-nextcloud-talk-signature': hex('another-secret-of-20', random, JSON_BODY).toUpperCase() }, JSON_BODY, 'mismatch'],
+    ['a non-hex letter', { ...ok, 'x-nextcloud-talk-signature': `${sig.slice(0, 63)}g` }, JSON_BODY, 'malformed'],
+    ['a sha256= prefix', { ...ok, 'x-nextcloud-talk-signature': `sha256=${sig}` }, JSON_BODY, 'malformed'],
     ['truncated hex', { ...ok, 'x-nextcloud-talk-signature': sig.slice(0, 60) }, JSON_BODY, 'malformed'],
     ['overlong hex', { ...ok, 'x-nextcloud-talk-signature': `${sig}ab` }, JSON_BODY, 'malformed'],
     ['a short random', { ...ok, 'x-nextcloud-talk-random': 'abc' }, JSON_BODY, 'malformed'],
@@ -226,9 +231,11 @@ describe('whatsapp: subscription handshake', () => {
 
 describe('moat hook test signs what the gateway verifies', () => {
   it.each(HOOK_SCHEMES)('%s: a sample signed by the CLI verifies, and fails with another secret', (scheme) => {
+    // Standard Webhooks secrets are whsec_<base64>, as its senders show them.
+    const [mine, theirs] = scheme === 'standard-webhooks' ? ['whsec_YS1zZWNyZXQtb2YtdHdlbnR5LWNoYXJz', 'whsec_YW5vdGhlci1zZWNyZXQtb2YtMjA='] : [SECRET, 'another-secret-of-20'];
     const sample = sampleBody(scheme, NOW);
-    const headers = signDelivery(scheme, SECRET, sample.body, NOW, 'id-1');
-    expect(verifyDelivery(scheme, key(SECRET), buf(sample.body), headers, NOW)).toBe('ok');
-    expect(verifyDelivery(scheme, key('another-secret-of-20'), buf(sample.body), headers, NOW)).toBe('mismatch');
+    const headers = signDelivery(scheme, mine, sample.body, NOW, 'id-1');
+    expect(verifyDelivery(scheme, key(mine), buf(sample.body), headers, NOW)).toBe('ok');
+    expect(verifyDelivery(scheme, key(theirs), buf(sample.body), headers, NOW)).toBe('mismatch');
   });
 });

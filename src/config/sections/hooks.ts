@@ -12,7 +12,7 @@ import { SERVICE_NAME_PATTERN } from './services.js';
 export const HOOK_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 /** Trigger paths: one or more segments below /api/v1/triggers/. */
 export const TRIGGER_PATH_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){0,7}$';
-export const VERIFY_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret'] as const;
+export const VERIFY_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret', 'standard-webhooks', 'timestamped-hmac'] as const;
 export type VerifyScheme = (typeof VERIFY_SCHEMES)[number];
 
 const TEMPLATE_NOTE = '`{body.x.y}`, `{query.x}`, `{header.x-name}` are filled by literal substitution (docs/hooks.md#templates).';
@@ -64,6 +64,13 @@ function hookSchema(config: boolean) {
       ),
       secret: Type.Optional(secret('Signing secret shared with the sender (16-1024 characters). Without one every delivery is refused. Never returned by the API.')),
       verifyToken: Type.Optional(secret('WhatsApp only: the verify token of the subscription handshake (GET).')),
+      secretFile: Type.Optional(
+        knob(Type.String({ minLength: 1, maxLength: 4096 }), {
+          description:
+            'Absolute path of a file holding the signing secret (one line), instead of `secret` in the config file. Read at boot and at every live change; refused when group or others have any access (chmod 600). Config file only.',
+          weakens: 'A secret file others can read lets any user on the host forge deliveries.',
+        }),
+      ),
       action: ActionSchema,
       maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 26_214_400, description: 'Body cap of this hook (default inbound.maxBodyBytes).' })),
     },
@@ -72,8 +79,8 @@ function hookSchema(config: boolean) {
 }
 
 export const HookConfigSchema = hookSchema(true);
-/** The body of POST /api/v1/hooks. */
-export const HookBodySchema = hookSchema(false);
+/** The body of POST /api/v1/hooks (no secretFile: a client never names a file on the gateway's host). */
+export const HookBodySchema = Type.Omit(hookSchema(false), ['secretFile'], { additionalProperties: false });
 
 export const TriggerConfigSchema = Type.Object(
   {
@@ -86,7 +93,7 @@ export const TriggerConfigSchema = Type.Object(
 export const hookKnobs = {
   hooks: knob(Type.Array(HookConfigSchema, { default: [], maxItems: 256 }), {
     description:
-      'Signed inbound webhooks: `[{name, verify, secret, verifyToken?, action, maxBodyBytes?}]`, delivered to POST /hooks/<name> (docs/hooks.md). More can be registered with POST /api/v1/hooks; those live in the database, their secrets sealed. `secret` and `verifyToken` are write-only: never returned by the API, never logged.',
+      'Signed inbound webhooks: `[{name, verify, secret | secretFile, verifyToken?, action, maxBodyBytes?}]`, delivered to POST /hooks/<name> (docs/hooks.md). More can be registered with POST /api/v1/hooks; those live in the database, their secrets sealed. `secret` and `verifyToken` are write-only: never returned by the API, never logged.',
     weakens: 'Each hook turns a correctly signed request from outside into a job or a task; its secret is what stands between the internet and that.',
   }),
   triggers: knob(Type.Array(TriggerConfigSchema, { default: [], maxItems: 256 }), {

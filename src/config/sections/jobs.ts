@@ -55,11 +55,19 @@ export const jobKnobs = {
             url: Type.String({ minLength: 1, maxLength: 2048, description: 'ntfy server, e.g. https://ntfy.sh' }),
             topic: Type.String({ minLength: 1, maxLength: 256, description: 'A long random topic (at least 24 characters); short or well-known topics are refused at boot.' }),
             on: Type.Optional(Type.Array(Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')]), { description: 'Job outcomes to notify (default all).' })),
+            tokenFile: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 4096,
+                description:
+                  'Absolute path of a file holding an ntfy access token (one line), sent as Authorization: Bearer, for a server whose topics need one. Kept out of the config file; read at boot, at every live change and at each notification; refused when group or others have any access (chmod 600). Default: none (the topic name is the only protection).',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
         {
-          description: 'ntfy notifications: `{url, topic, on?}`.',
+          description: 'ntfy notifications: `{url, topic, on?, tokenFile?}`.',
           live: true,
           weakens: 'An ntfy topic is readable by anyone who guesses it: a short or well-known topic leaks what your services do.',
         },

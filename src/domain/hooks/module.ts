@@ -13,6 +13,7 @@ import { TaskService } from '../tasks/service.js';
 import { ActionRunner } from './actions.js';
 import { HookReceiver } from './receiver.js';
 import { HookRegistry } from './registry.js';
+import { resolveSecretFiles } from './secret-file.js';
 import { TriggerService } from './triggers.js';
 
 export interface HooksModuleOptions {
@@ -39,16 +40,16 @@ export class HooksModule {
   readonly receiver: HookReceiver;
   readonly triggers: TriggerService;
 
-  /** Boot checks of the config's hooks and triggers; returns warnings to log. */
+  /** Boot checks of the config's hooks (their secret files read) and triggers; returns warnings to log. */
   static check(config: Readonly<Config>): string[] {
     TriggerService.check(config.triggers);
-    return HookRegistry.check(config.hooks);
+    return HookRegistry.check(resolveSecretFiles(config.hooks));
   }
 
   constructor(opts: HooksModuleOptions) {
     const now = opts.now ?? Date.now;
     const config = opts.config();
-    this.registry = new HookRegistry({ store: opts.hookStore, key: opts.keys.hooks, declared: config.hooks, now });
+    this.registry = new HookRegistry({ store: opts.hookStore, key: opts.keys.hooks, declared: resolveSecretFiles(config.hooks), now });
     this.tasks = new TaskService({ store: opts.taskStore, key: opts.keys.tasks, jobs: opts.jobs, serviceExists: opts.serviceExists, allowSelfReview: () => opts.config().tasks.allowSelfReview, events: opts.events, audit: opts.audit, log: opts.log, now });
     this.links = new ActionLinks({
       tasks: this.tasks,
@@ -64,11 +65,13 @@ export class HooksModule {
     this.triggers = new TriggerService({ triggers: config.triggers, actions: this.actions, audit: opts.audit });
   }
 
-  /** A live change of `hooks` or `triggers`: checked like at boot, then put in force. */
+  /** A live change (of anything): hooks and triggers checked like at boot, secret files read again, then put in force. */
   prepare(next: Readonly<Config>): () => void {
-    HooksModule.check(next);
+    const hooks = resolveSecretFiles(next.hooks);
+    TriggerService.check(next.triggers);
+    HookRegistry.check(hooks);
     return () => {
-      this.registry.setDeclared(next.hooks);
+      this.registry.setDeclared(hooks);
       this.triggers.setTriggers(next.triggers);
     };
   }

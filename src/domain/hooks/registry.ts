@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type { ActionSchema, HookConfigSchema, VerifyScheme } from '../../config/sections/hooks.js';
 import { GatewayError } from '../../errors.js';
 import { seal, unseal } from '../../security/seal.js';
+import { standardWebhooksKey } from './verify/standard-webhooks.js';
 import type { HookRow, HookStore } from '../../store/types.js';
 
 export type Action = Static<typeof ActionSchema>;
@@ -39,6 +40,14 @@ export interface HookRegistryOptions {
   now?: () => number;
 }
 
+/** A secret the hook's scheme cannot use (checked at boot and registration, not per delivery). */
+function secretProblem(spec: Pick<HookSpec, 'verify' | 'secret'>): string | undefined {
+  if (spec.verify === 'standard-webhooks' && spec.secret !== undefined && standardWebhooksKey(Buffer.from(spec.secret, 'utf8')) === null) {
+    return 'a standard-webhooks secret is whsec_ followed by base64 (as the sender shows it)';
+  }
+  return undefined;
+}
+
 export class HookRegistry {
   private readonly declared = new Map<string, HookSpec>();
   private readonly now: () => number;
@@ -63,6 +72,8 @@ export class HookRegistry {
       seen.add(h.name);
       if (h.secret === undefined) warnings.push(`hook ${h.name} has no secret: every delivery to it is refused`);
       if (h.verifyToken !== undefined && h.verify !== 'whatsapp') throw new GatewayError('config_invalid', `hooks: ${h.name}: verifyToken is for verify "whatsapp" only`);
+      const bad = secretProblem(h);
+      if (bad) throw new GatewayError('config_invalid', `hooks: ${h.name}: ${bad}`);
     }
     return warnings;
   }
@@ -104,6 +115,8 @@ export class HookRegistry {
 
   add(spec: HookSpec, createdBy: string | null): HookView {
     if (spec.verifyToken !== undefined && spec.verify !== 'whatsapp') throw new GatewayError('validation_failed', 'verifyToken is for verify "whatsapp" only');
+    const bad = secretProblem(spec);
+    if (bad) throw new GatewayError('validation_failed', bad);
     if (this.declared.has(spec.name)) throw new GatewayError('hook_exists', `hook ${spec.name} is declared in the config file`);
     const row: HookRow = {
       name: spec.name,

@@ -10,6 +10,7 @@ import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
 import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../security/hmac.js';
 import type { JobRecord, JobStore } from '../../store/types.js';
+import { ntfyToken } from './ntfy-topic.js';
 import type { OutboundPort } from './ports.js';
 import type { JobService } from './queue.js';
 
@@ -111,12 +112,20 @@ export class Callbacks {
     const message = { type: 'job.finished', id: job.id, service: job.service, state: job.state };
     const sends: Array<Promise<unknown>> = [];
     if (ntfy && job.notify?.includes('ntfy') && (ntfy.on ?? ['succeeded', 'failed', 'canceled']).includes(job.state as 'succeeded')) {
+      // Read at each notification: a rotated token file is used at once (a file opened to others is refused).
+      let token: string | undefined;
+      let unreadable: unknown;
+      try {
+        token = ntfyToken(ntfy);
+      } catch (err) {
+        unreadable = err;
+      }
       sends.push(
-        this.opts.outbound.request({
+        unreadable !== undefined ? Promise.reject(unreadable as Error) : this.opts.outbound.request({
           url: `${ntfy.url.replace(/\/$/, '')}/${encodeURIComponent(ntfy.topic)}`,
           purpose: 'notify',
           method: 'POST',
-          headers: { title: `moat: job ${job.state}`, tags: job.state === 'succeeded' ? 'white_check_mark' : 'warning' },
+          headers: { title: `moat: job ${job.state}`, tags: job.state === 'succeeded' ? 'white_check_mark' : 'warning', ...(token ? { authorization: `Bearer ${token}` } : {}) },
           body: `job ${job.id} on ${job.service}: ${job.state}`,
         }),
       );

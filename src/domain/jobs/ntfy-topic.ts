@@ -4,6 +4,7 @@
  * `openssl rand -hex 16` or a UUID gives) is always accepted. Pure function.
  */
 import { GatewayError } from '../../errors.js';
+import { readSecretFile } from '../../store/files.js';
 
 const WELL_KNOWN = new Set(['gateway', 'moat', 'test', 'alerts', 'alert', 'notifications', 'notify', 'ntfy', 'home', 'homelab', 'server', 'jobs', 'gpu', 'ai', 'llm', 'agent', 'mytopic', 'topic', 'backup', 'monitoring']);
 
@@ -28,8 +29,21 @@ export function ntfyTopicProblem(topic: string): string | null {
   return null;
 }
 
-/** Refuses a weak topic with config_invalid (the same words at boot and on a live change). */
-export function checkNtfyTopic(topic: string | undefined): void {
+/** The ntfy access token from notifications.ntfy.tokenFile, or undefined when none is configured. */
+export function ntfyToken(ntfy: { tokenFile?: string | undefined } | undefined): string | undefined {
+  if (ntfy?.tokenFile === undefined) return undefined;
+  const token = readSecretFile('notifications.ntfy.tokenFile', ntfy.tokenFile, 8, 512);
+  // The token goes into a header: printable ASCII without spaces only.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new GatewayError('config_invalid', 'notifications.ntfy.tokenFile: the token must be printable ASCII without spaces');
+  return token;
+}
+
+/**
+ * Refuses a weak topic, and an ntfy token file that cannot be read or is open to others, with
+ * config_invalid (the same words at boot and on a live change).
+ */
+export function checkNtfyTopic(topic: string | undefined, ntfy?: { tokenFile?: string | undefined }): void {
+  ntfyToken(ntfy);
   const problem = topic === undefined ? null : ntfyTopicProblem(topic);
   if (problem !== null) {
     throw new GatewayError('config_invalid', `notifications.ntfy.topic ${problem}; ntfy topics are public, use a long random one (e.g. openssl rand -hex 16)`);

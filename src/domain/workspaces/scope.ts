@@ -99,9 +99,9 @@ function refuseLookAlikes(segment: string): void {
 /**
  * The lexical half of the rule. Refused with 400 path_invalid: non-strings, empty, over-long,
  * NUL and controls, backslashes (Windows separators, UNC `\\server`, `\\?\` and `\\.\` device
- * paths), encoded separators, absolute paths, `~`, drive letters, URL-like prefixes, empty
- * segments (`a//b`), look-alikes, and `..` that would leave the root. `a/./b` and `d/../f` that
- * stay inside are normalised. `mount:<name>/rest` addresses a mount.
+ * paths), encoded separators, absolute paths, `~`, drive letters, URL-like prefixes, look-alikes,
+ * and `..` that would leave the root. `a/./b`, `a//b` (empty segments, as POSIX reads them) and
+ * `d/../f` that stay inside are normalised. `mount:<name>/rest` addresses a mount.
  */
 export function parseClientPath(input: unknown): ParsedPath {
   if (typeof input !== 'string') invalid('a path must be a string');
@@ -126,11 +126,11 @@ export function parseClientPath(input: unknown): ParsedPath {
     invalid('URL-like prefixes (scheme:) are refused; only mount:<name>/ is understood');
   }
 
-  const raw = rest === '' ? [] : rest.split('/');
-  if (raw.length > 0 && raw[raw.length - 1] === '' && raw.length > 1) raw.pop(); // one trailing slash: `dir/`
   const segments: string[] = [];
-  for (const seg of raw) {
-    if (seg === '') invalid('empty path segments (//) are refused');
+  for (const seg of rest === '' ? [] : rest.split('/')) {
+    // POSIX (4.13 pathname resolution): repeated slashes are one slash, so `a//b` is `a/b` and
+    // `dir/` is `dir`. A leading slash was refused above: an empty segment never makes a path absolute.
+    if (seg === '') continue;
     if (Buffer.byteLength(seg) > MAX_SEGMENT_BYTES) invalid(`a path segment is over ${MAX_SEGMENT_BYTES} bytes`);
     refuseLookAlikes(seg);
     if (seg === '.') continue;

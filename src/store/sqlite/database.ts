@@ -1,9 +1,11 @@
 /**
  * Opens the SQLite database (WAL, foreign keys, busy timeout), applies migrations in one
- * transaction each, and keeps the file mode 0600. Every statement elsewhere is parameterized.
+ * transaction each, refuses a database whose schema is newer than this code, and keeps the file
+ * mode 0600. Every statement elsewhere is parameterized.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
+import { GatewayError } from '../../errors.js';
 import { MIGRATIONS } from '../migrations/index.js';
 
 export type Db = Database.Database;
@@ -20,6 +22,13 @@ export interface OpenOptions {
 
 export function openDatabase(opts: OpenOptions): Db {
   const db = new Database(opts.path);
+  try {
+    // Before anything writes to it (journal_mode writes the header): an older binary must not touch a newer schema.
+    refuseNewerSchema(db, opts.path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
@@ -31,8 +40,23 @@ export function openDatabase(opts: OpenOptions): Db {
   return db;
 }
 
+/**
+ * A database migrated by a newer moat (user_version past the migrations this code has) is refused:
+ * an older binary would read and write tables whose meaning it does not know (a downgrade loses or
+ * corrupts what the newer one stored). Exit 78 with one line naming the versions.
+ */
+export function refuseNewerSchema(db: Db, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current <= MIGRATIONS.length) return;
+  throw new GatewayError(
+    'config_invalid',
+    `${path} has schema version ${current}, written by a newer moat; this moat knows schema versions up to ${MIGRATIONS.length}: run the newer moat, or restore a backup of the data dir taken before the upgrade`,
+  );
+}
+
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) refuseNewerSchema(db, db.name);
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);

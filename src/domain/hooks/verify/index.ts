@@ -5,6 +5,8 @@ import { moat } from './moat.js';
 import { nextcloudTalk } from './nextcloud-talk.js';
 import { sharedSecret } from './secret.js';
 import { slack } from './slack.js';
+import { standardWebhooks } from './standard-webhooks.js';
+import { timestampedHmac } from './timestamped-hmac.js';
 import { stripe } from './stripe.js';
 import type { Headers, Scheme, VerifyResult } from './types.js';
 import { whatsapp } from './whatsapp.js';
@@ -17,6 +19,8 @@ export const SCHEMES: Readonly<Record<VerifyScheme, Scheme>> = {
   stripe,
   moat,
   secret: sharedSecret,
+  'standard-webhooks': standardWebhooks,
+  'timestamped-hmac': timestampedHmac,
 };
 
 /** Fails closed: no secret configured means no delivery verifies. */
