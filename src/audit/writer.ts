@@ -165,7 +165,10 @@ export class AuditLog implements AuditSink {
   /** Records an event; returns its seq, or undefined when it was dropped. */
   record(event: AuditEvent): number | undefined {
     if (this.state !== 'open' || this.queued >= this.opts.maxQueue * 2) {
-      if (this.dropped++ === this.droppedReported) this.opts.log.error({ type: event.type, state: this.state }, 'audit event dropped');
+      if (this.dropped === this.droppedReported) this.opts.log.error({ type: event.type, state: this.state }, 'audit event dropped');
+      // A counted refusal stands for `count` refusals: all of them are accounted for in audit.dropped.
+      const count = event.detail?.['aggregated'] === true ? event.detail['count'] : undefined;
+      this.dropped += typeof count === 'number' && count > 0 ? count : 1;
       return undefined;
     }
     if (this.dropped > this.droppedReported && this.queued < this.opts.maxQueue) {
