@@ -6,6 +6,8 @@ export interface Me {
   name: string | null;
   scopes: string[];
   expiresAt: string | null;
+  /** Sessions only: the idle timeout. */
+  idleTimeoutSeconds?: number | null;
 }
 
 export interface Status {
@@ -159,12 +161,14 @@ export interface Session {
   createdAt: string;
   lastUsedAt: string | null;
   expiresAt: string | null;
+  idleExpiresAt?: string | null;
   client?: string | null;
   current?: boolean;
 }
 
 export interface PairingCode {
-  code: string;
+  /** The 6 digits; null for a code whose scopes include admin (link or QR only). */
+  code: string | null;
   id: string;
   scopes: string[];
   expiresAt: string;

@@ -23,7 +23,7 @@ export function Pairing() {
   const [ttl, setTtl] = useState<number | null>(300);
   const [minted, setMinted] = useState<Minted | null>(null);
   useLive('pairing.', (e) => {
-    if (e.type === 'pairing.redeemed' && minted && e.data['id'] === minted.id) setMinted({ ...minted, redeemed: true });
+    if (e.type === 'pairing.redeemed' && minted && e.data['pairingId'] === minted.id) setMinted({ ...minted, redeemed: true });
   });
   const mint = (e: Event) => {
     e.preventDefault();
@@ -43,7 +43,9 @@ export function Pairing() {
     </form>
     ${minted
       ? html`<div class="pairing" data-pairing=${minted.id}>
-          <p class="digits" aria-label=${'Pairing code ' + minted.code.split('').join(' ')}>${minted.code}</p>
+          ${minted.code !== null
+            ? html`<p class="digits" aria-label=${'Pairing code ' + minted.code.split('').join(' ')}>${minted.code}</p>`
+            : html`<p class="small">No digits for a code with these scopes: use the QR code or the link.</p>`}
           <p role="status" aria-live="polite" class="pair-state">
             ${minted.redeemed
               ? html`<strong class="good-text">Redeemed</strong>: a device signed in with this code.`

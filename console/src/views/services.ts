@@ -110,6 +110,6 @@ function LogTail({ name }: { name: string }) {
     <h2 id="log-h">Log of ${name}</h2>
     <${Notice} problem=${error} />
     <label class="inline"><input type="checkbox" checked=${stick} onChange=${(e: Event) => setStick((e.currentTarget as HTMLInputElement).checked)} /> Follow new lines</label>
-    <pre class="log" ref=${box} tabindex="0" aria-label=${'Output of ' + name}>${lines.length === 0 ? 'No output yet.' : lines.map((l) => html`<span key=${l.seq} class=${l.stream === 'stderr' ? 'stderr' : undefined}>${l.ts.slice(11, 19)} ${l.line}\n</span>`)}</pre>
+    <pre class="log" ref=${box} tabindex="0" aria-label=${'Output of ' + name}>${lines.length === 0 ? 'No output yet.' : lines.map((l) => html`<span key=${l.seq} class=${l.stream === 'stderr' ? 'line stderr' : 'line'}>${l.ts.slice(11, 19)} ${l.line}</span>`)}</pre>
   </section>`;
 }
