@@ -34,10 +34,10 @@ export function Pairing() {
   };
   return html`<section aria-labelledby="pair-h">
     <h2 id="pair-h">Sign in another device</h2>
-    <p class="small">A pairing code signs one browser in once, with the scopes chosen here (never admin). Scan the QR code with a phone, or type the digits on its sign-in page.</p>
+    <p class="small">A pairing code signs one browser in once, with the scopes chosen here. Scan the QR code with a phone, or type the digits on its sign-in page (a code with admin has no digits: six digits are too few to guard admin).</p>
     <${Notice} problem=${action.problem} label="Refused" />
     <form class="create" onSubmit=${mint} aria-label="Mint a pairing code">
-      <${ScopePicker} legend="Scopes of the session" scopes=${GRANTABLE} value=${scopes} onChange=${setScopes} />
+      <${ScopePicker} legend="Scopes of the session" scopes=${['admin', ...GRANTABLE]} value=${scopes} onChange=${setScopes} />
       <${TtlSelect} id="pair-ttl" label="Code valid for" options=${ttlOptions().filter((o) => o.seconds !== null && o.seconds <= 3600)} value=${ttl} onChange=${setTtl} />
       <button type="submit" disabled=${action.busy || scopes.length === 0}>Mint pairing code</button>
     </form>
