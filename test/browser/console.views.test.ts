@@ -86,7 +86,12 @@ describe('console views', () => {
     await pending.getByRole('link', { name: 'Rebuild the index' }).click();
     const detail = page.getByRole('region', { name: 'Rebuild the index' });
     await detail.getByLabel('Comment').fill('ok from the console');
+    const shown = Number(/version (\d+)/.exec((await detail.textContent()) ?? '')![1]);
+    const reviewing = page.waitForRequest((r) => r.url().endsWith(`/api/v1/tasks/${task.json.id}/review`));
     await detail.getByRole('button', { name: 'Approve' }).click();
+    // The decision is bound to the version the page showed (the server refuses a stale one with 409).
+    expect((await reviewing).postDataJSON()).toEqual({ decision: 'approve', version: shown, comment: 'ok from the console' });
+    expect(shown).toBe(task.json.version);
     await detail.locator('.badge', { hasText: 'approved' }).or(detail.locator('.badge', { hasText: 'done' })).first().waitFor();
     const after = await g.fetch(`/api/v1/tasks/${task.json.id}`, { auth: token });
     expect(after.json.reviewedBy).not.toBeNull();

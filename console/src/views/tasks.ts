@@ -12,12 +12,6 @@ import type { Task, TaskEvent } from '../types.js';
 import { Badge, Loading, Notice, useAction, useLoad, When } from '../ui/common.js';
 import { json } from '../ui/format.js';
 
-/**
- * Whether the review carries the version the reviewer saw (the server then refuses a decision on a
- * task that changed meanwhile with 409 conflict). See COORDINATION.md.
- */
-const REVIEW_SENDS_VERSION = false;
-
 type TaskList = { tasks: Task[]; next: string | null };
 
 export function Tasks({ selected }: { selected: string | null }) {
@@ -76,9 +70,9 @@ function TaskDetail({ id }: { id: string }) {
   const mayAct = can(me, 'tasks', 'POST');
   const review = (decision: 'approve' | 'reject') => action.run(async () => {
     if (!t) return;
-    const body: Record<string, unknown> = { decision };
+    // Bound to what the reviewer saw: a task changed since (edited, re-submitted) is refused with 409 conflict.
+    const body: Record<string, unknown> = { decision, version: t.version };
     if (comment.trim() !== '') body['comment'] = comment.trim();
-    if (REVIEW_SENDS_VERSION) body['version'] = t.version;
     await api(`/api/v1/tasks/${seg(id)}/review`, { method: 'POST', body });
     setComment('');
     task.reload();
