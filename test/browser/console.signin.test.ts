@@ -52,6 +52,13 @@ describe('console sign-in', () => {
 
     expect(page.url()).toBe(`${g.url}/console/`);
     expect(await page.evaluate<string>('location.hash')).toBe('');
+    // The first load, as the browser counted it (Resource Timing): compressed, within the 150 KB budget.
+    const transferred = await page.evaluate<number>(
+      `[...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+        .filter((e) => new URL(e.name).pathname.startsWith('/console/')).reduce((n, e) => n + e.transferSize, 0)`,
+    );
+    expect(transferred).toBeGreaterThan(0);
+    expect(transferred).toBeLessThan(150 * 1024);
     expect(await page.content()).not.toContain(code);
     // Back goes to where the browser was before the link (about:blank), never to a URL with the code.
     await page.goBack();
