@@ -16,6 +16,7 @@ import { loadConfig, originOf, type ConfigInput, type LoadedConfig } from './con
 import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
 import { HooksModule } from './domain/hooks/module.js';
+import { SessionService } from './domain/identity/sessions.js';
 import { TokenService } from './domain/identity/tokens.js';
 import { sendAnchorNotice } from './domain/doctor/notify.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
@@ -27,6 +28,7 @@ import type { WorkspaceService } from './domain/workspaces/runs.js';
 import { compileEgressPolicy, type Egress, type Resolver } from './egress/index.js';
 import { GatewayError } from './errors.js';
 import { installAdminToken } from './gateway/admin.js';
+import { defaultConsoleDir, loadConsoleAssets } from './gateway/console-assets.js';
 import { buildHouse, type House } from './gateway/house.js';
 import { liveParts } from './gateway/live.js';
 import { openRecord } from './gateway/record.js';
@@ -43,6 +45,7 @@ import { RequestMetrics } from './observe/request-metrics.js';
 import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
+import { csrfGuard } from './security/csrf.js';
 import { hostGuard } from './security/host-guard.js';
 import { inflightLimit } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
@@ -53,6 +56,7 @@ import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqliteTokenStore } from './store/sqlite/identity.js';
+import { sqliteSessionStore } from './store/sqlite/sessions.js';
 
 export { GATEWAY_FILE, auditKeyInfo, doctorOffline, modeOf, offlineAuditPaths, runningGatewayPid, verifyAuditDir } from './gateway/offline.js';
 
@@ -69,6 +73,8 @@ export interface GatewayOptions extends ConfigInput {
    * flag (nothing in src/cli passes it; a test checks): auditing cannot be turned off (invariant 5).
    */
   unsafeAuditSinkForBenchmarks?: AuditSink;
+  /** The built console to serve (tests); default: `dist/console/` of this package. */
+  consoleAssets?: string;
 }
 
 export interface GatewayInfo {
@@ -95,6 +101,7 @@ export class Gateway {
   private listener: Listener | null = null;
   private audit: AuditRecord | null = null;
   private tokens: TokenService | null = null;
+  private sessions: SessionService | null = null;
   private toolbox: Toolbox | null = null;
   private hookWarnings: string[] = [];
   private house: House | null = null;
@@ -229,13 +236,19 @@ export class Gateway {
     this.guards = {
       inflight: inflightLimit(config.limits),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
-      origin: originGuard({ allowedOrigins: config.allowedOrigins }),
+      origin: originGuard({ allowedOrigins: config.allowedOrigins, tls: posture.tls }),
       clientIp: clientIp({ trustedProxies: config.trustedProxies }),
       // One store behind both (in memory; a shared store for replicas implements LimiterStore).
       rateLimit: rateLimit(rateLimitOptions(config.rateLimit), memoryLimiterStore),
       lockout: lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients }, memoryLimiterStore),
-      authenticate: authenticate({ enabled: posture.auth, verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) } }),
+      authenticate: authenticate({
+        enabled: posture.auth,
+        verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) },
+        sessions: config.console.enabled ? { verifyDigest: (d, n) => this.sessions?.verifyDigest(d, n) ?? null } : null,
+        tls: posture.tls,
+      }),
       authorize: authorize(),
+      csrf: csrfGuard({ enabled: config.console.enabled, tls: posture.tls }),
     };
     this.loaded = loaded;
     this.postureValue = posture;
@@ -285,6 +298,11 @@ export class Gateway {
     this.db = openDatabase({ path: join(dataDir, 'moat.db'), synchronous: 'full' });
     const tokens = (this.tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now }));
     this.adminToken = installAdminToken({ config, log, tokens, audit: auditLog, origin: originOf('auth.token', this.configSources.get('auth.token')) });
+    if (config.console.enabled) {
+      const limits = () => ({ idleSeconds: this.config.console.sessionIdleSeconds, maxAgeSeconds: this.config.console.sessionMaxAgeSeconds });
+      this.sessions = new SessionService({ store: sqliteSessionStore(this.db), audit, log, limits, tokens, now });
+      this.sessions.start();
+    }
     const toolbox = this.toolbox as Toolbox;
     const house = (this.house = await buildHouse({
       config: () => this.config,
@@ -296,6 +314,7 @@ export class Gateway {
       now,
       events: this.events,
       tokens,
+      sessions: this.sessions,
       toolbox,
       egressResolver: this.opts.egressResolver,
       localUrl: () => (this.address ? this.localUrl() : null),
@@ -345,6 +364,8 @@ export class Gateway {
         house,
         toolbox,
         tokens,
+        sessions: this.sessions,
+        console: { enabled: config.console.enabled, tls: posture.tls, assets: this.consoleAssets() },
         guards,
         audit,
         auditLog,
@@ -375,6 +396,14 @@ export class Gateway {
     // The first heartbeat comes right after the boot record (it walks the audit chain: a long log
     // makes start() resolve later; requests are already served meanwhile).
     await watch.heartbeat.start();
+  }
+
+  /** The built console, read into memory once (nothing when the console is off); an unbuilt one is logged. */
+  private consoleAssets() {
+    const dir = this.opts.consoleAssets ?? defaultConsoleDir();
+    const assets = this.config.console.enabled ? loadConsoleAssets(dir) : loadConsoleAssets('');
+    if (this.config.console.enabled && assets.index === null) this.log.warn({ dir }, 'the console is not built (no index.html): /console/ answers 404; npm run build writes it');
+    return assets;
   }
 
   /** host:port as bound (IPv6 in brackets). */
@@ -456,7 +485,8 @@ export class Gateway {
 
   /** A pairing code minted by the operator at the console (`moat serve --pair`). */
   mintPairingCode(input: { scopes: string[]; ttlSeconds?: number }): { code: string; expiresAt: string } {
-    return this.started.pairing.mint(input, { id: 'admin', name: 'moat serve --pair' });
+    const minted = this.started.pairing.mint(input, { id: 'admin', name: 'moat serve --pair' });
+    return { code: minted.code as string, expiresAt: minted.expiresAt };
   }
 
   private statusView() {
@@ -522,6 +552,7 @@ export class Gateway {
     await this.closeApp();
     await this.house?.stop();
     this.tokens?.stop();
+    this.sessions?.stop();
     this.toolbox?.stop();
     await this.audit?.stop();
     this.db?.close();

@@ -1,6 +1,7 @@
 /**
  * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> origin/CORS
- * -> client address -> rate limit -> lockout -> authenticate -> authorize -> audit capacity.
+ * -> client address -> rate limit -> lockout (bearer token) or CSRF (session cookie) -> authenticate
+ * -> authorize -> audit capacity.
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
  * (log with client and reason, lockout counting, audit), the security headers of every response
  * and the audit record of every write.
@@ -17,6 +18,7 @@ import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/req
 import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { clientIp } from '../security/client-ip.js';
+import type { csrfGuard } from '../security/csrf.js';
 import type { hostGuard } from '../security/host-guard.js';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout } from '../security/lockout.js';
@@ -33,6 +35,7 @@ export interface Guards {
   lockout: Lockout;
   authenticate: ReturnType<typeof authenticate>;
   authorize: ReturnType<typeof authorize>;
+  csrf: ReturnType<typeof csrfGuard>;
 }
 
 export interface RoutePolicy {
@@ -42,6 +45,12 @@ export interface RoutePolicy {
   write: boolean;
   /** Answered while draining (health says "draining" itself). */
   drainExempt: boolean;
+  /** Takes the console session cookie when no bearer token is sent (bearer routes under /api/v1/). */
+  cookie: boolean;
+  /** The console sign-in exchange: the login-CSRF check and the lockout whatever the request holds. */
+  signin: boolean;
+  /** Console pages and files: the console's security headers. */
+  console: boolean;
   /** Where its requests are counted (observe/request-metrics.ts); -1: not counted (upgrades). */
   slot: number;
   slotByMethod: RouteSlots['byMethod'];
@@ -73,6 +82,8 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   origin_not_allowed: 'guard.origin',
   rate_limited: 'ratelimit.refused',
   pairing_code_invalid: 'pairing.failure',
+  session_invalid: 'auth.failure',
+  csrf_refused: 'guard.csrf',
   overloaded: 'limit.inflight',
   too_many_streams: 'limit.streams',
   body_too_large: 'limit.body',
@@ -82,6 +93,23 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
 };
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The console's headers, on every console page and file (and their refusals). XSS: scripts, styles,
+ * fonts and connections from this origin only, no inline script or style, no eval, and Trusted
+ * Types so that no HTML string ever reaches a sink; clickjacking: no framing; no base-tag or form
+ * hijack; cross-origin isolation of the window (COOP) and of the files (CORP).
+ */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; require-trusted-types-for 'script'";
+const CONSOLE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': CONSOLE_CSP,
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+});
+const CONSOLE_HEADER_NAMES = Object.keys(CONSOLE_HEADERS);
 
 /** The request a write response belongs to, for its audit record when the response closes. */
 const WRITE_REQUEST = Symbol('moat.writeRequest');
@@ -98,7 +126,7 @@ function rateClassOf(req: FastifyRequest): RateClass {
 
 /** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
 export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
-  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean };
+  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean; console?: boolean; signin?: boolean };
   const auth = config.auth ?? 'bearer';
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (auth === 'bearer' && config.scope === undefined) {
@@ -108,6 +136,10 @@ export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config
     auth,
     scope: config.scope,
     rateClass: config.rateClass ?? 'general',
+    // The cookie opens the API only: never /svc/* (the proxy), /hooks/*, /actions/*, /metrics.
+    cookie: auth === 'bearer' && route.url.startsWith('/api/v1/'),
+    signin: auth === 'pairing' && config.signin === true,
+    console: config.console === true,
     // `auditWrites: false` (a service's progress posts, many per job): counted in the request metrics
     // by route and status, not audited one by one (the job's transitions are; refusals still are).
     write: methods.some((m) => isWrite(String(m))) && config.auditWrites !== false,
@@ -140,6 +172,10 @@ export function createPipeline(opts: PipelineOptions) {
     reply.header('x-request-id', req.id);
   }
 
+  function setConsoleHeaders(reply: FastifyReply): void {
+    for (const name of CONSOLE_HEADER_NAMES) reply.header(name, CONSOLE_HEADERS[name]);
+  }
+
   /**
    * Runs the guards for one request under `policy`. Throws the refusal; returns true when a guard
    * answered the request itself (a CORS preflight).
@@ -147,6 +183,7 @@ export function createPipeline(opts: PipelineOptions) {
   function run(policy: RoutePolicy, req: FastifyRequest, reply: FastifyReply): boolean {
     const t = now();
     setBaseHeaders(req, reply);
+    if (policy.console) setConsoleHeaders(reply);
     const state: GuardState = { client: '', principal: null, scope: null, audited: false };
     req.moat = state;
     if (policy.slot >= 0) {
@@ -175,10 +212,16 @@ export function createPipeline(opts: PipelineOptions) {
     if (policy.auth === 'bearer') {
       const credentialed = req.headers.authorization !== undefined;
       if (credentialed) g.lockout(state.client, t);
-      const principal = g.authenticate(req, t);
+      // Without a bearer token, a request the session cookie would authenticate must come from the
+      // console's own pages (CSRF from another site or another port of this host).
+      else if (policy.cookie && g.csrf.hasCookie(req)) g.csrf(req, policy.write);
+      const principal = g.authenticate(req, t, policy.cookie);
       state.principal = principal;
       state.scope = g.authorize(req, principal, policy.scope);
       if (credentialed) g.lockout.succeed(state.client);
+    } else if (policy.signin) {
+      g.csrf.signin(req);
+      g.lockout(state.client, t);
     } else if (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined) {
       g.lockout(state.client, t);
     }

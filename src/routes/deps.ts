@@ -5,6 +5,7 @@
 import type { DoctorReport, FixReport } from '../domain/doctor/index.js';
 import type { EventBus } from '../domain/events/bus.js';
 import type { PairingService } from '../domain/identity/pairing.js';
+import type { SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { JobService } from '../domain/jobs/queue.js';
 import type { Scheduler } from '../domain/schedules/scheduler.js';
@@ -73,11 +74,38 @@ export interface MetricsView {
   text(): Promise<string>;
 }
 
+/** One built console file in memory, with its precompressed forms when the build wrote them. */
+export interface ConsoleAsset {
+  type: string;
+  body: Buffer;
+  br: Buffer | null;
+  gzip: Buffer | null;
+}
+
+/** The console's files (gateway/console-assets.ts): index.html, other top-level files, and assets/. */
+export interface ConsoleAssets {
+  index: ConsoleAsset | null;
+  files: ReadonlyMap<string, ConsoleAsset>;
+  assets: ReadonlyMap<string, ConsoleAsset>;
+  /** Where they were read from (for the message when the console is not built). */
+  dir: string;
+}
+
+/** The console: on or off (console.enabled), its files, and whether the cookie is the TLS one. */
+export interface ConsoleView {
+  enabled: boolean;
+  tls: boolean;
+  assets: ConsoleAssets;
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
   tokens: TokenService;
   pairing: PairingService;
+  /** Console sessions; null when the console is off. */
+  sessions: SessionService | null;
+  console: ConsoleView;
   audit: AuditView;
   egress: EgressView;
   /** Runs and their workspaces, the workspace policy. */

@@ -20,6 +20,8 @@ export function canSee(scopes: ReadonlySet<string>, e: Pick<MoatEvent, 'family'>
   // Service events carry probe errors (a port scan's answers) and a failed service's log tail
   // (what clients sent it): for `services` and admin, never `read` (as GET .../logs).
   if (e.family === 'services') return scopeHeld(scopes, 'services');
+  // Which codes were minted and used is the operator's business (a code's id ties it to a device).
+  if (e.family === 'pairing') return scopes.has('admin');
   return scopeAllows(scopes, e.family === 'schedules' ? 'jobs' : e.family, 'GET');
 }
 
@@ -66,9 +68,9 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
         release();
       };
       const unregister = deps.streams.track(() => res.end());
-      // A revoked or expired token ends its stream (a reconnect with it is refused like any request).
+      // A revoked or expired token or session ends its stream (a reconnect with it is refused like any request).
       const unbind = deps.streams.bind(req.moat.principal, 'events', () => {
-        res.end('event: end\ndata: {"reason":"the token of this stream was revoked or expired"}\n\n');
+        res.end('event: end\ndata: {"reason":"the token or session of this stream was revoked or expired"}\n\n');
       });
       res.once('close', () => {
         unregister();

@@ -1,13 +1,17 @@
 /**
  * Origin allowlist and CORS, default deny. Cross-site request forgery and browser-driven access:
- * a request carrying an Origin that is not on the list is refused whatever its method, and only
- * listed origins get CORS headers (the exact origin echoed, never `*`). Reads config only.
+ * a request carrying an Origin that is neither the gateway's own nor on the list is refused
+ * whatever its method, and only listed origins get CORS headers (the exact origin echoed, never
+ * `*`). Reads config only.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import { ownOrigin } from './own-origin.js';
 
 export interface OriginGuardOptions {
   allowedOrigins: readonly string[];
+  /** Whether the listener is TLS (the scheme of the gateway's own origin). Default false. */
+  tls?: boolean;
 }
 
 interface Matchers {
@@ -64,6 +68,7 @@ function matches(m: Matchers, origin: string): boolean {
 
 export function originGuard(initial: OriginGuardOptions) {
   let matchers = compile(initial);
+  const tls = initial.tls === true;
 
   /** Returns true when it has answered the request itself (a CORS preflight). */
   function originGuard(req: FastifyRequest, reply: FastifyReply): boolean {
@@ -73,6 +78,9 @@ export function originGuard(initial: OriginGuardOptions) {
     if (origin.includes(',')) throw new GatewayError('origin_not_allowed', 'several Origin headers');
     if (origin === 'null') throw new GatewayError('origin_not_allowed', 'opaque origin (null) is never allowed');
     if (!ORIGIN.test(origin)) throw new GatewayError('origin_not_allowed', 'malformed Origin header');
+    // The gateway's own origin (the console's pages, whose writes carry Origin): not a cross-origin
+    // request, so no CORS headers either. The Host it is compared with passed the host guard.
+    if (origin === ownOrigin(req, tls)) return false;
     if (!matches(matchers, origin)) throw new GatewayError('origin_not_allowed', 'Origin is not on the allowlist');
     reply.header('access-control-allow-origin', origin);
     reply.header('vary', 'Origin');
@@ -107,7 +115,7 @@ export function originGuard(initial: OriginGuardOptions) {
 
   return Object.assign(originGuard, {
     forLink,
-    reconfigure(next: OriginGuardOptions): void {
+    reconfigure(next: Pick<OriginGuardOptions, 'allowedOrigins'>): void {
       matchers = compile(next);
     },
   });
