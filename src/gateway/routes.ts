@@ -79,7 +79,7 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
       bind: (principal, stream, close) =>
         bound.bind(principal, (reason) => {
           audit.record({ type: 'stream.ended', outcome: 'ok', actor: { id: principal?.id ?? '', name: principal?.name ?? '' }, detail: { stream, reason } });
-          close();
+          close(reason);
         }),
     },
     liveConfig: ctx.liveConfig,

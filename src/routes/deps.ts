@@ -45,10 +45,12 @@ export interface StreamSlots {
    * Ends a long-lived connection when the token it came in with is revoked, rotated or expires
    * (audited as stream.ended); returns the unbind, for when it closes on its own.
    */
-  bind(principal: Principal | null | undefined, stream: StreamKind, close: () => void): () => void;
+  bind(principal: Principal | null | undefined, stream: StreamKind, close: (reason: StreamEnd) => void): () => void;
 }
 
 export type StreamKind = 'events' | 'events-ws' | 'proxy-ws';
+/** Why a stream's token or session stopped working. */
+export type StreamEnd = 'revoked' | 'rotated' | 'expired' | 'signed_out';
 
 /** The egress guard's dry run (src/egress Egress.check). */
 export interface EgressView {

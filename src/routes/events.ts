@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { MoatEvent } from '../domain/events/bus.js';
 import type { Principal } from '../security/principal.js';
 import { scopeAllows, scopeHeld } from '../security/scopes.js';
-import type { RouteDeps } from './deps.js';
+import type { RouteDeps, StreamEnd } from './deps.js';
 
 const HEARTBEAT_MS = 15_000;
 /**
@@ -15,6 +15,14 @@ const HEARTBEAT_MS = 15_000;
  * slow or stalled reader must not grow the gateway's memory. An SSE client resumes with Last-Event-ID.
  */
 export const MAX_BUFFERED_BYTES = 1_048_576;
+
+/** What the console shows when its session's stream ends ("Your session ended: <reason>."). */
+const SESSION_ENDS: Readonly<Record<StreamEnd, string>> = {
+  signed_out: 'it was signed out',
+  revoked: 'an admin ended it',
+  rotated: 'the admin token was rotated, which ends every console session',
+  expired: 'it expired (idle for too long, or past its lifetime)',
+};
 
 export function canSee(scopes: ReadonlySet<string>, e: Pick<MoatEvent, 'family'>): boolean {
   // Service events carry probe errors (a port scan's answers) and a failed service's log tail
@@ -69,8 +77,10 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
       };
       const unregister = deps.streams.track(() => res.end());
       // A revoked or expired token or session ends its stream (a reconnect with it is refused like any request).
-      const unbind = deps.streams.bind(req.moat.principal, 'events', () => {
-        res.end('event: end\ndata: {"reason":"the token or session of this stream was revoked or expired"}\n\n');
+      const session = req.moat.principal?.kind === 'session';
+      const unbind = deps.streams.bind(req.moat.principal, 'events', (why) => {
+        const data = session ? { reason: SESSION_ENDS[why], cause: why } : { reason: 'the token of this stream was revoked or expired' };
+        res.end(`event: end\ndata: ${JSON.stringify(data)}\n\n`);
       });
       res.once('close', () => {
         unregister();
