@@ -1,6 +1,6 @@
 /**
- * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> origin/CORS
- * -> client address -> rate limit -> lockout (bearer token) or CSRF (session cookie) -> authenticate
+ * The guard order as one list, compiled once per route: in-flight cap -> drain -> host -> CSRF (the
+ * console's session cookie) -> origin/CORS -> client address -> rate limit -> lockout -> authenticate
  * -> authorize -> audit capacity.
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
  * (log with client and reason, lockout counting, audit), the security headers of every response
@@ -203,6 +203,12 @@ export function createPipeline(opts: PipelineOptions) {
       });
     }
     g.host(req, reply);
+    // Cross-site request forgery with the console's cookie (another site, or another port of this
+    // host): a request the cookie would authenticate (no bearer token) must come from the console's
+    // own pages. Judged before the Origin allowlist: no listed origin may use the cookie either.
+    const byCookie = policy.cookie && req.headers.authorization === undefined && g.csrf.hasCookie(req);
+    if (byCookie) g.csrf(req, policy.write);
+    else if (policy.signin) g.csrf.signin(req);
     if (policy.auth === 'link') g.origin.forLink(req);
     else if (g.origin(req, reply)) return true;
     state.client = g.clientIp(req);
@@ -212,15 +218,11 @@ export function createPipeline(opts: PipelineOptions) {
     if (policy.auth === 'bearer') {
       const credentialed = req.headers.authorization !== undefined;
       if (credentialed) g.lockout(state.client, t);
-      // Without a bearer token, a request the session cookie would authenticate must come from the
-      // console's own pages (CSRF from another site or another port of this host).
-      else if (policy.cookie && g.csrf.hasCookie(req)) g.csrf(req, policy.write);
-      const principal = g.authenticate(req, t, policy.cookie);
+      const principal = g.authenticate(req, t, byCookie);
       state.principal = principal;
       state.scope = g.authorize(req, principal, policy.scope);
       if (credentialed) g.lockout.succeed(state.client);
     } else if (policy.signin) {
-      g.csrf.signin(req);
       g.lockout(state.client, t);
     } else if (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined) {
       g.lockout(state.client, t);
