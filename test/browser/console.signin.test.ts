@@ -102,7 +102,7 @@ describe('console sign-in', () => {
     await page.goto(`${g.url}/`);
     await page.getByRole('heading', { name: 'Sign in to Moat' }).waitFor();
     expect(page.url()).toBe(`${g.url}/console/`);
-    await page.getByLabel('Pairing code').fill(minted.json.code as string);
+    await page.getByRole('textbox', { name: 'Pairing code' }).fill(minted.json.code as string);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     const nav = page.getByRole('navigation', { name: 'Console' });
