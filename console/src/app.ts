@@ -100,7 +100,8 @@ function Shell({ me, onEnded }: { me: Me; onEnded: (message: string) => void }) 
   };
 
   const views = VIEWS.filter((v) => can(me, v.needs, 'GET'));
-  const current = views.find((v) => v.view === route.view);
+  // The overview needs `read`: a session with only `jobs` (say) starts on the first view it may see.
+  const current = route.view === '' && route.id === null ? views[0] : views.find((v) => v.view === route.view);
   return html`<${AppContext.Provider} value=${{ me, live }}>
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
@@ -118,7 +119,11 @@ function Shell({ me, onEnded }: { me: Me; onEnded: (message: string) => void }) 
       </div>
     </header>
     <main id="main" tabindex="-1" ref=${main}>
-      ${current ? viewOf(current.view, route.id) : html`<h1>Not found</h1><p>There is no such page in the console. <a href=${href('')} onClick=${follow}>Overview</a></p>`}
+      ${current
+        ? viewOf(current.view, route.id)
+        : views.length === 0
+          ? html`<h1>Nothing to show</h1><p>This session's scopes (${me.scopes.join(', ')}) reach no page of the console.</p>`
+          : html`<h1>Not found</h1><p>There is no such page in the console, or this session may not see it. <a href=${href('')} onClick=${follow}>Start page</a></p>`}
     </main>
   </${AppContext.Provider}>`;
 }

@@ -153,13 +153,16 @@ export interface SignedIn {
   watch: PageWatch;
 }
 
-/** A fresh browser profile, signed in by opening a real `moat console` link, on the Overview. */
+/** A fresh browser profile, signed in by opening a real `moat console` link, on its start page (the Overview when it holds `read`). */
 export async function signedIn(browser: Browser, g: TestGateway, cliArgs: string[] = [], contextOptions: Parameters<Browser['newContext']>[0] = {}): Promise<SignedIn> {
   const context = await browser.newContext(contextOptions);
   const watch = await PageWatch.attach(context, new URL(g.url).origin);
   const page = await context.newPage();
   await page.goto(await consoleLink(g, cliArgs));
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  const heading = page.getByRole('main').getByRole('heading', { level: 1 });
+  await heading.waitFor();
+  const title = await heading.textContent();
+  if (title === 'Sign in to Moat') throw new Error(`the console link did not sign in: ${await page.getByRole('main').textContent()}`);
   return { context, page, watch };
 }
 

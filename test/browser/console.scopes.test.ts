@@ -98,6 +98,9 @@ describe('console scopes', () => {
     const other = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'someone-else', scopes: ['jobs'] } })).json.token as string;
     const job = await g.fetch('/api/v1/jobs', { method: 'POST', auth: other, body: { service: 'worker', payload: { steps: 200, stepMs: 100 } } });
     const { page, watch } = await session(['jobs']);
+    // Without `read` there is no overview: the console starts on the first page the session may see.
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Jobs');
+    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toEqual(['Jobs']);
     await open(page, `jobs/${job.json.id}`, 'Jobs');
     watch.expectRefusal(`/api/v1/jobs/${job.json.id}/cancel`, 403);
     await page.getByRole('button', { name: 'Cancel job' }).click();
