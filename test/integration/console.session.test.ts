@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEntries } from '../helpers/audit.js';
 import { asPage, cookieOf, exchange, mintConsoleCode, signIn } from '../helpers/console.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/services.js';
+import { openSse } from '../helpers/streams.js';
 
 let g: TestGateway;
 beforeAll(async () => {
@@ -148,6 +150,28 @@ describe('the sign-in exchange', () => {
     }
     expect(g.logs.text).not.toContain(s.value);
     expect(readFileSync(join(g.dataDir, 'audit', 'audit.jsonl'), 'utf8')).not.toContain(s.value);
+  });
+});
+
+describe('the live event of a redeemed code', () => {
+  it("tells admin streams (a console's Access view) which code was used, and no one else", async () => {
+    const m = await mintConsoleCode(g);
+    const adminPage = await signIn(g, ['admin']);
+    const readPage = await signIn(g, ['read']);
+    const asAdmin = await openSse(g.url, false, { cookie: adminPage.cookie, 'sec-fetch-site': 'same-origin' });
+    const asRead = await openSse(g.url, false, { cookie: readPage.cookie, 'sec-fetch-site': 'same-origin' });
+    const t = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'ev-tasks', scopes: ['tasks', 'jobs', 'services'] } });
+    const asToken = await openSse(g.url, t.json.token);
+    await waitFor(() => [asAdmin, asRead, asToken].every((s) => s.comments.includes('connected')), 'streams connected');
+    expect((await exchange(g, m.code as string)).status).toBe(201);
+    const ev = await asAdmin.until((e) => e.event === 'pairing.redeemed' && e.data.pairingId === m.id, 'pairing.redeemed');
+    expect(ev.data).toEqual({ pairingId: m.id, redeemedAs: 'session', at: expect.any(String) });
+    // A later event both may see proves the others' streams were open and got nothing about codes.
+    await g.fetch('/api/v1/tasks', { method: 'POST', body: { title: 'marker' } });
+    await asRead.until((e) => e.event.startsWith('task.'), 'task event on the read stream');
+    await asToken.until((e) => e.event.startsWith('task.'), 'task event on the token stream');
+    expect([...asRead.events, ...asToken.events].some((e) => e.event.startsWith('pairing.'))).toBe(false);
+    for (const s of [asAdmin, asRead, asToken]) s.close();
   });
 });
 
