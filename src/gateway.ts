@@ -28,7 +28,7 @@ import type { WorkspaceService } from './domain/workspaces/runs.js';
 import { compileEgressPolicy, type Egress, type Resolver } from './egress/index.js';
 import { GatewayError } from './errors.js';
 import { installAdminToken } from './gateway/admin.js';
-import { defaultConsoleDir, loadConsoleAssets } from './gateway/console-assets.js';
+import { defaultConsoleDir, loadConsoleAssets, noConsoleAssets } from './gateway/console-assets.js';
 import { buildHouse, type House } from './gateway/house.js';
 import { liveParts } from './gateway/live.js';
 import { openRecord } from './gateway/record.js';
@@ -400,9 +400,10 @@ export class Gateway {
 
   /** The built console, read into memory once (nothing when the console is off); an unbuilt one is logged. */
   private consoleAssets() {
+    if (!this.config.console.enabled) return noConsoleAssets();
     const dir = this.opts.consoleAssets ?? defaultConsoleDir();
-    const assets = this.config.console.enabled ? loadConsoleAssets(dir) : loadConsoleAssets('');
-    if (this.config.console.enabled && assets.index === null) this.log.warn({ dir }, 'the console is not built (no index.html): /console/ answers 404; npm run build writes it');
+    const assets = loadConsoleAssets(dir);
+    if (assets.index === null) this.log.warn({ dir }, 'the console is not built (no index.html): /console/ answers 404; npm run build writes it');
     return assets;
   }
 

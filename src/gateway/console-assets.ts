@@ -48,6 +48,11 @@ function load(path: string, name: string): ConsoleAsset | null {
   return { type, body: readFileSync(path), br: sibling('.br'), gzip: sibling('.gz') };
 }
 
+/** No files (the console is off). */
+export function noConsoleAssets(): ConsoleAssets {
+  return { index: null, files: new Map(), assets: new Map(), dir: '' };
+}
+
 /** Reads `dir` (top-level files and `assets/`); an unbuilt console is empty, not an error. */
 export function loadConsoleAssets(dir: string): ConsoleAssets {
   const files = new Map<string, ConsoleAsset>();
