@@ -51,6 +51,7 @@ import { inflightLimit } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
 import { memoryLimiterStore } from './security/limiter-store.js';
 import { originGuard } from './security/origin-guard.js';
+import { isHttps } from './security/own-origin.js';
 import { rateLimit, rateLimitOptions } from './security/rate-limit.js';
 import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
@@ -233,11 +234,13 @@ export class Gateway {
     this.hookWarnings = HooksModule.check(config);
     checkNtfyTopic(config.notifications.ntfy?.topic);
     this.logger = createLogger({ level: config.logLevel, format: config.logFormat, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
+    const ip = clientIp({ trustedProxies: config.trustedProxies });
+    const https = isHttps(posture.tls, ip);
     this.guards = {
       inflight: inflightLimit(config.limits),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
-      origin: originGuard({ allowedOrigins: config.allowedOrigins, tls: posture.tls }),
-      clientIp: clientIp({ trustedProxies: config.trustedProxies }),
+      origin: originGuard({ allowedOrigins: config.allowedOrigins, https }),
+      clientIp: ip,
       // One store behind both (in memory; a shared store for replicas implements LimiterStore).
       rateLimit: rateLimit(rateLimitOptions(config.rateLimit), memoryLimiterStore),
       lockout: lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients }, memoryLimiterStore),
@@ -245,10 +248,10 @@ export class Gateway {
         enabled: posture.auth,
         verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) },
         sessions: config.console.enabled ? { verifyDigest: (d, n) => this.sessions?.verifyDigest(d, n) ?? null } : null,
-        tls: posture.tls,
+        https,
       }),
       authorize: authorize(),
-      csrf: csrfGuard({ enabled: config.console.enabled, tls: posture.tls }),
+      csrf: csrfGuard({ enabled: config.console.enabled, https }),
     };
     this.loaded = loaded;
     this.postureValue = posture;
@@ -365,7 +368,7 @@ export class Gateway {
         toolbox,
         tokens,
         sessions: this.sessions,
-        console: { enabled: config.console.enabled, tls: posture.tls, assets: this.consoleAssets() },
+        console: { enabled: config.console.enabled, https: isHttps(posture.tls, guards.clientIp), assets: this.consoleAssets() },
         guards,
         audit,
         auditLog,

@@ -93,10 +93,10 @@ export interface ConsoleAssets {
   dir: string;
 }
 
-/** The console: on or off (console.enabled), its files, and whether the cookie is the TLS one. */
+/** The console: on or off (console.enabled), its files, and whether a request came over HTTPS (the cookie's name and Secure). */
 export interface ConsoleView {
   enabled: boolean;
-  tls: boolean;
+  https(req: import('fastify').FastifyRequest): boolean;
   assets: ConsoleAssets;
 }
 

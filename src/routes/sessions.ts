@@ -49,7 +49,6 @@ const SessionViewSchema = Type.Object({
 const NoContent = Type.Null({ description: 'No content' });
 
 export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairing' | 'sessions' | 'tokens' | 'console'>): void {
-  const { tls } = deps.console;
   const off = () => new GatewayError('not_found', 'the console is off (console.enabled)');
 
   app.post(
@@ -68,7 +67,7 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
       const { code } = req.body as Static<typeof ExchangeBody>;
       const { secret, view } = deps.pairing.redeemSession(code.trim(), req.moat.client);
       const maxAge = Math.max(1, Math.floor((Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000));
-      reply.header('set-cookie', sessionSetCookie(tls, secret, maxAge));
+      reply.header('set-cookie', sessionSetCookie(deps.console.https(req), secret, maxAge));
       return reply.code(201).send({ id: view.id, name: view.name, scopes: view.scopes, expiresAt: view.expiresAt, idleTimeoutSeconds: deps.sessions.idleTimeoutSeconds });
     },
   );
@@ -80,7 +79,7 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
       const p = req.moat.principal;
       if (p?.kind !== 'session' || deps.sessions === null) throw new GatewayError('conflict', 'this request is not made with a console session (send the session cookie, not a token)');
       deps.sessions.signOut(p.id, req.moat.client);
-      return reply.code(204).header('set-cookie', sessionClearCookie(tls)).send();
+      return reply.code(204).header('set-cookie', sessionClearCookie(deps.console.https(req))).send();
     },
   );
 

@@ -8,6 +8,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import type { IsHttps } from './own-origin.js';
 import { ANONYMOUS_ADMIN, type Principal } from './principal.js';
 import { hasSessionCookie, sessionClearCookie, sessionCookieName, sessionCookieValues } from './session-cookie.js';
 import { tokenDigest } from './tokens.js';
@@ -23,8 +24,8 @@ export interface AuthenticateOptions {
   verifier: TokenVerifier;
   /** Console sessions by the SHA-256 of their cookie; null when the console is off (the cookie is ignored). */
   sessions: TokenVerifier | null;
-  /** Whether the listener is TLS (the cookie is then `__Host-moat_session`, never `moat_session`). */
-  tls: boolean;
+  /** Whether the request came over HTTPS (the cookie is then `__Host-moat_session`, never `moat_session`). */
+  https: IsHttps;
 }
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="moat"' };
@@ -62,20 +63,21 @@ function digestFor(connection: object, header: string): string {
 
 export function authenticate(opts: AuthenticateOptions) {
   const { enabled, verifier, sessions } = opts;
-  const cookieName = sessionCookieName(opts.tls);
   // A dead session's cookie is removed from the browser with the refusal.
-  const SESSION_ENDED = { 'set-cookie': sessionClearCookie(opts.tls) };
+  const ENDED = { plain: { 'set-cookie': sessionClearCookie(false) }, tls: { 'set-cookie': sessionClearCookie(true) } };
 
   /** The session of the first cookie value that names a live one; throws session_invalid when the cookie names none. */
   function session(req: FastifyRequest, now: number): Principal | undefined {
     const header = req.headers.cookie;
+    const https = opts.https(req);
+    const cookieName = sessionCookieName(https);
     const values = sessionCookieValues(header, cookieName);
     for (const value of values) {
       const principal = (sessions as TokenVerifier).verifyDigest(tokenDigest(value), now);
       if (principal !== null) return principal;
     }
     if (values.length === 0 && !hasSessionCookie(header, cookieName)) return undefined;
-    throw new GatewayError('session_invalid', 'the console session ended or expired; sign in again', { headers: SESSION_ENDED });
+    throw new GatewayError('session_invalid', 'the console session ended or expired; sign in again', { headers: https ? ENDED.tls : ENDED.plain });
   }
 
   /** `cookie`: the route takes the session cookie (/api/v1/* HTTP routes) when no bearer token is sent. */

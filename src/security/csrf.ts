@@ -9,18 +9,20 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
-import { ownOrigin } from './own-origin.js';
+import { ownOrigin, type IsHttps } from './own-origin.js';
 import { hasSessionCookie, sessionCookieName } from './session-cookie.js';
 
 export interface CsrfGuardOptions {
   /** False when the console is off: no request is a cookie request, the cookie is never honoured. */
   enabled: boolean;
-  tls: boolean;
+  /** The request came over HTTPS: the scheme of the gateway's own origin, and the cookie's name. */
+  https: IsHttps;
 }
 
 export function csrfGuard(opts: CsrfGuardOptions) {
-  const { enabled, tls } = opts;
-  const cookieName = sessionCookieName(tls);
+  const { enabled, https } = opts;
+  const plainName = sessionCookieName(false);
+  const tlsName = sessionCookieName(true);
 
   /** Refuses a cookie request that did not come from the console's own pages (`write`: also checks Origin). */
   function csrfGuard(req: FastifyRequest, write: boolean): void {
@@ -36,7 +38,7 @@ export function csrfGuard(opts: CsrfGuardOptions) {
     }
     if (!write) return;
     const origin = req.headers.origin;
-    const own = ownOrigin(req, tls);
+    const own = ownOrigin(req, https(req));
     if (origin === undefined || own === undefined || origin !== own) {
       throw new GatewayError('csrf_refused', "a write with the session cookie needs an Origin equal to this gateway's own");
     }
@@ -45,7 +47,7 @@ export function csrfGuard(opts: CsrfGuardOptions) {
   return Object.assign(csrfGuard, {
     /** Whether the request carries the session cookie (and the console is on). */
     hasCookie(req: FastifyRequest): boolean {
-      return enabled && hasSessionCookie(req.headers.cookie, cookieName);
+      return enabled && hasSessionCookie(req.headers.cookie, https(req) ? tlsName : plainName);
     },
     /**
      * The sign-in exchange (no cookie yet). Login CSRF: another page must not sign this browser into
@@ -56,7 +58,7 @@ export function csrfGuard(opts: CsrfGuardOptions) {
       const site = req.headers['sec-fetch-site'];
       if (site !== undefined && site !== 'same-origin') throw new GatewayError('csrf_refused', 'sign in from the console itself, not from another site or port');
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== ownOrigin(req, tls)) throw new GatewayError('csrf_refused', "a sign-in from a browser needs an Origin equal to this gateway's own");
+      if (origin !== undefined && origin !== ownOrigin(req, https(req))) throw new GatewayError('csrf_refused', "a sign-in from a browser needs an Origin equal to this gateway's own");
     },
   });
 }

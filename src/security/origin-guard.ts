@@ -6,12 +6,12 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
-import { ownOrigin } from './own-origin.js';
+import { ownOrigin, type IsHttps } from './own-origin.js';
 
 export interface OriginGuardOptions {
   allowedOrigins: readonly string[];
-  /** Whether the listener is TLS (the scheme of the gateway's own origin). Default false. */
-  tls?: boolean;
+  /** Whether a request came over HTTPS (the scheme of the gateway's own origin). Default: never. */
+  https?: IsHttps;
 }
 
 interface Matchers {
@@ -68,7 +68,7 @@ function matches(m: Matchers, origin: string): boolean {
 
 export function originGuard(initial: OriginGuardOptions) {
   let matchers = compile(initial);
-  const tls = initial.tls === true;
+  const https: IsHttps = initial.https ?? (() => false);
 
   /** Returns true when it has answered the request itself (a CORS preflight). */
   function originGuard(req: FastifyRequest, reply: FastifyReply): boolean {
@@ -80,7 +80,7 @@ export function originGuard(initial: OriginGuardOptions) {
     if (!ORIGIN.test(origin)) throw new GatewayError('origin_not_allowed', 'malformed Origin header');
     // The gateway's own origin (the console's pages, whose writes carry Origin): not a cross-origin
     // request, so no CORS headers either. The Host it is compared with passed the host guard.
-    if (origin === ownOrigin(req, tls)) return false;
+    if (origin === ownOrigin(req, https(req))) return false;
     if (!matches(matchers, origin)) throw new GatewayError('origin_not_allowed', 'Origin is not on the allowlist');
     reply.header('access-control-allow-origin', origin);
     reply.header('vary', 'Origin');

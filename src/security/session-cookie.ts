@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * Over TLS the `__Host-` prefix binds the cookie to this exact host, `Path=/` and `Secure`: no
+ * Over HTTPS the `__Host-` prefix binds the cookie to this exact host, `Path=/` and `Secure`: no
  * sibling name (a `Domain` cookie), no plain-HTTP page and no other path can set or shadow it
  * (cookie tossing). Both names start with `moat`, so the proxy never forwards them (proxy-headers.ts).
  */
@@ -18,8 +18,9 @@ const VALUE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** At most this many cookies of our name are tried (a page on another port can add more of its own). */
 const MAX_VALUES = 4;
 
-export function sessionCookieName(tls: boolean): string {
-  return tls ? SESSION_COOKIE_TLS : SESSION_COOKIE;
+/** `https`: the browser reached the gateway over HTTPS (its own TLS or a trusted proxy's). */
+export function sessionCookieName(https: boolean): string {
+  return https ? SESSION_COOKIE_TLS : SESSION_COOKIE;
 }
 
 export function generateSessionSecret(): string {

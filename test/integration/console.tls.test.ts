@@ -88,3 +88,42 @@ describe('over HTTP/2', () => {
     expect([other.status, JSON.parse(other.body).code]).toEqual([403, 'csrf_refused']);
   });
 });
+
+describe('behind a reverse proxy that terminates TLS (docs/deployment.md)', () => {
+  /** What nginx forwards for a browser on https://moat.example.com. */
+  const viaProxy = { host: 'moat.example.com', 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
+
+  it('takes the https origin and gives a __Host- Secure cookie when the proxy is trusted', async () => {
+    const h = await startGateway({ publicNames: ['moat.example.com'], trustedProxies: ['127.0.0.1'], lockout: { after: 1000 } });
+    try {
+      const m = await mintConsoleCode(h, ['admin']);
+      const res = await h.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: m.link }, headers: { ...viaProxy, 'sec-fetch-site': 'same-origin', origin: 'https://moat.example.com' } });
+      expect(res.status, res.text).toBe(201);
+      const c = cookieOf(res);
+      expect(c.setCookie).toMatch(/^__Host-moat_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
+      const page = { ...viaProxy, cookie: c.pair, 'sec-fetch-site': 'same-origin' };
+      const write = await h.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { ...page, origin: 'https://moat.example.com' }, body: { name: 'behind-proxy', scopes: ['read'] } });
+      expect(write.status, write.text).toBe(201);
+      const plainOrigin = await h.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { ...page, origin: 'http://moat.example.com' }, body: { name: 'behind-proxy-2', scopes: ['read'] } });
+      expect(plainOrigin.json.code).toBe('csrf_refused');
+      // The same cookie sent straight to the gateway (no proxy saying https) is not the plain-HTTP cookie.
+      const direct = await h.fetch('/api/v1/me', { auth: false, headers: { cookie: c.pair, 'sec-fetch-site': 'same-origin' } });
+      expect(direct.json.code).toBe('auth_required');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('believes X-Forwarded-Proto from a trusted proxy only', async () => {
+    const h = await startGateway({ publicNames: ['moat.example.com'], lockout: { after: 1000 } });
+    try {
+      const m = await mintConsoleCode(h);
+      const forged = await h.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: m.link }, headers: { ...viaProxy, 'sec-fetch-site': 'same-origin', origin: 'https://moat.example.com' } });
+      expect([forged.status, forged.json.code]).toEqual([403, 'csrf_refused']);
+      const plain = await h.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: m.link }, headers: { ...viaProxy } });
+      expect(cookieOf(plain).pair).toMatch(/^moat_session=/);
+    } finally {
+      await h.stop();
+    }
+  });
+});
