@@ -56,9 +56,13 @@ describe('console from another origin', () => {
     const page = await admin.context.newPage();
     const res = page.waitForResponse((r) => r.url() === `${g.url}/api/v1/tokens` && r.request().method() === 'POST');
     await page.goto(`${evilUrl}/fetch`);
-    const req = (await res).request();
-    expect((await req.allHeaders())['cookie']).toMatch(/moat_session=/);
-    expect(await answer(res)).toEqual({ status: 403, code: 'csrf_refused' });
+    // The page cannot read the answer (opaque); the browser saw its status, and the gateway recorded
+    // why. csrf_refused is only ever the answer to a request carrying the session cookie: without it,
+    // the same request is refused by the origin guard instead (the third test of this file).
+    expect((await res).status()).toBe(403);
+    await expect
+      .poll(async () => ((await g.fetch('/api/v1/audit?limit=1000')).json.entries as Array<Record<string, unknown>>).find((e) => e['code'] === 'csrf_refused'))
+      .toMatchObject({ type: 'guard.csrf', outcome: 'denied', route: '/api/v1/tokens', method: 'POST', status: 403 });
     expect(await tokenNames()).not.toContain('stolen-by-fetch');
     await page.close();
   });
@@ -72,9 +76,22 @@ describe('console from another origin', () => {
     await page.goto(`${evilUrl}/form`);
     expect(await answer(res)).toEqual({ status: 403, code: 'csrf_refused' });
     expect(await tokenNames()).not.toContain('stolen-by-form');
-    const audit = (await g.fetch('/api/v1/audit?limit=1000')).json.entries as Array<{ type: string; code?: string }>;
-    expect(audit.some((e) => e.code === 'csrf_refused')).toBe(true);
     await page.close();
+  });
+
+  it('refuses the same cross-site fetch from a browser without a session as a foreign origin, not as CSRF: the cookie made the difference', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const res = page.waitForResponse((r) => r.url() === `${g.url}/api/v1/tokens` && r.request().method() === 'POST');
+      await page.goto(`${evilUrl}/fetch`);
+      expect((await res).status()).toBe(403);
+      await expect
+        .poll(async () => ((await g.fetch('/api/v1/audit?limit=1000')).json.entries as Array<Record<string, unknown>>).find((e) => e['code'] === 'origin_not_allowed'))
+        .toMatchObject({ type: 'guard.origin', route: '/api/v1/tokens' });
+    } finally {
+      await context.close();
+    }
   });
 
   it('cannot embed the console in an iframe (frame-ancestors none)', async () => {
