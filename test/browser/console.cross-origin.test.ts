@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Response } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
 import { consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
@@ -34,6 +34,12 @@ afterAll(async () => {
   await browser?.close();
   await g?.stop();
   await new Promise((r) => evil?.close(r));
+});
+
+afterEach(() => {
+  // The signed-in console page itself saw no CSP violation and no error through all of it.
+  expect(admin.watch.violations).toEqual([]);
+  expect(admin.watch.errors).toEqual([]);
 });
 
 async function tokenNames(): Promise<string[]> {
@@ -72,6 +78,9 @@ describe('console from another origin', () => {
       <input type="hidden" name='{"name":"stolen-by-form","scopes":["admin"],"x":"' value='"}'></form>
       <script>document.forms[0].submit()</script>`);
     const page = await admin.context.newPage();
+    // The form navigates its tab to the gateway's refusal (and the browser asks that page for its icon).
+    admin.watch.expectRefusal('/api/v1/tokens', 403);
+    admin.watch.expectRefusal('/favicon.ico', 404);
     const res = page.waitForResponse((r) => r.url() === `${g.url}/api/v1/tokens` && r.request().method() === 'POST');
     await page.goto(`${evilUrl}/form`);
     expect(await answer(res)).toEqual({ status: 403, code: 'csrf_refused' });
