@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
 
 const VIEWS = [
   ['', 'Overview'],
@@ -56,13 +56,13 @@ async function visitAll(s: SignedIn, check: (view: string) => Promise<void>) {
   }
 }
 
-describe('console accessibility and layout', () => {
+describe('console accessibility and layout', { timeout: BROWSER_TEST_MS }, () => {
   for (const [label, viewport, colorScheme] of [
     ['a phone, dark', { width: 390, height: 844 }, 'dark'],
     ['a desktop, light', { width: 1280, height: 800 }, 'light'],
   ] as const) {
     it(`names every control and fits the screen on ${label}`, async () => {
-      const s = await signedIn(browser, g, [], { viewport, colorScheme });
+      const s = await signedIn(browser, g, { context: { viewport, colorScheme } });
       try {
         await visitAll(s, async (view) => {
           expect(await unnamedControls(s.page), view).toEqual([]);

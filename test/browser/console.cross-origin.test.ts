@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Response } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
 
 let g: TestGateway;
 let browser: Browser;
@@ -52,7 +52,7 @@ async function answer(res: Promise<Response>): Promise<{ status: number; code: s
   return { status: r.status(), code: ((await r.json()) as { code: string }).code };
 }
 
-describe('console from another origin', () => {
+describe('console from another origin', { timeout: BROWSER_TEST_MS }, () => {
   it('refuses a credentialed fetch POST from a page on another port of 127.0.0.1 with 403 csrf_refused', async () => {
     // text/plain needs no preflight: this request does reach the gateway, with the Strict cookie.
     pages.set('/fetch', `<!doctype html><script>
@@ -122,7 +122,7 @@ describe('console from another origin', () => {
   });
 });
 
-describe('console under DNS rebinding', () => {
+describe('console under DNS rebinding', { timeout: BROWSER_TEST_MS }, () => {
   it('answers a page loaded as http://rebind.test:<port>/console/ with 421 and never serves the console', async () => {
     const rebinding = await launch(['--host-resolver-rules=MAP rebind.test 127.0.0.1']);
     try {

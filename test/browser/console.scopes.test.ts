@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
 
 let g: TestGateway;
 let browser: Browser;
@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 async function session(scopes: string[]): Promise<SignedIn> {
-  const s = await signedIn(browser, g, scopes.flatMap((x) => ['--scope', x]));
+  const s = await signedIn(browser, g, { scopes, via: 'cli' });
   sessions.push(s);
   return s;
 }
@@ -52,7 +52,7 @@ function forge(page: Page, method: string, path: string, body?: unknown): Promis
   );
 }
 
-describe('console scopes', () => {
+describe('console scopes', { timeout: BROWSER_TEST_MS }, () => {
   it('shows a read session every view it may read and no action button, and refuses the actions forged from its page with 403 scope_required', async () => {
     const job = await g.fetch('/api/v1/jobs', { method: 'POST', body: { service: 'worker', payload: { steps: 1, stepMs: 1 } } });
     const token = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'task-maker', scopes: ['tasks'] } })).json.token as string;

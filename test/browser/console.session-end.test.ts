@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, launch, sessionCookie, signedIn, type SignedIn } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, launch, sessionCookie, type SignedIn, signedIn } from './browser.js';
 
 let g: TestGateway;
 let browser: Browser;
@@ -31,8 +31,8 @@ afterEach(async () => {
   }
 });
 
-async function session(): Promise<SignedIn> {
-  const s = await signedIn(browser, g);
+async function session(via: 'cli' | 'api' = 'api'): Promise<SignedIn> {
+  const s = await signedIn(browser, g, { via });
   sessions.push(s);
   return s;
 }
@@ -48,7 +48,7 @@ async function statusFromPage(page: Page): Promise<number> {
   return page.evaluate<number>(`fetch('/api/v1/status', { credentials: 'same-origin' }).then((r) => r.status)`);
 }
 
-describe('console session end', () => {
+describe('console session end', { timeout: BROWSER_TEST_MS }, () => {
   it('signs out: the session is deleted server-side and the cookie is cleared', async () => {
     const s = await session();
     const cookie = (await sessionCookie(s.context))!;
@@ -90,7 +90,7 @@ describe('console session end', () => {
     expect(await statusFromPage(s.page)).toBe(401);
     // The new admin token (moat console reads it from the data dir) signs a new page in.
     expect(readFileSync(join(g.dataDir, 'gateway-token'), 'utf8').trim()).not.toBe(g.token);
-    const again = await session();
+    const again = await session('cli');
     expect(await statusFromPage(again.page)).toBe(200);
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { encode } from 'uqr';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, consoleLink, launch, pageSecrets, PageWatch, qrMatrixOf, sessionCookie, signedIn } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, consoleLink, launch, pageSecrets, PageWatch, qrMatrixOf, sessionCookie, signedIn } from './browser.js';
 
 let g: TestGateway;
 let browser: Browser;
@@ -41,7 +41,7 @@ async function fresh() {
   return { context, watch, page: await context.newPage() };
 }
 
-describe('console sign-in', () => {
+describe('console sign-in', { timeout: BROWSER_TEST_MS }, () => {
   it('signs in through the moat console link and removes its code from the address bar and history at once', async () => {
     const link = await consoleLink(g);
     const code = link.slice(link.indexOf('#signin=') + '#signin='.length);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, launch, pageSecrets, sessionCookie, signedIn, spkiPin } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, launch, pageSecrets, sessionCookie, signedIn, spkiPin } from './browser.js';
 
 let g: TestGateway;
 let browser: Browser;
@@ -22,9 +22,9 @@ afterAll(async () => {
   await g?.stop();
 });
 
-describe('console over TLS', () => {
+describe('console over TLS', { timeout: BROWSER_TEST_MS }, () => {
   it('signs in with the pinned certificate and holds the session in a __Host- Secure HttpOnly Strict cookie', async () => {
-    const s = await signedIn(browser, g);
+    const s = await signedIn(browser, g, { via: 'cli' });
     try {
       const cookie = await sessionCookie(s.context);
       expect(cookie).toMatchObject({ name: '__Host-moat_session', secure: true, httpOnly: true, sameSite: 'Strict', path: '/' });

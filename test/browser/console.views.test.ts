@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
-import { consoleGateway, launch, signedIn, type SignedIn } from './browser.js';
+import { BROWSER_TEST_MS, consoleGateway, launch, type SignedIn, signedIn } from './browser.js';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
@@ -51,7 +51,7 @@ async function go(view: string) {
   await page.getByRole('heading', { name: view, level: 1 }).waitFor();
 }
 
-describe('console views', () => {
+describe('console views', { timeout: BROWSER_TEST_MS }, () => {
   it('moves a job submitted through the API from queued to a full progress bar without a reload', async () => {
     await go('Jobs');
     await page.evaluate('window.__notReloaded = true');
