@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
+import { deliver, githubHeaders } from '../helpers/hooks.js';
 import { BROWSER_TEST_MS, consoleGateway, launch, type SignedIn, signedIn } from './browser.js';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -147,5 +148,34 @@ describe('console views', { timeout: BROWSER_TEST_MS }, () => {
     await page.locator('pre.log', { hasText: HOSTILE }).waitFor();
 
     expect(await page.evaluate<number>('document.querySelectorAll("img, main script, main style").length')).toBe(0);
+  });
+  it('lists a hook with its recent deliveries: verified, duplicate, and refused with the reason', async () => {
+    const secret = 'hook-secret-for-the-console-test';
+    const hook = await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'gh', verify: 'github', secret, action: { type: 'job', service: 'worker' } } });
+    expect(hook.status).toBe(201);
+    const body = JSON.stringify({ ref: 'refs/heads/main', steps: 1, stepMs: 1 });
+    expect((await deliver(g, 'gh', body, githubHeaders(secret, body, 'delivery-1'))).status).toBe(202);
+    expect((await deliver(g, 'gh', body, githubHeaders(secret, body, 'delivery-1'))).status).toBe(200);
+    expect((await deliver(g, 'gh', body, githubHeaders('not-the-secret', body, 'delivery-2'))).status).toBe(401);
+
+    await go('Hooks');
+    const section = page.getByRole('region', { name: 'gh' });
+    const rows = section.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    // Newest first: the forgery, the redelivery, the first delivery.
+    const verdicts = await rows.locator('td:nth-child(2)').allTextContents();
+    expect(verdicts).toEqual(['refused', 'duplicate', 'verified']);
+    const why = await rows.locator('td:nth-child(3)').allTextContents();
+    expect(why[0]).toBe('signature_invalid: mismatch');
+    expect(why.slice(1)).toEqual(['delivery-1', 'delivery-1']);
+  });
+
+  it('shows the doctor verdict and the audit head on the overview, and verifies the chain on request', async () => {
+    await go('Overview');
+    await page.getByRole('heading', { name: /^Doctor/ }).locator('.badge').waitFor();
+    await page.getByText(/authentication failure\(s\) in the last 24 h/).waitFor();
+    await page.getByText(/^Newest entry/).waitFor();
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await page.getByText(/^The chain verifies: \d+ entries/).waitFor();
   });
 });

@@ -57,7 +57,8 @@ function Deliveries({ entries, loaded }: { entries: AuditEntry[]; loaded: boolea
     <tbody>${recent.map((e) => {
       const v = verdict(e);
       const d = e.detail ?? {};
-      const why = v === 'verified' || v === 'duplicate' ? (typeof d['deliveryId'] === 'string' ? d['deliveryId'] : '') : String(d['reason'] ?? e.code ?? '');
+      // Accepted: the sender's delivery id. Refused: the code and the verifier's reason (mismatch, stale, replayed...).
+      const why = v === 'verified' || v === 'duplicate' ? (typeof d['deliveryId'] === 'string' ? d['deliveryId'] : '') : [e.code, d['reason']].filter((x) => typeof x === 'string' && x !== '').join(': ');
       return html`<tr key=${e.seq}>
         <td><${When} at=${e.ts} /></td>
         <td><span class=${'badge ' + toneClass(VERDICT_TONE[v] ?? 'muted')}>${v}</span></td>
