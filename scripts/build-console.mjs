@@ -5,14 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'console');
-const out = join(root, 'dist', 'console');
+// `--out <dir>` builds elsewhere (tests), so that a gateway reading dist/console meanwhile never sees it half-written.
+const outFlag = process.argv.indexOf('--out');
+const out = outFlag > 0 && process.argv[outFlag + 1] ? resolve(process.argv[outFlag + 1]) : join(root, 'dist', 'console');
 const assets = join(out, 'assets');
 /** Where the gateway serves the assets; absolute, because index.html answers every client route. */
 const BASE = '/console/assets/';
@@ -71,4 +73,4 @@ compress(join(out, 'index.html'));
 const sizes = readdirSync(assets)
   .filter((f) => f.endsWith('.br'))
   .map((f) => `${f.slice(0, -3)} ${readFileSync(join(assets, f)).length} B br`);
-process.stdout.write(`build-console: dist/console (${sizes.join(', ')})\n`);
+process.stdout.write(`build-console: ${out === join(root, 'dist', 'console') ? 'dist/console' : out} (${sizes.join(', ')})\n`);
