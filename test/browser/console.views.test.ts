@@ -78,6 +78,23 @@ describe('console views', { timeout: BROWSER_TEST_MS }, () => {
     expect(await page.evaluate('window.__notReloaded')).toBe(true);
   });
 
+  it('filters the jobs table by state and by service', async () => {
+    const done = await g.fetch('/api/v1/jobs', { method: 'POST', body: { service: 'worker', payload: { steps: 1, stepMs: 1 } } });
+    await go('Jobs');
+    const row = page.locator(`tr[data-job="${done.json.id}"][data-state="succeeded"]`);
+    await row.waitFor();
+    await page.getByLabel('State').selectOption('failed');
+    await row.waitFor({ state: 'detached' });
+    expect(await page.locator('table.jobs tbody tr[data-state]:not([data-state="failed"])').count()).toBe(0);
+    await page.getByLabel('State').selectOption('succeeded');
+    await page.getByLabel('Service').fill('no-such-service');
+    await page.getByLabel('Service').press('Tab');
+    await page.getByText('No jobs match these filters.').waitFor();
+    await page.getByLabel('Service').fill('worker');
+    await page.getByLabel('Service').press('Tab');
+    await row.waitFor();
+  });
+
   it('approves a task with a comment in the page and shows the approval in the audit view', async () => {
     const token = await apiToken(['tasks', 'jobs']);
     const task = await g.fetch('/api/v1/tasks', { method: 'POST', auth: token, body: { title: 'Rebuild the index', body: 'needs a reviewer', job: { service: 'worker', payload: { steps: 1 } } } });
