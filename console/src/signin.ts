@@ -67,6 +67,6 @@ export function SignIn({ onSignedIn, message, problem }: { onSignedIn: () => voi
         <button type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
     </section>
-    <p class="muted small">The console never asks for a token. Sessions end after 30 minutes idle or 12 hours at most.</p>
+    <p class="muted small">The console never asks for a token. A session ends after 30 minutes idle or 12 hours at most (the defaults).</p>
   </main>`;
 }
