@@ -4,6 +4,7 @@
  */
 import { benchAudit } from './audit.js';
 import { benchCli } from './cli.js';
+import { benchConsole } from './console.js';
 import { benchDoor } from './door.js';
 import { benchJobs } from './jobs.js';
 import { benchProxy } from './proxy.js';
@@ -17,6 +18,7 @@ const suites: Array<[string, (s: number) => Promise<string[]>]> = [
   ['audit', benchAudit],
   ['jobs', benchJobs],
   ['cli', benchCli],
+  ['console', benchConsole],
 ];
 
 console.log(`load generator: ${WRK ? 'wrk' : 'autocannon (install wrk for steadier figures)'}; servers pinned to core 0, load to core 1: ${PIN}`);

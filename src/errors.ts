@@ -22,9 +22,11 @@ export const ERRORS = {
   // The door
   auth_required: { status: 401, title: 'Authentication required' },
   token_invalid: { status: 401, title: 'Token invalid' },
+  session_invalid: { status: 401, title: 'Session ended or expired' },
   scope_required: { status: 403, title: 'Scope required' },
   not_owner: { status: 403, title: 'Owned by another principal' },
   origin_not_allowed: { status: 403, title: 'Origin not allowed' },
+  csrf_refused: { status: 403, title: 'Cross-site request refused' },
   host_not_allowed: { status: 421, title: 'Host not allowed' },
   pairing_code_invalid: { status: 403, title: 'Pairing code invalid' },
   locked_out: { status: 429, title: 'Locked out after repeated failures' },

@@ -16,6 +16,7 @@ import { loadConfig, originOf, type ConfigInput, type LoadedConfig } from './con
 import { ConfigSchema, type Config } from './config/schema.js';
 import { EventBus } from './domain/events/bus.js';
 import { HooksModule } from './domain/hooks/module.js';
+import { SessionService } from './domain/identity/sessions.js';
 import { TokenService } from './domain/identity/tokens.js';
 import { sendAnchorNotice } from './domain/doctor/notify.js';
 import { checkNtfyTopic } from './domain/jobs/ntfy-topic.js';
@@ -27,6 +28,7 @@ import type { WorkspaceService } from './domain/workspaces/runs.js';
 import { compileEgressPolicy, type Egress, type Resolver } from './egress/index.js';
 import { GatewayError } from './errors.js';
 import { installAdminToken } from './gateway/admin.js';
+import { defaultConsoleDir, loadConsoleAssets, noConsoleAssets } from './gateway/console-assets.js';
 import { buildHouse, type House } from './gateway/house.js';
 import { liveParts } from './gateway/live.js';
 import { openRecord } from './gateway/record.js';
@@ -44,16 +46,19 @@ import { authenticate } from './security/authenticate.js';
 import { authorize } from './security/authorize.js';
 import { clientIp } from './security/client-ip.js';
 import { framingGuard } from './security/framing-guard.js';
+import { csrfGuard } from './security/csrf.js';
 import { hostGuard } from './security/host-guard.js';
 import { inflightLimit, inflightOptions } from './security/inflight-limit.js';
 import { lockout } from './security/lockout.js';
 import { memoryLimiterStore } from './security/limiter-store.js';
 import { originGuard } from './security/origin-guard.js';
+import { isHttps } from './security/own-origin.js';
 import { rateLimit, rateLimitOptions } from './security/rate-limit.js';
 import { isAcceptableSuppliedToken } from './security/tokens.js';
 import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqliteTokenStore } from './store/sqlite/identity.js';
+import { sqliteSessionStore } from './store/sqlite/sessions.js';
 
 export { GATEWAY_FILE, auditKeyInfo, doctorOffline, modeOf, offlineAuditPaths, runningGatewayPid, verifyAuditDir } from './gateway/offline.js';
 
@@ -70,6 +75,8 @@ export interface GatewayOptions extends ConfigInput {
    * flag (nothing in src/cli passes it; a test checks): auditing cannot be turned off (invariant 5).
    */
   unsafeAuditSinkForBenchmarks?: AuditSink;
+  /** The built console to serve (tests); default: `dist/console/` of this package. */
+  consoleAssets?: string;
 }
 
 export interface GatewayInfo {
@@ -96,6 +103,7 @@ export class Gateway {
   private listener: Listener | null = null;
   private audit: AuditRecord | null = null;
   private tokens: TokenService | null = null;
+  private sessions: SessionService | null = null;
   private toolbox: Toolbox | null = null;
   private hookWarnings: string[] = [];
   private house: House | null = null;
@@ -227,17 +235,25 @@ export class Gateway {
     this.hookWarnings = HooksModule.check(config);
     checkNtfyTopic(config.notifications.ntfy?.topic, config.notifications.ntfy);
     this.logger = createLogger({ level: config.logLevel, format: config.logFormat, ...(this.opts.logDestination ? { destination: this.opts.logDestination } : {}) });
+    const ip = clientIp({ trustedProxies: config.trustedProxies });
+    const https = isHttps(posture.tls, ip);
     this.guards = {
       framing: framingGuard(),
       inflight: inflightLimit(inflightOptions(config.limits)),
       host: hostGuard({ bindHost: config.host, bindClass: posture.bindClass, port: config.port, tls: posture.tls, publicNames: config.publicNames }),
-      origin: originGuard({ allowedOrigins: config.allowedOrigins }),
-      clientIp: clientIp({ trustedProxies: config.trustedProxies }),
+      origin: originGuard({ allowedOrigins: config.allowedOrigins, https }),
+      clientIp: ip,
       // One store behind both (in memory; a shared store for replicas implements LimiterStore).
       rateLimit: rateLimit(rateLimitOptions(config.rateLimit), memoryLimiterStore),
       lockout: lockout({ ...config.lockout, maxClients: config.rateLimit.maxClients }, memoryLimiterStore),
-      authenticate: authenticate({ enabled: posture.auth, verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) } }),
+      authenticate: authenticate({
+        enabled: posture.auth,
+        verifier: { verifyDigest: (d, n) => (this.tokens as TokenService).verifyDigest(d, n) },
+        sessions: config.console.enabled ? { verifyDigest: (d, n) => this.sessions?.verifyDigest(d, n) ?? null } : null,
+        https,
+      }),
       authorize: authorize(),
+      csrf: csrfGuard({ enabled: config.console.enabled, https }),
     };
     this.loaded = loaded;
     this.postureValue = posture;
@@ -287,6 +303,11 @@ export class Gateway {
     this.db = openDatabase({ path: join(dataDir, 'moat.db'), synchronous: 'full' });
     const tokens = (this.tokens = new TokenService({ store: sqliteTokenStore(this.db), audit, log, dataDir, now }));
     this.adminToken = installAdminToken({ config, log, tokens, audit: auditLog, origin: originOf('auth.token', this.configSources.get('auth.token')) });
+    if (config.console.enabled) {
+      const limits = () => ({ idleSeconds: this.config.console.sessionIdleSeconds, maxAgeSeconds: this.config.console.sessionMaxAgeSeconds });
+      this.sessions = new SessionService({ store: sqliteSessionStore(this.db), audit, log, limits, tokens, now });
+      this.sessions.start();
+    }
     const toolbox = this.toolbox as Toolbox;
     const house = (this.house = await buildHouse({
       config: () => this.config,
@@ -298,6 +319,7 @@ export class Gateway {
       now,
       events: this.events,
       tokens,
+      sessions: this.sessions,
       toolbox,
       egressResolver: this.opts.egressResolver,
       localUrl: () => (this.address ? this.localUrl() : null),
@@ -349,6 +371,8 @@ export class Gateway {
         house,
         toolbox,
         tokens,
+        sessions: this.sessions,
+        console: { enabled: config.console.enabled, https: isHttps(posture.tls, guards.clientIp), assets: this.consoleAssets() },
         guards,
         audit,
         auditLog,
@@ -379,6 +403,15 @@ export class Gateway {
     // The first heartbeat comes right after the boot record (it walks the audit chain: a long log
     // makes start() resolve later; requests are already served meanwhile).
     await watch.heartbeat.start();
+  }
+
+  /** The built console, read into memory once (nothing when the console is off); an unbuilt one is logged. */
+  private consoleAssets() {
+    if (!this.config.console.enabled) return noConsoleAssets();
+    const dir = this.opts.consoleAssets ?? defaultConsoleDir();
+    const assets = loadConsoleAssets(dir);
+    if (assets.index === null) this.log.warn({ dir }, 'the console is not built (no index.html): /console/ answers 404; npm run build writes it');
+    return assets;
   }
 
   /** host:port as bound (IPv6 in brackets). */
@@ -460,7 +493,8 @@ export class Gateway {
 
   /** A pairing code minted by the operator at the console (`moat serve --pair`). */
   mintPairingCode(input: { scopes: string[]; ttlSeconds?: number }): { code: string; expiresAt: string } {
-    return this.started.pairing.mint(input, { id: 'admin', name: 'moat serve --pair' });
+    const minted = this.started.pairing.mint(input, { id: 'admin', name: 'moat serve --pair' });
+    return { code: minted.code as string, expiresAt: minted.expiresAt };
   }
 
   private statusView() {
@@ -534,6 +568,7 @@ export class Gateway {
     await this.closeApp();
     await this.house?.stop();
     this.tokens?.stop();
+    this.sessions?.stop();
     this.toolbox?.stop();
     await this.audit?.stop();
     this.db?.close();

@@ -27,8 +27,8 @@ const TYPES = new Set([
 ]);
 /** Refusals (counted, not kept): a refused write while the writer is behind is noise, not a security event. */
 const EXCLUDED = new Set(['audit.backlog']);
-/** Successful writes that change who may do what, or what runs: hooks, services, schedules, tokens, pairing, config. */
-const SECURITY_WRITE = /^\/api\/v1\/(tokens|pairing-codes|pair|config|services|hooks|schedules|callbacks)(\/|$)/;
+/** Successful writes that change who may do what, or what runs: hooks, services, schedules, tokens, pairing, sessions, config. */
+const SECURITY_WRITE = /^\/api\/v1\/(tokens|pairing-codes|pair|console|sessions|config|services|hooks|schedules|callbacks)(\/|$)/;
 
 export function isSecurityEvent(e: AuditEvent): boolean {
   if (e.type === 'http.write') return e.outcome === 'ok' && e.route !== undefined && SECURITY_WRITE.test(e.route);

@@ -14,6 +14,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<Register>>> 
   status: async () => (await import('./commands/status.js')).statusCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
   pair: async () => (await import('./commands/pair.js')).pairCommand,
+  console: async () => (await import('./commands/console.js')).consoleCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   config: async () => (await import('./commands/config.js')).configCommand,
   job: async () => (await import('./commands/job.js')).jobCommand,

@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { auditKnobs } from './sections/audit.js';
+import { consoleKnobs } from './sections/console.js';
 import { doorKnobs } from './sections/door.js';
 import { jobKnobs } from './sections/jobs.js';
 import { egressKnobs } from './sections/egress.js';
@@ -25,6 +26,7 @@ export const ConfigSchema = Type.Object(
     ...serviceKnobs,
     ...hookKnobs,
     ...watchKnobs,
+    ...consoleKnobs,
   },
   { additionalProperties: false, title: 'Moat configuration' },
 );

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../domain/events/bus.js';
 import { HooksModule } from '../domain/hooks/module.js';
 import { PairingService } from '../domain/identity/pairing.js';
+import type { SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import { JobsModule } from '../domain/jobs/module.js';
 import { jobServicePort } from '../domain/jobs/service-port.js';
@@ -39,6 +40,8 @@ export interface HouseContext {
   now: () => number;
   events: EventBus;
   tokens: TokenService;
+  /** Console sessions (null: the console is off). */
+  sessions: SessionService | null;
   toolbox: Toolbox;
   egressResolver?: Resolver | undefined;
   /** The gateway's URL as this host reaches it (services post progress there), once listening. */
@@ -81,7 +84,18 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
 
   const egress = new Egress({ config: () => ctx.config().egress, audit, log, now, ...(ctx.egressResolver ? { resolver: ctx.egressResolver } : {}) });
   started.push(() => egress.stop());
-  const pairing = new PairingService({ store: sqlitePairingStore(db), tokens, audit, key: loadOrCreateKey(dataDir, 'pairing'), limits: () => ctx.config().pairing, now });
+  const pairing = new PairingService({
+    store: sqlitePairingStore(db),
+    tokens,
+    sessions: ctx.sessions,
+    audit,
+    key: loadOrCreateKey(dataDir, 'pairing'),
+    limits: () => ctx.config().pairing,
+    // A sign-in link is opened on a phone as often as at the machine: the name it reaches (action links' base).
+    signinBase: ctx.linkBase,
+    publish: (type, data) => events.publish(type, 'pairing', data),
+    now,
+  });
 
   // http.fetch goes through the egress guard (purpose fetch) like every client-influenced request.
   await toolbox.start({ store: sqliteRunStore(db), audit, log, fetcher: egress });

@@ -6,7 +6,8 @@ import { readAudit } from '../audit/read.js';
 import type { AuditSink } from '../audit/event.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
-import { TokenBound } from '../domain/identity/bound.js';
+import { TokenBound, type EndReason } from '../domain/identity/bound.js';
+import { SESSION_ID_PREFIX, type SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { Toolbox } from '../domain/tools/toolbox.js';
 import type { Guards } from '../http/pipeline.js';
@@ -23,6 +24,8 @@ export interface RoutesContext {
   house: House;
   toolbox: Toolbox;
   tokens: TokenService;
+  sessions: SessionService | null;
+  console: RouteDeps['console'];
   guards: Guards;
   audit: AuditSink;
   auditLog: AuditRecord;
@@ -38,11 +41,25 @@ export interface RoutesContext {
 
 export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
   const { house, toolbox, config, auditLog, audit } = ctx;
-  const bound = new TokenBound(ctx.tokens);
+  // A stream came in with a token or a console session: it ends when that one stops working.
+  const sessions = ctx.sessions;
+  const bound = new TokenBound({
+    isActive: (id) => (id.startsWith(`${SESSION_ID_PREFIX}_`) ? (sessions?.isActive(id) ?? false) : ctx.tokens.isActive(id)),
+    onEnded: (fn: (id: string, reason: EndReason) => void) => {
+      const offTokens = ctx.tokens.onEnded(fn);
+      const offSessions = sessions?.onEnded(fn);
+      return () => {
+        offTokens();
+        offSessions?.();
+      };
+    },
+  });
   return {
     status: ctx.status,
     isDraining: ctx.isDraining,
     tokens: ctx.tokens,
+    sessions,
+    console: ctx.console,
     pairing: house.pairing,
     egress: { check: (url, purpose) => house.egress.check(url, purpose) },
     workspaces: toolbox.workspaces,
@@ -63,7 +80,7 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
       bind: (principal, stream, close) =>
         bound.bind(principal, (reason) => {
           audit.record({ type: 'stream.ended', outcome: 'ok', actor: { id: principal?.id ?? '', name: principal?.name ?? '' }, detail: { stream, reason } });
-          close();
+          close(reason);
         }),
     },
     liveConfig: ctx.liveConfig,

@@ -46,7 +46,7 @@ export interface AppOptions {
 }
 
 /** Policy for requests that match no route: the full chain with authentication, then 404. */
-const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false, budget: 'principal' } as const satisfies Partial<RoutePolicy>;
+const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false, budget: 'principal', cookie: false, signin: false, console: false } as const satisfies Partial<RoutePolicy>;
 
 function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
@@ -122,6 +122,7 @@ function scopeLabel(scope: RoutePolicy['scope']): string | null {
   if (scope === undefined) return null;
   if (typeof scope === 'function') return 'dynamic';
   if (Array.isArray(scope)) return scope.join('|');
+  if (typeof scope === 'object' && 'authenticated' in scope) return 'authenticated';
   if (typeof scope === 'object' && 'exact' in scope) return `${scope.exact} (not read)`;
   return scope as string;
 }

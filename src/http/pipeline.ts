@@ -1,8 +1,9 @@
 /**
- * The guard order as one list, compiled once per route: framing -> drain -> host -> origin/CORS ->
- * client address -> rate limit -> lockout -> authenticate -> authorize -> in-flight budgets -> audit
- * capacity. (A request is charged to the in-flight budgets once its token or route class is known,
- * so that admin tokens can use their reserve; the listener counts it from its arrival.)
+ * The guard order as one list, compiled once per route: framing -> drain -> host -> CSRF (the
+ * console's session cookie) -> origin/CORS -> client address -> rate limit -> lockout ->
+ * authenticate -> authorize -> in-flight budgets -> audit capacity. (A request is charged to the
+ * in-flight budgets once its token or route class is known, so that admin tokens can use their
+ * reserve; the listener counts it from its arrival.)
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
  * (log with client and reason, lockout counting, audit), the security headers of every response
  * and the audit record of every write.
@@ -20,6 +21,7 @@ import type { authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { clientIp } from '../security/client-ip.js';
 import type { framingGuard } from '../security/framing-guard.js';
+import type { csrfGuard } from '../security/csrf.js';
 import type { hostGuard } from '../security/host-guard.js';
 import type { Budget, InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout, LockoutKind } from '../security/lockout.js';
@@ -37,6 +39,7 @@ export interface Guards {
   lockout: Lockout;
   authenticate: ReturnType<typeof authenticate>;
   authorize: ReturnType<typeof authorize>;
+  csrf: ReturnType<typeof csrfGuard>;
 }
 
 export interface RoutePolicy {
@@ -48,6 +51,12 @@ export interface RoutePolicy {
   drainExempt: boolean;
   /** The in-flight budget its requests are charged to (none: health, and upgrades, which take stream slots). */
   budget: Budget;
+  /** Takes the console session cookie when no bearer token is sent (bearer routes under /api/v1/). */
+  cookie: boolean;
+  /** The console sign-in exchange: the login-CSRF check and the lockout whatever the request holds. */
+  signin: boolean;
+  /** Console pages and files: the console's security headers. */
+  console: boolean;
   /** Where its requests are counted (observe/request-metrics.ts); -1: not counted (upgrades). */
   slot: number;
   slotByMethod: RouteSlots['byMethod'];
@@ -84,6 +93,8 @@ const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
   origin_not_allowed: 'guard.origin',
   rate_limited: 'ratelimit.refused',
   pairing_code_invalid: 'pairing.failure',
+  session_invalid: 'auth.failure',
+  csrf_refused: 'guard.csrf',
   overloaded: 'limit.inflight',
   concurrency_limited: 'limit.concurrency',
   too_many_streams: 'limit.streams',
@@ -97,6 +108,22 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The raw response, which carries what the request holds of the in-flight budgets. */
 type HeldRaw = Parameters<InflightLimit['leave']>[0];
+/**
+ * The console's headers, on every console page and file (and their refusals). XSS: scripts, styles,
+ * fonts and connections from this origin only, no inline script or style, no eval, and Trusted
+ * Types so that no HTML string ever reaches a sink; clickjacking: no framing; no base-tag or form
+ * hijack; cross-origin isolation of the window (COOP) and of the files (CORP).
+ */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; require-trusted-types-for 'script'";
+const CONSOLE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': CONSOLE_CSP,
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+});
+const CONSOLE_HEADER_NAMES = Object.keys(CONSOLE_HEADERS);
 
 /** The request a write response belongs to, for its audit record when the response closes. */
 const WRITE_REQUEST = Symbol('moat.writeRequest');
@@ -116,7 +143,7 @@ const BUDGETS: Readonly<Record<AuthMode, Budget>> = { bearer: 'principal', none:
 
 /** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
 export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
-  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean };
+  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean; console?: boolean; signin?: boolean };
   const auth = config.auth ?? 'bearer';
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (auth === 'bearer' && config.scope === undefined) {
@@ -126,6 +153,10 @@ export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config
     auth,
     scope: config.scope,
     rateClass: config.rateClass ?? 'general',
+    // The cookie opens the API only: never /svc/* (the proxy), /hooks/*, /actions/*, /metrics.
+    cookie: auth === 'bearer' && route.url.startsWith('/api/v1/'),
+    signin: auth === 'pairing' && config.signin === true,
+    console: config.console === true,
     // `auditWrites: false` (a service's progress posts, many per job): counted in the request metrics
     // by route and status, not audited one by one (the job's transitions are; refusals still are).
     write: methods.some((m) => isWrite(String(m))) && config.auditWrites !== false,
@@ -159,6 +190,10 @@ export function createPipeline(opts: PipelineOptions) {
     reply.header('x-request-id', req.id);
   }
 
+  function setConsoleHeaders(reply: FastifyReply): void {
+    for (const name of CONSOLE_HEADER_NAMES) reply.header(name, CONSOLE_HEADERS[name]);
+  }
+
   /**
    * Runs the guards for one request under `policy`. Throws the refusal; returns true when a guard
    * answered the request itself (a CORS preflight).
@@ -166,6 +201,7 @@ export function createPipeline(opts: PipelineOptions) {
   function run(policy: RoutePolicy, req: FastifyRequest, reply: FastifyReply): boolean {
     const t = now();
     setBaseHeaders(req, reply);
+    if (policy.console) setConsoleHeaders(reply);
     const state: GuardState = { client: '', principal: null, scope: null, audited: false };
     req.moat = state;
     if (policy.slot >= 0) {
@@ -186,6 +222,12 @@ export function createPipeline(opts: PipelineOptions) {
       });
     }
     g.host(req, reply);
+    // Cross-site request forgery with the console's cookie (another site, or another port of this
+    // host): a request the cookie would authenticate (no bearer token) must come from the console's
+    // own pages. Judged before the Origin allowlist: no listed origin may use the cookie either.
+    const byCookie = policy.cookie && req.headers.authorization === undefined && g.csrf.hasCookie(req);
+    if (byCookie) g.csrf(req, policy.write);
+    else if (policy.signin) g.csrf.signin(req);
     if (policy.auth === 'link') g.origin.forLink(req);
     else if (g.origin(req, reply)) return true;
     state.client = g.clientIp(req);
@@ -195,13 +237,14 @@ export function createPipeline(opts: PipelineOptions) {
     if (policy.auth === 'bearer') {
       const credentialed = req.headers.authorization !== undefined;
       if (credentialed) g.lockout(state.client, t, 'token');
-      const principal = g.authenticate(req, t);
+      const principal = g.authenticate(req, t, byCookie);
       state.principal = principal;
       state.scope = g.authorize(req, principal, policy.scope);
       if (credentialed) g.lockout.succeed(state.client, 'token');
       if (policy.budget === 'principal') g.inflight.admitPrincipal(reply.raw as HeldRaw, principal, state.client);
     } else {
-      if (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined) g.lockout(state.client, t, 'pairing');
+      // The console's sign-in codes are pairing codes: one counter with POST /api/v1/pair.
+      if (policy.signin || (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined)) g.lockout(state.client, t, 'pairing');
       if (policy.budget !== 'none') g.inflight.admitAnonymous(reply.raw as HeldRaw, state.client, policy.budget === 'unauthenticated');
     }
     if (policy.write && !opts.audit.hasCapacity()) {

@@ -81,7 +81,9 @@ function serveAsRequest(server: NodeServer, req: http.IncomingMessage, socket: D
 export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
   // An upgrade is not a request in flight: it takes a stream slot once the guards let it through.
   const policy = { ...routePolicy({ method: 'GET', url: PROXY_URL, config: PROXY_ROUTE_CONFIG }), budget: 'none' as const };
-  const eventsPolicy = { ...routePolicy({ method: 'GET', url: EVENTS_WS_URL, config: EVENTS_WS_CONFIG as never }), budget: 'none' as const };
+  // Never the session cookie on an upgrade (cross-site WebSocket hijacking): the console reads
+  // events with EventSource; a WebSocket brings its token.
+  const eventsPolicy = { ...routePolicy({ method: 'GET', url: EVENTS_WS_URL, config: EVENTS_WS_CONFIG as never }), budget: 'none' as const, cookie: false };
 
   /** GET /api/v1/ws: live events over a WebSocket. */
   function onEventsUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -5,6 +5,7 @@
 import type { DoctorReport, FixReport } from '../domain/doctor/index.js';
 import type { EventBus } from '../domain/events/bus.js';
 import type { PairingService } from '../domain/identity/pairing.js';
+import type { SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { JobService } from '../domain/jobs/queue.js';
 import type { Scheduler } from '../domain/schedules/scheduler.js';
@@ -48,10 +49,12 @@ export interface StreamSlots {
    * Ends a long-lived connection when the token it came in with is revoked, rotated or expires
    * (audited as stream.ended); returns the unbind, for when it closes on its own.
    */
-  bind(principal: Principal | null | undefined, stream: StreamKind, close: () => void): () => void;
+  bind(principal: Principal | null | undefined, stream: StreamKind, close: (reason: StreamEnd) => void): () => void;
 }
 
 export type StreamKind = 'events' | 'events-ws' | 'proxy-ws';
+/** Why a stream's token or session stopped working. */
+export type StreamEnd = 'revoked' | 'rotated' | 'expired' | 'signed_out';
 
 /** The egress guard's dry run (src/egress Egress.check). */
 export interface EgressView {
@@ -77,11 +80,38 @@ export interface MetricsView {
   text(): Promise<string>;
 }
 
+/** One built console file in memory, with its precompressed forms when the build wrote them. */
+export interface ConsoleAsset {
+  type: string;
+  body: Buffer;
+  br: Buffer | null;
+  gzip: Buffer | null;
+}
+
+/** The console's files (gateway/console-assets.ts): index.html, other top-level files, and assets/. */
+export interface ConsoleAssets {
+  index: ConsoleAsset | null;
+  files: ReadonlyMap<string, ConsoleAsset>;
+  assets: ReadonlyMap<string, ConsoleAsset>;
+  /** Where they were read from (for the message when the console is not built). */
+  dir: string;
+}
+
+/** The console: on or off (console.enabled), its files, and whether a request came over HTTPS (the cookie's name and Secure). */
+export interface ConsoleView {
+  enabled: boolean;
+  https(req: import('fastify').FastifyRequest): boolean;
+  assets: ConsoleAssets;
+}
+
 export interface RouteDeps {
   status(): StatusView;
   isDraining(): boolean;
   tokens: TokenService;
   pairing: PairingService;
+  /** Console sessions; null when the console is off. */
+  sessions: SessionService | null;
+  console: ConsoleView;
   audit: AuditView;
   egress: EgressView;
   /** Runs and their workspaces, the workspace policy. */

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { MoatEvent } from '../domain/events/bus.js';
 import type { Principal } from '../security/principal.js';
 import { scopeAllows, scopeHeld } from '../security/scopes.js';
-import type { RouteDeps } from './deps.js';
+import type { RouteDeps, StreamEnd } from './deps.js';
 
 const HEARTBEAT_MS = 15_000;
 /**
@@ -16,10 +16,20 @@ const HEARTBEAT_MS = 15_000;
  */
 export const MAX_BUFFERED_BYTES = 1_048_576;
 
+/** What the console shows when its session's stream ends ("Your session ended: <reason>."). */
+const SESSION_ENDS: Readonly<Record<StreamEnd, string>> = {
+  signed_out: 'it was signed out',
+  revoked: 'an admin ended it',
+  rotated: 'the admin token was rotated, which ends every console session',
+  expired: 'it expired (idle for too long, or past its lifetime)',
+};
+
 export function canSee(scopes: ReadonlySet<string>, e: Pick<MoatEvent, 'family'>): boolean {
   // Service events carry probe errors (a port scan's answers) and a failed service's log tail
   // (what clients sent it): for `services` and admin, never `read` (as GET .../logs).
   if (e.family === 'services') return scopeHeld(scopes, 'services');
+  // Which codes were minted and used is the operator's business (a code's id ties it to a device).
+  if (e.family === 'pairing') return scopes.has('admin');
   return scopeAllows(scopes, e.family === 'schedules' ? 'jobs' : e.family, 'GET');
 }
 
@@ -66,9 +76,11 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
         release();
       };
       const unregister = deps.streams.track(() => res.end());
-      // A revoked or expired token ends its stream (a reconnect with it is refused like any request).
-      const unbind = deps.streams.bind(req.moat.principal, 'events', () => {
-        res.end('event: end\ndata: {"reason":"the token of this stream was revoked or expired"}\n\n');
+      // A revoked or expired token or session ends its stream (a reconnect with it is refused like any request).
+      const session = req.moat.principal?.kind === 'session';
+      const unbind = deps.streams.bind(req.moat.principal, 'events', (why) => {
+        const data = session ? { reason: SESSION_ENDS[why], cause: why } : { reason: 'the token of this stream was revoked or expired' };
+        res.end(`event: end\ndata: ${JSON.stringify(data)}\n\n`);
       });
       res.once('close', () => {
         unregister();

@@ -24,6 +24,8 @@ import { hookDeliveryRoutes } from './hook-deliveries.js';
 import { triggerRoutes } from './triggers.js';
 import { taskRoutes } from './tasks.js';
 import { actionRoutes } from './actions.js';
+import { consoleRoutes } from './console.js';
+import { sessionRoutes } from './sessions.js';
 
 export type { RouteDeps } from './deps.js';
 export { PROXY_ROUTE_CONFIG, PROXY_URL, proxyUpgrade, type UpgradeContext } from './proxy.js';
@@ -34,6 +36,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   statusRoutes(app, deps);
   tokenRoutes(app, deps);
   pairingRoutes(app, deps);
+  sessionRoutes(app, deps);
   auditRoutes(app, deps);
   jobRoutes(app, deps);
   scheduleRoutes(app, deps);
@@ -53,4 +56,5 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   actionRoutes(app, deps);
   doctorRoutes(app, deps);
   metricsRoutes(app, deps);
+  consoleRoutes(app, deps);
 }

@@ -1,4 +1,7 @@
-/** Pairing: POST /api/v1/pairing-codes (admin) mints a code; POST /api/v1/pair trades it for a token. */
+/**
+ * Pairing: POST /api/v1/pairing-codes (admin) mints a code (a console code also gets a sign-in link);
+ * POST /api/v1/pair trades a token code for a token (console codes: routes/sessions.ts).
+ */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { GatewayError } from '../errors.js';
@@ -11,11 +14,21 @@ const MintBody = Type.Object(
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400, description: 'Lifetime of the code (default 300)' })),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Name of the token the code will create' })),
     tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 10 * 365 * 86_400, description: 'Lifetime of that token (default: none)' })),
+    console: Type.Optional(
+      Type.Boolean({ description: 'Redeems for a console session (POST /api/v1/console/session) instead of a token; the answer carries a sign-in link. May carry admin, then without digits.' }),
+    ),
   },
   { additionalProperties: false },
 );
 
-const Minted = Type.Object({ code: Type.String(), id: Type.String(), scopes: Type.Array(Type.String()), expiresAt: Type.String() });
+const Minted = Type.Object({
+  code: Type.Union([Type.String(), Type.Null()], { description: 'The 6 digits; null for an admin console code (sign-in link only)' }),
+  id: Type.String({ description: 'Matches the pairingId of the pairing.redeemed event' }),
+  scopes: Type.Array(Type.String()),
+  expiresAt: Type.String(),
+  console: Type.Boolean(),
+  signinUrl: Type.Optional(Type.String({ description: 'Console codes: <gateway>/console/#signin=<link code>, single use, burns the digits too' })),
+});
 
 const PairBody = Type.Union([Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }), Type.Null()]);
 

@@ -59,7 +59,14 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 const CommentBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false });
-const ReviewBody = Type.Object({ decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]), comment: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000 })) }, { additionalProperties: false });
+const ReviewBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+    comment: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000 })),
+    version: Type.Optional(Type.Integer({ minimum: 1, description: 'The task version the reviewer read: a task changed since is refused (409 conflict).' })),
+  },
+  { additionalProperties: false },
+);
 const LinksBody = Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_LINK_TTL_SECONDS, description: 'Default tasks.linkTtlSeconds (24 h); 7 days at most.' })) }, { additionalProperties: false });
 const Links = Type.Object({ approve: Type.String(), reject: Type.String(), expiresAt: Type.String() });
 const Event = Type.Object({ seq: Type.Integer(), type: Type.String(), at: Type.String(), actor: Type.Union([Who, Type.Null()]), detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]), text: Type.Optional(Type.String()) });
@@ -95,7 +102,7 @@ export function taskRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tasks' |
   }));
   app.post('/api/v1/tasks/:id/review', { config: cfg, schema: { summary: 'Approve or reject a pending_approval task', tags: ['tasks'], params: IdParams, body: ReviewBody, response: { 200: TaskSchema } } }, async (req) => {
     const body = req.body as Static<typeof ReviewBody>;
-    return deps.tasks.review(id(req), body.decision, reviewerOf(req), { comment: body.comment, client: req.moat.client, requestId: req.id });
+    return deps.tasks.review(id(req), body.decision, reviewerOf(req), { comment: body.comment, version: body.version, client: req.moat.client, requestId: req.id });
   });
   app.post(
     '/api/v1/tasks/:id/links',

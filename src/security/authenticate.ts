@@ -1,12 +1,16 @@
 /**
- * Bearer authentication: `Authorization: Bearer <token>` -> principal. Tokens are looked up by
- * their SHA-256 digest and compared in constant time by the verifier. Credential stuffing: a
- * locked-out client is refused before its credential is looked at, so it never learns whether a
- * token was valid. Failures are counted by the caller (see http/pipeline.ts) from the error code.
+ * Authentication: `Authorization: Bearer <token>` -> principal, or, on the routes that take it and
+ * only without a bearer token, the console session cookie -> principal. Tokens and session values
+ * are looked up by their SHA-256 digest and compared in constant time by the verifiers. Credential
+ * stuffing: a locked-out client is refused before its token is looked at, so it never learns
+ * whether a token was valid. Failures are counted by the caller (see http/pipeline.ts) from the
+ * error code. The cookie request has passed the CSRF guard (csrf.ts) before it gets here.
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import type { IsHttps } from './own-origin.js';
 import { ANONYMOUS_ADMIN, type Principal } from './principal.js';
+import { hasSessionCookie, sessionClearCookie, sessionCookieName, sessionCookieValues } from './session-cookie.js';
 import { tokenDigest } from './tokens.js';
 
 export interface TokenVerifier {
@@ -18,6 +22,10 @@ export interface AuthenticateOptions {
   /** False only on loopback binds (the boot matrix refuses it elsewhere). */
   enabled: boolean;
   verifier: TokenVerifier;
+  /** Console sessions by the SHA-256 of their cookie; null when the console is off (the cookie is ignored). */
+  sessions: TokenVerifier | null;
+  /** Whether the request came over HTTPS (the cookie is then `__Host-moat_session`, never `moat_session`). */
+  https: IsHttps;
 }
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="moat"' };
@@ -54,12 +62,33 @@ function digestFor(connection: object, header: string): string {
 }
 
 export function authenticate(opts: AuthenticateOptions) {
-  const { enabled, verifier } = opts;
+  const { enabled, verifier, sessions } = opts;
+  // A dead session's cookie is removed from the browser with the refusal.
+  const ENDED = { plain: { 'set-cookie': sessionClearCookie(false) }, tls: { 'set-cookie': sessionClearCookie(true) } };
 
-  function authenticate(req: FastifyRequest, now: number): Principal {
+  /** The session of the first cookie value that names a live one; throws session_invalid when the cookie names none. */
+  function session(req: FastifyRequest, now: number): Principal | undefined {
+    const header = req.headers.cookie;
+    const https = opts.https(req);
+    const cookieName = sessionCookieName(https);
+    const values = sessionCookieValues(header, cookieName);
+    for (const value of values) {
+      const principal = (sessions as TokenVerifier).verifyDigest(tokenDigest(value), now);
+      if (principal !== null) return principal;
+    }
+    if (values.length === 0 && !hasSessionCookie(header, cookieName)) return undefined;
+    throw new GatewayError('session_invalid', 'the console session ended or expired; sign in again', { headers: https ? ENDED.tls : ENDED.plain });
+  }
+
+  /** `cookie`: the route takes the session cookie (/api/v1/* HTTP routes) when no bearer token is sent. */
+  function authenticate(req: FastifyRequest, now: number, cookie = false): Principal {
     if (!enabled) return ANONYMOUS_ADMIN;
     const header = req.headers.authorization;
-    if (header === undefined) throw new GatewayError('auth_required', 'send Authorization: Bearer <token>', { headers: CHALLENGE });
+    if (header === undefined) {
+      const principal = cookie && sessions !== null ? session(req, now) : undefined;
+      if (principal !== undefined) return principal;
+      throw new GatewayError('auth_required', 'send Authorization: Bearer <token>', { headers: CHALLENGE });
+    }
     if (authorizationCount(req) > 1) throw new GatewayError('token_invalid', 'several Authorization headers', { headers: CHALLENGE_INVALID });
     // RFC 6750 2.1: the scheme is case-insensitive, one space, then the token.
     if (header.length < 8 || header.charCodeAt(6) !== 32 || header.slice(0, 6).toLowerCase() !== 'bearer') {

@@ -15,6 +15,7 @@ export function authorize() {
       for (const s of requirement as readonly string[]) if (scopeAllows(principal.scopes, s, req.method)) return s;
       throw new GatewayError('scope_required', `this route needs one of the scopes ${requirement.join(', ')}`, { extra: { scope: requirement[0] } });
     }
+    if (typeof requirement === 'object' && 'authenticated' in requirement) return 'authenticated';
     if (typeof requirement === 'object' && 'exact' in requirement) {
       // Not for `read`: what the route shows can hold what clients sent (a service's output).
       if (!scopeHeld(principal.scopes, requirement.exact)) {

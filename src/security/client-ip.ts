@@ -1,7 +1,8 @@
 /**
  * The one place that derives the client address. IP spoofing: X-Forwarded-For is believed only when
  * the socket peer is a configured trusted proxy, and then the client is the rightmost address that
- * is not itself a trusted proxy, so a forged leftmost entry changes nothing. Reads config only.
+ * is not itself a trusted proxy, so a forged leftmost entry changes nothing. X-Forwarded-Proto is
+ * believed from the same proxies only. Reads config only.
  */
 import type { FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
@@ -78,7 +79,21 @@ export function clientIp(initial: ClientIpOptions) {
     return client;
   }
 
+  /**
+   * Whether the client reached a trusted proxy over HTTPS (`X-Forwarded-Proto: https` from a peer on
+   * the list; nobody else is believed): the scheme of the gateway's own origin behind a proxy that
+   * terminates TLS, and whether the console cookie must be `Secure`.
+   */
+  function forwardedHttps(req: FastifyRequest): boolean {
+    if (ranges.length === 0) return false;
+    const proto = req.headers['x-forwarded-proto'];
+    if (typeof proto !== 'string' || proto.toLowerCase() !== 'https') return false;
+    const peerAddr = parseAddress(normaliseAddress(req.raw.socket?.remoteAddress ?? ''));
+    return peerAddr !== undefined && inRanges(ranges, peerAddr);
+  }
+
   return Object.assign(clientIp, {
+    forwardedHttps,
     reconfigure(next: ClientIpOptions): void {
       ranges = compile(next);
     },

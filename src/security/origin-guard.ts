@@ -1,15 +1,19 @@
 /**
  * Origin allowlist and CORS, default deny. Cross-site request forgery and browser-driven access:
- * a request carrying an Origin that is not on the list is refused whatever its method, and only
- * listed origins get CORS headers (the exact origin echoed, never `*`). Origins are parsed as RFC 6454
- * serializations, strictly: only what a browser sends can match. Reads config only.
+ * a request carrying an Origin that is neither the gateway's own nor on the list is refused
+ * whatever its method, and only listed origins get CORS headers (the exact origin echoed, never
+ * `*`). Origins are parsed as RFC 6454 serializations, strictly: only what a browser sends can
+ * match. Reads config only.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
 import { GatewayError } from '../errors.js';
+import { ownOrigin, type IsHttps } from './own-origin.js';
 
 export interface OriginGuardOptions {
   allowedOrigins: readonly string[];
+  /** Whether a request came over HTTPS (the scheme of the gateway's own origin). Default: never. */
+  https?: IsHttps;
 }
 
 interface Matchers {
@@ -132,6 +136,7 @@ function matches(m: Matchers, o: Origin): boolean {
 
 export function originGuard(initial: OriginGuardOptions) {
   let matchers = compile(initial);
+  const https: IsHttps = initial.https ?? (() => false);
 
   /** Returns true when it has answered the request itself (a CORS preflight). */
   function originGuard(req: FastifyRequest, reply: FastifyReply): boolean {
@@ -140,6 +145,9 @@ export function originGuard(initial: OriginGuardOptions) {
     // Node joins repeated Origin headers with ", "; a serialized origin never contains a comma.
     if (origin.includes(',')) throw new GatewayError('origin_not_allowed', 'several Origin headers');
     if (origin === 'null') throw new GatewayError('origin_not_allowed', 'opaque origin (null) is never allowed');
+    // The gateway's own origin (the console's pages, whose writes carry Origin): not a cross-origin
+    // request, so no CORS headers either. The Host it is compared with passed the host guard.
+    if (origin === ownOrigin(req, https(req))) return false;
     // Every exact entry is a canonical serialized origin, so an exact hit needs no parsing.
     if (!matchers.exact.has(origin)) {
       const parsed = parseOrigin(origin);
@@ -180,7 +188,7 @@ export function originGuard(initial: OriginGuardOptions) {
 
   return Object.assign(originGuard, {
     forLink,
-    reconfigure(next: OriginGuardOptions): void {
+    reconfigure(next: Pick<OriginGuardOptions, 'allowedOrigins'>): void {
       matchers = compile(next);
     },
   });

@@ -2,10 +2,10 @@
 import type { Scope } from './scopes.js';
 
 export interface Principal {
-  /** Token id (`admin` for the admin token, `anonymous` when auth is off on loopback). */
+  /** Token id (`admin` for the admin token, `anonymous` when auth is off on loopback), or a console session's id (`ses_...`). */
   readonly id: string;
   readonly name: string;
-  readonly kind: 'admin' | 'token' | 'anonymous';
+  readonly kind: 'admin' | 'token' | 'session' | 'anonymous';
   readonly scopes: ReadonlySet<string>;
 }
 
@@ -26,10 +26,13 @@ export type AuthMode = 'bearer' | 'none' | 'pairing' | 'signature' | 'link' | 'j
 export type RateClass = 'pair' | 'hooks' | 'jobs' | 'progress' | 'general';
 /**
  * A route's scope: fixed; any one of a list (e.g. the event stream, readable with any resource
- * scope); computed from the routed request (e.g. `svc:<name>`); or `{ exact }`, a read that `read`
- * does not open (the scope itself or admin: a service's logs can hold payloads).
+ * scope); computed from the routed request (e.g. `svc:<name>`); `{ exact }`, a read that `read`
+ * does not open (the scope itself or admin: a service's logs can hold payloads); or ANY_PRINCIPAL.
  */
-export type ScopeRequirement = Scope | readonly Scope[] | ((params: unknown) => Scope) | { readonly exact: Scope };
+export type ScopeRequirement = Scope | readonly Scope[] | ((params: unknown) => Scope) | { readonly exact: Scope } | typeof ANY_PRINCIPAL;
+
+/** A route open to every authenticated principal whatever its scopes (GET /api/v1/me): it shows only the caller itself. */
+export const ANY_PRINCIPAL = Object.freeze({ authenticated: true as const });
 
 /** Per-request state the guards fill in (client address, principal, scope used). */
 export interface GuardState {
@@ -51,6 +54,10 @@ declare module 'fastify' {
     auth?: AuthMode;
     /** Default `general`. */
     rateClass?: RateClass;
+    /** A console page or file: the console's security headers (CSP and the rest) on every response. */
+    console?: boolean;
+    /** The console sign-in exchange (`auth: 'pairing'`): a browser must send it same-origin (login CSRF). */
+    signin?: boolean;
     /**
      * Default true. false: the route's writes are counted in the request metrics, not audited one
      * by one (a service's progress posts, many per job); refusals are audited as ever.

@@ -31,6 +31,7 @@ export interface TokenStore {
 
 export interface PairingRecord {
   id: string;
+  /** Keyed digest of the 6-digit code (of the link code when the code has no digits: an admin console code). */
   digest: string;
   name: string | null;
   scopes: string[];
@@ -39,18 +40,54 @@ export interface PairingRecord {
   expiresAt: number;
   usedAt: number | null;
   createdBy: string | null;
+  /** Redeems for a console session (POST /api/v1/console/session), not a token (POST /api/v1/pair). */
+  console: boolean;
+  /** Keyed digest of the sign-in link's code (console codes only); using it burns the digits too. */
+  linkDigest: string | null;
 }
+
+/** What a code redeems for: a token (POST /api/v1/pair) or a console session. */
+export type PairingKind = 'token' | 'console';
 
 export interface PairingStore {
   insert(record: PairingRecord): void;
-  /** Marks the unused, unexpired code with this digest as used and returns it; undefined otherwise. */
-  consume(digest: string, now: number): PairingRecord | undefined;
-  /** The unused, unexpired code with this digest, left as it is; undefined otherwise. */
-  peek(digest: string, now: number): PairingRecord | undefined;
+  /**
+   * Marks the unused, unexpired code of this kind whose digest or link digest is `digest` as used
+   * and returns it; undefined otherwise.
+   */
+  consume(digest: string, now: number, kind: PairingKind): PairingRecord | undefined;
+  /** The unused, unexpired code of this kind with this digest (or link digest), left as it is; undefined otherwise. */
+  peek(digest: string, now: number, kind: PairingKind): PairingRecord | undefined;
   /** Whether an unused, unexpired code has this digest. */
   isLive(digest: string, now: number): boolean;
   /** Deletes codes that expired or were used before `before`. */
   prune(before: number): number;
+}
+
+/** A console session: a browser's cookie, kept as its SHA-256 only. */
+export interface SessionRecord {
+  id: string;
+  /** Hex SHA-256 of the cookie value; the value itself is never stored. */
+  hash: string;
+  name: string;
+  scopes: string[];
+  createdAt: number;
+  lastUsedAt: number;
+  /** The absolute end (sign-in + console.sessionMaxAgeSeconds); the idle end follows lastUsedAt. */
+  expiresAt: number;
+  /** The client address that signed in. */
+  client: string;
+}
+
+export interface SessionStore {
+  insert(record: SessionRecord): void;
+  list(): SessionRecord[];
+  get(id: string): SessionRecord | undefined;
+  /** Deletes it (sign-out, revocation); false when it was not there. */
+  delete(id: string): boolean;
+  /** Deletes every session (the admin token was rotated); returns their ids. */
+  deleteAll(): string[];
+  touchLastUsed(updates: ReadonlyArray<{ id: string; at: number }>): void;
 }
 
 export type JobState = 'queued' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'canceled';

@@ -18,9 +18,10 @@ export type Outcome = 'ok' | 'full' | 'summary' | 'hidden' | 'scope_required' | 
 
 /**
  * Resources a route acts on, made fresh by the test: a finished job, a job still queued, a
- * schedule, a run, a task holding a job, a service registered through the API, a token, a hook.
+ * schedule, a run, a task holding a job, a service registered through the API, a token, a hook,
+ * a console session.
  */
-export type Kind = 'job' | 'queued-job' | 'schedule' | 'run' | 'task' | 'service' | 'token' | 'hook';
+export type Kind = 'job' | 'queued-job' | 'schedule' | 'run' | 'task' | 'service' | 'token' | 'hook' | 'session';
 
 /** Scopes (besides admin) that can create a resource of each kind, so own a resource of it. */
 export const CREATORS: Readonly<Record<Kind, readonly MatrixScope[]>> = {
@@ -33,6 +34,8 @@ export const CREATORS: Readonly<Record<Kind, readonly MatrixScope[]>> = {
   // Tokens and hooks are the operator's: admin makes them, nobody else owns one.
   token: [],
   hook: [],
+  // Console sessions are made from codes the operator mints.
+  session: [],
 };
 
 export interface Cell {
@@ -101,6 +104,17 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   { route: 'DELETE /api/v1/tokens/:id', admits: [], resource: 'token', fresh: true },
   { route: 'POST /api/v1/tokens/rotate-admin', admits: [], last: true },
   { route: 'POST /api/v1/pairing-codes', admits: [], body: () => ({ scopes: ['read'] }) },
+  // Console sessions (test/integration/console.*.test.ts): who am I is every principal's; a token
+  // has no session to sign out (conflict); listing and ending sessions is the operator's.
+  { route: 'GET /api/v1/me', admits: ['read', 'services', 'jobs', 'jobs:all', 'hooks', 'tasks', 'tools', 'metrics', 'svc:echo'] },
+  {
+    route: 'DELETE /api/v1/console/session',
+    admits: ['read', 'services', 'jobs', 'jobs:all', 'hooks', 'tasks', 'tools', 'metrics', 'svc:echo'],
+    ok: { other: 'conflict' },
+    by: { admin: { other: 'conflict' } },
+  },
+  { route: 'GET /api/v1/sessions', admits: [] },
+  { route: 'DELETE /api/v1/sessions/:id', admits: [], resource: 'session', fresh: true },
   // The record
   { route: 'GET /api/v1/audit', admits: [] },
   { route: 'GET /api/v1/audit/head', admits: [] },
@@ -174,6 +188,11 @@ export const BEARER_ROWS: readonly BearerRow[] = [
 export const OWN_AUTH_ROWS: readonly OwnAuthRow[] = [
   { route: 'GET /api/v1/health', auth: 'none', testedIn: 'test/integration/auth.test.ts' },
   { route: 'POST /api/v1/pair', auth: 'pairing', testedIn: 'test/integration/pairing.test.ts' },
+  { route: 'POST /api/v1/console/session', auth: 'pairing', testedIn: 'test/integration/console.session.test.ts' },
+  { route: 'GET /', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
+  { route: 'GET /console', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
+  { route: 'GET /console/*', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
+  { route: 'GET /favicon.ico', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
   { route: 'POST /api/v1/jobs/:id/progress', auth: 'job', testedIn: 'test/integration/jobs-progress.test.ts' },
   { route: 'GET /hooks/:name', auth: 'signature', testedIn: 'test/integration/hooks.schemes.test.ts' },
   { route: 'POST /hooks/:name', auth: 'signature', testedIn: 'test/integration/hooks.schemes.test.ts' },

@@ -82,6 +82,10 @@ async function make(kind: Kind, token: string): Promise<string> {
       return (await ok(await as('/api/v1/services', { name: `svc-${k}`, kind: 'url', baseUrl: up.url, autoStart: false }), 'service')).name;
     case 'token':
       return (await ok(await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: `tok-${k}`, scopes: ['read'] } }), 'token')).id;
+    case 'session': {
+      const code = await ok(await g.fetch('/api/v1/pairing-codes', { method: 'POST', body: { scopes: ['read'], console: true } }), 'console code');
+      return (await ok(await g.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: code.code } }), 'session')).id;
+    }
     case 'hook':
       return (await ok(await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: `hook-${k}`, verify: 'github', secret: 'matrix-hook-secret-0123456789', action: { type: 'task', title: 't' } } }), 'hook')).name;
   }

@@ -36,10 +36,12 @@ describe('every bearer route enforces its declared scope', () => {
     for (const r of g.gw.routes().filter((x) => x.auth === 'bearer' && x.method !== 'HEAD' && x.url !== '/api/v1/events')) {
       // `services (not read)`: the scope itself or admin, `read` does not stand in (service logs).
       const exact = r.scope?.endsWith(' (not read)') === true;
+      // Open to every authenticated principal (GET /api/v1/me): no scope refuses it.
+      const any = r.scope === 'authenticated';
       const required = r.scope === 'dynamic' ? ['svc:x'] : (r.scope as string).replace(' (not read)', '').split('|');
       for (const scope of SCOPES) {
         const res = await g.fetch(concrete(r.url), { method: r.method, auth: tokens.get(scope), ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { body: {} }) });
-        const allowed = required.some((req) => (exact ? scopeHeld(new Set([scope]), req) : scopeAllows(new Set([scope]), req, r.method)));
+        const allowed = any || required.some((req) => (exact ? scopeHeld(new Set([scope]), req) : scopeAllows(new Set([scope]), req, r.method)));
         const refused = res.status === 403 && res.json?.code === 'scope_required';
         if (allowed === refused) mismatches.push(`${r.method} ${r.url} with ${scope}: ${res.status} ${res.json?.code}`);
         if (refused) expect(required).toContain(res.json.scope);

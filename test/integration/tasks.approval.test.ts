@@ -120,3 +120,19 @@ describe('tasks.allowSelfReview', () => {
     }
   });
 });
+
+describe('a review bound to the version the reviewer read (the console sends it)', () => {
+  it('refuses an approval of a task changed since it was read with 409 conflict, queues nothing, and takes the current version', async () => {
+    const id = await pending(agentWithJobs, { steps: 1, stepMs: 1, note: 'read me' });
+    const read = (await g.fetch(`/api/v1/tasks/${id}`, { auth: reviewer })).json;
+    // The task is edited after the reviewer read it (a changed title, a comment): what they saw is stale.
+    expect((await g.fetch(`/api/v1/tasks/${id}`, { method: 'PATCH', auth: agentWithJobs, body: { title: 'run something else' } })).status).toBe(200);
+    const stale = await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', auth: reviewer, body: { decision: 'approve', version: read.version } });
+    expect([stale.status, stale.json.code]).toEqual([409, 'conflict']);
+    const now = (await g.fetch(`/api/v1/tasks/${id}`, { auth: reviewer })).json;
+    expect(stale.json.version).toBe(now.version);
+    expect(now).toMatchObject({ state: 'pending_approval', job: { id: null } });
+    const fresh = await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', auth: reviewer, body: { decision: 'approve', version: now.version, comment: 'read it again' } });
+    expect(fresh.json).toMatchObject({ state: 'approved' });
+  });
+});

@@ -1,7 +1,17 @@
-/** `moat token create|list|revoke|rotate-admin`. */
+/** `moat token create|list|revoke|rotate-admin|end-session` (the list shows console sessions too). */
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { collect, parseDuration, printJson, printTable } from '../output.js';
+
+interface SessionView {
+  id: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  client: string;
+}
 
 interface TokenView {
   id: string;
@@ -28,12 +38,26 @@ export function tokenCommand(program: Command): void {
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`token ${created.id} (${created.name}) scopes ${created.scopes.join(',')}, expires ${created.expiresAt ?? 'never'}; the secret above is shown only once\n`);
     });
-  addClientFlags(token.command('list').alias('ls').description('list tokens (never their secrets)'))
+  addClientFlags(token.command('list').alias('ls').description('list tokens and console sessions (never their secrets)'))
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
-      const { tokens } = await withClient(opts, (c) => c.get<{ tokens: TokenView[] }>('/api/v1/tokens'));
-      if (opts.json) return printJson(tokens);
-      printTable(tokens.map((t) => ({ ...t, state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })), ['id', 'name', 'scopes', 'state', 'expiresAt', 'lastUsedAt']);
+      const { tokens, sessions } = await withClient(opts, async (c) => ({
+        tokens: (await c.get<{ tokens: TokenView[] }>('/api/v1/tokens')).tokens,
+        sessions: (await c.get<{ sessions: SessionView[] }>('/api/v1/sessions')).sessions,
+      }));
+      // Sessions beside tokens: one list of what can act on this gateway (kind `session`, live ones only).
+      const rows: Array<TokenView & { client?: string }> = [
+        ...tokens,
+        ...sessions.map((s) => ({ id: s.id, name: s.name, scopes: s.scopes, kind: 'session', createdAt: s.createdAt, expiresAt: s.expiresAt, lastUsedAt: s.lastUsedAt, revokedAt: null, client: s.client })),
+      ];
+      if (opts.json) return printJson(rows);
+      printTable(rows.map((t) => ({ ...t, state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })), ['id', 'name', 'scopes', 'state', 'expiresAt', 'lastUsedAt', 'kind', 'client']);
+    });
+  addClientFlags(token.command('end-session').description('end a console session by id (see moat token list); its open pages return to sign-in'))
+    .argument('<session-id>')
+    .action(async (id: string, opts: ClientFlags) => {
+      await withClient(opts, (c) => c.delete(`/api/v1/sessions/${encodeURIComponent(id)}`));
+      process.stdout.write(`ended ${id}\n`);
     });
   addClientFlags(token.command('revoke').description('revoke a token by id or name; effective on its next request'))
     .argument('<id-or-name>')

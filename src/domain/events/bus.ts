@@ -1,11 +1,12 @@
 /**
- * Live events (jobs, services, schedules, tasks) for SSE and WebSocket clients: published in order,
+ * Live events (jobs, services, schedules, tasks, pairing) for SSE and WebSocket clients: published in order,
  * numbered, kept in a bounded ring so that an SSE client can resume with Last-Event-ID. Ids carry a
  * boot id: an id from an earlier run cannot be resumed and the client is told to refetch.
  */
 import { randomBytes } from 'node:crypto';
 
-export type EventFamily = 'jobs' | 'services' | 'schedules' | 'tasks';
+/** `pairing`: a pairing code was redeemed (admin only: the console that minted it marks it used). */
+export type EventFamily = 'jobs' | 'services' | 'schedules' | 'tasks' | 'pairing';
 
 export interface MoatEvent {
   /** `<boot>-<seq>`, the SSE id. */

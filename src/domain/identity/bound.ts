@@ -1,13 +1,20 @@
 /**
- * Connections that outlive a request (event streams, proxied WebSockets) end when the token they
- * came in with stops working: at once when it is revoked or (the admin token) rotated, within
+ * Connections that outlive a request (event streams, proxied WebSockets) end when the token or
+ * console session they came in with stops working: at once when it is revoked, signed out or (the
+ * admin token, which ends every session too) rotated, within
  * `sweepMs` when it expires. A request is checked when it arrives; a stream is held to the same rule
  * for as long as it is open. Auth off (the anonymous principal) binds nothing.
  */
 import type { Principal } from '../../security/principal.js';
 import type { TokenService } from './tokens.js';
 
-export type EndReason = 'revoked' | 'rotated' | 'expired';
+/** What a stream is bound to: tokens, and console sessions (ids `ses_...`) beside them. */
+export interface Credentials {
+  isActive(id: string): boolean;
+  onEnded(fn: (id: string, reason: EndReason) => void): () => void;
+}
+
+export type EndReason = 'revoked' | 'rotated' | 'expired' | 'signed_out';
 
 interface Held {
   tokenId: string;
@@ -19,7 +26,7 @@ export class TokenBound {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly tokens: Pick<TokenService, 'isActive' | 'onEnded'>,
+    private readonly tokens: Pick<TokenService, 'isActive' | 'onEnded'> | Credentials,
     private readonly sweepMs = 1000,
   ) {
     tokens.onEnded((id, reason) => this.end((h) => h.tokenId === id, reason));

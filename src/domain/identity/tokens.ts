@@ -248,6 +248,12 @@ export class TokenService {
     return { tokenFile: `${this.opts.dataDir}/gateway-token` };
   }
 
+  /** The active token with this id (GET /api/v1/me), or undefined. */
+  describe(id: string): TokenView | undefined {
+    const r = this.byId.get(id);
+    return r === undefined ? undefined : tokenView(r);
+  }
+
   /** Whether the token with this id works now: not revoked, not expired (a stream checks the token it came in with). */
   isActive(id: string): boolean {
     const r = this.byId.get(id);

@@ -27,6 +27,11 @@ export interface ReviewOptions {
   comment?: string | undefined;
   /** A signed link acting: its nonce is recorded (single use) and its version must still be current. */
   link?: { nonce: string; stateVersion: number; expiresAt: number } | undefined;
+  /**
+   * The version the reviewer saw (the console sends it): a task changed since (edited, commented,
+   * its job swapped) is refused with conflict, so nobody approves what they did not read.
+   */
+  version?: number | undefined;
   client?: string | undefined;
   requestId?: string | undefined;
 }
@@ -238,6 +243,9 @@ export class TaskService {
       const t = this.require(id);
       if (!o.link && decision === 'approve') this.checkApprover(t, { maySubmitJobs: false, ...by });
       if (o.link && t.version !== o.link.stateVersion) throw new GatewayError('link_stale', 'the task changed after this link was made; ask for a new one');
+      if (o.version !== undefined && t.version !== o.version) {
+        throw new GatewayError('conflict', `task ${id} changed since version ${o.version} (now ${t.version}); read it again before reviewing`, { extra: { version: t.version } });
+      }
       if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; only a pending_approval task can be reviewed`, { extra: { state: t.state, allowed: [] } });
       const state: TaskState = decision === 'approve' ? 'approved' : 'rejected';
       if (!store.update(id, t.version, { state, reviewedBy: by.id, reviewedByName: by.name, reviewedAt: now }, true, now)) throw new GatewayError('conflict', `task ${id} changed meanwhile`);

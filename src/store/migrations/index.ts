@@ -6,5 +6,6 @@ import jobs from './004-jobs.js';
 import hooksTasks from './005-hooks-tasks.js';
 import idleStopAfter from './006-idle-stop-after.js';
 import jobOwner from './007-job-owner.js';
+import consoleSessions from './008-console-sessions.js';
 
-export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks, idleStopAfter, jobOwner];
+export const MIGRATIONS: readonly string[] = [identity, runs, services, jobs, hooksTasks, idleStopAfter, jobOwner, consoleSessions];

@@ -1,5 +1,5 @@
 /** SQLite implementations of TokenStore and PairingStore. Parameterized statements, prepared once. */
-import type { PairingRecord, PairingStore, TokenRecord, TokenStore } from '../types.js';
+import type { PairingKind, PairingRecord, PairingStore, TokenRecord, TokenStore } from '../types.js';
 import type { Db } from './database.js';
 
 interface TokenRow {
@@ -71,20 +71,27 @@ interface PairingRow {
   expires_at: number;
   used_at: number | null;
   created_by: string | null;
+  console: number;
+  link_digest: string | null;
 }
 
 export function sqlitePairingStore(db: Db): PairingStore {
   const insert = db.prepare(
-    `INSERT INTO pairing_codes (id, digest, name, scopes, token_ttl_seconds, created_at, expires_at, used_at, created_by)
-     VALUES (@id, @digest, @name, @scopes, @tokenTtlSeconds, @createdAt, @expiresAt, @usedAt, @createdBy)`,
+    `INSERT INTO pairing_codes (id, digest, name, scopes, token_ttl_seconds, created_at, expires_at, used_at, created_by, console, link_digest)
+     VALUES (@id, @digest, @name, @scopes, @tokenTtlSeconds, @createdAt, @expiresAt, @usedAt, @createdBy, @console, @linkDigest)`,
   );
-  // Single use: the UPDATE claims the code atomically; a second redemption finds used_at set.
-  const consume = db.prepare<[{ now: number; digest: string }], PairingRow>(
-    'UPDATE pairing_codes SET used_at = @now WHERE digest = @digest AND used_at IS NULL AND expires_at > @now RETURNING *',
+  // Single use: the UPDATE claims the code atomically; a second redemption finds used_at set. A
+  // console code is one row for its digits and its link code, so using either burns both.
+  const consume = db.prepare<[{ now: number; digest: string; console: number }], PairingRow>(
+    `UPDATE pairing_codes SET used_at = @now
+      WHERE (digest = @digest OR link_digest = @digest) AND console = @console AND used_at IS NULL AND expires_at > @now RETURNING *`,
   );
   const live = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
   const prune = db.prepare('DELETE FROM pairing_codes WHERE expires_at < @before OR (used_at IS NOT NULL AND used_at < @before)');
-  const peek = db.prepare<[string, number], PairingRow>('SELECT * FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
+  const peek = db.prepare<[{ now: number; digest: string; console: number }], PairingRow>(
+    'SELECT * FROM pairing_codes WHERE (digest = @digest OR link_digest = @digest) AND console = @console AND used_at IS NULL AND expires_at > @now',
+  );
+  const kindOf = (kind: PairingKind) => (kind === 'console' ? 1 : 0);
   const toPairing = (r: PairingRow | undefined): PairingRecord | undefined =>
     r
       ? {
@@ -97,12 +104,14 @@ export function sqlitePairingStore(db: Db): PairingStore {
           expiresAt: r.expires_at,
           usedAt: r.used_at,
           createdBy: r.created_by,
+          console: r.console === 1,
+          linkDigest: r.link_digest,
         }
       : undefined;
   return {
-    insert: (r) => void insert.run({ ...r, scopes: JSON.stringify(r.scopes) }),
-    consume: (digest, now) => toPairing(consume.get({ now, digest })),
-    peek: (digest, now) => toPairing(peek.get(digest, now)),
+    insert: (r) => void insert.run({ ...r, scopes: JSON.stringify(r.scopes), console: r.console ? 1 : 0 }),
+    consume: (digest, now, kind) => toPairing(consume.get({ now, digest, console: kindOf(kind) })),
+    peek: (digest, now, kind) => toPairing(peek.get({ now, digest, console: kindOf(kind) })),
     isLive: (digest, now) => live.get(digest, now) !== undefined,
     prune: (before) => prune.run({ before }).changes,
   };
