@@ -117,7 +117,7 @@ export class AuditRecord implements AuditSink {
     this.security = new AuditLog({ ...common, dir: join(opts.dir, SECURITY_DIR), keep: opts.securityKeep });
     // Every main entry that is a security event (those of the writer itself included) goes to the security chain too.
     this.main = new AuditLog({ ...common, dir: opts.dir, keep: opts.keep, onAppend: (e, seq) => this.mirror(e, seq) });
-    this.refusals = new RefusalAggregator({ windowMs: opts.refusalWindowMs, maxKeys: opts.refusalMaxKeys, now: opts.now, write: (e) => this.record(e) });
+    this.refusals = new RefusalAggregator({ windowMs: opts.refusalWindowMs, maxKeys: opts.refusalMaxKeys, now: opts.now, write: (e) => this.record(e), canWrite: () => this.hasCapacity() });
   }
 
   private mirror(event: AuditEvent, seq: number): void {

@@ -13,6 +13,8 @@ export interface RefusalOptions {
   /** Distinct (client, actor, type, code) counted at once; beyond, per (type, code) only. */
   maxKeys: number;
   write(event: AuditEvent): void;
+  /** Whether the log takes an entry now; a closed window waits (still counting) while it does not. */
+  canWrite?: () => boolean;
   now: () => number;
 }
 
@@ -55,7 +57,7 @@ export class RefusalAggregator {
     const key = `${event.type}\0${event.code ?? ''}\0${event.client ?? ''}\0${event.actor?.id ?? ''}`;
     const open = this.table.get(key);
     if (open !== undefined) {
-      if (now - open.from < this.opts.windowMs) return this.count(open, event, now);
+      if (now - open.from < this.opts.windowMs || !this.writable()) return this.count(open, event, now);
       this.close(this.table, key, open);
     }
     if (this.table.size >= this.opts.maxKeys) {
@@ -73,6 +75,10 @@ export class RefusalAggregator {
     this.opts.write(event);
   }
 
+  private writable(): boolean {
+    return this.opts.canWrite?.() ?? true;
+  }
+
   private count(w: Window, event: AuditEvent, now: number): void {
     w.count++;
     w.last = now;
@@ -80,8 +86,13 @@ export class RefusalAggregator {
     if (event.route !== undefined && w.routes.length < MAX_ROUTES && !w.routes.includes(event.route)) w.routes.push(event.route);
   }
 
-  /** Writes the count of every window that has closed (all of them with `all`). */
+  /**
+   * Writes the count of every window that has closed (all of them with `all`). While the log is
+   * backed up the counts wait in their windows, so a flood that fills the queue is still counted
+   * by its own entry rather than folded into audit.dropped.
+   */
   sweep(all: boolean): void {
+    if (!all && !this.writable()) return;
     const now = this.opts.now();
     for (const map of [this.table, this.overflow]) {
       for (const [key, w] of map) if (all || now - w.from >= this.opts.windowMs) this.close(map, key, w);
