@@ -141,13 +141,25 @@ export interface JobStore {
   claimNext(service: string, now: number, tokenDigest: string, ready?: boolean): JobRecord | undefined;
   markRunning(id: string, now: number): boolean;
   setProgress(id: string, progress: number, message: string | null, now: number): boolean;
-  /** Moves a job in flight to a final state. */
-  finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): boolean;
-  /** Puts a job in flight back in the queue, not before `nextAttemptAt`, with the failed attempt's (sealed) error. */
-  requeue(id: string, nextAttemptAt: number, errorCode: string, outcome: Buffer, now: number): boolean;
+  /**
+   * Moves a job that is queued or in flight to a final state; resolves once that is committed
+   * (durable), with false when the job was final already. Finishes, re-queues and inserts of one
+   * turn of the event loop share one commit: the caller announces the outcome (event, callback,
+   * notification) only after the promise resolved, and a reader never sees it before it is durable.
+   */
+  finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): Promise<boolean>;
+  /**
+   * Puts a job in flight back in the queue, not before `nextAttemptAt`, with the failed attempt's
+   * (sealed) error; resolves once committed (durable), with false when the job was not in flight.
+   */
+  requeue(id: string, nextAttemptAt: number, errorCode: string, outcome: Buffer, now: number): Promise<boolean>;
+  /** Marks a job's cancel as asked for (synced): a queued job so marked is never claimed again. */
   requestCancel(id: string, now: number): boolean;
   delete(id: string): boolean;
-  /** Jobs left `dispatched`/`running` by a previous run of the gateway. */
+  /**
+   * Jobs left `dispatched`/`running` by a previous run of the gateway, and queued jobs whose cancel
+   * was asked for but whose canceled state was not committed before it stopped.
+   */
   interrupted(): JobRecord[];
   /** Services that have a queued job due now. */
   dueServices(now: number): string[];
