@@ -134,11 +134,13 @@ export interface JobStore {
   list(filter: JobListFilter): JobRecord[];
   findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;
   /**
-   * Atomically moves the next dispatchable job of `service` to `dispatched` (attempts + 1), with the
-   * digest of this attempt's progress token; straight to `running` when `ready` (the service is up,
-   * so the job is handed over at once: one write instead of two).
+   * Atomically moves the next dispatchable jobs of `service`, up to `max`, to `dispatched` (attempts
+   * + 1), each with the digest of its attempt's progress token (`tokenDigest()` is called once per
+   * claim); straight to `running` when `ready` (the service is up, so the job is handed over at
+   * once: one write instead of two). One commit for all of them, without a sync of its own
+   * (recovery re-queues a claimed job after a crash). Highest priority first, then oldest first.
    */
-  claimNext(service: string, now: number, tokenDigest: string, ready?: boolean): JobRecord | undefined;
+  claim(service: string, now: number, max: number, tokenDigest: () => string, ready?: boolean): JobRecord[];
   markRunning(id: string, now: number): boolean;
   setProgress(id: string, progress: number, message: string | null, now: number): boolean;
   /**

@@ -244,17 +244,20 @@ export class Dispatcher {
         this.failOrphans(service, now);
         continue;
       }
-      let flights = this.inFlight.get(service);
-      if (!flights) this.inFlight.set(service, (flights = new Map()));
-      const ready = this.opts.services.isReady(service);
-      while (flights.size < limit) {
+      const flights = this.inFlight.get(service) ?? new Map<string, InFlight>();
+      this.inFlight.set(service, flights);
+      if (flights.size >= limit) continue;
+      const tokens: string[] = [];
+      const claimed = this.opts.store.claim(service, now, limit - flights.size, () => {
         const token = JobService.progressToken();
-        const job = this.opts.store.claimNext(service, now, token.digest, ready);
-        if (!job) break;
+        tokens.push(token.token);
+        return token.digest;
+      }, this.opts.services.isReady(service));
+      claimed.forEach((job, i) => {
         const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false, handedOver: false };
         flights.set(job.id, flight);
-        void this.run(flight, token.token);
-      }
+        void this.run(flight, tokens[i] as string);
+      });
     }
   }
 

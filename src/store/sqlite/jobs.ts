@@ -133,6 +133,16 @@ export function sqliteJobStore(db: Db): JobStore {
   const purgeKeys = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
   const recordCallback = db.prepare('INSERT OR REPLACE INTO job_callbacks (job_id, attempt, at, status, error) VALUES (?, ?, ?, ?, ?)');
   const callbacks = db.prepare<[string], CallbackAttempt>('SELECT attempt, at, status, error FROM job_callbacks WHERE job_id = ? ORDER BY attempt');
+  // The slots freed in one turn are filled in one transaction: one commit (one WAL append) for all.
+  const claimMany = db.transaction((service: string, now: number, max: number, tokenDigest: () => string, state: 'dispatched' | 'running'): JobRecord[] => {
+    const claimed: JobRecord[] = [];
+    while (claimed.length < max) {
+      const r = claim.get({ service, now, tokenDigest: tokenDigest(), state });
+      if (!r) break;
+      claimed.push(toJob(r));
+    }
+    return claimed;
+  });
   // Submissions, finishes and re-queues of one turn share one commit, each in its own savepoint of the
   // batch (a refused key undoes only its job); each caller learns of its write once the batch is synced.
   const durable = groupCommit(db, (w: DurableWrite): boolean => {
@@ -182,10 +192,7 @@ export function sqliteJobStore(db: Db): JobStore {
     },
     // Claims, running marks and progress need no sync of their own: after a crash, recovery re-queues
     // (or fails) every job that was dispatched or running, lost claim or not (docs/jobs.md).
-    claimNext: (service, now, tokenDigest, ready = false) => {
-      const r = withoutSync(db, () => claim.get({ service, now, tokenDigest, state: ready ? 'running' : 'dispatched' }));
-      return r ? toJob(r) : undefined;
-    },
+    claim: (service, now, max, tokenDigest, ready = false) => withoutSync(db, () => claimMany(service, now, max, tokenDigest, ready ? 'running' : 'dispatched')),
     markRunning: (id, now) => withoutSync(db, () => running.run(now, id).changes > 0),
     setProgress: (id, p, message, now) => withoutSync(db, () => progress.run(p, message, now, id).changes > 0),
     finish: (id, state, outcome, errorCode, now) => durable.add({ kind: 'finish', id, state, outcome, errorCode, now }),
