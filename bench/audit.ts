@@ -25,6 +25,8 @@ function auditLines(dataDir: string): { lines: number; bytes: number } {
   let lines = 0;
   let bytes = 0;
   for (const name of readdirSync(dir)) {
+    // The security chain is a directory beside the main chain's files (security/): not counted here.
+    if (!statSync(join(dir, name)).isFile()) continue;
     const text = readFileSync(join(dir, name), 'utf8');
     bytes += statSync(join(dir, name)).size;
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;

@@ -171,20 +171,34 @@ export interface JobStore {
   list(filter: JobListFilter): JobRecord[];
   findIdempotent(tokenId: string, key: string, notBefore: number): IdempotencyRecord | undefined;
   /**
-   * Atomically moves the next dispatchable job of `service` to `dispatched` (attempts + 1), with the
-   * digest of this attempt's progress token; straight to `running` when `ready` (the service is up,
-   * so the job is handed over at once: one write instead of two).
+   * Atomically moves the next dispatchable jobs of `service`, up to `max`, to `dispatched` (attempts
+   * + 1), each with the digest of its attempt's progress token (`tokenDigest()` is called once per
+   * claim); straight to `running` when `ready` (the service is up, so the job is handed over at
+   * once: one write instead of two). One commit for all of them, without a sync of its own
+   * (recovery re-queues a claimed job after a crash). Highest priority first, then oldest first.
    */
-  claimNext(service: string, now: number, tokenDigest: string, ready?: boolean): JobRecord | undefined;
+  claim(service: string, now: number, max: number, tokenDigest: () => string, ready?: boolean): JobRecord[];
   markRunning(id: string, now: number): boolean;
   setProgress(id: string, progress: number, message: string | null, now: number): boolean;
-  /** Moves a job in flight to a final state. */
-  finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): boolean;
-  /** Puts a job in flight back in the queue, not before `nextAttemptAt`, with the failed attempt's (sealed) error. */
-  requeue(id: string, nextAttemptAt: number, errorCode: string, outcome: Buffer, now: number): boolean;
+  /**
+   * Moves a job that is queued or in flight to a final state; resolves once that is committed
+   * (durable), with false when the job was final already. Finishes, re-queues and inserts of one
+   * turn of the event loop share one commit: the caller announces the outcome (event, callback,
+   * notification) only after the promise resolved, and a reader never sees it before it is durable.
+   */
+  finish(id: string, state: 'succeeded' | 'failed' | 'canceled', outcome: Buffer | null, errorCode: string | null, now: number): Promise<boolean>;
+  /**
+   * Puts a job in flight back in the queue, not before `nextAttemptAt`, with the failed attempt's
+   * (sealed) error; resolves once committed (durable), with false when the job was not in flight.
+   */
+  requeue(id: string, nextAttemptAt: number, errorCode: string, outcome: Buffer, now: number): Promise<boolean>;
+  /** Marks a job's cancel as asked for (synced): a queued job so marked is never claimed again. */
   requestCancel(id: string, now: number): boolean;
   delete(id: string): boolean;
-  /** Jobs left `dispatched`/`running` by a previous run of the gateway. */
+  /**
+   * Jobs left `dispatched`/`running` by a previous run of the gateway, and queued jobs whose cancel
+   * was asked for but whose canceled state was not committed before it stopped.
+   */
   interrupted(): JobRecord[];
   /** Services that have a queued job due now. */
   dueServices(now: number): string[];

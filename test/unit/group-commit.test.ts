@@ -34,6 +34,15 @@ describe('groupCommit', () => {
     db.close();
   });
 
+  it('resolves each write with what its write returned, after the commit', async () => {
+    const { db } = open();
+    const insert = db.prepare('INSERT OR IGNORE INTO t (k) VALUES (?)');
+    const gc = groupCommit(db, (k: string) => insert.run(k).changes > 0);
+    // The second 'a' of the batch finds the first one: false, and nothing fails.
+    expect(await Promise.all(['a', 'b', 'a'].map((k) => gc.add(k)))).toEqual([true, true, false]);
+    db.close();
+  });
+
   it('rejects only the write that failed; the others are committed', async () => {
     const { db } = open();
     const insert = db.prepare('INSERT INTO t (k) VALUES (?)');

@@ -31,6 +31,16 @@ export interface DispatcherOptions {
   now?: () => number;
 }
 
+/** An outcome being committed; a cancel that comes meanwhile is remembered. */
+interface Settling {
+  cancelAsked: boolean;
+  /** Resolves once the outcome is durable and announced (or given up at stop). */
+  done: Promise<void>;
+}
+
+/** The longest wait between two tries of a durable write that failed. */
+const MAX_WRITE_RETRY_MS = 30_000;
+
 interface InFlight {
   job: JobRecord;
   controller: AbortController;
@@ -62,6 +72,10 @@ export class Dispatcher {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Map<string, InFlight>>();
   private readonly pending = new Set<string>();
+  /** Outcomes answered by the services and being made durable, by job id. */
+  private readonly settling = new Map<string, Settling>();
+  /** Ends the waits between tries of durable writes that failed (at stop). */
+  private readonly retryWaits = new Set<() => void>();
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   /** When the retry timer fires (ms since the epoch), or null. */
@@ -88,23 +102,27 @@ export class Dispatcher {
   async recover(): Promise<{ requeued: number; failed: number; canceled: number }> {
     const counts = { requeued: 0, failed: 0, canceled: 0 };
     const interrupted = this.opts.store.interrupted();
-    await Promise.allSettled(interrupted.map((job) => this.opts.services.cancel(job.service, job.id)));
+    // A queued job whose cancel was asked for never reached its service: nothing to stop there.
+    await Promise.allSettled(interrupted.filter((job) => job.state !== 'queued').map((job) => this.opts.services.cancel(job.service, job.id)));
     const now = this.now();
+    const writes: Array<Promise<string | null>> = [];
     for (const job of interrupted) {
       const error = { code: 'gateway_restarted', message: `attempt ${job.attempts} was interrupted: the gateway stopped` };
       const outcome = sealJson(this.opts.key, { error }, outcomeContext(job.id));
       if (job.cancelRequested) {
-        this.opts.store.finish(job.id, 'canceled', null, 'canceled', now);
+        writes.push(this.opts.store.finish(job.id, 'canceled', null, 'canceled', now).then((done) => (done ? job.id : null)));
         counts.canceled++;
       } else if (job.attempts < job.maxAttempts) {
-        this.opts.store.requeue(job.id, now, error.code, outcome, now);
+        writes.push(this.opts.store.requeue(job.id, now, error.code, outcome, now).then(() => null));
         counts.requeued++;
-        continue;
       } else {
-        this.opts.store.finish(job.id, 'failed', outcome, error.code, now);
+        writes.push(this.opts.store.finish(job.id, 'failed', outcome, error.code, now).then((done) => (done ? job.id : null)));
         counts.failed++;
       }
-      const finished = this.opts.store.get(job.id);
+    }
+    // One commit for all of them; callbacks and notifications go out once it is durable.
+    for (const id of await Promise.all(writes)) {
+      const finished = id === null ? undefined : this.opts.store.get(id);
       if (finished) this.opts.onFinished(finished);
     }
     return counts;
@@ -134,6 +152,10 @@ export class Dispatcher {
     this.retryTimer = null;
     this.retryAt = null;
     for (const flights of this.inFlight.values()) for (const f of flights.values()) f.controller.abort();
+    for (const wake of [...this.retryWaits]) wake();
+    // Outcomes already answered are committed (and announced) before the store closes; one that
+    // cannot be written is left to recovery, like the jobs in flight.
+    await Promise.allSettled([...this.settling.values()].map((s) => s.done));
   }
 
   /**
@@ -163,6 +185,8 @@ export class Dispatcher {
       this.onSettled = null;
     }
     const rerun = inFlight();
+    // The outcomes of the jobs that finished are durable (and announced) before the drain says so.
+    await Promise.allSettled([...this.settling.values()].map((s) => s.done));
     return { finished: before - rerun, rerun };
   }
 
@@ -173,21 +197,26 @@ export class Dispatcher {
   }
 
   /**
-   * A client canceled `job`. A queued one (also one waiting for its retry) is settled canceled now,
-   * the one way every job finishes: its event, its callback and its notifications go out at once. A
-   * claimed one is aborted, also while it waits for its service to start, and settles as its
-   * attempt ends.
+   * A client canceled `job` (JobService marked the cancel in its row first, so the job is never
+   * claimed again). A queued one (also one waiting for its retry) is settled canceled now, the one
+   * way every job finishes: its event, its callback and its notifications go out once that is
+   * durable, and the promise resolves then. A claimed one is aborted, also while it waits for its
+   * service to start, and settles as its attempt ends. One whose outcome is being committed is
+   * canceled after a re-queue commits (a finish commits final: nothing is left to cancel).
    */
-  cancel(job: JobRecord): void {
-    if (job.state === 'queued') {
-      this.settle(job, { state: 'canceled' }, this.now());
-      return;
+  cancel(job: JobRecord): Promise<void> {
+    const settling = this.settling.get(job.id);
+    if (settling) {
+      settling.cancelAsked = true;
+      return settling.done;
     }
+    if (job.state === 'queued') return this.settle(job, { state: 'canceled' }, this.now());
     const f = this.inFlight.get(job.service)?.get(job.id);
     if (f) {
       f.canceled = true;
       f.controller.abort();
     }
+    return Promise.resolve();
   }
 
   running(service: string): number {
@@ -215,24 +244,28 @@ export class Dispatcher {
         this.failOrphans(service, now);
         continue;
       }
-      let flights = this.inFlight.get(service);
-      if (!flights) this.inFlight.set(service, (flights = new Map()));
-      const ready = this.opts.services.isReady(service);
-      while (flights.size < limit) {
+      const flights = this.inFlight.get(service) ?? new Map<string, InFlight>();
+      this.inFlight.set(service, flights);
+      if (flights.size >= limit) continue;
+      const tokens: string[] = [];
+      const claimed = this.opts.store.claim(service, now, limit - flights.size, () => {
         const token = JobService.progressToken();
-        const job = this.opts.store.claimNext(service, now, token.digest, ready);
-        if (!job) break;
+        tokens.push(token.token);
+        return token.digest;
+      }, this.opts.services.isReady(service));
+      claimed.forEach((job, i) => {
         const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false, handedOver: false };
         flights.set(job.id, flight);
-        void this.run(flight, token.token);
-      }
+        void this.run(flight, tokens[i] as string);
+      });
     }
   }
 
   /** Queued jobs of a service that is no longer registered fail with service_not_found. */
   private failOrphans(service: string, now: number): void {
     for (const job of this.opts.store.queuedOf(service)) {
-      this.settle(job, { state: 'failed', code: 'service_not_found', message: `the service ${service} is no longer registered` }, now);
+      if (this.settling.has(job.id)) continue;
+      void this.settle(job, { state: 'failed', code: 'service_not_found', message: `the service ${service} is no longer registered` }, now);
     }
   }
 
@@ -292,7 +325,9 @@ export class Dispatcher {
       if (poller) clearInterval(poller);
     }
     if (this.stopped) return;
-    this.settle(job, outcome, this.now());
+    // Announced once durable (a commit shared with the other outcomes and submissions of this
+    // turn); the slot is free as soon as the service has answered.
+    void this.settle(job, outcome, this.now());
     // The service is told to stop an attempt moat gave up on, and its slot stays taken until it
     // answered (or the cancel timed out): the next job never runs beside the abandoned one. A job
     // that never reached the service (it was waiting for the service to start) has nothing to stop.
@@ -316,37 +351,78 @@ export class Dispatcher {
     return t;
   }
 
-  private settle(job: JobRecord, outcome: Outcome, now: number): void {
+  /**
+   * Records an attempt's outcome and announces it once it is durable: the store's write resolves
+   * after the synced commit it shares with the other writes of the turn, and only then do the
+   * event, the callback and the notifications go out (a GET cannot see the row before either).
+   * Never rejects: a write that fails is retried (the job stays in flight in the store meanwhile).
+   */
+  private settle(job: JobRecord, outcome: Outcome, now: number): Promise<void> {
+    const entry: Settling = { cancelAsked: false, done: Promise.resolve() };
+    this.settling.set(job.id, entry);
+    entry.done = this.settleDurably(job, outcome, now, entry).finally(() => {
+      if (this.settling.get(job.id) === entry) this.settling.delete(job.id);
+    });
+    return entry.done;
+  }
+
+  private async settleDurably(job: JobRecord, outcome: Outcome, now: number, entry: Settling): Promise<void> {
     const cfg = this.opts.config().jobs;
     const seal = (value: unknown) => sealJson(this.opts.key, value, outcomeContext(job.id));
     if (outcome.state === 'retry' && job.attempts < job.maxAttempts) {
       const delay = backoffMs(job.attempts, cfg.retryBaseMs, cfg.retryMaxMs);
       const error = { code: outcome.code, message: `attempt ${job.attempts} of ${job.maxAttempts} failed (${outcome.message}); retrying in ${delay} ms` };
-      this.opts.store.requeue(job.id, now + delay, outcome.code, seal({ error }), now);
+      const sealed = seal({ error });
+      const requeued = await this.durably(job, () => this.opts.store.requeue(job.id, now + delay, outcome.code, sealed, now));
+      if (!requeued) return;
+      // A cancel that came while the re-queue was being committed: the job is queued now, and marked.
+      if (entry.cancelAsked) return this.settleDurably({ ...job, state: 'queued' }, { state: 'canceled' }, this.now(), entry);
       this.armRetryTimer(now + delay);
       this.opts.events.publish('job.retrying', 'jobs', { id: job.id, service: job.service, state: 'queued', attempt: job.attempts, retryInMs: delay, reason: outcome.code });
       this.opts.log.info({ job: job.id, service: job.service, attempt: job.attempts, reason: outcome.code }, 'job attempt failed; retrying');
       return;
     }
     let state: 'succeeded' | 'failed' | 'canceled';
-    let finished: boolean;
+    let sealed: Buffer | null;
+    let code: string | null;
     if (outcome.state === 'succeeded') {
-      state = 'succeeded';
-      finished = this.opts.store.finish(job.id, state, seal({ result: outcome.result }), null, now);
+      [state, sealed, code] = ['succeeded', seal({ result: outcome.result }), null];
     } else if (outcome.state === 'canceled') {
-      state = 'canceled';
-      finished = this.opts.store.finish(job.id, state, null, 'canceled', now);
+      [state, sealed, code] = ['canceled', null, 'canceled'];
     } else {
-      state = 'failed';
-      finished = this.opts.store.finish(job.id, state, seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code, now);
+      [state, sealed, code] = ['failed', seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code];
     }
     // Finished already (by another path): its event, callback and notifications went out then.
-    if (!finished) return;
+    if (!(await this.durably(job, () => this.opts.store.finish(job.id, state, sealed, code, now)))) return;
     this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: job.attempts });
     // Callbacks and notifications read the final row; most jobs have neither.
     if (job.callback !== null || job.notify !== null) {
       const finished = this.opts.store.get(job.id);
       if (finished) this.opts.onFinished(finished);
+    }
+  }
+
+  /**
+   * Runs a durable write until it commits: a failed commit (disk full, I/O error) is retried with
+   * backoff while the dispatcher runs, and nothing is announced meanwhile. Once stopped, the job is
+   * left in flight in the store, and recovery at the next boot settles it (docs/jobs.md). Resolves
+   * with the write's answer, or false when it was given up.
+   */
+  private async durably(job: JobRecord, write: () => Promise<boolean>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        this.opts.log.error({ err, job: job.id, service: job.service, attempt }, 'could not record the outcome of a job; retrying');
+        if (this.stopped) return false;
+        // stop() ends the wait at once: the job is left to recovery.
+        await new Promise<void>((resolve) => {
+          const wake = () => (clearTimeout(timer), this.retryWaits.delete(wake), resolve());
+          const timer = setTimeout(wake, Math.min(100 * 2 ** (attempt - 1), MAX_WRITE_RETRY_MS));
+          this.retryWaits.add(wake);
+        });
+        if (this.stopped) return false;
+      }
     }
   }
 }

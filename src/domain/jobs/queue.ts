@@ -91,7 +91,7 @@ export interface JobServiceOptions {
    * is finished canceled at once, like every finished job (event, callback, notifications); a
    * claimed one is aborted.
    */
-  onCancel: (job: JobRecord) => void;
+  onCancel: (job: JobRecord) => Promise<void>;
   now?: () => number;
 }
 
@@ -238,13 +238,18 @@ export class JobService {
     return { jobs: rows.map((r) => this.view(r, viewer, false)), next: rows.length === filter.limit && last ? last.seq.toString(36) : null };
   }
 
-  /** Cancels one of `viewer`'s jobs (any job with admin or jobs:all): 403 not_owner otherwise. */
-  cancel(id: string, viewer: JobViewer): JobView {
+  /**
+   * Cancels one of `viewer`'s jobs (any job with admin or jobs:all): 403 not_owner otherwise. A
+   * queued job is canceled (durably) before this resolves; a running one is being stopped.
+   */
+  async cancel(id: string, viewer: JobViewer): Promise<JobView> {
     const job = this.requireOwned(id, viewer, 'cancel');
     if (FINISHED_STATES.includes(job.state)) throw new GatewayError('conflict', `job ${id} is already ${job.state}`);
-    // A claimed job keeps the request in its row (crash recovery cancels it if moat dies first).
-    if (job.state !== 'queued') this.opts.store.requestCancel(id, this.now());
-    this.opts.onCancel(job);
+    // The request is kept in the job's row first: a queued job so marked is never claimed (it
+    // cannot start while its canceled state is being committed), and crash recovery cancels a job
+    // whose cancel was not carried out before moat died.
+    this.opts.store.requestCancel(id, this.now());
+    await this.opts.onCancel(job);
     return this.get(id, viewer, false);
   }
 

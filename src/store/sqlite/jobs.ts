@@ -1,13 +1,17 @@
-/** SQLite implementation of JobStore: prepared, parameterized statements; claims are atomic UPDATEs. */
+/**
+ * SQLite implementation of JobStore: prepared, parameterized statements; claims are atomic UPDATEs;
+ * submissions, finishes and re-queues are group-committed (synced before their promise resolves).
+ */
 import type { CallbackAttempt, IdempotencyRecord, JobRecord, JobState, JobStore } from '../types.js';
 import { GatewayError } from '../../errors.js';
 import { withoutSync, type Db } from './database.js';
 import { groupCommit } from './group-commit.js';
 
-interface PendingInsert {
-  job: JobRecord;
-  key: (IdempotencyRecord & { keyNotBefore: number }) | undefined;
-}
+/** The writes that are durable before they are acknowledged or announced: they share one group commit. */
+type DurableWrite =
+  | { kind: 'insert'; job: JobRecord; key: (IdempotencyRecord & { keyNotBefore: number }) | undefined }
+  | { kind: 'finish'; id: string; state: 'succeeded' | 'failed' | 'canceled'; outcome: Buffer | null; errorCode: string | null; now: number }
+  | { kind: 'requeue'; id: string; nextAttemptAt: number; errorCode: string; outcome: Buffer; now: number };
 
 interface Row {
   id: string;
@@ -82,20 +86,16 @@ export function sqliteJobStore(db: Db): JobStore {
      ON CONFLICT (token_id, key) DO UPDATE SET body_hash = excluded.body_hash, job_id = excluded.job_id, created_at = excluded.created_at
      WHERE idempotency_keys.created_at < @keyNotBefore`,
   );
-  // Each job in its own savepoint of the batch: a refused key undoes only its job.
-  const inserts = groupCommit(db, ({ job, key }: PendingInsert) => {
-    insertJob.run({ ...job, notify: job.notify === null ? null : JSON.stringify(job.notify), cancelRequested: job.cancelRequested ? 1 : 0 });
-    if (key && insertKey.run(key).changes === 0) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
-  });
   const one = db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?');
   const findKey = db.prepare<[string, string, number], { token_id: string; key: string; body_hash: string; job_id: string; created_at: number }>(
     'SELECT * FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_at >= ?',
   );
-  // Highest priority first, then first in first out; a job waiting for its retry backoff is skipped.
+  // Highest priority first, then first in first out; a job waiting for its retry backoff is skipped,
+  // and so is one whose cancel was asked for (its canceled state is being committed): it never runs.
   const claim = db.prepare<[{ service: string; now: number; tokenDigest: string; state: 'dispatched' | 'running' }], Row>(
     `UPDATE jobs SET state = @state, attempts = attempts + 1, started_at = @now, updated_at = @now, next_attempt_at = NULL,
        progress_token_hash = @tokenDigest, progress = NULL, progress_message = NULL
-     WHERE id = (SELECT id FROM jobs WHERE service = @service AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
+     WHERE id = (SELECT id FROM jobs WHERE service = @service AND state = 'queued' AND cancel_requested = 0 AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
                  ORDER BY priority DESC, seq LIMIT 1)
      RETURNING *`,
   );
@@ -119,9 +119,11 @@ export function sqliteJobStore(db: Db): JobStore {
   );
   const cancel = db.prepare("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND state IN ('queued', 'dispatched', 'running')");
   const del = db.prepare("DELETE FROM jobs WHERE id = ? AND state IN ('succeeded', 'failed', 'canceled')");
-  const interrupted = db.prepare<[], Row>("SELECT * FROM jobs WHERE state IN ('dispatched', 'running') ORDER BY seq");
+  const interrupted = db.prepare<[], Row>(
+    "SELECT * FROM jobs WHERE state IN ('dispatched', 'running') OR (state = 'queued' AND cancel_requested = 1) ORDER BY seq",
+  );
   const due = db.prepare<[number], { service: string }>(
-    "SELECT DISTINCT service FROM jobs WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+    "SELECT DISTINCT service FROM jobs WHERE state = 'queued' AND cancel_requested = 0 AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
   );
   const nextDue = db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM jobs WHERE state = 'queued' AND next_attempt_at > ?");
   const queuedOf = db.prepare<[string], Row>("SELECT * FROM jobs WHERE service = ? AND state = 'queued' ORDER BY seq");
@@ -131,9 +133,33 @@ export function sqliteJobStore(db: Db): JobStore {
   const purgeKeys = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
   const recordCallback = db.prepare('INSERT OR REPLACE INTO job_callbacks (job_id, attempt, at, status, error) VALUES (?, ?, ?, ?, ?)');
   const callbacks = db.prepare<[string], CallbackAttempt>('SELECT attempt, at, status, error FROM job_callbacks WHERE job_id = ? ORDER BY attempt');
+  // The slots freed in one turn are filled in one transaction: one commit (one WAL append) for all.
+  const claimMany = db.transaction((service: string, now: number, max: number, tokenDigest: () => string, state: 'dispatched' | 'running'): JobRecord[] => {
+    const claimed: JobRecord[] = [];
+    while (claimed.length < max) {
+      const r = claim.get({ service, now, tokenDigest: tokenDigest(), state });
+      if (!r) break;
+      claimed.push(toJob(r));
+    }
+    return claimed;
+  });
+  // Submissions, finishes and re-queues of one turn share one commit, each in its own savepoint of the
+  // batch (a refused key undoes only its job); each caller learns of its write once the batch is synced.
+  const durable = groupCommit(db, (w: DurableWrite): boolean => {
+    switch (w.kind) {
+      case 'insert':
+        insertJob.run({ ...w.job, notify: w.job.notify === null ? null : JSON.stringify(w.job.notify), cancelRequested: w.job.cancelRequested ? 1 : 0 });
+        if (w.key && insertKey.run(w.key).changes === 0) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
+        return true;
+      case 'finish':
+        return finish.run({ id: w.id, state: w.state, outcome: w.outcome, errorCode: w.errorCode, now: w.now }).changes > 0;
+      case 'requeue':
+        return requeue.run(w.nextAttemptAt, w.errorCode, w.outcome, w.now, w.id).changes > 0;
+    }
+  });
 
   return {
-    insert: (job, key) => inserts.add({ job, key }),
+    insert: (job, key) => durable.add({ kind: 'insert', job, key }).then(() => undefined),
     get: (id) => {
       const r = one.get(id);
       return r ? toJob(r) : undefined;
@@ -166,14 +192,11 @@ export function sqliteJobStore(db: Db): JobStore {
     },
     // Claims, running marks and progress need no sync of their own: after a crash, recovery re-queues
     // (or fails) every job that was dispatched or running, lost claim or not (docs/jobs.md).
-    claimNext: (service, now, tokenDigest, ready = false) => {
-      const r = withoutSync(db, () => claim.get({ service, now, tokenDigest, state: ready ? 'running' : 'dispatched' }));
-      return r ? toJob(r) : undefined;
-    },
+    claim: (service, now, max, tokenDigest, ready = false) => withoutSync(db, () => claimMany(service, now, max, tokenDigest, ready ? 'running' : 'dispatched')),
     markRunning: (id, now) => withoutSync(db, () => running.run(now, id).changes > 0),
     setProgress: (id, p, message, now) => withoutSync(db, () => progress.run(p, message, now, id).changes > 0),
-    finish: (id, state, outcome, errorCode, now) => finish.run({ id, state, outcome, errorCode, now }).changes > 0,
-    requeue: (id, nextAttemptAt, errorCode, outcome, now) => requeue.run(nextAttemptAt, errorCode, outcome, now, id).changes > 0,
+    finish: (id, state, outcome, errorCode, now) => durable.add({ kind: 'finish', id, state, outcome, errorCode, now }),
+    requeue: (id, nextAttemptAt, errorCode, outcome, now) => durable.add({ kind: 'requeue', id, nextAttemptAt, errorCode, outcome, now }),
     requestCancel: (id, now) => cancel.run(now, id).changes > 0,
     delete: (id) => del.run(id).changes > 0,
     interrupted: () => interrupted.all().map(toJob),
