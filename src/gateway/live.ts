@@ -18,11 +18,13 @@ import { hostGuard } from '../security/host-guard.js';
 import { originGuard } from '../security/origin-guard.js';
 import { rateLimit, rateLimitOptions } from '../security/rate-limit.js';
 import type { House } from './house.js';
+import type { GatewayUrls } from './urls.js';
 
 export interface LiveContext {
   guards: Guards;
   posture: BootPosture;
-  port: number;
+  /** The port listened on (live changes come in through requests, so after the listener is up). */
+  urls: GatewayUrls;
   house: House;
   toolbox: Toolbox;
   log: Logger;
@@ -30,7 +32,7 @@ export interface LiveContext {
 
 export function liveParts(ctx: LiveContext): Reconfigurable[] {
   const { guards, house } = ctx;
-  const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: ctx.posture.bindClass, port: ctx.port, tls: ctx.posture.tls, publicNames: c.publicNames });
+  const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: ctx.posture.bindClass, port: ctx.urls.port, tls: ctx.posture.tls, publicNames: c.publicNames });
   return [
     {
       name: 'boot matrix',

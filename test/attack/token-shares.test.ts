@@ -25,7 +25,7 @@ afterEach(async () => {
 async function boot(values: Record<string, unknown> = {}): Promise<TestGateway> {
   const g = await startGateway({ logLevel: 'error', services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, ...values });
   running.push(g);
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
   return g;
 }
 

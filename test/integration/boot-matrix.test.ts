@@ -101,7 +101,7 @@ describe('boots that are allowed', () => {
   it('all interfaces with --expose: TLS and auth forced on', async () => {
     const g = await startGateway({ host: '0.0.0.0', expose: true });
     started.push(g);
-    expect(g.gw.posture).toMatchObject({ bindClass: 'all', tls: true, auth: true });
+    expect(g.gw.parts.posture).toMatchObject({ bindClass: 'all', tls: true, auth: true });
     const status = await import('../helpers/gateway.js').then(({ send, agentFor }) =>
       send(agentFor(g.gw), `https://127.0.0.1:${g.gw.port}`, g.token, '/api/v1/status'),
     );

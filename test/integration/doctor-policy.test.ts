@@ -61,7 +61,7 @@ describe('tools.sandbox with exec open and the sandbox left to detection', () =>
   it('is ok when bubblewrap works here, and fails when it does not', async () => {
     const g = await gateway({ tools: { allow: ['exec'] } });
     const f = check(await doctorReport(g), 'tools.sandbox');
-    expect(f.severity).toBe(g.gw.sandboxAvailable.available ? 'ok' : 'fail');
+    expect(f.severity).toBe(g.gw.parts.toolbox.sandboxStatus().available ? 'ok' : 'fail');
   });
 
   it('is ok when the sandbox is required (exec is then unavailable rather than unsandboxed)', async () => {

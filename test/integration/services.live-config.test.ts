@@ -37,15 +37,15 @@ describe('config-file services are read-only through live config', () => {
   it('keeps the config file services when a live list is set, also after a restart', async () => {
     const dataDir = tmpDir();
     let g = await boot({ dataDir, services: [fileService()] });
-    await waitFor(() => g.gw.supervisor.state('filed') === 'healthy', 'filed healthy');
+    await waitFor(() => g.gw.parts.supervisor.state('filed') === 'healthy', 'filed healthy');
     // What `moat config set services '[...]'` sends: a list without the file's services.
     const res = await patch(g, { services: [{ name: 'live', kind: 'url', baseUrl: echo.url, health: { intervalMs: 50 } }] });
     expect(res.status).toBe(200);
     expect((res.json.config.services as Array<{ name: string }>).map((s) => s.name)).toEqual(['filed', 'live']);
     expect(res.json.sources).toMatchObject({ 'services.filed': 'flag', 'services.live': 'runtime' });
-    await waitFor(() => g.gw.supervisor.state('live') === 'healthy', 'live healthy');
+    await waitFor(() => g.gw.parts.supervisor.state('live') === 'healthy', 'live healthy');
     expect(await names(g)).toEqual(['filed:config', 'live:runtime']);
-    expect(g.gw.supervisor.state('filed')).toBe('healthy');
+    expect(g.gw.parts.supervisor.state('filed')).toBe('healthy');
     expect((await g.fetch('/svc/filed/still-here')).status).toBe(200);
 
     // An empty live list removes the live services only.

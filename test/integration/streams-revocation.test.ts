@@ -17,7 +17,7 @@ let offset = 0;
 
 beforeAll(async () => {
   g = await startGateway({ services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, limits: { maxStreams: 20 } }, { now: () => Date.now() + offset });
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 afterAll(async () => {
   await g?.stop();

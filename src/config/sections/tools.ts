@@ -4,6 +4,9 @@ import { knob } from '../knob.js';
 import { section } from './section.js';
 
 /** Mount names are what clients write after `mount:`; never a host path. */
+/** The largest tools.maxWriteBytes the schema allows (64 MiB): the ceiling of the invoke route's body cap. */
+export const MAX_WRITE_BYTES_CEILING = 67_108_864;
+
 export const MOUNT_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 
 const Mount = Type.Object(
@@ -56,7 +59,7 @@ export const toolKnobs = {
       env: 'MOAT_TOOLS_MAX_READ_BYTES',
       weakens: 'Larger reads cost memory per request (the reply holds the content, base64 for binary).',
     }),
-    maxWriteBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
+    maxWriteBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: MAX_WRITE_BYTES_CEILING }), {
       description: 'Largest content written by fs.write in bytes (1 MiB); the invoke route accepts bodies big enough for it.',
       env: 'MOAT_TOOLS_MAX_WRITE_BYTES',
       weakens: 'Larger writes raise the body size of POST /api/v1/tools/invoke and the memory held per request.',
