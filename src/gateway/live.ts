@@ -1,7 +1,8 @@
 /**
  * The parts of a running gateway that take live configuration changes, each refusing what the boot
  * would refuse, for the same reason: the boot matrix and notification topic, the guards (Host,
- * Origin, rate limits), the egress policy, hooks and triggers, tools and mounts, and the services.
+ * Origin, rate limits and the bound of the lockout's records), the egress policy, hooks and
+ * triggers, tools and mounts, and the services.
  */
 import { bootPosture, type BootPosture } from '../config/bind.js';
 import type { Reconfigurable } from '../config/live.js';
@@ -53,6 +54,8 @@ export function liveParts(ctx: LiveContext): Reconfigurable[] {
           guards.host.reconfigure(hostOptions(next));
           guards.origin.reconfigure({ allowedOrigins: next.allowedOrigins });
           guards.rateLimit.reconfigure(rateLimitOptions(next.rateLimit));
+          // rateLimit.maxClients bounds the lockout's records too (lockout's own keys need a restart).
+          guards.lockout.reconfigure({ ...next.lockout, maxClients: next.rateLimit.maxClients });
         };
       },
     },

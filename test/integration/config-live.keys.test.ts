@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_KEYS, type LiveKey } from '../../src/config/live.js';
 import { gateways, tmpDir, type TestGateway } from '../helpers/gateway.js';
 import { FAST_JOBS } from '../helpers/jobs.js';
+import { rawRequest } from '../helpers/raw.js';
 import { spec, waitFor, workerService } from '../helpers/services.js';
 import { createRun, invoke } from '../helpers/tools.js';
 
@@ -127,11 +128,18 @@ const ROWS: Record<LiveKey, Row> = {
     before: async (g) => {
       for (let i = 0; i < 3; i++) expect((await g.fetch('/api/v1/status')).status).toBe(200);
     },
-    // The window already counted 4 requests (3 + the PATCH): the next is over 3.
-    change: () => ({ rateLimit: { general: { perMinute: 3 } } }),
+    // The window already counted 4 requests (3 + the PATCH): the next is over 3. And the limiter
+    // now tracks 100 addresses at most, so 120 others in between make it forget this one.
+    change: () => ({ rateLimit: { general: { perMinute: 3 }, maxClients: 100 } }),
     after: async (g) => {
       const refused = await g.fetch('/api/v1/status');
       expect([refused.status, refused.headers['ratelimit-limit']]).toEqual([429, '3']);
+      const status = `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${g.gw.port}\r\nAuthorization: Bearer ${g.token}\r\nConnection: close\r\n\r\n`;
+      for (let batch = 0; batch < 6; batch++) {
+        const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rawRequest(g.gw.port, status, '127.0.0.1', 5000, `127.0.1.${batch * 20 + i + 1}`)));
+        expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      }
+      expect((await g.fetch('/api/v1/status')).status).toBe(200);
     },
   },
   allowedOrigins: {
