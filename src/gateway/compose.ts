@@ -153,7 +153,7 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
   const guards: Guards = { ...plan.guards, authenticate: authenticate({ enabled: posture.auth, verifier: tokens }) };
 
   const house = await buildHouse(
-    { config: current, sources: () => config.sources, posture, db, audit, log, now, events, tokens, toolbox, egressResolver: plan.egressResolver, urls },
+    { config: current, sources: () => config.sources, db, audit, log, now, events, tokens, toolbox, egressResolver: plan.egressResolver, urls },
     life,
   );
   anchorNotice = (anchor) => sendAnchorNotice({ outbound: house.egress, config: current, secret: () => house.callbackSecret, log, now }, anchor).then(() => undefined);

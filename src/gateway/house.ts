@@ -6,7 +6,6 @@
  * supervised children stop, all before the shutdown record). Reads live keys at use time.
  */
 import type { AuditSink } from '../audit/event.js';
-import type { BootPosture } from '../config/bind.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../domain/events/bus.js';
 import { HooksModule } from '../domain/hooks/module.js';
@@ -36,7 +35,6 @@ export interface HouseContext {
   config: () => Readonly<Config>;
   /** Where each config value came from (`services.<name>`: `runtime` for a live service). */
   sources: () => ReadonlyMap<string, string>;
-  posture: BootPosture;
   db: Db;
   audit: AuditSink;
   log: Logger;
@@ -101,7 +99,7 @@ export async function buildHouse(ctx: HouseContext, life: Lifecycle): Promise<Ho
     () => supervisor.start(),
     () => supervisor.stop(),
   );
-  const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: ctx.posture.tls ? 'https' : 'http' });
+  const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: ctx.urls.scheme });
 
   // Work for the services: the queue, dispatch, callbacks, notifications and schedules.
   const callbackSecret = loadOrCreateKey(dataDir, 'callback').toString('base64url');

@@ -25,7 +25,8 @@ export class GatewayUrls {
 
   constructor(private readonly opts: UrlsOptions) {}
 
-  private get scheme(): 'https' | 'http' {
+  /** The scheme of every URL here (and the X-Forwarded-Proto the proxy sends services). */
+  get scheme(): 'https' | 'http' {
     return this.opts.tls ? 'https' : 'http';
   }
 
