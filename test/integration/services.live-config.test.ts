@@ -6,27 +6,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateways, tmpDir, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { FAKE, FAST, waitFor } from '../helpers/services.js';
 import { startEcho, type EchoServer } from '../helpers/upstream.js';
 
 let echo: EchoServer;
-const running: TestGateway[] = [];
-async function boot(values: Record<string, unknown> = {}): Promise<TestGateway> {
-  const g = await startGateway(values);
-  running.push(g);
-  return g;
-}
+const boot = gateways('each');
 beforeAll(async () => {
   echo = await startEcho();
 });
 afterAll(async () => {
   await echo.close();
-});
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
 });
 
 const patch = (g: TestGateway, body: unknown) => g.fetch('/api/v1/config', { method: 'PATCH', body });
@@ -55,7 +47,6 @@ describe('config-file services are read-only through live config', () => {
     expect((await patch(g, { services: [{ name: 'live', kind: 'url', baseUrl: echo.url }] })).status).toBe(200);
 
     await g.stop();
-    running.splice(0);
     g = await boot({ dataDir, services: [fileService()] });
     expect(await names(g)).toEqual(['filed:config', 'live:runtime']);
   });
