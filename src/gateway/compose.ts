@@ -115,7 +115,7 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
       if (gatewayFilePid(dataDir) === process.pid) unlinkSync(join(dataDir, GATEWAY_FILE));
     },
   );
-  // The record starts first and stops last: its last entry says how the run ended.
+  // The record starts before the other parts and stops after them: its last entry says how the run ended.
   const record = await life.part(
     'audit',
     () => openRecord({ config: boot, log, now, counters, notify: () => anchorNotice }),
