@@ -56,7 +56,7 @@ export interface RunState {
 }
 
 /** Every part of a running gateway, built once. Tests and the CLI reach parts here, never by casts. */
-export interface Parts extends House {
+export interface Parts extends Readonly<House> {
   readonly version: string;
   readonly config: LiveConfig;
   readonly posture: BootPosture;
