@@ -12,6 +12,16 @@ import type { Config } from './schema.js';
 /** Top-level keys PATCH /api/v1/config may change (the same keys as the config file). */
 export const LIVE_KEYS = ['services', 'hooks', 'triggers', 'tools', 'egress', 'rateLimit', 'allowedOrigins', 'publicNames', 'notifications', 'mounts'] as const;
 
+/** A top-level key PATCH /api/v1/config may change. */
+export type LiveKey = (typeof LIVE_KEYS)[number];
+
+/**
+ * The configuration as captured at boot, without the live keys: a part given this snapshot cannot
+ * capture a live value by mistake. Whatever depends on a live key reads the live configuration at
+ * use time, or takes the change as a part of the live list (Reconfigurable).
+ */
+export type BootConfig = Omit<Readonly<Config>, LiveKey>;
+
 export const RUNTIME_FILE = 'config.runtime.json';
 
 export function runtimeFile(dataDir: string): string {

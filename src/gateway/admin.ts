@@ -4,7 +4,7 @@
  * token service with it.
  */
 import type { AuditSink } from '../audit/event.js';
-import type { Config } from '../config/schema.js';
+import type { BootConfig } from '../config/live.js';
 import { GatewayError } from '../errors.js';
 import { adminTokenPath, loadOrCreateAdminToken } from '../domain/identity/admin-token.js';
 import type { TokenService } from '../domain/identity/tokens.js';
@@ -12,7 +12,7 @@ import type { Logger } from '../observe/logger.js';
 import { readIfExists } from '../store/files.js';
 
 export interface AdminTokenContext {
-  config: Readonly<Config>;
+  config: BootConfig;
   log: Logger;
   tokens: TokenService;
   audit: AuditSink;

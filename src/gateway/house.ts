@@ -1,11 +1,11 @@
 /**
  * The house behind the door, put together in dependency order: the egress guard, pairing, the
  * tools (with http.fetch through the egress guard), the services and their supervisor, the job
- * queue, and the hooks and tasks that submit to it. One lifecycle: built at boot, stopped before
- * the shutdown record (jobs in flight are left for recovery; supervised children stop).
+ * queue, and the hooks and tasks that submit to it. Each long-lived part goes into the gateway's
+ * one lifecycle list as it starts (so it stops in reverse: jobs in flight are left for recovery,
+ * supervised children stop, all before the shutdown record). Reads live keys at use time.
  */
 import type { AuditSink } from '../audit/event.js';
-import type { BootPosture } from '../config/bind.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../domain/events/bus.js';
 import { HooksModule } from '../domain/hooks/module.js';
@@ -28,12 +28,14 @@ import { sqliteRunStore } from '../store/sqlite/runs.js';
 import { sqliteScheduleStore } from '../store/sqlite/schedules.js';
 import { sqliteServiceStore } from '../store/sqlite/services.js';
 import { sqliteTaskStore } from '../store/sqlite/tasks.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { GatewayUrls } from './urls.js';
 
 export interface HouseContext {
+  /** The live configuration (read at use time). */
   config: () => Readonly<Config>;
   /** Where each config value came from (`services.<name>`: `runtime` for a live service). */
   sources: () => ReadonlyMap<string, string>;
-  posture: BootPosture;
   db: Db;
   audit: AuditSink;
   log: Logger;
@@ -44,10 +46,8 @@ export interface HouseContext {
   sessions: SessionService | null;
   toolbox: Toolbox;
   egressResolver?: Resolver | undefined;
-  /** The gateway's URL as this host reaches it (services post progress there), once listening. */
-  localUrl: () => string | null;
-  /** Base URL of signed action links. */
-  linkBase: () => string;
+  /** The gateway's URL as this host reaches it (services post progress there) and the base of action links. */
+  urls: GatewayUrls;
 }
 
 export interface House {
@@ -63,27 +63,20 @@ export interface House {
   events: EventBus;
   /** The per-install secret that signs callbacks, webhooks and security notices. */
   callbackSecret: string;
-  stop(): Promise<void>;
 }
 
-/** Builds the house; if a part fails to start, the parts already started are stopped again. */
-export async function buildHouse(ctx: HouseContext): Promise<House> {
-  const started: Array<() => Promise<void> | void> = [];
-  try {
-    return await build(ctx, started);
-  } catch (err) {
-    for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
-    throw err;
-  }
-}
-
-async function build(ctx: HouseContext, started: Array<() => Promise<void> | void>): Promise<House> {
+/** Builds and starts the house, each long-lived part into `life` as it starts. */
+export async function buildHouse(ctx: HouseContext, life: Lifecycle): Promise<House> {
   const { db, audit, log, now, events, tokens, toolbox } = ctx;
+  // The services at boot: later changes reach the supervisor through the live list (gateway/live.ts).
   const config = ctx.config();
   const dataDir = config.dataDir;
 
-  const egress = new Egress({ config: () => ctx.config().egress, audit, log, now, ...(ctx.egressResolver ? { resolver: ctx.egressResolver } : {}) });
-  started.push(() => egress.stop());
+  const egress = await life.part(
+    'egress',
+    () => new Egress({ config: () => ctx.config().egress, audit, log, now, ...(ctx.egressResolver ? { resolver: ctx.egressResolver } : {}) }),
+    (e) => e.stop(),
+  );
   const pairing = new PairingService({
     store: sqlitePairingStore(db),
     tokens,
@@ -92,25 +85,35 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
     key: loadOrCreateKey(dataDir, 'pairing'),
     limits: () => ctx.config().pairing,
     // A sign-in link is opened on a phone as often as at the machine: the name it reaches (action links' base).
-    signinBase: ctx.linkBase,
+    signinBase: () => ctx.urls.linkBase,
     publish: (type, data) => events.publish(type, 'pairing', data),
     now,
   });
 
   // http.fetch goes through the egress guard (purpose fetch) like every client-influenced request.
-  await toolbox.start({ store: sqliteRunStore(db), audit, log, fetcher: egress });
+  await life.part(
+    'tools',
+    () => toolbox.start({ store: sqliteRunStore(db), audit, log, fetcher: egress }),
+    () => toolbox.stop(),
+  );
 
   // The services known from the config file and the database, their children started.
-  const upstream = new UpstreamClient(config.proxy);
+  const upstream = await life.part(
+    'upstream',
+    () => new UpstreamClient(config.proxy),
+    (u) => u.close(),
+  );
   const rules = apiRules(config.supervisor);
   const sources = ctx.sources();
   const runtimeNames = new Set(config.services.map((s) => s.name).filter((n) => sources.get(`services.${n}`) === 'runtime'));
   const registry = new ServiceRegistry({ store: sqliteServiceStore(db), declared: config.services, runtimeNames, rules, env: process.env, log });
   const supervisor = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor, rules, publish: (e) => events.publish(e.type, 'services', { ...e }) });
-  started.push(() => upstream.close());
-  await supervisor.start();
-  started.push(() => supervisor.stop());
-  const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: ctx.posture.tls ? 'https' : 'http' });
+  await life.part(
+    'supervisor',
+    () => supervisor.start(),
+    () => supervisor.stop(),
+  );
+  const proxy = new ServiceProxy({ registry, supervisor, upstream, maxBodyBytes: config.proxy.maxBodyBytes, proto: ctx.urls.scheme });
 
   // Work for the services: the queue, dispatch, callbacks, notifications and schedules.
   const callbackSecret = loadOrCreateKey(dataDir, 'callback').toString('base64url');
@@ -126,7 +129,7 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
     audit,
     log,
     config: ctx.config,
-    progressBase: ctx.localUrl,
+    progressBase: () => ctx.urls.local,
     workspaceOf: (runId) => {
       try {
         return toolbox.workspaces.workspacePathOf(runId);
@@ -137,8 +140,11 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
     checkRun: (runId, by) => void toolbox.workspaces.workspacePathOf(runId, by),
     now,
   });
-  const recovered = await jobs.start();
-  started.push(() => jobs.stop());
+  const recovered = await life.part(
+    'jobs',
+    () => jobs.start(),
+    () => jobs.stop(),
+  );
   if (recovered.requeued + recovered.failed > 0) {
     log.warn(recovered, 'jobs left in flight by the previous run were recovered');
     audit.record({ type: 'jobs.recovered', outcome: 'ok', detail: { ...recovered } });
@@ -155,13 +161,15 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
     audit,
     log,
     config: ctx.config,
-    linkBase: ctx.linkBase,
+    linkBase: () => ctx.urls.linkBase,
     now,
   });
-  await hooks.start();
-  started.push(() => hooks.stop());
+  await life.part(
+    'hooks',
+    () => hooks.start(),
+    () => hooks.stop(),
+  );
 
-  let stopped: Promise<void> | null = null;
   return {
     egress,
     pairing,
@@ -174,13 +182,5 @@ async function build(ctx: HouseContext, started: Array<() => Promise<void> | voi
     hooks,
     events,
     callbackSecret,
-    stop: () =>
-      (stopped ??= (async () => {
-        hooks.stop();
-        await jobs.stop();
-        await supervisor.stop().catch((err: unknown) => log.warn({ err }, 'supervisor stop failed'));
-        await upstream.close();
-        await egress.stop();
-      })()),
   };
 }

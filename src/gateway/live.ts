@@ -1,7 +1,8 @@
 /**
  * The parts of a running gateway that take live configuration changes, each refusing what the boot
  * would refuse, for the same reason: the boot matrix and notification topic, the guards (Host,
- * Origin, rate limits), the egress policy, hooks and triggers, tools and mounts, and the services.
+ * Origin, rate limits and the bound of the lockout's records), the egress policy, hooks and
+ * triggers, tools and mounts, and the services.
  */
 import { bootPosture, type BootPosture } from '../config/bind.js';
 import type { Reconfigurable } from '../config/live.js';
@@ -18,11 +19,13 @@ import { hostGuard } from '../security/host-guard.js';
 import { originGuard } from '../security/origin-guard.js';
 import { rateLimit, rateLimitOptions } from '../security/rate-limit.js';
 import type { House } from './house.js';
+import type { GatewayUrls } from './urls.js';
 
 export interface LiveContext {
   guards: Guards;
   posture: BootPosture;
-  port: number;
+  /** The port listened on (live changes come in through requests, so after the listener is up). */
+  urls: GatewayUrls;
   house: House;
   toolbox: Toolbox;
   log: Logger;
@@ -30,7 +33,7 @@ export interface LiveContext {
 
 export function liveParts(ctx: LiveContext): Reconfigurable[] {
   const { guards, house } = ctx;
-  const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: ctx.posture.bindClass, port: ctx.port, tls: ctx.posture.tls, publicNames: c.publicNames });
+  const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: ctx.posture.bindClass, port: ctx.urls.port, tls: ctx.posture.tls, publicNames: c.publicNames });
   return [
     {
       name: 'boot matrix',
@@ -51,6 +54,8 @@ export function liveParts(ctx: LiveContext): Reconfigurable[] {
           guards.host.reconfigure(hostOptions(next));
           guards.origin.reconfigure({ allowedOrigins: next.allowedOrigins });
           guards.rateLimit.reconfigure(rateLimitOptions(next.rateLimit));
+          // rateLimit.maxClients bounds the lockout's records too (lockout's own keys need a restart).
+          guards.lockout.reconfigure({ ...next.lockout, maxClients: next.rateLimit.maxClients });
         };
       },
     },

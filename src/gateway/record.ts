@@ -9,14 +9,14 @@ import { auditKeyPaths, loadChainKey, loadOrCreateChainKey, refuseInsideDataDir,
 import { AuditRecord, verifyRecord, type RecordVerifyResult } from '../audit/record.js';
 import { replayRecent } from '../audit/replay.js';
 import type { ChainHead } from '../audit/chain.js';
-import type { Config } from '../config/schema.js';
+import type { BootConfig } from '../config/live.js';
 import { RESTORED_AUDIT_TYPES, type DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 
 const DAY_MS = 86_400_000;
 
 export interface RecordContext {
-  config: Readonly<Config>;
+  config: BootConfig;
   log: Logger;
   now: () => number;
   counters: DoorCounters;
@@ -25,7 +25,7 @@ export interface RecordContext {
 }
 
 /** The key and anchor paths of a configuration, refused when inside the data dir. */
-export function recordPaths(config: Readonly<Config>): AuditKeyPaths {
+export function recordPaths(config: Pick<BootConfig, 'audit' | 'dataDir'>): AuditKeyPaths {
   const paths = auditKeyPaths(config.audit);
   refuseInsideDataDir(paths.keyFile, config.dataDir, 'audit.keyFile');
   refuseInsideDataDir(paths.anchorFile, config.dataDir, 'audit.anchorFile');

@@ -1,11 +1,14 @@
 /**
  * What the routes get: the domain services of the house and small views of the gateway (status,
- * drain, live configuration, the audit log, the watch), as the interfaces of routes/deps.ts.
+ * drain, live configuration, the audit log, the watch), as the interfaces of routes/deps.ts. Boot
+ * values come from the boot snapshot; whatever follows a live key is read from `config()` per use.
  */
 import { readAudit } from '../audit/read.js';
 import type { AuditSink } from '../audit/event.js';
 import type { AuditRecord } from '../audit/record.js';
+import type { BootConfig } from '../config/live.js';
 import type { Config } from '../config/schema.js';
+import { MAX_WRITE_BYTES_CEILING } from '../config/sections/tools.js';
 import { TokenBound, type EndReason } from '../domain/identity/bound.js';
 import { SESSION_ID_PREFIX, type SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
@@ -13,6 +16,7 @@ import type { Toolbox } from '../domain/tools/toolbox.js';
 import type { Guards } from '../http/pipeline.js';
 import type { HeldResponse } from '../security/inflight-limit.js';
 import type { RouteDeps } from '../routes/index.js';
+import { invokeBodyLimit } from '../routes/tools.js';
 import type { House } from './house.js';
 import type { Watch } from './watch.js';
 
@@ -20,7 +24,10 @@ import type { Watch } from './watch.js';
 export const AUDIT_SETTLE_MS = 1000;
 
 export interface RoutesContext {
-  config: Readonly<Config>;
+  /** Restart-only values (limits, metrics). */
+  boot: BootConfig;
+  /** The live configuration, read at use time. */
+  config: () => Readonly<Config>;
   house: House;
   toolbox: Toolbox;
   tokens: TokenService;
@@ -40,7 +47,7 @@ export interface RoutesContext {
 }
 
 export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
-  const { house, toolbox, config, auditLog, audit } = ctx;
+  const { house, toolbox, boot, auditLog, audit } = ctx;
   // A stream came in with a token or a console session: it ends when that one stops working.
   const sessions = ctx.sessions;
   const bound = new TokenBound({
@@ -64,8 +71,10 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
     egress: { check: (url, purpose) => house.egress.check(url, purpose) },
     workspaces: toolbox.workspaces,
     tools: toolbox.tools,
-    // An fs.write of tools.maxWriteBytes arrives base64-encoded inside JSON.
-    toolsBodyLimit: Math.max(config.limits.maxBodyBytes, Math.ceil(config.tools.maxWriteBytes / 3) * 4 + 65_536),
+    toolsBodyLimit: {
+      now: () => invokeBodyLimit(boot.limits.maxBodyBytes, ctx.config().tools.maxWriteBytes),
+      ceiling: invokeBodyLimit(boot.limits.maxBodyBytes, MAX_WRITE_BYTES_CEILING),
+    },
     services: house.supervisor,
     proxy: house.proxy,
     jobs: house.jobs.jobs,
@@ -106,6 +115,6 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
       verify: ctx.verifyAudit,
     },
     doctor: { run: () => ctx.watch.doctor.run(), fix: (actor) => ctx.watch.fix(actor) },
-    metrics: { public: config.metrics.public, text: () => ctx.watch.metrics() },
+    metrics: { public: boot.metrics.public, text: () => ctx.watch.metrics() },
   };
 }

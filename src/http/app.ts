@@ -11,7 +11,7 @@ import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
 import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../routes/index.js';
-import { bodyIdleTimeout, installJsonParser } from './body-guards.js';
+import { bodyIdleTimeout, installJsonParser, liveBodyLimit } from './body-guards.js';
 import { clientErrorHandler } from './client-error.js';
 import { OpenApi } from './openapi.js';
 import type { Pipeline, RoutePolicy } from './pipeline.js';
@@ -52,7 +52,13 @@ function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
 }
 
-export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+/** The application and every route it registered, with its declared policy. */
+export interface BuiltApp {
+  app: FastifyInstance;
+  routes: readonly DeclaredRoute[];
+}
+
+export async function buildApp(opts: AppOptions): Promise<BuiltApp> {
   const onError = problemHandler({ onProblem: opts.pipeline.onProblem });
   const app = Fastify({
     // Fastify's own per-request logging is off (a child logger per request costs ~1 us): the
@@ -87,9 +93,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const declared: DeclaredRoute[] = [];
   const openapi = new OpenApi(opts.version);
-  app.decorate('moatRoutes', declared);
   app.addHook('onRoute', (route: RouteOptions) => {
-    const config = (route.config ?? {}) as { raw?: boolean };
+    const config = (route.config ?? {}) as { raw?: boolean; liveBodyLimit?: () => number };
     if (!config.raw && !route.schema?.response) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no response schema`);
     }
@@ -102,6 +107,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // The pipeline also hooks the response of write routes for their audit record.
     route.onRequest = [opts.pipeline.forRoute(policy), ...hooks(route.onRequest)];
     if (policy.budget === 'unauthenticated') route.preParsing = [bodyIdle, ...hooks(route.preParsing)];
+    // A cap that follows a live key (the route's bodyLimit is then its ceiling).
+    if (config.liveBodyLimit) route.preParsing = [...hooks(route.preParsing), liveBodyLimit(config.liveBodyLimit)];
   });
   app.setErrorHandler(onError);
   const notFound: RoutePolicy = { ...NOT_FOUND_POLICY, slot: opts.requests.unmatched.slot, slotByMethod: opts.requests.unmatched.byMethod };
@@ -114,10 +121,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerRoutes(app, { ...opts.routes, openapi: () => openapi.get() });
   await app.ready();
   attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes), events: eventsUpgrade(opts.routes) });
-  return app;
+  return { app, routes: Object.freeze(declared) };
 }
 
-/** How a route's scope requirement is listed (gateway.routes(), the route x scope matrix). */
+/** How a route's scope requirement is listed (the gateway's routes, the route x scope matrix). */
 function scopeLabel(scope: RoutePolicy['scope']): string | null {
   if (scope === undefined) return null;
   if (typeof scope === 'function') return 'dynamic';

@@ -3,11 +3,12 @@
  * checked on the text before it is parsed (limits.maxJsonDepth; stack exhaustion), then Fastify's own
  * parser (prototype poisoning refused) runs. Routes without a bearer token: a body that sends nothing
  * for limits.bodyIdleTimeoutMs is cut off with 408 (slow bodies, sent before any signature can be
- * checked, must not hold their slots until limits.requestTimeoutMs).
+ * checked, must not hold their slots until limits.requestTimeoutMs). Routes whose cap follows a live
+ * key: the cap in force when the request comes is applied as the body is read.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { checkJsonDepth } from '../security/json-depth.js';
 
@@ -61,5 +62,33 @@ export function bodyIdleTimeout(idleMs: number) {
     out.once('close', stop);
     payload.pipe(out);
     done(null, out);
+  };
+}
+
+/**
+ * A preParsing hook: the body cap in force now (`limit()`, read per request: it follows a live key),
+ * under the route's static `bodyLimit`, which stays as the ceiling. Memory exhaustion: a declared
+ * Content-Length over the cap is refused before a byte is read, and a chunked or HTTP/2 body is cut
+ * off at the first chunk past it, with 413 body_too_large as Fastify's own cap answers (the
+ * connection closed on HTTP/1.1, so the rest is never read).
+ */
+export function liveBodyLimit(limit: () => number) {
+  return function liveBodyLimit(req: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (err: Error | null, body?: Readable) => void): void {
+    const max = limit();
+    const tooLarge = () => new GatewayError('body_too_large', undefined, { headers: req.raw.httpVersionMajor === 1 ? { connection: 'close' } : {} });
+    if (Number(req.headers['content-length']) > max) {
+      done(tooLarge());
+      return;
+    }
+    let seen = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        seen += chunk.length;
+        cb(seen > max ? tooLarge() : null, seen > max ? undefined : chunk);
+      },
+    });
+    payload.once('error', (err) => counted.destroy(err));
+    payload.pipe(counted);
+    done(null, counted);
   };
 }

@@ -117,8 +117,11 @@ export interface RouteDeps {
   /** Runs and their workspaces, the workspace policy. */
   workspaces: WorkspaceService;
   tools: ToolService;
-  /** Body cap of POST /api/v1/tools/invoke (an fs.write of tools.maxWriteBytes as base64). */
-  toolsBodyLimit: number;
+  /**
+   * Body cap of POST /api/v1/tools/invoke (an fs.write of tools.maxWriteBytes as base64): the one in
+   * force now (tools is a live key), and the largest it can become (the route's static cap).
+   */
+  toolsBodyLimit: { now(): number; ceiling: number };
   /** Services: registry, supervisor, logs (routes/services.ts). */
   services: Supervisor;
   /** The reverse proxy /svc/<name>/ (routes/proxy.ts, http/ws.ts). */

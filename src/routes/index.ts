@@ -27,7 +27,7 @@ import { actionRoutes } from './actions.js';
 import { consoleRoutes } from './console.js';
 import { sessionRoutes } from './sessions.js';
 
-export type { RouteDeps } from './deps.js';
+export type { LiveConfigView, RouteDeps, StatusView } from './deps.js';
 export { PROXY_ROUTE_CONFIG, PROXY_URL, proxyUpgrade, type UpgradeContext } from './proxy.js';
 export { EVENTS_WS_CONFIG, EVENTS_WS_URL, WS_BEARER_PREFIX, eventsUpgrade, type EventsUpgradeContext } from './events.js';
 

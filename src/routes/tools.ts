@@ -29,6 +29,14 @@ const InvokeBody = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The body cap of POST /api/v1/tools/invoke for a given tools.maxWriteBytes: an fs.write of that
+ * size arrives base64-encoded inside JSON, with room for the rest of the body.
+ */
+export function invokeBodyLimit(maxBodyBytes: number, maxWriteBytes: number): number {
+  return Math.max(maxBodyBytes, Math.ceil(maxWriteBytes / 3) * 4 + 65_536);
+}
+
 export function toolRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tools' | 'toolsBodyLimit'>): void {
   app.get(
     '/api/v1/tools',
@@ -38,9 +46,10 @@ export function toolRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tools' |
   app.post(
     '/api/v1/tools/invoke',
     {
-      config: { scope: 'tools' },
-      // Large enough for an fs.write of tools.maxWriteBytes as base64.
-      bodyLimit: deps.toolsBodyLimit,
+      // Large enough for an fs.write of tools.maxWriteBytes as base64: tools is a live key, so the cap
+      // in force is read per request (liveBodyLimit); Fastify's bodyLimit is the ceiling of any value.
+      config: { scope: 'tools', liveBodyLimit: deps.toolsBodyLimit.now },
+      bodyLimit: deps.toolsBodyLimit.ceiling,
       schema: {
         summary: 'Invoke a tool in a run',
         tags: ['tools'],

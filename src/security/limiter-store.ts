@@ -14,8 +14,16 @@ import ipaddr from 'ipaddr.js';
 export class LruMap<K, V> {
   private young = new Map<K, V>();
   private old = new Map<K, V>();
-  private readonly half: number;
-  constructor(readonly max: number) {
+  private half: number;
+  constructor(private bound: number) {
+    this.half = Math.max(1, Math.floor(bound / 2));
+  }
+  get max(): number {
+    return this.bound;
+  }
+  /** A new bound (a live change of rateLimit.maxClients): in force from the next generation on. */
+  resize(max: number): void {
+    this.bound = max;
     this.half = Math.max(1, Math.floor(max / 2));
   }
   get size(): number {
@@ -60,6 +68,8 @@ export interface WindowStore {
   hit(key: string, now: number): number;
   /** Milliseconds until the current window of `key` ends. */
   resetIn(key: string, now: number): number;
+  /** Tracks at most `maxClients` keys from now on (a live change); the counts are kept. */
+  resize(maxClients: number): void;
 }
 
 export interface FailureRecord {
@@ -72,6 +82,8 @@ export interface FailureStore {
   get(key: string): FailureRecord | undefined;
   set(key: string, record: FailureRecord): void;
   delete(key: string): void;
+  /** Keeps at most `maxClients` records from now on (a live change); the records are kept. */
+  resize(maxClients: number): void;
 }
 
 interface Window {
@@ -94,6 +106,9 @@ export class MemoryWindowStore implements WindowStore {
   }
   get size(): number {
     return this.windows.size;
+  }
+  resize(maxClients: number): void {
+    this.windows.resize(maxClients);
   }
   hit(key: string, now: number): number {
     const start = now - (now % this.windowMs);
@@ -121,6 +136,9 @@ export class MemoryFailureStore implements FailureStore {
   }
   get size(): number {
     return this.records.size;
+  }
+  resize(maxClients: number): void {
+    this.records.resize(maxClients);
   }
   get(key: string): FailureRecord | undefined {
     return this.records.get(key);

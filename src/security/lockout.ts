@@ -62,8 +62,10 @@ export function lockout(initial: LockoutOptions, stores: LimiterStore = memoryLi
     succeed(client: string, kind: LockoutKind): void {
       byKind[kind].delete(clientKey(client));
     },
+    /** New options; the failure records are kept (a new maxClients bounds them from now on). */
     reconfigure(next: LockoutOptions): void {
       opts = check(next);
+      for (const store of Object.values(byKind)) store.resize(next.maxClients);
     },
   });
 }

@@ -36,7 +36,6 @@ function compile(opts: RateLimitOptions, store: LimiterStore, previous?: Map<Rat
     if (!Number.isInteger(limit) || limit < 1) {
       throw new GatewayError('config_invalid', `rateLimit.${cls}.perMinute must be a whole number >= 1 (got ${limit}); to turn limits off set rateLimit.enabled=false`);
     }
-    // Live changes keep the counters: a new limit applies to the window already counted.
     out.set(cls, { limit, limitHeader: String(limit), store: previous?.get(cls)?.store ?? store.windows(cls, WINDOW_MS, opts.maxClients) });
   }
   return out;
@@ -60,8 +59,10 @@ export function rateLimit(initial: RateLimitOptions, store: LimiterStore = memor
   }
 
   return Object.assign(rateLimit, {
+    /** Live changes keep the counters: a new limit applies to the window already counted, a new maxClients bounds them from now on. */
     reconfigure(next: RateLimitOptions): void {
       const compiled = compile(next, store, limiters);
+      for (const l of compiled.values()) l.store.resize(next.maxClients);
       enabled = next.enabled;
       limiters = compiled;
     },

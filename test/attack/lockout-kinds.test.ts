@@ -4,22 +4,17 @@
  * only the failures of its own kind: the guesses still lock the address out of pairing, the good
  * token keeps working, and the operator is untouched. The same over HTTP/2.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectStillServing, h2Connect, h2Request } from '../helpers/attack.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateways, type TestGateway } from '../helpers/gateway.js';
 import { tokenWith } from '../helpers/tools.js';
 
 let clock = 0;
-const running: TestGateway[] = [];
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
+const start = gateways('each');
 async function boot(values: Record<string, unknown> = {}): Promise<TestGateway> {
   clock = Date.parse('2026-12-01T12:00:00Z');
   // Rate limits off: the lockout alone is under test (the pair class would stop at 10 a minute).
-  const g = await startGateway({ logLevel: 'error', rateLimit: { enabled: false }, lockout: { after: 5, baseMs: 60_000, maxMs: 600_000 }, ...values }, { now: () => clock });
-  running.push(g);
-  return g;
+  return start({ logLevel: 'error', rateLimit: { enabled: false }, lockout: { after: 5, baseMs: 60_000, maxMs: 600_000 }, ...values }, { now: () => clock });
 }
 
 const BAD_TOKEN = 'moat_BADBADBADBADBADBADBADBADBADBADBADBADBADBAD0';

@@ -6,20 +6,13 @@
  * Afterwards no slot is held, health answers 200 and admin requests succeed.
  */
 import http2 from 'node:http2';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { caOf, closed, expectNoSlotHeld, expectStillServing, h2Connect, inflightNow, rawConnect } from '../helpers/attack.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateways, type TestGateway } from '../helpers/gateway.js';
 import { tokenWith } from '../helpers/tools.js';
 
-const running: TestGateway[] = [];
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
-async function boot(values: Record<string, unknown> = {}): Promise<TestGateway> {
-  const g = await startGateway({ logLevel: 'warn', ...values });
-  running.push(g);
-  return g;
-}
+const start = gateways('each');
+const boot = (values: Record<string, unknown> = {}): Promise<TestGateway> => start({ logLevel: 'warn', ...values });
 
 /**
  * Writes `count` pipelined requests on one connection from `from` and drops the connection as soon

@@ -21,6 +21,7 @@ import { spec, waitFor, workerService } from '../helpers/services.js';
 
 const SOAK_MS = 60_000;
 const SECRET = 'soak-hook-secret-0123456789';
+/** The soak paces its attackers in time (a load shape over SOAK_MS): here time itself is the subject, never a wait for an event. */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let p: ServeProcess | null = null;
@@ -134,6 +135,7 @@ describe('soak: every attack at once, with normal traffic', () => {
           break;
         }
       }
+      // The reset streams are in flight for a moment, then the socket goes without a GOAWAY.
       await sleep(50);
       (socket as tls.TLSSocket | null)?.destroy();
     }, 2000);

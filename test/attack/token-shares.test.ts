@@ -10,22 +10,21 @@ import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { caOf, expectNoSlotHeld, expectStillServing, h2Connect, h2Request, inflightNow, metric, rawConnect, waitFor } from '../helpers/attack.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateways, type TestGateway } from '../helpers/gateway.js';
 import { spec, workerService } from '../helpers/services.js';
 import { openSse, type SseStream } from '../helpers/streams.js';
 import { tokenWith } from '../helpers/tools.js';
 
+const start = gateways('each');
+// Registered after the gateways': after-each hooks run last registered first, so the sockets close before the gateways stop.
 const cleanup: Array<() => void> = [];
-const running: TestGateway[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const c of cleanup.splice(0)) c();
-  for (const g of running.splice(0)) await g.stop();
 });
 
 async function boot(values: Record<string, unknown> = {}): Promise<TestGateway> {
-  const g = await startGateway({ logLevel: 'error', services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, ...values });
-  running.push(g);
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  const g = await start({ logLevel: 'error', services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, ...values });
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
   return g;
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
+import { afterAll, afterEach } from 'vitest';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
 import { TEST_KEY_FILE } from './keys.js';
 
@@ -63,6 +64,7 @@ export async function startGateway(values: Record<string, unknown> = {}, extra: 
   const gw = createGateway({ values: { port: 0, logLevel: 'info', ...values, dataDir, audit }, logDestination: logs, ...extra });
   await gw.start();
   const dispatcher = agentFor(gw);
+  let stopped: Promise<void> | null = null;
   const t: TestGateway = {
     gw,
     url: gw.url,
@@ -70,12 +72,31 @@ export async function startGateway(values: Record<string, unknown> = {}, extra: 
     dataDir,
     logs,
     fetch: (path, init = {}) => send(dispatcher, gw.url, gw.token, path, init),
-    stop: async () => {
-      await gw.stop();
-      await dispatcher.close();
-    },
+    stop: () =>
+      (stopped ??= (async () => {
+        await gw.stop();
+        await dispatcher.close();
+      })()),
   };
   return t;
+}
+
+/**
+ * Gateways for one test file (or describe block): call it at the top, start gateways with the
+ * function it returns, and every one started is stopped after each test (`'each'`, the default) or
+ * after the last (`'all'`), the last started first. Stopping one earlier (a restart) is fine: stop()
+ * is idempotent.
+ */
+export function gateways(when: 'each' | 'all' = 'each'): (values?: Record<string, unknown>, extra?: Partial<GatewayOptions>) => Promise<TestGateway> {
+  const running: TestGateway[] = [];
+  (when === 'each' ? afterEach : afterAll)(async () => {
+    for (const g of running.splice(0).reverse()) await g.stop();
+  });
+  return async (values = {}, extra = {}) => {
+    const g = await startGateway(values, extra);
+    running.push(g);
+    return g;
+  };
 }
 
 export function agentFor(gw: Gateway): Agent {

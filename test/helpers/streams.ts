@@ -1,6 +1,7 @@
 /** Test clients for live events: an SSE reader over undici and a WebSocket client, both collecting what they receive. */
 import { request } from 'undici';
 import WebSocket from 'ws';
+import type { Gateway } from '../../src/gateway.js';
 import { waitFor } from './services.js';
 
 export interface SseEvent {
@@ -150,6 +151,6 @@ export function connectWs(url: string, opts: { headers?: Record<string, string>;
  * Event streams the gateway counts as open (limits.maxStreams). Read from inside the gateway: there
  * is no route for it, and waiting on it is how a test knows a closed stream's slot is free again.
  */
-export function openStreams(g: { gw: unknown }): number {
-  return (g.gw as { guards: { inflight: { streamCount(): number } } }).guards.inflight.streamCount();
+export function openStreams(g: { gw: Gateway }): number {
+  return g.gw.parts.guards.inflight.streamCount();
 }

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, spawnServe } from '../helpers/cli.js';
 import { check, doctorReport } from '../helpers/doctor.js';
 import { startGateway, tmpDir } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/services.js';
 
 /** A data dir holding one scoped token (scope read); returns the dir and the token's secret. */
 async function dataDirWithScopedToken(): Promise<{ dataDir: string; scoped: string }> {
@@ -26,8 +27,7 @@ describe('MOAT_TOKEN is the CLI token, not the server admin token', () => {
     const { dataDir, scoped } = await dataDirWithScopedToken();
     const serve = await spawnServe(['--data-dir', dataDir, '--port', '0'], { MOAT_TOKEN: scoped });
     try {
-      await new Promise((r) => setTimeout(r, 100));
-      expect(serve.stdout()).toContain(`admin token in ${dataDir}/gateway-token`);
+      await waitFor(() => serve.stdout().includes(`admin token in ${dataDir}/gateway-token`), 'the admin token line on stdout');
       const asScoped = await fetch(`${serve.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${scoped}` } });
       expect(asScoped.status).toBe(403);
       // And the CLI uses it as its bearer token, as documented.

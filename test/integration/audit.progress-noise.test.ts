@@ -15,7 +15,7 @@ let g: JobsGateway;
 
 beforeAll(async () => {
   g = await startJobsGateway();
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 afterAll(async () => {
   await g?.stop();

@@ -4,9 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnServe } from '../helpers/cli.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir } from '../helpers/gateway.js';
 import { expectGolden } from '../helpers/golden.js';
 import { freePort, isListening, lanAddress } from '../helpers/net.js';
 
@@ -57,14 +57,10 @@ describe('refused boots', () => {
 });
 
 describe('boots that are allowed', () => {
-  const started: TestGateway[] = [];
-  afterAll(async () => {
-    for (const g of started) await g.stop();
-  });
+  const start = gateways('all');
 
   it('loopback by default: auth on, TLS off', async () => {
-    const g = await startGateway();
-    started.push(g);
+    const g = await start();
     expect(g.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect((await g.fetch('/api/v1/status', { auth: false })).status).toBe(401);
     const status = await g.fetch('/api/v1/status');
@@ -73,8 +69,7 @@ describe('boots that are allowed', () => {
   });
 
   it('loopback with --no-auth: allowed, warned about and audited', async () => {
-    const g = await startGateway({ auth: { enabled: false } });
-    started.push(g);
+    const g = await start({ auth: { enabled: false } });
     expect((await g.fetch('/api/v1/status', { auth: false })).status).toBe(200);
     expect(g.logs.text).toMatch(/auth is off on loopback/);
     const audit = await g.fetch('/api/v1/audit?after=0&limit=10', { auth: false });
@@ -84,24 +79,21 @@ describe('boots that are allowed', () => {
   });
 
   it('loopback with --tls: HTTPS', async () => {
-    const g = await startGateway({ tls: { enabled: true } });
-    started.push(g);
+    const g = await start({ tls: { enabled: true } });
     expect(g.url).toMatch(/^https:/);
     expect((await g.fetch('/api/v1/status')).json.tls.fingerprint).toBe(g.gw.tlsFingerprint);
   });
 
   it('a specific non-loopback address: TLS and auth forced on', async () => {
-    const g = await startGateway({ host: LAN });
-    started.push(g);
+    const g = await start({ host: LAN });
     expect(g.url).toBe(`https://${LAN}:${g.gw.port}`);
     expect((await g.fetch('/api/v1/status', { auth: false })).status).toBe(401);
     expect((await g.fetch('/api/v1/status')).json).toMatchObject({ bind: { class: 'specific' }, tls: { enabled: true }, auth: { enabled: true } });
   });
 
   it('all interfaces with --expose: TLS and auth forced on', async () => {
-    const g = await startGateway({ host: '0.0.0.0', expose: true });
-    started.push(g);
-    expect(g.gw.posture).toMatchObject({ bindClass: 'all', tls: true, auth: true });
+    const g = await start({ host: '0.0.0.0', expose: true });
+    expect(g.gw.parts.posture).toMatchObject({ bindClass: 'all', tls: true, auth: true });
     const status = await import('../helpers/gateway.js').then(({ send, agentFor }) =>
       send(agentFor(g.gw), `https://127.0.0.1:${g.gw.port}`, g.token, '/api/v1/status'),
     );

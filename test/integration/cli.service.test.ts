@@ -10,7 +10,7 @@ const cli = (...args: string[]) => runCli(['service', ...args, '--data-dir', g.d
 
 beforeAll(async () => {
   g = await startGateway({ services: [spec(await workerService('worker', { tags: ['gpu'] }))], supervisor: { stopGraceMs: 1000 } });
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 
 afterAll(async () => {
@@ -39,10 +39,10 @@ describe('moat service', () => {
   it('stop, start and restart change the state and say so', async () => {
     expect((await cli('stop', 'worker')).stdout).toBe('worker: stopped\n');
     expect((await cli('start', 'worker')).stdout).toMatch(/^worker: starting \(pid \d+\)\n$/);
-    await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'healthy after start');
+    await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'healthy after start');
     const restarted = JSON.parse((await cli('restart', 'worker', '--json')).stdout) as { state: string; pid: number };
     expect(restarted.state).toBe('starting');
-    await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'healthy after restart');
+    await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'healthy after restart');
   });
 
   it('logs prints captured lines; --json one object per line', async () => {
@@ -84,7 +84,7 @@ describe('moat service', () => {
       const added = await cli('add', 'ollama', '--url', url, '--health', '/api/tags', '--tag', 'gpu');
       expect(added.stderr).toBe('');
       expect(added.stdout).toBe(`ollama: registered, starting (${url}); clients reach it at /svc/ollama/ with a token of scope svc:ollama\n`);
-      await waitFor(() => g.gw.supervisor.state('ollama') === 'healthy', 'ollama healthy');
+      await waitFor(() => g.gw.parts.supervisor.state('ollama') === 'healthy', 'ollama healthy');
       expect((await cli('show', 'ollama')).stdout).toMatch(/^health\s+ok .*GET \/api\/tags every 5000 ms/m);
       expect((await g.fetch('/svc/ollama/api/tags')).json.models[0].name).toBe('qwen2.5:0.5b');
       expect((await cli('rm', 'ollama')).stdout).toBe('ollama: deleted\n');

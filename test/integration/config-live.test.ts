@@ -5,20 +5,13 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditText } from '../helpers/audit.js';
 import { runCli } from '../helpers/cli.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/services.js';
 
-const running: TestGateway[] = [];
-async function boot(values: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const g = await startGateway(values, extra);
-  running.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
+const boot = gateways('each');
 
 const patch = (g: TestGateway, body: unknown, contentType = 'application/merge-patch+json') =>
   g.fetch('/api/v1/config', { method: 'PATCH', raw: JSON.stringify(body), headers: { 'content-type': contentType } });
@@ -60,7 +53,6 @@ describe('PATCH /api/v1/config', () => {
     expect(allowed.headers['access-control-allow-origin']).toBe(origin);
     expect((statSync(join(dataDir, 'config.runtime.json')).mode & 0o777).toString(8)).toBe('600');
     await g.stop();
-    running.splice(0);
     const h = await boot({ dataDir });
     expect((await h.fetch('/api/v1/status', { headers: { origin } })).status).toBe(200);
     expect((await h.fetch('/api/v1/config')).json.sources['allowedOrigins']).toBe('runtime');
@@ -202,18 +194,12 @@ describe('live changes of the house', () => {
     try {
       const service = { name: 'echo', kind: 'url', baseUrl: `http://127.0.0.1:${port}`, health: { intervalMs: 50 } };
       expect((await patch(g, { services: [service] })).status).toBe(200);
-      let state = '';
-      for (let i = 0; i < 100 && state !== 'healthy'; i++) {
-        state = (await g.fetch('/api/v1/services/echo')).json?.state;
-        if (state !== 'healthy') await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(state).toBe('healthy');
+      await waitFor(async () => (await g.fetch('/api/v1/services/echo')).json?.state === 'healthy', 'echo healthy');
       expect((await g.fetch('/svc/echo/hi')).text).toBe('hello /hi');
       // The same rules as POST /api/v1/services (one function): a live service stays on loopback.
       expect((await patch(g, { services: [{ ...service, baseUrl: 'http://10.0.0.1:80' }] })).json.code).toBe('service_target_refused');
       expect((await patch(g, { services: [] })).status).toBe(200);
-      for (let i = 0; i < 100 && (await g.fetch('/api/v1/services/echo')).status !== 404; i++) await new Promise((r) => setTimeout(r, 50));
-      expect((await g.fetch('/api/v1/services/echo')).status).toBe(404);
+      await waitFor(async () => (await g.fetch('/api/v1/services/echo')).status === 404, 'echo removed');
     } finally {
       upstream.close();
     }

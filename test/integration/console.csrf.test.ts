@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
   port = g.gw.port;
   admin = await signIn(g, ['admin']);
-  await waitFor(() => g.gw.supervisor.state('echo') === 'healthy', 'echo healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('echo') === 'healthy', 'echo healthy');
 });
 afterAll(async () => {
   await g?.stop();

@@ -6,21 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fileLines, writeFileLines } from '../helpers/audit.js';
 import { check, doctorCli, doctorReport } from '../helpers/doctor.js';
 import { Agent } from 'undici';
-import { send, startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, send, tmpDir } from '../helpers/gateway.js';
 
-const started: TestGateway[] = [];
-async function gateway(values: Record<string, unknown> = {}): Promise<TestGateway> {
-  const g = await startGateway(values);
-  started.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of started.splice(0)) await g.stop();
-});
+const gateway = gateways('each');
 
 /** Changes the outcome of the first entry of audit.jsonl (an edit the chain must show). */
 function tamper(dataDir: string): void {
@@ -48,7 +40,7 @@ describe('audit.chain', () => {
   it('fails offline too (moat doctor exit 2), and is never "fixed"', async () => {
     const g = await gateway();
     const dataDir = g.dataDir;
-    await started.pop()!.stop();
+    await g.stop();
     tamper(dataDir);
     const res = await doctorCli(dataDir, ['--fix']);
     expect(check(res.report, 'audit.chain').severity).toBe('fail');
@@ -103,7 +95,7 @@ describe('activity.auth-failures and activity.lockouts', () => {
     }
     const finding = '15 authentication failure(s) in the last 24 h, 5 with a wrong token or pairing code (lockout.after is 5)';
     expect(check(await doctorReport(g), 'activity.auth-failures').finding).toBe(finding);
-    await started.pop()!.stop();
+    await g.stop();
 
     const again = await gateway({ ...values, dataDir: g.dataDir });
     const report = await doctorReport(again);

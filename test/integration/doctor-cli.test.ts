@@ -4,21 +4,13 @@
  */
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { check, doctorCli } from '../helpers/doctor.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateways } from '../helpers/gateway.js';
 import { tokenWith } from '../helpers/tools.js';
 
-const started: TestGateway[] = [];
-async function gateway(values: Record<string, unknown> = {}): Promise<TestGateway> {
-  const g = await startGateway(values);
-  started.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of started.splice(0)) await g.stop();
-});
+const gateway = gateways('each');
 
 describe('moat doctor --json', () => {
   it('prints the report: verdict, time, every check with id, severity, finding, fix and fixable; exit 0 when all is ok', async () => {

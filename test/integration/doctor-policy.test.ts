@@ -3,23 +3,15 @@
  * ok when repaired (origin breadth, trusted proxies against bind and traffic, the ntfy topic,
  * services off loopback, high-risk tools and the exec sandbox, client-chosen roots, rate limits).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ntfyTopicProblem } from '../../src/domain/jobs/ntfy-topic.js';
 import { createGateway } from '../../src/gateway.js';
 import { check, doctorReport, type Severity } from '../helpers/doctor.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir } from '../helpers/gateway.js';
 
 const DAY = 86_400_000;
 const TOPIC = 'Moat7f3kQ9zXw2LpR8vN4tYb6cJd';
-const started: TestGateway[] = [];
-async function gateway(values: Record<string, unknown> = {}, extra: Parameters<typeof startGateway>[1] = {}): Promise<TestGateway> {
-  const g = await startGateway(values, extra);
-  started.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of started.splice(0)) await g.stop();
-});
+const gateway = gateways('each');
 
 async function severityOf(id: string, values: Record<string, unknown>): Promise<{ severity: Severity; finding: string }> {
   return check(await doctorReport(await gateway(values)), id);
@@ -61,7 +53,7 @@ describe('tools.sandbox with exec open and the sandbox left to detection', () =>
   it('is ok when bubblewrap works here, and fails when it does not', async () => {
     const g = await gateway({ tools: { allow: ['exec'] } });
     const f = check(await doctorReport(g), 'tools.sandbox');
-    expect(f.severity).toBe(g.gw.sandboxAvailable.available ? 'ok' : 'fail');
+    expect(f.severity).toBe(g.gw.parts.toolbox.sandboxStatus().available ? 'ok' : 'fail');
   });
 
   it('is ok when the sandbox is required (exec is then unavailable rather than unsandboxed)', async () => {

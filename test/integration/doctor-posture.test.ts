@@ -5,22 +5,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { issueSelfSigned } from '../../src/http/self-signed.js';
 import { check, doctorCli, doctorFix, doctorReport } from '../helpers/doctor.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir } from '../helpers/gateway.js';
 import { lanAddress } from '../helpers/net.js';
 
 const DAY = 86_400_000;
-const started: TestGateway[] = [];
-async function gateway(values: Record<string, unknown> = {}, extra: Parameters<typeof startGateway>[1] = {}): Promise<TestGateway> {
-  const g = await startGateway(values, extra);
-  started.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of started.splice(0)) await g.stop();
-});
+const gateway = gateways('each');
 
 /** A self-signed certificate valid for `days` in <dir>/tls/, as moat would have written it. */
 function writeCertificate(dir: string, days: number): void {
@@ -56,7 +48,7 @@ describe('bind, auth and TLS', () => {
     const off = await gateway({ auth: { enabled: false } });
     expect(check(await doctorReport(off), 'auth')).toMatchObject({ severity: 'warn', fixable: false, finding: expect.stringContaining('auth is OFF (auth.enabled from flag)') });
     const dataDir = off.dataDir;
-    await started.pop()!.stop();
+    await off.stop();
     expect(check(await doctorReport(await gateway({ dataDir })), 'auth').severity).toBe('ok');
   });
 });
@@ -111,7 +103,7 @@ describe('certificate expiry', () => {
     expect(check(report, 'tls.expiry')).toMatchObject({ severity: 'warn', fixable: false, finding: expect.stringContaining('a newer one is on disk: restart moat to serve it') });
 
     const dataDir = g.dataDir;
-    await started.pop()!.stop();
+    await g.stop();
     offset = 0; // the reissued certificate was made on the real clock, for real clients
     const again = await gateway({ dataDir, tls: { enabled: true } }, { now });
     expect(again.gw.tlsFingerprint).toBe(fingerprint);

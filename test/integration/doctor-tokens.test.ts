@@ -3,22 +3,14 @@
  * across restarts), and tokens that hold admin without an expiry.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditText } from '../helpers/audit.js';
 import { check, doctorReport } from '../helpers/doctor.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateways } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/services.js';
 
 const DAY = 86_400_000;
-const started: TestGateway[] = [];
-async function gateway(values: Record<string, unknown> = {}, extra: Parameters<typeof startGateway>[1] = {}): Promise<TestGateway> {
-  const g = await startGateway(values, extra);
-  started.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of started.splice(0)) await g.stop();
-});
+const gateway = gateways('each');
 
 describe('admin-token.strength', () => {
   it('is ok for the generated token', async () => {
@@ -60,7 +52,7 @@ describe('admin-token.age', () => {
     const first = await gateway({}, { now });
     expect(check(await doctorReport(first), 'admin-token.age')).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/^the admin token is 0 day\(s\) old/) });
     const dataDir = first.dataDir;
-    await started.pop()!.stop();
+    await first.stop();
 
     offset = 200 * DAY;
     const later = await gateway({ dataDir }, { now });

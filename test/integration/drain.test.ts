@@ -6,12 +6,22 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { spawnServe } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/gateway.js';
 import { isListening } from '../helpers/net.js';
+import { parsePrometheus, sampleValue } from '../helpers/prom.js';
+import { waitFor } from '../helpers/services.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Requests the gateway has admitted and not finished (from its /metrics), not counting the scrape that asks. */
+async function inflight(port: number, token: string): Promise<number> {
+  const res = await request(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  return (sampleValue(parsePrometheus(await res.body.text()), 'moat_http_requests_in_flight') ?? 0) - 1;
+}
+
+/** Resolves when the socket has closed (at once if it has). */
+const closedSocket = (socket: net.Socket) => new Promise<void>((r) => (socket.destroyed ? r() : socket.once('close', () => r())));
 
 /** A keep-alive connection that sends raw requests and reads raw responses. */
 function connection(port: number) {
@@ -64,10 +74,10 @@ describe('drain on SIGTERM', () => {
     const body = JSON.stringify({ name: 'slow-upload', scopes: ['read'] });
     const slow = connection(port);
     slow.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-    await sleep(200);
+    await waitFor(async () => (await inflight(port, token)) === 1, 'the slow upload to be admitted');
 
     p.child.kill('SIGTERM');
-    await sleep(500);
+    await waitFor(() => /draining/.test(p.stderr()), 'the drain to begin');
 
     probe.write(`GET /api/v1/health HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
     const draining = await probe.response();
@@ -97,11 +107,12 @@ describe('drain on SIGTERM', () => {
     const token = readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
     const stuck = connection(port);
     stuck.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
-    await sleep(200);
+    await waitFor(async () => (await inflight(port, token)) === 1, 'the stuck upload to be admitted');
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.stderr()).toMatch(/drain timeout/);
-    await sleep(100);
+    // Cut at the end of the window: the socket closes (bounded by the test's timeout).
+    await closedSocket(stuck.socket);
     expect(stuck.socket.destroyed || stuck.socket.readableEnded).toBe(true);
   });
 });

@@ -74,16 +74,16 @@ describe('POST /api/v1/egress/check', () => {
 describe('refusals of outbound requests are audited', () => {
   it('appear in GET /api/v1/audit with purpose, host, addresses, reason and rule, never the path, query or userinfo', async () => {
     const actor = { id: 'tok_1', name: 'agent-1' };
-    await expect(t.gw.egress.request({ url: `http://rebind.test:${evil.port}/hooks/cb?token=QUERYSECRET`, purpose: 'callback', actor, requestId: 'rq-audit-1' })).rejects.toMatchObject({
+    await expect(t.gw.parts.egress.request({ url: `http://rebind.test:${evil.port}/hooks/cb?token=QUERYSECRET`, purpose: 'callback', actor, requestId: 'rq-audit-1' })).rejects.toMatchObject({
       code: 'egress_denied',
       status: 403,
       extra: { reason: 'loopback', purpose: 'callback' },
     });
-    await expect(t.gw.egress.request({ url: 'http://admin:PASSWORDSECRET@public.test/', purpose: 'notify', actor, requestId: 'rq-audit-2' })).rejects.toMatchObject({
+    await expect(t.gw.parts.egress.request({ url: 'http://admin:PASSWORDSECRET@public.test/', purpose: 'notify', actor, requestId: 'rq-audit-2' })).rejects.toMatchObject({
       code: 'egress_denied',
       extra: { reason: 'userinfo_not_allowed' },
     });
-    await expect(t.gw.egress.request({ url: 'http://[fd00:ec2::254]/latest/api/token', purpose: 'callback', requestId: 'rq-audit-3' })).rejects.toMatchObject({
+    await expect(t.gw.parts.egress.request({ url: 'http://[fd00:ec2::254]/latest/api/token', purpose: 'callback', requestId: 'rq-audit-3' })).rejects.toMatchObject({
       extra: { reason: 'metadata' },
     });
     expect(evil.connections()).toBe(0);
@@ -112,14 +112,14 @@ describe('refusals of outbound requests are audited', () => {
   });
 
   it('stays denied for metadata even under an exception that covers its range', async () => {
-    await expect(t.gw.egress.request({ url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' })).rejects.toMatchObject({ extra: { reason: 'metadata' } });
-    expect(await t.gw.egress.check('http://169.254.10.10/', 'callback')).toMatchObject({ allowed: true, rule: 'allowCidrs 169.254.0.0/16' });
+    await expect(t.gw.parts.egress.request({ url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' })).rejects.toMatchObject({ extra: { reason: 'metadata' } });
+    expect(await t.gw.parts.egress.check('http://169.254.10.10/', 'callback')).toMatchObject({ allowed: true, rule: 'allowCidrs 169.254.0.0/16' });
   });
 });
 
 describe('a refusal as the client sees it', () => {
   it('is an RFC 9457 problem with code egress_denied, the reason and the purpose, and no address', async () => {
-    const err = await t.gw.egress.request({ url: 'http://lan.test/x?secret=1', purpose: 'fetch' }).catch((e: unknown) => e);
+    const err = await t.gw.parts.egress.request({ url: 'http://lan.test/x?secret=1', purpose: 'fetch' }).catch((e: unknown) => e);
     const body = problemBody(err as Parameters<typeof problemBody>[0], 'rid-1');
     expect(body).toEqual({
       type: 'urn:moat:problem:egress_denied',

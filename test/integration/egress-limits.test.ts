@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpServer, makeEgress, type Listening } from '../helpers/egress.js';
+import { waitFor } from '../helpers/services.js';
 
 let server: Listening<http.Server>;
 const closed: string[] = [];
@@ -55,8 +56,7 @@ afterAll(() => egress.stop());
 const url = (path: string) => `http://[::1]:${server.port}${path}`;
 
 async function closedSoon(path: string): Promise<void> {
-  for (let i = 0; i < 200 && !closed.includes(path); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(closed).toContain(path);
+  await waitFor(() => closed.includes(path), `the server to see ${path} closed`, 2000, 10);
 }
 
 describe('response size cap', () => {

@@ -39,7 +39,7 @@ function stateIn(db: Database.Database, id: string): string | undefined {
 }
 
 function busOf(jg: JobsGateway): EventBus {
-  return (jg.gw as unknown as { events: EventBus }).events;
+  return jg.gw.parts.events;
 }
 
 /** A callback receiver that notes, as each callback arrives, what the other connection reads for the job. */

@@ -18,7 +18,7 @@ afterEach(async () => {
 describe('the gateway database', () => {
   it('opens in WAL mode with synchronous=FULL (each commit synced, not only at checkpoints)', async () => {
     g = await startGateway();
-    const db = (g.gw as unknown as { db: { pragma(p: string, o: { simple: true }): unknown } }).db;
+    const db = g.gw.parts.db;
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
@@ -45,7 +45,7 @@ describe('writes recovery redoes (claims, running marks, progress)', () => {
     g = jg;
     const job = await jg.submit({ service: 'worker', payload: { steps: 3, stepMs: 20 } });
     expect((await jg.until(job.id)).state).toBe('succeeded');
-    const db = (jg.gw as unknown as { db: { pragma(p: string, o: { simple: true }): unknown } }).db;
+    const db = jg.gw.parts.db;
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
   });
 });

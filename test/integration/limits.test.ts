@@ -4,21 +4,17 @@
  * and requests Node's parser refuses answered with a problem document like every other refusal.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { gateways, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { rawRequest, type RawResponse } from '../helpers/raw.js';
+import { waitFor } from '../helpers/services.js';
 
 let clock = 0;
-const running: TestGateway[] = [];
-async function boot(values: Record<string, unknown> = {}) {
+const start = gateways('each');
+function boot(values: Record<string, unknown> = {}) {
   clock = Date.parse('2026-11-23T12:00:10Z');
-  const g = await startGateway({ lockout: { after: 1000 }, ...values }, { now: () => clock });
-  running.push(g);
-  return g;
+  return start({ lockout: { after: 1000 }, ...values }, { now: () => clock });
 }
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
 
 /** A refusal written on the raw socket: a problem document with the headers of every response. */
 function expectRawProblem(res: RawResponse, status: number, code: string): string {
@@ -83,8 +79,7 @@ describe('rate limits', () => {
 
   it('takes per-class limits from the environment', async () => {
     clock = Date.parse('2026-11-23T12:00:10Z');
-    const g = await startGateway({}, { now: () => clock, env: { MOAT_RATE_LIMIT_PAIR: '2', MOAT_RATE_LIMIT_GENERAL: '3' } });
-    running.push(g);
+    const g = await start({}, { now: () => clock, env: { MOAT_RATE_LIMIT_PAIR: '2', MOAT_RATE_LIMIT_GENERAL: '3' } });
     for (let i = 0; i < 3; i++) expect((await g.fetch('/api/v1/status')).status).toBe(200);
     expect((await g.fetch('/api/v1/status')).status).toBe(429);
   });
@@ -128,8 +123,7 @@ describe('body size', () => {
 
   it('takes the limit from MOAT_MAX_BODY_BYTES', async () => {
     clock = Date.parse('2026-11-23T12:00:10Z');
-    const g = await startGateway({ lockout: { after: 1000 } }, { now: () => clock, env: { MOAT_MAX_BODY_BYTES: '2048' } });
-    running.push(g);
+    const g = await start({ lockout: { after: 1000 } }, { now: () => clock, env: { MOAT_MAX_BODY_BYTES: '2048' } });
     const res = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'x', scopes: ['read'], pad: 'z'.repeat(3000) } });
     expect(res.status).toBe(413);
   });
@@ -145,14 +139,16 @@ describe('in-flight cap', () => {
       s.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
       stuck.push(s);
     }
-    await new Promise((r) => setTimeout(r, 200));
-    const refused = await g.fetch('/api/v1/status');
-    expect(refused.status).toBe(503);
+    // Refused once the four stuck uploads are admitted (they hold every slot).
+    const refused = await waitFor(async () => {
+      const res = await g.fetch('/api/v1/status');
+      return res.status === 503 ? res : null;
+    }, 'the four stuck uploads to hold every slot');
     expect(refused.json.code).toBe('overloaded');
     expect(refused.headers['retry-after']).toBeTruthy();
     for (const s of stuck) s.destroy();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await g.fetch('/api/v1/status')).status).toBe(200);
+    // Their slots come back as the connections close.
+    await waitFor(async () => (await g.fetch('/api/v1/status')).status === 200, 'the slots of the closed uploads to be released');
   });
 });
 

@@ -3,21 +3,16 @@
  * to the cap; a locked client is refused whatever it sends (it never learns whether a token was
  * valid); a success resets it; other clients are unaffected.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readEntries } from '../helpers/audit.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateways, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 let clock = 0;
-const running: TestGateway[] = [];
-async function boot(values: Record<string, unknown> = {}) {
+const start = gateways('each');
+function boot(values: Record<string, unknown> = {}) {
   clock = Date.parse('2026-11-23T12:00:00Z');
-  const g = await startGateway(values, { now: () => clock });
-  running.push(g);
-  return g;
+  return start(values, { now: () => clock });
 }
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
 
 const BAD = 'moat_BADBADBADBADBADBADBADBADBADBADBADBADBADBAD0';
 const fail = (g: TestGateway, headers: Record<string, string> = {}) => g.fetch('/api/v1/status', { auth: BAD, headers });
@@ -67,8 +62,7 @@ describe('lockout', () => {
 
   it('takes its numbers from MOAT_LOCKOUT_AFTER, MOAT_LOCKOUT_BASE_MS, MOAT_LOCKOUT_MAX_MS', async () => {
     clock = Date.parse('2026-11-23T12:00:00Z');
-    const g = await startGateway({}, { now: () => clock, env: { MOAT_LOCKOUT_AFTER: '2', MOAT_LOCKOUT_BASE_MS: '3000', MOAT_LOCKOUT_MAX_MS: '3000' } });
-    running.push(g);
+    const g = await start({}, { now: () => clock, env: { MOAT_LOCKOUT_AFTER: '2', MOAT_LOCKOUT_BASE_MS: '3000', MOAT_LOCKOUT_MAX_MS: '3000' } });
     await fail(g);
     await fail(g);
     expect((await fail(g)).headers['retry-after']).toBe('3');
@@ -84,7 +78,6 @@ describe('lockout', () => {
     const lock = entries.find((e) => e.type === 'auth.lockout');
     expect(lock).toMatchObject({ client: '127.0.0.1', detail: { lockedForMs: 1000 } });
     expect(entries.filter((e) => e.type === 'auth.failure').length).toBe(1);
-    running.splice(running.indexOf(g), 1);
     await g.stop(); // writes the open count
     const failures = readEntries(g.dataDir).filter((e) => e.type === 'auth.failure');
     expect(failures.map((e) => (e.detail?.['count'] as number | undefined) ?? 1)).toEqual([1, 4]);

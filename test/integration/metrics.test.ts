@@ -144,7 +144,7 @@ describe('one gateway with traffic', () => {
   });
 
   it('keeps label values bounded: a thousand random paths and odd methods add no route or method', async () => {
-    const routes = new Set([...g.gw.routes().map((r) => r.url), '(unmatched)']);
+    const routes = new Set([...g.gw.parts.routes.map((r) => r.url), '(unmatched)']);
     const before = await scrape(g);
     for (let i = 0; i < 1000; i++) {
       const path = `/${randomBytes(6).toString('hex')}/${randomBytes(4).toString('base64url')}?q=${i}`;
@@ -214,7 +214,7 @@ describe('who may read /metrics', () => {
 
   it('needs scope metrics (or admin): read is refused, no token is refused', async () => {
     g = await startGateway();
-    expect(g.gw.routes().find((r) => r.url === '/metrics')).toMatchObject({ auth: 'bearer', scope: 'metrics' });
+    expect(g.gw.parts.routes.find((r) => r.url === '/metrics')).toMatchObject({ auth: 'bearer', scope: 'metrics' });
     const metrics = await tokenWith(g, 'scraper', ['metrics']);
     const read = await tokenWith(g, 'reader', ['read']);
     expect((await g.fetch('/metrics', { auth: metrics })).status).toBe(200);
@@ -224,7 +224,7 @@ describe('who may read /metrics', () => {
 
   it('answers without a token on loopback when metrics.public is set, still behind the Host guard', async () => {
     g = await startGateway({ metrics: { public: true } });
-    expect(g.gw.routes().find((r) => r.url === '/metrics')).toMatchObject({ auth: 'none' });
+    expect(g.gw.parts.routes.find((r) => r.url === '/metrics')).toMatchObject({ auth: 'none' });
     await scrape(g, false);
     expect((await g.fetch('/metrics', { auth: false, headers: { host: 'evil.example' } })).status).toBe(421);
     // Only /metrics: everything else still needs a token.

@@ -1,18 +1,12 @@
 /** Pairing from outside: a code is minted by an admin and traded once for a token with its scopes. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnServe } from '../helpers/cli.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/services.js';
 
 let clock = Date.parse('2026-11-23T12:00:00Z');
-const running: TestGateway[] = [];
-async function boot(values: Record<string, unknown> = {}) {
-  const g = await startGateway({ lockout: { after: 1000 }, ...values }, { now: () => clock });
-  running.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
+const start = gateways('each');
+const boot = (values: Record<string, unknown> = {}) => start({ lockout: { after: 1000 }, ...values }, { now: () => clock });
 
 const mint = (g: TestGateway, body: Record<string, unknown>) => g.fetch('/api/v1/pairing-codes', { method: 'POST', body });
 const pair = (g: TestGateway, code: string, body?: unknown) =>
@@ -121,7 +115,6 @@ describe('pairing', () => {
     const g = await boot();
     const { json } = await mint(g, { scopes: ['read'] });
     await g.stop();
-    running.splice(0);
     const fs = await import('node:fs');
     const raw = ['moat.db', 'moat.db-wal'].filter((f) => fs.existsSync(`${g.dataDir}/${f}`)).map((f) => fs.readFileSync(`${g.dataDir}/${f}`).toString('latin1')).join('');
     expect(raw).not.toContain(json.code);
@@ -142,8 +135,7 @@ describe('pairing from the CLI', () => {
   it('moat serve --pair prints a code at boot', async () => {
     const dataDir = tmpDir();
     const p = await spawnServe(['--data-dir', dataDir, '--port', '0', '--pair']);
-    await new Promise((r) => setTimeout(r, 200));
-    const code = /pairing code (\d{6})/.exec(p.stdout())?.[1];
+    const code = (await waitFor(() => /pairing code (\d{6})/.exec(p.stdout()), 'the pairing code on stdout'))[1];
     expect(code).toMatch(/^\d{6}$/);
     const res = await fetch(`${p.url}/api/v1/pair`, { method: 'POST', headers: { 'x-pairing-code': code as string } });
     expect(res.status).toBe(201);

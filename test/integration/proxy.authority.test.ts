@@ -22,7 +22,7 @@ beforeAll(async () => {
     services: [{ name: 'echo', kind: 'url', baseUrl: `${up.url}/base`, health: { path: '/health', intervalMs: 50 } }, spec(await workerService('worker'))],
     supervisor: { stopGraceMs: 1000 },
   });
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 
 afterAll(async () => {

@@ -160,7 +160,7 @@ describe('streaming', () => {
     res.body.destroy();
     await waitFor(() => echo.sseAborted(), 'service saw the client leave');
     expect(echo.sseFinished()).toBe(false);
-    expect(g.gw.supervisor.status('echo').activeRequests).toBe(0);
+    expect(g.gw.parts.supervisor.status('echo').activeRequests).toBe(0);
   });
 
   it('streams a request body to the service while the client is still sending it', async () => {
@@ -196,11 +196,11 @@ describe('availability', () => {
   });
 
   it('starts a stopped command service on demand and forwards once it is healthy', async () => {
-    expect(g.gw.supervisor.state('worker')).toBe('stopped');
+    expect(g.gw.parts.supervisor.state('worker')).toBe('stopped');
     const res = await g.fetch('/svc/worker/health', { auth: tokens['worker'] });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ ok: true });
-    expect(g.gw.supervisor.state('worker')).toBe('healthy');
+    expect(g.gw.parts.supervisor.state('worker')).toBe('healthy');
     // The POST reaches the worker, but never with a client's X-Moat-Job-Id: only Moat's dispatcher
     // sets X-Moat-* (proxy.authority.test.ts), so the worker refuses a job posted through the proxy.
     const job = await g.fetch('/svc/worker/jobs', { method: 'POST', auth: tokens['worker'], headers: { 'x-moat-job-id': 'j-1' }, body: { steps: 2, stepMs: 5 } });

@@ -16,7 +16,7 @@ let ca: Buffer;
 beforeAll(async () => {
   g = await startGateway({ tls: { enabled: true }, services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 } });
   ca = readFileSync(join(g.dataDir, 'tls', 'cert.pem'));
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const mint = async (name: string, scopes: string[]) => (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name, scopes } })).json.token as string;
   workerToken = await mint('ws-user', ['svc:worker']);
   otherToken = await mint('ws-other', ['svc:elsewhere']);
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 
 afterAll(async () => {

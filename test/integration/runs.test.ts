@@ -120,10 +120,10 @@ describe('a run as the context of a job', () => {
     try {
       const alice = await tokenWith(g, 'alice', ['tools']);
       const run = await createRun(g, {}, alice);
-      expect(g.gw.workspaces.workspacePathOf(run)).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
+      expect(g.gw.parts.toolbox.workspaces.workspacePathOf(run)).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
       const aliceId = (await g.fetch('/api/v1/tokens')).json.tokens.find((t: { name: string }) => t.name === 'alice').id as string;
-      expect(g.gw.workspaces.workspacePathOf(run, { id: aliceId, admin: false })).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
-      expect(() => g.gw.workspaces.workspacePathOf(run, { id: 'tok_other', admin: false })).toThrow(expect.objectContaining({ code: 'run_not_found' }));
+      expect(g.gw.parts.toolbox.workspaces.workspacePathOf(run, { id: aliceId, admin: false })).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
+      expect(() => g.gw.parts.toolbox.workspaces.workspacePathOf(run, { id: 'tok_other', admin: false })).toThrow(expect.objectContaining({ code: 'run_not_found' }));
     } finally {
       await g.stop();
     }

@@ -38,7 +38,7 @@ beforeAll(async () => {
     tokens.set(scope, await mint(`m-${scope.replace(':', '-')}`, [scope]));
   }
   other = await mint('m-other', ['jobs', 'tools', 'tasks', 'services']);
-  await waitFor(() => g.gw.supervisor.state('echo') === 'healthy', 'echo healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('echo') === 'healthy', 'echo healthy');
 });
 
 afterAll(async () => {
@@ -137,7 +137,7 @@ async function observe(row: BearerRow, scope: MatrixScope, own: boolean): Promis
 
 describe('the matrix covers every route', () => {
   it('has a row for every route the app registers, and no row for a route it does not', () => {
-    const routes = g.gw.routes();
+    const routes = g.gw.parts.routes;
     const byKey = new Map(routes.map((r) => [`${r.method} ${r.url}`, r]));
     const rows = new Set([...BEARER_ROWS.map((r) => r.route), ...OWN_AUTH_ROWS.map((r) => r.route)]);
     // HEAD is answered like the GET of the same route.
@@ -147,7 +147,7 @@ describe('the matrix covers every route', () => {
   });
 
   it('lists each route that authenticates its own way with that way', () => {
-    const byKey = new Map(g.gw.routes().map((r) => [`${r.method} ${r.url}`, r]));
+    const byKey = new Map(g.gw.parts.routes.map((r) => [`${r.method} ${r.url}`, r]));
     for (const row of OWN_AUTH_ROWS) expect(byKey.get(row.route)?.auth, row.route).toBe(row.auth);
     for (const row of BEARER_ROWS) expect(byKey.get(row.route)?.auth, row.route).toBe('bearer');
   });

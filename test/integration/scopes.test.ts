@@ -25,7 +25,7 @@ const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, 'x').replace(/\*$/,
 
 describe('every bearer route enforces its declared scope', () => {
   it('has routes to check, each declaring a scope or its own auth mode', () => {
-    const routes = g.gw.routes();
+    const routes = g.gw.parts.routes;
     expect(routes.length).toBeGreaterThan(5);
     for (const r of routes) expect(r.auth !== 'bearer' || r.scope !== null, `${r.method} ${r.url}`).toBe(true);
   });
@@ -33,7 +33,7 @@ describe('every bearer route enforces its declared scope', () => {
   it('refuses with 403 scope_required exactly where the scope does not allow, for every route and scope', async () => {
     const mismatches: string[] = [];
     // The event stream never ends: it is checked on its own in events tests.
-    for (const r of g.gw.routes().filter((x) => x.auth === 'bearer' && x.method !== 'HEAD' && x.url !== '/api/v1/events')) {
+    for (const r of g.gw.parts.routes.filter((x) => x.auth === 'bearer' && x.method !== 'HEAD' && x.url !== '/api/v1/events')) {
       // `services (not read)`: the scope itself or admin, `read` does not stand in (service logs).
       const exact = r.scope?.endsWith(' (not read)') === true;
       // Open to every authenticated principal (GET /api/v1/me): no scope refuses it.

@@ -6,18 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { check, doctorReport } from '../helpers/doctor.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir, type TestGateway } from '../helpers/gateway.js';
 import { expectGolden } from '../helpers/golden.js';
 import { freePort, isListening, lanAddress } from '../helpers/net.js';
 
 const LAN = lanAddress();
-const running: TestGateway[] = [];
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
+const start = gateways('each');
 
 async function bootWarnings(g: TestGateway): Promise<string[]> {
   const entries = (await g.fetch('/api/v1/audit?after=0&limit=50')).json.entries as Array<{ type: string; detail: { warnings?: string[] } }>;
@@ -42,15 +39,13 @@ describe('supervisor.allowApiCommands', () => {
   });
 
   it('boots off loopback with the acknowledgement, warned about and audited as a weakening', async () => {
-    const g = await startGateway({ host: LAN, supervisor: { allowApiCommands: true, acknowledgeRemoteCodeExecution: true } });
-    running.push(g);
+    const g = await start({ host: LAN, supervisor: { allowApiCommands: true, acknowledgeRemoteCodeExecution: true } });
     expect(g.logs.text).toMatch(/allowApiCommands is on: any token with scope services can run any program as the moat user \(remote code execution by design\), from the network/);
     expect(await bootWarnings(g)).toEqual(expect.arrayContaining([expect.stringMatching(/allowApiCommands is on.*from the network/)]));
   });
 
   it('boots on loopback with a warning, audited at boot, and a doctor warning', async () => {
-    const g = await startGateway({ supervisor: { allowApiCommands: true } });
-    running.push(g);
+    const g = await start({ supervisor: { allowApiCommands: true } });
     expect(g.logs.entries().some((e) => e['level'] === 40 && /allowApiCommands is on/.test(String(e['msg'])))).toBe(true);
     expect(await bootWarnings(g)).toEqual([expect.stringMatching(/remote code execution by design/)]);
     const finding = check(await doctorReport(g), 'services.api-commands');
@@ -60,8 +55,7 @@ describe('supervisor.allowApiCommands', () => {
   });
 
   it('leaves the acknowledgement alone without effect (no warning, nothing opened)', async () => {
-    const g = await startGateway({ supervisor: { acknowledgeRemoteCodeExecution: true } });
-    running.push(g);
+    const g = await start({ supervisor: { acknowledgeRemoteCodeExecution: true } });
     expect(await bootWarnings(g)).toEqual([]);
     const res = await g.fetch('/api/v1/services', { method: 'POST', body: { name: 'cmd', kind: 'command', command: ['/bin/true'], baseUrl: `http://127.0.0.1:${await freePort()}` } });
     expect(res.json.code).toBe('service_command_refused');

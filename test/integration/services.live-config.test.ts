@@ -6,27 +6,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateways, tmpDir, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { FAKE, FAST, waitFor } from '../helpers/services.js';
 import { startEcho, type EchoServer } from '../helpers/upstream.js';
 
 let echo: EchoServer;
-const running: TestGateway[] = [];
-async function boot(values: Record<string, unknown> = {}): Promise<TestGateway> {
-  const g = await startGateway(values);
-  running.push(g);
-  return g;
-}
+const boot = gateways('each');
 beforeAll(async () => {
   echo = await startEcho();
 });
 afterAll(async () => {
   await echo.close();
-});
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
 });
 
 const patch = (g: TestGateway, body: unknown) => g.fetch('/api/v1/config', { method: 'PATCH', body });
@@ -37,15 +29,15 @@ describe('config-file services are read-only through live config', () => {
   it('keeps the config file services when a live list is set, also after a restart', async () => {
     const dataDir = tmpDir();
     let g = await boot({ dataDir, services: [fileService()] });
-    await waitFor(() => g.gw.supervisor.state('filed') === 'healthy', 'filed healthy');
+    await waitFor(() => g.gw.parts.supervisor.state('filed') === 'healthy', 'filed healthy');
     // What `moat config set services '[...]'` sends: a list without the file's services.
     const res = await patch(g, { services: [{ name: 'live', kind: 'url', baseUrl: echo.url, health: { intervalMs: 50 } }] });
     expect(res.status).toBe(200);
     expect((res.json.config.services as Array<{ name: string }>).map((s) => s.name)).toEqual(['filed', 'live']);
     expect(res.json.sources).toMatchObject({ 'services.filed': 'flag', 'services.live': 'runtime' });
-    await waitFor(() => g.gw.supervisor.state('live') === 'healthy', 'live healthy');
+    await waitFor(() => g.gw.parts.supervisor.state('live') === 'healthy', 'live healthy');
     expect(await names(g)).toEqual(['filed:config', 'live:runtime']);
-    expect(g.gw.supervisor.state('filed')).toBe('healthy');
+    expect(g.gw.parts.supervisor.state('filed')).toBe('healthy');
     expect((await g.fetch('/svc/filed/still-here')).status).toBe(200);
 
     // An empty live list removes the live services only.
@@ -55,7 +47,6 @@ describe('config-file services are read-only through live config', () => {
     expect((await patch(g, { services: [{ name: 'live', kind: 'url', baseUrl: echo.url }] })).status).toBe(200);
 
     await g.stop();
-    running.splice(0);
     g = await boot({ dataDir, services: [fileService()] });
     expect(await names(g)).toEqual(['filed:config', 'live:runtime']);
   });

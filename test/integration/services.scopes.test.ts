@@ -15,6 +15,8 @@ let g: TestGateway;
 /** A loopback server the operator allows (in apiTargets), answering 401 everywhere (a server with a key). */
 let allowed: http.Server;
 let allowedPort: number;
+/** The first port of the range of supervisor.apiTargets (three ports from it, and [::1] ten past it). */
+let rangeLow: number;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -24,16 +26,15 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => allowed.listen(0, '127.0.0.1', r));
   allowedPort = (allowed.address() as AddressInfo).port;
-  const rangeLow = await freePort();
+  rangeLow = await freePort();
   g = await startGateway({
     supervisor: { apiTargets: [`127.0.0.1:${allowedPort}`, `${rangeLow}-${rangeLow + 2}`, `[::1]:${rangeLow + 10}`] },
     services: [spec(await workerService('worker', { autoStart: true }))],
   });
-  (g as unknown as { rangeLow: number }).rangeLow = rangeLow;
   for (const scopes of [['services'], ['read'], ['jobs'], ['svc:worker'], ['admin']]) {
     tokens[scopes.join(',')] = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: scopes.join('-').replace(':', '-'), scopes } })).json.token;
   }
-  await waitFor(() => g.gw.supervisor.state('worker') === 'healthy', 'worker healthy');
+  await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 afterAll(async () => {
   await g?.stop();
@@ -55,7 +56,7 @@ describe('registering targets: services tokens within supervisor.apiTargets, adm
     ['one port past the allowed range', 'http://127.0.0.1:RANGE3'],
     ['IPv6 loopback on a port allowed for [::1] + 1', 'http://[::1]:RANGE11'],
   ])('refuses a services token %s with 400 service_target_refused; admin may', async (_label, raw) => {
-    const low = (g as unknown as { rangeLow: number }).rangeLow;
+    const low = rangeLow;
     const baseUrl = raw
       .replace('PORT', String(allowedPort))
       .replace('RANGE3', String(low + 3))
@@ -78,9 +79,9 @@ describe('registering targets: services tokens within supervisor.apiTargets, adm
 
   it.each([
     ['the allowed host:port', () => `http://127.0.0.1:${allowedPort}`],
-    ['a port in the allowed range', () => `http://127.0.0.1:${(g as unknown as { rangeLow: number }).rangeLow + 2}/v1`],
-    ['localhost in the allowed range (a bare range is any loopback host)', () => `http://localhost:${(g as unknown as { rangeLow: number }).rangeLow}`],
-    ['[::1] on its allowed port', () => `http://[::1]:${(g as unknown as { rangeLow: number }).rangeLow + 10}`],
+    ['a port in the allowed range', () => `http://127.0.0.1:${rangeLow + 2}/v1`],
+    ['localhost in the allowed range (a bare range is any loopback host)', () => `http://localhost:${rangeLow}`],
+    ['[::1] on its allowed port', () => `http://[::1]:${rangeLow + 10}`],
   ])('lets a services token register %s', async (_label, url) => {
     const name = `ok${Math.random().toString(36).slice(2, 10)}`;
     const res = await register(tokens['services']!, name, url());
@@ -130,7 +131,7 @@ describe('probe details and logs by token', () => {
   });
 
   it('lists the logs route as needing services, not read', () => {
-    const route = g.gw.routes().find((r) => r.url === '/api/v1/services/:name/logs' && r.method === 'GET');
+    const route = g.gw.parts.routes.find((r) => r.url === '/api/v1/services/:name/logs' && r.method === 'GET');
     expect(route?.scope).toBe('services (not read)');
   });
 });

@@ -73,7 +73,7 @@ beforeAll(async () => {
     ],
   });
   client = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'app', scopes: ['svc:vllm', 'jobs'] } })).json.token;
-  await waitFor(() => g.gw.supervisor.state('vllm') === 'healthy', 'vllm healthy (its probe carries the key)');
+  await waitFor(() => g.gw.parts.supervisor.state('vllm') === 'healthy', 'vllm healthy (its probe carries the key)');
 });
 afterAll(async () => {
   await g?.stop();

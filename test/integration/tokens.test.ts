@@ -1,19 +1,12 @@
 /** Scoped tokens: created once-shown, listed without secrets, revoked and expired on the next request, across restarts. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startGateway, tmpDir, type TestGateway } from '../helpers/gateway.js';
+import { gateways, tmpDir } from '../helpers/gateway.js';
 
 let clock = Date.parse('2026-11-23T12:00:00Z');
 const now = () => clock;
-const running: TestGateway[] = [];
-async function boot(dataDir = tmpDir()) {
-  const g = await startGateway({ dataDir }, { now });
-  running.push(g);
-  return g;
-}
-afterEach(async () => {
-  for (const g of running.splice(0)) await g.stop();
-});
+const start = gateways('each');
+const boot = (dataDir = tmpDir()) => start({ dataDir }, { now });
 
 describe('tokens', () => {
   it('shows the secret once, lists without it, and names its scopes', async () => {
@@ -68,7 +61,6 @@ describe('tokens', () => {
     const after = await create('brief');
     expect(after.status).toBe(201);
     await g.stop();
-    running.splice(0);
     const h = await boot(dataDir);
     expect((await h.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'reuse', scopes: ['read'] } })).status).toBe(409);
     expect((await h.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'brief', scopes: ['read'] } })).status).toBe(409);
@@ -86,7 +78,6 @@ describe('tokens', () => {
     expect(revoked.json.revokedAt).toBeTruthy();
     expect((await g.fetch('/api/v1/status', { auth: json.token })).status).toBe(401);
     await g.stop();
-    running.splice(0);
     const h = await boot(dataDir);
     expect((await h.fetch('/api/v1/status', { auth: json.token })).status).toBe(401);
   });
@@ -110,7 +101,6 @@ describe('tokens', () => {
     clock += 1_000;
     expect((await g.fetch('/api/v1/status', { auth: json.token })).status).toBe(401);
     await g.stop();
-    running.splice(0);
     const h = await boot(dataDir);
     expect((await h.fetch('/api/v1/status', { auth: json.token })).status).toBe(401);
   });
@@ -140,8 +130,7 @@ describe('the admin token rotation', () => {
   });
 
   it('is refused when the admin token came from --admin-token/MOAT_ADMIN_TOKEN', async () => {
-    const g = await startGateway({}, { env: { MOAT_ADMIN_TOKEN: 'an-operator-supplied-token-of-length-40' } });
-    running.push(g);
+    const g = await start({}, { env: { MOAT_ADMIN_TOKEN: 'an-operator-supplied-token-of-length-40' } });
     expect((await g.fetch('/api/v1/tokens/rotate-admin', { method: 'POST' })).status).toBe(409);
   });
 });

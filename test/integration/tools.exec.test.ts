@@ -156,6 +156,7 @@ describe('deleting a run', () => {
     expect(res.json.result).toMatchObject({ stopped: true, timedOut: false, signal: 'SIGKILL' });
     const { leader, grandchild } = JSON.parse(res.json.result.stdout as string) as { leader: number; grandchild: number };
     expect([isRunning(leader), isRunning(grandchild)]).toEqual([false, false]);
+    // Time itself is the subject here: a while later the workspace is still gone (nothing recreated it).
     await new Promise((r) => setTimeout(r, 200));
     expect(existsSync(doomedDir)).toBe(false);
     // The other run's command was not touched: it ran to its own timeout.

@@ -42,7 +42,7 @@ describe.skipIf(probe.sandbox === null)('exec in the bubblewrap sandbox', () => 
   const exec = (args: Record<string, unknown>) => invoke(g, run, 'exec', args);
 
   it('reports the sandbox as available and runs commands in it', async () => {
-    expect(g.gw.sandboxAvailable).toEqual({ available: true, reason: null });
+    expect(g.gw.parts.toolbox.sandboxStatus()).toEqual({ available: true, reason: null });
     const res = await exec({ argv: ['pwd'] });
     expect(res.json.result).toMatchObject({ stdout: '/workspace\n', sandboxed: true, exitCode: 0 });
   });
@@ -116,7 +116,7 @@ describe('without bubblewrap', () => {
       process.env['PATH'] = saved;
     }
     try {
-      expect(g.gw.sandboxAvailable).toEqual({ available: false, reason: 'bwrap (bubblewrap) is not installed' });
+      expect(g.gw.parts.toolbox.sandboxStatus()).toEqual({ available: false, reason: 'bwrap (bubblewrap) is not installed' });
       const run = await createRun(g);
       const res = await invoke(g, run, 'exec', { argv: ['true'] });
       expect(res.status).toBe(503);

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { KNOBS, loadConfig } from '../../src/config/load.js';
+import { LIVE_KEYS } from '../../src/config/live.js';
 import { bootPosture, classifyBind } from '../../src/config/bind.js';
 
 function file(content: unknown): string {
@@ -122,5 +123,13 @@ describe('bind classification and the boot matrix', () => {
 
   it('forces TLS and auth on a specific address', () => {
     expect(bootPosture(loadConfig({ values: { host: '192.168.1.10' } }).config)).toMatchObject({ tls: true, auth: true, bindClass: 'specific' });
+  });
+});
+
+describe('live knobs', () => {
+  it('documents a knob as live exactly when PATCH /api/v1/config may change its top-level key', () => {
+    const live = new Set<string>(LIVE_KEYS);
+    const wrong = KNOBS.filter((k) => live.has(k.segments[0] as string) !== Boolean(k.schema.live)).map((k) => k.path);
+    expect(wrong).toEqual([]);
   });
 });

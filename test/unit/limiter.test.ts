@@ -64,6 +64,19 @@ describe('LRU map', () => {
     expect(m.get('hot')).toBe(-1);
     expect(m.get('k0')).toBeUndefined();
   });
+
+  it('holds a lowered bound from the next generation on, and keeps what it holds meanwhile', () => {
+    const m = new LruMap<string, number>(1000);
+    for (let i = 0; i < 400; i++) m.set(`k${i}`, i);
+    m.resize(100);
+    expect(m.get('k399')).toBe(399);
+    for (let i = 0; i < 1000; i++) {
+      m.set(`n${i}`, i);
+      // One generation of the new bound later at most, the old size is gone.
+      if (i >= 100) expect(m.size).toBeLessThanOrEqual(100);
+    }
+    expect(m.max).toBe(100);
+  });
 });
 
 describe('lockout options', () => {
@@ -89,7 +102,7 @@ describe('the limiter store interface', () => {
         asked.push(`failures:${kind}`);
         // Each kind of credential gets a store of its own; this one keeps the token failures.
         const m = kind === 'token' ? failures : new Map<string, { failures: number; lockedUntil: number; lastFailure: number }>();
-        return { get: (k) => m.get(k), set: (k, r) => void m.set(k, r), delete: (k) => void m.delete(k) };
+        return { get: (k) => m.get(k), set: (k, r) => void m.set(k, r), delete: (k) => void m.delete(k), resize: () => undefined };
       },
     };
     const t = Date.parse('2026-11-23T12:00:00Z');

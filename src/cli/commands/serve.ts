@@ -102,10 +102,12 @@ export function serveCommand(program: Command): void {
       gateway.config.auth.token !== undefined ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}` : `admin token in ${gateway.dataDir}/gateway-token`,
     ];
     if (opts['pair']) {
-      const minted = gateway.mintPairingCode({ scopes: ['read'] });
+      const minted = gateway.parts.pairing.mint({ scopes: ['read'] }, { id: 'admin', name: 'moat serve --pair' });
+      // A device code (not a console sign-in): mint always returns its code.
+      const code = minted.code as string;
       out.push(
-        `pairing code ${minted.code} (scope read, expires ${minted.expiresAt}); a device redeems it once with:`,
-        `  ${curlCommand(gateway.url, '/api/v1/pair', { method: 'POST', headers: { 'X-Pairing-Code': minted.code }, dataDir: gateway.dataDir })}`,
+        `pairing code ${code} (scope read, expires ${minted.expiresAt}); a device redeems it once with:`,
+        `  ${curlCommand(gateway.url, '/api/v1/pair', { method: 'POST', headers: { 'X-Pairing-Code': code }, dataDir: gateway.dataDir })}`,
       );
     }
     process.stdout.write(`${out.join('\n')}\n`);

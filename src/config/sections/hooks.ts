@@ -95,9 +95,11 @@ export const hookKnobs = {
     description:
       'Signed inbound webhooks: `[{name, verify, secret | secretFile, verifyToken?, action, maxBodyBytes?}]`, delivered to POST /hooks/<name> (docs/hooks.md). More can be registered with POST /api/v1/hooks; those live in the database, their secrets sealed. `secret` and `verifyToken` are write-only: never returned by the API, never logged.',
     weakens: 'Each hook turns a correctly signed request from outside into a job or a task; its secret is what stands between the internet and that.',
+    live: true,
   }),
   triggers: knob(Type.Array(TriggerConfigSchema, { default: [], maxItems: 256 }), {
     description: 'Paths callable with a token of scope `hooks` as POST /api/v1/triggers/<path>: `[{path, action}]`.',
+    live: true,
   }),
   inbound: section('Deliveries of inbound hooks and triggers.', {
     maxBodyBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 26_214_400 }), {

@@ -58,6 +58,7 @@ export const limitKnobs = {
     maxClients: knob(Type.Integer({ default: 100_000, minimum: 100, maximum: 10_000_000 }), {
       description: 'Client addresses tracked per limiter (least recently seen are forgotten first), bounding memory.',
       env: 'MOAT_RATE_LIMIT_MAX_CLIENTS',
+      live: true,
     }),
   }),
   limits: section('Size, concurrency and time limits of the listener.', {

@@ -192,6 +192,7 @@ export const serviceKnobs = {
     description:
       'Services moat knows, starts and forwards to under /svc/<name>/ (see docs/services.md). More can be registered with POST /api/v1/services; those live in the database.',
     weakens: 'Each service is reachable by every token with its svc:<name> scope (or admin).',
+    live: true,
   }),
   supervisor: section('The process supervisor of `command` services.', {
     stopGraceMs: knob(Type.Integer({ default: 10_000, minimum: 0, maximum: 600_000 }), {

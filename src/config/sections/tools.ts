@@ -4,6 +4,9 @@ import { knob } from '../knob.js';
 import { section } from './section.js';
 
 /** Mount names are what clients write after `mount:`; never a host path. */
+/** The largest tools.maxWriteBytes the schema allows (64 MiB): the ceiling of the invoke route's body cap. */
+export const MAX_WRITE_BYTES_CEILING = 67_108_864;
+
 export const MOUNT_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 
 const Mount = Type.Object(
@@ -22,6 +25,7 @@ export const toolKnobs = {
     description:
       'Host directories a run may include by name (`{name, path, readOnly}`); clients address them as `mount:<name>/...` and never see the path. Default: none.',
     weakens: 'Each mount puts a host directory within reach of any client holding scope tools; a writable one lets them change it.',
+    live: true,
   }),
   workspaces: section('Where runs keep their files: <dataDir>/workspaces/<run-id>/ (mode 0700) unless the operator allows client-chosen roots.', {
     allowClientScope: knob(Type.Boolean({ default: false }), {
@@ -45,21 +49,25 @@ export const toolKnobs = {
       env: 'MOAT_TOOLS_ALLOW',
       flag: 'tools-allow',
       weakens: 'Each listed tool lets any holder of scope tools run commands on the host, delete files or change mounted directories.',
+      live: true,
     }),
     deny: knob(toolNames('Tool names'), {
       description: 'Tools refused whatever their risk (403 tool_denied); wins over `tools.allow`. `mount.write` closes writes into mounts.',
       env: 'MOAT_TOOLS_DENY',
       flag: 'tools-deny',
+      live: true,
     }),
     maxReadBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
       description: 'Largest read by fs.read in bytes (1 MiB); more is refused with 413 file_too_large, never clamped: read in ranges.',
       env: 'MOAT_TOOLS_MAX_READ_BYTES',
       weakens: 'Larger reads cost memory per request (the reply holds the content, base64 for binary).',
+      live: true,
     }),
-    maxWriteBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
+    maxWriteBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: MAX_WRITE_BYTES_CEILING }), {
       description: 'Largest content written by fs.write in bytes (1 MiB); the invoke route accepts bodies big enough for it.',
       env: 'MOAT_TOOLS_MAX_WRITE_BYTES',
       weakens: 'Larger writes raise the body size of POST /api/v1/tools/invoke and the memory held per request.',
+      live: true,
     }),
     exec: section('The exec tool: argv only (never a shell), scrubbed environment, time and output caps, bubblewrap sandbox.', {
       env: knob(Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), { default: [], maxItems: 128 }), {
@@ -67,31 +75,37 @@ export const toolKnobs = {
           "Names of the gateway's environment variables passed to commands. Default: none (commands get PATH and HOME only). MOAT_* names are refused.",
         env: 'MOAT_TOOLS_EXEC_ENV',
         weakens: 'Every listed variable (an API key, a cloud credential) is readable by every command a client runs.',
+        live: true,
       }),
       timeoutMs: knob(Type.Integer({ default: 30_000, minimum: 100, maximum: 3_600_000 }), {
         description: 'Wall time of a command in milliseconds (30 s); then its whole process group gets SIGTERM, and SIGKILL a second later. A client may ask for less, never more.',
         env: 'MOAT_TOOLS_EXEC_TIMEOUT_MS',
         weakens: 'Longer lets a command hold a process slot and CPU for longer.',
+        live: true,
       }),
       maxOutputBytes: knob(Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }), {
         description: 'Bytes kept of stdout and of stderr each (1 MiB); the rest is discarded and `truncated` is set.',
         env: 'MOAT_TOOLS_EXEC_MAX_OUTPUT_BYTES',
+        live: true,
       }),
       maxConcurrent: knob(Type.Integer({ default: 4, minimum: 1, maximum: 256 }), {
         description: 'Commands running at once; more are refused with 503 overloaded.',
         env: 'MOAT_TOOLS_EXEC_MAX_CONCURRENT',
         weakens: 'More concurrent commands let one client take more of the host.',
+        live: true,
       }),
       network: knob(Type.Boolean({ default: false }), {
         description: 'Give sandboxed commands the network (bubblewrap --share-net). Without the sandbox commands always have it.',
         env: 'MOAT_TOOLS_EXEC_NETWORK',
         weakens: 'Commands can reach the network, including this host\'s loopback services, bypassing the egress guard.',
+        live: true,
       }),
       sandbox: knob(Type.Union([Type.Literal('auto'), Type.Literal('required'), Type.Literal('off')], { default: 'auto' }), {
         description:
           '`auto`: run commands in a bubblewrap sandbox (only the workspace and read-only system directories) when bwrap works, else without one (warned at boot); `required`: exec is unavailable without it; `off`: never.',
         env: 'MOAT_TOOLS_EXEC_SANDBOX',
         weakens: 'Without the sandbox a command sees the whole host as the gateway\'s user: its data dir, tokens and the network.',
+        live: true,
       }),
     }),
   }),
