@@ -1,6 +1,6 @@
 /**
  * Guessing sign-in codes: the exchange shares the lockout and the `pair` rate class with
- * POST /api/v1/pair and bad tokens. Wrong, used and expired codes count towards the client's lockout
+ * POST /api/v1/pair (pairing and sign-in codes have one counter; bad tokens their own). Wrong, used and expired codes count towards the client's lockout
  * (injected clock); a locked client is refused even the right code and learns nothing; a redeemed
  * code starts the count over; the pair budget is one budget for both pairing routes.
  */
@@ -42,7 +42,7 @@ describe('lockout', () => {
     expect(ok.status).toBe(201);
   });
 
-  it('counts a used code, an expired code, a link code guess and a bad token alike, on one count', async () => {
+  it('counts a used code, an expired code and a link code guess on one count; a bad token counts on its own (failures by kind)', async () => {
     const g = await boot({ lockout: { after: 4, baseMs: 1000, maxMs: 1000 } });
     const used = await mintConsoleCode(g);
     const short = await mintConsoleCode(g, ['read'], { ttlSeconds: 10 });
@@ -53,6 +53,8 @@ describe('lockout', () => {
     expect((await exchange(g, short.link)).status).toBe(403);
     expect((await exchange(g, 'Z'.repeat(43))).status).toBe(403);
     expect((await g.fetch('/api/v1/status', { auth: BAD_TOKEN })).status).toBe(401);
+    // The bad token was a token failure: the fourth code failure is still answered, not locked.
+    expect((await exchange(g, 'Y'.repeat(43))).json.code).toBe('pairing_code_invalid');
     expect((await exchange(g, good.link)).json.code).toBe('locked_out');
     await g.fetch('/api/v1/audit?after=0&limit=1').catch(() => undefined);
     clock += 1000;
