@@ -50,7 +50,7 @@ import { lockout } from './security/lockout.js';
 import { memoryLimiterStore } from './security/limiter-store.js';
 import { originGuard } from './security/origin-guard.js';
 import { rateLimit, rateLimitOptions } from './security/rate-limit.js';
-import { isAcceptableSuppliedToken } from './security/tokens.js';
+import { isAcceptableSuppliedToken } from './crypto/tokens.js';
 import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqliteTokenStore } from './store/sqlite/identity.js';

@@ -24,7 +24,7 @@ import type { hostGuard } from '../security/host-guard.js';
 import type { Budget, InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout, LockoutKind } from '../security/lockout.js';
 import type { originGuard } from '../security/origin-guard.js';
-import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/principal.js';
+import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/guard-state.js';
 import type { rateLimit } from '../security/rate-limit.js';
 
 export interface Guards {

@@ -22,7 +22,7 @@ export interface UpgradeOptions {
   pipeline: Pipeline;
   log: Logger;
   /** Takes a stream slot for the guarded request (throws too_many_streams, concurrency_limited); returns its release. */
-  openStream(state: import('../security/principal.js').GuardState): () => void;
+  openStream(state: import('../security/guard-state.js').GuardState): () => void;
   proxy(ctx: UpgradeContext): Promise<void>;
   events(ctx: EventsUpgradeContext): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** The acting principal of a request, as plain data for the domain. */
 import type { FastifyRequest } from 'fastify';
-import { seesAllJobs } from '../security/scopes.js';
+import { seesAllJobs } from '../crypto/scopes.js';
 
 export function actorOf(req: FastifyRequest): { id: string; name: string } {
   const p = req.moat?.principal;

@@ -17,7 +17,8 @@ import type { HookRegistry } from '../domain/hooks/registry.js';
 import type { TriggerService } from '../domain/hooks/triggers.js';
 import type { ActionLinks } from '../domain/tasks/links.js';
 import type { TaskService } from '../domain/tasks/service.js';
-import type { GuardState, Principal } from '../security/principal.js';
+import type { Principal } from '../crypto/principal.js';
+import type { GuardState } from '../security/guard-state.js';
 
 export interface StatusView {
   version: string;

@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SERVICE_NAME_PATTERN, serviceSchema } from '../config/sections/services.js';
 import type { ServiceSpec } from '../domain/services/index.js';
 import { withoutProbeDetail } from '../domain/supervisor/status.js';
-import { scopeHeld } from '../security/scopes.js';
+import { scopeHeld } from '../crypto/scopes.js';
 import { actorOf, callContextOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 

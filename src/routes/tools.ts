@@ -1,7 +1,7 @@
 /** /api/v1/tools: the tool list with risk and what this token may call, and POST /api/v1/tools/invoke. Scope tools. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { scopeAllows } from '../security/scopes.js';
+import { scopeAllows } from '../crypto/scopes.js';
 import { callContextOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 

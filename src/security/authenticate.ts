@@ -6,8 +6,8 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
-import { ANONYMOUS_ADMIN, type Principal } from './principal.js';
-import { tokenDigest } from './tokens.js';
+import { ANONYMOUS_ADMIN, type Principal } from '../crypto/principal.js';
+import { tokenDigest } from '../crypto/tokens.js';
 
 export interface TokenVerifier {
   /** The principal whose token has this SHA-256 digest, or null (unknown, expired, revoked). */

@@ -4,8 +4,9 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
-import type { Principal, ScopeRequirement } from './principal.js';
-import { scopeAllows, scopeHeld } from './scopes.js';
+import type { Principal } from '../crypto/principal.js';
+import { scopeAllows, scopeHeld } from '../crypto/scopes.js';
+import type { ScopeRequirement } from './guard-state.js';
 
 export function authorize() {
   /** Returns the scope that was required (recorded in the audit entry). */

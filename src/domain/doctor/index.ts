@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadChainKey } from '../../audit/key.js';
 import { SECURITY_DIR, verifyRecord } from '../../audit/record.js';
 import { CREDENTIAL_FAILURE_CODES } from '../../observe/counters.js';
-import { isWellFormedToken } from '../../security/tokens.js';
+import { isWellFormedToken } from '../../crypto/tokens.js';
 import { activityChecks } from './activity.js';
 import { auditChecks, auditKeyFacts } from './audit.js';
 import { containerChecks } from './containers.js';

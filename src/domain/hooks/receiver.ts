@@ -9,7 +9,7 @@ import type { AuditSink } from '../../audit/event.js';
 import type { Config } from '../../config/schema.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { checkJsonDepth } from '../../security/json-depth.js';
+import { checkJsonDepth } from '../../crypto/json-depth.js';
 import type { HookStore } from '../../store/types.js';
 import type { ActionRunner, Outcome } from './actions.js';
 import type { HookRegistry } from './registry.js';

@@ -6,7 +6,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { ActionSchema, HookConfigSchema, VerifyScheme } from '../../config/sections/hooks.js';
 import { GatewayError } from '../../errors.js';
-import { seal, unseal } from '../../security/seal.js';
+import { seal, unseal } from '../../crypto/seal.js';
 import { standardWebhooksKey } from './verify/standard-webhooks.js';
 import type { HookRow, HookStore } from '../../store/types.js';
 

@@ -4,7 +4,7 @@
  */
 import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateToken, isWellFormedToken } from '../../security/tokens.js';
+import { generateToken, isWellFormedToken } from '../../crypto/tokens.js';
 import { readIfExists, writeFileAtomic } from '../../store/files.js';
 
 export const ADMIN_TOKEN_FILE = 'gateway-token';

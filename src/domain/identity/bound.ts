@@ -4,7 +4,7 @@
  * `sweepMs` when it expires. A request is checked when it arrives; a stream is held to the same rule
  * for as long as it is open. Auth off (the anonymous principal) binds nothing.
  */
-import type { Principal } from '../../security/principal.js';
+import type { Principal } from '../../crypto/principal.js';
 import type { TokenService } from './tokens.js';
 
 export type EndReason = 'revoked' | 'rotated' | 'expired';

@@ -5,8 +5,8 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
-import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../security/pairing.js';
-import { randomId } from '../../security/tokens.js';
+import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../crypto/pairing.js';
+import { randomId } from '../../crypto/tokens.js';
 import type { PairingStore } from '../../store/types.js';
 import { checkScopes, checkTokenName, type Actor, type TokenService, type TokenView } from './tokens.js';
 

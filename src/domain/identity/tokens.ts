@@ -7,9 +7,9 @@
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
-import type { Principal } from '../../security/principal.js';
-import { isScope } from '../../security/scopes.js';
-import { digestsEqual, generateToken, randomId, tokenDigest } from '../../security/tokens.js';
+import type { Principal } from '../../crypto/principal.js';
+import { isScope } from '../../crypto/scopes.js';
+import { digestsEqual, generateToken, randomId, tokenDigest } from '../../crypto/tokens.js';
 import type { TokenRecord, TokenStore } from '../../store/types.js';
 import { writeAdminToken } from './admin-token.js';
 

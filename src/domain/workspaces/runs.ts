@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AuditSink } from '../../audit/event.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { randomId } from '../../security/tokens.js';
+import { randomId } from '../../crypto/tokens.js';
 import { ensureDir } from '../../store/files.js';
 import type { RunRecord, RunStore } from '../../store/types.js';
 import type { WorkspaceOptions } from './options.js';
