@@ -54,6 +54,7 @@ import { isAcceptableSuppliedToken } from './crypto/tokens.js';
 import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqliteTokenStore } from './store/sqlite/identity.js';
+import type { Actor } from './api/actor.js';
 
 export { GATEWAY_FILE, auditKeyInfo, doctorOffline, modeOf, offlineAuditPaths, runningGatewayPid, verifyAuditDir } from './gateway/offline.js';
 
@@ -411,7 +412,7 @@ export class Gateway {
    * and every part prepares it first (any refusal changes nothing), the overrides are written to
    * <dataDir>/config.runtime.json, then every part commits, and the change is audited (keys only).
    */
-  patchConfig(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> } {
+  patchConfig(patch: unknown, actor: Actor): { config: unknown; sources: Record<string, string> } {
     checkPatchKeys(patch, Object.keys(ConfigSchema.properties));
     const runtime = mergePatch(this.runtimeOverrides, restoreRedacted(patch, this.config)) as Record<string, unknown>;
     const loaded = loadConfig({ ...this.opts, runtime });

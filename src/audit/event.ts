@@ -2,6 +2,7 @@
  * What an audit entry holds: who, what, from where and the outcome, never a secret, a body or a
  * query-string value. Headers pass through an allowlist and are truncated.
  */
+import type { Actor } from '../api/actor.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'error' | 'blocked';
 
@@ -9,7 +10,7 @@ export interface AuditEvent {
   /** Dotted kind: http.write, auth.failure, auth.lockout, ratelimit.refused, token.created, gateway.boot, ... */
   type: string;
   outcome: AuditOutcome;
-  actor?: { id: string; name: string } | undefined;
+  actor?: Actor | undefined;
   client?: string | undefined;
   /** The gateway's own id of the request (the X-Request-Id of its response and `reqId` of its log line). */
   requestId?: string | undefined;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { KNOBS } from './load.js';
 import type { Config } from './schema.js';
+import type { Actor } from '../api/actor.js';
 
 /** Top-level keys PATCH /api/v1/config may change (the same keys as the config file). */
 export const LIVE_KEYS = ['services', 'hooks', 'triggers', 'tools', 'egress', 'rateLimit', 'allowedOrigins', 'publicNames', 'notifications', 'mounts'] as const;
@@ -51,7 +52,7 @@ export function checkPatchKeys(patch: unknown, known: readonly string[]): void {
 export interface Reconfigurable {
   name: string;
   /** Compiles/validates for `next` and returns the commit; throws (config_invalid...) to refuse. */
-  prepare(next: Readonly<Config>, previous: Readonly<Config>, actor: { id: string; name: string }): () => void;
+  prepare(next: Readonly<Config>, previous: Readonly<Config>, actor: Actor): () => void;
 }
 
 /**

@@ -19,6 +19,7 @@ import type { ActionLinks } from '../domain/tasks/links.js';
 import type { TaskService } from '../domain/tasks/service.js';
 import type { Principal } from '../crypto/principal.js';
 import type { GuardState } from '../security/guard-state.js';
+import type { Actor } from '../api/actor.js';
 
 export interface StatusView {
   version: string;
@@ -62,14 +63,14 @@ export interface EgressView {
 /** The live configuration (GET/PATCH /api/v1/config). */
 export interface LiveConfigView {
   view(): { config: unknown; sources: Record<string, string> };
-  patch(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> };
+  patch(patch: unknown, actor: Actor): { config: unknown; sources: Record<string, string> };
 }
 
 /** moat doctor on the running gateway. */
 export interface DoctorView {
   run(): Promise<DoctorReport>;
   /** Repairs what is safe (audited as doctor.fixed with each action), then checks again. */
-  fix(actor: { id: string; name: string }): Promise<FixReport>;
+  fix(actor: Actor): Promise<FixReport>;
 }
 
 /** GET /metrics: the Prometheus text, and whether it is open without a token (loopback only). */
@@ -101,7 +102,7 @@ export interface RouteDeps {
   schedules: Scheduler;
   events: EventBus;
   streams: StreamSlots;
-  callbackSecret(actor: { id: string; name: string }): string;
+  callbackSecret(actor: Actor): string;
   /** Hooks: the admin API (routes/hooks.ts) and deliveries to /hooks/<name> (routes/hook-deliveries.ts). */
   hooks: HookRegistry;
   hookReceiver: HookReceiver;

@@ -7,13 +7,14 @@ import type { Command } from 'commander';
 import type { MoatClient } from '../../client/index.js';
 import { addClientFlags, clientFrom, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
+import type { Actor } from '../../api/actor.js';
 
 interface Entry {
   seq: number;
   ts: string;
   type: string;
   outcome: string;
-  actor?: { id: string; name: string };
+  actor?: Actor;
   client?: string;
   method?: string;
   route?: string;

@@ -10,6 +10,7 @@ import { GatewayError, isGatewayError } from '../../errors.js';
 import type { ActionRunner, Outcome } from './actions.js';
 import { idempotencyKey } from './receiver.js';
 import type { Headers } from './verify/types.js';
+import type { Actor } from '../../api/actor.js';
 
 export type TriggerSpec = Static<typeof TriggerConfigSchema>;
 
@@ -18,7 +19,7 @@ export interface TriggerCall {
   body: unknown;
   query: Readonly<Record<string, unknown>>;
   headers: Headers;
-  actor: { id: string; name: string; admin: boolean };
+  actor: Actor & { admin: boolean };
   client: string;
   requestId: string;
 }

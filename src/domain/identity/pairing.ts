@@ -8,7 +8,8 @@ import type { AuditSink } from '../../audit/event.js';
 import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../crypto/pairing.js';
 import { randomId } from '../../crypto/tokens.js';
 import type { PairingStore } from '../../store/types.js';
-import { checkScopes, checkTokenName, type Actor, type TokenService, type TokenView } from './tokens.js';
+import { checkScopes, checkTokenName, type TokenService, type TokenView } from './tokens.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface MintInput {
   scopes: string[];

@@ -19,7 +19,8 @@ import { ContainerHost, type EngineFacts } from './containers.js';
 import { LogCapture, type LogLine } from './log-capture.js';
 import { RunFile, sweepOrphans } from './orphans.js';
 import { statusOf, type ServiceState, type ServiceStatus } from './status.js';
-import { ServiceUnit, type Actor, type ServiceEvent } from './unit.js';
+import { ServiceUnit, type ServiceEvent } from './unit.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface SupervisorOptions {
   registry: ServiceRegistry;

@@ -19,16 +19,12 @@ import type { LogCapture } from './log-capture.js';
 import type { RunFile } from './orphans.js';
 import { RunningProcess, type ExitInfo } from './process-runner.js';
 import type { ServiceState, UnitSnapshot } from './status.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface ServiceEvent {
   type: string;
   service: string;
   [k: string]: unknown;
-}
-
-export interface Actor {
-  id: string;
-  name: string;
 }
 
 export interface UnitContext {

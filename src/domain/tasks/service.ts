@@ -15,7 +15,8 @@ import { randomId } from '../../crypto/tokens.js';
 import type { TaskRecord, TaskState, TaskStore } from '../../store/types.js';
 import type { EventBus, MoatEvent } from '../events/bus.js';
 import type { JobService } from '../jobs/queue.js';
-import { EDITABLE, LINK_ACTOR, PATCH_TRANSITIONS, eventView, taskView, type Actor, type CommentView, type PendingJob, type Reviewer, type TaskContent, type TaskEventView, type TaskView } from './views.js';
+import { EDITABLE, LINK_ACTOR, PATCH_TRANSITIONS, eventView, taskView, type CommentView, type PendingJob, type Reviewer, type TaskContent, type TaskEventView, type TaskView } from './views.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface TaskInput {
   title: string;

@@ -16,11 +16,7 @@ import type { WorkspaceOptions } from './options.js';
 import { displayPath, parseClientPath, resolveClientPath, type Roots, type ScopeRoot } from './scope.js';
 import { openScopedDir, scopedFsSupported } from './scoped-fs.js';
 import { removeTreeBelow } from './scoped-write.js';
-
-export interface Actor {
-  id: string;
-  name: string;
-}
+import type { Actor } from '../../api/actor.js';
 
 /** Who is asking: runs of other tokens are invisible unless `admin`. */
 export interface Viewer {
