@@ -4,10 +4,18 @@
  * locked-out client is refused before its credential is looked at, so it never learns whether a
  * token was valid. Failures are counted by the caller (see http/pipeline.ts) from the error code.
  */
-import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import { ANONYMOUS_ADMIN, type Principal } from '../crypto/principal.js';
 import { tokenDigest } from '../crypto/tokens.js';
+
+/** What bearer authentication reads: the raw message (Node's IncomingMessage, or Fastify's request.raw). */
+export interface BearerRequest {
+  readonly headers: { readonly authorization?: string | undefined };
+  /** Every Authorization line as sent (Node's `headers` keeps only the first). */
+  readonly rawHeaders: readonly string[];
+  /** The connection: a keep-alive client's header is hashed once per connection. */
+  readonly socket?: object | null | undefined;
+}
 
 export interface TokenVerifier {
   /** The principal whose token has this SHA-256 digest, or null (unknown, expired, revoked). */
@@ -24,8 +32,8 @@ const CHALLENGE = { 'www-authenticate': 'Bearer realm="moat"' };
 const CHALLENGE_INVALID = { 'www-authenticate': 'Bearer realm="moat", error="invalid_token"' };
 
 /** Counts Authorization headers in the raw list: Node keeps only the first of several. */
-function authorizationCount(req: FastifyRequest): number {
-  const raw = req.raw.rawHeaders;
+function authorizationCount(req: BearerRequest): number {
+  const raw = req.rawHeaders;
   let n = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -56,7 +64,7 @@ function digestFor(connection: object, header: string): string {
 export function authenticate(opts: AuthenticateOptions) {
   const { enabled, verifier } = opts;
 
-  function authenticate(req: FastifyRequest, now: number): Principal {
+  function authenticate(req: BearerRequest, now: number): Principal {
     if (!enabled) return ANONYMOUS_ADMIN;
     const header = req.headers.authorization;
     if (header === undefined) throw new GatewayError('auth_required', 'send Authorization: Bearer <token>', { headers: CHALLENGE });
@@ -66,7 +74,7 @@ export function authenticate(opts: AuthenticateOptions) {
       throw new GatewayError('token_invalid', 'Authorization must use the Bearer scheme', { headers: CHALLENGE_INVALID });
     }
     if (header.length > 7 + MAX_SECRET_LENGTH) throw new GatewayError('token_invalid', 'token unknown, expired or revoked', { headers: CHALLENGE_INVALID });
-    const principal = verifier.verifyDigest(digestFor(req.raw.socket ?? req.raw, header), now);
+    const principal = verifier.verifyDigest(digestFor(req.socket ?? req, header), now);
     if (principal === null) throw new GatewayError('token_invalid', 'token unknown, expired or revoked', { headers: CHALLENGE_INVALID });
     return principal;
   }

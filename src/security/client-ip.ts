@@ -3,9 +3,15 @@
  * the socket peer is a configured trusted proxy, and then the client is the rightmost address that
  * is not itself a trusted proxy, so a forged leftmost entry changes nothing. Reads config only.
  */
-import type { FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import { GatewayError } from '../errors.js';
+
+/** What the client address is derived from: the raw message (Node's IncomingMessage, or Fastify's request.raw). */
+export interface AddressedRequest {
+  /** Read for X-Forwarded-For, when the peer is a trusted proxy. */
+  readonly headers: { readonly [name: string]: string | string[] | undefined };
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null | undefined;
+}
 
 export interface ClientIpOptions {
   /** CIDRs or single addresses. Empty (default): X-Forwarded-For is ignored. */
@@ -59,8 +65,8 @@ function inRanges(ranges: Range[], a: ipaddr.IPv4 | ipaddr.IPv6): boolean {
 export function clientIp(initial: ClientIpOptions) {
   let ranges = compile(initial);
 
-  function clientIp(req: FastifyRequest): string {
-    const peer = normaliseAddress(req.raw.socket?.remoteAddress ?? '');
+  function clientIp(req: AddressedRequest): string {
+    const peer = normaliseAddress(req.socket?.remoteAddress ?? '');
     if (ranges.length === 0) return peer;
     const peerAddr = parseAddress(peer);
     if (!peerAddr || !inRanges(ranges, peerAddr)) return peer;
