@@ -11,6 +11,7 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { AuditSink } from '../audit/event.js';
 import { pickHeaders } from '../audit/event.js';
+import type { RefusalType } from '../audit/types.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
@@ -92,7 +93,7 @@ export interface PipelineOptions {
 const LOCKOUT_KIND: Partial<Record<ErrorCode, LockoutKind>> = { token_invalid: 'token', pairing_code_invalid: 'pairing' };
 
 /** Refusals that are audited as denials, with their event type. */
-const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
+const DENIAL_EVENTS: Partial<Record<ErrorCode, RefusalType>> = {
   auth_required: 'auth.failure',
   token_invalid: 'auth.failure',
   locked_out: 'auth.locked_out',

@@ -49,7 +49,7 @@ export class TriggerService {
   }
 
   async call(c: TriggerCall): Promise<Outcome> {
-    const base = { type: 'trigger.call', actor: { id: c.actor.id, name: c.actor.name }, client: c.client, requestId: c.requestId, method: 'POST', route: '/api/v1/triggers/*' };
+    const base = { type: 'trigger.call' as const, actor: { id: c.actor.id, name: c.actor.name }, client: c.client, requestId: c.requestId, method: 'POST', route: '/api/v1/triggers/*' };
     const trigger = this.byPath.get(c.path);
     if (!trigger) {
       this.opts.audit.record({ ...base, outcome: 'denied', code: 'trigger_not_found', detail: { reason: 'unknown_path' } });
