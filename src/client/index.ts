@@ -1,7 +1,8 @@
 /**
  * Typed HTTP client for a running gateway. Finds the URL, admin token and TLS fingerprint in the
  * data dir (or takes them as overrides) and pins the certificate by its SHA-256 fingerprint: no
- * `-k`, no trust-on-first-use prompts. Imports errors only, never server code.
+ * `-k`, no trust-on-first-use prompts. Imports the import-free api/ only (the data dir's names),
+ * never server code.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +13,7 @@ import tls from 'node:tls';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Agent, Dispatcher } from 'undici';
 import { exchange, normalizeFingerprint, type Exchange } from './transport.js';
+import { dataDirPaths } from '../api/data-dir.js';
 
 /** undici is required by the first event stream only (short requests use node:http, see transport.ts). */
 const requireUndici = createRequire(import.meta.url);
@@ -64,7 +66,7 @@ interface GatewayFile {
 
 function readGatewayFile(dataDir: string): GatewayFile | undefined {
   try {
-    return JSON.parse(readFileSync(join(dataDir, 'gateway.json'), 'utf8')) as GatewayFile;
+    return JSON.parse(readFileSync(dataDirPaths(dataDir).gatewayFile, 'utf8')) as GatewayFile;
   } catch {
     return undefined;
   }
@@ -256,7 +258,7 @@ function toEvent(e: EventSourceMessage): { id: string | null; event: string; dat
 
 function readToken(dataDir: string): string | undefined {
   try {
-    return readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim() || undefined;
+    return readFileSync(dataDirPaths(dataDir).adminToken, 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

@@ -9,14 +9,14 @@ import { GatewayError } from '../errors.js';
 import { KNOBS } from './load.js';
 import type { Config } from './schema.js';
 import type { Actor } from '../api/actor.js';
+import { dataDirPaths } from '../api/data-dir.js';
 
 /** Top-level keys PATCH /api/v1/config may change (the same keys as the config file). */
 export const LIVE_KEYS = ['services', 'hooks', 'triggers', 'tools', 'egress', 'rateLimit', 'allowedOrigins', 'publicNames', 'notifications', 'mounts'] as const;
 
-export const RUNTIME_FILE = 'config.runtime.json';
-
+/** <dataDir>/config.runtime.json: the live changes, read at boot over the config file. */
 export function runtimeFile(dataDir: string): string {
-  return join(dataDir, RUNTIME_FILE);
+  return dataDirPaths(dataDir).runtimeConfig;
 }
 
 type Obj = Record<string, unknown>;

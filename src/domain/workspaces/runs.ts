@@ -17,6 +17,7 @@ import { displayPath, parseClientPath, resolveClientPath, type Roots, type Scope
 import { openScopedDir, scopedFsSupported } from './scoped-fs.js';
 import { removeTreeBelow } from './scoped-write.js';
 import type { Actor } from '../../api/actor.js';
+import { dataDirPaths } from '../../api/data-dir.js';
 
 /** Who is asking: runs of other tokens are invisible unless `admin`. */
 export interface Viewer {
@@ -96,7 +97,7 @@ export class WorkspaceService {
 
   /** Creates <dataDir>/workspaces (0700) and checks that scoped opens work on this system. */
   start(): void {
-    const dir = join(this.opts.dataDir, 'workspaces');
+    const dir = dataDirPaths(this.opts.dataDir).workspaces;
     ensureDir(dir);
     this.base = { label: 'workspaces', hostPath: realpathSync(dir), readOnly: false };
     this.supported = scopedFsSupported();
