@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { curlCommand } from '../hints.js';
 import { collect, parseDuration, printJson } from '../output.js';
+import type { PairingCodeMinted } from '../../api/identity.js';
 
 export function pairCommand(program: Command): void {
   addClientFlags(program.command('pair').description('print a pairing code; the device sends it as X-Pairing-Code to POST /api/v1/pair'))
@@ -19,7 +20,7 @@ export function pairCommand(program: Command): void {
         ...(opts.name ? { name: opts.name } : {}),
       };
       const { r, url, dataDir } = await withClient(opts, async (c) => ({
-        r: await c.post<{ code: string; scopes: string[]; expiresAt: string }>('/api/v1/pairing-codes', body),
+        r: await c.post<PairingCodeMinted>('/api/v1/pairing-codes', body),
         url: c.url,
         dataDir: c.dataDir,
       }));

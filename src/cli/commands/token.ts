@@ -2,17 +2,7 @@
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { collect, parseDuration, printJson, printTable } from '../output.js';
-
-interface TokenView {
-  id: string;
-  name: string;
-  scopes: string[];
-  kind: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+import type { AdminTokenRotated, TokenCreated, TokenList, TokenView } from '../../api/identity.js';
 
 export function tokenCommand(program: Command): void {
   const token = program.command('token').description('scoped tokens: create, list, revoke, rotate the admin token');
@@ -23,7 +13,7 @@ export function tokenCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { name: string; scope?: string[]; ttl?: string; json?: boolean }) => {
       const body = { name: opts.name, scopes: opts.scope ?? ['read'], ...(opts.ttl ? { ttlSeconds: parseDuration(opts.ttl) } : {}) };
-      const created = await withClient(opts, (c) => c.post<TokenView & { token: string }>('/api/v1/tokens', body));
+      const created = await withClient(opts, (c) => c.post<TokenCreated>('/api/v1/tokens', body));
       if (opts.json) return printJson(created);
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`token ${created.id} (${created.name}) scopes ${created.scopes.join(',')}, expires ${created.expiresAt ?? 'never'}; the secret above is shown only once\n`);
@@ -31,7 +21,7 @@ export function tokenCommand(program: Command): void {
   addClientFlags(token.command('list').alias('ls').description('list tokens (never their secrets)'))
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
-      const { tokens } = await withClient(opts, (c) => c.get<{ tokens: TokenView[] }>('/api/v1/tokens'));
+      const { tokens } = await withClient(opts, (c) => c.get<TokenList>('/api/v1/tokens'));
       if (opts.json) return printJson(tokens);
       printTable(tokens.map((t) => ({ ...t, state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })), ['id', 'name', 'scopes', 'state', 'expiresAt', 'lastUsedAt']);
     });
@@ -43,7 +33,7 @@ export function tokenCommand(program: Command): void {
     });
   addClientFlags(token.command('rotate-admin').description('replace the admin token in <dataDir>/gateway-token; the old one stops working at once'))
     .action(async (opts: ClientFlags) => {
-      const r = await withClient(opts, (c) => c.post<{ tokenFile: string }>('/api/v1/tokens/rotate-admin'));
+      const r = await withClient(opts, (c) => c.post<AdminTokenRotated>('/api/v1/tokens/rotate-admin'));
       process.stdout.write(`admin token rotated; the new one is in ${r.tokenFile}\n`);
     });
 }
