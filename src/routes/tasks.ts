@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { SERVICE_NAME_PATTERN } from '../config/sections/services.js';
+import { SERVICE_NAME_PATTERN } from '../api/services.js';
 import { scopeAllows } from '../crypto/scopes.js';
 import { MAX_LINK_TTL_SECONDS } from '../domain/tasks/links.js';
 import { TASK_STATES } from '../domain/tasks/views.js';

@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { section } from './section.js';
-import { SERVICE_NAME_PATTERN } from './services.js';
+import { SERVICE_NAME_PATTERN } from '../../api/services.js';
 
 /** Hook names: a URL segment (`/hooks/<name>`) and an audit field, so nothing else. */
 export const HOOK_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
