@@ -8,7 +8,7 @@ import type { PairingService } from '../domain/identity/pairing.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { JobService } from '../domain/jobs/queue.js';
 import type { Scheduler } from '../domain/schedules/scheduler.js';
-import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
+import type { EGRESS_PURPOSE_NAMES } from '../api/egress.js';
 import type { ToolService } from '../domain/tools/registry.js';
 import type { WorkspaceService } from '../domain/workspaces/runs.js';
 import type { ServiceProxy, Supervisor } from '../domain/services/index.js';
