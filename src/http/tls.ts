@@ -7,7 +7,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync, chmodSync } from 'node:fs';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { join } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { ensureDir, readIfExists, writeFileAtomic } from '../store/files.js';
 import { issueSelfSigned } from './self-signed.js';
