@@ -55,6 +55,7 @@ import { ensureDir, readIfExists, writeFileAtomic } from './store/files.js';
 import { openDatabase, type Db } from './store/sqlite/database.js';
 import { sqliteTokenStore } from './store/sqlite/identity.js';
 import type { Actor } from './api/actor.js';
+import type { GatewayFile } from './api/data-dir.js';
 
 export { GATEWAY_FILE, auditKeyInfo, doctorOffline, modeOf, offlineAuditPaths, runningGatewayPid, verifyAuditDir } from './gateway/offline.js';
 
@@ -73,12 +74,6 @@ export interface GatewayOptions extends ConfigInput {
   unsafeAuditSinkForBenchmarks?: AuditSink;
 }
 
-export interface GatewayInfo {
-  url: string;
-  pid: number;
-  tlsFingerprint: string | null;
-  startedAt: string;
-}
 
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -371,7 +366,7 @@ export class Gateway {
     this.startedAt = now();
     this.live = liveParts({ guards, posture, port: addr.port, house, toolbox, log });
 
-    const info: GatewayInfo = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
+    const info: GatewayFile = { url: this.url, pid: process.pid, tlsFingerprint: this.tlsFingerprint, startedAt: new Date(this.startedAt).toISOString() };
     writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
 
     const weakenings = [...posture.warnings, ...toolbox.warnings(), ...this.hookWarnings];

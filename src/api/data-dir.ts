@@ -51,6 +51,15 @@ export const DATA_DIR = {
 
 export type DataDirName = keyof typeof DATA_DIR;
 
+/** What gateway.json holds: written by the running gateway, read by clients (its url and certificate pin) and by the next start. */
+export interface GatewayFile {
+  url: string;
+  pid: number;
+  /** SHA-256 fingerprint of the certificate served, null without TLS. */
+  tlsFingerprint: string | null;
+  startedAt: string;
+}
+
 export type DataDirPaths = { readonly [K in DataDirName]: string } & {
   /** keys/<name>.key */
   key(name: string): string;

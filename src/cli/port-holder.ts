@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DATA_DIR, dataDirPaths } from '../api/data-dir.js';
+import { DATA_DIR, dataDirPaths, type GatewayFile } from '../api/data-dir.js';
 
 export interface PortHolder {
   pid: number | null;
@@ -81,7 +81,7 @@ function dataDirOfPid(pid: number): string | null {
 function dataDirByGatewayFile(port: number, pid: number | null, candidates: readonly string[]): string | null {
   for (const dir of candidates) {
     try {
-      const info = JSON.parse(readFileSync(dataDirPaths(dir).gatewayFile, 'utf8')) as { url?: string; pid?: number };
+      const info = JSON.parse(readFileSync(dataDirPaths(dir).gatewayFile, 'utf8')) as Partial<GatewayFile>;
       if (info.url && new URL(info.url).port === String(port) && (pid === null || info.pid === pid)) return dir;
     } catch {
       // no gateway.json there

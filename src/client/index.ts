@@ -13,7 +13,8 @@ import tls from 'node:tls';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Agent, Dispatcher } from 'undici';
 import { exchange, normalizeFingerprint, type Exchange } from './transport.js';
-import { dataDirPaths } from '../api/data-dir.js';
+import { dataDirPaths, type GatewayFile } from '../api/data-dir.js';
+import type { Problem } from '../api/problem.js';
 
 /** undici is required by the first event stream only (short requests use node:http, see transport.ts). */
 const requireUndici = createRequire(import.meta.url);
@@ -59,14 +60,10 @@ export interface Response<T> {
   body: T;
 }
 
-interface GatewayFile {
-  url?: string;
-  tlsFingerprint?: string | null;
-}
-
-function readGatewayFile(dataDir: string): GatewayFile | undefined {
+/** gateway.json as found: whatever a gateway (of any version) wrote, so every member may be missing. */
+function readGatewayFile(dataDir: string): Partial<GatewayFile> | undefined {
   try {
-    return JSON.parse(readFileSync(dataDirPaths(dataDir).gatewayFile, 'utf8')) as GatewayFile;
+    return JSON.parse(readFileSync(dataDirPaths(dataDir).gatewayFile, 'utf8')) as Partial<GatewayFile>;
   } catch {
     return undefined;
   }
@@ -155,7 +152,7 @@ export class MoatClient {
     let parsed: unknown = text;
     if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) parsed = JSON.parse(text);
     if (res.statusCode >= 400) {
-      const p = parsed as { code?: string; detail?: string };
+      const p = parsed as Partial<Problem>;
       throw new ClientError(p?.code ?? 'http_error', res.statusCode, p?.detail ?? `HTTP ${res.statusCode}`, parsed);
     }
     return { status: res.statusCode, headers: res.headers, body: parsed as T };
@@ -187,7 +184,7 @@ export class MoatClient {
       throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);
     }
     if (res.statusCode >= 400) {
-      const p = (await res.body.json().catch(() => ({}))) as { code?: string; detail?: string };
+      const p = (await res.body.json().catch(() => ({}))) as Partial<Problem>;
       throw new ClientError(p.code ?? 'http_error', res.statusCode, p.detail ?? `HTTP ${res.statusCode}`);
     }
     opts.onOpen?.();

@@ -14,6 +14,7 @@ import { GatewayError } from '../errors.js';
 import { RENEW_WITHIN_DAYS, certificateNames, namesOfCertificate, reissueSelfSigned } from '../http/tls.js';
 import { readIfExists } from '../store/files.js';
 import { verifyDataDir } from './record.js';
+import type { GatewayFile } from '../api/data-dir.js';
 
 export const GATEWAY_FILE = 'gateway.json';
 
@@ -59,7 +60,7 @@ export function verifyAuditDir(
 /** The pid <dataDir>/gateway.json names, or null when the file is missing or unreadable. */
 export function gatewayFilePid(dataDir: string): number | null {
   try {
-    const pid = (JSON.parse(readIfExists(join(dataDir, GATEWAY_FILE)) ?? 'null') as { pid?: unknown } | null)?.pid;
+    const pid = (JSON.parse(readIfExists(join(dataDir, GATEWAY_FILE)) ?? 'null') as Partial<GatewayFile> | null)?.pid;
     return typeof pid === 'number' ? pid : null;
   } catch {
     return null;

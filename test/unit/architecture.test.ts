@@ -120,6 +120,19 @@ describe('house rules a grep can see', () => {
     const again = /\binterface Actor\b|type Actor\s*=|\{ (readonly )?id: string; (readonly )?name: string \}/;
     expect(sources.filter((f) => f.rel !== 'api/actor.ts' && again.test(code(f))).map((f) => f.rel)).toEqual([]);
   });
+  it('src/api/ is import-free: TypeBox and node:path only, besides itself', () => {
+    const external = (f: { text: string }) => [...f.text.matchAll(/from\s+'([^'.][^']*)'/g)].map((m) => m[1] as string);
+    const bad = sources.filter((f) => f.rel.startsWith('api/')).flatMap((f) => external(f).filter((s) => s !== '@sinclair/typebox' && s !== 'node:path').map((s) => `${f.rel}: ${s}`));
+    expect(bad).toEqual([]);
+  });
+  it('routes answer with the API\'s schemas (src/api/), not shapes of their own (text answers aside)', () => {
+    const inline = /response:\s*\{[^}]*\bType\.(?!String\(\))/;
+    expect(sources.filter((f) => f.rel.startsWith('routes/') && inline.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
+  it('the CLI and the client type responses with the API\'s types, never an inline shape', () => {
+    const inline = /\.(get|post|delete|request)<\s*\{/;
+    expect(sources.filter((f) => /^(cli|client)\//.test(f.rel) && inline.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
   it('every file opens with a comment saying what it owns', () => {
     const bad = sources.filter((f) => !/^(#![^\n]*\n)?\/\*\*/.test(f.text));
     expect(bad.map((f) => f.rel)).toEqual([]);
