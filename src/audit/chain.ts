@@ -5,9 +5,9 @@
  * keyed (a legacy line), the SHA-256 of the whole line. No key material here.
  */
 import { hash } from 'node:crypto';
+import { AUDIT_CURRENT } from '../api/data-dir.js';
 
 export const GENESIS = '0'.repeat(64);
-export const CURRENT_FILE = 'audit.jsonl';
 /** Rotated files are named by the sequence number of their first entry, so names sort in chain order. */
 const ROTATED = /^audit-(\d{16})\.jsonl$/;
 
@@ -63,7 +63,7 @@ export function firstSeqOfName(name: string): number | undefined {
 /** Audit files of a directory listing in chain order: rotated ones by first seq, then the current. */
 export function chainOrder(names: readonly string[]): string[] {
   const rotated = names.filter(isRotatedName).sort();
-  return names.includes(CURRENT_FILE) ? [...rotated, CURRENT_FILE] : rotated;
+  return names.includes(AUDIT_CURRENT) ? [...rotated, AUDIT_CURRENT] : rotated;
 }
 
 /** The seq and prev of an entry line, or undefined when the line is not an entry. */

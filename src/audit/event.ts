@@ -2,14 +2,16 @@
  * What an audit entry holds: who, what, from where and the outcome, never a secret, a body or a
  * query-string value. Headers pass through an allowlist and are truncated.
  */
+import type { Actor } from '../api/actor.js';
+import type { AuditType, RefusalType } from './types.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'error' | 'blocked';
 
 export interface AuditEvent {
-  /** Dotted kind: http.write, auth.failure, auth.lockout, ratelimit.refused, token.created, gateway.boot, ... */
-  type: string;
+  /** Dotted kind, from the one table (src/audit/types.ts): http.write, auth.failure, token.created, ... */
+  type: AuditType;
   outcome: AuditOutcome;
-  actor?: { id: string; name: string } | undefined;
+  actor?: Actor | undefined;
   client?: string | undefined;
   /** The gateway's own id of the request (the X-Request-Id of its response and `reqId` of its log line). */
   requestId?: string | undefined;
@@ -28,7 +30,17 @@ export interface AuditEvent {
   mainSeq?: number | undefined;
 }
 
-export interface AuditEntry extends AuditEvent {
+/** A refusal, for the refusal counter: its type is one the table marks as a refusal. */
+export interface RefusalEvent extends AuditEvent {
+  type: RefusalType;
+}
+
+/**
+ * An entry as written, and as read back from a file: a log written by another version may hold
+ * types this one does not know, so its type is only a string.
+ */
+export interface AuditEntry extends Omit<AuditEvent, 'type'> {
+  type: string;
   seq: number;
   ts: string;
   /** Link of the previous entry (its mac; SHA-256 of the whole line for a legacy line); 64 zeros for the first. */
@@ -46,7 +58,7 @@ export interface AuditSink {
    * A refusal: repeated ones from one client are counted into one entry per window rather than
    * written one by one. A sink without it records every refusal.
    */
-  refused?(event: AuditEvent): void;
+  refused?(event: RefusalEvent): void;
 }
 
 export const AUDITED_HEADERS = ['user-agent', 'content-type', 'content-length', 'origin', 'idempotency-key', 'x-github-delivery', 'x-github-event'] as const;

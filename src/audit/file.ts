@@ -5,7 +5,7 @@
  */
 import { chmod, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CURRENT_FILE } from './chain.js';
+import { AUDIT_CURRENT } from '../api/data-dir.js';
 
 export class CurrentFile {
   private fd: FileHandle | null = null;
@@ -16,7 +16,7 @@ export class CurrentFile {
 
   /** Opens audit.jsonl for appending; `size` is its length after recovery. */
   async open(size: number): Promise<void> {
-    const path = join(this.dir, CURRENT_FILE);
+    const path = join(this.dir, AUDIT_CURRENT);
     this.fd = await open(path, 'a', 0o600);
     await chmod(path, 0o600);
     this.size = size;
@@ -42,7 +42,7 @@ export class CurrentFile {
   /** Renames the current file to `closeAs` (read-only) and opens a new one. Safe to retry. */
   async rotate(closeAs: string): Promise<void> {
     await this.close();
-    const current = join(this.dir, CURRENT_FILE);
+    const current = join(this.dir, AUDIT_CURRENT);
     const target = join(this.dir, closeAs);
     if (await exists(current)) {
       // Never overwrite a file of the chain: refuse (the writer retries, loudly) instead.

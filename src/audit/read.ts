@@ -4,9 +4,10 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CURRENT_FILE, chainOrder, firstSeqOfName, parseLink } from './chain.js';
+import { chainOrder, firstSeqOfName, parseLink } from './chain.js';
 import type { AuditEntry } from './event.js';
 import { forEachLine, readFirstLine } from './lines.js';
+import { AUDIT_CURRENT } from '../api/data-dir.js';
 
 /** A listing can race with a rotation (a file renamed or pruned under us): read again, at most this often. */
 const ATTEMPTS = 3;
@@ -30,8 +31,8 @@ async function readOnce(dir: string, after: number, limit: number): Promise<{ en
     return { entries: [], consistent: true };
   }
   const starts: Array<number | undefined> = names.map(firstSeqOfName);
-  if (names[names.length - 1] === CURRENT_FILE) {
-    const first = await readFirstLine(join(dir, CURRENT_FILE)).catch(() => undefined);
+  if (names[names.length - 1] === AUDIT_CURRENT) {
+    const first = await readFirstLine(join(dir, AUDIT_CURRENT)).catch(() => undefined);
     starts[starts.length - 1] = first === undefined ? undefined : parseLink(first)?.seq;
   }
   const out: AuditEntry[] = [];

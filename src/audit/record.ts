@@ -16,8 +16,7 @@ import { RefusalAggregator } from './refusals.js';
 import { isSecurityEvent } from './security-events.js';
 import { verifyAudit, type VerifyResult } from './verify.js';
 import { AuditLog } from './writer.js';
-
-export const SECURITY_DIR = 'security';
+import { AUDIT_SECURITY, dataDirPaths } from '../api/data-dir.js';
 
 export interface AuditRecordOptions {
   /** <dataDir>/audit: the main chain; the security chain is its `security/` directory. */
@@ -71,7 +70,7 @@ export interface VerifyRecordInput {
 
 /** Both chains against the key and the anchors (and a running gateway's heads when given). */
 export async function verifyRecord(input: VerifyRecordInput): Promise<RecordVerifyResult> {
-  const dir = join(input.dataDir, 'audit');
+  const dir = dataDirPaths(input.dataDir).auditDir;
   const read = await readAnchors(input.anchorFile, anchorDataDir(input.dataDir));
   const common = { key: input.key, keyFile: input.keyFile };
   let later: Promise<{ main: ChainHead; security: ChainHead } | undefined> | undefined;
@@ -81,7 +80,7 @@ export async function verifyRecord(input: VerifyRecordInput): Promise<RecordVeri
     anchors: anchorPoints(read, 'main', input.key),
     ...(input.head ? { head: input.head.main, laterHead: async () => (await laterOnce())?.main } : {}),
   });
-  const security = await verifyAudit(join(dir, SECURITY_DIR), {
+  const security = await verifyAudit(join(dir, AUDIT_SECURITY), {
     ...common,
     anchors: anchorPoints(read, 'security', input.key),
     ...(input.head ? { head: input.head.security, laterHead: async () => (await laterOnce())?.security } : {}),
@@ -92,7 +91,7 @@ export async function verifyRecord(input: VerifyRecordInput): Promise<RecordVeri
   }
   if (!security.ok && out.ok) {
     const b = security.broken;
-    return { ...out, ok: false, ...(b ? { broken: { ...b, file: `${SECURITY_DIR}/${b.file}` } } : {}) };
+    return { ...out, ok: false, ...(b ? { broken: { ...b, file: `${AUDIT_SECURITY}/${b.file}` } } : {}) };
   }
   if (!read.present && out.entries > 0) out.notes.push(`no head anchor file at ${input.anchorFile} yet`);
   return out;
@@ -114,7 +113,7 @@ export class AuditRecord implements AuditSink {
     this.opts = opts;
     this.dataDirName = anchorDataDir(opts.dataDir);
     const common = { key: opts.key, rotateBytes: opts.rotateBytes, maxQueue: opts.maxQueue, log: opts.log, now: opts.now };
-    this.security = new AuditLog({ ...common, dir: join(opts.dir, SECURITY_DIR), keep: opts.securityKeep });
+    this.security = new AuditLog({ ...common, dir: join(opts.dir, AUDIT_SECURITY), keep: opts.securityKeep });
     // Every main entry that is a security event (those of the writer itself included) goes to the security chain too.
     this.main = new AuditLog({ ...common, dir: opts.dir, keep: opts.keep, onAppend: (e, seq) => this.mirror(e, seq) });
     this.refusals = new RefusalAggregator({ windowMs: opts.refusalWindowMs, maxKeys: opts.refusalMaxKeys, now: opts.now, write: (e) => this.record(e), canWrite: () => this.hasCapacity() });

@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CURRENT_FILE, GENESIS, chainOrder, isRotatedName, lineHash, linkOf, parseLink } from './chain.js';
+import { GENESIS, chainOrder, isRotatedName, lineHash, linkOf, parseLink } from './chain.js';
 import { readFirstLine, readTail } from './lines.js';
+import { AUDIT_CURRENT } from '../api/data-dir.js';
 
 export interface FileStart {
   name: string;
@@ -44,8 +45,8 @@ export async function recoverAuditDir(dir: string): Promise<Recovered> {
 
   let last: string | undefined;
   let before: string[] = [];
-  if (names.includes(CURRENT_FILE)) {
-    const path = join(dir, CURRENT_FILE);
+  if (names.includes(AUDIT_CURRENT)) {
+    const path = join(dir, AUDIT_CURRENT);
     const tail = await readTail(path);
     out.currentBytes = tail.size;
     if (tail.partialBytes > 0) {

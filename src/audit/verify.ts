@@ -9,11 +9,12 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnchorPoint } from './anchors.js';
-import { CURRENT_FILE, GENESIS, chainOrder, firstSeqOfName, lineHash, rotatedName, splitMac, type Anchor, type ChainHead } from './chain.js';
+import { GENESIS, chainOrder, firstSeqOfName, lineHash, rotatedName, splitMac, type Anchor, type ChainHead } from './chain.js';
 
 export type { ChainHead } from './chain.js';
 import type { ChainKey } from './key.js';
 import { forEachLine } from './lines.js';
+import { AUDIT_CURRENT } from '../api/data-dir.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -152,14 +153,14 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
       return true;
     });
     if (broken) return fail(broken.file, broken.line, broken.reason);
-    if (scan.lines === 0 && name !== CURRENT_FILE) return fail(name, 1, 'a rotated file is empty');
+    if (scan.lines === 0 && name !== AUDIT_CURRENT) return fail(name, 1, 'a rotated file is empty');
     if (scan.partialBytes > 0) {
-      if (name !== names[names.length - 1] || name !== CURRENT_FILE) return fail(name, scan.lines + 1, 'incomplete line inside the chain');
+      if (name !== names[names.length - 1] || name !== AUDIT_CURRENT) return fail(name, scan.lines + 1, 'incomplete line inside the chain');
       result.partialTail = { file: name, line: scan.lines + 1, bytes: scan.partialBytes };
       result.notes.push(`ignored an incomplete last line (${name}:${scan.lines + 1}, ${scan.partialBytes} bytes), left by an unclean stop or a write in progress`);
     }
   }
-  const endFile = names[names.length - 1] ?? CURRENT_FILE;
+  const endFile = names[names.length - 1] ?? AUDIT_CURRENT;
   const endLine = last && last.file === endFile ? last.line + 1 : 1;
 
   if (last !== undefined) {

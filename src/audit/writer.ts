@@ -10,11 +10,12 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Logger } from '../observe/logger.js';
-import { CURRENT_FILE, rotatedName, splitMac, withMac, type ChainHead } from './chain.js';
+import { rotatedName, splitMac, withMac, type ChainHead } from './chain.js';
 import type { AuditEvent, AuditSink } from './event.js';
 import { CurrentFile } from './file.js';
 import type { ChainKey } from './key.js';
 import { recoverAuditDir, type FileStart } from './recover.js';
+import { AUDIT_CURRENT } from '../api/data-dir.js';
 
 export interface AuditLogOptions {
   dir: string;
@@ -126,7 +127,7 @@ export class AuditLog implements AuditSink {
     this.state = 'open';
     if (r.cut || r.unreadableHead) {
       const detail = r.cut
-        ? { reason: 'partial last line after an unclean stop was cut', file: CURRENT_FILE, cutBytes: r.cut.bytes, cutSha256: r.cut.sha256, continuesAfterSeq: r.head.seq }
+        ? { reason: 'partial last line after an unclean stop was cut', file: AUDIT_CURRENT, cutBytes: r.cut.bytes, cutSha256: r.cut.sha256, continuesAfterSeq: r.head.seq }
         : { reason: 'the newest line is not an audit entry; the chain continues from it as it is', continuesAfterSeq: r.head.seq };
       this.opts.log.warn(detail, 'audit log recovered');
       this.record({ type: 'audit.recovered', outcome: r.cut ? 'ok' : 'error', detail });

@@ -4,7 +4,7 @@
  * Never puts a secret on the line: tokens appear as `$TOKEN` for the reader to fill in.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dataDirPaths } from '../api/data-dir.js';
 
 /** Single-quotes a value for a POSIX shell when it holds anything but safe characters. */
 export function shellQuote(value: string): string {
@@ -24,7 +24,7 @@ export interface CurlOptions {
 export function curlCommand(gatewayUrl: string, path: string, opts: CurlOptions = {}): string {
   const parts = ['curl'];
   // The self-signed certificate verifies the gateway (an operator's own certificate needs nothing).
-  const cert = opts.dataDir === undefined ? undefined : join(opts.dataDir, 'tls', 'cert.pem');
+  const cert = opts.dataDir === undefined ? undefined : dataDirPaths(opts.dataDir).tlsCert;
   if (gatewayUrl.startsWith('https:') && cert !== undefined && existsSync(cert)) parts.push('--cacert', shellQuote(cert));
   if (opts.method && opts.method !== 'GET') parts.push('-X', opts.method);
   for (const [name, value] of Object.entries(opts.headers ?? {})) parts.push('-H', value.includes('$') ? `"${name}: ${value}"` : shellQuote(`${name}: ${value}`));

@@ -6,6 +6,7 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { DATA_DIR, dataDirPaths, type GatewayFile } from '../api/data-dir.js';
 
 export interface PortHolder {
   pid: number | null;
@@ -71,7 +72,7 @@ function safeLink(path: string): string | undefined {
 function dataDirOfPid(pid: number): string | null {
   for (const fd of safeList(`/proc/${pid}/fd`)) {
     const target = safeLink(`/proc/${pid}/fd/${fd}`);
-    if (target && basename(target) === 'moat.db') return dirname(target);
+    if (target && basename(target) === DATA_DIR.database.rel) return dirname(target);
   }
   return null;
 }
@@ -80,7 +81,7 @@ function dataDirOfPid(pid: number): string | null {
 function dataDirByGatewayFile(port: number, pid: number | null, candidates: readonly string[]): string | null {
   for (const dir of candidates) {
     try {
-      const info = JSON.parse(readFileSync(join(dir, 'gateway.json'), 'utf8')) as { url?: string; pid?: number };
+      const info = JSON.parse(readFileSync(dataDirPaths(dir).gatewayFile, 'utf8')) as Partial<GatewayFile>;
       if (info.url && new URL(info.url).port === String(port) && (pid === null || info.pid === pid)) return dir;
     } catch {
       // no gateway.json there

@@ -1,12 +1,10 @@
 /**
  * Signs a sample delivery the way each sender does (for `moat hook test`): the headers a GitHub,
  * WhatsApp, Nextcloud Talk, Slack, Stripe, moat, shared-secret, Standard Webhooks or timestamped-HMAC (Linq) sender would send with `body`.
- * Uses node:crypto only; the gateway's verifiers live in src/domain/hooks/verify/.
+ * Uses node:crypto and the API's scheme names only; the gateway's verifiers live in src/domain/hooks/verify/.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-
-export const HOOK_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret', 'standard-webhooks', 'timestamped-hmac'] as const;
-export type HookScheme = (typeof HOOK_SCHEMES)[number];
+import type { VerifyScheme as HookScheme } from '../api/hooks.js';
 
 const hmacHex = (secret: string, ...parts: Array<string | Buffer>) => {
   const h = createHmac('sha256', secret);

@@ -1,7 +1,8 @@
 /**
  * Typed HTTP client for a running gateway. Finds the URL, admin token and TLS fingerprint in the
  * data dir (or takes them as overrides) and pins the certificate by its SHA-256 fingerprint: no
- * `-k`, no trust-on-first-use prompts. Imports errors only, never server code.
+ * `-k`, no trust-on-first-use prompts. Imports the import-free api/ only (the data dir's names),
+ * never server code.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +13,8 @@ import tls from 'node:tls';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Agent, Dispatcher } from 'undici';
 import { exchange, normalizeFingerprint, type Exchange } from './transport.js';
+import { dataDirPaths, type GatewayFile } from '../api/data-dir.js';
+import type { Problem } from '../api/problem.js';
 
 /** undici is required by the first event stream only (short requests use node:http, see transport.ts). */
 const requireUndici = createRequire(import.meta.url);
@@ -57,14 +60,10 @@ export interface Response<T> {
   body: T;
 }
 
-interface GatewayFile {
-  url?: string;
-  tlsFingerprint?: string | null;
-}
-
-function readGatewayFile(dataDir: string): GatewayFile | undefined {
+/** gateway.json as found: whatever a gateway (of any version) wrote, so every member may be missing. */
+function readGatewayFile(dataDir: string): Partial<GatewayFile> | undefined {
   try {
-    return JSON.parse(readFileSync(join(dataDir, 'gateway.json'), 'utf8')) as GatewayFile;
+    return JSON.parse(readFileSync(dataDirPaths(dataDir).gatewayFile, 'utf8')) as Partial<GatewayFile>;
   } catch {
     return undefined;
   }
@@ -153,7 +152,7 @@ export class MoatClient {
     let parsed: unknown = text;
     if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) parsed = JSON.parse(text);
     if (res.statusCode >= 400) {
-      const p = parsed as { code?: string; detail?: string };
+      const p = parsed as Partial<Problem>;
       throw new ClientError(p?.code ?? 'http_error', res.statusCode, p?.detail ?? `HTTP ${res.statusCode}`, parsed);
     }
     return { status: res.statusCode, headers: res.headers, body: parsed as T };
@@ -185,7 +184,7 @@ export class MoatClient {
       throw new ClientError('gateway_unreachable', 0, `cannot reach the gateway at ${this.url}: ${(err as Error).message}`);
     }
     if (res.statusCode >= 400) {
-      const p = (await res.body.json().catch(() => ({}))) as { code?: string; detail?: string };
+      const p = (await res.body.json().catch(() => ({}))) as Partial<Problem>;
       throw new ClientError(p.code ?? 'http_error', res.statusCode, p.detail ?? `HTTP ${res.statusCode}`);
     }
     opts.onOpen?.();
@@ -256,7 +255,7 @@ function toEvent(e: EventSourceMessage): { id: string | null; event: string; dat
 
 function readToken(dataDir: string): string | undefined {
   try {
-    return readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim() || undefined;
+    return readFileSync(dataDirPaths(dataDir).adminToken, 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

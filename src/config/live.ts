@@ -4,10 +4,11 @@
  * configuration and may refuse it; only then does every part commit), redaction of secrets, and
  * the list of keys a change touched. Knows nothing of the parts it reconfigures.
  */
-import { join } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { KNOBS } from './load.js';
 import type { Config } from './schema.js';
+import type { Actor } from '../api/actor.js';
+import { dataDirPaths } from '../api/data-dir.js';
 
 /** Top-level keys PATCH /api/v1/config may change (the same keys as the config file). */
 export const LIVE_KEYS = ['services', 'hooks', 'triggers', 'tools', 'egress', 'rateLimit', 'allowedOrigins', 'publicNames', 'notifications', 'mounts'] as const;
@@ -22,10 +23,9 @@ export type LiveKey = (typeof LIVE_KEYS)[number];
  */
 export type BootConfig = Omit<Readonly<Config>, LiveKey>;
 
-export const RUNTIME_FILE = 'config.runtime.json';
-
+/** <dataDir>/config.runtime.json: the live changes, read at boot over the config file. */
 export function runtimeFile(dataDir: string): string {
-  return join(dataDir, RUNTIME_FILE);
+  return dataDirPaths(dataDir).runtimeConfig;
 }
 
 type Obj = Record<string, unknown>;
@@ -61,7 +61,7 @@ export function checkPatchKeys(patch: unknown, known: readonly string[]): void {
 export interface Reconfigurable {
   name: string;
   /** Compiles/validates for `next` and returns the commit; throws (config_invalid...) to refuse. */
-  prepare(next: Readonly<Config>, previous: Readonly<Config>, actor: { id: string; name: string }): () => void;
+  prepare(next: Readonly<Config>, previous: Readonly<Config>, actor: Actor): () => void;
 }
 
 /**

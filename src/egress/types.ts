@@ -3,7 +3,8 @@
  * injectable resolver and the reasons a verdict gives. Types and the list of purposes only.
  */
 
-import { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
+import { EGRESS_PURPOSE_NAMES } from '../api/egress.js';
+import type { Actor } from '../api/actor.js';
 
 /** Why an outbound request is made; each purpose has its own policy (config egress.purposes). */
 export type EgressPurpose = 'callback' | 'notify' | 'fetch' | 'forward';
@@ -16,7 +17,7 @@ export interface EgressRequest {
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** who asked, for the audit */
-  actor?: { id: string; name: string };
+  actor?: Actor;
   requestId?: string;
 }
 

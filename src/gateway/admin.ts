@@ -3,6 +3,7 @@
  * (created, or repaired: a malformed file replaced, a widened mode narrowed and audited). Starts the
  * token service with it.
  */
+import { DATA_DIR } from '../api/data-dir.js';
 import type { AuditSink } from '../audit/event.js';
 import type { BootConfig } from '../config/live.js';
 import { GatewayError } from '../errors.js';
@@ -40,7 +41,7 @@ export function installAdminToken({ config, log, tokens, audit, origin }: AdminT
   if (file.replacedMalformed) log.warn({ path: file.path }, 'admin token file was malformed and has been replaced');
   if (file.repairedMode !== null) {
     log.warn({ path: file.path, mode: file.repairedMode.toString(8) }, 'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)');
-    audit.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: 'gateway-token', was: file.repairedMode.toString(8) } });
+    audit.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: DATA_DIR.adminToken.rel, was: file.repairedMode.toString(8) } });
   }
   let current = file.token;
   tokens.start({ token: current, fromFile: true });

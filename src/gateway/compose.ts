@@ -5,7 +5,7 @@
  * Boot values come from the boot snapshot; whatever follows a live key reads `config.current`.
  */
 import { readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dataDirPaths } from '../api/data-dir.js';
 import type { FastifyInstance } from 'fastify';
 import type { HeadAnchor } from '../audit/anchors.js';
 import type { AuditSink } from '../audit/event.js';
@@ -36,7 +36,7 @@ import { drain, type DrainSummary } from './drain.js';
 import { buildHouse, type House } from './house.js';
 import type { Lifecycle } from './lifecycle.js';
 import { liveParts } from './live.js';
-import { GATEWAY_FILE, gatewayFilePid, refuseSecondGateway } from './offline.js';
+import { gatewayFilePid, refuseSecondGateway } from './offline.js';
 import type { Plan } from './plan.js';
 import { openRecord } from './record.js';
 import { AUDIT_SETTLE_MS, routeDeps } from './routes.js';
@@ -117,7 +117,7 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
       refuseSecondGateway(dataDir);
     },
     () => {
-      if (gatewayFilePid(dataDir) === process.pid) unlinkSync(join(dataDir, GATEWAY_FILE));
+      if (gatewayFilePid(dataDir) === process.pid) unlinkSync(dataDirPaths(dataDir).gatewayFile);
     },
   );
   // The record starts before the other parts and stops after them: its last entry says how the run ended.
@@ -144,7 +144,7 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
   // one event-loop turn share one COMMIT, and so one sync (store/sqlite/group-commit.ts).
   const db = await life.part(
     'database',
-    () => openDatabase({ path: join(dataDir, 'moat.db'), synchronous: 'full' }),
+    () => openDatabase({ path: dataDirPaths(dataDir).database, synchronous: 'full' }),
     (d) => {
       d.close();
     },
@@ -224,7 +224,7 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
     guards,
     audit,
     auditLog: record,
-    auditDir: join(dataDir, 'audit'),
+    auditDir: dataDirPaths(dataDir).auditDir,
     watch,
     status,
     isDraining: () => run.draining,
@@ -276,7 +276,7 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
   );
 
   const info = { url: urls.url, pid: process.pid, tlsFingerprint: tls?.fingerprint ?? null, startedAt: new Date(run.startedAt).toISOString() };
-  writeFileAtomic(join(dataDir, GATEWAY_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600);
+  writeFileAtomic(dataDirPaths(dataDir).gatewayFile, `${JSON.stringify(info, null, 2)}\n`, 0o600);
   const weakenings = [...posture.warnings, ...toolbox.warnings(), ...plan.hookWarnings];
   for (const w of [...weakenings, ...config.warnings]) log.warn(w);
   record.record({ type: 'gateway.boot', outcome: 'ok', detail: { ...postureDetail(facts), ...(weakenings.length > 0 ? { warnings: weakenings } : {}) } });

@@ -9,10 +9,10 @@ import { loadConfig, type ConfigInput, type LoadedConfig } from '../config/load.
 import { ConfigSchema, type Config } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
+import type { Actor } from '../api/actor.js';
 import type { LiveConfigView } from '../routes/index.js';
 import { readIfExists, writeFileAtomic } from '../store/files.js';
 
-type Actor = { id: string; name: string };
 
 export class LiveConfig {
   private loaded: LoadedConfig;

@@ -14,8 +14,9 @@ import { GatewayError } from '../errors.js';
 import { RENEW_WITHIN_DAYS, certificateNames, namesOfCertificate, reissueSelfSigned } from '../http/tls.js';
 import { readIfExists } from '../store/files.js';
 import { verifyDataDir } from './record.js';
+import { DATA_DIR, dataDirPaths, type GatewayFile } from '../api/data-dir.js';
 
-export const GATEWAY_FILE = 'gateway.json';
+export const GATEWAY_FILE = DATA_DIR.gatewayFile.rel;
 
 export interface OfflineAuditInput {
   /** A config file (--config, MOAT_CONFIG) whose audit.keyFile / audit.anchorFile count. */
@@ -59,7 +60,7 @@ export function verifyAuditDir(
 /** The pid <dataDir>/gateway.json names, or null when the file is missing or unreadable. */
 export function gatewayFilePid(dataDir: string): number | null {
   try {
-    const pid = (JSON.parse(readIfExists(join(dataDir, GATEWAY_FILE)) ?? 'null') as { pid?: unknown } | null)?.pid;
+    const pid = (JSON.parse(readIfExists(join(dataDir, GATEWAY_FILE)) ?? 'null') as Partial<GatewayFile> | null)?.pid;
     return typeof pid === 'number' ? pid : null;
   } catch {
     return null;
@@ -105,7 +106,7 @@ export async function doctorOffline(dataDir: string, opts: { fix: boolean; audit
         return 'wrote a new admin token to gateway-token (the malformed one is gone)';
       },
       reissueCertificate: () => {
-        const pem = readIfExists(join(dataDir, 'tls', 'cert.pem'));
+        const pem = readIfExists(dataDirPaths(dataDir).tlsCert);
         const names = pem === undefined ? certificateNames('127.0.0.1', []) : namesOfCertificate(pem);
         const m = reissueSelfSigned(dataDir, names);
         const restart = live !== null ? '; restart moat to serve it' : '';

@@ -29,7 +29,7 @@ import { memoryLimiterStore } from '../security/limiter-store.js';
 import { originGuard } from '../security/origin-guard.js';
 import { isHttps, type IsHttps } from '../security/own-origin.js';
 import { rateLimit, rateLimitOptions } from '../security/rate-limit.js';
-import { isAcceptableSuppliedToken } from '../security/tokens.js';
+import { isAcceptableSuppliedToken } from '../crypto/tokens.js';
 import { LiveConfig } from './config.js';
 
 export interface GatewayOptions extends ConfigInput {

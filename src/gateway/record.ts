@@ -3,7 +3,7 @@
  * inside), creates the key on first start, starts both chains and reads the last 24 h of refusals
  * back into the door counters. Also what the offline commands need to check a data dir's record.
  */
-import { join } from 'node:path';
+import { dataDirPaths } from '../api/data-dir.js';
 import type { HeadAnchor } from '../audit/anchors.js';
 import { auditKeyPaths, loadChainKey, loadOrCreateChainKey, refuseInsideDataDir, type AuditKeyPaths } from '../audit/key.js';
 import { AuditRecord, verifyRecord, type RecordVerifyResult } from '../audit/record.js';
@@ -38,7 +38,7 @@ export async function openRecord(ctx: RecordContext): Promise<AuditRecord> {
   const { key, created } = loadOrCreateChainKey(paths.keyFile);
   const a = config.audit;
   const record = new AuditRecord({
-    dir: join(config.dataDir, 'audit'),
+    dir: dataDirPaths(config.dataDir).auditDir,
     dataDir: config.dataDir,
     key,
     keyFile: paths.keyFile,
@@ -58,7 +58,7 @@ export async function openRecord(ctx: RecordContext): Promise<AuditRecord> {
   await record.start();
   // Doctor and the heartbeat count the last 24 h: a restart must not reset them to zero.
   const t = now();
-  await replayRecent(join(config.dataDir, 'audit'), t - DAY_MS, RESTORED_AUDIT_TYPES, (e) => ctx.counters.restore(e.type, e.code, e.at, e.count)).catch((err: unknown) =>
+  await replayRecent(dataDirPaths(config.dataDir).auditDir, t - DAY_MS, RESTORED_AUDIT_TYPES, (e) => ctx.counters.restore(e.type, e.code, e.at, e.count)).catch((err: unknown) =>
     log.warn({ err }, 'could not read the last 24 h of refusals back from the audit log'),
   );
   return record;

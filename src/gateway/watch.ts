@@ -22,6 +22,7 @@ import type { Logger } from '../observe/logger.js';
 import type { InflightUsage } from '../observe/metrics.js';
 import type { RequestMetrics } from '../observe/request-metrics.js';
 import type { House } from './house.js';
+import type { Actor } from '../api/actor.js';
 
 export interface WatchContext {
   version: string;
@@ -51,7 +52,7 @@ export interface Watch {
   doctor: Doctor;
   heartbeat: Heartbeat;
   /** POST /api/v1/doctor/fix: repairs, audited with each action. */
-  fix(actor: { id: string; name: string }): Promise<FixReport>;
+  fix(actor: Actor): Promise<FixReport>;
   /** GET /metrics. */
   metrics(): Promise<string>;
 }

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
-import { checkJsonDepth } from '../security/json-depth.js';
+import { checkJsonDepth } from '../crypto/json-depth.js';
 
 /** Replaces the JSON parser of `app` with one that checks the depth first (every scope inherits it). */
 export function installJsonParser(app: FastifyInstance, maxDepth: number): void {

@@ -5,7 +5,7 @@
  * instance carrying the swagger plugin; handlers there are never called and nothing listens.
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { PROBLEM_RESPONSES } from '../routes/schemas.js';
+import { PROBLEM_RESPONSES } from '../api/problem.js';
 
 interface OpenApiDoc {
   paths?: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown[] }>>;

@@ -9,24 +9,25 @@
  * and the audit record of every write.
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { AuditSink } from '../audit/event.js';
 import { pickHeaders } from '../audit/event.js';
+import type { RefusalType } from '../audit/types.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 import { clientRequestId } from '../observe/request-id.js';
 import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/request-metrics.js';
-import type { authenticate } from '../security/authenticate.js';
+import type { BearerRequest, authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
-import type { clientIp } from '../security/client-ip.js';
-import type { framingGuard } from '../security/framing-guard.js';
-import type { csrfGuard } from '../security/csrf.js';
-import type { hostGuard } from '../security/host-guard.js';
+import type { AddressedRequest, clientIp } from '../security/client-ip.js';
+import type { CsrfRequest, csrfGuard } from '../security/csrf.js';
+import type { FramingRequest, framingGuard } from '../security/framing-guard.js';
+import type { HostRequest, hostGuard } from '../security/host-guard.js';
 import type { Budget, InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout, LockoutKind } from '../security/lockout.js';
-import type { originGuard } from '../security/origin-guard.js';
-import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/principal.js';
+import type { CorsReply, OriginRequest, originGuard } from '../security/origin-guard.js';
+import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/guard-state.js';
 import type { rateLimit } from '../security/rate-limit.js';
 
 export interface Guards {
@@ -41,6 +42,27 @@ export interface Guards {
   authorize: ReturnType<typeof authorize>;
   csrf: ReturnType<typeof csrfGuard>;
 }
+
+/** The raw message, as each guard reads it: Node's IncomingMessage (Fastify's request.raw, or an upgrade's request). */
+export type GuardedMessage = FramingRequest & HostRequest & AddressedRequest & BearerRequest & OriginRequest & CsrfRequest;
+
+/**
+ * What the pipeline reads and writes of a request. Fastify's request satisfies it as it is (no
+ * allocation on the request path); an upgrade (ws.ts) makes one over its raw message.
+ */
+export interface GuardedRequest {
+  readonly id: string;
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly params: unknown;
+  readonly raw: GuardedMessage;
+  readonly routeOptions: { readonly url?: string | undefined; readonly config?: unknown };
+  /** Set by run(); null before (a request refused before routing). */
+  moat: GuardState | null;
+}
+
+/** What the pipeline writes of a response: headers (and a preflight's whole answer). Fastify's reply as it is. */
+export type GuardedReply = CorsReply;
 
 export interface RoutePolicy {
   auth: AuthMode;
@@ -80,7 +102,7 @@ export interface PipelineOptions {
 const LOCKOUT_KIND: Partial<Record<ErrorCode, LockoutKind>> = { token_invalid: 'token', pairing_code_invalid: 'pairing' };
 
 /** Refusals that are audited as denials, with their event type. */
-const DENIAL_EVENTS: Partial<Record<ErrorCode, string>> = {
+const DENIAL_EVENTS: Partial<Record<ErrorCode, RefusalType>> = {
   auth_required: 'auth.failure',
   token_invalid: 'auth.failure',
   locked_out: 'auth.locked_out',
@@ -134,7 +156,7 @@ export function isWrite(method: string): boolean {
 }
 
 /** The rate class of the route a request matched (general when none). */
-function rateClassOf(req: FastifyRequest): RateClass {
+function rateClassOf(req: GuardedRequest): RateClass {
   return (req.routeOptions.config as { rateClass?: RateClass } | undefined)?.rateClass ?? 'general';
 }
 
@@ -185,13 +207,13 @@ export function createPipeline(opts: PipelineOptions) {
   Object.freeze(headers);
   const headerNames = Object.keys(headers);
 
-  function setBaseHeaders(req: FastifyRequest, reply: FastifyReply): void {
-    for (const name of headerNames) reply.header(name, headers[name]);
+  function setBaseHeaders(req: GuardedRequest, reply: GuardedReply): void {
+    for (const name of headerNames) reply.header(name, headers[name] as string);
     reply.header('x-request-id', req.id);
   }
 
-  function setConsoleHeaders(reply: FastifyReply): void {
-    for (const name of CONSOLE_HEADER_NAMES) reply.header(name, CONSOLE_HEADERS[name]);
+  function setConsoleHeaders(reply: GuardedReply): void {
+    for (const name of CONSOLE_HEADER_NAMES) reply.header(name, CONSOLE_HEADERS[name] as string);
   }
 
   /**
@@ -199,11 +221,6 @@ export function createPipeline(opts: PipelineOptions) {
    * answered the request itself (a CORS preflight).
    */
   function run(policy: RoutePolicy, req: FastifyRequest, reply: FastifyReply): boolean {
-    const t = now();
-    setBaseHeaders(req, reply);
-    if (policy.console) setConsoleHeaders(reply);
-    const state: GuardState = { client: '', principal: null, scope: null, audited: false };
-    req.moat = state;
     if (policy.slot >= 0) {
       const by = policy.slotByMethod;
       (reply.raw as unknown as ObservedResponse)[RES_SLOT] = by === null ? policy.slot : (by[req.method] ?? policy.slot);
@@ -214,38 +231,58 @@ export function createPipeline(opts: PipelineOptions) {
       res[WRITE_REQUEST] = req;
       res.on('close', onWriteClosed);
     }
+    return guard(policy, req, reply, reply.raw as HeldRaw);
+  }
+
+  /**
+   * Runs the guards for an upgrade (ws.ts) under `policy`: the same list; no in-flight budget (an
+   * upgrade takes a stream slot once through). Throws the refusal; returns the request's state.
+   */
+  function runUpgrade(policy: RoutePolicy, req: GuardedRequest, reply: GuardedReply): GuardState {
+    guard(policy, req, reply, null);
+    return req.moat as GuardState;
+  }
+
+  /** The guard order, for requests and upgrades alike. `held`: what carries the in-flight budgets (null: none). */
+  function guard(policy: RoutePolicy, req: GuardedRequest, reply: GuardedReply, held: HeldRaw | null): boolean {
+    const t = now();
+    setBaseHeaders(req, reply);
+    if (policy.console) setConsoleHeaders(reply);
+    const state: GuardState = { client: '', principal: null, scope: null, audited: false };
+    req.moat = state;
+    const raw = req.raw;
     // First: a request whose body cannot be framed is refused before anything reads it (smuggling).
-    g.framing(req);
+    g.framing(raw);
     if (!policy.drainExempt && opts.isDraining()) {
       throw new GatewayError('draining', 'the gateway is shutting down; retry on another instance or later', {
-        headers: req.raw.httpVersionMajor === 1 ? { connection: 'close', 'retry-after': '5' } : { 'retry-after': '5' },
+        headers: raw.httpVersionMajor === 1 ? { connection: 'close', 'retry-after': '5' } : { 'retry-after': '5' },
       });
     }
-    g.host(req, reply);
+    g.host(raw);
     // Cross-site request forgery with the console's cookie (another site, or another port of this
     // host): a request the cookie would authenticate (no bearer token) must come from the console's
     // own pages. Judged before the Origin allowlist: no listed origin may use the cookie either.
-    const byCookie = policy.cookie && req.headers.authorization === undefined && g.csrf.hasCookie(req);
-    if (byCookie) g.csrf(req, policy.write);
-    else if (policy.signin) g.csrf.signin(req);
+    const byCookie = policy.cookie && raw.headers.authorization === undefined && g.csrf.hasCookie(raw);
+    if (byCookie) g.csrf(raw, policy.write);
+    else if (policy.signin) g.csrf.signin(raw);
     if (policy.auth === 'link') g.origin.forLink(req);
     else if (g.origin(req, reply)) return true;
-    state.client = g.clientIp(req);
+    state.client = g.clientIp(raw);
     // Remembered for doctor (a proxy forwarding while none is trusted); costs nothing without the header.
     if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) counters.forwardedHeader(t);
     g.rateLimit(policy.rateClass, state.client, t);
     if (policy.auth === 'bearer') {
       const credentialed = req.headers.authorization !== undefined;
       if (credentialed) g.lockout(state.client, t, 'token');
-      const principal = g.authenticate(req, t, byCookie);
+      const principal = g.authenticate(raw, t, byCookie);
       state.principal = principal;
       state.scope = g.authorize(req, principal, policy.scope);
       if (credentialed) g.lockout.succeed(state.client, 'token');
-      if (policy.budget === 'principal') g.inflight.admitPrincipal(reply.raw as HeldRaw, principal, state.client);
+      if (policy.budget === 'principal' && held !== null) g.inflight.admitPrincipal(held, principal, state.client);
     } else {
       // The console's sign-in codes are pairing codes: one counter with POST /api/v1/pair.
       if (policy.signin || (policy.auth === 'pairing' && req.headers['x-pairing-code'] !== undefined)) g.lockout(state.client, t, 'pairing');
-      if (policy.budget !== 'none') g.inflight.admitAnonymous(reply.raw as HeldRaw, state.client, policy.budget === 'unauthenticated');
+      if (policy.budget !== 'none' && held !== null) g.inflight.admitAnonymous(held, state.client, policy.budget === 'unauthenticated');
     }
     if (policy.write && !opts.audit.hasCapacity()) {
       throw new GatewayError('audit_backlog', 'the audit log is behind; writes are refused until it catches up', { headers: { 'retry-after': '1' } });
@@ -268,8 +305,8 @@ export function createPipeline(opts: PipelineOptions) {
   }
 
   /** Every refusal and failure: log it, count it towards lockout, audit it. */
-  function onProblem(req: FastifyRequest, reply: FastifyReply, err: GatewayError, original: unknown): void {
-    let state = req.moat as GuardState | null;
+  function onProblem(req: GuardedRequest, reply: GuardedReply, err: GatewayError, original: unknown): void {
+    let state = req.moat;
     const fresh = !state;
     if (!state) {
       // Refused before routing (a malformed URL): the guards never ran, so set what they would have.
@@ -277,7 +314,7 @@ export function createPipeline(opts: PipelineOptions) {
       req.moat = state;
       setBaseHeaders(req, reply);
     }
-    if (state.client === '') state.client = g.clientIp(req);
+    if (state.client === '') state.client = g.clientIp(req.raw);
     const route = req.routeOptions.url ?? null;
     const t = now();
     counters.problem(err.code, err.code === 'rate_limited' ? rateClassOf(req) : '', t);
@@ -330,7 +367,7 @@ export function createPipeline(opts: PipelineOptions) {
   }
 
   /** A write's audit entry and its log line, which carry the same request id (reads are neither). */
-  function recordWrite(req: FastifyRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
+  function recordWrite(req: GuardedRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
     state.audited = true;
     const clientId = clientRequestId(req.headers['x-request-id']);
     opts.log.info({ reqId: req.id, clientRequestId: clientId, client: state.client, actor: state.principal?.id, method: req.method, route: req.routeOptions.url, status, aborted: aborted || undefined }, 'write');
@@ -356,7 +393,7 @@ export function createPipeline(opts: PipelineOptions) {
     this[WRITE_REQUEST] = undefined;
     const state = req?.moat;
     if (!req || !state || state.audited) return;
-    if (state.client === '') state.client = g.clientIp(req);
+    if (state.client === '') state.client = g.clientIp(req.raw);
     const finished = this.writableEnded;
     recordWrite(req, state, finished || this.headersSent ? this.statusCode : undefined, !finished);
     // A code redeemed is a success: the client's pairing failures start over (its token failures do not).
@@ -377,7 +414,7 @@ export function createPipeline(opts: PipelineOptions) {
     return g.inflight.openStream(state.principal, state.client);
   }
 
-  return { run, forRoute, onProblem, onUnreadable, auditUnknownWrite, openStream, baseHeaders: headers as Readonly<Record<string, string>> };
+  return { run, runUpgrade, forRoute, onProblem, onUnreadable, auditUnknownWrite, openStream, baseHeaders: headers as Readonly<Record<string, string>> };
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;

@@ -7,10 +7,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync, chmodSync } from 'node:fs';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { join } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { ensureDir, readIfExists, writeFileAtomic } from '../store/files.js';
 import { issueSelfSigned } from './self-signed.js';
+import { DATA_DIR, dataDirPaths } from '../api/data-dir.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -27,7 +27,7 @@ export const SELF_SIGNED_DAYS = 365;
 export const RENEW_WITHIN_DAYS = 30;
 
 export function tlsDir(dataDir: string): string {
-  return join(dataDir, 'tls');
+  return dataDirPaths(dataDir).tlsDir;
 }
 
 /** Names the self-signed certificate must cover: localhost, loopback, the bind address, public names. */
@@ -81,10 +81,10 @@ export function loadTls(opts: LoadTlsOptions): TlsMaterial & { issued: boolean }
     return { ...material(certPem, keyPem, false, opts.certPath, opts.keyPath), issued: false };
   }
 
-  const dir = tlsDir(opts.dataDir);
-  ensureDir(dir);
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
+  const paths = dataDirPaths(opts.dataDir);
+  ensureDir(paths.tlsDir, DATA_DIR.tlsDir.mode);
+  const certPath = paths.tlsCert;
+  const keyPath = paths.tlsKey;
   const now = opts.now ?? new Date();
   const certPem = readIfExists(certPath);
   const keyPem = readIfExists(keyPath);
@@ -93,7 +93,7 @@ export function loadTls(opts: LoadTlsOptions): TlsMaterial & { issued: boolean }
       const cert = new X509Certificate(certPem);
       const fresh = new Date(cert.validTo).getTime() - now.getTime() > RENEW_WITHIN_DAYS * 86_400_000;
       if (fresh && covers(cert, opts.names) && cert.checkPrivateKey(createPrivateKey(keyPem))) {
-        if ((statSync(keyPath).mode & 0o777) !== 0o600) chmodSync(keyPath, 0o600);
+        if ((statSync(keyPath).mode & 0o777) !== DATA_DIR.tlsKey.mode) chmodSync(keyPath, DATA_DIR.tlsKey.mode);
         return { ...material(certPem, keyPem, true, certPath, keyPath), issued: false };
       }
     } catch {
@@ -105,13 +105,13 @@ export function loadTls(opts: LoadTlsOptions): TlsMaterial & { issued: boolean }
 
 /** Issues a new per-install self-signed certificate for `names` into <dataDir>/tls/ (key 0600). */
 export function reissueSelfSigned(dataDir: string, names: readonly string[], now = new Date()): TlsMaterial {
-  const dir = tlsDir(dataDir);
-  ensureDir(dir);
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
+  const paths = dataDirPaths(dataDir);
+  ensureDir(paths.tlsDir, DATA_DIR.tlsDir.mode);
+  const certPath = paths.tlsCert;
+  const keyPath = paths.tlsKey;
   const issued = issueSelfSigned(names, SELF_SIGNED_DAYS, now);
-  writeFileAtomic(keyPath, issued.keyPem, 0o600);
-  writeFileAtomic(certPath, issued.certPem, 0o644);
+  writeFileAtomic(keyPath, issued.keyPem, DATA_DIR.tlsKey.mode);
+  writeFileAtomic(certPath, issued.certPem, DATA_DIR.tlsCert.mode);
   return material(issued.certPem, issued.keyPem, true, certPath, keyPath);
 }
 

@@ -9,20 +9,20 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
 import { EVENTS_WS_CONFIG, EVENTS_WS_URL, PROXY_ROUTE_CONFIG, PROXY_URL, WS_BEARER_PREFIX, type EventsUpgradeContext, type UpgradeContext } from '../routes/index.js';
-import { routePolicy, type Pipeline } from './pipeline.js';
+import { routePolicy, type GuardedReply, type GuardedRequest, type Pipeline } from './pipeline.js';
 import { rawProblemResponse, toGatewayError } from './problem.js';
+import type { GuardState } from '../security/guard-state.js';
 import type { NodeServer } from './server.js';
 
 export interface UpgradeOptions {
   pipeline: Pipeline;
   log: Logger;
   /** Takes a stream slot for the guarded request (throws too_many_streams, concurrency_limited); returns its release. */
-  openStream(state: import('../security/principal.js').GuardState): () => void;
+  openStream(state: GuardState): () => void;
   proxy(ctx: UpgradeContext): Promise<void>;
   events(ctx: EventsUpgradeContext): Promise<void>;
 }
@@ -32,31 +32,21 @@ const QUERY_TOKEN = /[?&](token|access_token|auth|authorization|bearer)=/i;
 
 const SVC = /^\/svc\/([^/?]+)/;
 
-/** The parts of a FastifyRequest/Reply the guards read, over a raw upgrade request. */
-function shim(req: http.IncomingMessage, name: string, routeUrl: string) {
+/**
+ * An upgrade as the pipeline reads it: its raw message, a request id, the route it matched; and the
+ * headers the guards set, kept for the problem document if it is refused (nothing else is sent
+ * before the upgrade).
+ */
+function guarded(req: http.IncomingMessage, name: string, routeUrl: string): { request: GuardedRequest; reply: GuardedReply; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
-  const request = {
-    raw: req,
-    headers: req.headers,
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    id: requestId(),
-    params: { name },
-    routeOptions: { url: routeUrl },
-    moat: null,
-  } as unknown as FastifyRequest;
-  const reply = {
+  const request: GuardedRequest = { id: requestId(), method: req.method ?? 'GET', headers: req.headers, params: { name }, raw: req, routeOptions: { url: routeUrl }, moat: null };
+  const reply: GuardedReply = {
     header(k: string, v: string) {
       headers[k] = v;
-      return reply;
     },
-    code() {
-      return reply;
-    },
-    send() {
-      return reply;
-    },
-  } as unknown as FastifyReply;
+    code() {},
+    send() {},
+  };
   return { request, reply, headers };
 }
 
@@ -93,8 +83,9 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
       const carried = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
       if (carried) req.headers.authorization = `Bearer ${carried.slice(WS_BEARER_PREFIX.length)}`;
     }
-    const { request, reply, headers } = shim(req, '', EVENTS_WS_URL);
+    const { request, reply, headers } = guarded(req, '', EVENTS_WS_URL);
     let release: (() => void) | null = null;
+    let state: GuardState;
     const refuse = (error: unknown) => {
       release?.();
       const err = toGatewayError(error);
@@ -105,14 +96,14 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
       if (QUERY_TOKEN.test(req.url ?? '')) {
         throw new GatewayError('token_invalid', 'a token in the query string is never accepted; send Authorization or Sec-WebSocket-Protocol: moat.bearer.<token>');
       }
-      opts.pipeline.run(eventsPolicy, request, reply);
-      release = opts.openStream(request.moat);
+      state = opts.pipeline.runUpgrade(eventsPolicy, request, reply);
+      release = opts.openStream(state);
     } catch (err) {
       refuse(err);
       return;
     }
     socket.once('close', () => release?.());
-    opts.events({ request: req, socket, head, principal: request.moat.principal }).catch(refuse);
+    opts.events({ request: req, socket, head, principal: state.principal }).catch(refuse);
   }
 
   function onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -133,8 +124,9 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
     } catch {
       name = match[1] as string;
     }
-    const { request, reply, headers } = shim(req, name, PROXY_URL);
+    const { request, reply, headers } = guarded(req, name, PROXY_URL);
     let release: (() => void) | null = null;
+    let state: GuardState;
     const refuse = (error: unknown) => {
       release?.();
       const err = toGatewayError(error);
@@ -142,14 +134,14 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
       writeProblem(socket, err, request.id, headers);
     };
     try {
-      opts.pipeline.run(policy, request, reply);
-      release = opts.openStream(request.moat);
+      state = opts.pipeline.runUpgrade(policy, request, reply);
+      release = opts.openStream(state);
     } catch (err) {
       refuse(err);
       return;
     }
     socket.once('close', () => release?.());
-    const ctx: UpgradeContext = { name, url: req.url ?? '/', headers: req.headers, client: request.moat.client, requestId: request.id, socket, head, principal: request.moat.principal };
+    const ctx: UpgradeContext = { name, url: req.url ?? '/', headers: req.headers, client: state.client, requestId: request.id, socket, head, principal: state.principal };
     opts.proxy(ctx).catch(refuse);
   }
 

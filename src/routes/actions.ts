@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { LinkActed } from '../api/tasks.js';
 import type { RouteDeps } from './deps.js';
 
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
-const Acted = Type.Object({ action: Type.String(), task: Type.Object({ id: Type.String(), state: Type.String(), job: Type.Union([Type.String(), Type.Null()]) }) });
 
 export const ACTION_PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -67,7 +67,7 @@ ${p.service ? `<p>${p.action === 'approve' ? 'Approving runs' : 'Rejecting drops
     );
     scope.post(
       '/actions/:token',
-      { config: { auth: 'link', rateClass: 'hooks' }, schema: { summary: 'Act on a signed action link (once)', tags: ['tasks'], params: TokenParams, response: { 200: Acted } } },
+      { config: { auth: 'link', rateClass: 'hooks' }, schema: { summary: 'Act on a signed action link (once)', tags: ['tasks'], params: TokenParams, response: { 200: LinkActed } } },
       async (req, reply) => {
         try {
           const { action, task } = await deps.links.act(token(req), { client: req.moat.client, requestId: req.id });

@@ -1,15 +1,16 @@
 /** The acting principal of a request, as plain data for the domain. */
 import type { FastifyRequest } from 'fastify';
-import { seesAllJobs } from '../security/scopes.js';
+import { seesAllJobs } from '../crypto/scopes.js';
+import type { Actor } from '../api/actor.js';
 
-export function actorOf(req: FastifyRequest): { id: string; name: string } {
+export function actorOf(req: FastifyRequest): Actor {
   const p = req.moat?.principal;
   return p ? { id: p.id, name: p.name } : { id: 'anonymous', name: 'anonymous' };
 }
 
 /** Who is asking and from where, for domain calls that audit and scope by owner (runs, tools). */
 export function callContextOf(req: FastifyRequest): {
-  actor: { id: string; name: string };
+  actor: Actor;
   viewer: { id: string; admin: boolean };
   client: string;
   requestId: string;

@@ -1,6 +1,7 @@
 /** /api/v1/audit: read the chain by sequence number, its head, and a verification. Admin only. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { AuditHead, AuditPage, AuditVerification } from '../api/audit.js';
 import type { RouteDeps } from './deps.js';
 
 const Query = Type.Object(
@@ -11,46 +12,6 @@ const Query = Type.Object(
   { additionalProperties: false },
 );
 
-const Entry = Type.Object({ seq: Type.Integer(), ts: Type.String(), prev: Type.String(), type: Type.String(), outcome: Type.String() }, { additionalProperties: true });
-const Link = Type.Object({ seq: Type.Integer(), hash: Type.String() });
-const Head = Type.Object({ ...Link.properties, security: Type.Optional(Type.Object(Link.properties, { description: 'The head of the security chain (security/)' })) });
-const Place = Type.Object({ file: Type.String(), line: Type.Integer() });
-
-const ChainVerification = {
-  ok: Type.Boolean(),
-  files: Type.Array(Type.String()),
-  entries: Type.Integer(),
-  firstSeq: Type.Integer(),
-  lastSeq: Type.Integer(),
-  lastHash: Type.String(),
-  anchor: Type.Object({ seq: Type.Integer(), prev: Type.String() }, { description: 'Where the kept chain starts (older files were pruned)' }),
-  broken: Type.Optional(Type.Object({ ...Place.properties, reason: Type.String() }, { description: 'The first broken link' })),
-  partialTail: Type.Optional(Type.Object({ ...Place.properties, bytes: Type.Integer() })),
-  headChecked: Type.Boolean(),
-  keyed: Type.Object(
-    {
-      key: Type.Union([Type.String(), Type.Null()]),
-      keyedFrom: Type.Union([Type.Integer(), Type.Null()]),
-      unkeyed: Type.Union([Type.Object({ firstSeq: Type.Integer(), lastSeq: Type.Integer() }), Type.Null()]),
-    },
-    { description: 'Entries carry a mac under the chain key from keyedFrom on; unkeyed: the legacy stretch before it' },
-  ),
-  anchors: Type.Object(
-    { checked: Type.Integer(), newest: Type.Union([Type.Object({ seq: Type.Integer(), ts: Type.String() }), Type.Null()]) },
-    { description: 'Signed head anchors (outside the data dir) compared with the log' },
-  ),
-  notes: Type.Array(Type.String()),
-};
-
-const Verification = Type.Object({
-  ...ChainVerification,
-  security: Type.Object(ChainVerification, { description: 'The security chain (security/): security events with their own retention' }),
-  keyFile: Type.String(),
-  anchorFile: Type.String(),
-  publicKey: Type.Union([Type.String(), Type.Null()], { description: 'Ed25519 public key (base64) that checks the anchors' }),
-  head: Type.Optional(Head),
-});
-
 export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>): void {
   app.get(
     '/api/v1/audit',
@@ -60,7 +21,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
         summary: 'Audit entries after a sequence number',
         tags: ['audit'],
         querystring: Query,
-        response: { 200: Type.Object({ entries: Type.Array(Entry), next: Type.Union([Type.Integer(), Type.Null()]) }) },
+        response: { 200: AuditPage },
       },
     },
     async (req) => {
@@ -75,7 +36,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
     '/api/v1/audit/head',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Sequence and hash of the newest entry written (compare with the files)', tags: ['audit'], response: { 200: Head } },
+      schema: { summary: 'Sequence and hash of the newest entry written (compare with the files)', tags: ['audit'], response: { 200: AuditHead } },
     },
     async () => deps.audit.head(),
   );
@@ -86,7 +47,7 @@ export function auditRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'audit'>
       schema: {
         summary: "Walk the hash chain across rotations and compare its end with this gateway's head",
         tags: ['audit'],
-        response: { 200: Verification },
+        response: { 200: AuditVerification },
       },
     },
     async () => deps.audit.verify(),

@@ -1,6 +1,6 @@
 /** GET /api/v1/callbacks/secret: the per-install secret that signs callbacks (admin; the read is audited). */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { CallbackSecret } from '../api/jobs.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 
@@ -12,7 +12,7 @@ export function callbackRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'call
       schema: {
         summary: 'The callback signing secret (verify Moat-Signature with it)',
         tags: ['jobs'],
-        response: { 200: Type.Object({ secret: Type.String(), header: Type.String(), scheme: Type.String() }) },
+        response: { 200: CallbackSecret },
       },
     },
     async (req) => ({

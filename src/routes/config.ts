@@ -4,19 +4,14 @@
  * Admin only; every change is audited with the keys it touched.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { AnyObject, ConfigView } from '../api/gateway.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
-
-const View = Type.Object({
-  config: Type.Object({}, { additionalProperties: true }),
-  sources: Type.Record(Type.String(), Type.String(), { description: 'default | file | env | flag | runtime, by dotted key' }),
-});
 
 export function configRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'liveConfig'>): void {
   // RFC 7396 names its media type; plain JSON is accepted too.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  app.get('/api/v1/config', { config: { scope: 'admin' }, schema: { summary: 'Effective configuration (secrets redacted) and sources', tags: ['config'], response: { 200: View } } }, async () =>
+  app.get('/api/v1/config', { config: { scope: 'admin' }, schema: { summary: 'Effective configuration (secrets redacted) and sources', tags: ['config'], response: { 200: ConfigView } } }, async () =>
     deps.liveConfig.view(),
   );
   app.patch(
@@ -26,8 +21,8 @@ export function configRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'liveCo
       schema: {
         summary: 'Change live settings (RFC 7396 merge patch of services, hooks, triggers, tools, egress, rateLimit, allowedOrigins, publicNames, notifications, mounts)',
         tags: ['config'],
-        body: Type.Object({}, { additionalProperties: true }),
-        response: { 200: View },
+        body: AnyObject,
+        response: { 200: ConfigView },
       },
     },
     async (req) => deps.liveConfig.patch(req.body, actorOf(req)),

@@ -9,7 +9,7 @@ import type { SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
 import type { JobService } from '../domain/jobs/queue.js';
 import type { Scheduler } from '../domain/schedules/scheduler.js';
-import type { EGRESS_PURPOSE_NAMES } from '../config/sections/egress.js';
+import type { EGRESS_PURPOSE_NAMES } from '../api/egress.js';
 import type { ToolService } from '../domain/tools/registry.js';
 import type { WorkspaceService } from '../domain/workspaces/runs.js';
 import type { ServiceProxy, Supervisor } from '../domain/services/index.js';
@@ -18,7 +18,9 @@ import type { HookRegistry } from '../domain/hooks/registry.js';
 import type { TriggerService } from '../domain/hooks/triggers.js';
 import type { ActionLinks } from '../domain/tasks/links.js';
 import type { TaskService } from '../domain/tasks/service.js';
-import type { GuardState, Principal } from '../security/principal.js';
+import type { Principal } from '../crypto/principal.js';
+import type { GuardState } from '../security/guard-state.js';
+import type { Actor } from '../api/actor.js';
 
 export interface StatusView {
   version: string;
@@ -64,14 +66,14 @@ export interface EgressView {
 /** The live configuration (GET/PATCH /api/v1/config). */
 export interface LiveConfigView {
   view(): { config: unknown; sources: Record<string, string> };
-  patch(patch: unknown, actor: { id: string; name: string }): { config: unknown; sources: Record<string, string> };
+  patch(patch: unknown, actor: Actor): { config: unknown; sources: Record<string, string> };
 }
 
 /** moat doctor on the running gateway. */
 export interface DoctorView {
   run(): Promise<DoctorReport>;
   /** Repairs what is safe (audited as doctor.fixed with each action), then checks again. */
-  fix(actor: { id: string; name: string }): Promise<FixReport>;
+  fix(actor: Actor): Promise<FixReport>;
 }
 
 /** GET /metrics: the Prometheus text, and whether it is open without a token (loopback only). */
@@ -133,7 +135,7 @@ export interface RouteDeps {
   schedules: Scheduler;
   events: EventBus;
   streams: StreamSlots;
-  callbackSecret(actor: { id: string; name: string }): string;
+  callbackSecret(actor: Actor): string;
   /** Hooks: the admin API (routes/hooks.ts) and deliveries to /hooks/<name> (routes/hook-deliveries.ts). */
   hooks: HookRegistry;
   hookReceiver: HookReceiver;

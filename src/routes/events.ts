@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { MoatEvent } from '../domain/events/bus.js';
-import type { Principal } from '../security/principal.js';
-import { scopeAllows, scopeHeld } from '../security/scopes.js';
+import type { Principal } from '../crypto/principal.js';
+import { scopeAllows, scopeHeld } from '../crypto/scopes.js';
 import type { RouteDeps, StreamEnd } from './deps.js';
 
 const HEARTBEAT_MS = 15_000;

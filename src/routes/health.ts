@@ -3,10 +3,8 @@
  * outside every in-flight budget (a full gateway still answers it) and exempt from the drain.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Health } from '../api/gateway.js';
 import type { RouteDeps } from './deps.js';
-
-const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('draining')]) });
 
 export function healthRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'isDraining'>): void {
   app.get(

@@ -8,18 +8,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { Type, type Static } from '@sinclair/typebox';
+import { HookDelivered } from '../api/hooks.js';
 import { HOOK_NAME_PATTERN } from '../config/sections/hooks.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { RouteDeps } from './deps.js';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: HOOK_NAME_PATTERN }) }, { additionalProperties: false });
-const Result = Type.Object({
-  accepted: Type.Boolean({ description: 'False for a duplicate.' }),
-  duplicate: Type.Boolean({ description: 'A redelivery of a delivery id seen within inbound.dedupHours: nothing was done.' }),
-  job: Type.Union([Type.String(), Type.Null()]),
-  task: Type.Union([Type.String(), Type.Null()]),
-});
-
 /** Reads the body up to `cap` bytes: a larger Content-Length is refused before reading, a longer stream is cut off. */
 function readCapped(req: FastifyRequest, payload: IncomingMessage, cap: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -76,7 +70,7 @@ export function hookDeliveryRoutes(app: FastifyInstance, deps: Pick<RouteDeps, '
           summary: 'An inbound delivery, signed per the hook\'s scheme (202 accepted, 200 duplicate, 401 signature_invalid)',
           tags: ['hooks'],
           params: NameParams,
-          response: { 200: Result, 202: Result },
+          response: { 200: HookDelivered, 202: HookDelivered },
         },
       },
       async (req, reply) => {

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { Deleted, JobList, JobView, ProgressTaken } from '../api/jobs.js';
 import { GatewayError } from '../errors.js';
 import { actorOf, jobViewerOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
@@ -26,40 +27,6 @@ const SubmitBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const Progress = Type.Object({ value: Type.Union([Type.Number(), Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) });
-const ErrorView = Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]);
-export const JobViewSchema = Type.Object({
-  id: Type.String(),
-  access: Type.Union([Type.Literal('full'), Type.Literal('summary')], {
-    description: '`full`: the job is yours (or you hold admin or jobs:all). `summary`: another principal\'s job: no payload, result, error, callback, notify or run.',
-  }),
-  service: Type.String(),
-  state: Type.String(),
-  priority: Type.Integer(),
-  attempts: Type.Integer(),
-  maxAttempts: Type.Integer(),
-  timeoutSeconds: Type.Integer(),
-  progress: Progress,
-  result: Type.Optional(Type.Unknown()),
-  error: Type.Optional(ErrorView),
-  payload: Type.Optional(Type.Unknown()),
-  callback: Type.Optional(
-    Type.Union([
-      Type.Object({
-        host: Type.String(),
-        attempts: Type.Array(Type.Object({ attempt: Type.Integer(), at: Type.String(), status: Type.Union([Type.Integer(), Type.Null()]), error: Type.Union([Type.String(), Type.Null()]) })),
-      }),
-      Type.Null(),
-    ]),
-  ),
-  notify: Type.Optional(Type.Array(Type.String())),
-  run: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  createdBy: Type.Object({ id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
-  createdAt: Type.String(),
-  startedAt: Type.Union([Type.String(), Type.Null()]),
-  finishedAt: Type.Union([Type.String(), Type.Null()]),
-});
 
 const ListQuery = Type.Object(
   {
@@ -87,7 +54,7 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
         tags: ['jobs'],
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 64 })) }),
         body: SubmitBody,
-        response: { 202: JobViewSchema },
+        response: { 202: JobView },
       },
     },
     async (req, reply) => {
@@ -106,7 +73,7 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
         summary: "List jobs, newest first (another token's as a summary)",
         tags: ['jobs'],
         querystring: ListQuery,
-        response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema), next: Type.Union([Type.String(), Type.Null()]) }) },
+        response: { 200: JobList },
       },
     },
     async (req) => {
@@ -116,17 +83,17 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
   );
   app.get(
     '/api/v1/jobs/:id',
-    { config: { scope: 'jobs' }, schema: { summary: "A job, with its payload and result when it is yours (another token's: its summary)", tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
+    { config: { scope: 'jobs' }, schema: { summary: "A job, with its payload and result when it is yours (another token's: its summary)", tags: ['jobs'], params: IdParams, response: { 200: JobView } } },
     async (req) => deps.jobs.get((req.params as Static<typeof IdParams>).id, jobViewerOf(req)),
   );
   app.post(
     '/api/v1/jobs/:id/cancel',
-    { config: { scope: 'jobs' }, schema: { summary: 'Cancel a queued or running job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: JobViewSchema } } },
+    { config: { scope: 'jobs' }, schema: { summary: 'Cancel a queued or running job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: JobView } } },
     async (req) => deps.jobs.cancel((req.params as Static<typeof IdParams>).id, jobViewerOf(req)),
   );
   app.delete(
     '/api/v1/jobs/:id',
-    { config: { scope: 'jobs' }, schema: { summary: 'Delete a finished job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } },
+    { config: { scope: 'jobs' }, schema: { summary: 'Delete a finished job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: Deleted } } },
     async (req) => {
       deps.jobs.delete((req.params as Static<typeof IdParams>).id, jobViewerOf(req));
       return { deleted: true };
@@ -142,7 +109,7 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
         tags: ['jobs'],
         params: IdParams,
         body: ProgressBody,
-        response: { 200: Type.Object({ ok: Type.Boolean() }) },
+        response: { 200: ProgressTaken },
       },
     },
     async (req) => {

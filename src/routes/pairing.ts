@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { PairingCodeMinted, Paired } from '../api/identity.js';
 import { GatewayError } from '../errors.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
@@ -21,29 +22,12 @@ const MintBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Minted = Type.Object({
-  code: Type.Union([Type.String(), Type.Null()], { description: 'The 6 digits; null for an admin console code (sign-in link only)' }),
-  id: Type.String({ description: 'Matches the pairingId of the pairing.redeemed event' }),
-  scopes: Type.Array(Type.String()),
-  expiresAt: Type.String(),
-  console: Type.Boolean(),
-  signinUrl: Type.Optional(Type.String({ description: 'Console codes: <gateway>/console/#signin=<link code>, single use, burns the digits too' })),
-});
-
 const PairBody = Type.Union([Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }), Type.Null()]);
-
-const Paired = Type.Object({
-  token: Type.String(),
-  id: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  expiresAt: Type.Union([Type.String(), Type.Null()]),
-});
 
 export function pairingRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairing'>): void {
   app.post(
     '/api/v1/pairing-codes',
-    { config: { scope: 'admin' }, schema: { summary: 'Mint a single-use pairing code', tags: ['pairing'], body: MintBody, response: { 201: Minted } } },
+    { config: { scope: 'admin' }, schema: { summary: 'Mint a single-use pairing code', tags: ['pairing'], body: MintBody, response: { 201: PairingCodeMinted } } },
     async (req, reply) => reply.code(201).send(deps.pairing.mint(req.body as Static<typeof MintBody>, actorOf(req))),
   );
   app.post(

@@ -9,8 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ProxyWriter } from '../domain/services/index.js';
-import type { Principal } from '../security/principal.js';
-import { svcScope } from '../security/scopes.js';
+import type { Principal } from '../crypto/principal.js';
+import { svcScope } from '../crypto/scopes.js';
 import type { RouteDeps } from './deps.js';
 
 /** The route's policy, shared with the upgrade path so that both demand the same scope. */

@@ -1,22 +1,11 @@
 /** /api/v1/runs: create a run (with its own workspace), read, list, delete (its workspace goes too). Scope tools. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { RunList, RunView } from '../api/runs.js';
 import { MOUNT_NAME_PATTERN } from '../config/sections/tools.js';
 import { callContextOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 import { IdParams } from './schemas.js';
-
-export const RunViewSchema = Type.Object({
-  id: Type.String(),
-  service: Type.Union([Type.String(), Type.Null()]),
-  input: Type.Unknown({ description: 'What the client gave at creation (JSON), or null.' }),
-  workspace: Type.Object({
-    mounts: Type.Array(Type.String(), { description: 'Operator mounts this run includes (mount:<name>/...).' }),
-    root: Type.Union([Type.String(), Type.Null()], { description: 'Client-chosen root under the client-scope base, or null for a workspace of its own.' }),
-  }),
-  createdBy: Type.String(),
-  createdAt: Type.String(),
-});
 
 const CreateBody = Type.Object(
   {
@@ -40,25 +29,25 @@ const ListQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, 
 export function runRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'workspaces'>): void {
   app.post(
     '/api/v1/runs',
-    { config: { scope: 'tools' }, schema: { summary: 'Create a run with a workspace of its own', tags: ['runs'], body: CreateBody, response: { 201: RunViewSchema } } },
+    { config: { scope: 'tools' }, schema: { summary: 'Create a run with a workspace of its own', tags: ['runs'], body: CreateBody, response: { 201: RunView } } },
     async (req, reply) => reply.code(201).send(deps.workspaces.create(req.body as Static<typeof CreateBody>, callContextOf(req))),
   );
   app.get(
     '/api/v1/runs',
     {
       config: { scope: 'tools' },
-      schema: { summary: 'List runs (newest first; a token sees its own, admin sees all)', tags: ['runs'], querystring: ListQuery, response: { 200: Type.Object({ runs: Type.Array(RunViewSchema) }) } },
+      schema: { summary: 'List runs (newest first; a token sees its own, admin sees all)', tags: ['runs'], querystring: ListQuery, response: { 200: RunList } },
     },
     async (req) => ({ runs: deps.workspaces.list(callContextOf(req).viewer, (req.query as Static<typeof ListQuery>).limit ?? 100) }),
   );
   app.get(
     '/api/v1/runs/:id',
-    { config: { scope: 'tools' }, schema: { summary: 'A run', tags: ['runs'], params: IdParams, response: { 200: RunViewSchema } } },
+    { config: { scope: 'tools' }, schema: { summary: 'A run', tags: ['runs'], params: IdParams, response: { 200: RunView } } },
     async (req) => deps.workspaces.get((req.params as Static<typeof IdParams>).id, callContextOf(req).viewer),
   );
   app.delete(
     '/api/v1/runs/:id',
-    { config: { scope: 'tools' }, schema: { summary: 'Delete a run and its workspace', tags: ['runs'], params: IdParams, response: { 200: RunViewSchema } } },
+    { config: { scope: 'tools' }, schema: { summary: 'Delete a run and its workspace', tags: ['runs'], params: IdParams, response: { 200: RunView } } },
     async (req) => deps.workspaces.delete((req.params as Static<typeof IdParams>).id, callContextOf(req)),
   );
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { Deleted, ScheduleList, ScheduleRun, ScheduleView } from '../api/jobs.js';
 import { actorOf, jobViewerOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 
@@ -20,35 +21,23 @@ const Body = Type.Object(
   },
   { additionalProperties: false },
 );
-const View = Type.Object({
-  name: Type.String(),
-  cron: Type.String(),
-  timezone: Type.Union([Type.String(), Type.Null()]),
-  service: Type.String(),
-  missed: Type.Union([Type.String(), Type.Null()]),
-  paused: Type.Boolean(),
-  lastRunAt: Type.Union([Type.String(), Type.Null()]),
-  nextRunAt: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-});
-
 export function scheduleRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'schedules'>): void {
   const name = (req: { params: unknown }) => (req.params as Static<typeof NameParams>).name;
-  app.post('/api/v1/schedules', { config: { scope: 'jobs' }, schema: { summary: 'Add a schedule', tags: ['schedules'], body: Body, response: { 201: View } } }, async (req, reply) =>
+  app.post('/api/v1/schedules', { config: { scope: 'jobs' }, schema: { summary: 'Add a schedule', tags: ['schedules'], body: Body, response: { 201: ScheduleView } } }, async (req, reply) =>
     reply.code(201).send(deps.schedules.add(req.body as Static<typeof Body>, actorOf(req))),
   );
-  app.get('/api/v1/schedules', { config: { scope: 'jobs' }, schema: { summary: 'List schedules', tags: ['schedules'], response: { 200: Type.Object({ schedules: Type.Array(View) }) } } }, async () => ({
+  app.get('/api/v1/schedules', { config: { scope: 'jobs' }, schema: { summary: 'List schedules', tags: ['schedules'], response: { 200: ScheduleList } } }, async () => ({
     schedules: deps.schedules.list(),
   }));
-  app.get('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'A schedule', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.get(name(req)));
-  app.post('/api/v1/schedules/:name/pause', { config: { scope: 'jobs' }, schema: { summary: 'Pause', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), true, jobViewerOf(req)));
-  app.post('/api/v1/schedules/:name/resume', { config: { scope: 'jobs' }, schema: { summary: 'Resume', tags: ['schedules'], params: NameParams, response: { 200: View } } }, async (req) => deps.schedules.setPaused(name(req), false, jobViewerOf(req)));
+  app.get('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'A schedule', tags: ['schedules'], params: NameParams, response: { 200: ScheduleView } } }, async (req) => deps.schedules.get(name(req)));
+  app.post('/api/v1/schedules/:name/pause', { config: { scope: 'jobs' }, schema: { summary: 'Pause', tags: ['schedules'], params: NameParams, response: { 200: ScheduleView } } }, async (req) => deps.schedules.setPaused(name(req), true, jobViewerOf(req)));
+  app.post('/api/v1/schedules/:name/resume', { config: { scope: 'jobs' }, schema: { summary: 'Resume', tags: ['schedules'], params: NameParams, response: { 200: ScheduleView } } }, async (req) => deps.schedules.setPaused(name(req), false, jobViewerOf(req)));
   app.post(
     '/api/v1/schedules/:name/run',
-    { config: { scope: 'jobs', rateClass: 'jobs' }, schema: { summary: 'Submit its job now', tags: ['schedules'], params: NameParams, response: { 202: Type.Object({ job: Type.String() }) } } },
+    { config: { scope: 'jobs', rateClass: 'jobs' }, schema: { summary: 'Submit its job now', tags: ['schedules'], params: NameParams, response: { 202: ScheduleRun } } },
     async (req, reply) => reply.code(202).send({ job: await deps.schedules.fire(name(req), 'manual', undefined, jobViewerOf(req)) }),
   );
-  app.delete('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'Delete', tags: ['schedules'], params: NameParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } }, async (req) => {
+  app.delete('/api/v1/schedules/:name', { config: { scope: 'jobs' }, schema: { summary: 'Delete', tags: ['schedules'], params: NameParams, response: { 200: Deleted } } }, async (req) => {
     deps.schedules.remove(name(req), jobViewerOf(req));
     return { deleted: true };
   });

@@ -6,47 +6,18 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { GatewayError } from '../errors.js';
-import { ANY_PRINCIPAL } from '../security/principal.js';
-import { sessionClearCookie, sessionSetCookie } from '../security/session-cookie.js';
+import { ANY_PRINCIPAL } from '../security/guard-state.js';
+import { sessionClearCookie, sessionSetCookie } from '../crypto/session-cookie.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 import { IdParams } from './schemas.js';
+import { Me, NoContent, SessionList, SessionStarted } from '../api/sessions.js';
 
 const ExchangeBody = Type.Object(
   { code: Type.String({ minLength: 1, maxLength: 128, description: 'The 6 digits of a console pairing code, or the code of a sign-in link (#signin=...)' }) },
   { additionalProperties: false },
 );
 
-const Session = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  expiresAt: Type.String(),
-  idleTimeoutSeconds: Type.Integer(),
-});
-
-const Me = Type.Object({
-  kind: Type.Union([Type.Literal('admin'), Type.Literal('token'), Type.Literal('session'), Type.Literal('anonymous')]),
-  id: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  expiresAt: Type.Union([Type.String(), Type.Null()]),
-  idleTimeoutSeconds: Type.Union([Type.Integer(), Type.Null()]),
-});
-
-const SessionViewSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  createdAt: Type.String(),
-  lastUsedAt: Type.String(),
-  expiresAt: Type.String(),
-  idleExpiresAt: Type.String(),
-  client: Type.String(),
-  current: Type.Boolean({ description: 'The session making this request' }),
-});
-
-const NoContent = Type.Null({ description: 'No content' });
 
 export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairing' | 'sessions' | 'tokens' | 'console'>): void {
   const off = () => new GatewayError('not_found', 'the console is off (console.enabled)');
@@ -59,7 +30,7 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
         summary: 'Trade a console sign-in code (6 digits or link code) for a session cookie, once',
         tags: ['console'],
         body: ExchangeBody,
-        response: { 201: Session },
+        response: { 201: SessionStarted },
       },
     },
     async (req, reply) => {
@@ -102,7 +73,7 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
     '/api/v1/sessions',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'List live console sessions (never their cookies)', tags: ['console'], response: { 200: Type.Object({ sessions: Type.Array(SessionViewSchema) }) } },
+      schema: { summary: 'List live console sessions (never their cookies)', tags: ['console'], response: { 200: SessionList } },
     },
     async (req) => {
       const self = req.moat.principal?.id;

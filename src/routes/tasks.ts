@@ -6,33 +6,16 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { SERVICE_NAME_PATTERN } from '../config/sections/services.js';
-import { scopeAllows } from '../security/scopes.js';
+import { SERVICE_NAME_PATTERN } from '../api/services.js';
+import { Deleted } from '../api/jobs.js';
+import { TaskComment, TaskEvents, TaskLinks, TaskList, TaskStateSchema, TaskView } from '../api/tasks.js';
+import { scopeAllows } from '../crypto/scopes.js';
 import { MAX_LINK_TTL_SECONDS } from '../domain/tasks/links.js';
-import { TASK_STATES } from '../domain/tasks/views.js';
 import { actorOf } from './actor.js';
 import { SUBMIT_JOB_SCOPE } from './jobs.js';
 import type { RouteDeps } from './deps.js';
 import { IdParams } from './schemas.js';
 
-const State = Type.Union(TASK_STATES.map((s) => Type.Literal(s)));
-const Who = Type.Object({ id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) });
-const Comment = Type.Object({ seq: Type.Integer(), at: Type.String(), by: Who, text: Type.String() });
-const TaskSchema = Type.Object({
-  id: Type.String(),
-  title: Type.String(),
-  body: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  state: State,
-  version: Type.Integer({ description: 'Raised by every change; action links are bound to it.' }),
-  source: Type.String({ description: '`api`, `hook:<name>` or `trigger:<path>`.' }),
-  job: Type.Union([Type.Object({ service: Type.String(), id: Type.Union([Type.String(), Type.Null()]), payload: Type.Optional(Type.Unknown()) }), Type.Null()]),
-  createdBy: Who,
-  reviewedBy: Type.Union([Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
-  reviewedAt: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  comments: Type.Optional(Type.Array(Comment)),
-});
 const CreateBody = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: 500 }),
@@ -55,7 +38,7 @@ const PatchBody = Type.Object(
   { additionalProperties: false },
 );
 const ListQuery = Type.Object(
-  { state: Type.Optional(State), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ pattern: '^[0-9a-z]{1,12}$' })) },
+  { state: Type.Optional(TaskStateSchema), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ pattern: '^[0-9a-z]{1,12}$' })) },
   { additionalProperties: false },
 );
 const CommentBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false });
@@ -68,9 +51,6 @@ const ReviewBody = Type.Object(
   { additionalProperties: false },
 );
 const LinksBody = Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_LINK_TTL_SECONDS, description: 'Default tasks.linkTtlSeconds (24 h); 7 days at most.' })) }, { additionalProperties: false });
-const Links = Type.Object({ approve: Type.String(), reject: Type.String(), expiresAt: Type.String() });
-const Event = Type.Object({ seq: Type.Integer(), type: Type.String(), at: Type.String(), actor: Type.Union([Who, Type.Null()]), detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]), text: Type.Optional(Type.String()) });
-
 /** The principal reviewing, and whether it could submit the task's job itself. */
 function reviewerOf(req: FastifyRequest) {
   return { ...actorOf(req), maySubmitJobs: scopeAllows(req.moat.principal?.scopes ?? new Set(), SUBMIT_JOB_SCOPE, 'POST') };
@@ -79,34 +59,34 @@ function reviewerOf(req: FastifyRequest) {
 export function taskRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tasks' | 'links'>): void {
   const id = (req: { params: unknown }) => (req.params as Static<typeof IdParams>).id;
   const cfg = { scope: 'tasks' } as const;
-  app.post('/api/v1/tasks', { config: cfg, schema: { summary: 'Create a task (with a job: pending_approval)', tags: ['tasks'], body: CreateBody, response: { 201: TaskSchema } } }, async (req, reply) =>
+  app.post('/api/v1/tasks', { config: cfg, schema: { summary: 'Create a task (with a job: pending_approval)', tags: ['tasks'], body: CreateBody, response: { 201: TaskView } } }, async (req, reply) =>
     reply.code(201).send(deps.tasks.create(req.body as Static<typeof CreateBody>, actorOf(req), 'api')),
   );
-  app.get('/api/v1/tasks', { config: cfg, schema: { summary: 'List tasks, newest first', tags: ['tasks'], querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskSchema), next: Type.Union([Type.String(), Type.Null()]) }) } } }, async (req) => {
+  app.get('/api/v1/tasks', { config: cfg, schema: { summary: 'List tasks, newest first', tags: ['tasks'], querystring: ListQuery, response: { 200: TaskList } } }, async (req) => {
     const q = req.query as Static<typeof ListQuery>;
     return deps.tasks.list({ state: q.state, limit: q.limit ?? 50, cursor: q.cursor });
   });
-  app.get('/api/v1/tasks/:id', { config: cfg, schema: { summary: 'A task with its body, pending job and comments', tags: ['tasks'], params: IdParams, response: { 200: TaskSchema } } }, async (req) => deps.tasks.get(id(req)));
-  app.patch('/api/v1/tasks/:id', { config: cfg, schema: { summary: 'Edit, finish or cancel a task', tags: ['tasks'], params: IdParams, body: PatchBody, response: { 200: TaskSchema } } }, async (req) =>
+  app.get('/api/v1/tasks/:id', { config: cfg, schema: { summary: 'A task with its body, pending job and comments', tags: ['tasks'], params: IdParams, response: { 200: TaskView } } }, async (req) => deps.tasks.get(id(req)));
+  app.patch('/api/v1/tasks/:id', { config: cfg, schema: { summary: 'Edit, finish or cancel a task', tags: ['tasks'], params: IdParams, body: PatchBody, response: { 200: TaskView } } }, async (req) =>
     deps.tasks.update(id(req), req.body as Static<typeof PatchBody>, actorOf(req)),
   );
-  app.delete('/api/v1/tasks/:id', { config: cfg, schema: { summary: 'Delete a task and its log', tags: ['tasks'], params: IdParams, response: { 200: Type.Object({ deleted: Type.Boolean() }) } } }, async (req) => {
+  app.delete('/api/v1/tasks/:id', { config: cfg, schema: { summary: 'Delete a task and its log', tags: ['tasks'], params: IdParams, response: { 200: Deleted } } }, async (req) => {
     deps.tasks.delete(id(req));
     return { deleted: true };
   });
-  app.post('/api/v1/tasks/:id/comments', { config: cfg, schema: { summary: 'Comment on a task', tags: ['tasks'], params: IdParams, body: CommentBody, response: { 201: Comment } } }, async (req, reply) =>
+  app.post('/api/v1/tasks/:id/comments', { config: cfg, schema: { summary: 'Comment on a task', tags: ['tasks'], params: IdParams, body: CommentBody, response: { 201: TaskComment } } }, async (req, reply) =>
     reply.code(201).send(deps.tasks.comment(id(req), (req.body as Static<typeof CommentBody>).text, actorOf(req))),
   );
-  app.get('/api/v1/tasks/:id/events', { config: cfg, schema: { summary: "The task's event log", tags: ['tasks'], params: IdParams, response: { 200: Type.Object({ events: Type.Array(Event) }) } } }, async (req) => ({
+  app.get('/api/v1/tasks/:id/events', { config: cfg, schema: { summary: "The task's event log", tags: ['tasks'], params: IdParams, response: { 200: TaskEvents } } }, async (req) => ({
     events: deps.tasks.events(id(req)),
   }));
-  app.post('/api/v1/tasks/:id/review', { config: cfg, schema: { summary: 'Approve or reject a pending_approval task', tags: ['tasks'], params: IdParams, body: ReviewBody, response: { 200: TaskSchema } } }, async (req) => {
+  app.post('/api/v1/tasks/:id/review', { config: cfg, schema: { summary: 'Approve or reject a pending_approval task', tags: ['tasks'], params: IdParams, body: ReviewBody, response: { 200: TaskView } } }, async (req) => {
     const body = req.body as Static<typeof ReviewBody>;
     return deps.tasks.review(id(req), body.decision, reviewerOf(req), { comment: body.comment, version: body.version, client: req.moat.client, requestId: req.id });
   });
   app.post(
     '/api/v1/tasks/:id/links',
-    { config: cfg, schema: { summary: 'Signed approve/reject links for a notification (single use, bound to the task as it is now)', tags: ['tasks'], params: IdParams, body: Type.Optional(LinksBody), response: { 201: Links } } },
+    { config: cfg, schema: { summary: 'Signed approve/reject links for a notification (single use, bound to the task as it is now)', tags: ['tasks'], params: IdParams, body: Type.Optional(LinksBody), response: { 201: TaskLinks } } },
     async (req, reply) => reply.code(201).send(deps.links.mint(id(req), (req.body as Static<typeof LinksBody> | undefined)?.ttlSeconds, reviewerOf(req), { client: req.moat.client, requestId: req.id })),
   );
 }

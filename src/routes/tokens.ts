@@ -1,23 +1,13 @@
 /** /api/v1/tokens: create (secret shown once), list, revoke, rotate the admin token. Admin only. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { AdminTokenRotated, TokenCreated, TokenList, TokenView } from '../api/identity.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
 import { IdParams } from './schemas.js';
 
 const ScopeList = Type.Array(Type.String({ minLength: 1, maxLength: 80 }), { minItems: 1, maxItems: 32 });
 const TEN_YEARS = 10 * 365 * 86_400;
-
-export const TokenViewSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  kind: Type.String(),
-  createdAt: Type.String(),
-  expiresAt: Type.Union([Type.String(), Type.Null()]),
-  lastUsedAt: Type.Union([Type.String(), Type.Null()]),
-  revokedAt: Type.Union([Type.String(), Type.Null()]),
-});
 
 const CreateBody = Type.Object(
   {
@@ -28,15 +18,10 @@ const CreateBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Created = Type.Object({
-  token: Type.String({ description: 'The secret. Shown once; only its SHA-256 is stored.' }),
-  ...TokenViewSchema.properties,
-});
-
 export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'>): void {
   app.post(
     '/api/v1/tokens',
-    { config: { scope: 'admin' }, schema: { summary: 'Create a scoped token', tags: ['tokens'], body: CreateBody, response: { 201: Created } } },
+    { config: { scope: 'admin' }, schema: { summary: 'Create a scoped token', tags: ['tokens'], body: CreateBody, response: { 201: TokenCreated } } },
     async (req, reply) => {
       const body = req.body as Static<typeof CreateBody>;
       const { token, view } = deps.tokens.create(body, actorOf(req));
@@ -47,7 +32,7 @@ export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'
     '/api/v1/tokens',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'List tokens (never their secrets)', tags: ['tokens'], response: { 200: Type.Object({ tokens: Type.Array(TokenViewSchema) }) } },
+      schema: { summary: 'List tokens (never their secrets)', tags: ['tokens'], response: { 200: TokenList } },
     },
     async () => ({ tokens: deps.tokens.list() }),
   );
@@ -55,7 +40,7 @@ export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'
     '/api/v1/tokens/:id',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Revoke a token (by id or name)', tags: ['tokens'], params: IdParams, response: { 200: TokenViewSchema } },
+      schema: { summary: 'Revoke a token (by id or name)', tags: ['tokens'], params: IdParams, response: { 200: TokenView } },
     },
     async (req) => deps.tokens.revoke((req.params as Static<typeof IdParams>).id, actorOf(req)),
   );
@@ -66,7 +51,7 @@ export function tokenRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tokens'
       schema: {
         summary: 'Rotate the admin token in <dataDir>/gateway-token',
         tags: ['tokens'],
-        response: { 200: Type.Object({ rotated: Type.Boolean(), tokenFile: Type.String() }) },
+        response: { 200: AdminTokenRotated },
       },
     },
     async (req) => ({ rotated: true, ...deps.tokens.rotateAdmin(actorOf(req)) }),

@@ -1,24 +1,10 @@
 /** /api/v1/tools: the tool list with risk and what this token may call, and POST /api/v1/tools/invoke. Scope tools. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { scopeAllows } from '../security/scopes.js';
+import { ToolList, ToolResult } from '../api/runs.js';
+import { scopeAllows } from '../crypto/scopes.js';
 import { callContextOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
-
-const Risk = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]);
-
-const ToolList = Type.Object({
-  tools: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      risk: Risk,
-      description: Type.String(),
-      allowed: Type.Boolean({ description: 'Whether this token may invoke it (scope tools and the tool policy).' }),
-      available: Type.Boolean({ description: 'Whether it can run on this gateway (sandbox, egress guard).' }),
-    }),
-  ),
-  mountWrite: Type.Object({ risk: Risk, allowed: Type.Boolean() }, { description: 'Writes, moves and deletes in writable mounts (policy name mount.write).' }),
-});
 
 const InvokeBody = Type.Object(
   {
@@ -54,7 +40,7 @@ export function toolRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tools' |
         summary: 'Invoke a tool in a run',
         tags: ['tools'],
         body: InvokeBody,
-        response: { 200: Type.Object({ result: Type.Unknown() }) },
+        response: { 200: ToolResult },
       },
     },
     async (req) => {

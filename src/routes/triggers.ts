@@ -1,15 +1,9 @@
 /** POST /api/v1/triggers/<path>: runs the action the config's `triggers` maps the path to (scope hooks, rate class hooks). */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { TriggerCalled } from '../api/hooks.js';
 import { actorOf } from './actor.js';
 import type { RouteDeps } from './deps.js';
-
-const Result = Type.Object({
-  accepted: Type.Boolean(),
-  duplicate: Type.Boolean({ description: 'The same Idempotency-Key from this token within inbound.dedupHours: nothing was done.' }),
-  job: Type.Union([Type.String(), Type.Null()]),
-  task: Type.Union([Type.String(), Type.Null()]),
-});
 
 export function triggerRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'triggers'>): void {
   app.post(
@@ -21,7 +15,7 @@ export function triggerRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'trigg
         tags: ['hooks'],
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 200 })) }),
         body: Type.Optional(Type.Unknown()),
-        response: { 200: Result, 202: Result },
+        response: { 200: TriggerCalled, 202: TriggerCalled },
       },
     },
     async (req, reply) => {

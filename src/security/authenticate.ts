@@ -6,12 +6,19 @@
  * whether a token was valid. Failures are counted by the caller (see http/pipeline.ts) from the
  * error code. The cookie request has passed the CSRF guard (csrf.ts) before it gets here.
  */
-import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import type { AddressedRequest } from './client-ip.js';
 import type { IsHttps } from './own-origin.js';
-import { ANONYMOUS_ADMIN, type Principal } from './principal.js';
-import { hasSessionCookie, sessionClearCookie, sessionCookieName, sessionCookieValues } from './session-cookie.js';
-import { tokenDigest } from './tokens.js';
+import { ANONYMOUS_ADMIN, type Principal } from '../crypto/principal.js';
+import { hasSessionCookie, sessionClearCookie, sessionCookieName, sessionCookieValues } from '../crypto/session-cookie.js';
+import { tokenDigest } from '../crypto/tokens.js';
+
+/** What authentication reads: the raw message (Node's IncomingMessage, or Fastify's request.raw). */
+export interface BearerRequest extends AddressedRequest {
+  readonly headers: AddressedRequest['headers'] & { readonly authorization?: string | undefined; readonly cookie?: string | undefined };
+  /** Every Authorization line as sent (Node's `headers` keeps only the first). */
+  readonly rawHeaders: readonly string[];
+}
 
 export interface TokenVerifier {
   /** The principal whose token has this SHA-256 digest, or null (unknown, expired, revoked). */
@@ -32,8 +39,8 @@ const CHALLENGE = { 'www-authenticate': 'Bearer realm="moat"' };
 const CHALLENGE_INVALID = { 'www-authenticate': 'Bearer realm="moat", error="invalid_token"' };
 
 /** Counts Authorization headers in the raw list: Node keeps only the first of several. */
-function authorizationCount(req: FastifyRequest): number {
-  const raw = req.raw.rawHeaders;
+function authorizationCount(req: BearerRequest): number {
+  const raw = req.rawHeaders;
   let n = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -67,7 +74,7 @@ export function authenticate(opts: AuthenticateOptions) {
   const ENDED = { plain: { 'set-cookie': sessionClearCookie(false) }, tls: { 'set-cookie': sessionClearCookie(true) } };
 
   /** The session of the first cookie value that names a live one; throws session_invalid when the cookie names none. */
-  function session(req: FastifyRequest, now: number): Principal | undefined {
+  function session(req: BearerRequest, now: number): Principal | undefined {
     const header = req.headers.cookie;
     const https = opts.https(req);
     const cookieName = sessionCookieName(https);
@@ -81,7 +88,7 @@ export function authenticate(opts: AuthenticateOptions) {
   }
 
   /** `cookie`: the route takes the session cookie (/api/v1/* HTTP routes) when no bearer token is sent. */
-  function authenticate(req: FastifyRequest, now: number, cookie = false): Principal {
+  function authenticate(req: BearerRequest, now: number, cookie = false): Principal {
     if (!enabled) return ANONYMOUS_ADMIN;
     const header = req.headers.authorization;
     if (header === undefined) {
@@ -95,7 +102,7 @@ export function authenticate(opts: AuthenticateOptions) {
       throw new GatewayError('token_invalid', 'Authorization must use the Bearer scheme', { headers: CHALLENGE_INVALID });
     }
     if (header.length > 7 + MAX_SECRET_LENGTH) throw new GatewayError('token_invalid', 'token unknown, expired or revoked', { headers: CHALLENGE_INVALID });
-    const principal = verifier.verifyDigest(digestFor(req.raw.socket ?? req.raw, header), now);
+    const principal = verifier.verifyDigest(digestFor(req.socket ?? req, header), now);
     if (principal === null) throw new GatewayError('token_invalid', 'token unknown, expired or revoked', { headers: CHALLENGE_INVALID });
     return principal;
   }

@@ -2,14 +2,21 @@
  * Authorization: the route's declared scope against the principal's scopes. Fail closed: a bearer
  * route that declares no scope is refused (and refused at registration, see http/pipeline.ts).
  */
-import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
-import type { Principal, ScopeRequirement } from './principal.js';
-import { scopeAllows, scopeHeld } from './scopes.js';
+import type { Principal } from '../crypto/principal.js';
+import { scopeAllows, scopeHeld } from '../crypto/scopes.js';
+import type { ScopeRequirement } from './guard-state.js';
+
+/** What authorization reads of a routed request (Fastify's request as it is). */
+export interface RoutedRequest {
+  readonly method: string;
+  /** The route's parameters, for a scope computed from them (`svc:<name>`). */
+  readonly params: unknown;
+}
 
 export function authorize() {
   /** Returns the scope that was required (recorded in the audit entry). */
-  function authorize(req: FastifyRequest, principal: Principal, requirement: ScopeRequirement | undefined): string {
+  function authorize(req: RoutedRequest, principal: Principal, requirement: ScopeRequirement | undefined): string {
     if (requirement === undefined) throw new GatewayError('scope_required', 'this route declares no scope and is closed', { extra: { scope: 'admin' } });
     if (Array.isArray(requirement)) {
       for (const s of requirement as readonly string[]) if (scopeAllows(principal.scopes, s, req.method)) return s;

@@ -4,9 +4,15 @@
  * is not itself a trusted proxy, so a forged leftmost entry changes nothing. X-Forwarded-Proto is
  * believed from the same proxies only. Reads config only.
  */
-import type { FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import { GatewayError } from '../errors.js';
+
+/** What the client address is derived from: the raw message (Node's IncomingMessage, or Fastify's request.raw). */
+export interface AddressedRequest {
+  /** Read for X-Forwarded-For, when the peer is a trusted proxy. */
+  readonly headers: { readonly [name: string]: string | string[] | undefined };
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null | undefined;
+}
 
 export interface ClientIpOptions {
   /** CIDRs or single addresses. Empty (default): X-Forwarded-For is ignored. */
@@ -60,8 +66,8 @@ function inRanges(ranges: Range[], a: ipaddr.IPv4 | ipaddr.IPv6): boolean {
 export function clientIp(initial: ClientIpOptions) {
   let ranges = compile(initial);
 
-  function clientIp(req: FastifyRequest): string {
-    const peer = normaliseAddress(req.raw.socket?.remoteAddress ?? '');
+  function clientIp(req: AddressedRequest): string {
+    const peer = normaliseAddress(req.socket?.remoteAddress ?? '');
     if (ranges.length === 0) return peer;
     const peerAddr = parseAddress(peer);
     if (!peerAddr || !inRanges(ranges, peerAddr)) return peer;
@@ -84,11 +90,11 @@ export function clientIp(initial: ClientIpOptions) {
    * the list; nobody else is believed): the scheme of the gateway's own origin behind a proxy that
    * terminates TLS, and whether the console cookie must be `Secure`.
    */
-  function forwardedHttps(req: FastifyRequest): boolean {
+  function forwardedHttps(req: AddressedRequest): boolean {
     if (ranges.length === 0) return false;
     const proto = req.headers['x-forwarded-proto'];
     if (typeof proto !== 'string' || proto.toLowerCase() !== 'https') return false;
-    const peerAddr = parseAddress(normaliseAddress(req.raw.socket?.remoteAddress ?? ''));
+    const peerAddr = parseAddress(normaliseAddress(req.socket?.remoteAddress ?? ''));
     return peerAddr !== undefined && inRanges(ranges, peerAddr);
   }
 

@@ -7,10 +7,20 @@
  * is the gateway's own as well. A request with a bearer token never gets here: the token alone
  * authenticates it and the cookie is ignored. Reads config only.
  */
-import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import type { AddressedRequest } from './client-ip.js';
 import { ownOrigin, type IsHttps } from './own-origin.js';
-import { hasSessionCookie, sessionCookieName } from './session-cookie.js';
+import { hasSessionCookie, sessionCookieName } from '../crypto/session-cookie.js';
+
+/** What the CSRF guard reads: the raw message's headers and connection (Node's IncomingMessage, or Fastify's request.raw). */
+export interface CsrfRequest extends AddressedRequest {
+  readonly headers: AddressedRequest['headers'] & {
+    readonly cookie?: string | undefined;
+    readonly origin?: string | undefined;
+    readonly host?: string | undefined;
+    readonly 'sec-fetch-site'?: string | string[] | undefined;
+  };
+}
 
 export interface CsrfGuardOptions {
   /** False when the console is off: no request is a cookie request, the cookie is never honoured. */
@@ -25,7 +35,7 @@ export function csrfGuard(opts: CsrfGuardOptions) {
   const tlsName = sessionCookieName(true);
 
   /** Refuses a cookie request that did not come from the console's own pages (`write`: also checks Origin). */
-  function csrfGuard(req: FastifyRequest, write: boolean): void {
+  function csrfGuard(req: CsrfRequest, write: boolean): void {
     // Node joins a repeated header with ", ", so two values never equal `same-origin`.
     const site = req.headers['sec-fetch-site'];
     if (site !== 'same-origin') {
@@ -46,7 +56,7 @@ export function csrfGuard(opts: CsrfGuardOptions) {
 
   return Object.assign(csrfGuard, {
     /** Whether the request carries the session cookie (and the console is on). */
-    hasCookie(req: FastifyRequest): boolean {
+    hasCookie(req: CsrfRequest): boolean {
       return enabled && hasSessionCookie(req.headers.cookie, https(req) ? tlsName : plainName);
     },
     /**
@@ -54,7 +64,7 @@ export function csrfGuard(opts: CsrfGuardOptions) {
      * a session of its choosing. A browser that says the request is not same-origin, or names
      * another Origin, is refused; a client that sends neither (curl, the CLI) is not a browser.
      */
-    signin(req: FastifyRequest): void {
+    signin(req: CsrfRequest): void {
       const site = req.headers['sec-fetch-site'];
       if (site !== undefined && site !== 'same-origin') throw new GatewayError('csrf_refused', 'sign in from the console itself, not from another site or port');
       const origin = req.headers.origin;

@@ -4,8 +4,14 @@
  * disagree on where a body with `identity, chunked`, `chunked, chunked` or an unknown coding ends,
  * and the bytes one of them takes for the next request are the attacker's. Reads the request only.
  */
-import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+
+/** What the framing guard reads: the raw message (Node's IncomingMessage, or Fastify's request.raw). */
+export interface FramingRequest {
+  readonly headers: { readonly 'transfer-encoding'?: string | undefined };
+  readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
+}
 
 /** A token (RFC 9110 5.6.2): a transfer-coding name without parameters. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -20,10 +26,9 @@ function invalid(detail: string): never {
 }
 
 export function framingGuard() {
-  function framingGuard(req: FastifyRequest): void {
-    const value = req.headers['transfer-encoding'];
+  function framingGuard(raw: FramingRequest): void {
+    const value = raw.headers['transfer-encoding'];
     if (value === undefined) return;
-    const raw = req.raw;
     // HTTP/2 and 3 carry no Transfer-Encoding (RFC 9113 8.2.2): a request that has one is malformed.
     if (raw.httpVersionMajor !== 1) invalid('Transfer-Encoding is not allowed in HTTP/2');
     // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.

@@ -4,10 +4,17 @@
  * through (duplicates, userinfo, absolute-form targets), so the raw header list is read here.
  * Reads config only.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
 import { GatewayError } from '../errors.js';
 import type { BindClass } from '../config/bind.js';
+
+/** What the host guard reads: the raw message (Node's IncomingMessage, or Fastify's request.raw). */
+export interface HostRequest {
+  /** Name, value, name, value, ...: every Host line as sent (Node's `headers` keeps only the first). */
+  readonly rawHeaders: readonly string[];
+  /** The request target as sent. */
+  readonly url?: string | undefined;
+}
 
 export interface HostGuardOptions {
   bindHost: string;
@@ -100,8 +107,8 @@ function refuse(reason: string): never {
 export function hostGuard(initial: HostGuardOptions) {
   let allowed = compile(initial);
 
-  function hostGuard(req: FastifyRequest, _reply: FastifyReply): void {
-    const raw = req.raw.rawHeaders;
+  function hostGuard(req: HostRequest): void {
+    const raw = req.rawHeaders;
     let host: string | undefined;
     let authority: string | undefined;
     let hosts = 0;
@@ -121,7 +128,7 @@ export function hostGuard(initial: HostGuardOptions) {
     if (value === undefined || value === '') refuse('missing Host header');
     if (!isAllowed(allowed, value)) refuse('Host is not a name this gateway answers to');
     // Absolute-form target (RFC 9112 3.2.2): its authority wins over Host, so it must be allowed too.
-    const url = req.raw.url ?? '';
+    const url = req.url ?? '';
     if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
       const match = /^https?:\/\/([^/?#]*)/i.exec(url);
       if (!match || !isAllowed(allowed, match[1] as string)) refuse('request target names another host');

@@ -9,7 +9,7 @@
  */
 import { GatewayError } from '../errors.js';
 import { clientKey } from './limiter-store.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../crypto/principal.js';
 
 export interface InflightLimitOptions {
   /** Requests handled at once, all classes together (admin tokens may use all of it). */

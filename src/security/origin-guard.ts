@@ -5,10 +5,27 @@
  * `*`). Origins are parsed as RFC 6454 serializations, strictly: only what a browser sends can
  * match. Reads config only.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
 import { GatewayError } from '../errors.js';
 import { ownOrigin, type IsHttps } from './own-origin.js';
+
+/** What the origin guard reads: the method and headers (Node's IncomingMessage, or Fastify's request). */
+export interface OriginRequest {
+  readonly method?: string | undefined;
+  readonly headers: {
+    readonly origin?: string | undefined;
+    readonly host?: string | undefined;
+    readonly 'access-control-request-method'?: string | string[] | undefined;
+    readonly ':authority'?: string | string[] | undefined;
+  };
+}
+
+/** What the origin guard writes: CORS headers, and the whole answer to a preflight (Fastify's reply as it is). */
+export interface CorsReply {
+  header(name: string, value: string): unknown;
+  code(status: number): unknown;
+  send(): unknown;
+}
 
 export interface OriginGuardOptions {
   allowedOrigins: readonly string[];
@@ -139,7 +156,7 @@ export function originGuard(initial: OriginGuardOptions) {
   const https: IsHttps = initial.https ?? (() => false);
 
   /** Returns true when it has answered the request itself (a CORS preflight). */
-  function originGuard(req: FastifyRequest, reply: FastifyReply): boolean {
+  function originGuard(req: OriginRequest, reply: CorsReply): boolean {
     const origin = req.headers.origin;
     if (origin === undefined) return false; // not a browser cross-origin request
     // Node joins repeated Origin headers with ", "; a serialized origin never contains a comma.
@@ -157,12 +174,11 @@ export function originGuard(initial: OriginGuardOptions) {
     reply.header('access-control-allow-origin', origin);
     reply.header('vary', 'Origin');
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-      reply
-        .code(204)
-        .header('access-control-allow-methods', CORS_METHODS)
-        .header('access-control-allow-headers', CORS_ALLOW_HEADERS)
-        .header('access-control-max-age', '600')
-        .send();
+      reply.code(204);
+      reply.header('access-control-allow-methods', CORS_METHODS);
+      reply.header('access-control-allow-headers', CORS_ALLOW_HEADERS);
+      reply.header('access-control-max-age', '600');
+      reply.send();
       return true;
     }
     reply.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
@@ -176,7 +192,7 @@ export function originGuard(initial: OriginGuardOptions) {
    * another policy, the gateway's own origin; both pass. Any other origin is refused unless listed,
    * and no CORS headers are given here: no other page may read the answer.
    */
-  function forLink(req: FastifyRequest): void {
+  function forLink(req: OriginRequest): void {
     const origin = req.headers.origin;
     if (origin === undefined || origin === 'null') return;
     const parsed = origin.includes(',') ? undefined : parseOrigin(origin);

@@ -5,7 +5,7 @@
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import { clientKey, memoryLimiterStore, type LimiterStore, type MemoryWindowStore, type WindowStore } from './limiter-store.js';
-import type { RateClass } from './principal.js';
+import type { RateClass } from './guard-state.js';
 
 export interface RateLimitOptions {
   enabled: boolean;

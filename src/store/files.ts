@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { GatewayError } from '../errors.js';
+import { DATA_DIR, KEY_MODE, dataDirPaths } from '../api/data-dir.js';
 
 export function ensureDir(path: string, mode = 0o700): void {
   mkdirSync(path, { recursive: true, mode });
@@ -57,9 +58,9 @@ export const KEY_USES: Record<string, string> = {
 };
 
 export function loadOrCreateKey(dataDir: string, name: string): Buffer {
-  const dir = join(dataDir, 'keys');
-  ensureDir(dir);
-  const path = join(dir, `${name}.key`);
+  const paths = dataDirPaths(dataDir);
+  ensureDir(paths.keysDir, DATA_DIR.keysDir.mode);
+  const path = paths.key(name);
   const text = readIfExists(path)?.trim();
   if (text !== undefined) {
     if (!isKeyText(text)) {
@@ -68,11 +69,11 @@ export function loadOrCreateKey(dataDir: string, name: string): Buffer {
         `${path} is not a key (32 bytes, base64): restore it from a backup; deleting it makes a new key, and what was sealed or signed with the old one (${KEY_USES[name] ?? 'its data'}) is lost`,
       );
     }
-    chmodSync(path, 0o600);
+    chmodSync(path, KEY_MODE);
     return Buffer.from(text, 'base64');
   }
   const key = randomBytes(32);
-  writeFileAtomic(path, `${key.toString('base64')}\n`);
+  writeFileAtomic(path, `${key.toString('base64')}\n`, KEY_MODE);
   return key;
 }
 
@@ -82,8 +83,8 @@ export function loadOrCreateKey(dataDir: string, name: string): Buffer {
  * finds its own and never another install's. Created on first use, reused afterwards.
  */
 export function loadOrCreateInstallId(dataDir: string): string {
-  ensureDir(dataDir);
-  const path = join(dataDir, 'install-id');
+  ensureDir(dataDir, DATA_DIR.root.mode);
+  const path = dataDirPaths(dataDir).installId;
   const text = readIfExists(path)?.trim();
   if (text !== undefined) {
     if (!/^[0-9a-f]{32}$/.test(text)) {
@@ -92,7 +93,7 @@ export function loadOrCreateInstallId(dataDir: string): string {
     return text;
   }
   const id = randomBytes(16).toString('hex');
-  writeFileAtomic(path, `${id}\n`);
+  writeFileAtomic(path, `${id}\n`, DATA_DIR.installId.mode);
   return id;
 }
 

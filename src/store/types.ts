@@ -2,6 +2,7 @@
  * Store interfaces: plain records in and out. The domain depends on these, never on SQL; sqlite/
  * implements them (a postgres/ implementation for several replicas would implement the same).
  */
+import type { TaskState } from '../api/tasks.js';
 
 export interface TokenRecord {
   id: string;
@@ -320,8 +321,6 @@ export interface HookStore {
   atomically<T>(fn: () => T): T;
 }
 
-export type TaskState = 'open' | 'pending_approval' | 'approved' | 'rejected' | 'done' | 'canceled';
-export const TASK_STATES: readonly TaskState[] = ['open', 'pending_approval', 'approved', 'rejected', 'done', 'canceled'];
 
 export interface TaskRecord {
   id: string;

@@ -8,7 +8,7 @@ import { chmodSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyTimestampedSignature } from '../../src/security/hmac.js';
+import { verifyTimestampedSignature } from '../../src/crypto/hmac.js';
 import { readEntries } from '../helpers/audit.js';
 import { spawnServe } from '../helpers/cli.js';
 import { httpServer, type Listening } from '../helpers/egress.js';

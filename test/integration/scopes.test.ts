@@ -3,7 +3,7 @@
  * the gateway must refuse exactly where the route's declared scope says so (fail closed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scopeAllows, scopeHeld } from '../../src/security/scopes.js';
+import { scopeAllows, scopeHeld } from '../../src/crypto/scopes.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const SCOPES = ['admin', 'read', 'services', 'jobs', 'hooks', 'tasks', 'tools', 'metrics', 'svc:x'];

@@ -1,7 +1,8 @@
 /**
- * The structure of DESIGN.md, enforced: imports point one way, only gateway.ts imports http/, only
- * main.ts imports cli/, the client imports nothing of the server, no outbound call outside egress/
- * (and the client), no shell, no Math.random.
+ * The structure of DESIGN.md, enforced: imports point one way (the ALLOWED table is the layer map),
+ * only gateway.ts imports http/, only main.ts imports cli/, the client imports nothing of the server
+ * but the import-free api/, no outbound call outside egress/ (and the client), no shell, no
+ * Math.random.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,21 +26,30 @@ function layer(rel: string): string {
   return rel.split('/')[0] as string;
 }
 
-/** What each layer may import (besides itself). */
+/**
+ * What each layer may import (besides itself): the one statement of the layer map (DESIGN.md
+ * "Layout"). Top to bottom; a layer imports only layers below it (checked below: no cycles).
+ * `crypto` holds the pure primitives (tokens, HMAC, sealing, signed links, pairing codes, scopes,
+ * the principal, JSON depth) below the guards, so that the domain never imports `security`.
+ * `api` is the API's wire contract and the data dir's names, import-free, shared by the server,
+ * the client and the CLI.
+ */
 const ALLOWED: Record<string, string[]> = {
   main: ['cli', 'errors'],
-  cli: ['client', 'gateway', 'config', 'observe', 'errors'],
-  client: ['errors'],
-  gateway: ['http', 'security', 'routes', 'domain', 'egress', 'audit', 'store', 'observe', 'config', 'errors'],
-  http: ['security', 'routes', 'audit', 'store', 'observe', 'config', 'errors'],
-  security: ['observe', 'config', 'errors'],
-  routes: ['domain', 'security', 'observe', 'config', 'errors'],
-  domain: ['egress', 'audit', 'store', 'security', 'observe', 'config', 'errors'],
-  egress: ['audit', 'observe', 'config', 'errors'],
-  audit: ['observe', 'config', 'errors'],
-  store: ['observe', 'config', 'errors'],
-  observe: ['config', 'errors'],
-  config: ['errors'],
+  cli: ['client', 'gateway', 'config', 'observe', 'api', 'errors'],
+  client: ['api', 'errors'],
+  gateway: ['http', 'security', 'routes', 'domain', 'egress', 'audit', 'store', 'crypto', 'observe', 'config', 'api', 'errors'],
+  http: ['security', 'routes', 'audit', 'store', 'crypto', 'observe', 'config', 'api', 'errors'],
+  routes: ['domain', 'security', 'crypto', 'observe', 'config', 'api', 'errors'],
+  security: ['crypto', 'observe', 'config', 'api', 'errors'],
+  domain: ['egress', 'audit', 'store', 'crypto', 'observe', 'config', 'api', 'errors'],
+  egress: ['audit', 'crypto', 'observe', 'config', 'api', 'errors'],
+  audit: ['crypto', 'observe', 'config', 'api', 'errors'],
+  store: ['crypto', 'observe', 'config', 'api', 'errors'],
+  observe: ['config', 'api', 'errors'],
+  config: ['api', 'errors'],
+  crypto: ['api', 'errors'],
+  api: [],
   errors: [],
 };
 
@@ -66,6 +76,29 @@ describe('import directions', () => {
   });
 });
 
+describe('the layer map', () => {
+  it('names every folder of src/ as a layer', () => {
+    const layers = new Set(sources.map((f) => layer(f.rel)));
+    expect([...layers].filter((l) => !(l in ALLOWED)).sort()).toEqual([]);
+  });
+  it('has no cycle: every layer imports only layers below it', () => {
+    const seen = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (l: string, path: string[]) => {
+      if (seen.get(l) === 'done') return;
+      if (seen.get(l) === 'open') return void cycles.push([...path, l].join(' -> '));
+      seen.set(l, 'open');
+      for (const to of ALLOWED[l] ?? []) if (!(to === 'gateway' && l === 'cli')) visit(to, [...path, l]);
+      seen.set(l, 'done');
+    };
+    for (const l of Object.keys(ALLOWED)) visit(l, []);
+    expect(cycles).toEqual([]);
+  });
+  it('keeps the domain, the store and the record off the request guards', () => {
+    for (const l of ['domain', 'store', 'audit', 'egress', 'crypto']) expect(ALLOWED[l]).not.toContain('security');
+  });
+});
+
 describe('house rules a grep can see', () => {
   const code = (f: { text: string }) => f.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
   it('no outbound HTTP outside src/egress and src/client', () => {
@@ -82,6 +115,23 @@ describe('house rules a grep can see', () => {
   });
   it('no console output outside the CLI (the logger redacts secrets)', () => {
     expect(sources.filter((f) => !f.rel.startsWith('cli/') && /\bconsole\.(log|error|warn|info)\(/.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
+  it('one Actor type (src/api/actor.ts): no file declares another or spells it out', () => {
+    const again = /\binterface Actor\b|type Actor\s*=|\{ (readonly )?id: string; (readonly )?name: string \}/;
+    expect(sources.filter((f) => f.rel !== 'api/actor.ts' && again.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
+  it('src/api/ is import-free: TypeBox and node:path only, besides itself', () => {
+    const external = (f: { text: string }) => [...f.text.matchAll(/from\s+'([^'.][^']*)'/g)].map((m) => m[1] as string);
+    const bad = sources.filter((f) => f.rel.startsWith('api/')).flatMap((f) => external(f).filter((s) => s !== '@sinclair/typebox' && s !== 'node:path').map((s) => `${f.rel}: ${s}`));
+    expect(bad).toEqual([]);
+  });
+  it('routes answer with the API\'s schemas (src/api/), not shapes of their own (text answers aside)', () => {
+    const inline = /response:\s*\{[^}]*\bType\.(?!String\(\))/;
+    expect(sources.filter((f) => f.rel.startsWith('routes/') && inline.test(code(f))).map((f) => f.rel)).toEqual([]);
+  });
+  it('the CLI and the client type responses with the API\'s types, never an inline shape', () => {
+    const inline = /\.(get|post|delete|request)<\s*\{/;
+    expect(sources.filter((f) => /^(cli|client)\//.test(f.rel) && inline.test(code(f))).map((f) => f.rel)).toEqual([]);
   });
   it('every file opens with a comment saying what it owns', () => {
     const bad = sources.filter((f) => !/^(#![^\n]*\n)?\/\*\*/.test(f.text));

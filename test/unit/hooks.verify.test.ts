@@ -6,7 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HOOK_SCHEMES, sampleBody, signDelivery } from '../../src/client/hook-signing.js';
+import { VERIFY_SCHEMES } from '../../src/api/hooks.js';
+import { sampleBody, signDelivery } from '../../src/client/hook-signing.js';
 import { SCHEMES, verifyDelivery, whatsappHandshake, type Headers } from '../../src/domain/hooks/verify/index.js';
 
 const hex = (secret: string, ...parts: string[]) => {
@@ -230,7 +231,7 @@ describe('whatsapp: subscription handshake', () => {
 });
 
 describe('moat hook test signs what the gateway verifies', () => {
-  it.each(HOOK_SCHEMES)('%s: a sample signed by the CLI verifies, and fails with another secret', (scheme) => {
+  it.each(VERIFY_SCHEMES)('%s: a sample signed by the CLI verifies, and fails with another secret', (scheme) => {
     // Standard Webhooks secrets are whsec_<base64>, as its senders show them.
     const [mine, theirs] = scheme === 'standard-webhooks' ? ['whsec_YS1zZWNyZXQtb2YtdHdlbnR5LWNoYXJz', 'whsec_YW5vdGhlci1zZWNyZXQtb2YtMjA='] : [SECRET, 'another-secret-of-20'];
     const sample = sampleBody(scheme, NOW);

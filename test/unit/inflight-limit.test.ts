@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { inflightLimit, inflightOptions, type HeldResponse } from '../../src/security/inflight-limit.js';
-import type { Principal } from '../../src/security/principal.js';
+import type { Principal } from '../../src/crypto/principal.js';
 
 const who = (id: string, scopes: string[]): Principal => ({ id, name: id, kind: 'token', scopes: new Set(scopes) });
 const ADMIN = who('admin', ['admin']);

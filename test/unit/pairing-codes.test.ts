@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../src/security/pairing.js';
+import { generatePairingCode, isWellFormedPairingCode, pairingCodeDigest } from '../../src/crypto/pairing.js';
 
 /** Largest chi-square statistic per digit position (9 degrees of freedom). */
 function worstChiSquare(codes: string[]): number {

@@ -1,7 +1,7 @@
 /** The scope rule and fail-closed route declarations. */
 import { describe, expect, it } from 'vitest';
 import { routePolicy } from '../../src/http/pipeline.js';
-import { isScope, scopeAllows } from '../../src/security/scopes.js';
+import { isScope, scopeAllows } from '../../src/crypto/scopes.js';
 
 describe('scopeAllows', () => {
   const held = (...s: string[]) => new Set(s);

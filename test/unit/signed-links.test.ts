@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { mintLink, verifyLink } from '../../src/security/signed-links.js';
+import { mintLink, verifyLink } from '../../src/crypto/signed-links.js';
 
 const KEY = randomBytes(32);
 const NOW = 1_800_000_000;

@@ -7,19 +7,10 @@ import type { Command } from 'commander';
 import type { MoatClient } from '../../client/index.js';
 import { addClientFlags, clientFrom, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
+import type { AuditEntryView as Entry, AuditHead, AuditPage } from '../../api/audit.js';
 
-interface Entry {
-  seq: number;
-  ts: string;
-  type: string;
-  outcome: string;
-  actor?: { id: string; name: string };
-  client?: string;
-  method?: string;
-  route?: string;
-  status?: number;
-  code?: string;
-}
+/** The head of one chain. */
+type Head = Omit<AuditHead, 'security'>;
 
 /** Columns of `audit tail` for people: fixed widths so that a followed log stays aligned under its header. */
 const COLUMNS: ReadonlyArray<[string, number]> = [
@@ -44,7 +35,7 @@ function line(e: Entry): string {
   return row([String(e.seq), e.ts, e.type, e.outcome, who, e.client ?? '-', `${what}${e.code ? ` ${e.code}` : ''}`]);
 }
 
-async function page(c: MoatClient, after: number): Promise<{ entries: Entry[]; next: number | null }> {
+async function page(c: MoatClient, after: number): Promise<AuditPage> {
   return c.get(`/api/v1/audit?after=${after}&limit=1000`);
 }
 
@@ -56,7 +47,7 @@ export function auditCommand(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(async (opts: ClientFlags & { lines: string; follow?: boolean; json?: boolean }) => {
       await withClient(opts, async (c) => {
-        const head = await c.get<{ seq: number }>('/api/v1/audit/head');
+        const head = await c.get<AuditHead>('/api/v1/audit/head');
         let after = Math.max(0, head.seq - Number(opts.lines));
         const print = (e: Entry) => process.stdout.write(`${opts.json ? JSON.stringify(e) : line(e)}\n`);
         if (!opts.json) process.stdout.write(`${HEADER}\n`);
@@ -102,8 +93,6 @@ export function auditCommand(program: Command): void {
   keyCommand(audit);
 }
 
-type Head = { seq: number; hash: string };
-
 interface KeyFlags {
   config?: string;
   auditKeyFile?: string;
@@ -145,7 +134,7 @@ async function runningHeads(flags: ClientFlags): Promise<{ main: Head; security:
   let c: MoatClient | undefined;
   try {
     c = await clientFrom(flags);
-    const { seq, hash, security } = await c.get<Head & { security?: Head }>('/api/v1/audit/head');
+    const { seq, hash, security } = await c.get<AuditHead>('/api/v1/audit/head');
     return { main: { seq, hash }, security: security ?? { seq: 0, hash: '' } };
   } catch {
     return undefined;

@@ -2,11 +2,7 @@
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError, printJson } from '../output.js';
-
-interface View {
-  config: Record<string, unknown>;
-  sources: Record<string, string>;
-}
+import type { ConfigView as View } from '../../api/gateway.js';
 
 const SEGMENT = /^[A-Za-z0-9_$-]+$/;
 

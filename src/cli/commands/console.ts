@@ -6,14 +6,8 @@
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { collect, parseDuration, printJson } from '../output.js';
+import type { ConsoleCodeMinted } from '../../api/identity.js';
 
-interface Minted {
-  code: string | null;
-  id: string;
-  scopes: string[];
-  expiresAt: string;
-  signinUrl: string;
-}
 
 /** The QR code of `text` as terminal text (two modules per character row); uqr is loaded on use. */
 export async function terminalQr(text: string): Promise<string> {
@@ -30,7 +24,7 @@ export function consoleCommand(program: Command): void {
     .option('--json', 'print JSON (no QR code)')
     .action(async (opts: ClientFlags & { scope?: string[]; ttl: string; name?: string; qr: boolean; json?: boolean }) => {
       const body = { scopes: opts.scope ?? ['admin'], console: true, ttlSeconds: parseDuration(opts.ttl), ...(opts.name ? { name: opts.name } : {}) };
-      const m = await withClient(opts, (c) => c.post<Minted>('/api/v1/pairing-codes', body));
+      const m = await withClient(opts, (c) => c.post<ConsoleCodeMinted>('/api/v1/pairing-codes', body));
       if (opts.json) return printJson({ signinUrl: m.signinUrl, id: m.id, scopes: m.scopes, expiresAt: m.expiresAt });
       process.stdout.write(`${m.signinUrl}\n`);
       const lines = [

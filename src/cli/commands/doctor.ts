@@ -6,21 +6,7 @@
 import type { Command } from 'commander';
 import { addClientFlags, clientFrom, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
-
-type Severity = 'ok' | 'warn' | 'fail';
-
-interface Report {
-  verdict: Severity;
-  checkedAt: string;
-  running: boolean;
-  checks: Array<{ id: string; severity: Severity; finding: string; fix: string; fixable: boolean }>;
-  skipped: Array<{ id: string; reason: string }>;
-}
-
-interface FixResult {
-  actions: Array<{ id: string; action: string; ok: boolean }>;
-  report: Report;
-}
+import type { DoctorFixReport as FixResult, DoctorReport as Report, Severity } from '../../api/gateway.js';
 
 const EXIT: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };
 

@@ -1,16 +1,8 @@
 /** `moat egress check <url> [--purpose ...]`: would the egress guard let this URL out, and why. */
 import { Option, type Command } from 'commander';
-import { EGRESS_PURPOSE_NAMES } from '../../config/sections/egress.js';
+import { EGRESS_PURPOSE_NAMES, type EgressCheck } from '../../api/egress.js';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
-
-interface EgressCheck {
-  allowed: boolean;
-  reason: string;
-  addresses: string[];
-  rule: string | null;
-  purpose: string;
-}
 
 export function egressCommand(program: Command): void {
   const egress = program.command('egress').description('the egress guard: what outbound requests may reach');

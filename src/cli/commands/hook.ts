@@ -1,19 +1,11 @@
 /** `moat hook ls|add|rm|test`: inbound hooks. Secrets go in, never come out; `test` signs a sample with a secret you give it. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { HOOK_SCHEMES, sampleBody, signDelivery, type HookScheme } from '../../client/hook-signing.js';
+import { VERIFY_SCHEMES, type HookDelivered, type HookList, type HookView, type VerifyScheme } from '../../api/hooks.js';
+import { sampleBody, signDelivery } from '../../client/hook-signing.js';
 import { ClientError } from '../../client/index.js';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError, printJson, printTable } from '../output.js';
-
-interface HookView {
-  name: string;
-  verify: HookScheme;
-  secret: 'set' | 'unset';
-  action: { type: 'job' | 'task'; service?: string; title?: string; job?: { service: string } };
-  source: string;
-  url: string;
-}
 
 /** `--secret-file <path>` (or `-` for stdin), else `--secret <s>`: files keep the secret out of the process list. */
 function readSecret(opts: { secret?: string; secretFile?: string }): string | undefined {
@@ -50,13 +42,13 @@ export function hookCommand(program: Command): void {
   addClientFlags(hook.command('ls').description('list hooks (secrets show as set/unset)'))
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
-      const { hooks, base } = await withClient(opts, async (c) => ({ ...(await c.get<{ hooks: HookView[] }>('/api/v1/hooks')), base: c.url }));
+      const { hooks, base } = await withClient(opts, async (c) => ({ ...(await c.get<HookList>('/api/v1/hooks')), base: c.url }));
       if (opts.json) return printJson(hooks);
       printTable(hooks.map((h) => ({ ...h, action: describeAction(h.action), url: absolute(base, h.url) })), ['name', 'verify', 'secret', 'action', 'source', 'url']);
     });
   addClientFlags(hook.command('add').description('register a hook: deliveries to /hooks/<name> become a job or a task'))
     .argument('<name>')
-    .requiredOption('--verify <scheme>', `signature scheme: ${HOOK_SCHEMES.join(', ')}`)
+    .requiredOption('--verify <scheme>', `signature scheme: ${VERIFY_SCHEMES.join(', ')}`)
     .option('--secret <secret>', 'signing secret (visible in the process list; prefer --secret-file)')
     .option('--secret-file <path>', 'read the signing secret from a file, or - for stdin')
     .option('--verify-token <token>', 'WhatsApp: verify token of the subscription handshake')
@@ -67,7 +59,7 @@ export function hookCommand(program: Command): void {
     .option('--max-body-bytes <n>', 'body cap of this hook')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: ClientFlags & { verify: string; secret?: string; secretFile?: string; verifyToken?: string; job?: string; payload?: string; task?: string; body?: string; maxBodyBytes?: string; json?: boolean }) => {
-      if (!(HOOK_SCHEMES as readonly string[]).includes(opts.verify)) throw new CliUsageError(`--verify must be one of ${HOOK_SCHEMES.join(', ')}`);
+      if (!(VERIFY_SCHEMES as readonly string[]).includes(opts.verify)) throw new CliUsageError(`--verify must be one of ${VERIFY_SCHEMES.join(', ')}`);
       if (opts.job === undefined && opts.task === undefined) throw new CliUsageError('give --job <service>, --task <title>, or both');
       const secret = readSecret(opts);
       if (secret === undefined) process.stderr.write('warning: no secret given: every delivery to this hook will be refused\n');
@@ -106,13 +98,13 @@ export function hookCommand(program: Command): void {
       const secret = readSecret(opts);
       if (secret === undefined) throw new CliUsageError('give the hook\'s secret with --secret-file <path> or --secret <secret>');
       await withClient(opts, async (c) => {
-        const scheme = (opts.verify ?? (await c.get<HookView>(`/api/v1/hooks/${encodeURIComponent(name)}`)).verify) as HookScheme;
-        if (!(HOOK_SCHEMES as readonly string[]).includes(scheme)) throw new CliUsageError(`--verify must be one of ${HOOK_SCHEMES.join(', ')}`);
+        const scheme = (opts.verify ?? (await c.get<HookView>(`/api/v1/hooks/${encodeURIComponent(name)}`)).verify) as VerifyScheme;
+        if (!(VERIFY_SCHEMES as readonly string[]).includes(scheme)) throw new CliUsageError(`--verify must be one of ${VERIFY_SCHEMES.join(', ')}`);
         const now = Math.floor(Date.now() / 1000);
         const sample = opts.body === undefined ? sampleBody(scheme, now) : { body: readText(opts.body), contentType: opts.contentType };
         const headers = signDelivery(scheme, secret, sample.body, now, opts.deliveryId);
         try {
-          const res = await c.request<{ accepted: boolean; duplicate: boolean; job: string | null; task: string | null }>('POST', `/hooks/${encodeURIComponent(name)}`, { raw: sample, headers, auth: false });
+          const res = await c.request<HookDelivered>('POST', `/hooks/${encodeURIComponent(name)}`, { raw: sample, headers, auth: false });
           if (opts.json) return printJson({ status: res.status, ...res.body });
           const r = res.body;
           process.stdout.write(`${res.status} ${r.duplicate ? 'duplicate (nothing done)' : 'accepted'}${r.job ? ` job ${r.job}` : ''}${r.task ? ` task ${r.task}` : ''}\n`);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { assertValid } from '../../config/load.js';
 import { shellQuote } from '../hints.js';
 import { CliUsageError, collect } from '../output.js';
-import { DATA_DIR_CONFIG, dataDirOf } from './serve.js';
+import { dataDirOf } from './serve.js';
+import { DATA_DIR, dataDirPaths } from '../../api/data-dir.js';
 
 interface InitService {
   name: string;
@@ -75,11 +76,11 @@ async function ask(defaults: { port: number }): Promise<InitFile> {
 function nextSteps(dataDir: string, file: InitFile, defaultDataDir: boolean): string[] {
   const url = `http://127.0.0.1:${file.port ?? 7878}`;
   const dirFlag = defaultDataDir ? '' : ` --data-dir ${shellQuote(dataDir)}`;
-  const auth = `-H "Authorization: Bearer $(cat ${shellQuote(join(dataDir, 'gateway-token'))})"`;
+  const auth = `-H "Authorization: Bearer $(cat ${shellQuote(dataDirPaths(dataDir).adminToken)})"`;
   const lines = [
     'next:',
     `  moat serve${dirFlag}          # listens on ${url} (reads this file; Ctrl-C stops it)`,
-    `  # the admin token: ${join(dataDir, 'gateway-token')} (moat serve creates it; never printed)`,
+    `  # the admin token: ${dataDirPaths(dataDir).adminToken} (moat serve creates it; never printed)`,
     `  curl ${auth} ${url}/api/v1/status`,
   ];
   for (const s of file.services ?? []) lines.push(`  curl ${auth} ${url}/svc/${s.name}/     # ${s.name}, through Moat`);
@@ -90,7 +91,7 @@ function nextSteps(dataDir: string, file: InitFile, defaultDataDir: boolean): st
 export function initCommand(program: Command): void {
   program
     .command('init')
-    .description(`write <dataDir>/${DATA_DIR_CONFIG}, the config moat serve reads (asks on a terminal; never overwrites)`)
+    .description(`write <dataDir>/${DATA_DIR.configFile.rel}, the config moat serve reads (asks on a terminal; never overwrites)`)
     .option('--data-dir <dir>', 'data directory (default ~/.moat, MOAT_DATA_DIR)')
     .option('--port <n>', 'port to listen on (default 7878)')
     .option('--service <name=url>', 'a running service to put behind Moat, e.g. ollama=http://127.0.0.1:11434 (repeatable)', collect)
@@ -98,7 +99,7 @@ export function initCommand(program: Command): void {
     .action(async (opts: { dataDir?: string; port?: string; service?: string[]; yes?: boolean }) => {
       const dataDir = dataDirOf(opts.dataDir, process.env);
       const defaultDataDir = opts.dataDir === undefined && !process.env['MOAT_DATA_DIR'];
-      const path = join(dataDir, DATA_DIR_CONFIG);
+      const path = dataDirPaths(dataDir).configFile;
       if (existsSync(path)) {
         // Re-running is safe: the file is the operator's now.
         let kept: InitFile = {};
@@ -125,9 +126,9 @@ export function initCommand(program: Command): void {
       const dup = names.find((n, i) => names.indexOf(n) !== i);
       if (dup) throw new CliUsageError(`service ${dup} is given twice`);
       assertValid(file, 'moat init'); // the same schema moat serve checks
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      mkdirSync(dataDir, { recursive: true, mode: DATA_DIR.root.mode });
       // Exclusive create: a file that appeared meanwhile is not clobbered either.
-      writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: DATA_DIR.configFile.mode, flag: 'wx' });
       process.stdout.write(`wrote ${path} (mode 0600): port ${file.port ?? 7878}, services: ${names.join(', ') || 'none'}\n`);
       process.stdout.write(`${nextSteps(dataDir, file, defaultDataDir).join('\n')}\n`);
     });

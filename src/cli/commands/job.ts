@@ -4,19 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { MoatClient } from '../../client/index.js';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError, printJson, printTable } from '../output.js';
-
-interface Job {
-  id: string;
-  service: string;
-  state: string;
-  attempts: number;
-  maxAttempts: number;
-  progress: { value: number | null; message: string | null };
-  result?: unknown;
-  error?: { code: string; message: string } | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
+import type { JobList, JobView as Job } from '../../api/jobs.js';
 
 const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
 /** The states `job ls --state` takes (the server checks them too). */
@@ -213,7 +201,7 @@ export function jobCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { service?: string; state?: string; limit: string; json?: boolean }) => {
       const q = new URLSearchParams({ limit: opts.limit, ...(opts.service ? { service: opts.service } : {}), ...(opts.state ? { state: opts.state } : {}) });
-      const { jobs } = await withClient(opts, (c) => c.get<{ jobs: Job[] }>(`/api/v1/jobs?${q}`));
+      const { jobs } = await withClient(opts, (c) => c.get<JobList>(`/api/v1/jobs?${q}`));
       if (opts.json) return printJson(jobs);
       printTable(jobs.map((j) => ({ ...j, progress: j.progress.value === null ? '-' : `${Math.round(j.progress.value * 100)}%`, attempts: `${j.attempts}/${j.maxAttempts}` })), ['id', 'service', 'state', 'progress', 'attempts', 'createdAt']);
     });

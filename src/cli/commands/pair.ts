@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { curlCommand } from '../hints.js';
 import { collect, parseDuration, printJson } from '../output.js';
+import type { ConsoleCodeMinted, PairingCodeMinted } from '../../api/identity.js';
 
 export function pairCommand(program: Command): void {
   addClientFlags(program.command('pair').description('print a pairing code; the device sends it as X-Pairing-Code to POST /api/v1/pair'))
@@ -25,7 +26,7 @@ export function pairCommand(program: Command): void {
       };
       if (opts.console) return pairConsole(opts, body);
       const { r, url, dataDir } = await withClient(opts, async (c) => ({
-        r: await c.post<{ code: string; scopes: string[]; expiresAt: string }>('/api/v1/pairing-codes', body),
+        r: await c.post<PairingCodeMinted>('/api/v1/pairing-codes', body),
         url: c.url,
         dataDir: c.dataDir,
       }));
@@ -35,7 +36,7 @@ export function pairCommand(program: Command): void {
         [
           `pairing code for scopes ${r.scopes.join(',')}, single use, expires ${r.expiresAt}`,
           `the device redeems it once with POST ${url}/api/v1/pair (header X-Pairing-Code) and gets its token:`,
-          `  ${curlCommand(url, '/api/v1/pair', { method: 'POST', headers: { 'X-Pairing-Code': r.code }, dataDir })}`,
+          `  ${curlCommand(url, '/api/v1/pair', { method: 'POST', headers: { 'X-Pairing-Code': r.code ?? '' }, dataDir })}`,
         ].join('\n') + '\n',
       );
     });
@@ -43,7 +44,7 @@ export function pairCommand(program: Command): void {
 
 /** `moat pair --console`: the digits on stdout (the sign-in link too, on stderr, for a device that can open it). */
 async function pairConsole(opts: ClientFlags & { json?: boolean }, body: Record<string, unknown>): Promise<void> {
-  const r = await withClient(opts, (c) => c.post<{ code: string | null; id: string; scopes: string[]; expiresAt: string; signinUrl: string }>('/api/v1/pairing-codes', body));
+  const r = await withClient(opts, (c) => c.post<ConsoleCodeMinted>('/api/v1/pairing-codes', body));
   if (opts.json) return printJson(r);
   const page = r.signinUrl.slice(0, r.signinUrl.indexOf('#'));
   if (r.code === null) {

@@ -3,16 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError, printJson, printTable } from '../output.js';
-
-interface Schedule {
-  name: string;
-  cron: string;
-  timezone: string | null;
-  service: string;
-  paused: boolean;
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-}
+import type { CallbackSecret, Deleted, ScheduleList, ScheduleRun, ScheduleView as Schedule } from '../../api/jobs.js';
 
 export function scheduleCommand(program: Command): void {
   const schedule = program.command('schedule').description('cron schedules that submit jobs');
@@ -40,7 +31,7 @@ export function scheduleCommand(program: Command): void {
   addClientFlags(schedule.command('ls').description('list schedules'))
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
-      const { schedules } = await withClient(opts, (c) => c.get<{ schedules: Schedule[] }>('/api/v1/schedules'));
+      const { schedules } = await withClient(opts, (c) => c.get<ScheduleList>('/api/v1/schedules'));
       if (opts.json) return printJson(schedules);
       printTable(schedules.map((s) => ({ ...s, state: s.paused ? 'paused' : 'active' })), ['name', 'cron', 'timezone', 'service', 'state', 'lastRunAt', 'nextRunAt']);
     });
@@ -53,14 +44,15 @@ export function scheduleCommand(program: Command): void {
     addClientFlags(schedule.command(verb).description(`${verb} a schedule${verb === 'run' ? ' now (submits its job)' : ''}`))
       .argument('<name>')
       .action(async (name: string, opts: ClientFlags) => {
-        const r = await withClient(opts, (c) => c.request<{ job?: string }>(method, `/api/v1/schedules/${encodeURIComponent(name)}${path}`));
-        process.stdout.write(`schedule ${name} ${says}${r.body.job ? `: job ${r.body.job}` : ''}\n`);
+        const r = await withClient(opts, (c) => c.request<Schedule | Deleted | ScheduleRun>(method, `/api/v1/schedules/${encodeURIComponent(name)}${path}`));
+        const job = 'job' in r.body ? r.body.job : undefined;
+        process.stdout.write(`schedule ${name} ${says}${job ? `: job ${job}` : ''}\n`);
       });
   }
   const callbacks = program.command('callbacks').description('signed job callbacks');
   addClientFlags(callbacks.command('secret').description('print the secret that signs callbacks (Moat-Signature)'))
     .action(async (opts: ClientFlags) => {
-      const r = await withClient(opts, (c) => c.get<{ secret: string; scheme: string }>('/api/v1/callbacks/secret'));
+      const r = await withClient(opts, (c) => c.get<CallbackSecret>('/api/v1/callbacks/secret'));
       process.stdout.write(`${r.secret}\n`);
       process.stderr.write(`Moat-Signature: ${r.scheme}\n`);
     });

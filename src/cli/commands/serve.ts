@@ -13,11 +13,9 @@ import { createGateway } from '../../gateway.js';
 import { curlCommand } from '../hints.js';
 import { CliUsageError, collect } from '../output.js';
 import { findPortHolder, portInUseMessage } from '../port-holder.js';
+import { DATA_DIR, dataDirPaths } from '../../api/data-dir.js';
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** The name of the config file `moat init` writes into a data dir, read when no --config is given. */
-export const DATA_DIR_CONFIG = 'moat.json';
 
 function expandHome(p: string): string {
   if (p === '~') return homedir();
@@ -34,7 +32,7 @@ export function dataDirOf(flagValue: unknown, env: NodeJS.ProcessEnv): string {
  * file others may write is refused, like a config an attacker could edit.
  */
 function dataDirConfig(dataDir: string): string | undefined {
-  const file = join(dataDir, DATA_DIR_CONFIG);
+  const file = dataDirPaths(dataDir).configFile;
   if (!existsSync(file)) return undefined;
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o022) !== 0) {
@@ -47,7 +45,7 @@ export function serveCommand(program: Command): void {
   const cmd = program
     .command('serve')
     .description('start the gateway (the only process that faces the network)')
-    .option('--config <file>', `JSON config file (schema: docs/config.schema.json; env MOAT_CONFIG; default <dataDir>/${DATA_DIR_CONFIG} when it exists)`)
+    .option('--config <file>', `JSON config file (schema: docs/config.schema.json; env MOAT_CONFIG; default <dataDir>/${DATA_DIR.configFile.rel} when it exists)`)
     .option('--pair', 'print a pairing code at boot (scope read, 5 minutes)')
     // The old spelling: --token (and MOAT_TOKEN) is the CLI's bearer token, not the server's.
     .addOption(new Option('--token <token>').hideHelp());
@@ -97,9 +95,9 @@ export function serveCommand(program: Command): void {
     const fp = gateway.tlsFingerprint;
     const out = [
       `moat listening on ${gateway.url}${fp ? ` (TLS certificate SHA-256 ${fp})` : ''}`,
-      ...(fp && gateway.config.tls.cert === undefined ? [`self-signed certificate in ${join(gateway.dataDir, 'tls', 'cert.pem')} (clients: curl --cacert <that file>)`] : []),
-      file !== undefined ? `config file ${resolve(file)}` : `no config file (moat init writes ${join(gateway.dataDir, DATA_DIR_CONFIG)})`,
-      gateway.config.auth.token !== undefined ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}` : `admin token in ${gateway.dataDir}/gateway-token`,
+      ...(fp && gateway.config.tls.cert === undefined ? [`self-signed certificate in ${dataDirPaths(gateway.dataDir).tlsCert} (clients: curl --cacert <that file>)`] : []),
+      file !== undefined ? `config file ${resolve(file)}` : `no config file (moat init writes ${dataDirPaths(gateway.dataDir).configFile})`,
+      gateway.config.auth.token !== undefined ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}` : `admin token in ${dataDirPaths(gateway.dataDir).adminToken}`,
     ];
     if (opts['pair']) {
       const minted = gateway.parts.pairing.mint({ scopes: ['read'] }, { id: 'admin', name: 'moat serve --pair' });

@@ -6,42 +6,7 @@ import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { CliUsageError } from '../output.js';
 import { printJson, printTable } from '../output.js';
-
-interface ServiceStatus {
-  name: string;
-  kind: string;
-  source: string;
-  state: string;
-  baseUrl: string;
-  tags: string[];
-  concurrency: number;
-  pid: number | null;
-  startedAt: string | null;
-  uptimeSeconds: number | null;
-  restarts: number;
-  failuresInARow: number;
-  nextRestartAt: string | null;
-  activeRequests: number;
-  lastExit: { code: number | null; signal: string | null; error: string | null; at: string } | null;
-  lastHealth: { ok: boolean; status: number | null; error: string | null; ms: number; at: string } | null;
-  command: string[] | null;
-  cwd: string | null;
-  /** Container services: the image and the running container's id. */
-  image?: string | null;
-  containerId?: string | null;
-  envKeys: string[];
-  upstreamHeaders?: string[];
-  health: { path: string | null; intervalMs: number };
-  restart: { policy: string; maxAttempts: number };
-  idleStopAfter: number;
-}
-
-interface LogLine {
-  seq: number;
-  ts: string;
-  stream: string;
-  line: string;
-}
+import type { LogLine, ServiceDeleted, ServiceList, ServiceLogs, ServiceStatus } from '../../api/services.js';
 
 type Flags = ClientFlags & { json?: boolean };
 
@@ -90,7 +55,7 @@ export function serviceCommand(program: Command): void {
   addClientFlags(service.command('ls').alias('list').description('list services with their state'))
     .option('--json', 'print JSON')
     .action(async (opts: Flags) => {
-      const { services } = await withClient(opts, (c) => c.get<{ services: ServiceStatus[] }>('/api/v1/services'));
+      const { services } = await withClient(opts, (c) => c.get<ServiceList>('/api/v1/services'));
       if (opts.json) return printJson(services);
       // Container services add their image and container id (the columns appear only when there is one).
       const containers = services.some((s) => s.kind === 'container') ? ['image', 'container'] : [];
@@ -127,7 +92,7 @@ export function serviceCommand(program: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: Flags) => {
-      const r = await withClient(opts, (c) => c.delete<{ deleted: boolean; name: string }>(path(name)));
+      const r = await withClient(opts, (c) => c.delete<ServiceDeleted>(path(name)));
       if (opts.json) return printJson(r);
       process.stdout.write(`${r.name}: deleted\n`);
     });
@@ -154,7 +119,7 @@ export function serviceCommand(program: Command): void {
         let after = 0;
         let tail = Math.max(1, Number(opts.lines) || 100);
         for (;;) {
-          const r = await c.get<{ lines: LogLine[]; lastSeq: number }>(path(name, `/logs?tail=${tail}&after=${after}`));
+          const r = await c.get<ServiceLogs>(path(name, `/logs?tail=${tail}&after=${after}`));
           for (const l of r.lines) print(l);
           after = Math.max(after, r.lastSeq);
           if (!opts.follow) return;

@@ -2,14 +2,7 @@
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { printJson } from '../output.js';
-
-interface Status {
-  version: string;
-  bind: { address: string; port: number; class: string };
-  tls: { enabled: boolean; fingerprint: string | null };
-  auth: { enabled: boolean };
-  uptimeSeconds: number;
-}
+import type { Status } from '../../api/gateway.js';
 
 export function statusCommand(program: Command): void {
   addClientFlags(program.command('status').description('show the running gateway: bind, TLS, auth, uptime'))

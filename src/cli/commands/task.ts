@@ -2,15 +2,7 @@
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { parseDuration, printJson, printTable } from '../output.js';
-
-interface Task {
-  id: string;
-  title: string;
-  state: string;
-  source: string;
-  job: { service: string; id: string | null } | null;
-  createdAt: string;
-}
+import type { TaskEvents, TaskLinks, TaskList, TaskView as Task } from '../../api/tasks.js';
 
 const path = (id: string) => `/api/v1/tasks/${encodeURIComponent(id)}`;
 
@@ -30,14 +22,14 @@ export function taskCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { state?: string; limit: string; json?: boolean }) => {
       const q = new URLSearchParams({ limit: opts.limit, ...(opts.state ? { state: opts.state } : {}) });
-      const { tasks } = await withClient(opts, (c) => c.get<{ tasks: Task[] }>(`/api/v1/tasks?${q}`));
+      const { tasks } = await withClient(opts, (c) => c.get<TaskList>(`/api/v1/tasks?${q}`));
       if (opts.json) return printJson(tasks);
       printTable(tasks.map((t) => ({ ...t, job: t.job ? `${t.job.service}${t.job.id ? ` ${t.job.id}` : ' (waits)'}` : '-' })), ['id', 'state', 'title', 'job', 'source', 'createdAt']);
     });
   addClientFlags(task.command('show').description('show a task with its body, pending job, comments and event log'))
     .argument('<id>')
     .action(async (id: string, opts: ClientFlags) => {
-      const out = await withClient(opts, async (c) => ({ ...(await c.get<object>(path(id))), events: (await c.get<{ events: unknown[] }>(`${path(id)}/events`)).events }));
+      const out = await withClient(opts, async (c) => ({ ...(await c.get<Task>(path(id))), events: (await c.get<TaskEvents>(`${path(id)}/events`)).events }));
       printJson(out);
     });
   addClientFlags(task.command('approve').description('approve a pending task (its job is then submitted)'))
@@ -56,7 +48,7 @@ export function taskCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: ClientFlags & { ttl?: string; json?: boolean }) => {
       const body = opts.ttl ? { ttlSeconds: parseDuration(opts.ttl) } : {};
-      const links = await withClient(opts, (c) => c.post<{ approve: string; reject: string; expiresAt: string }>(`${path(id)}/links`, body));
+      const links = await withClient(opts, (c) => c.post<TaskLinks>(`${path(id)}/links`, body));
       if (opts.json) return printJson(links);
       process.stdout.write(`approve: ${links.approve}\nreject:  ${links.reject}\nexpires: ${links.expiresAt}\n`);
     });

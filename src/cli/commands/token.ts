@@ -2,27 +2,8 @@
 import type { Command } from 'commander';
 import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { collect, parseDuration, printJson, printTable } from '../output.js';
-
-interface SessionView {
-  id: string;
-  name: string;
-  scopes: string[];
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  client: string;
-}
-
-interface TokenView {
-  id: string;
-  name: string;
-  scopes: string[];
-  kind: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+import type { AdminTokenRotated, TokenCreated, TokenList, TokenView } from '../../api/identity.js';
+import type { SessionList } from '../../api/sessions.js';
 
 export function tokenCommand(program: Command): void {
   const token = program.command('token').description('scoped tokens: create, list, revoke, rotate the admin token');
@@ -33,7 +14,7 @@ export function tokenCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { name: string; scope?: string[]; ttl?: string; json?: boolean }) => {
       const body = { name: opts.name, scopes: opts.scope ?? ['read'], ...(opts.ttl ? { ttlSeconds: parseDuration(opts.ttl) } : {}) };
-      const created = await withClient(opts, (c) => c.post<TokenView & { token: string }>('/api/v1/tokens', body));
+      const created = await withClient(opts, (c) => c.post<TokenCreated>('/api/v1/tokens', body));
       if (opts.json) return printJson(created);
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`token ${created.id} (${created.name}) scopes ${created.scopes.join(',')}, expires ${created.expiresAt ?? 'never'}; the secret above is shown only once\n`);
@@ -42,8 +23,8 @@ export function tokenCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & { json?: boolean }) => {
       const { tokens, sessions } = await withClient(opts, async (c) => ({
-        tokens: (await c.get<{ tokens: TokenView[] }>('/api/v1/tokens')).tokens,
-        sessions: (await c.get<{ sessions: SessionView[] }>('/api/v1/sessions')).sessions,
+        tokens: (await c.get<TokenList>('/api/v1/tokens')).tokens,
+        sessions: (await c.get<SessionList>('/api/v1/sessions')).sessions,
       }));
       // Sessions beside tokens: one list of what can act on this gateway (kind `session`, live ones only).
       const rows: Array<TokenView & { client?: string }> = [
@@ -67,7 +48,7 @@ export function tokenCommand(program: Command): void {
     });
   addClientFlags(token.command('rotate-admin').description('replace the admin token in <dataDir>/gateway-token; the old one stops working at once'))
     .action(async (opts: ClientFlags) => {
-      const r = await withClient(opts, (c) => c.post<{ tokenFile: string }>('/api/v1/tokens/rotate-admin'));
+      const r = await withClient(opts, (c) => c.post<AdminTokenRotated>('/api/v1/tokens/rotate-admin'));
       process.stdout.write(`admin token rotated; the new one is in ${r.tokenFile}\n`);
     });
 }

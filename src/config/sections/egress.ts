@@ -6,9 +6,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { section } from './section.js';
 
-/** The purposes of an outbound request, each with its own policy. */
-export const EGRESS_PURPOSE_NAMES = ['callback', 'notify', 'fetch', 'forward'] as const;
-
 const KiB = 1024;
 const MiB = 1024 * KiB;
 

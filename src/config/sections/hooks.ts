@@ -6,45 +6,12 @@
 import { Type } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { section } from './section.js';
-import { SERVICE_NAME_PATTERN } from './services.js';
+import { ActionSchema, VERIFY_SCHEMES } from '../../api/hooks.js';
 
 /** Hook names: a URL segment (`/hooks/<name>`) and an audit field, so nothing else. */
 export const HOOK_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 /** Trigger paths: one or more segments below /api/v1/triggers/. */
 export const TRIGGER_PATH_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){0,7}$';
-export const VERIFY_SCHEMES = ['github', 'whatsapp', 'nextcloud-talk', 'slack', 'stripe', 'moat', 'secret', 'standard-webhooks', 'timestamped-hmac'] as const;
-export type VerifyScheme = (typeof VERIFY_SCHEMES)[number];
-
-const TEMPLATE_NOTE = '`{body.x.y}`, `{query.x}`, `{header.x-name}` are filled by literal substitution (docs/hooks.md#templates).';
-
-const JobTemplate = Type.Object(
-  {
-    service: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Service the job goes to.' }),
-    payload: Type.Optional(Type.Unknown({ description: `Payload template (any JSON). ${TEMPLATE_NOTE}` })),
-  },
-  { additionalProperties: false },
-);
-
-/** What a delivery or a trigger turns into: a job, or a task (optionally holding a job that waits for approval). */
-export const ActionSchema = Type.Union([
-  Type.Object(
-    {
-      type: Type.Literal('job'),
-      service: Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Service the job goes to.' }),
-      payload: Type.Optional(Type.Unknown({ description: `Payload template (any JSON). ${TEMPLATE_NOTE}` })),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      type: Type.Literal('task'),
-      title: Type.String({ minLength: 1, maxLength: 500, description: `Title template. ${TEMPLATE_NOTE}` }),
-      body: Type.Optional(Type.String({ maxLength: 20_000, description: 'Body template.' })),
-      job: Type.Optional(Object.assign(JobTemplate, { description: 'A job the task holds: it runs only once the task is approved.' })),
-    },
-    { additionalProperties: false },
-  ),
-]);
 
 /**
  * A hook as the config file declares it (`config`: secrets carry the knob annotation that redacts

@@ -7,9 +7,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { knob } from '../knob.js';
 import { containerEngineSection, containerKeys, type ContainerSpecKeys } from './containers.js';
 import { section } from './section.js';
+import { SERVICE_NAME_PATTERN } from '../../api/services.js';
 
-/** Service names: the `svc:<name>` scope, a URL segment and a directory name, so nothing else. */
-export const SERVICE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 const TAG_PATTERN = '^[a-z0-9][a-z0-9._-]{0,31}$';
 /** An HTTP field name (RFC 9110 5.1, token characters). */

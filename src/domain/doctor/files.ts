@@ -6,6 +6,7 @@
 import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isKeyText, KEY_USES } from '../../store/files.js';
+import { DATA_DIR, KEY_FILE, KEY_MODE, ROTATED_AUDIT, ROTATED_AUDIT_MODE, dataDirPaths, type DataDirName } from '../../api/data-dir.js';
 import type { Check, DoctorContext, Finding, FixAction, ModeFact } from './types.js';
 
 const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
@@ -26,32 +27,42 @@ function list(dir: string, match: RegExp): string[] {
   }
 }
 
-/** Rotated audit files are closed for good: read-only for the owner. */
-const ROTATED_AUDIT = /^audit-\d+\.jsonl$/;
+/** Which doctor check judges each entry of the data dir (src/api/data-dir.ts), in the order they are reported. */
+const CHECKED: ReadonlyArray<readonly [string, DataDirName]> = [
+  ['mode.data-dir', 'root'],
+  ['mode.data-dir', 'gatewayFile'],
+  ['mode.data-dir', 'workspaces'],
+  ['mode.token-file', 'adminToken'],
+  ['mode.tls', 'tlsDir'],
+  ['mode.tls', 'tlsKey'],
+  ['mode.database', 'database'],
+  ['mode.database', 'databaseWal'],
+  ['mode.database', 'databaseShm'],
+  ['mode.audit', 'auditDir'],
+  ['mode.audit', 'auditFile'],
+  ['mode.audit', 'securityAuditDir'],
+  ['mode.audit', 'securityAuditFile'],
+  ['mode.keys', 'keysDir'],
+];
 
 /** Every path whose mode the doctor judges, with its expected mode. `tlsKey`: an operator key outside the data dir. */
 export function gatherModes(dataDir: string, tlsKey?: string): ModeFact[] {
   const facts: ModeFact[] = [];
   const add = (check: string, label: string, path: string, kind: 'dir' | 'file', expected: number, secret: boolean, fixable = true) =>
     facts.push({ check, label, path, kind, mode: modeOf(path), expected, secret, fixable });
+  const paths = dataDirPaths(dataDir);
   const at = (rel: string) => join(dataDir, rel);
-
-  add('mode.data-dir', '.', dataDir, 'dir', 0o700, false);
-  add('mode.data-dir', 'gateway.json', at('gateway.json'), 'file', 0o600, false);
-  add('mode.data-dir', 'workspaces/', at('workspaces'), 'dir', 0o700, false);
-  add('mode.token-file', 'gateway-token', at('gateway-token'), 'file', 0o600, true);
-  add('mode.tls', 'tls/', at('tls'), 'dir', 0o700, false);
-  add('mode.tls', 'tls/key.pem', at('tls/key.pem'), 'file', 0o600, true);
-  if (tlsKey !== undefined) add('mode.tls', tlsKey, tlsKey, 'file', 0o640, true, false);
-  for (const suffix of ['', '-wal', '-shm']) add('mode.database', `moat.db${suffix}`, at(`moat.db${suffix}`), 'file', 0o600, true);
-  add('mode.audit', 'audit/', at('audit'), 'dir', 0o700, false);
-  add('mode.audit', 'audit/audit.jsonl', at('audit/audit.jsonl'), 'file', 0o600, false);
-  for (const name of list(at('audit'), ROTATED_AUDIT)) add('mode.audit', `audit/${name}`, at(`audit/${name}`), 'file', 0o400, false);
-  add('mode.audit', 'audit/security/', at('audit/security'), 'dir', 0o700, false);
-  add('mode.audit', 'audit/security/audit.jsonl', at('audit/security/audit.jsonl'), 'file', 0o600, false);
-  for (const name of list(at('audit/security'), ROTATED_AUDIT)) add('mode.audit', `audit/security/${name}`, at(`audit/security/${name}`), 'file', 0o400, false);
-  add('mode.keys', 'keys/', at('keys'), 'dir', 0o700, false);
-  for (const name of list(at('keys'), /\.key$/)) add('mode.keys', `keys/${name}`, at(`keys/${name}`), 'file', 0o600, true);
+  for (const [check, name] of CHECKED) {
+    const e = DATA_DIR[name];
+    add(check, e.kind === 'dir' && e.rel !== '.' ? `${e.rel}/` : e.rel, paths[name], e.kind, e.mode, e.secret);
+    if (name === 'tlsKey' && tlsKey !== undefined) add('mode.tls', tlsKey, tlsKey, 'file', 0o640, true, false);
+    // Closed audit files: read-only for good.
+    if (name === 'auditFile' || name === 'securityAuditFile') {
+      const dir = name === 'auditFile' ? DATA_DIR.auditDir.rel : DATA_DIR.securityAuditDir.rel;
+      for (const file of list(at(dir), ROTATED_AUDIT)) add('mode.audit', `${dir}/${file}`, at(`${dir}/${file}`), 'file', ROTATED_AUDIT_MODE, false);
+    }
+  }
+  for (const file of list(paths.keysDir, KEY_FILE)) add('mode.keys', `${DATA_DIR.keysDir.rel}/${file}`, join(paths.keysDir, file), 'file', KEY_MODE, true);
   return facts.filter((f) => f.mode !== null || f.path === dataDir);
 }
 
@@ -106,8 +117,8 @@ const keysCheck: Check = {
   id: 'keys.valid',
   needs: 'files',
   run(ctx: DoctorContext): Omit<Finding, 'id'> {
-    const dir = join(ctx.dataDir, 'keys');
-    const names = list(dir, /\.key$/);
+    const dir = dataDirPaths(ctx.dataDir).keysDir;
+    const names = list(dir, KEY_FILE);
     const damaged = names.filter((n) => {
       try {
         return !isKeyText(readFileSync(join(dir, n), 'utf8').trim());

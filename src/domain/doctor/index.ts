@@ -7,9 +7,9 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadChainKey } from '../../audit/key.js';
-import { SECURITY_DIR, verifyRecord } from '../../audit/record.js';
+import { verifyRecord } from '../../audit/record.js';
 import { CREDENTIAL_FAILURE_CODES } from '../../observe/counters.js';
-import { isWellFormedToken } from '../../security/tokens.js';
+import { isWellFormedToken } from '../../crypto/tokens.js';
 import { activityChecks } from './activity.js';
 import { auditChecks, auditKeyFacts } from './audit.js';
 import { containerChecks } from './containers.js';
@@ -18,6 +18,7 @@ import { certificateDue, postureChecks } from './posture.js';
 import { policyChecks } from './policy.js';
 import { tokenChecks, tokenStrength } from './tokens.js';
 import type { CertificateFacts, Check, DoctorContext, DoctorReport, DoctorSources, FixAction, FixReport, GatewayFacts, Severity, TokenFileState } from './types.js';
+import { AUDIT_CURRENT, AUDIT_SECURITY, DATA_DIR, ROTATED_AUDIT, dataDirPaths } from '../../api/data-dir.js';
 
 export type { DoctorReport, DoctorSources, Finding, FixAction, FixReport, Repairs, RunningSources, Severity } from './types.js';
 export { tokenStrength } from './tokens.js';
@@ -50,7 +51,7 @@ function readText(path: string): string | undefined {
  * A file of the audit chain that is not a regular file (a FIFO, a device, a symbolic link), or null.
  * Reading such a thing could block the heartbeat forever or read something else than the log.
  */
-function irregularAuditFile(auditDir: string, label = 'audit'): string | null {
+function irregularAuditFile(auditDir: string, label: string = DATA_DIR.auditDir.rel): string | null {
   let names: string[];
   try {
     names = readdirSync(auditDir);
@@ -58,7 +59,7 @@ function irregularAuditFile(auditDir: string, label = 'audit'): string | null {
     return null;
   }
   for (const name of names) {
-    if (name !== 'audit.jsonl' && !/^audit-\d+\.jsonl$/.test(name)) continue;
+    if (name !== AUDIT_CURRENT && !ROTATED_AUDIT.test(name)) continue;
     try {
       const st = lstatSync(join(auditDir, name));
       if (!st.isFile()) return `${label}/${name} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a special file'})`;
@@ -66,11 +67,11 @@ function irregularAuditFile(auditDir: string, label = 'audit'): string | null {
       // gone meanwhile (a rotation): the walk below sees what is there
     }
   }
-  return label === 'audit' ? irregularAuditFile(join(auditDir, SECURITY_DIR), `audit/${SECURITY_DIR}`) : null;
+  return label === DATA_DIR.auditDir.rel ? irregularAuditFile(join(auditDir, AUDIT_SECURITY), DATA_DIR.securityAuditDir.rel) : null;
 }
 
 function certificateOnDisk(dataDir: string): X509Certificate | null {
-  const pem = readText(join(dataDir, 'tls', 'cert.pem'));
+  const pem = readText(dataDirPaths(dataDir).tlsCert);
   if (pem === undefined) return null;
   try {
     return new X509Certificate(pem);
@@ -95,7 +96,7 @@ export class Doctor {
     if (admin?.source === 'operator') {
       tokenFile = 'operator';
     } else {
-      const text = readText(join(dataDir, 'gateway-token'))?.trim();
+      const text = readText(dataDirPaths(dataDir).adminToken)?.trim();
       if (text === undefined) tokenFile = 'missing';
       else if (!isWellFormedToken(text)) tokenFile = 'malformed';
       else if (r && !r.isAdminToken(text)) tokenFile = 'mismatch';
@@ -109,11 +110,11 @@ export class Doctor {
       const newerOnDisk = served.selfSigned && disk !== null && disk.fingerprint256 !== served.fingerprint;
       certificate = { selfSigned: served.selfSigned, validTo: served.validTo.getTime(), path: served.certPath, newerOnDisk };
     } else if (r === null && disk !== null) {
-      certificate = { selfSigned: true, validTo: new Date(disk.validTo).getTime(), path: join(dataDir, 'tls', 'cert.pem'), newerOnDisk: false };
+      certificate = { selfSigned: true, validTo: new Date(disk.validTo).getTime(), path: dataDirPaths(dataDir).tlsCert, newerOnDisk: false };
     }
 
     let audit: DoctorContext['audit'];
-    const irregular = irregularAuditFile(join(dataDir, 'audit'));
+    const irregular = irregularAuditFile(dataDirPaths(dataDir).auditDir);
     if (irregular !== null) {
       audit = { verify: null, error: irregular };
     } else {

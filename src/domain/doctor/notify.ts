@@ -8,7 +8,7 @@ import type { HeadAnchor } from '../../audit/anchors.js';
 import type { Config } from '../../config/schema.js';
 import type { EgressRequest, EgressResponse } from '../../egress/index.js';
 import type { Logger } from '../../observe/logger.js';
-import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../security/hmac.js';
+import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../crypto/hmac.js';
 import type { Severity } from './types.js';
 
 export interface SecurityNotice {

@@ -2,7 +2,7 @@
  * Doctor checks of credentials: the admin token's strength and age, whether gateway-token holds the
  * admin token in use, and tokens that hold admin forever. Judges facts only; never shows a secret.
  */
-import { isWellFormedToken } from '../../security/tokens.js';
+import { isWellFormedToken } from '../../crypto/tokens.js';
 import type { Check, Finding, TokenStrength } from './types.js';
 
 const DAY_MS = 86_400_000;

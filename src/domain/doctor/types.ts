@@ -9,6 +9,7 @@ import type { ConfigSource } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import type { DoorCounters } from '../../observe/counters.js';
 import type { EngineFacts } from '../supervisor/containers.js';
+import type { Actor } from '../../api/actor.js';
 
 export type Severity = 'ok' | 'warn' | 'fail';
 export const SEVERITIES: readonly Severity[] = ['ok', 'warn', 'fail'];
@@ -95,7 +96,7 @@ export interface GatewayFacts {
   tlsMinVersion: string;
   /** `origin` names where an operator's token was given (`--admin-token`, `MOAT_ADMIN_TOKEN`, `auth.token in the config file`). */
   adminToken: { source: 'file' | 'operator'; origin: string | null; strength: TokenStrength; issuedAt: number | null };
-  adminTokensWithoutExpiry: ReadonlyArray<{ id: string; name: string }>;
+  adminTokensWithoutExpiry: ReadonlyArray<Actor>;
   services: ReadonlyArray<{ name: string; baseUrl: string }>;
   sandbox: { available: boolean; reason: string | null };
   /** High-risk tools opened by tools.allow (and not denied). */
@@ -156,7 +157,7 @@ export interface RunningSources {
   adminToken(): { source: 'file' | 'operator'; origin: string | null; operatorToken: string | null; issuedAt: number | null };
   /** Whether `secret` is the admin token in use now (compared by digest). */
   isAdminToken(secret: string): boolean;
-  adminTokensWithoutExpiry(): ReadonlyArray<{ id: string; name: string }>;
+  adminTokensWithoutExpiry(): ReadonlyArray<Actor>;
   services(): ReadonlyArray<{ name: string; baseUrl: string }>;
   sandbox(): { available: boolean; reason: string | null };
   highRiskOpen(): readonly string[];

@@ -10,7 +10,7 @@ import { hasCode } from '../../errors.js';
 import type { HookStore } from '../../store/types.js';
 import type { JobService, Submitter } from '../jobs/queue.js';
 import { derivedKey, type TaskService } from '../tasks/service.js';
-import type { Action } from './registry.js';
+import type { Action } from '../../api/hooks.js';
 import { checkSize, fillString, fillTemplate, type TemplateContext } from './template.js';
 
 export interface Outcome {

@@ -9,7 +9,7 @@ import type { AuditSink } from '../../audit/event.js';
 import type { Config } from '../../config/schema.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { checkJsonDepth } from '../../security/json-depth.js';
+import { checkJsonDepth } from '../../crypto/json-depth.js';
 import type { HookStore } from '../../store/types.js';
 import type { ActionRunner, Outcome } from './actions.js';
 import type { HookRegistry } from './registry.js';
@@ -77,7 +77,7 @@ export class HookReceiver {
   /** The WhatsApp subscription handshake: the challenge to echo, or a refusal. */
   handshake(name: string, query: Readonly<Record<string, unknown>>, meta: { client: string; requestId: string }): string {
     const hook = this.opts.registry.get(name);
-    const base = { type: 'hook.handshake', client: meta.client, requestId: meta.requestId, method: 'GET', route: '/hooks/:name' };
+    const base = { type: 'hook.handshake' as const, client: meta.client, requestId: meta.requestId, method: 'GET', route: '/hooks/:name' };
     if (!hook || hook.verify !== 'whatsapp') {
       this.opts.audit.record({ ...base, outcome: 'denied', code: 'hook_not_found', detail: { hook: name, reason: hook ? 'not_whatsapp' : 'unknown_hook' } });
       throw new GatewayError('hook_not_found', `no WhatsApp hook ${JSON.stringify(name)}`);
@@ -93,7 +93,7 @@ export class HookReceiver {
 
   async deliver(d: Delivery): Promise<Outcome> {
     const hook = this.opts.registry.get(d.name);
-    const base = { type: 'hook.delivery', client: d.client, requestId: d.requestId, method: 'POST', route: '/hooks/:name' };
+    const base = { type: 'hook.delivery' as const, client: d.client, requestId: d.requestId, method: 'POST', route: '/hooks/:name' };
     const deny = (reason: VerifyFailure | 'unknown_hook', scheme?: string): never => {
       const code = reason === 'unknown_hook' ? 'hook_not_found' : 'signature_invalid';
       this.opts.audit.record({ ...base, outcome: 'denied', code, detail: { hook: d.name, ...(scheme ? { scheme } : {}), reason, bytes: d.raw.length } });

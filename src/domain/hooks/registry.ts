@@ -4,13 +4,13 @@
  * write-only: views say `set` or `unset`, and only the receiver reads them back.
  */
 import type { Static } from '@sinclair/typebox';
-import type { ActionSchema, HookConfigSchema, VerifyScheme } from '../../config/sections/hooks.js';
+import type { HookConfigSchema } from '../../config/sections/hooks.js';
+import type { Action, VerifyScheme } from '../../api/hooks.js';
 import { GatewayError } from '../../errors.js';
-import { seal, unseal } from '../../security/seal.js';
+import { seal, unseal } from '../../crypto/seal.js';
 import { standardWebhooksKey } from './verify/standard-webhooks.js';
 import type { HookRow, HookStore } from '../../store/types.js';
 
-export type Action = Static<typeof ActionSchema>;
 export type HookSpec = Static<typeof HookConfigSchema>;
 
 export interface HookDef {

@@ -10,6 +10,7 @@ import { GatewayError, isGatewayError } from '../../errors.js';
 import type { ActionRunner, Outcome } from './actions.js';
 import { idempotencyKey } from './receiver.js';
 import type { Headers } from './verify/types.js';
+import type { Actor } from '../../api/actor.js';
 
 export type TriggerSpec = Static<typeof TriggerConfigSchema>;
 
@@ -18,7 +19,7 @@ export interface TriggerCall {
   body: unknown;
   query: Readonly<Record<string, unknown>>;
   headers: Headers;
-  actor: { id: string; name: string; admin: boolean };
+  actor: Actor & { admin: boolean };
   client: string;
   requestId: string;
 }
@@ -48,7 +49,7 @@ export class TriggerService {
   }
 
   async call(c: TriggerCall): Promise<Outcome> {
-    const base = { type: 'trigger.call', actor: { id: c.actor.id, name: c.actor.name }, client: c.client, requestId: c.requestId, method: 'POST', route: '/api/v1/triggers/*' };
+    const base = { type: 'trigger.call' as const, actor: { id: c.actor.id, name: c.actor.name }, client: c.client, requestId: c.requestId, method: 'POST', route: '/api/v1/triggers/*' };
     const trigger = this.byPath.get(c.path);
     if (!trigger) {
       this.opts.audit.record({ ...base, outcome: 'denied', code: 'trigger_not_found', detail: { reason: 'unknown_path' } });

@@ -3,11 +3,9 @@
  * restarts; a malformed file is replaced. An operator-supplied token (--admin-token) is never written.
  */
 import { chmodSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { generateToken, isWellFormedToken } from '../../security/tokens.js';
+import { generateToken, isWellFormedToken } from '../../crypto/tokens.js';
 import { readIfExists, writeFileAtomic } from '../../store/files.js';
-
-export const ADMIN_TOKEN_FILE = 'gateway-token';
+import { DATA_DIR, dataDirPaths } from '../../api/data-dir.js';
 
 export interface AdminTokenFile {
   token: string;
@@ -19,8 +17,10 @@ export interface AdminTokenFile {
 }
 
 export function adminTokenPath(dataDir: string): string {
-  return join(dataDir, ADMIN_TOKEN_FILE);
+  return dataDirPaths(dataDir).adminToken;
 }
+
+const MODE = DATA_DIR.adminToken.mode;
 
 export function loadOrCreateAdminToken(dataDir: string): AdminTokenFile {
   const path = adminTokenPath(dataDir);
@@ -28,17 +28,17 @@ export function loadOrCreateAdminToken(dataDir: string): AdminTokenFile {
   if (existing !== undefined && isWellFormedToken(existing)) {
     const mode = statSync(path).mode & 0o777;
     let repairedMode: number | null = null;
-    if (mode !== 0o600) {
-      chmodSync(path, 0o600);
+    if (mode !== MODE) {
+      chmodSync(path, MODE);
       repairedMode = mode;
     }
     return { token: existing, path, created: false, replacedMalformed: false, repairedMode };
   }
   const token = generateToken();
-  writeFileAtomic(path, `${token}\n`, 0o600);
+  writeFileAtomic(path, `${token}\n`, MODE);
   return { token, path, created: existing === undefined, replacedMalformed: existing !== undefined, repairedMode: null };
 }
 
 export function writeAdminToken(dataDir: string, token: string): void {
-  writeFileAtomic(adminTokenPath(dataDir), `${token}\n`, 0o600);
+  writeFileAtomic(adminTokenPath(dataDir), `${token}\n`, MODE);
 }

@@ -5,7 +5,7 @@
  * `sweepMs` when it expires. A request is checked when it arrives; a stream is held to the same rule
  * for as long as it is open. Auth off (the anonymous principal) binds nothing.
  */
-import type { Principal } from '../../security/principal.js';
+import type { Principal } from '../../crypto/principal.js';
 import type { TokenService } from './tokens.js';
 
 /** What a stream is bound to: tokens, and console sessions (ids `ses_...`) beside them. */

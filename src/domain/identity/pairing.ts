@@ -7,11 +7,12 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
-import { generateLinkCode, generatePairingCode, isWellFormedLinkCode, isWellFormedPairingCode, pairingCodeDigest } from '../../security/pairing.js';
-import { randomId } from '../../security/tokens.js';
+import { generateLinkCode, generatePairingCode, isWellFormedLinkCode, isWellFormedPairingCode, pairingCodeDigest } from '../../crypto/pairing.js';
+import { randomId } from '../../crypto/tokens.js';
 import type { PairingStore } from '../../store/types.js';
 import type { SessionService, SessionView } from './sessions.js';
-import { checkScopes, checkTokenName, type Actor, type TokenService, type TokenView } from './tokens.js';
+import { checkScopes, checkTokenName, type TokenService, type TokenView } from './tokens.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface MintInput {
   scopes: string[];

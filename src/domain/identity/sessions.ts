@@ -8,11 +8,12 @@
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
-import type { Principal } from '../../security/principal.js';
-import { generateSessionSecret } from '../../security/session-cookie.js';
-import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
+import type { Principal } from '../../crypto/principal.js';
+import { generateSessionSecret } from '../../crypto/session-cookie.js';
+import { digestsEqual, randomId, tokenDigest } from '../../crypto/tokens.js';
 import type { SessionRecord, SessionStore } from '../../store/types.js';
-import type { Actor, TokenService } from './tokens.js';
+import type { TokenService } from './tokens.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface SessionView {
   id: string;

@@ -7,11 +7,12 @@
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
-import type { Principal } from '../../security/principal.js';
-import { isScope } from '../../security/scopes.js';
-import { digestsEqual, generateToken, randomId, tokenDigest } from '../../security/tokens.js';
+import type { Principal } from '../../crypto/principal.js';
+import { isScope } from '../../crypto/scopes.js';
+import { digestsEqual, generateToken, randomId, tokenDigest } from '../../crypto/tokens.js';
 import type { TokenRecord, TokenStore } from '../../store/types.js';
 import { writeAdminToken } from './admin-token.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface TokenView {
   id: string;
@@ -28,11 +29,6 @@ export interface CreateTokenInput {
   name: string;
   scopes: string[];
   ttlSeconds?: number | undefined;
-}
-
-export interface Actor {
-  id: string;
-  name: string;
 }
 
 interface Cached {
@@ -103,7 +99,7 @@ export class TokenService {
   }
 
   /** The scoped token (revoked ones too) whose secret this is, if any: checked at boot against a supplied admin token. */
-  scopedTokenWithSecret(secret: string): { id: string; name: string } | undefined {
+  scopedTokenWithSecret(secret: string): Actor | undefined {
     const digest = tokenDigest(secret);
     const r = this.opts.store.listAll().find((t) => t.kind !== 'admin' && t.hash === digest);
     return r ? { id: r.id, name: r.name } : undefined;

@@ -8,7 +8,7 @@
 import type { Config } from '../../config/schema.js';
 import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
-import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../security/hmac.js';
+import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../crypto/hmac.js';
 import type { JobRecord, JobStore } from '../../store/types.js';
 import { ntfyToken } from './ntfy-topic.js';
 import type { OutboundPort } from './ports.js';

@@ -7,7 +7,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observe/logger.js';
-import { sealJson } from '../../security/seal.js';
+import { sealJson } from '../../crypto/seal.js';
 import type { JobRecord, JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
 import { backoffMs, outcomeOfAnswer, outcomeOfError, type Outcome } from './attempt-outcome.js';

@@ -7,7 +7,7 @@
  * the result, the error text or where the callback goes. Pure functions over a record; the store
  * is only asked for callback attempts.
  */
-import { unsealJson } from '../../security/seal.js';
+import { unsealJson } from '../../crypto/seal.js';
 import type { CallbackAttempt, JobRecord, JobState } from '../../store/types.js';
 
 /** `full`: the job is the viewer's (or the viewer holds admin or jobs:all). `summary`: someone else's. */

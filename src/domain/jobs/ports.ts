@@ -3,6 +3,7 @@
  * (registry + supervisor + the operator-service client) and the egress guard for callbacks and
  * notifications. gateway.ts wires the implementations.
  */
+import type { Actor } from '../../api/actor.js';
 
 export interface DispatchRequest {
   jobId: string;
@@ -51,5 +52,5 @@ export interface OutboundRequest {
 export interface OutboundPort {
   request(req: OutboundRequest): Promise<{ status: number; body: Buffer }>;
   /** Whether `url` may be used for `purpose`; a refusal is audited (as egress.blocked) with `actor`. */
-  check(url: string, purpose: 'callback' | 'notify', who?: { actor?: { id: string; name: string }; requestId?: string }): Promise<{ allowed: boolean; reason: string }>;
+  check(url: string, purpose: 'callback' | 'notify', who?: { actor?: Actor; requestId?: string }): Promise<{ allowed: boolean; reason: string }>;
 }

@@ -7,9 +7,9 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import { GatewayError, hasCode } from '../../errors.js';
-import { subkey } from '../../security/hmac.js';
-import { sealJson } from '../../security/seal.js';
-import { digestsEqual, randomId, tokenDigest } from '../../security/tokens.js';
+import { subkey } from '../../crypto/hmac.js';
+import { sealJson } from '../../crypto/seal.js';
+import { digestsEqual, randomId, tokenDigest } from '../../crypto/tokens.js';
 import { FINISHED_STATES, type JobRecord, type JobState, type JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
 import { callbackUrlOf, jobView, ownsOrSeesAll, payloadOf, type JobView, type JobViewer } from './job-view.js';

@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
-import { sealJson, unsealJson } from '../../security/seal.js';
+import { sealJson, unsealJson } from '../../crypto/seal.js';
 import type { ScheduleRecord, ScheduleStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
 import type { JobService, JobViewer } from '../jobs/queue.js';

@@ -8,6 +8,6 @@ export { UpstreamHeaders, withUpstreamHeaders } from './upstream-headers.js';
 export { ServiceProxy, type ForwardRequest, type ProxyWriter } from './proxy.js';
 export { checkService, targetOf, type ServiceDefinition, type ServiceKind, type ServiceSource, type ServiceSpec } from './spec.js';
 export { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
-export type { ServiceEvent, Actor } from '../supervisor/unit.js';
+export type { ServiceEvent } from '../supervisor/unit.js';
 export type { ServiceState, ServiceStatus } from '../supervisor/status.js';
 export type { LogLine } from '../supervisor/log-capture.js';

@@ -19,7 +19,9 @@ import { ContainerHost, type EngineFacts } from './containers.js';
 import { LogCapture, type LogLine } from './log-capture.js';
 import { RunFile, sweepOrphans } from './orphans.js';
 import { statusOf, type ServiceState, type ServiceStatus } from './status.js';
-import { ServiceUnit, type Actor, type ServiceEvent } from './unit.js';
+import { ServiceUnit, type ServiceEvent } from './unit.js';
+import type { Actor } from '../../api/actor.js';
+import { dataDirPaths } from '../../api/data-dir.js';
 
 export interface SupervisorOptions {
   registry: ServiceRegistry;
@@ -148,7 +150,7 @@ export class Supervisor {
    */
   private async sweepContainers(): Promise<void> {
     const declared = this.opts.registry.list().some((r) => r.def.kind === 'container');
-    if (!declared && !existsSync(join(this.opts.dataDir, 'install-id'))) return;
+    if (!declared && !existsSync(dataDirPaths(this.opts.dataDir).installId)) return;
     for (const c of await this.containers.sweep()) {
       this.opts.audit.record({ type: 'service.orphan_stopped', outcome: 'ok', detail: { service: c.service, container: c.id.slice(0, 12) } });
     }

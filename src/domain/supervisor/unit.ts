@@ -7,6 +7,7 @@
  * Every transition is published; starts, stops, crashes and failures are audited.
  */
 import type { AuditSink } from '../../audit/event.js';
+import type { AuditType } from '../../audit/types.js';
 import type { ProbeResult, UpstreamClient } from '../../egress/upstream.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
@@ -19,16 +20,12 @@ import type { LogCapture } from './log-capture.js';
 import type { RunFile } from './orphans.js';
 import { RunningProcess, type ExitInfo } from './process-runner.js';
 import type { ServiceState, UnitSnapshot } from './status.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface ServiceEvent {
   type: string;
   service: string;
   [k: string]: unknown;
-}
-
-export interface Actor {
-  id: string;
-  name: string;
 }
 
 export interface UnitContext {
@@ -170,7 +167,7 @@ export class ServiceUnit {
     return String(Math.max(1, Math.ceil(this.def.health.intervalMs / 1000)));
   }
 
-  private audit(type: string, outcome: 'ok' | 'error', actor: Actor | undefined, detail: Record<string, unknown>): void {
+  private audit(type: AuditType, outcome: 'ok' | 'error', actor: Actor | undefined, detail: Record<string, unknown>): void {
     this.ctx.audit.record({ type, outcome, actor, detail: { service: this.name, ...detail } });
   }
 

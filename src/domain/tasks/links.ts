@@ -7,7 +7,7 @@
  */
 import type { AuditSink } from '../../audit/event.js';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
-import { mintLink, verifyLink, type LinkAction, type LinkClaims } from '../../security/signed-links.js';
+import { mintLink, verifyLink, type LinkAction, type LinkClaims } from '../../crypto/signed-links.js';
 import type { TaskStore } from '../../store/types.js';
 import type { TaskService } from './service.js';
 import { LINK_ACTOR, type Reviewer, type TaskView } from './views.js';

@@ -10,12 +10,14 @@ import { createHash } from 'node:crypto';
 import type { AuditSink } from '../../audit/event.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { sealJson, unsealJson } from '../../security/seal.js';
-import { randomId } from '../../security/tokens.js';
-import type { TaskRecord, TaskState, TaskStore } from '../../store/types.js';
+import { sealJson, unsealJson } from '../../crypto/seal.js';
+import { randomId } from '../../crypto/tokens.js';
+import type { TaskRecord, TaskStore } from '../../store/types.js';
+import type { TaskState } from '../../api/tasks.js';
 import type { EventBus, MoatEvent } from '../events/bus.js';
 import type { JobService } from '../jobs/queue.js';
-import { EDITABLE, LINK_ACTOR, PATCH_TRANSITIONS, eventView, taskView, type Actor, type CommentView, type PendingJob, type Reviewer, type TaskContent, type TaskEventView, type TaskView } from './views.js';
+import { EDITABLE, LINK_ACTOR, PATCH_TRANSITIONS, eventView, taskView, type CommentView, type PendingJob, type Reviewer, type TaskContent, type TaskEventView, type TaskView } from './views.js';
+import type { Actor } from '../../api/actor.js';
 
 export interface TaskInput {
   title: string;

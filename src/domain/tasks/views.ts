@@ -1,12 +1,7 @@
 /** How tasks and their events look to clients, and which state changes a task allows. Plain data only. */
-import type { TaskEventRecord, TaskRecord, TaskState } from '../../store/types.js';
-
-export { TASK_STATES } from '../../store/types.js';
-
-export interface Actor {
-  id: string;
-  name: string;
-}
+import type { TaskEventRecord, TaskRecord } from '../../store/types.js';
+import type { TaskState } from '../../api/tasks.js';
+import type { Actor } from '../../api/actor.js';
 
 /** Who acts through a signed link: the holder of the link, not a principal. */
 export const LINK_ACTOR: Actor = { id: 'action-link', name: 'signed action link' };

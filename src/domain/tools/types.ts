@@ -1,17 +1,13 @@
 /** What a tool is (name, risk, argument schema, what it writes) and what one call carries. Types only. */
 import type { TSchema } from '@sinclair/typebox';
 import type { Roots } from '../workspaces/scope.js';
+import type { Actor } from '../../api/actor.js';
 
 /** `low`: reads; `medium`: changes inside the run's workspace, outbound fetches; `high`: commands, deletes, writes into mounts. */
 export type Risk = 'low' | 'medium' | 'high';
 
 /** The policy name of writes, moves and deletes in writable mounts (high risk). */
 export const MOUNT_WRITE = 'mount.write';
-
-export interface Actor {
-  id: string;
-  name: string;
-}
 
 export interface ToolCall<A> {
   args: A;

@@ -9,18 +9,15 @@ import { join } from 'node:path';
 import type { AuditSink } from '../../audit/event.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { randomId } from '../../security/tokens.js';
+import { randomId } from '../../crypto/tokens.js';
 import { ensureDir } from '../../store/files.js';
 import type { RunRecord, RunStore } from '../../store/types.js';
 import type { WorkspaceOptions } from './options.js';
 import { displayPath, parseClientPath, resolveClientPath, type Roots, type ScopeRoot } from './scope.js';
 import { openScopedDir, scopedFsSupported } from './scoped-fs.js';
 import { removeTreeBelow } from './scoped-write.js';
-
-export interface Actor {
-  id: string;
-  name: string;
-}
+import type { Actor } from '../../api/actor.js';
+import { dataDirPaths } from '../../api/data-dir.js';
 
 /** Who is asking: runs of other tokens are invisible unless `admin`. */
 export interface Viewer {
@@ -100,7 +97,7 @@ export class WorkspaceService {
 
   /** Creates <dataDir>/workspaces (0700) and checks that scoped opens work on this system. */
   start(): void {
-    const dir = join(this.opts.dataDir, 'workspaces');
+    const dir = dataDirPaths(this.opts.dataDir).workspaces;
     ensureDir(dir);
     this.base = { label: 'workspaces', hostPath: realpathSync(dir), readOnly: false };
     this.supported = scopedFsSupported();

@@ -1,5 +1,6 @@
 /** SQLite implementation of TaskStore: tasks, their event log, used action links. Updates are compare-and-set on the version. */
-import type { TaskChanges, TaskEventRecord, TaskRecord, TaskState, TaskStore } from '../types.js';
+import type { TaskChanges, TaskEventRecord, TaskRecord, TaskStore } from '../types.js';
+import type { TaskState } from '../../api/tasks.js';
 import type { Db } from './database.js';
 
 interface Row {

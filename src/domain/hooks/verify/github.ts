@@ -5,7 +5,7 @@
  * comparison is constant time. GitHub's delivery id is `X-GitHub-Delivery`. No timestamp: replay of a
  * captured delivery is stopped only by the delivery id (docs/hooks.md#replay).
  */
-import { hexSignaturesEqual, hmacSha256Hex } from '../../../security/hmac.js';
+import { hexSignaturesEqual, hmacSha256Hex } from '../../../crypto/hmac.js';
 import { header, type Headers, type Scheme, type VerifyResult } from './types.js';
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/;

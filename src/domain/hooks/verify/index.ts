@@ -1,5 +1,5 @@
 /** The signature schemes by name (config `verify`), and the one entry point the receiver calls. */
-import type { VerifyScheme } from '../../../config/sections/hooks.js';
+import type { VerifyScheme } from '../../../api/hooks.js';
 import { github } from './github.js';
 import { moat } from './moat.js';
 import { nextcloudTalk } from './nextcloud-talk.js';

@@ -2,7 +2,7 @@
  * Moat's own scheme (what moat's callbacks send): `Moat-Signature: t=<unix>,v1=<hex>` =
  * HMAC-SHA256(secret, `<t>.<raw body>`), 5-minute window. A callback's `Moat-Job-Id` is its delivery id.
  */
-import { MOAT_SIGNATURE_HEADER, verifyTimestampedSignature } from '../../../security/hmac.js';
+import { MOAT_SIGNATURE_HEADER, verifyTimestampedSignature } from '../../../crypto/hmac.js';
 import { header, WINDOW_SECONDS, type Scheme } from './types.js';
 
 const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;

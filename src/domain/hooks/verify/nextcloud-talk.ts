@@ -6,7 +6,7 @@
  * the random is the one-time value the receiver remembers (inbound.nonceHours); a random seen
  * before is refused.
  */
-import { hexSignaturesEqual, hmacSha256Hex } from '../../../security/hmac.js';
+import { hexSignaturesEqual, hmacSha256Hex } from '../../../crypto/hmac.js';
 import { header, type Scheme } from './types.js';
 
 const SIGNATURE = /^[0-9a-fA-F]{64}$/;

@@ -2,7 +2,7 @@
  * A plain shared secret in `X-Webhook-Secret` (for senders that cannot sign). Compared as SHA-256
  * digests in constant time; the body is not covered, so use TLS and prefer a signing scheme.
  */
-import { secretsEqual } from '../../../security/hmac.js';
+import { secretsEqual } from '../../../crypto/hmac.js';
 import { header, type Scheme } from './types.js';
 
 export const sharedSecret: Scheme = {

@@ -2,7 +2,7 @@
  * Slack: `X-Slack-Signature: v0=<hex>` = HMAC-SHA256(signing secret, `v0:<X-Slack-Request-Timestamp>:<raw
  * body>`). Replay: a timestamp more than 5 minutes away from now is refused before anything else.
  */
-import { hexSignaturesEqual, hmacSha256Hex } from '../../../security/hmac.js';
+import { hexSignaturesEqual, hmacSha256Hex } from '../../../crypto/hmac.js';
 import { header, WINDOW_SECONDS, type Scheme } from './types.js';
 
 const SIGNATURE = /^v0=([0-9a-f]{64})$/;

@@ -3,7 +3,7 @@
  * any listed v1 may match (during a secret roll), every one is compared. Replay: 5-minute window.
  * The event id (`evt_...`) in the verified body is the delivery id.
  */
-import { verifyTimestampedSignature } from '../../../security/hmac.js';
+import { verifyTimestampedSignature } from '../../../crypto/hmac.js';
 import { header, WINDOW_SECONDS, type Scheme } from './types.js';
 
 const EVENT_ID = /^evt_[A-Za-z0-9]{1,200}$/;

@@ -7,7 +7,7 @@
  * delivery id, deduplicated.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256Hex } from '../../../security/hmac.js';
+import { hmacSha256Hex } from '../../../crypto/hmac.js';
 import { header, WINDOW_SECONDS, type Scheme } from './types.js';
 
 const SIGNATURE = /^(?:sha256=)?([0-9a-fA-F]{64})$/;

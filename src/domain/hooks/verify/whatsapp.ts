@@ -3,7 +3,7 @@
  * raw body with the app secret); the subscription handshake is a GET with `hub.mode=subscribe`,
  * `hub.verify_token` (compared as digests, constant time) and `hub.challenge`, echoed as text.
  */
-import { secretsEqual } from '../../../security/hmac.js';
+import { secretsEqual } from '../../../crypto/hmac.js';
 import { verifyHubSignature } from './github.js';
 import type { Scheme } from './types.js';
 

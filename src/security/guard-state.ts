@@ -1,20 +1,9 @@
-/** Who is making a request, once authenticated, and what each request carries through the guards. */
-import type { Scope } from './scopes.js';
-
-export interface Principal {
-  /** Token id (`admin` for the admin token, `anonymous` when auth is off on loopback), or a console session's id (`ses_...`). */
-  readonly id: string;
-  readonly name: string;
-  readonly kind: 'admin' | 'token' | 'session' | 'anonymous';
-  readonly scopes: ReadonlySet<string>;
-}
-
-export const ANONYMOUS_ADMIN: Principal = Object.freeze({
-  id: 'anonymous',
-  name: 'anonymous (auth off)',
-  kind: 'anonymous',
-  scopes: new Set<string>(['admin']),
-});
+/**
+ * What a route declares to the guards (auth mode, scope, rate class) and what each request carries
+ * through them (client address, principal, scope used). Types only.
+ */
+import type { Principal } from '../crypto/principal.js';
+import type { Scope } from '../crypto/scopes.js';
 
 /**
  * How a route is authenticated. Everything but `bearer` does its own check in the route: `pairing`
