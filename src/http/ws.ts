@@ -50,20 +50,47 @@ function guarded(req: http.IncomingMessage, name: string, routeUrl: string): { r
   return { request, reply, headers };
 }
 
-/** Writes a problem document to a socket that has not been answered yet, then closes it. */
-function writeProblem(socket: Duplex, err: GatewayError, id: string, headers: Record<string, string>): void {
-  if (socket.destroyed || !socket.writable) return;
-  socket.end(rawProblemResponse(err, id, headers));
+/**
+ * How long a refused upgrade's socket stays half-closed for the client to read the answer and hang
+ * up. The server's timeouts no longer watch a socket handed to 'upgrade': without this bound a
+ * client that never closes its side would hold the descriptor for ever.
+ */
+const UNREAD_ANSWER_MS = 5_000;
+
+/**
+ * Closes an upgrade socket for good once `answer` is written: what the client still sends is read
+ * and dropped (unread bytes would turn the close into a reset that can eat the answer), its own end
+ * closes the socket at once, and a client that never hangs up is cut off after UNREAD_ANSWER_MS.
+ */
+function closeAfter(socket: Duplex, answer?: Buffer | string): void {
+  const timer = setTimeout(() => socket.destroy(), UNREAD_ANSWER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.resume();
+  socket.end(answer);
 }
 
-/** Hands an upgrade request that is not ours back to the ordinary request handler (the Upgrade is ignored). */
+/** Writes a problem document to a socket that has not been answered yet, then closes it. */
+function writeProblem(socket: Duplex, err: GatewayError, id: string, headers: Record<string, string>): void {
+  if (socket.destroyed || !socket.writable) return void socket.destroy();
+  closeAfter(socket, rawProblemResponse(err, id, headers));
+}
+
+/**
+ * Hands an upgrade request that is not ours back to the ordinary request handler (the Upgrade is
+ * ignored). The socket no longer belongs to the HTTP server, so nothing else notices the client
+ * leaving: its end (a half-close) destroys the socket, which closes the response and releases the
+ * request's slots and whatever it holds upstream; the answer written, the socket closes for good.
+ */
 function serveAsRequest(server: NodeServer, req: http.IncomingMessage, socket: Duplex): void {
   const res = new http.ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket as import('node:net').Socket);
+  socket.once('end', () => socket.destroy());
+  socket.resume();
   res.once('finish', () => {
     res.detachSocket(socket as import('node:net').Socket);
-    socket.end();
+    closeAfter(socket);
   });
   server.emit('request', req, res);
 }
