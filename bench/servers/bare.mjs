@@ -7,7 +7,7 @@ if (process.env.BARE_HEADERS === '1') {
   // baseline separates what the headers cost from what the guard chain costs.
   let n = 0;
   const headers = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store', 'x-frame-options': 'DENY' };
-  app.addHook('onRequest', (req, reply, done) => {
+  app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers);
     reply.header('x-request-id', `r-${++n}`);
     done();

@@ -151,7 +151,7 @@ async function handleJob(id, req, res) {
   return send(res, 200, { echo: payload });
 }
 
-function stream(req, res, url) {
+function stream(_req, res, url) {
   const n = Math.min(Number(url.searchParams.get('n') ?? 5), 10_000);
   const ms = Math.min(Number(url.searchParams.get('ms') ?? 50), 60_000);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });

@@ -15,7 +15,7 @@ export interface LineScan {
 }
 
 /** Calls `onLine(text, lineNo)` for each complete line, in order; returning false stops the scan. */
-export async function forEachLine(path: string, onLine: (text: string, lineNo: number) => boolean | void): Promise<LineScan> {
+export async function forEachLine(path: string, onLine: (text: string, lineNo: number) => boolean | undefined): Promise<LineScan> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(CHUNK);

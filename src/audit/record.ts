@@ -141,7 +141,7 @@ export class AuditRecord implements AuditSink {
 
   /** The heads at the last start against the newest anchor: a log cut or edited while no gateway ran. */
   private async checkAnchors(): Promise<void> {
-    let read;
+    let read: Awaited<ReturnType<typeof readAnchors>>;
     try {
       read = await readAnchors(this.opts.anchorFile, this.dataDirName);
     } catch (err) {

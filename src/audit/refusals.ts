@@ -57,7 +57,10 @@ export class RefusalAggregator {
     const key = `${event.type}\0${event.code ?? ''}\0${event.client ?? ''}\0${event.actor?.id ?? ''}`;
     const open = this.table.get(key);
     if (open !== undefined) {
-      if (now - open.from < this.opts.windowMs || !this.writable()) return this.count(open, event, now);
+      if (now - open.from < this.opts.windowMs || !this.writable()) {
+        this.count(open, event, now);
+        return;
+      }
       this.close(this.table, key, open);
     }
     if (this.table.size >= this.opts.maxKeys) {
@@ -69,7 +72,8 @@ export class RefusalAggregator {
         w = { first: { type, outcome, status, code, client: '*', detail: event.detail }, from: now, last: now, count: 0, routes: [], lastRequestId: undefined, overflow: true };
         this.overflow.set(okey, w);
       }
-      return this.count(w, event, now);
+      this.count(w, event, now);
+      return;
     }
     this.table.set(key, { first: event, from: now, last: now, count: 0, routes: [], lastRequestId: undefined, overflow: false });
     this.opts.write(event);

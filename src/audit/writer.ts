@@ -316,7 +316,13 @@ export class AuditLog implements AuditSink {
     if (this.state !== 'open' || this.written.seq >= target) return Promise.resolve(true);
     if (ms <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const waiter = { seq: target, resolve: () => (clearTimeout(timer), resolve(true)) };
+      const waiter = {
+        seq: target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         resolve(false);

@@ -172,7 +172,7 @@ export class MoatClient {
    * Follows a Server-Sent Events stream, calling `onEvent` per event until `onEvent` returns true,
    * the stream ends, or `signal` aborts. Returns the id of the last event seen.
    */
-  async events(path: string, onEvent: (e: { id: string | null; event: string; data: unknown }) => boolean | void, opts: { lastEventId?: string; signal?: AbortSignal; onOpen?: () => void } = {}): Promise<string | null> {
+  async events(path: string, onEvent: (e: { id: string | null; event: string; data: unknown }) => boolean | undefined, opts: { lastEventId?: string; signal?: AbortSignal; onOpen?: () => void } = {}): Promise<string | null> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;

@@ -264,7 +264,7 @@ export class Listener {
   /** Stops accepting connections (the end of the drain; destroyAll() closes the open ones). */
   stopAccepting(): void {
     const server = this.server;
-    if (!server || !server.listening) return;
+    if (!server?.listening) return;
     net.Server.prototype.close.call(server);
   }
 

@@ -65,7 +65,9 @@ describe('a read token opening 32 event streams', () => {
     const svc = await tokenWith(g, 'ws-user', ['svc:worker']);
     const streams: SseStream[] = [];
     for (let i = 0; i < 32; i++) streams.push(await openSse(g.url, read));
-    cleanup.push(() => streams.forEach((s) => s.close()));
+    cleanup.push(() => {
+      for (const s of streams) s.close();
+    });
     const opened = streams.filter((s) => s.status === 200);
     const refused = streams.filter((s) => s.status !== 200);
     expect(opened).toHaveLength(8);

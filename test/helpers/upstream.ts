@@ -52,7 +52,11 @@ export async function startEcho(): Promise<EchoServer> {
       entry.bytes += c.length;
       if (path.endsWith('/upload')) {
         uploaded += c.length;
-        for (const w of [...uploadWaiters]) if (uploaded >= w.n) (uploadWaiters.splice(uploadWaiters.indexOf(w), 1), w.resolve());
+        for (const w of [...uploadWaiters]) {
+          if (uploaded < w.n) continue;
+          uploadWaiters.splice(uploadWaiters.indexOf(w), 1);
+          w.resolve();
+        }
       }
     });
     req.on('end', () => {

@@ -111,7 +111,7 @@ describe('moat init on a terminal', () => {
       const pending = answers[next];
       // Readline on a terminal moves the cursor with CSI sequences: compare the text only.
       // eslint-disable-next-line no-control-regex
-      if (pending && pending[0].test(screen.replace(/\u001b\[[0-9;]*[A-Za-z]|\r/g, ''))) {
+      if (pending?.[0].test(screen.replace(/\u001b\[[0-9;]*[A-Za-z]|\r/g, ''))) {
         next++;
         child.stdin.write(`${pending[1]}\r`);
       }

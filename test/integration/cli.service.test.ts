@@ -50,7 +50,7 @@ describe('moat service', () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
     expect(lines.length).toBeLessThanOrEqual(5);
-    expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\S+Z (stdout|stderr|moat  ) /.test(l))).toBe(true);
+    expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\S+Z (stdout|stderr|moat {2}) /.test(l))).toBe(true);
     const json = (await cli('logs', 'worker', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: string });
     expect(json.some((l) => l.line.startsWith('gpu-worker listening'))).toBe(true);
   });

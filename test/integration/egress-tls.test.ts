@@ -15,7 +15,10 @@ beforeAll(async () => {
   const { certPem, keyPem } = issueSelfSigned(['tls.test'], 1);
   const context = tls.createSecureContext({ cert: certPem, key: keyPem });
   server = await listen(
-    https.createServer({ cert: certPem, key: keyPem, SNICallback: (name, cb) => (sni.push(name), cb(null, context)) }, (_req, res) => res.end('secret')),
+    https.createServer({ cert: certPem, key: keyPem, SNICallback: (name, cb) => {
+          sni.push(name);
+          cb(null, context);
+        }, }, (_req, res) => res.end('secret')),
     '::1',
   );
 });

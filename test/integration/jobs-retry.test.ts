@@ -57,7 +57,7 @@ describe('transient failures', () => {
     expect(times).toHaveLength(5);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // Lower bounds only (timers never fire early); 150, 300, 600, 1200 ms.
-    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(150 * 2 ** i - 5));
+    for (const [i, gap] of gaps.entries()) expect(gap).toBeGreaterThanOrEqual(150 * 2 ** i - 5);
   });
 
   it('shows the failed attempt as the error of a job being retried, and clears it on success', async () => {

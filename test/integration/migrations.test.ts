@@ -57,7 +57,7 @@ describe('007: jobs get an owner', () => {
          VALUES (?, ?, 'gone', 'succeeded', 1, 60, ?, ?, ?, ?, ?, ?)`,
       );
       const rows: Array<[string, string | null]> = [['job_api', 'tok_alice'], ['job_admin', 'admin'], ['job_hook', 'hook:gh'], ['job_sched', 'schedule:nightly'], ['job_orphan_sched', 'schedule:deleted'], ['job_link', 'action-link'], ['job_none', null]];
-      rows.forEach(([id, by], i) => job.run(id, i + 1, Buffer.from('x'), by, by, now, now, now));
+      for (const [i, [id, by]] of rows.entries()) job.run(id, i + 1, Buffer.from('x'), by, by, now, now, now);
     });
     g = await startGateway({ dataDir });
     await g.stop();

@@ -21,7 +21,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sh = promisify(execFile);
 
 /** The ```sh blocks of README.md, each a list of commands with their trailing comment. */
-export function shellBlocks(markdown: string): Array<Array<{ command: string; comment: string }>> {
+function shellBlocks(markdown: string): Array<Array<{ command: string; comment: string }>> {
   const blocks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
   return blocks.map((text) =>
     text

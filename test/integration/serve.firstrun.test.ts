@@ -72,7 +72,7 @@ describe('log format', () => {
     const screen = await serveOnTerminal(['--data-dir', dataDir, '--port', '0']);
     // eslint-disable-next-line no-control-regex
     const lines = screen.replace(/\u001b\[[0-9;]*m/g, '').split(/\r?\n/).filter(Boolean);
-    expect(lines.some((l) => /^\d\d:\d\d:\d\d INFO  MOAT_SECURITY bind=/.test(l)), screen).toBe(true);
+    expect(lines.some((l) => /^\d\d:\d\d:\d\d INFO {2}MOAT_SECURITY bind=/.test(l)), screen).toBe(true);
     expect(screen).not.toMatch(/"level":\d+/);
     expect(lines.at(-1)).toBe(`moat stopped (SIGINT); ${dataDir} keeps its state for the next start`);
   });
@@ -101,8 +101,8 @@ describe('log format', () => {
       await s.exited;
     }
     const log = s.stderr();
-    expect(log).toMatch(/^\d\d:\d\d:\d\d WARN  refused: token unknown, expired or revoked .*client=127\.0\.0\.1 .*code=token_invalid$/m);
-    expect(log).toMatch(/^\d\d:\d\d:\d\d WARN  refused: pairing code unknown, used or expired .*code=pairing_code_invalid$/m);
+    expect(log).toMatch(/^\d\d:\d\d:\d\d WARN {2}refused: token unknown, expired or revoked .*client=127\.0\.0\.1 .*code=token_invalid$/m);
+    expect(log).toMatch(/^\d\d:\d\d:\d\d WARN {2}refused: pairing code unknown, used or expired .*code=pairing_code_invalid$/m);
     expect(log).not.toMatch(/^\{/m);
     for (const secret of secrets) expect(log).not.toContain(secret);
     expect(log).not.toContain(Buffer.from(`u:${secrets[1]}`).toString('base64'));

@@ -4,7 +4,7 @@
  * dispatch; a client cannot replace it or send a second one; it is never shown, logged or audited;
  * a key file open to others, a missing source, moat's own variables and reserved names refuse the boot.
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';

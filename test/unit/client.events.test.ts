@@ -17,7 +17,7 @@ let server: http.Server;
 let client: MoatClient;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
+  server = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     res.flushHeaders();
     waiting = res;

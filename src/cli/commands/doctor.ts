@@ -15,7 +15,7 @@ const OFFLINE_CODES = new Set(['gateway_not_found', 'gateway_unreachable', 'toke
 
 /** The gateway's answer, or why it could not be had. */
 async function ask(flags: ClientFlags, fix: boolean): Promise<{ result: FixResult; url: string } | { offline: string }> {
-  let client;
+  let client: Awaited<ReturnType<typeof clientFrom>>;
   try {
     client = await clientFrom(flags);
   } catch (err) {

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { assertValid } from '../../config/load.js';
 import { shellQuote } from '../hints.js';
 import { CliUsageError, collect } from '../output.js';

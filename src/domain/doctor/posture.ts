@@ -94,5 +94,5 @@ export const postureChecks: Check[] = [bind, auth, tls, tlsExpiry];
 /** Whether the certificate is due for renewal (the repair the doctor may make). */
 export function certificateDue(ctx: DoctorContext): boolean {
   const cert = ctx.certificate;
-  return cert !== null && cert.selfSigned && !cert.newerOnDisk && cert.validTo - ctx.now < ctx.renewWithinDays * DAY_MS;
+  return cert?.selfSigned === true && !cert.newerOnDisk && cert.validTo - ctx.now < ctx.renewWithinDays * DAY_MS;
 }

@@ -78,7 +78,7 @@ export class HookReceiver {
   handshake(name: string, query: Readonly<Record<string, unknown>>, meta: { client: string; requestId: string }): string {
     const hook = this.opts.registry.get(name);
     const base = { type: 'hook.handshake' as const, client: meta.client, requestId: meta.requestId, method: 'GET', route: '/hooks/:name' };
-    if (!hook || hook.verify !== 'whatsapp') {
+    if (hook?.verify !== 'whatsapp') {
       this.opts.audit.record({ ...base, outcome: 'denied', code: 'hook_not_found', detail: { hook: name, reason: hook ? 'not_whatsapp' : 'unknown_hook' } });
       throw new GatewayError('hook_not_found', `no WhatsApp hook ${JSON.stringify(name)}`);
     }

@@ -62,8 +62,14 @@ function unlessAborted(work: Promise<void>, signal: AbortSignal): Promise<void> 
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     work.then(
-      () => (signal.removeEventListener('abort', onAbort), resolve()),
-      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
     );
   });
 }
@@ -417,7 +423,11 @@ export class Dispatcher {
         if (this.stopped) return false;
         // stop() ends the wait at once: the job is left to recovery.
         await new Promise<void>((resolve) => {
-          const wake = () => (clearTimeout(timer), this.retryWaits.delete(wake), resolve());
+          const wake = () => {
+            clearTimeout(timer);
+            this.retryWaits.delete(wake);
+            resolve();
+          };
           const timer = setTimeout(wake, Math.min(100 * 2 ** (attempt - 1), MAX_WRITE_RETRY_MS));
           this.retryWaits.add(wake);
         });

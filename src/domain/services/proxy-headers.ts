@@ -92,7 +92,7 @@ export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<s
     // HTTP/2 pseudo-headers (:path, :authority, ...) are the client's connection to moat, not the service's.
     if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
     if (REQUEST_DROP.has(name) || isMoatHeader(name)) continue;
-    if (extra !== null && extra.includes(name)) continue;
+    if (extra?.includes(name)) continue;
     if (name === 'cookie') {
       const kept = withoutMoatCookies(value);
       if (kept !== null) out[name] = kept;
@@ -163,7 +163,7 @@ export function responseHeaders(incoming: HeaderBag, service: string): Record<st
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || RESPONSE_DROP.has(name)) continue;
-    if (extra !== null && extra.includes(name)) continue;
+    if (extra?.includes(name)) continue;
     if (name === 'set-cookie') {
       const kept: string[] = [];
       for (const v of Array.isArray(value) ? value : [value]) {

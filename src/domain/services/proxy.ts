@@ -152,7 +152,7 @@ export class ServiceProxy {
     const target = supervisor.target(req.service, path);
     const protocol = String(req.headers['upgrade'] ?? 'websocket');
     const release = supervisor.track(req.service);
-    let up;
+    let up: { headers: Record<string, string | string[] | undefined>; socket: Duplex };
     try {
       up = await this.opts.upstream.upgrade({
         origin: target.origin,

@@ -54,7 +54,7 @@ export function checkHeaderSources(raw: Record<string, HeaderSource> | undefined
     if (out[lower] !== undefined) refuse(`upstreamHeaders: ${name} is given twice`);
     if ((source.file === undefined) === (source.env === undefined)) refuse(`upstreamHeaders.${name}: give exactly one of \`file\` or \`env\``);
     // The admin token (MOAT_TOKEN) and every other setting of moat's: a service never gets them (services.md).
-    if (source.env !== undefined && source.env.toUpperCase().startsWith('MOAT_')) refuse(`upstreamHeaders.${name}: ${source.env} is moat's own setting and is never sent to a service`);
+    if (source.env?.toUpperCase().startsWith('MOAT_')) refuse(`upstreamHeaders.${name}: ${source.env} is moat's own setting and is never sent to a service`);
     if (source.prefix !== undefined && !FIELD_VALUE.test(source.prefix)) refuse(`upstreamHeaders.${name}: the prefix has control characters`);
     out[lower] = { ...source };
   }

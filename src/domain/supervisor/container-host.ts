@@ -4,7 +4,7 @@
  * directory holding it) or moat's data dir. Throws config_invalid (exit 78) with the key named,
  * before any socket opens. Reads the filesystem; changes nothing.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEngineEndpoint } from '../../egress/engine.js';
 import { GatewayError } from '../../errors.js';
@@ -62,7 +62,7 @@ export function checkContainerHost(defs: readonly ServiceDefinition[], opts: Con
     };
     c.volumes.forEach((v, i) => {
       const key = `volumes[${i}].host`;
-      let st;
+      let st: Stats | undefined;
       try {
         st = statSync(v.host);
       } catch (err) {

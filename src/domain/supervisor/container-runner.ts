@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { EngineError, type EngineClient, type PullProgress } from '../../egress/engine.js';
+import type { EngineError, EngineClient, PullProgress } from '../../egress/engine.js';
 import { demux } from '../../egress/engine-stream.js';
 import type { ContainerDefinition } from '../services/container-spec.js';
 import { createBody, LABEL_INSTANCE, LABEL_MANAGED, LABEL_SERVICE } from './container-body.js';

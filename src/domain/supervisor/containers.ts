@@ -50,7 +50,7 @@ export class ContainerHost {
    */
   async sweep(): Promise<Array<{ service: string; id: string }>> {
     const instance = this.instance;
-    let found;
+    let found: Awaited<ReturnType<typeof this.engine.list>>;
     try {
       found = await this.engine.list([`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${instance}`]);
     } catch (err) {

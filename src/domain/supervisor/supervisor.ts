@@ -70,6 +70,7 @@ export class Supervisor {
   /** Lifecycle: sweeps orphans of a previous run, then starts what should run. With a name: starts that service. */
   start(): Promise<void>;
   start(name: string, actor?: Actor): Promise<ServiceStatus>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the one implementation of the two overloads above
   async start(name?: string, actor?: Actor): Promise<void | ServiceStatus> {
     if (name !== undefined) {
       const unit = this.unit(name);
@@ -91,6 +92,7 @@ export class Supervisor {
   /** Lifecycle: stops every service (SIGTERM, then SIGKILL after the grace period). Idempotent. With a name: stops that service. */
   stop(): Promise<void>;
   stop(name: string, actor?: Actor): Promise<ServiceStatus>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the one implementation of the two overloads above
   async stop(name?: string, actor?: Actor): Promise<void | ServiceStatus> {
     if (name !== undefined) {
       await this.unit(name).stop('operator', actor);

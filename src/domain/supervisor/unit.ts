@@ -418,8 +418,14 @@ export class ServiceUnit {
         reject(this.unavailable(this.state, `service ${this.name} did not turn healthy within ${timeoutMs} ms (it is ${this.state})`));
       }, timeoutMs);
       const waiter: Waiter = {
-        resolve: () => (clearTimeout(timer), resolve()),
-        reject: (err) => (clearTimeout(timer), reject(err)),
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       };
       this.waiters.add(waiter);
     });

@@ -5,7 +5,7 @@
  * (it may need unprivileged user namespaces). Spawns nothing but that probe.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, lstatSync, readlinkSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Where the workspace appears inside the sandbox. */
@@ -25,7 +25,7 @@ const PROBE_TIMEOUT_MS = 5000;
 export function systemBinds(): string[] {
   const args: string[] = [];
   for (const dir of SYSTEM_DIRS) {
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(dir);
     } catch {

@@ -54,24 +54,24 @@ export function fsProblem(err: unknown): never {
     case 'ENOENT':
       throw new GatewayError('not_found', 'no such file or directory');
     case 'EISDIR':
-      failed('is_a_directory', 'the path is a directory');
+      return failed('is_a_directory', 'the path is a directory');
     case 'ENOTDIR':
-      failed('not_a_directory', 'a segment of the path is not a directory');
+      return failed('not_a_directory', 'a segment of the path is not a directory');
     case 'ENOTEMPTY':
-      failed('not_empty', 'the directory is not empty');
+      return failed('not_empty', 'the directory is not empty');
     case 'EEXIST':
-      failed('exists', 'the destination exists');
+      return failed('exists', 'the destination exists');
     case 'EXDEV':
-      failed('cross_device', 'source and destination are on different file systems');
+      return failed('cross_device', 'source and destination are on different file systems');
     case 'EINVAL':
-      failed('into_itself', 'a directory cannot be moved into itself');
+      return failed('into_itself', 'a directory cannot be moved into itself');
     case 'EACCES':
     case 'EPERM':
-      failed('permission_denied', 'permission denied');
+      return failed('permission_denied', 'permission denied');
     case 'EROFS':
       throw new GatewayError('path_read_only', 'the file system is read-only');
     case 'ELOOP':
-      outside(SWAPPED);
+      return outside(SWAPPED);
     case 'ESTALE':
       throw new GatewayError('path_changed', 'a directory on the path was replaced during the call; retry');
     default:

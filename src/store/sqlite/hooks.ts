@@ -1,5 +1,5 @@
 /** SQLite implementation of HookStore: API hooks, delivery ids and randoms seen. Parameterized statements only. */
-import type { DeliveryRecord, HookRow, HookStore } from '../types.js';
+import type { HookRow, HookStore } from '../types.js';
 import type { Db } from './database.js';
 
 interface Row {
