@@ -1,7 +1,7 @@
 /**
  * Every audit event type, in one table with what the record does with it: whether it goes to the
  * security log too, and whether it is a refusal (counted per client and window, not written one by
- * one). test/unit/audit-types.test.ts holds it against docs/audit.md both ways. Data only.
+ * one). test/unit/audit.types.test.ts holds it against docs/audit.md both ways. Data only.
  */
 
 export interface AuditTypeInfo {

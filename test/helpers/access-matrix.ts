@@ -133,7 +133,7 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   { route: 'POST /api/v1/schedules/:name/resume', admits: JOBS, resource: 'schedule', fresh: true, ...OWNER_ONLY },
   { route: 'POST /api/v1/schedules/:name/run', admits: JOBS, resource: 'schedule', fresh: true, ...OWNER_ONLY },
   { route: 'DELETE /api/v1/schedules/:name', admits: JOBS, resource: 'schedule', fresh: true, ...OWNER_ONLY },
-  // Live events: no payloads or results in them (jobs-ownership.test.ts), so not filtered by owner
+  // Live events: no payloads or results in them (jobs.ownership.test.ts), so not filtered by owner
   { route: 'GET /api/v1/events', admits: ['read', 'jobs', 'jobs:all', 'services', 'tasks'], stream: true },
   // The operator's
   { route: 'GET /api/v1/callbacks/secret', admits: [] },
@@ -193,7 +193,7 @@ export const OWN_AUTH_ROWS: readonly OwnAuthRow[] = [
   { route: 'GET /console', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
   { route: 'GET /console/*', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
   { route: 'GET /favicon.ico', auth: 'none', testedIn: 'test/integration/console.static.test.ts' },
-  { route: 'POST /api/v1/jobs/:id/progress', auth: 'job', testedIn: 'test/integration/jobs-progress.test.ts' },
+  { route: 'POST /api/v1/jobs/:id/progress', auth: 'job', testedIn: 'test/integration/jobs.progress.test.ts' },
   { route: 'GET /hooks/:name', auth: 'signature', testedIn: 'test/integration/hooks.schemes.test.ts' },
   { route: 'POST /hooks/:name', auth: 'signature', testedIn: 'test/integration/hooks.schemes.test.ts' },
   { route: 'GET /actions/:token', auth: 'link', testedIn: 'test/integration/tasks.links.test.ts' },

@@ -81,7 +81,7 @@ describe('security headers', () => {
 });
 
 describe('X-Request-Id', () => {
-  it('answers with its own id, never the client id (test/integration/audit-request-id.test.ts)', async () => {
+  it('answers with its own id, never the client id (test/integration/audit.request-id.test.ts)', async () => {
     const res = await g.fetch('/api/v1/status', { headers: { 'x-request-id': 'abc-123.def_456' } });
     expect(res.headers['x-request-id']).not.toBe('abc-123.def_456');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);

@@ -1,6 +1,6 @@
 /**
  * The host guard alone, on the raw message it reads (rawHeaders, url): DNS rebinding and the
- * header shapes Node lets through. The end-to-end cases are in test/integration/host-guard.test.ts.
+ * header shapes Node lets through. The end-to-end cases are in test/integration/host.guard.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { hostGuard, type HostGuardOptions, type HostRequest } from '../../src/security/host-guard.js';

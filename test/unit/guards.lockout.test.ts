@@ -1,7 +1,7 @@
 /**
  * Lockout alone, on what it reads (client address, time, kind of credential): brute force of tokens
  * and pairing codes, each kind counted apart. End to end: test/integration/lockout.test.ts and
- * test/attack/lockout-kinds.test.ts.
+ * test/attack/lockout.kinds.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { lockout, type LockoutOptions } from '../../src/security/lockout.js';

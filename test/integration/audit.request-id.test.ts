@@ -5,7 +5,7 @@
  * clientRequestId in the audit entry and the log line, anything else is dropped. The same gateway
  * id is in the response, the audit entry and the log line. Audited requests here are writes (a bad
  * body: one entry each) or refusals from a loopback address of their own (repeated refusals of one
- * client are counted into one entry, test/integration/audit-refusals.test.ts).
+ * client are counted into one entry, test/integration/audit.refusals.test.ts).
  */
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
