@@ -3,7 +3,9 @@
  * starting (so a start on demand answers as soon as it can), results handed to the state machine.
  * Decides nothing itself; a result that arrives after stop() is dropped.
  */
-import type { ProbeResult } from '../../egress/upstream.js';
+import type { ProbeResult, UpstreamClient } from '../../egress/upstream.js';
+import type { ServiceDefinition } from '../services/spec.js';
+import { type UpstreamHeaders, withUpstreamHeaders } from '../services/upstream-headers.js';
 
 export interface HealthProberOptions {
   probe(): Promise<ProbeResult>;
@@ -61,4 +63,21 @@ export class HealthProber {
     const interval = this.opts.intervalMs();
     this.schedule(this.fast ? Math.min(interval, STARTING_TICK_MS) : interval);
   }
+}
+
+/**
+ * One probe of a service: its health path (with the headers moat adds upstream), or with no health
+ * path `GET /` answering anything below 500 (Ollama, vLLM, llama.cpp, ComfyUI have no /health in
+ * common). A container service is probed at its published endpoint (`endpoint`, null: not running).
+ */
+export function probeService(def: ServiceDefinition, endpoint: string | null, upstream: UpstreamClient, headers: UpstreamHeaders): Promise<ProbeResult> {
+  const path = def.health.path;
+  const opts = { headers: withUpstreamHeaders({}, headers), below500: path === null };
+  if (def.kind === 'container') {
+    if (endpoint === null) return Promise.resolve({ ok: false, status: null, error: 'not running', ms: 0 });
+    return upstream.probe(endpoint, path ?? '/', def.health.timeoutMs, opts);
+  }
+  const url = new URL(def.baseUrl);
+  const base = url.pathname.replace(/\/$/, '');
+  return upstream.probe(url.origin, path === null ? `${base}/` : `${base}${path}`, def.health.timeoutMs, opts);
 }

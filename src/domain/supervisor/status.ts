@@ -4,6 +4,7 @@
  */
 import type { ServiceDefinition, ServiceSource } from '../services/spec.js';
 import type { ProbeResult } from '../../egress/upstream.js';
+import { GatewayError } from '../../errors.js';
 import type { ExitInfo } from './process-runner.js';
 
 export type ServiceState = 'stopped' | 'starting' | 'healthy' | 'unhealthy' | 'stopping' | 'crashed' | 'backoff' | 'failed';
@@ -108,4 +109,26 @@ export function statusOf(def: ServiceDefinition, s: UnitSnapshot, now: number, s
  */
 export function withoutProbeDetail(s: ServiceStatus): ServiceStatus {
   return s.lastHealth === null ? s : { ...s, lastHealth: { ...s.lastHealth, status: null, error: null } };
+}
+
+/**
+ * 503 service_unavailable saying why: the state, the last probe's status or error and when it ran,
+ * and for a process that died its last exit. The caller holds the service's svc: scope (or jobs on
+ * it): the target is the operator's, so this is no port scan.
+ */
+export function unavailableError(
+  name: string,
+  state: ServiceState,
+  seen: Pick<UnitSnapshot, 'lastHealth' | 'lastExit'> & { retryAfter: string },
+  lead = `service ${name} is ${state}`,
+): GatewayError {
+  const h = seen.lastHealth;
+  const probe = h ? { ok: h.ok, status: h.status, error: h.error, at: new Date(h.at).toISOString() } : null;
+  let why = probe ? `; last probe at ${probe.at}: ${probe.ok ? `ok (status ${probe.status})` : (probe.error ?? 'failed')}` : '; no probe has run since it was started';
+  const exit = seen.lastExit;
+  if ((state === 'failed' || state === 'crashed' || state === 'backoff') && exit) {
+    why += `; last exit at ${new Date(exit.at).toISOString()}: ${exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)}`;
+  }
+  if (state === 'stopped') why = `; start it with moat service start ${name}`;
+  return new GatewayError('service_unavailable', `${lead}${why}`, { headers: { 'retry-after': seen.retryAfter }, extra: { state, lastProbe: probe } });
 }

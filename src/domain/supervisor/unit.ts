@@ -2,24 +2,26 @@
  * The state machine of one service:
  *   stopped -> starting -> healthy <-> unhealthy -> stopping -> stopped, plus crashed, backoff, failed.
  * A `command` service's process is run by process-runner.ts, a `container` service's container by
- * container-runner.ts (through the engine), both probed by health-prober.ts; a `url` service is only probed. Crashes restart with exponential backoff per the restart policy until
- * `maxAttempts` failures in a row (forgotten after `resetAfterMs` of uptime), then `failed`.
+ * container-runner.ts (through the engine), both probed by health-prober.ts; a `url` service is only probed. What a crash leads to is restart.ts's
+ * decision (backoff per the restart policy until `maxAttempts` failures in a row, then `failed`).
  * Every transition is published; starts, stops, crashes and failures are audited.
  */
 import type { AuditSink } from '../../audit/event.js';
 import type { AuditType } from '../../audit/types.js';
 import type { ProbeResult, UpstreamClient } from '../../egress/upstream.js';
-import { GatewayError } from '../../errors.js';
+import type { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observe/logger.js';
-import { backoffDelay, listenPort, type ServiceDefinition } from '../services/spec.js';
-import { withUpstreamHeaders, type UpstreamHeaders } from '../services/upstream-headers.js';
+import { listenPort, type ServiceDefinition } from '../services/spec.js';
+import type { UpstreamHeaders } from '../services/upstream-headers.js';
 import { RunningContainer } from './container-runner.js';
 import type { ContainerHost } from './containers.js';
-import { HealthProber } from './health-prober.js';
+import { HealthProber, probeService } from './health-prober.js';
+import { HealthWaiters } from './health-waiters.js';
 import type { LogCapture } from './log-capture.js';
 import type { RunFile } from './orphans.js';
 import { RunningProcess, type ExitInfo } from './process-runner.js';
-import type { ServiceState, UnitSnapshot } from './status.js';
+import { afterExit } from './restart.js';
+import { type ServiceState, type UnitSnapshot, unavailableError } from './status.js';
 import type { Actor } from '../../api/actor.js';
 
 export interface ServiceEvent {
@@ -43,11 +45,6 @@ export interface UnitContext {
 
 type StopReason = 'operator' | 'idle' | 'shutdown' | 'restart' | 'removed' | 'updated';
 
-interface Waiter {
-  resolve(): void;
-  reject(err: Error): void;
-}
-
 /** States in which a start on demand waits instead of answering 503 at once. */
 const ON_THE_WAY: ReadonlySet<ServiceState> = new Set(['starting', 'backoff']);
 
@@ -70,7 +67,7 @@ export class ServiceUnit {
   private ending: 'stop' | 'unhealthy' | null = null;
   private lastActivity = 0;
   private active = 0;
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new HealthWaiters();
 
   constructor(
     public def: ServiceDefinition,
@@ -78,22 +75,7 @@ export class ServiceUnit {
     private readonly ctx: UnitContext,
   ) {
     this.prober = new HealthProber({
-      probe: () => {
-        if (this.def.kind === 'container') {
-          const origin = this.endpoint;
-          if (origin === null) return Promise.resolve({ ok: false, status: null, error: 'not running', ms: 0 });
-          const path = this.def.health.path;
-          return ctx.upstream.probe(origin, path ?? '/', this.def.health.timeoutMs, { headers: withUpstreamHeaders({}, ctx.headersOf(this.name)), below500: path === null });
-        }
-        const url = new URL(this.def.baseUrl);
-        const base = url.pathname.replace(/\/$/, '');
-        const path = this.def.health.path;
-        // No health path: `GET /` answering anything below 500 (Ollama, vLLM, llama.cpp, ComfyUI have no /health in common).
-        return ctx.upstream.probe(url.origin, path === null ? `${base}/` : `${base}${path}`, this.def.health.timeoutMs, {
-          headers: withUpstreamHeaders({}, ctx.headersOf(this.name)),
-          below500: path === null,
-        });
-      },
+      probe: () => probeService(this.def, this.endpoint, ctx.upstream, ctx.headersOf(this.name)),
       onResult: (r) => this.onProbe(r),
       intervalMs: () => this.def.health.intervalMs,
     });
@@ -132,32 +114,15 @@ export class ServiceUnit {
     const { pid, ...rest } = detail;
     this.ctx.log.info({ service: this.name, from, to, ...rest, ...(pid !== undefined ? { childPid: pid } : {}) }, `service ${this.name}: ${from} -> ${to}`);
     this.ctx.publish({ type: 'service.state', service: this.name, from, to, at: new Date(this.ctx.now()).toISOString(), ...detail });
-    if (to === 'healthy') this.settle(null);
+    if (to === 'healthy') this.waiters.settle(null);
     else if (to === 'failed' || to === 'stopped' || to === 'unhealthy' || (to === 'crashed' && this.def.restart.policy === 'never')) {
-      this.settle(this.unavailable(to));
+      this.waiters.settle(this.unavailable(to));
     }
   }
 
-  /**
-   * 503 service_unavailable saying why: the state, the last probe's status or error and when it
-   * ran, and for a process that died its last exit. The caller holds the service's svc: scope (or
-   * jobs on it): the target is the operator's, so this is no port scan.
-   */
+  /** 503 service_unavailable saying why (status.ts). */
   unavailable(state: ServiceState, lead = `service ${this.name} is ${state}`): GatewayError {
-    const h = this.lastHealth;
-    const probe = h ? { ok: h.ok, status: h.status, error: h.error, at: new Date(h.at).toISOString() } : null;
-    let why = probe ? `; last probe at ${probe.at}: ${probe.ok ? `ok (status ${probe.status})` : (probe.error ?? 'failed')}` : '; no probe has run since it was started';
-    const exit = this.lastExit;
-    if ((state === 'failed' || state === 'crashed' || state === 'backoff') && exit) {
-      why += `; last exit at ${new Date(exit.at).toISOString()}: ${exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)}`;
-    }
-    if (state === 'stopped') why = `; start it with moat service start ${this.name}`;
-    return new GatewayError('service_unavailable', `${lead}${why}`, { headers: { 'retry-after': this.retryAfter(state) }, extra: { state, lastProbe: probe } });
-  }
-
-  private settle(err: Error | null): void {
-    for (const w of this.waiters) (err ? w.reject(err) : w.resolve());
-    this.waiters.clear();
+    return unavailableError(this.name, state, { lastHealth: this.lastHealth, lastExit: this.lastExit, retryAfter: this.retryAfter(state) }, lead);
   }
 
   /** Seconds a client should wait before retrying a service in `state`. */
@@ -315,28 +280,21 @@ export class ServiceUnit {
       this.transition('crashed', exit);
       this.audit('service.crashed', 'error', undefined, { ...exit, uptimeMs: now - proc.startedAt });
     }
-    if (info.fatal) {
-      // No engine, or an image that may not be pulled: the same start would fail the same way.
-      this.failures++;
-      this.fail(exit, info.spawnError ?? 'cannot start');
-      return;
-    }
-    const policy = this.def.restart.policy;
-    if (policy === 'never') {
+    const next = afterExit(this.def.restart, { unhealthy, fatal: info.fatal === true, code: info.code, uptimeMs: now - proc.startedAt, failures: this.failures }, info.spawnError ?? undefined);
+    if (next.action === 'stay-down') {
       if (unhealthy) this.transition('crashed', exit);
       return;
     }
-    if (policy === 'on-failure' && !unhealthy && info.code === 0) {
+    if (next.action === 'stopped') {
       this.transition('stopped', { reason: 'exited' });
       return;
     }
-    if (now - proc.startedAt >= this.def.restart.resetAfterMs) this.failures = 0;
-    this.failures++;
-    if (this.failures > this.def.restart.maxAttempts) {
-      this.fail(exit, 'it kept crashing');
+    this.failures = next.failures;
+    if (next.action === 'fail') {
+      this.fail(exit, next.why);
       return;
     }
-    const delayMs = backoffDelay(this.def.restart, this.failures);
+    const { delayMs } = next;
     this.nextRestartAt = now + delayMs;
     this.transition('backoff', { delayMs, attempt: this.failures });
     this.backoffTimer = setTimeout(() => {
@@ -412,23 +370,7 @@ export class ServiceUnit {
       throw this.unavailable(s);
     }
     if ((this.state as ServiceState) === 'healthy') return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(this.unavailable(this.state, `service ${this.name} did not turn healthy within ${timeoutMs} ms (it is ${this.state})`));
-      }, timeoutMs);
-      const waiter: Waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      this.waiters.add(waiter);
-    });
+    await this.waiters.wait(timeoutMs, () => this.unavailable(this.state, `service ${this.name} did not turn healthy within ${timeoutMs} ms (it is ${this.state})`));
   }
 
   noteActivity(): void {
