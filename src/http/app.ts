@@ -14,8 +14,8 @@ import { eventsUpgrade, proxyUpgrade, registerRoutes, type RouteDeps } from '../
 import { bodyIdleTimeout, installJsonParser, liveBodyLimit } from './body-guards.js';
 import { clientErrorHandler } from './client-error.js';
 import { OpenApi } from './openapi.js';
-import type { Pipeline, RoutePolicy } from './pipeline.js';
-import { routePolicy } from './pipeline.js';
+import type { Pipeline } from './pipeline.js';
+import { routePolicy, type RoutePolicy } from './route-policy.js';
 import { problemHandler } from './problem.js';
 import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 import type { Listener } from './server.js';

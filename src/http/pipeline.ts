@@ -1,34 +1,36 @@
 /**
- * The guard order as one list, compiled once per route: framing -> drain -> host -> CSRF (the
+ * The guard order as one list, run with each route's policy (route-policy.ts): framing -> drain -> host -> CSRF (the
  * console's session cookie) -> origin/CORS -> client address -> rate limit -> lockout ->
  * authenticate -> authorize -> in-flight budgets -> audit capacity. (A request is charged to the
  * in-flight budgets once its token or route class is known, so that admin tokens can use their
  * reserve; the listener counts it from its arrival.)
  * Bodies are limited and validated by Fastify after this. Also owns what happens on a refusal
- * (log with client and reason, lockout counting, audit), the security headers of every response
+ * (log with client and reason, lockout counting and audit, per refusal-tables.ts), the security headers of every response
  * and the audit record of every write.
  */
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { AuditSink } from '../audit/event.js';
 import { pickHeaders } from '../audit/event.js';
-import type { RefusalType } from '../audit/types.js';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 import { clientRequestId } from '../observe/request-id.js';
-import { RES_SLOT, type ObservedResponse, type RouteSlots } from '../observe/request-metrics.js';
+import { RES_SLOT, type ObservedResponse, } from '../observe/request-metrics.js';
 import type { BearerRequest, authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { AddressedRequest, clientIp } from '../security/client-ip.js';
 import type { CsrfRequest, csrfGuard } from '../security/csrf.js';
 import type { FramingRequest, framingGuard } from '../security/framing-guard.js';
 import type { HostRequest, hostGuard } from '../security/host-guard.js';
-import type { Budget, InflightLimit } from '../security/inflight-limit.js';
-import type { Lockout, LockoutKind } from '../security/lockout.js';
+import type { InflightLimit } from '../security/inflight-limit.js';
+import type { Lockout } from '../security/lockout.js';
 import type { CorsReply, OriginRequest, originGuard } from '../security/origin-guard.js';
-import type { AuthMode, GuardState, RateClass, ScopeRequirement } from '../security/guard-state.js';
+import type { GuardState, RateClass, } from '../security/guard-state.js';
 import type { rateLimit } from '../security/rate-limit.js';
+import { CONSOLE_HEADER_NAMES, CONSOLE_HEADERS } from './console-headers.js';
+import { DENIAL_EVENTS, LOCKOUT_KIND } from './refusal-tables.js';
+import { isWrite, type RoutePolicy } from './route-policy.js';
 
 export interface Guards {
   framing: ReturnType<typeof framingGuard>;
@@ -64,26 +66,6 @@ export interface GuardedRequest {
 /** What the pipeline writes of a response: headers (and a preflight's whole answer). Fastify's reply as it is. */
 export type GuardedReply = CorsReply;
 
-export interface RoutePolicy {
-  auth: AuthMode;
-  scope: ScopeRequirement | undefined;
-  rateClass: RateClass;
-  write: boolean;
-  /** Answered while draining (health says "draining" itself; running jobs still post progress). */
-  drainExempt: boolean;
-  /** The in-flight budget its requests are charged to (none: health, and upgrades, which take stream slots). */
-  budget: Budget;
-  /** Takes the console session cookie when no bearer token is sent (bearer routes under /api/v1/). */
-  cookie: boolean;
-  /** The console sign-in exchange: the login-CSRF check and the lockout whatever the request holds. */
-  signin: boolean;
-  /** Console pages and files: the console's security headers. */
-  console: boolean;
-  /** Where its requests are counted (observe/request-metrics.ts); -1: not counted (upgrades). */
-  slot: number;
-  slotByMethod: RouteSlots['byMethod'];
-}
-
 export interface PipelineOptions {
   guards: Guards;
   tls: boolean;
@@ -95,98 +77,15 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-/**
- * Failures that count towards the client's lockout, each towards its own kind: a good token resets
- * token failures only, never the count of pairing codes guessed from the same address.
- */
-const LOCKOUT_KIND: Partial<Record<ErrorCode, LockoutKind>> = { token_invalid: 'token', pairing_code_invalid: 'pairing' };
-
-/** Refusals that are audited as denials, with their event type. */
-const DENIAL_EVENTS: Partial<Record<ErrorCode, RefusalType>> = {
-  auth_required: 'auth.failure',
-  token_invalid: 'auth.failure',
-  locked_out: 'auth.locked_out',
-  scope_required: 'authz.denied',
-  not_owner: 'authz.denied',
-  self_review: 'authz.denied',
-  host_not_allowed: 'guard.host',
-  transfer_encoding_invalid: 'guard.framing',
-  transfer_coding_unsupported: 'guard.framing',
-  origin_not_allowed: 'guard.origin',
-  rate_limited: 'ratelimit.refused',
-  pairing_code_invalid: 'pairing.failure',
-  session_invalid: 'auth.failure',
-  csrf_refused: 'guard.csrf',
-  overloaded: 'limit.inflight',
-  concurrency_limited: 'limit.concurrency',
-  too_many_streams: 'limit.streams',
-  body_too_large: 'limit.body',
-  headers_too_large: 'limit.headers',
-  request_timeout: 'limit.timeout',
-  audit_backlog: 'audit.backlog',
-};
-
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /** The raw response, which carries what the request holds of the in-flight budgets. */
 type HeldRaw = Parameters<InflightLimit['leave']>[0];
-/**
- * The console's headers, on every console page and file (and their refusals). XSS: scripts, styles,
- * fonts and connections from this origin only, no inline script or style, no eval, and Trusted
- * Types so that no HTML string ever reaches a sink; clickjacking: no framing; no base-tag or form
- * hijack; cross-origin isolation of the window (COOP) and of the files (CORP).
- */
-export const CONSOLE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; require-trusted-types-for 'script'";
-const CONSOLE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-security-policy': CONSOLE_CSP,
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-});
-const CONSOLE_HEADER_NAMES = Object.keys(CONSOLE_HEADERS);
-
 /** The request a write response belongs to, for its audit record when the response closes. */
 const WRITE_REQUEST = Symbol('moat.writeRequest');
 type WriteResponse = ServerResponse & { [WRITE_REQUEST]?: FastifyRequest | undefined };
 
-export function isWrite(method: string): boolean {
-  return !READ_METHODS.has(method);
-}
-
 /** The rate class of the route a request matched (general when none). */
 function rateClassOf(req: GuardedRequest): RateClass {
   return (req.routeOptions.config as { rateClass?: RateClass } | undefined)?.rateClass ?? 'general';
-}
-
-/** The budget of each auth mode: the routes that take no bearer token have one of their own. */
-const BUDGETS: Readonly<Record<AuthMode, Budget>> = { bearer: 'principal', none: 'none', pairing: 'unauthenticated', signature: 'unauthenticated', link: 'unauthenticated', job: 'anonymous' };
-
-/** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
-export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
-  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean; console?: boolean; signin?: boolean };
-  const auth = config.auth ?? 'bearer';
-  const methods = Array.isArray(route.method) ? route.method : [route.method];
-  if (auth === 'bearer' && config.scope === undefined) {
-    throw new Error(`route ${methods.join(',')} ${route.url} declares no scope (routes fail closed; declare config.scope)`);
-  }
-  return {
-    auth,
-    scope: config.scope,
-    rateClass: config.rateClass ?? 'general',
-    // The cookie opens the API only: never /svc/* (the proxy), /hooks/*, /actions/*, /metrics.
-    cookie: auth === 'bearer' && route.url.startsWith('/api/v1/'),
-    signin: auth === 'pairing' && config.signin === true,
-    console: config.console === true,
-    // `auditWrites: false` (a service's progress posts, many per job): counted in the request metrics
-    // by route and status, not audited one by one (the job's transitions are; refusals still are).
-    write: methods.some((m) => isWrite(String(m))) && config.auditWrites !== false,
-    drainExempt: route.url === '/api/v1/health' || auth === 'job',
-    budget: BUDGETS[auth],
-    slot: slots?.slot ?? -1,
-    slotByMethod: slots?.byMethod ?? null,
-  };
 }
 
 export function createPipeline(opts: PipelineOptions) {

@@ -1,6 +1,6 @@
 /** The scope rule and fail-closed route declarations. */
 import { describe, expect, it } from 'vitest';
-import { routePolicy } from '../../src/http/pipeline.js';
+import { routePolicy } from '../../src/http/route-policy.js';
 import { isScope, scopeAllows } from '../../src/crypto/scopes.js';
 
 describe('scopeAllows', () => {
