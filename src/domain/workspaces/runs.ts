@@ -16,6 +16,7 @@ import type { WorkspaceOptions } from './options.js';
 import { displayPath, parseClientPath, resolveClientPath, type Roots, type ScopeRoot } from './scope.js';
 import { openScopedDir, scopedFsSupported } from './scoped-fs.js';
 import { removeTreeBelow } from './scoped-write.js';
+import type { WorkspaceUsage } from './usage.js';
 import type { Actor } from '../../api/actor.js';
 import { dataDirPaths } from '../../api/data-dir.js';
 
@@ -61,6 +62,8 @@ export interface WorkspaceServiceOptions {
   now?: () => number;
   /** Kills the commands a run has running; resolves with how many once they have exited. */
   stopCommands?: (runId: string) => Promise<number>;
+  /** The workspace quota's ledgers: a deleted run's is dropped. */
+  usage?: WorkspaceUsage;
 }
 
 /** Serialised `input` kept with a run, in bytes. */
@@ -199,6 +202,8 @@ export class WorkspaceService {
     this.opts.store.delete(r.id);
     const commandsStopped = (await this.opts.stopCommands?.(r.id)) ?? 0;
     const removed = r.clientRoot === null ? removeTreeBelow(this.workspacesRoot, r.id) : 0;
+    // A client-chosen root stays, and other runs may share it: its ledger stays with it.
+    if (r.clientRoot === null) this.opts.usage?.forget(join(this.workspacesRoot.hostPath, r.id));
     this.opts.audit.record({
       type: 'run.deleted',
       outcome: 'ok',
