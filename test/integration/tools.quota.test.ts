@@ -116,6 +116,26 @@ describe('accounting follows replacements and deletes', () => {
     for (let i = 0; i < 3; i++) expect((await call(run, 'fs.write', { path: `h${i}`, content: bytes(BLOCK) })).status).toBe(200);
     expectFull(await call(run, 'fs.write', { path: 'y', content: '' }));
   });
+  it('frees nothing when a file is moved onto itself or onto another name of the same file (a hard link)', async () => {
+    const run = await runWith(14);
+    const ws = wsOf(run);
+    expect((await call(run, 'fs.write', { path: 'big', content: bytes(2 * BLOCK) })).status).toBe(200);
+    expectFull(await call(run, 'fs.write', { path: 'x', content: '' }));
+    for (let i = 0; i < 3; i++) {
+      expect((await call(run, 'fs.move', { path: 'big', destination: 'big', overwrite: true })).status).toBe(200);
+      expect((await call(run, 'fs.move', { path: './big', destination: 'big/../big', overwrite: true })).status).toBe(200);
+    }
+    expectFull(await call(run, 'fs.write', { path: 'x', content: '' }));
+    // Two names of one file, counted once each; renaming one onto the other keeps both (POSIX).
+    const other = await createRun(g, {}, agent);
+    writeFileSync(join(wsOf(other), 'a'), bytes(4 * BLOCK));
+    linkSync(join(wsOf(other), 'a'), join(wsOf(other), 'b'));
+    for (let i = 0; i < 8; i++) expect((await call(other, 'fs.write', { path: `f${i}`, content: bytes(BLOCK) })).status).toBe(200);
+    expectFull(await call(other, 'fs.write', { path: 'x', content: '' }));
+    for (let i = 0; i < 3; i++) expect((await call(other, 'fs.move', { path: 'a', destination: 'b', overwrite: true })).status).toBe(200);
+    expectFull(await call(other, 'fs.write', { path: 'x', content: '' }));
+    expect(readFileSync(join(ws, 'big')).length).toBe(2 * BLOCK);
+  });
   it('gives room back when a file moves out to a writable mount', async () => {
     const run = await runWith(16);
     expect((await call(run, 'fs.move', { path: 'f0', destination: 'mount:scratch/moved-out' })).status).toBe(200);

@@ -56,10 +56,20 @@ function decode(args: WriteArgs): Buffer {
 /** The quota covers the run's workspace; writable mounts are the operator's directories, not counted. */
 const inWorkspace = (r: ResolvedPath) => r.root.mount === undefined;
 
-/** What an existing entry that a change replaces frees (a directory is never replaced: the change fails). */
-function replaced(r: ResolvedPath): number {
+/**
+ * What an existing entry that a change replaces frees (a directory is never replaced: the change
+ * fails). Moving an entry onto itself, or onto another name of the same file (a hard link), is a
+ * rename that does nothing (POSIX rename): it frees nothing, or a loop of such moves would count
+ * the workspace down while it keeps every byte.
+ */
+function replaced(r: ResolvedPath, source?: ResolvedPath): number {
   const st = statScoped(r);
-  return st === null || st.isDirectory() ? 0 : entryBytes(st);
+  if (st === null || st.isDirectory()) return 0;
+  if (source) {
+    const from = statScoped(source);
+    if (from !== null && from.ino === st.ino && from.dev === st.dev) return 0;
+  }
+  return entryBytes(st);
 }
 
 export function fsWrite(limits: FsLimits): ToolDefinition<WriteArgs> {
@@ -109,7 +119,7 @@ export function fsMove(limits: FsLimits): ToolDefinition<MoveArgs> {
       // from a mount into the workspace it brings the whole entry in; out to a mount it frees it.
       let need = 0;
       if (inWorkspace(dst)) {
-        need = dst.missingParents * BLOCK_BYTES - (overwrite ? replaced(dst) : 0);
+        need = dst.missingParents * BLOCK_BYTES - (overwrite ? replaced(dst, src) : 0);
         if (!inWorkspace(src)) need += measureScoped(src);
       }
       const leaving = inWorkspace(src) && !inWorkspace(dst) ? measureScoped(src) : 0;
