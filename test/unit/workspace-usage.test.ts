@@ -1,0 +1,98 @@
+/**
+ * The workspace quota's ledger on a real directory: the first use walks it (links counted as links,
+ * never followed), room held by a reservation is not given twice before it settles (what keeps
+ * parallel changes from sharing the last free space), and the quota is read at each use.
+ */
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BLOCK_BYTES, fileBytes, WorkspaceUsage } from '../../src/domain/workspaces/usage.js';
+import type { ScopeRoot } from '../../src/domain/workspaces/scope.js';
+import { tmpDir } from '../helpers/gateway.js';
+
+const B = BLOCK_BYTES;
+const rootAt = (hostPath: string): ScopeRoot => ({ label: 'the workspace', hostPath: realpathSync(hostPath), readOnly: false });
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return null;
+};
+
+describe('fileBytes', () => {
+  it.each([
+    [0, B],
+    [1, B],
+    [B, B],
+    [B + 1, 2 * B],
+    [10 * B, 10 * B],
+  ])('a file of %i bytes costs %i (whole blocks, at least one)', (size, cost) => {
+    expect(fileBytes(size)).toBe(cost);
+  });
+});
+
+describe('WorkspaceUsage', () => {
+  it('walks a workspace at first use: files in blocks, directories and links one block each, link targets never', () => {
+    const dir = tmpDir('moat-usage-');
+    const outside = tmpDir('moat-usage-out-');
+    writeFileSync(join(outside, 'huge.bin'), Buffer.alloc(50 * B));
+    mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
+    writeFileSync(join(dir, 'sub', 'deeper', 'a.bin'), Buffer.alloc(B + 1));
+    writeFileSync(join(dir, 'empty'), '');
+    symlinkSync(join(outside, 'huge.bin'), join(dir, 'link-out'));
+    symlinkSync(outside, join(dir, 'dir-link-out'));
+    const usage = new WorkspaceUsage(() => 100 * B);
+    // sub, deeper: 2; a.bin: 2; empty: 1; two links: 2.
+    expect(usage.used(rootAt(dir))).toBe(7 * B);
+  });
+  it('holds reserved room until it settles: a second change cannot take the same free space', () => {
+    const root = rootAt(tmpDir('moat-usage-'));
+    const usage = new WorkspaceUsage(() => 4 * B);
+    const first = usage.reserve(root, 3 * B, 'first');
+    expect(codeOf(() => usage.reserve(root, 2 * B, 'second'))).toBe('workspace_full');
+    const third = usage.reserve(root, B, 'third');
+    first.release();
+    const fourth = usage.reserve(root, 2 * B, 'fourth');
+    third.commit();
+    fourth.commit();
+    expect(usage.used(root)).toBe(3 * B);
+    expect(codeOf(() => usage.reserve(root, 2 * B, 'fifth'))).toBe('workspace_full');
+  });
+  it('settles once: a release after a commit changes nothing', () => {
+    const root = rootAt(tmpDir('moat-usage-'));
+    const usage = new WorkspaceUsage(() => 4 * B);
+    const r = usage.reserve(root, 4 * B, 'all');
+    r.commit();
+    r.release();
+    r.commit();
+    expect(usage.used(root)).toBe(4 * B);
+    expect(codeOf(() => usage.reserve(root, B, 'more'))).toBe('workspace_full');
+  });
+  it('admits shrinking changes in a full workspace, and reads the quota at each use', () => {
+    const root = rootAt(tmpDir('moat-usage-'));
+    let quota = 2 * B;
+    const usage = new WorkspaceUsage(() => quota);
+    usage.reserve(root, 2 * B, 'fill').commit();
+    usage.reserve(root, -B, 'shrink').commit();
+    expect(usage.used(root)).toBe(B);
+    quota = B;
+    expect(codeOf(() => usage.reserve(root, 1, 'grow'))).toBe('workspace_full');
+    quota = 10 * B;
+    expect(codeOf(() => usage.reserve(root, 5 * B, 'grow'))).toBeNull();
+  });
+  it('counts again after markStale (a command wrote), and refuseOver refuses only when over', () => {
+    const dir = tmpDir('moat-usage-');
+    const root = rootAt(dir);
+    const usage = new WorkspaceUsage(() => 2 * B);
+    expect(usage.used(root)).toBe(0);
+    writeFileSync(join(dir, 'by-a-command'), Buffer.alloc(2 * B));
+    expect(usage.used(root)).toBe(0); // not seen until told
+    usage.markStale(root);
+    expect(codeOf(() => usage.refuseOver(root, 'exec'))).toBeNull(); // exactly full is not over
+    writeFileSync(join(dir, 'more'), 'x');
+    usage.markStale(root);
+    expect(codeOf(() => usage.refuseOver(root, 'exec'))).toBe('workspace_full');
+  });
+});
