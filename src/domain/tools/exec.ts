@@ -47,13 +47,13 @@ export function execTool(runner: ExecRunner, maxTimeoutMs: number, usage: Worksp
       usage.refuseOver(roots.workspace, 'exec');
       try {
         return await runner.run({
-        argv: args.argv,
-        cwdHost: cwd.hostPath,
-        cwdRelative: cwd.realSegments.join('/'),
-        workspaceHost: roots.workspace.hostPath,
-        stdin: args.stdin,
-        timeoutMs: args.timeoutMs ?? maxTimeoutMs,
-        runId,
+          argv: args.argv,
+          cwdHost: cwd.hostPath,
+          cwdRelative: cwd.realSegments.join('/'),
+          workspaceHost: roots.workspace.hostPath,
+          stdin: args.stdin,
+          timeoutMs: args.timeoutMs ?? maxTimeoutMs,
+          runId,
         });
       } finally {
         usage.markStale(roots.workspace);
