@@ -34,7 +34,7 @@ describe('fileBytes', () => {
 });
 
 describe('WorkspaceUsage', () => {
-  it('walks a workspace at first use: files in blocks, directories and links one block each, link targets never', () => {
+  it('walks a workspace at first use: files in blocks, directories and links one block each, link targets never', async () => {
     const dir = tmpDir('moat-usage-');
     const outside = tmpDir('moat-usage-out-');
     writeFileSync(join(outside, 'huge.bin'), Buffer.alloc(50 * B));
@@ -45,11 +45,12 @@ describe('WorkspaceUsage', () => {
     symlinkSync(outside, join(dir, 'dir-link-out'));
     const usage = new WorkspaceUsage(() => 100 * B);
     // sub, deeper: 2; a.bin: 2; empty: 1; two links: 2.
-    expect(usage.used(rootAt(dir))).toBe(7 * B);
+    expect(await usage.used(rootAt(dir))).toBe(7 * B);
   });
-  it('holds reserved room until it settles: a second change cannot take the same free space', () => {
+  it('holds reserved room until it settles: a second change cannot take the same free space', async () => {
     const root = rootAt(tmpDir('moat-usage-'));
     const usage = new WorkspaceUsage(() => 4 * B);
+    await usage.ready(root);
     const first = usage.reserve(root, 3 * B, 'first');
     expect(codeOf(() => usage.reserve(root, 2 * B, 'second'))).toBe('workspace_full');
     const third = usage.reserve(root, B, 'third');
@@ -57,42 +58,63 @@ describe('WorkspaceUsage', () => {
     const fourth = usage.reserve(root, 2 * B, 'fourth');
     third.commit();
     fourth.commit();
-    expect(usage.used(root)).toBe(3 * B);
+    expect(await usage.used(root)).toBe(3 * B);
     expect(codeOf(() => usage.reserve(root, 2 * B, 'fifth'))).toBe('workspace_full');
   });
-  it('settles once: a release after a commit changes nothing', () => {
+  it('settles once: a release after a commit changes nothing', async () => {
     const root = rootAt(tmpDir('moat-usage-'));
     const usage = new WorkspaceUsage(() => 4 * B);
+    await usage.ready(root);
     const r = usage.reserve(root, 4 * B, 'all');
     r.commit();
     r.release();
     r.commit();
-    expect(usage.used(root)).toBe(4 * B);
+    expect(await usage.used(root)).toBe(4 * B);
     expect(codeOf(() => usage.reserve(root, B, 'more'))).toBe('workspace_full');
   });
-  it('admits shrinking changes in a full workspace, and reads the quota at each use', () => {
+  it('admits shrinking changes in a full workspace, and reads the quota at each use', async () => {
     const root = rootAt(tmpDir('moat-usage-'));
     let quota = 2 * B;
     const usage = new WorkspaceUsage(() => quota);
+    await usage.ready(root);
     usage.reserve(root, 2 * B, 'fill').commit();
     usage.reserve(root, -B, 'shrink').commit();
-    expect(usage.used(root)).toBe(B);
+    expect(await usage.used(root)).toBe(B);
     quota = B;
     expect(codeOf(() => usage.reserve(root, 1, 'grow'))).toBe('workspace_full');
     quota = 10 * B;
     expect(codeOf(() => usage.reserve(root, 5 * B, 'grow'))).toBeNull();
   });
-  it('counts again after markStale (a command wrote), and refuseOver refuses only when over', () => {
+  it('counts again after markStale (a command wrote), and refuseOver refuses only when over', async () => {
     const dir = tmpDir('moat-usage-');
     const root = rootAt(dir);
     const usage = new WorkspaceUsage(() => 2 * B);
-    expect(usage.used(root)).toBe(0);
+    expect(await usage.used(root)).toBe(0);
     writeFileSync(join(dir, 'by-a-command'), Buffer.alloc(2 * B));
-    expect(usage.used(root)).toBe(0); // not seen until told
+    expect(await usage.used(root)).toBe(0); // not seen until told
     usage.markStale(root);
+    await usage.ready(root);
     expect(codeOf(() => usage.refuseOver(root, 'exec'))).toBeNull(); // exactly full is not over
     writeFileSync(join(dir, 'more'), 'x');
     usage.markStale(root);
+    await usage.ready(root);
     expect(codeOf(() => usage.refuseOver(root, 'exec'))).toBe('workspace_full');
+  });
+  it('walks once for changes that arrive together, and a command ending during a walk leaves it stale', async () => {
+    const dir = tmpDir('moat-usage-');
+    for (let i = 0; i < 300; i++) writeFileSync(join(dir, `f${i}`), '');
+    const root = rootAt(dir);
+    const usage = new WorkspaceUsage(() => 1000 * B);
+    const a = usage.ready(root);
+    const b = usage.ready(root);
+    usage.markStale(root); // a command ended while the walk ran
+    await Promise.all([a, b]);
+    expect(codeOf(() => usage.reserve(root, B, 'x').release())).toBeNull();
+    writeFileSync(join(dir, 'late'), '');
+    expect(await usage.used(root)).toBe(301 * B); // walked again: the ledger was not fresh
+  });
+  it('refuses to admit anything before the workspace is counted (a programming error, not a guess)', () => {
+    const usage = new WorkspaceUsage(() => B);
+    expect(() => usage.reserve(rootAt(tmpDir('moat-usage-')), 1, 'x')).toThrow(/before ready/);
   });
 });

@@ -44,6 +44,7 @@ export function execTool(runner: ExecRunner, maxTimeoutMs: number, usage: Worksp
       const cwd = resolveClientPath(roots, args.cwd ?? '.', 'read');
       if (cwd.root !== roots.workspace) throw new GatewayError('path_outside_workspace', 'exec runs in the workspace, not in a mount');
       openScopedDir(cwd).close(); // exists, is a directory, is inside
+      await usage.ready(roots.workspace);
       usage.refuseOver(roots.workspace, 'exec');
       try {
         return await runner.run({

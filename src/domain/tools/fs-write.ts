@@ -81,9 +81,11 @@ export function fsWrite(limits: FsLimits): ToolDefinition<WriteArgs> {
     args: WriteArgs,
     writes: (args) => [args.path],
     unavailable: () => limits.unavailable(),
-    run({ args, roots }) {
+    async run({ args, roots }) {
       const data = decode(args);
       if (data.length > max) throw new GatewayError('file_too_large', `content is ${data.length} bytes, over tools.maxWriteBytes (${max})`, { extra: { maxWriteBytes: max } });
+      await limits.usage.ready(roots.workspace);
+      // From here on nothing awaits: resolve, admit, write and settle see one state of the workspace.
       const resolved = resolveClientPath(roots, args.path, 'write', { file: true });
       if (!inWorkspace(resolved)) {
         const { created } = writeScopedFile(resolved, data);
@@ -111,18 +113,25 @@ export function fsMove(limits: FsLimits): ToolDefinition<MoveArgs> {
     args: MoveArgs,
     writes: (args) => [args.path, args.destination],
     unavailable: () => limits.unavailable(),
-    run({ args, roots }) {
-      const src = resolveClientPath(roots, args.path, 'write', { followLeaf: false });
-      const dst = resolveClientPath(roots, args.destination, 'write', { followLeaf: false });
+    async run({ args, roots }) {
       const overwrite = args.overwrite ?? false;
+      // A tree crossing between a mount and the workspace is measured first (a walk that awaits);
+      // a change in the mounted tree meanwhile is the one thing the count can miss.
+      let src = resolveClientPath(roots, args.path, 'write', { followLeaf: false });
+      let dst = resolveClientPath(roots, args.destination, 'write', { followLeaf: false });
+      const crossing = inWorkspace(src) !== inWorkspace(dst) ? await measureScoped(src) : 0;
+      await limits.usage.ready(roots.workspace);
+      // From here on nothing awaits: resolve, admit, move and settle see one state of the workspace.
+      src = resolveClientPath(roots, args.path, 'write', { followLeaf: false });
+      dst = resolveClientPath(roots, args.destination, 'write', { followLeaf: false });
       // Within the workspace a move grows it only by the parents it creates, less a file it replaces;
       // from a mount into the workspace it brings the whole entry in; out to a mount it frees it.
       let need = 0;
       if (inWorkspace(dst)) {
         need = dst.missingParents * BLOCK_BYTES - (overwrite ? replaced(dst, src) : 0);
-        if (!inWorkspace(src)) need += measureScoped(src);
+        if (!inWorkspace(src)) need += crossing;
       }
-      const leaving = inWorkspace(src) && !inWorkspace(dst) ? measureScoped(src) : 0;
+      const leaving = inWorkspace(src) && !inWorkspace(dst) ? crossing : 0;
       const room = inWorkspace(dst) ? limits.usage.reserve(dst.root, need, 'this move') : null;
       try {
         moveScoped(src, dst, overwrite);
@@ -144,7 +153,8 @@ export function fsDelete(limits: FsLimits): ToolDefinition<DeleteArgs> {
     args: DeleteArgs,
     writes: (args) => [args.path],
     unavailable: () => limits.unavailable(),
-    run({ args, roots }) {
+    async run({ args, roots }) {
+      await limits.usage.ready(roots.workspace);
       const resolved = resolveClientPath(roots, args.path, 'write', { followLeaf: false });
       const freed: Freed = { bytes: 0 };
       try {

@@ -1,10 +1,11 @@
 /**
- * The workspace disk quota (tools.maxWorkspaceBytes): what each run's workspace holds, counted by a
- * walk that never follows a link (at first use, and again after a command ran in it), then kept by
- * the file tools' own changes. A change that would take a workspace over the quota is refused before
+ * The workspace disk quota (tools.maxWorkspaceBytes): what each run's workspace holds, counted by an
+ * asynchronous walk that never follows a link (at first use, and again after a command ran in it),
+ * then kept by the file tools' own changes. A change that would take a workspace over the quota is refused before
  * anything is written (507 workspace_full). Knows nothing of tools, runs or HTTP.
  */
-import { closeSync, readdirSync, type Stats } from 'node:fs';
+import { closeSync, type Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { GatewayError } from '../../errors.js';
 import type { ResolvedPath, ScopeRoot } from './scope.js';
 import { PROC_FD, at, fsProblem, lstatOrNull, openChildDir, openDirIn, openScopedParent } from './scoped-fs.js';
@@ -30,47 +31,64 @@ export function entryBytes(st: Stats): number {
   return st.isFile() ? fileBytes(st.size) : BLOCK_BYTES;
 }
 
-/** Bytes below the directory held by `fd`, links never followed. */
-function walkDir(fd: number, depth: number): number {
+/** lstat calls in flight at once during a walk (they run on libuv's thread pool). */
+const LSTAT_BATCH = 64;
+
+function lstatEntry(path: string): Promise<Stats | null> {
+  return lstat(path).then(
+    (st) => st,
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : fsProblem(err)),
+  );
+}
+
+/**
+ * Bytes below the directory held by `fd`, links never followed. Asynchronous: a workspace of a
+ * quarter of a million entries takes seconds to walk, and the gateway keeps answering meanwhile.
+ */
+async function walkDir(fd: number, depth: number): Promise<number> {
   let names: string[];
   try {
-    names = readdirSync(`${PROC_FD}/${fd}`);
+    names = await readdir(`${PROC_FD}/${fd}`);
   } catch (err) {
     return fsProblem(err);
   }
   let total = 0;
-  for (const name of names) {
-    const st = lstatOrNull(at(fd, name));
-    if (st === null) continue;
-    total += entryBytes(st);
-    if (!st.isDirectory() || depth >= MAX_WALK_DEPTH) continue;
-    let child: number;
-    try {
-      child = openChildDir(fd, name, false);
-    } catch {
-      continue; // gone, or swapped for a link during the walk: counted as the one block above
-    }
-    try {
-      total += walkDir(child, depth + 1);
-    } finally {
-      closeSync(child);
+  for (let i = 0; i < names.length; i += LSTAT_BATCH) {
+    const batch = names.slice(i, i + LSTAT_BATCH);
+    const stats = await Promise.all(batch.map((name) => lstatEntry(at(fd, name))));
+    for (let j = 0; j < batch.length; j++) {
+      const st = stats[j];
+      if (!st) continue;
+      total += entryBytes(st);
+      if (!st.isDirectory() || depth >= MAX_WALK_DEPTH) continue;
+      let child: number;
+      try {
+        child = openChildDir(fd, batch[j] as string, false);
+      } catch {
+        continue; // gone, or swapped for a link during the walk: counted as the one block above
+      }
+      try {
+        total += await walkDir(child, depth + 1);
+      } finally {
+        closeSync(child);
+      }
     }
   }
   return total;
 }
 
 /** Bytes a whole root holds (the root directory itself is not counted). */
-function walkRoot(root: ScopeRoot): number {
+async function walkRoot(root: ScopeRoot): Promise<number> {
   const dir = openDirIn(root, [], false);
   try {
-    return walkDir(dir.fd, 0);
+    return await walkDir(dir.fd, 0);
   } finally {
     dir.close();
   }
 }
 
 /** Bytes the entry a resolved path names holds: a file, a link, or a directory and all below it. */
-export function measureScoped(r: ResolvedPath): number {
+export async function measureScoped(r: ResolvedPath): Promise<number> {
   const { dir, leaf } = openScopedParent(r);
   try {
     const st = lstatOrNull(dir.at(leaf));
@@ -78,7 +96,7 @@ export function measureScoped(r: ResolvedPath): number {
     if (!st.isDirectory()) return entryBytes(st);
     const fd = openChildDir(dir.fd, leaf, false);
     try {
-      return BLOCK_BYTES + walkDir(fd, 1);
+      return BLOCK_BYTES + (await walkDir(fd, 1));
     } finally {
       closeSync(fd);
     }
@@ -92,8 +110,14 @@ interface Ledger {
   used: number;
   /** Bytes promised to changes under way (admitted, not yet done). */
   reserved: number;
+  /** Walked at least once: `used` means something. */
+  counted: boolean;
   /** False until walked, and again after something the ledger does not see (a command) wrote. */
   fresh: boolean;
+  /** The walk under way, which every change of this workspace waits for. */
+  walking: Promise<void> | null;
+  /** Bumped by markStale: a walk that began before a command ended does not make the ledger fresh. */
+  generation: number;
 }
 
 /** Room admitted for one change: commit it when done, release it when the change failed. */
@@ -110,22 +134,48 @@ export class WorkspaceUsage {
   /** `limit` is read at every use: tools.maxWorkspaceBytes is a live key. */
   constructor(private readonly limit: () => number) {}
 
-  private ledger(root: ScopeRoot): Ledger {
+  private entry(root: ScopeRoot): Ledger {
     let l = this.ledgers.get(root.hostPath);
     if (!l) {
-      l = { used: 0, reserved: 0, fresh: false };
+      l = { used: 0, reserved: 0, counted: false, fresh: false, walking: null, generation: 0 };
       this.ledgers.set(root.hostPath, l);
-    }
-    if (!l.fresh) {
-      l.used = walkRoot(root);
-      l.fresh = true;
     }
     return l;
   }
 
-  /** Bytes the workspace holds now (walks it if the ledger is not fresh). */
-  used(root: ScopeRoot): number {
-    return this.ledger(root).used;
+  private async walk(root: ScopeRoot, l: Ledger): Promise<void> {
+    const generation = l.generation;
+    try {
+      l.used = await walkRoot(root);
+      l.counted = true;
+      l.fresh = l.generation === generation;
+    } finally {
+      l.walking = null;
+    }
+  }
+
+  /**
+   * Counts the workspace if it is not counted or a command wrote in it since; every change awaits
+   * this first, then admits, acts and settles without awaiting anything (so no other change of the
+   * same workspace runs in between; reservations would keep it right if one did).
+   */
+  async ready(root: ScopeRoot): Promise<void> {
+    const l = this.entry(root);
+    if (l.fresh) return;
+    l.walking ??= this.walk(root, l);
+    await l.walking;
+  }
+
+  private counted(root: ScopeRoot): Ledger {
+    const l = this.entry(root);
+    if (!l.counted) throw new Error('workspace usage asked before ready()');
+    return l;
+  }
+
+  /** Bytes the workspace holds (counting it first if needed). */
+  async used(root: ScopeRoot): Promise<number> {
+    await this.ready(root);
+    return this.counted(root).used;
   }
 
   private full(l: Ledger, limit: number, need: number, what: string): GatewayError {
@@ -139,11 +189,11 @@ export class WorkspaceUsage {
 
   /**
    * Admits a change that grows the workspace by `bytes` (negative: shrinks it), or throws 507
-   * workspace_full. Disk filling by many writes at once: the room is held from here until commit or
+   * workspace_full; after ready(). Disk filling by many writes at once: the room is held from here until commit or
    * release, so two changes in flight can never both be admitted into the same free space.
    */
   reserve(root: ScopeRoot, bytes: number, what: string): Reservation {
-    const l = this.ledger(root);
+    const l = this.counted(root);
     const limit = this.limit();
     const held = Math.max(0, bytes);
     if (held > 0 && l.used + l.reserved + held > limit) throw this.full(l, limit, held, what);
@@ -164,9 +214,9 @@ export class WorkspaceUsage {
     };
   }
 
-  /** Refuses (507 workspace_full) when the workspace already holds more than the quota: a command took it over. */
+  /** Refuses (507 workspace_full) when the workspace holds more than the quota (a command took it over); after ready(). */
   refuseOver(root: ScopeRoot, what: string): void {
-    const l = this.ledger(root);
+    const l = this.counted(root);
     const limit = this.limit();
     if (l.used + l.reserved > limit) throw this.full(l, limit, 0, what);
   }
@@ -180,7 +230,9 @@ export class WorkspaceUsage {
   /** Something the ledger does not see wrote in the workspace (a command): walk it again at next use. */
   markStale(root: ScopeRoot): void {
     const l = this.ledgers.get(root.hostPath);
-    if (l) l.fresh = false;
+    if (!l) return;
+    l.fresh = false;
+    l.generation++;
   }
 
   /** The workspace is gone (its run was deleted). */
