@@ -154,6 +154,16 @@ describe('a path ending in a slash names a directory, never a file', () => {
     expect(existsSync(join(ws, 'newdir'))).toBe(false);
     expect(existsSync(join(ws, 'deeper'))).toBe(false);
   });
+  it('says why: the path ends in a slash and names a directory (the root keeps its own answer)', async () => {
+    reset();
+    expect((await invoke(g, r, 'fs.write', { path: 'a.txt/', content: 'x' })).json.detail).toMatch(/"a\.txt\/" ends in a slash, which names a directory/);
+    expect((await invoke(g, r, 'fs.delete', { path: 'a.txt/' })).json.detail).toMatch(/"a\.txt\/" ends in a slash, which names a directory, and "a\.txt" is not one/);
+    for (const path of ['.', './', 'a.txt/..']) {
+      const res = await invoke(g, r, 'fs.write', { path, content: 'x' });
+      expect(res.json).toMatchObject({ code: 'path_invalid', detail: expect.stringMatching(/not its root/) });
+    }
+    untouched();
+  });
   it('fs.move refuses a file moved to a new name ending in a slash', async () => {
     reset();
     const res = await invoke(g, r, 'fs.move', { path: 'c.txt', destination: 'newname/' });

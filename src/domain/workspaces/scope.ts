@@ -231,7 +231,7 @@ export function resolveClientPath(roots: Roots, clientPath: unknown, intent: Pat
     throw new GatewayError('path_read_only', `${root.label} is read-only`);
   }
   // Trailing slash (`a.txt/`, `a.txt/.`, `a.txt//`): a directory, never the file a.txt (POSIX 4.13).
-  if (opts.file && parsed.directory) {
+  if (opts.file && parsed.directory && parsed.segments.length > 0) {
     invalid(`${JSON.stringify(displayPath(parsed) + '/')} ends in a slash, which names a directory; this tool reads and writes files`);
   }
   const follow = opts.followLeaf ?? true;

@@ -30,7 +30,7 @@ function writeAll(fd: number, data: Buffer): void {
  */
 export function writeScopedFile(r: ResolvedPath, data: Buffer): { created: boolean } {
   // Trailing slash: `a.txt/` names a directory; writing a file there must not replace a.txt.
-  if (r.directory) throw new GatewayError('path_invalid', `${JSON.stringify(r.relative + '/')} ends in a slash, which names a directory; a file cannot be written there`);
+  if (r.directory && r.realSegments.length > 0) throw new GatewayError('path_invalid', `${JSON.stringify(r.relative + '/')} ends in a slash, which names a directory; a file cannot be written there`);
   const { dir, leaf } = openScopedParent(r, { create: true });
   try {
     const existing = lstatOrNull(dir.at(leaf));
