@@ -3,7 +3,8 @@
  * a full workspace is refused with 507 workspace_full and writes nothing; replacing a file counts the
  * difference, deletes give room back, parallel writes never share the last free block, links and
  * hard links neither escape the count nor the workspace, a command that goes over stops the next
- * one, the quota is live, and the count survives a restart. Quota 64 KiB = 16 blocks of 4 KiB.
+ * one, the quota is live, and the count survives a restart. Quota 64 KiB = 16 blocks of 4 KiB. A
+ * token cannot get round it by creating many runs: its runs share tools.maxBytesPerToken.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ let mountDir: string;
 
 const config = () => ({
   mounts: [{ name: 'scratch', path: mountDir, readOnly: false }],
-  tools: { allow: ['fs.delete', 'exec', 'mount.write'], maxWriteBytes: 4 * BLOCK, maxWorkspaceBytes: QUOTA, exec: { sandbox: 'off' } },
+  tools: { allow: ['fs.delete', 'exec', 'mount.write'], maxWriteBytes: 4 * BLOCK, maxWorkspaceBytes: QUOTA, maxBytesPerToken: 1024 * QUOTA, exec: { sandbox: 'off' } },
   limits: { maxInflight: 256, maxInflightPerToken: 128, maxInflightPerClient: 128 },
 });
 
@@ -50,7 +51,7 @@ async function runWith(blocks: number): Promise<string> {
 
 function expectFull(res: { status: number; json: any; headers?: unknown }, need?: number): void {
   expect(res.status).toBe(507);
-  expect(res.json).toMatchObject({ code: 'workspace_full', maxWorkspaceBytes: QUOTA });
+  expect(res.json).toMatchObject({ code: 'workspace_full', quota: 'tools.maxWorkspaceBytes', limitBytes: QUOTA });
   if (need !== undefined) expect(res.json.neededBytes).toBe(need);
 }
 
@@ -269,6 +270,54 @@ describe('the quota is live and survives a restart', () => {
     const second = await startGateway({ ...config(), dataDir });
     try {
       expectFull(await invoke(second, run, 'fs.write', { path: 'x', content: '' }, token));
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('a token creating many runs', () => {
+  const PER_TOKEN = 2 * QUOTA;
+  const perToken = () => ({ ...config(), tools: { ...config().tools, maxBytesPerToken: PER_TOKEN } });
+  const fill = async (gw: TestGateway, token: string, run: string, blocks: number) => {
+    for (let i = 0; i < blocks; i++) expect((await invoke(gw, run, 'fs.write', { path: `f${i}`, content: bytes(BLOCK) }, token)).status).toBe(200);
+  };
+  it('shares tools.maxBytesPerToken across its runs; another token is not held to it; deleting a run gives room back', async () => {
+    const gw = await startGateway({ ...perToken(), dataDir: tmpDir() });
+    try {
+      const token = await tokenWith(gw, 'many-runs', ['tools']);
+      const other = await tokenWith(gw, 'someone-else', ['tools']);
+      const [r1, r2, r3] = [await createRun(gw, {}, token), await createRun(gw, {}, token), await createRun(gw, {}, token)];
+      await fill(gw, token, r1, 16);
+      await fill(gw, token, r2, 16);
+      const refused = await invoke(gw, r3, 'fs.write', { path: 'x', content: '' }, token);
+      expect(refused.status).toBe(507);
+      expect(refused.json).toMatchObject({ code: 'workspace_full', quota: 'tools.maxBytesPerToken', limitBytes: PER_TOKEN, usedBytes: PER_TOKEN, neededBytes: BLOCK });
+      expect(existsSync(join(gw.dataDir, 'workspaces', r3, 'x'))).toBe(false);
+      const theirs = await createRun(gw, {}, other);
+      expect((await invoke(gw, theirs, 'fs.write', { path: 'x', content: bytes(BLOCK) }, other)).status).toBe(200);
+      expect((await gw.fetch(`/api/v1/runs/${r1}`, { method: 'DELETE', auth: token })).status).toBe(200);
+      await fill(gw, token, r3, 16);
+      expect((await invoke(gw, r3, 'fs.write', { path: 'x', content: '' }, token)).json.code).toBe('workspace_full');
+    } finally {
+      await gw.stop();
+    }
+  });
+  it('counts every run of the token after a restart, at its first change', async () => {
+    const dataDir = tmpDir();
+    const first = await startGateway({ ...perToken(), dataDir });
+    let token: string;
+    try {
+      token = await tokenWith(first, 'many-runs', ['tools']);
+      for (let i = 0; i < 2; i++) await fill(first, token, await createRun(first, {}, token), 16);
+    } finally {
+      await first.stop();
+    }
+    const second = await startGateway({ ...perToken(), dataDir });
+    try {
+      const fresh = await createRun(second, {}, token);
+      const res = await invoke(second, fresh, 'fs.write', { path: 'x', content: '' }, token);
+      expect(res.json).toMatchObject({ code: 'workspace_full', quota: 'tools.maxBytesPerToken' });
     } finally {
       await second.stop();
     }

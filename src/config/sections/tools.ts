@@ -77,7 +77,15 @@ export const toolKnobs = {
         'Not counted: writable mounts, and files a service writes in the workspace during a job (until the next recount).',
       env: 'MOAT_TOOLS_MAX_WORKSPACE_BYTES',
       weakens:
-        "A larger quota lets any holder of scope tools fill more of the data dir's disk, per run: a token can create many runs, each with its own quota. There is no off switch; a very large value is one.",
+        "A larger quota lets any holder of scope tools fill more of the data dir's disk with one run (tools.maxBytesPerToken bounds a token's runs together). There is no off switch; a very large value is one.",
+      live: true,
+    }),
+    maxBytesPerToken: knob(Type.Integer({ default: 4_294_967_296, minimum: 65_536, maximum: 1_125_899_906_842_624 }), {
+      description:
+        'Disk quota of all the runs one token created, together, in bytes (4 GiB), counted like `tools.maxWorkspaceBytes`; ' +
+        'a change that would take them over is refused with 507 workspace_full. Closes the gap of a token creating many runs, each with a quota of its own.',
+      env: 'MOAT_TOOLS_MAX_BYTES_PER_TOKEN',
+      weakens: 'A larger quota lets one token fill more of the disk across its runs; above runs x tools.maxWorkspaceBytes it bounds nothing.',
       live: true,
     }),
     exec: section('The exec tool: argv only (never a shell), scrubbed environment, time and output caps, bubblewrap sandbox.', {

@@ -52,8 +52,8 @@ export class Toolbox {
   private fetcher: Fetcher | null = null;
   /** Exec runners replaced by a live change whose commands still run (stopped with a run, or at shutdown). */
   private retired: ExecRunner[] = [];
-  /** The workspace quota's ledgers: one for the gateway's life; the quota in force is read at each use. */
-  private readonly usage = new WorkspaceUsage(() => this.config.tools.maxWorkspaceBytes);
+  /** The workspace quota's ledgers: one for the gateway's life; the quotas in force are read at each use. */
+  private readonly usage = new WorkspaceUsage({ workspace: () => this.config.tools.maxWorkspaceBytes, perOwner: () => this.config.tools.maxBytesPerToken });
 
   /** Checks mounts, client scope, exec env names and tool names (config_invalid / config_unsafe). */
   constructor(private readonly opts: ToolboxOptions) {
@@ -118,6 +118,7 @@ export class Toolbox {
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
     workspaces.start();
+    this.usage.setWorkspacesOf((owner) => workspaces.workspacesOf(owner));
     this.workspaceService = workspaces;
     if (this.config.tools.exec.sandbox !== 'off') {
       const probe = await Sandbox.probe(this.opts.sourceEnv['PATH']);

@@ -66,6 +66,9 @@ export interface WorkspaceServiceOptions {
   usage?: WorkspaceUsage;
 }
 
+/** Runs of one principal whose workspaces the quota per token counts (far more than anyone keeps). */
+const MAX_RUNS_COUNTED = 100_000;
+
 /** Serialised `input` kept with a run, in bytes. */
 export const MAX_INPUT_BYTES = 65_536;
 export const RUN_ID_PATTERN = '^run_[A-Za-z0-9_-]{12}$';
@@ -226,13 +229,26 @@ export class WorkspaceService {
     return { run: view(r), roots: { workspace: this.workspaceRoot(r), mounts } };
   }
 
+  /** The workspaces of a principal's runs (the workspace quota counts them together). */
+  workspacesOf(owner: string): ScopeRoot[] {
+    const out: ScopeRoot[] = [];
+    for (const r of this.opts.store.list({ createdBy: owner, limit: MAX_RUNS_COUNTED })) {
+      try {
+        out.push(this.workspaceRoot(r));
+      } catch {
+        /* a client-chosen root that client scope no longer allows: out of reach, not counted */
+      }
+    }
+    return out;
+  }
+
   private workspaceRoot(r: RunRecord): ScopeRoot {
-    if (r.clientRoot === null) return { label: 'the workspace', hostPath: join(this.workspacesRoot.hostPath, r.id), readOnly: false };
+    if (r.clientRoot === null) return { label: 'the workspace', hostPath: join(this.workspacesRoot.hostPath, r.id), readOnly: false, owner: r.createdBy };
     const base = this.workspace.clientScopeBase;
     if (!base) throw new GatewayError('path_outside_workspace', 'this run has a client-chosen root, and workspaces.allowClientScope is now off');
     // Re-resolved on every call: a link swapped into the base since creation is caught here.
     const resolved = resolveClientPath({ workspace: base, mounts: new Map() }, r.clientRoot, 'read');
-    return { label: 'the workspace', hostPath: resolved.hostPath, readOnly: false };
+    return { label: 'the workspace', hostPath: resolved.hostPath, readOnly: false, owner: r.createdBy };
   }
 
   /**

@@ -15,6 +15,8 @@ export interface ScopeRoot {
   hostPath: string;
   readOnly: boolean;
   mount?: string;
+  /** A run's workspace: the principal that created the run (its runs share tools.maxBytesPerToken). */
+  owner?: string;
 }
 
 export interface Roots {

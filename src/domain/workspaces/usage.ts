@@ -106,6 +106,8 @@ export async function measureScoped(r: ResolvedPath): Promise<number> {
 }
 
 interface Ledger {
+  /** Whose runs this workspace counts against (tools.maxBytesPerToken), or null. */
+  owner: string | null;
   /** Bytes the workspace holds, as of the last walk plus every change since. */
   used: number;
   /** Bytes promised to changes under way (admitted, not yet done). */
@@ -127,18 +129,39 @@ export interface Reservation {
   release(): void;
 }
 
+export interface UsageLimits {
+  /** tools.maxWorkspaceBytes, read at every use (a live key). */
+  workspace(): number;
+  /** tools.maxBytesPerToken, read at every use (a live key). */
+  perOwner(): number;
+}
+
 export class WorkspaceUsage {
   /** By the workspace's real host path (runs sharing a client-chosen root share its ledger). */
   private readonly ledgers = new Map<string, Ledger>();
+  private readonly byOwner = new Map<string, Map<string, { root: ScopeRoot; ledger: Ledger }>>();
+  /** Owners whose every workspace has been counted (or is being counted). */
+  private readonly owners = new Map<string, Promise<void>>();
+  /** The workspaces of an owner's runs (set by the run service once started). */
+  private workspacesOf: (owner: string) => ScopeRoot[] = () => [];
 
-  /** `limit` is read at every use: tools.maxWorkspaceBytes is a live key. */
-  constructor(private readonly limit: () => number) {}
+  constructor(private readonly limits: UsageLimits) {}
 
-  private entry(root: ScopeRoot): Ledger {
+  /** Where the workspaces of an owner's runs are: counted together at the owner's first change. */
+  setWorkspacesOf(list: (owner: string) => ScopeRoot[]): void {
+    this.workspacesOf = list;
+  }
+
+  private entry(root: ScopeRoot, owner: string | null): Ledger {
     let l = this.ledgers.get(root.hostPath);
     if (!l) {
-      l = { used: 0, reserved: 0, counted: false, fresh: false, walking: null, generation: 0 };
+      l = { owner, used: 0, reserved: 0, counted: false, fresh: false, walking: null, generation: 0 };
       this.ledgers.set(root.hostPath, l);
+      if (owner !== null) {
+        const mine = this.byOwner.get(owner) ?? new Map<string, { root: ScopeRoot; ledger: Ledger }>();
+        mine.set(root.hostPath, { root, ledger: l });
+        this.byOwner.set(owner, mine);
+      }
     }
     return l;
   }
@@ -154,21 +177,37 @@ export class WorkspaceUsage {
     }
   }
 
-  /**
-   * Counts the workspace if it is not counted or a command wrote in it since; every change awaits
-   * this first, then admits, acts and settles without awaiting anything (so no other change of the
-   * same workspace runs in between; reservations would keep it right if one did).
-   */
-  async ready(root: ScopeRoot): Promise<void> {
-    const l = this.entry(root);
+  private async count(root: ScopeRoot, l: Ledger): Promise<void> {
     if (l.fresh) return;
     l.walking ??= this.walk(root, l);
     await l.walking;
   }
 
+  /**
+   * Counts the workspace if it is not counted or a command wrote in it since, and, at an owner's
+   * first change, every workspace of the owner's runs (and again any a command wrote in). Every
+   * change awaits this first, then admits, acts and settles without awaiting anything (so no other
+   * change runs in between; reservations would keep it right if one did).
+   */
+  async ready(root: ScopeRoot): Promise<void> {
+    const owner = root.owner ?? null;
+    const l = this.entry(root, owner);
+    if (owner !== null) {
+      let all = this.owners.get(owner);
+      if (!all) {
+        // A workspace that cannot be walked (gone with its run meanwhile) is left out, not fatal.
+        all = Promise.all(this.workspacesOf(owner).map((r) => this.count(r, this.entry(r, owner)).catch(() => undefined))).then(() => undefined);
+        this.owners.set(owner, all);
+      }
+      await all;
+      for (const { root: r, ledger } of this.byOwner.get(owner)?.values() ?? []) if (!ledger.fresh && ledger !== l) await this.count(r, ledger);
+    }
+    await this.count(root, l);
+  }
+
   private counted(root: ScopeRoot): Ledger {
-    const l = this.entry(root);
-    if (!l.counted) throw new Error('workspace usage asked before ready()');
+    const l = this.ledgers.get(root.hostPath);
+    if (!l?.counted) throw new Error('workspace usage asked before ready()');
     return l;
   }
 
@@ -178,25 +217,40 @@ export class WorkspaceUsage {
     return this.counted(root).used;
   }
 
-  private full(l: Ledger, limit: number, need: number, what: string): GatewayError {
-    const used = l.used + l.reserved;
+  /** Bytes every workspace of the owner's runs holds or has promised. */
+  private ownerUsed(owner: string): number {
+    let sum = 0;
+    for (const { ledger } of this.byOwner.get(owner)?.values() ?? []) sum += ledger.used + ledger.reserved;
+    return sum;
+  }
+
+  private full(used: number, limit: number, need: number, what: string, key: 'tools.maxWorkspaceBytes' | 'tools.maxBytesPerToken'): GatewayError {
+    const holder = key === 'tools.maxWorkspaceBytes' ? 'the workspace holds' : "this token's runs hold";
     const detail =
       need > 0
-        ? `${what} needs ${need} bytes more and the workspace holds ${used} of tools.maxWorkspaceBytes (${limit}); delete files or the run to make room`
-        : `the workspace holds ${used} bytes, over tools.maxWorkspaceBytes (${limit}); delete files or the run to make room`;
-    return new GatewayError('workspace_full', detail, { extra: { usedBytes: used, neededBytes: Math.max(0, need), maxWorkspaceBytes: limit } });
+        ? `${what} needs ${need} bytes more and ${holder} ${used} of ${key} (${limit}); delete files or runs to make room`
+        : `${holder} ${used} bytes, over ${key} (${limit}); delete files or runs to make room`;
+    return new GatewayError('workspace_full', detail, { extra: { quota: key, usedBytes: used, neededBytes: Math.max(0, need), limitBytes: limit } });
   }
 
   /**
    * Admits a change that grows the workspace by `bytes` (negative: shrinks it), or throws 507
-   * workspace_full; after ready(). Disk filling by many writes at once: the room is held from here until commit or
-   * release, so two changes in flight can never both be admitted into the same free space.
+   * workspace_full (the workspace's quota, then its owner's); after ready(). Disk filling by many
+   * writes at once: the room is held from here until commit or release, so two changes in flight
+   * can never both be admitted into the same free space.
    */
   reserve(root: ScopeRoot, bytes: number, what: string): Reservation {
     const l = this.counted(root);
-    const limit = this.limit();
     const held = Math.max(0, bytes);
-    if (held > 0 && l.used + l.reserved + held > limit) throw this.full(l, limit, held, what);
+    if (held > 0) {
+      const limit = this.limits.workspace();
+      if (l.used + l.reserved + held > limit) throw this.full(l.used + l.reserved, limit, held, what, 'tools.maxWorkspaceBytes');
+      if (l.owner !== null) {
+        const total = this.ownerUsed(l.owner);
+        const perOwner = this.limits.perOwner();
+        if (total + held > perOwner) throw this.full(total, perOwner, held, what, 'tools.maxBytesPerToken');
+      }
+    }
     l.reserved += held;
     let settled = false;
     return {
@@ -214,11 +268,15 @@ export class WorkspaceUsage {
     };
   }
 
-  /** Refuses (507 workspace_full) when the workspace holds more than the quota (a command took it over); after ready(). */
+  /** Refuses (507 workspace_full) when the workspace, or its owner's runs, hold more than their quota (a command took them over); after ready(). */
   refuseOver(root: ScopeRoot, what: string): void {
     const l = this.counted(root);
-    const limit = this.limit();
-    if (l.used + l.reserved > limit) throw this.full(l, limit, 0, what);
+    const limit = this.limits.workspace();
+    if (l.used + l.reserved > limit) throw this.full(l.used + l.reserved, limit, 0, what, 'tools.maxWorkspaceBytes');
+    if (l.owner === null) return;
+    const total = this.ownerUsed(l.owner);
+    const perOwner = this.limits.perOwner();
+    if (total > perOwner) throw this.full(total, perOwner, 0, what, 'tools.maxBytesPerToken');
   }
 
   /** A change already done that the caller measured (a delete frees, a move out of the workspace frees). */
@@ -237,6 +295,9 @@ export class WorkspaceUsage {
 
   /** The workspace is gone (its run was deleted). */
   forget(hostPath: string): void {
+    const l = this.ledgers.get(hostPath);
+    if (!l) return;
     this.ledgers.delete(hostPath);
+    if (l.owner !== null) this.byOwner.get(l.owner)?.delete(hostPath);
   }
 }
