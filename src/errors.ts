@@ -55,6 +55,7 @@ export const ERRORS = {
   run_not_found: { status: 404, title: 'Run not found' },
   tool_unknown: { status: 404, title: 'No such tool' },
   file_too_large: { status: 413, title: 'File or range too large' },
+  workspace_full: { status: 507, title: 'Workspace quota exceeded' },
   tool_failed: { status: 422, title: 'Tool failed' },
   tool_unavailable: { status: 503, title: 'Tool unavailable' },
   // The house: services and the reverse proxy

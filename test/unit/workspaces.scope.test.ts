@@ -37,10 +37,22 @@ describe('parseClientPath accepts legitimate paths', () => {
     expect(parseClientPath('.').segments).toEqual([]);
     expect(parseClientPath('dir/').segments).toEqual(['dir']);
   });
+  it.each([
+    ['a.txt/', ['a.txt'], true],
+    ['a.txt//', ['a.txt'], true],
+    ['a.txt/.', ['a.txt'], true],
+    ['d/a.txt/..', ['d'], true],
+    ['mount:docs/a/', ['a'], true],
+    ['a.txt', ['a.txt'], false],
+    ['./a.txt', ['a.txt'], false],
+    ['a//b.txt', ['a', 'b.txt'], false],
+  ] as const)('reads %j as segments %j naming a directory: %s (a trailing slash means a directory)', (path, segments, directory) => {
+    expect(parseClientPath(path)).toMatchObject({ segments, directory });
+  });
   it('reads mount:<name>/rest as a mount and a path below it', () => {
-    expect(parseClientPath('mount:docs/a/b.md')).toEqual({ mount: 'docs', segments: ['a', 'b.md'] });
-    expect(parseClientPath('mount:docs')).toEqual({ mount: 'docs', segments: [] });
-    expect(parseClientPath('mount:docs/a/../b')).toEqual({ mount: 'docs', segments: ['b'] });
+    expect(parseClientPath('mount:docs/a/b.md')).toEqual({ mount: 'docs', segments: ['a', 'b.md'], directory: false });
+    expect(parseClientPath('mount:docs')).toEqual({ mount: 'docs', segments: [], directory: false });
+    expect(parseClientPath('mount:docs/a/../b')).toEqual({ mount: 'docs', segments: ['b'], directory: false });
   });
 });
 

@@ -69,6 +69,25 @@ export const toolKnobs = {
       weakens: 'Larger writes raise the body size of POST /api/v1/tools/invoke and the memory held per request.',
       live: true,
     }),
+    maxWorkspaceBytes: knob(Type.Integer({ default: 1_073_741_824, minimum: 65_536, maximum: 1_125_899_906_842_624 }), {
+      description:
+        "Disk quota of each run's workspace in bytes (1 GiB), counted in 4 KiB blocks with at least one per file, directory and link. " +
+        'An fs.write or fs.move that would take a workspace over it is refused with 507 workspace_full before anything is written; ' +
+        'a command that takes it over runs to its end, then further writes and commands are refused until files are deleted. ' +
+        'Not counted: writable mounts, and files a service writes in the workspace during a job (until the next recount).',
+      env: 'MOAT_TOOLS_MAX_WORKSPACE_BYTES',
+      weakens:
+        "A larger quota lets any holder of scope tools fill more of the data dir's disk with one run (tools.maxBytesPerToken bounds a token's runs together). There is no off switch; a very large value is one.",
+      live: true,
+    }),
+    maxBytesPerToken: knob(Type.Integer({ default: 4_294_967_296, minimum: 65_536, maximum: 1_125_899_906_842_624 }), {
+      description:
+        'Disk quota of all the runs one token created, together, in bytes (4 GiB), counted like `tools.maxWorkspaceBytes`; ' +
+        'a change that would take them over is refused with 507 workspace_full. Closes the gap of a token creating many runs, each with a quota of its own.',
+      env: 'MOAT_TOOLS_MAX_BYTES_PER_TOKEN',
+      weakens: 'A larger quota lets one token fill more of the disk across its runs; above runs x tools.maxWorkspaceBytes it bounds nothing.',
+      live: true,
+    }),
     exec: section('The exec tool: argv only (never a shell), scrubbed environment, time and output caps, bubblewrap sandbox.', {
       env: knob(Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), { default: [], maxItems: 128 }), {
         description:

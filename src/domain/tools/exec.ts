@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { GatewayError } from '../../errors.js';
 import { resolveClientPath } from '../workspaces/scope.js';
 import { openScopedDir } from '../workspaces/scoped-fs.js';
+import type { WorkspaceUsage } from '../workspaces/usage.js';
 import type { ExecRunner } from './exec-runner.js';
 import type { ToolDefinition } from './types.js';
 
@@ -22,14 +23,19 @@ interface ExecArgs {
   timeoutMs?: number;
 }
 
-export function execTool(runner: ExecRunner, maxTimeoutMs: number): ToolDefinition<ExecArgs> {
+/**
+ * The workspace quota and exec: what a command writes is not seen as it happens. A workspace a
+ * command took over the quota refuses the next command (507 workspace_full), and after every command
+ * the workspace is counted again at its next use, so fs.write sees what the command left.
+ */
+export function execTool(runner: ExecRunner, maxTimeoutMs: number, usage: WorkspaceUsage): ToolDefinition<ExecArgs> {
   return {
     name: 'exec',
     risk: 'high',
     description: `Run a command: {argv, cwd?, stdin?, timeoutMs?} -> {exitCode, signal, stdout, stderr, truncated, timedOut, stopped, durationMs, sandboxed}; at most ${maxTimeoutMs} ms.`,
     args: ExecArgs,
     unavailable: () => runner.unavailable(),
-    run({ args, roots, runId }) {
+    async run({ args, roots, runId }) {
       if ((args.argv[0] as string).length === 0) throw new GatewayError('validation_failed', 'args.argv[0] (the program) is empty');
       // Said no, never clamped: a longer wait than the operator allows is refused.
       if (args.timeoutMs !== undefined && args.timeoutMs > maxTimeoutMs) {
@@ -38,15 +44,21 @@ export function execTool(runner: ExecRunner, maxTimeoutMs: number): ToolDefiniti
       const cwd = resolveClientPath(roots, args.cwd ?? '.', 'read');
       if (cwd.root !== roots.workspace) throw new GatewayError('path_outside_workspace', 'exec runs in the workspace, not in a mount');
       openScopedDir(cwd).close(); // exists, is a directory, is inside
-      return runner.run({
-        argv: args.argv,
-        cwdHost: cwd.hostPath,
-        cwdRelative: cwd.realSegments.join('/'),
-        workspaceHost: roots.workspace.hostPath,
-        stdin: args.stdin,
-        timeoutMs: args.timeoutMs ?? maxTimeoutMs,
-        runId,
-      });
+      await usage.ready(roots.workspace);
+      usage.refuseOver(roots.workspace, 'exec');
+      try {
+        return await runner.run({
+          argv: args.argv,
+          cwdHost: cwd.hostPath,
+          cwdRelative: cwd.realSegments.join('/'),
+          workspaceHost: roots.workspace.hostPath,
+          stdin: args.stdin,
+          timeoutMs: args.timeoutMs ?? maxTimeoutMs,
+          runId,
+        });
+      } finally {
+        usage.markStale(roots.workspace);
+      }
     },
   };
 }

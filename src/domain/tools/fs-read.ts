@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { GatewayError } from '../../errors.js';
 import { resolveClientPath } from '../workspaces/scope.js';
 import { listScopedDir, openScopedFile } from '../workspaces/scoped-fs.js';
+import type { WorkspaceUsage } from '../workspaces/usage.js';
 import type { ToolDefinition } from './types.js';
 
 /** Entries fs.list returns at most; more sets `truncated`. */
@@ -14,6 +15,8 @@ const ClientPath = Type.String({ description: 'Relative to the run\'s workspace,
 export interface FsLimits {
   maxReadBytes: number;
   maxWriteBytes: number;
+  /** The workspace quota's ledgers (kept across live changes; the quota itself is read at use time). */
+  usage: WorkspaceUsage;
   /** Why file tools cannot run here, or null. */
   unavailable(): string | null;
 }
@@ -75,7 +78,7 @@ export function fsRead(limits: FsLimits): ToolDefinition<ReadArgs> {
       if (args.length !== undefined && args.length > max) {
         throw new GatewayError('file_too_large', `length is over tools.maxReadBytes (${max}); read in smaller ranges`, { extra: { maxReadBytes: max } });
       }
-      const resolved = resolveClientPath(roots, args.path, 'read');
+      const resolved = resolveClientPath(roots, args.path, 'read', { file: true });
       const { fd, stat } = openScopedFile(resolved);
       try {
         const size = stat.size;

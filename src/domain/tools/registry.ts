@@ -42,8 +42,8 @@ export interface ToolServiceOptions {
   now?: () => number;
 }
 
-/** Refusals of the path rule: audited as blocked, not as errors. */
-const BLOCKED = new Set<ErrorCode>(['path_invalid', 'path_outside_workspace', 'path_read_only']);
+/** Refusals of the path rule and of the workspace quota: audited as blocked, not as errors. */
+const BLOCKED = new Set<ErrorCode>(['path_invalid', 'path_outside_workspace', 'path_read_only', 'workspace_full']);
 
 /** The shape of arguments for the audit log: types and lengths, never values (file contents, commands' arguments). */
 export function argsShape(args: unknown): Record<string, string> {

@@ -9,6 +9,7 @@ import type { Logger } from '../../observe/logger.js';
 import type { RunStore } from '../../store/types.js';
 import { checkWorkspaceOptions, type WorkspaceOptions } from '../workspaces/options.js';
 import { WorkspaceService } from '../workspaces/runs.js';
+import { WorkspaceUsage } from '../workspaces/usage.js';
 import { execTool } from './exec.js';
 import { ExecRunner } from './exec-runner.js';
 import { fetchTool } from './fetch.js';
@@ -51,6 +52,8 @@ export class Toolbox {
   private fetcher: Fetcher | null = null;
   /** Exec runners replaced by a live change whose commands still run (stopped with a run, or at shutdown). */
   private retired: ExecRunner[] = [];
+  /** The workspace quota's ledgers: one for the gateway's life; the quotas in force are read at each use. */
+  private readonly usage = new WorkspaceUsage({ workspace: () => this.config.tools.maxWorkspaceBytes, perOwner: () => this.config.tools.maxBytesPerToken });
 
   /** Checks mounts, client scope, exec env names and tool names (config_invalid / config_unsafe). */
   constructor(private readonly opts: ToolboxOptions) {
@@ -69,6 +72,7 @@ export class Toolbox {
     const files: FsLimits = {
       maxReadBytes: tools.maxReadBytes,
       maxWriteBytes: tools.maxWriteBytes,
+      usage: this.usage,
       unavailable: () => (this.workspaceService?.fileToolsSupported ? null : 'file tools need /proc/self/fd (Linux) to open files without following swapped-in links'),
     };
     const definitions = [
@@ -78,7 +82,7 @@ export class Toolbox {
       fsMove(files),
       fsDelete(files),
       fetchTool(() => this.fetcher),
-      execTool(runner, tools.exec.timeoutMs),
+      execTool(runner, tools.exec.timeoutMs, this.usage),
     ] as unknown as ReadonlyArray<ToolDefinition<never>>;
     const policy = new ToolPolicy(tools, new Map(definitions.map((d) => [d.name, d.risk] as [string, Risk])));
     return { policy, runner, definitions };
@@ -110,9 +114,11 @@ export class Toolbox {
       audit: s.audit,
       log: s.log,
       stopCommands: (runId) => this.stopCommands(runId),
+      usage: this.usage,
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
     workspaces.start();
+    this.usage.setWorkspacesOf((owner) => workspaces.workspacesOf(owner));
     this.workspaceService = workspaces;
     if (this.config.tools.exec.sandbox !== 'off') {
       const probe = await Sandbox.probe(this.opts.sourceEnv['PATH']);

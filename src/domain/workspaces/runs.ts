@@ -16,6 +16,7 @@ import type { WorkspaceOptions } from './options.js';
 import { displayPath, parseClientPath, resolveClientPath, type Roots, type ScopeRoot } from './scope.js';
 import { openScopedDir, scopedFsSupported } from './scoped-fs.js';
 import { removeTreeBelow } from './scoped-write.js';
+import type { WorkspaceUsage } from './usage.js';
 import type { Actor } from '../../api/actor.js';
 import { dataDirPaths } from '../../api/data-dir.js';
 
@@ -61,7 +62,12 @@ export interface WorkspaceServiceOptions {
   now?: () => number;
   /** Kills the commands a run has running; resolves with how many once they have exited. */
   stopCommands?: (runId: string) => Promise<number>;
+  /** The workspace quota's ledgers: a deleted run's is dropped. */
+  usage?: WorkspaceUsage;
 }
+
+/** Runs of one principal whose workspaces the quota per token counts (far more than anyone keeps). */
+const MAX_RUNS_COUNTED = 100_000;
 
 /** Serialised `input` kept with a run, in bytes. */
 export const MAX_INPUT_BYTES = 65_536;
@@ -199,6 +205,8 @@ export class WorkspaceService {
     this.opts.store.delete(r.id);
     const commandsStopped = (await this.opts.stopCommands?.(r.id)) ?? 0;
     const removed = r.clientRoot === null ? removeTreeBelow(this.workspacesRoot, r.id) : 0;
+    // A client-chosen root stays, and other runs may share it: its ledger stays with it.
+    if (r.clientRoot === null) this.opts.usage?.forget(join(this.workspacesRoot.hostPath, r.id));
     this.opts.audit.record({
       type: 'run.deleted',
       outcome: 'ok',
@@ -221,13 +229,26 @@ export class WorkspaceService {
     return { run: view(r), roots: { workspace: this.workspaceRoot(r), mounts } };
   }
 
+  /** The workspaces of a principal's runs (the workspace quota counts them together). */
+  workspacesOf(owner: string): ScopeRoot[] {
+    const out: ScopeRoot[] = [];
+    for (const r of this.opts.store.list({ createdBy: owner, limit: MAX_RUNS_COUNTED })) {
+      try {
+        out.push(this.workspaceRoot(r));
+      } catch {
+        /* a client-chosen root that client scope no longer allows: out of reach, not counted */
+      }
+    }
+    return out;
+  }
+
   private workspaceRoot(r: RunRecord): ScopeRoot {
-    if (r.clientRoot === null) return { label: 'the workspace', hostPath: join(this.workspacesRoot.hostPath, r.id), readOnly: false };
+    if (r.clientRoot === null) return { label: 'the workspace', hostPath: join(this.workspacesRoot.hostPath, r.id), readOnly: false, owner: r.createdBy };
     const base = this.workspace.clientScopeBase;
     if (!base) throw new GatewayError('path_outside_workspace', 'this run has a client-chosen root, and workspaces.allowClientScope is now off');
     // Re-resolved on every call: a link swapped into the base since creation is caught here.
     const resolved = resolveClientPath({ workspace: base, mounts: new Map() }, r.clientRoot, 'read');
-    return { label: 'the workspace', hostPath: resolved.hostPath, readOnly: false };
+    return { label: 'the workspace', hostPath: resolved.hostPath, readOnly: false, owner: r.createdBy };
   }
 
   /**

@@ -4,7 +4,7 @@
  * encodings), then the real path of the deepest existing ancestor must stay inside the root
  * (symbolic links pointing out). Opening what it resolved is scoped-fs.ts's job.
  */
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { GatewayError } from '../../errors.js';
 
@@ -15,6 +15,8 @@ export interface ScopeRoot {
   hostPath: string;
   readOnly: boolean;
   mount?: string;
+  /** A run's workspace: the principal that created the run (its runs share tools.maxBytesPerToken). */
+  owner?: string;
 }
 
 export interface Roots {
@@ -27,6 +29,11 @@ export interface ParsedPath {
   mount: string | null;
   /** Normalised segments below the root: no `.`, no `..`, none empty. */
   segments: string[];
+  /**
+   * The client's path ends in `/`, `/.` or `/..`: it names a directory (POSIX 4.13: a pathname
+   * with a trailing slash resolves only to a directory). `a.txt/` never reaches the file a.txt.
+   */
+  directory: boolean;
 }
 
 export interface ResolvedPath {
@@ -38,6 +45,13 @@ export interface ResolvedPath {
   /** root.hostPath joined with realSegments. Never shown to clients. */
   hostPath: string;
   readOnly: boolean;
+  /** The client's path names a directory (trailing `/`, `/.`, `/..`): see refuseNonDirectory. */
+  directory: boolean;
+  /**
+   * Ancestors of the last segment that did not exist when the path was resolved: the directories a
+   * write here creates (the workspace quota charges them before anything is created).
+   */
+  missingParents: number;
 }
 
 export type PathIntent = 'read' | 'write';
@@ -48,6 +62,11 @@ export interface ResolveOptions {
    * link itself (false): unlinking or renaming a link never touches its target.
    */
   followLeaf?: boolean;
+  /**
+   * The tool reads or writes a file at this path (fs.read, fs.write): a path that names a
+   * directory (`a.txt/`, `a.txt/.`, `a.txt//`) is refused before the file system is touched.
+   */
+  file?: boolean;
 }
 
 export const MAX_PATH_BYTES = 1024;
@@ -127,9 +146,12 @@ export function parseClientPath(input: unknown): ParsedPath {
   }
 
   const segments: string[] = [];
-  for (const seg of rest === '' ? [] : rest.split('/')) {
+  const parts = rest === '' ? [] : rest.split('/');
+  const last = parts[parts.length - 1];
+  for (const seg of parts) {
     // POSIX (4.13 pathname resolution): repeated slashes are one slash, so `a//b` is `a/b` and
-    // `dir/` is `dir`. A leading slash was refused above: an empty segment never makes a path absolute.
+    // `dir/` is `dir`, marked as naming a directory (`directory`). A leading slash was refused
+    // above: an empty segment never makes a path absolute.
     if (seg === '') continue;
     if (Buffer.byteLength(seg) > MAX_SEGMENT_BYTES) invalid(`a path segment is over ${MAX_SEGMENT_BYTES} bytes`);
     refuseLookAlikes(seg);
@@ -145,7 +167,7 @@ export function parseClientPath(input: unknown): ParsedPath {
   if (mount === null && segments.length > 0 && SCHEME.test(segments[0] as string)) {
     invalid('URL-like prefixes (scheme:) are refused; only mount:<name>/ is understood');
   }
-  return { mount, segments };
+  return { mount, segments, directory: last === '' || last === '.' || last === '..' };
 }
 
 /** The normalised client form of a parsed path (`.`, `a/b`, `mount:docs`, `mount:docs/a`). */
@@ -210,10 +232,15 @@ export function resolveClientPath(roots: Roots, clientPath: unknown, intent: Pat
   if (intent === 'write' && root.readOnly) {
     throw new GatewayError('path_read_only', `${root.label} is read-only`);
   }
+  // Trailing slash (`a.txt/`, `a.txt/.`, `a.txt//`): a directory, never the file a.txt (POSIX 4.13).
+  if (opts.file && parsed.directory && parsed.segments.length > 0) {
+    invalid(`${JSON.stringify(displayPath(parsed) + '/')} ends in a slash, which names a directory; this tool reads and writes files`);
+  }
   const follow = opts.followLeaf ?? true;
   const segs = parsed.segments;
   const resolvable = follow || segs.length === 0 ? segs.length : segs.length - 1;
   let realSegments: string[] | null = null;
+  let existing = 0;
   for (let i = resolvable; i >= 0; i--) {
     const real = realOrNull(join(root.hostPath, ...segs.slice(0, i)));
     if (real === null) continue;
@@ -221,6 +248,7 @@ export function resolveClientPath(roots: Roots, clientPath: unknown, intent: Pat
     if (!isInside(root.hostPath, real)) outside(`the path leads outside ${root.label} through a symbolic link`);
     const rel = relative(root.hostPath, real);
     realSegments = [...(rel === '' ? [] : rel.split(sep)), ...segs.slice(i)];
+    existing = i;
     break;
   }
   if (realSegments === null) throw new GatewayError('tool_failed', `${root.label} is missing`, { extra: { reason: 'io_error' } });
@@ -230,5 +258,18 @@ export function resolveClientPath(roots: Roots, clientPath: unknown, intent: Pat
     realSegments,
     hostPath: join(root.hostPath, ...realSegments),
     readOnly: root.readOnly,
+    directory: parsed.directory,
+    missingParents: Math.max(0, segs.length - 1 - existing),
   };
+}
+
+/**
+ * The other half of the trailing-slash rule, for what exists: a path that names a directory must
+ * not act on a file, a link or anything else (400 path_invalid). Called with the entry as lstat saw
+ * it through a pinned directory (scoped-fs.ts), so the check and the act see the same entry.
+ */
+export function refuseNonDirectory(r: ResolvedPath, st: Stats | null): void {
+  if (r.directory && st !== null && !st.isDirectory()) {
+    invalid(`${JSON.stringify(r.relative + '/')} ends in a slash, which names a directory, and ${JSON.stringify(r.relative)} is not one`);
+  }
 }

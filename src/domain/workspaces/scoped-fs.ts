@@ -7,7 +7,7 @@
  */
 import { closeSync, constants as C, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { GatewayError } from '../../errors.js';
-import { isInside, type ResolvedPath, type ScopeRoot } from './scope.js';
+import { isInside, refuseNonDirectory, type ResolvedPath, type ScopeRoot } from './scope.js';
 
 export const PROC_FD = '/proc/self/fd';
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -169,12 +169,45 @@ export function openScopedDir(r: ResolvedPath, opts: { create?: boolean } = {}):
   return openDirIn(r.root, r.realSegments, opts.create ?? false);
 }
 
-/** The parent directory of a resolved path, pinned, and the last segment. The root has no parent. */
+/**
+ * The parent directory of a resolved path, pinned, and the last segment. The root has no parent.
+ * A path ending in a slash must name a directory: checked here on the pinned entry, for every tool
+ * that acts on a leaf (read, write, move, delete).
+ */
 export function openScopedParent(r: ResolvedPath, opts: { create?: boolean } = {}): { dir: PinnedDir; leaf: string } {
   const leaf = r.realSegments[r.realSegments.length - 1];
   if (leaf === undefined) throw new GatewayError('path_invalid', `this tool needs a path below ${r.root.label}, not its root`);
   raceHook?.(r);
-  return { dir: openDirIn(r.root, r.realSegments.slice(0, -1), opts.create ?? false), leaf };
+  const dir = openDirIn(r.root, r.realSegments.slice(0, -1), opts.create ?? false);
+  if (r.directory) {
+    try {
+      refuseNonDirectory(r, lstatOrNull(dir.at(leaf)));
+    } catch (err) {
+      dir.close();
+      throw err;
+    }
+  }
+  return { dir, leaf };
+}
+
+/**
+ * The entry a resolved path names, as lstat sees it through its pinned parent, or null when it (or
+ * its parent) does not exist. Never creates anything (the workspace quota asks before a write).
+ */
+export function statScoped(r: ResolvedPath): Stats | null {
+  if (r.missingParents > 0 || r.realSegments.length === 0) return null;
+  let pinned: { dir: PinnedDir; leaf: string };
+  try {
+    pinned = openScopedParent(r);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'not_found') return null;
+    throw err;
+  }
+  try {
+    return lstatOrNull(pinned.dir.at(pinned.leaf));
+  } finally {
+    pinned.dir.close();
+  }
 }
 
 /** Opens a regular file for reading: never through a link, never a FIFO, socket or device. */

@@ -8,6 +8,12 @@ import { closeSync, constants as C, fchmodSync, fsyncSync, openSync, readdirSync
 import { GatewayError } from '../../errors.js';
 import type { ResolvedPath, ScopeRoot } from './scope.js';
 import { PROC_FD, at, failed, fsProblem, lstatOrNull, openChildDir, openDirIn, openScopedParent } from './scoped-fs.js';
+import { BLOCK_BYTES, entryBytes } from './usage.js';
+
+/** What a delete freed so far, in the workspace quota's units (usage.ts), kept up to date as it goes. */
+export interface Freed {
+  bytes: number;
+}
 
 /** Deepest directory tree fs.delete removes (each level holds a descriptor). */
 const MAX_TREE_DEPTH = 128;
@@ -23,6 +29,8 @@ function writeAll(fd: number, data: Buffer): void {
  * directories are created (0700). An existing file keeps its mode; a new one is 0600.
  */
 export function writeScopedFile(r: ResolvedPath, data: Buffer): { created: boolean } {
+  // Trailing slash: `a.txt/` names a directory; writing a file there must not replace a.txt.
+  if (r.directory && r.realSegments.length > 0) throw new GatewayError('path_invalid', `${JSON.stringify(r.relative + '/')} ends in a slash, which names a directory; a file cannot be written there`);
   const { dir, leaf } = openScopedParent(r, { create: true });
   try {
     const existing = lstatOrNull(dir.at(leaf));
@@ -65,7 +73,12 @@ export function writeScopedFile(r: ResolvedPath, data: Buffer): { created: boole
 export function moveScoped(src: ResolvedPath, dst: ResolvedPath, overwrite: boolean): void {
   const s = openScopedParent(src);
   try {
-    if (lstatOrNull(s.dir.at(s.leaf)) === null) throw new GatewayError('not_found', 'no such file or directory');
+    const moving = lstatOrNull(s.dir.at(s.leaf));
+    if (moving === null) throw new GatewayError('not_found', 'no such file or directory');
+    // Trailing slash on the destination: only a directory may end up at a path that names one.
+    if (dst.directory && !moving.isDirectory()) {
+      throw new GatewayError('path_invalid', `${JSON.stringify(dst.relative + '/')} ends in a slash, which names a directory, and ${JSON.stringify(src.relative)} is not one`);
+    }
     const d = openScopedParent(dst, { create: true });
     try {
       const existing = lstatOrNull(d.dir.at(d.leaf));
@@ -88,7 +101,7 @@ export function moveScoped(src: ResolvedPath, dst: ResolvedPath, overwrite: bool
 }
 
 /** Removes the tree `name` below `parentFd`: every level pinned and opened with O_NOFOLLOW. */
-function removeTree(parentFd: number, name: string, depth: number): number {
+function removeTree(parentFd: number, name: string, depth: number, freed: Freed): number {
   if (depth > MAX_TREE_DEPTH) failed('too_deep', `the directory tree is deeper than ${MAX_TREE_DEPTH} levels`);
   const fd = openChildDir(parentFd, name, false);
   let removed = 0;
@@ -96,9 +109,10 @@ function removeTree(parentFd: number, name: string, depth: number): number {
     for (const entry of readdirSync(`${PROC_FD}/${fd}`)) {
       const st = lstatOrNull(at(fd, entry));
       if (st === null) continue;
-      if (st.isDirectory()) removed += removeTree(fd, entry, depth + 1);
+      if (st.isDirectory()) removed += removeTree(fd, entry, depth + 1, freed);
       else {
         unlinkSync(at(fd, entry));
+        freed.bytes += entryBytes(st);
         removed++;
       }
     }
@@ -113,11 +127,15 @@ function removeTree(parentFd: number, name: string, depth: number): number {
   } catch (err) {
     fsProblem(err);
   }
+  freed.bytes += BLOCK_BYTES;
   return removed + 1;
 }
 
-/** Deletes a file, a link (not its target), an empty directory, or with `recursive` a tree. */
-export function deleteScoped(r: ResolvedPath, recursive: boolean): { removed: number } {
+/**
+ * Deletes a file, a link (not its target), an empty directory, or with `recursive` a tree. `freed`
+ * counts what is gone as it goes, so a tree delete that fails half-way still says what it freed.
+ */
+export function deleteScoped(r: ResolvedPath, recursive: boolean, freed: Freed = { bytes: 0 }): { removed: number } {
   const { dir, leaf } = openScopedParent(r);
   try {
     const st = lstatOrNull(dir.at(leaf));
@@ -125,10 +143,12 @@ export function deleteScoped(r: ResolvedPath, recursive: boolean): { removed: nu
     try {
       if (!st.isDirectory()) {
         unlinkSync(dir.at(leaf));
+        freed.bytes += entryBytes(st);
         return { removed: 1 };
       }
-      if (recursive) return { removed: removeTree(dir.fd, leaf, 0) };
+      if (recursive) return { removed: removeTree(dir.fd, leaf, 0, freed) };
       rmdirSync(dir.at(leaf));
+      freed.bytes += BLOCK_BYTES;
       return { removed: 1 };
     } catch (err) {
       if ((err as { name?: string }).name === 'GatewayError') throw err;
@@ -145,7 +165,7 @@ export function removeTreeBelow(root: ScopeRoot, name: string): number {
   const dir = openDirIn(root, [], false);
   try {
     if (lstatOrNull(dir.at(name)) === null) return 0;
-    return removeTree(dir.fd, name, 0);
+    return removeTree(dir.fd, name, 0, { bytes: 0 });
   } finally {
     dir.close();
   }
