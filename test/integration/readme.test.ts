@@ -60,10 +60,11 @@ const running: Background[] = [];
 /** A command in bash, as typed, in the fresh environment. */
 async function run(command: string): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await sh('bash', ['-c', `set -euo pipefail\n${command}`], { cwd: checkout, env, timeout: 60_000 });
+    // npm link builds the project (its prepare script): minutes, not seconds, on a loaded machine.
+    return await sh('bash', ['-c', `set -euo pipefail\n${command}`], { cwd: checkout, env, timeout: 240_000 });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`README command failed: ${command}\n${e.stdout ?? ''}\n${e.stderr ?? e.message}`);
+    throw new Error(`README command failed: ${command}\n${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
 }
 
@@ -176,7 +177,7 @@ describe('README.md, run as written', () => {
       expect(await g.stop()).toBe(0);
       expect(g.out()).toMatch(/moat stopped \(SIGINT\)/);
     }
-  }, 180_000);
+  }, 480_000);
 });
 
 describe('npm start', () => {
