@@ -1,7 +1,7 @@
 /**
  * Attack on signed action links from outside: a link approves "with the minter's authority"
- * (docs/hooks.md), so once that authority is withdrawn (the minting token revoked) the link must
- * not act any more; and links spliced together (one link's payload with another's MAC, an approve
+ * (docs/hooks.md), so once that authority is withdrawn (the minting token revoked or expired) the
+ * link must not show or act any more; and links spliced together (one link's payload with another's MAC, an approve
  * payload with its reject MAC), re-encoded or reused act never.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +11,11 @@ import { spec, workerService } from '../helpers/services.js';
 
 let g: TestGateway;
 let agent: string;
+let offsetMs = 0;
 
 beforeAll(async () => {
   const worker = await workerService('worker', { health: { intervalMs: 100 } });
-  g = await startGateway({ rateLimit: { enabled: false }, services: [spec(worker)] });
+  g = await startGateway({ rateLimit: { enabled: false }, services: [spec(worker)] }, { now: () => Date.now() + offsetMs });
   agent = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'agent', scopes: ['tasks'] } })).json.token as string;
 });
 afterAll(() => g?.stop());
@@ -40,17 +41,51 @@ const act = (token: string) => g.fetch(`/actions/${token}`, { method: 'POST', au
 const state = async (id: string) => (await g.fetch(`/api/v1/tasks/${id}`)).json.state as string;
 
 describe('a link whose minter lost its authority', () => {
-  // Found, not fixed: the link's claims name no minter, so revoking the token that minted it
-  // (a reviewer's token that leaked, say) leaves every link it minted good for up to 7 days.
-  it.fails('a link minted by a token that was revoked since does not approve', async () => {
+  // Found and fixed: the link's claims named no minter, so revoking the token that minted it (a
+  // reviewer's token that leaked, say) left every link it minted good for up to 7 days.
+  it('a link minted by a token that was revoked since neither shows nor acts (401 link_invalid, audited)', async () => {
     const reviewer = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'reviewer', scopes: ['tasks', 'jobs'] } })).json;
     const id = await pendingTask();
     const l = await linksBy(reviewer.token as string, id);
     expect((await g.fetch(`/api/v1/tokens/${reviewer.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await g.fetch('/api/v1/status', { auth: reviewer.token })).status).toBe(401);
-    const res = await act(tokenOf(l.approve));
-    expect(res.status).toBeGreaterThanOrEqual(400);
+    for (const url of [l.approve, l.reject]) {
+      const shown = await g.fetch(`/actions/${tokenOf(url)}`, { auth: false });
+      expect([shown.status, shown.json?.code]).toEqual([401, 'link_invalid']);
+      const res = await act(tokenOf(url));
+      expect([res.status, res.json.code]).toEqual([401, 'link_invalid']);
+      const entry = (await audited(g, 'link.refused')).find((e) => e.requestId === res.json.requestId);
+      expect(entry).toMatchObject({ outcome: 'denied', code: 'link_invalid', detail: { use: 'act', reason: 'minter_revoked', task: id } });
+    }
     expect(await state(id)).toBe('pending_approval');
+  });
+
+  it('a link minted by a token that has expired since does not act either', async () => {
+    const reviewer = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'short-lived', scopes: ['tasks', 'jobs'], ttlSeconds: 60 } })).json;
+    expect(reviewer.token, JSON.stringify(reviewer)).toBeDefined();
+    const id = await pendingTask();
+    const l = await linksBy(reviewer.token as string, id);
+    offsetMs = 61_000;
+    try {
+      expect((await g.fetch('/api/v1/status', { auth: reviewer.token })).status).toBe(401);
+      const res = await act(tokenOf(l.approve));
+      expect([res.status, res.json.code]).toEqual([401, 'link_invalid']);
+      expect(await state(id)).toBe('pending_approval');
+    } finally {
+      offsetMs = 0;
+    }
+  });
+
+  it("another token's revocation, and the admin's links, leave links alone", async () => {
+    const reviewer = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'live-reviewer', scopes: ['tasks', 'jobs'] } });
+    const bystander = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'bystander', scopes: ['tasks', 'jobs'] } });
+    const a = await pendingTask();
+    const b = await pendingTask();
+    const la = await linksBy(reviewer.json.token as string, a);
+    const lb = await linksBy(g.token, b);
+    expect((await g.fetch(`/api/v1/tokens/${bystander.json.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await act(tokenOf(la.approve))).status).toBe(200);
+    expect((await act(tokenOf(lb.reject))).status).toBe(200);
   });
 });
 
