@@ -143,6 +143,23 @@ describe('callbackUrl at an address the egress guard refuses', () => {
     'gopher://127.0.0.1:6379/_INFO',
     'ftp://10.0.0.1/x',
     'not a url',
+    'http://[::ffff:a9fe:a9fe]/latest/meta-data/',
+    'http://[0:0:0:0:0:ffff:127.0.0.1]/cb',
+    'http://[::127.0.0.1]/cb',
+    'http://[64:ff9b::7f00:1]/cb',
+    'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/',
+    'http://[2002:7f00:1::]/cb',
+    'http://[2002:a9fe:a9fe::]/cb',
+    'http://0/cb',
+    'http://127.0.0.1.:80/cb',
+    'http://LOCALHOST./cb',
+    'http://[::1%25lo]/cb',
+    'http://%31%32%37.0.0.1/cb',
+    'http://127.0.0.1:22/cb',
+    'http://[fc00::1]/cb',
+    'http://224.0.0.1/cb',
+    'http://255.255.255.255/cb',
+    'http://198.18.0.1/cb',
   ];
   it.each(urls)('%s: refused at submission, no job created', async (url) => {
     const before = (await g.fetch('/api/v1/jobs?limit=500&mine=true', { auth: bob })).json.jobs.length;
@@ -150,6 +167,16 @@ describe('callbackUrl at an address the egress guard refuses', () => {
     expect([400, 403], res.text).toContain(res.status);
     expect(['egress_denied', 'validation_failed']).toContain(res.json.code);
     expect((await g.fetch('/api/v1/jobs?limit=500&mine=true', { auth: bob })).json.jobs.length).toBe(before);
+  });
+
+  it("every refusal at submission is audited (egress.blocked, purpose callback), never with the URL's credentials", async () => {
+    const res = await submit(bob, { service: 'stub', payload: {}, callbackUrl: 'http://admin:hunter2-secret@169.254.169.254/latest/' });
+    expect(res.status).toBe(403);
+    const entries = await auditEntries(g);
+    expect(entries.some((e) => e.type === 'egress.blocked' && e.detail?.purpose === 'callback')).toBe(true);
+    expect(JSON.stringify(entries)).not.toContain('hunter2-secret');
+    expect(g.logs.text).not.toContain('hunter2-secret');
+    expect(res.text).not.toContain('hunter2-secret');
   });
 });
 
