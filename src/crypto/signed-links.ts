@@ -46,7 +46,16 @@ export function mintLink(key: Buffer, claims: Omit<LinkClaims, 'nonce'> & { nonc
   if (key.length < 32) throw new Error('link key must be at least 32 bytes');
   const full: LinkClaims = { task: claims.task, action: claims.action, exp: claims.exp, stateVersion: claims.stateVersion, nonce: claims.nonce ?? newLinkNonce() };
   if (claims.minter !== undefined) full.minter = claims.minter;
-  const payload = Buffer.from(JSON.stringify({ t: full.task, a: full.action, e: full.exp, v: full.stateVersion, n: full.nonce, ...(full.minter === undefined ? {} : { m: full.minter }) })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({
+      t: full.task,
+      a: full.action,
+      e: full.exp,
+      v: full.stateVersion,
+      n: full.nonce,
+      ...(full.minter === undefined ? {} : { m: full.minter }),
+    }),
+  ).toString('base64url');
   return { token: `${payload}.${mac(key, payload)}`, claims: full };
 }
 
