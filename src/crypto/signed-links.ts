@@ -3,8 +3,8 @@
  * `<payload>.<mac>`, both base64url, the MAC an HMAC-SHA256 under a per-install key over the exact
  * payload text, compared in constant time as text (so no character, not even the spare bits of the
  * last base64 character, can change unnoticed). The payload names one task, one action, an expiry,
- * the task's state version and a nonce; single use and the state binding are checked by the caller
- * against the store. Pure: no I/O, no clock of its own.
+ * the task's state version, a nonce and the minting principal; single use, the state binding and
+ * whether the minter still holds its authority are checked by the caller. Pure: no I/O, no clock of its own.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -20,6 +20,8 @@ export interface LinkClaims {
   stateVersion: number;
   /** 128 random bits: the link's identity for single use. */
   nonce: string;
+  /** The principal that minted it (its authority is the link's): a link outlives no revoked token. */
+  minter?: string;
 }
 
 export type LinkCheck = { ok: true; claims: LinkClaims } | { ok: false; reason: 'malformed' | 'signature' | 'expired' };
@@ -29,6 +31,7 @@ const CONTEXT = 'moat-action-link.v1:';
 const TOKEN = /^([A-Za-z0-9_-]{16,400})\.([A-Za-z0-9_-]{43})$/;
 const NONCE = /^[A-Za-z0-9_-]{22}$/;
 const TASK_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MINTER = /^[A-Za-z0-9_:-]{1,128}$/;
 
 function mac(key: Buffer, payload: string): string {
   return createHmac('sha256', key).update(CONTEXT).update(payload).digest('base64url');
@@ -42,7 +45,17 @@ export function newLinkNonce(): string {
 export function mintLink(key: Buffer, claims: Omit<LinkClaims, 'nonce'> & { nonce?: string }): { token: string; claims: LinkClaims } {
   if (key.length < 32) throw new Error('link key must be at least 32 bytes');
   const full: LinkClaims = { task: claims.task, action: claims.action, exp: claims.exp, stateVersion: claims.stateVersion, nonce: claims.nonce ?? newLinkNonce() };
-  const payload = Buffer.from(JSON.stringify({ t: full.task, a: full.action, e: full.exp, v: full.stateVersion, n: full.nonce })).toString('base64url');
+  if (claims.minter !== undefined) full.minter = claims.minter;
+  const payload = Buffer.from(
+    JSON.stringify({
+      t: full.task,
+      a: full.action,
+      e: full.exp,
+      v: full.stateVersion,
+      n: full.nonce,
+      ...(full.minter === undefined ? {} : { m: full.minter }),
+    }),
+  ).toString('base64url');
   return { token: `${payload}.${mac(key, payload)}`, claims: full };
 }
 
@@ -60,7 +73,7 @@ export function verifyLink(key: Buffer, token: string, nowSeconds: number): Link
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  const p = raw as { t?: unknown; a?: unknown; e?: unknown; v?: unknown; n?: unknown };
+  const p = raw as { t?: unknown; a?: unknown; e?: unknown; v?: unknown; n?: unknown; m?: unknown };
   if (
     typeof p !== 'object' ||
     p === null ||
@@ -70,11 +83,13 @@ export function verifyLink(key: Buffer, token: string, nowSeconds: number): Link
     !Number.isSafeInteger(p.e) ||
     !Number.isSafeInteger(p.v) ||
     typeof p.n !== 'string' ||
-    !NONCE.test(p.n)
+    !NONCE.test(p.n) ||
+    (p.m !== undefined && (typeof p.m !== 'string' || !MINTER.test(p.m)))
   ) {
     return { ok: false, reason: 'malformed' };
   }
   const claims: LinkClaims = { task: p.t, action: p.a as LinkAction, exp: p.e as number, stateVersion: p.v as number, nonce: p.n };
+  if (typeof p.m === 'string') claims.minter = p.m;
   if (nowSeconds >= claims.exp) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
 }

@@ -162,6 +162,9 @@ export async function buildHouse(ctx: HouseContext, life: Lifecycle): Promise<Ho
     log,
     config: ctx.config,
     linkBase: () => ctx.urls.linkBase,
+    // A scoped token revoked or expired takes its links with it (the admin token is rotated, not
+    // revoked; a console session's links outlive its idle end).
+    minterRevoked: (id) => id.startsWith('tok_') && !tokens.isActive(id),
     now,
   });
   await life.part(

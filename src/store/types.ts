@@ -63,6 +63,8 @@ export interface PairingStore {
   isLive(digest: string, now: number): boolean;
   /** Deletes codes that expired or were used before `before`. */
   prune(before: number): number;
+  /** Deletes every code not redeemed yet (an admin-token rotation withdraws them); returns how many. */
+  withdrawUnused(): number;
 }
 
 /** A console session: a browser's cookie, kept as its SHA-256 only. */

@@ -19,6 +19,12 @@ describe('signed action links', () => {
     expect(token.length).toBeLessThan(256); // fits the router's parameter limit
   });
 
+  it('round-trips the minting principal when one is named (its revocation withdraws the link)', () => {
+    const { token, claims: minted } = mintLink(KEY, { ...claims, minter: 'tok_AbCdEfGhIjKl' });
+    expect(verifyLink(KEY, token, NOW)).toEqual({ ok: true, claims: { ...claims, nonce: minted.nonce, minter: 'tok_AbCdEfGhIjKl' } });
+    expect(token.length).toBeLessThan(256);
+  });
+
   it('gives every link its own nonce', () => {
     expect(mintLink(KEY, claims).claims.nonce).not.toBe(mintLink(KEY, claims).claims.nonce);
   });

@@ -29,6 +29,8 @@ export interface HooksModuleOptions {
   config: () => Readonly<Config>;
   /** Base URL of action links. */
   linkBase: () => string;
+  /** Whether a link's minter lost its authority (a revoked or expired token): its links stop acting. */
+  minterRevoked?: (principalId: string) => boolean;
   now?: () => number;
 }
 
@@ -58,6 +60,7 @@ export class HooksModule {
       audit: opts.audit,
       baseUrl: opts.linkBase,
       defaultTtlSeconds: () => opts.config().tasks.linkTtlSeconds,
+      ...(opts.minterRevoked ? { minterRevoked: opts.minterRevoked } : {}),
       now,
     });
     this.actions = new ActionRunner({ store: opts.hookStore, jobs: opts.jobs, tasks: this.tasks, config: opts.config, now });

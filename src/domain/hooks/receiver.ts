@@ -110,7 +110,7 @@ export class HookReceiver {
     let deliveryId: string | undefined;
     try {
       const body = parseBody(d.raw, header(d.headers, 'content-type') ?? undefined, this.opts.config().limits.maxJsonDepth);
-      deliveryId = scheme.deliveryId?.(d.headers) ?? scheme.deliveryIdFromBody?.(body) ?? idempotencyKey(d.headers);
+      deliveryId = scheme.deliveryId?.(d.headers) ?? scheme.deliveryIdFromBody?.(body, d.headers) ?? idempotencyKey(d.headers);
       const prepared = this.opts.actions.prepare(hook.action, { body, query: d.query, headers: d.headers });
       const outcome = await this.opts.actions.run(prepared, { id: `hook:${d.name}`, name: `hook ${d.name}`, owner: null }, `hook:${d.name}`, deliveryId === undefined ? undefined : { scope: d.name, id: deliveryId });
       this.opts.audit.record({

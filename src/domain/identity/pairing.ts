@@ -3,7 +3,8 @@
  * it for a token once. A console code redeems for a browser session instead, and also carries a
  * 256-bit link code (the sign-in link `/console/#signin=<code>` and its QR code); using either burns
  * both. Codes are stored as keyed digests. A used, expired or wrong code gets the same answer
- * (pairing_code_invalid); the pipeline counts it towards the client's lockout.
+ * (pairing_code_invalid); the pipeline counts it towards the client's lockout. Rotating the admin
+ * token withdraws every code not redeemed yet.
  */
 import { GatewayError } from '../../errors.js';
 import type { AuditSink } from '../../audit/event.js';
@@ -60,6 +61,11 @@ export class PairingService {
   private readonly now: () => number;
   constructor(private readonly opts: PairingServiceOptions) {
     this.now = opts.now ?? Date.now;
+    // A rotated admin token shuts every door at once (docs/console.md): the codes its holder minted
+    // and nobody redeemed yet are doors too (an admin console sign-in link above all), so they go.
+    opts.tokens.onEnded((id, reason) => {
+      if (id === 'admin' && reason === 'rotated') opts.store.withdrawUnused();
+    });
   }
 
   mint(input: MintInput, actor: Actor): Minted {

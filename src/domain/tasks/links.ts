@@ -3,7 +3,8 @@
  * notification), the confirmation a GET shows, and the POST that acts. Link tampering, replay and
  * stale decisions: the token is HMAC-signed (security/signed-links.ts), expires, acts once (its
  * nonce is recorded in the same transaction as the review) and only while the task is at the
- * version it was minted for. Every use and every refusal is audited, never with the token.
+ * version it was minted for, and only while the token that minted it is not revoked. Every use and
+ * every refusal is audited, never with the token.
  */
 import type { AuditSink } from '../../audit/event.js';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
@@ -23,6 +24,11 @@ export interface ActionLinksOptions {
   /** Base URL the links point at (no trailing slash). */
   baseUrl: () => string;
   defaultTtlSeconds: () => number;
+  /**
+   * Whether the principal that minted a link lost its authority since (a token revoked or expired):
+   * the link acts with that authority, so it stops with it. Absent: links are never withdrawn.
+   */
+  minterRevoked?: (principalId: string) => boolean;
   now?: () => number;
 }
 
@@ -41,10 +47,11 @@ export interface LinkPreview {
 
 export { LINK_ACTOR } from './views.js';
 
-const REFUSALS: Record<'malformed' | 'signature' | 'expired', { code: ErrorCode; detail: string }> = {
+const REFUSALS: Record<'malformed' | 'signature' | 'expired' | 'minter_revoked', { code: ErrorCode; detail: string }> = {
   malformed: { code: 'link_invalid', detail: 'this is not a valid action link' },
   signature: { code: 'link_invalid', detail: 'this is not a valid action link' },
   expired: { code: 'link_expired', detail: 'this link has expired; ask for a new one' },
+  minter_revoked: { code: 'link_invalid', detail: 'the token that made this link was revoked; ask for a new one' },
 };
 
 export class ActionLinks {
@@ -68,7 +75,7 @@ export class ActionLinks {
     if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; links are only made for pending_approval tasks`, { extra: { state: t.state, allowed: [] } });
     const exp = Math.floor(this.now() / 1000) + ttl;
     const base = this.opts.baseUrl();
-    const url = (action: LinkAction) => `${base}/actions/${mintLink(this.opts.key, { task: id, action, exp, stateVersion: t.version }).token}`;
+    const url = (action: LinkAction) => `${base}/actions/${mintLink(this.opts.key, { task: id, action, exp, stateVersion: t.version, minter: by.id }).token}`;
     const out = { approve: url('approve'), reject: url('reject'), expiresAt: new Date(exp * 1000).toISOString() };
     this.opts.store.appendEvent({ taskId: id, type: 'links.minted', at: this.now(), actorId: by.id, actorName: by.name, detail: { expiresAt: out.expiresAt, version: t.version }, text: null });
     this.opts.audit.record({ type: 'link.minted', outcome: 'ok', actor: { id: by.id, name: by.name }, client: meta?.client, requestId: meta?.requestId, detail: { task: id, ttlSeconds: ttl } });
@@ -110,10 +117,12 @@ export class ActionLinks {
 
   private check(token: string, meta: RequestMeta, use: 'preview' | 'act'): LinkClaims {
     const result = verifyLink(this.opts.key, token, Math.floor(this.now() / 1000));
-    if (result.ok) return result.claims;
-    const refusal = REFUSALS[result.reason];
+    const minter = result.ok ? result.claims.minter : undefined;
+    const reason = !result.ok ? result.reason : minter !== undefined && this.opts.minterRevoked?.(minter) === true ? 'minter_revoked' : null;
+    if (result.ok && reason === null) return result.claims;
+    const refusal = REFUSALS[reason as keyof typeof REFUSALS];
     const err = new GatewayError(refusal.code, refusal.detail);
-    this.refused(meta, use, err, null, result.reason);
+    this.refused(meta, use, err, result.ok ? result.claims : null, reason as string);
     throw err;
   }
 

@@ -88,6 +88,7 @@ export function sqlitePairingStore(db: Db): PairingStore {
   );
   const live = db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM pairing_codes WHERE digest = ? AND used_at IS NULL AND expires_at > ?');
   const prune = db.prepare('DELETE FROM pairing_codes WHERE expires_at < @before OR (used_at IS NOT NULL AND used_at < @before)');
+  const withdraw = db.prepare('DELETE FROM pairing_codes WHERE used_at IS NULL');
   const peek = db.prepare<[{ now: number; digest: string; console: number }], PairingRow>(
     'SELECT * FROM pairing_codes WHERE (digest = @digest OR link_digest = @digest) AND console = @console AND used_at IS NULL AND expires_at > @now',
   );
@@ -114,5 +115,6 @@ export function sqlitePairingStore(db: Db): PairingStore {
     peek: (digest, now, kind) => toPairing(peek.get({ now, digest, console: kindOf(kind) })),
     isLive: (digest, now) => live.get(digest, now) !== undefined,
     prune: (before) => prune.run({ before }).changes,
+    withdrawUnused: () => withdraw.run().changes,
   };
 }

@@ -14,8 +14,8 @@ export interface Scheme {
   verify(secret: Buffer, raw: Buffer, headers: Headers, nowSeconds: number): VerifyResult;
   /** The sender's delivery id, when the scheme has one in a header. */
   deliveryId?(headers: Headers): string | undefined;
-  /** A delivery id inside the verified, parsed body (Stripe's event id). */
-  deliveryIdFromBody?(body: unknown): string | undefined;
+  /** A delivery id inside the verified, parsed body (Stripe's event id), else in the headers. */
+  deliveryIdFromBody?(body: unknown, headers?: Headers): string | undefined;
   /** A one-time value that must never be accepted twice (Nextcloud Talk's random). */
   nonce?(headers: Headers): string | undefined;
 }
