@@ -4,15 +4,16 @@
  * failures are retried with exponential backoff up to maxAttempts (attempt-outcome.ts says which);
  * an attempt over its timeout fails the job and the service is told to cancel before its slot is
  * given to the next job. A job is claimed by one atomic UPDATE, so it is never dispatched twice at once.
+ * An attempt's outcome is settled by settlement.ts: durable first, announced after.
  */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observe/logger.js';
-import { sealJson } from '../../crypto/seal.js';
 import type { JobRecord, JobStore } from '../../store/types.js';
 import type { EventBus } from '../events/bus.js';
-import { backoffMs, outcomeOfAnswer, outcomeOfError, type Outcome } from './attempt-outcome.js';
+import { outcomeOfAnswer, outcomeOfError, type Outcome } from './attempt-outcome.js';
 import type { JobServicePort } from './ports.js';
 import { JobService } from './queue.js';
+import { Settlement, sealOutcome } from './settlement.js';
 
 export interface DispatcherOptions {
   store: JobStore;
@@ -31,16 +32,6 @@ export interface DispatcherOptions {
   now?: () => number;
 }
 
-/** An outcome being committed; a cancel that comes meanwhile is remembered. */
-interface Settling {
-  cancelAsked: boolean;
-  /** Resolves once the outcome is durable and announced (or given up at stop). */
-  done: Promise<void>;
-}
-
-/** The longest wait between two tries of a durable write that failed. */
-const MAX_WRITE_RETRY_MS = 30_000;
-
 interface InFlight {
   job: JobRecord;
   controller: AbortController;
@@ -49,8 +40,6 @@ interface InFlight {
   /** The job request was sent (or is being sent): the service may be working on it. */
   handedOver: boolean;
 }
-
-const outcomeContext = (id: string) => `job:${id}:outcome`;
 
 /**
  * Waits for `work` unless `signal` aborts first: then rejects at once, and `work` goes on with its
@@ -78,10 +67,8 @@ export class Dispatcher {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Map<string, InFlight>>();
   private readonly pending = new Set<string>();
-  /** Outcomes answered by the services and being made durable, by job id. */
-  private readonly settling = new Map<string, Settling>();
-  /** Ends the waits between tries of durable writes that failed (at stop). */
-  private readonly retryWaits = new Set<() => void>();
+  /** Outcomes answered by the services and being made durable. */
+  private readonly outcomes: Settlement;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   /** When the retry timer fires (ms since the epoch), or null. */
@@ -95,6 +82,7 @@ export class Dispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
+    this.outcomes = new Settlement({ ...opts, now: this.now, stopped: () => this.stopped, retryAt: (at) => this.armRetryTimer(at) });
   }
 
   /**
@@ -114,7 +102,7 @@ export class Dispatcher {
     const writes: Array<Promise<string | null>> = [];
     for (const job of interrupted) {
       const error = { code: 'gateway_restarted', message: `attempt ${job.attempts} was interrupted: the gateway stopped` };
-      const outcome = sealJson(this.opts.key, { error }, outcomeContext(job.id));
+      const outcome = sealOutcome(this.opts.key, job.id, { error });
       if (job.cancelRequested) {
         writes.push(this.opts.store.finish(job.id, 'canceled', null, 'canceled', now).then((done) => (done ? job.id : null)));
         counts.canceled++;
@@ -158,10 +146,9 @@ export class Dispatcher {
     this.retryTimer = null;
     this.retryAt = null;
     for (const flights of this.inFlight.values()) for (const f of flights.values()) f.controller.abort();
-    for (const wake of [...this.retryWaits]) wake();
     // Outcomes already answered are committed (and announced) before the store closes; one that
     // cannot be written is left to recovery, like the jobs in flight.
-    await Promise.allSettled([...this.settling.values()].map((s) => s.done));
+    await this.outcomes.stop();
   }
 
   /**
@@ -192,7 +179,7 @@ export class Dispatcher {
     }
     const rerun = inFlight();
     // The outcomes of the jobs that finished are durable (and announced) before the drain says so.
-    await Promise.allSettled([...this.settling.values()].map((s) => s.done));
+    await this.outcomes.settled();
     return { finished: before - rerun, rerun };
   }
 
@@ -211,12 +198,9 @@ export class Dispatcher {
    * canceled after a re-queue commits (a finish commits final: nothing is left to cancel).
    */
   cancel(job: JobRecord): Promise<void> {
-    const settling = this.settling.get(job.id);
-    if (settling) {
-      settling.cancelAsked = true;
-      return settling.done;
-    }
-    if (job.state === 'queued') return this.settle(job, { state: 'canceled' }, this.now());
+    const settling = this.outcomes.askCancel(job.id);
+    if (settling) return settling;
+    if (job.state === 'queued') return this.outcomes.settle(job, { state: 'canceled' }, this.now());
     const f = this.inFlight.get(job.service)?.get(job.id);
     if (f) {
       f.canceled = true;
@@ -270,8 +254,8 @@ export class Dispatcher {
   /** Queued jobs of a service that is no longer registered fail with service_not_found. */
   private failOrphans(service: string, now: number): void {
     for (const job of this.opts.store.queuedOf(service)) {
-      if (this.settling.has(job.id)) continue;
-      void this.settle(job, { state: 'failed', code: 'service_not_found', message: `the service ${service} is no longer registered` }, now);
+      if (this.outcomes.has(job.id)) continue;
+      void this.outcomes.settle(job, { state: 'failed', code: 'service_not_found', message: `the service ${service} is no longer registered` }, now);
     }
   }
 
@@ -333,7 +317,7 @@ export class Dispatcher {
     if (this.stopped) return;
     // Announced once durable (a commit shared with the other outcomes and submissions of this
     // turn); the slot is free as soon as the service has answered.
-    void this.settle(job, outcome, this.now());
+    void this.outcomes.settle(job, outcome, this.now());
     // The service is told to stop an attempt moat gave up on, and its slot stays taken until it
     // answered (or the cancel timed out): the next job never runs beside the abandoned one. A job
     // that never reached the service (it was waiting for the service to start) has nothing to stop.
@@ -357,82 +341,4 @@ export class Dispatcher {
     return t;
   }
 
-  /**
-   * Records an attempt's outcome and announces it once it is durable: the store's write resolves
-   * after the synced commit it shares with the other writes of the turn, and only then do the
-   * event, the callback and the notifications go out (a GET cannot see the row before either).
-   * Never rejects: a write that fails is retried (the job stays in flight in the store meanwhile).
-   */
-  private settle(job: JobRecord, outcome: Outcome, now: number): Promise<void> {
-    const entry: Settling = { cancelAsked: false, done: Promise.resolve() };
-    this.settling.set(job.id, entry);
-    entry.done = this.settleDurably(job, outcome, now, entry).finally(() => {
-      if (this.settling.get(job.id) === entry) this.settling.delete(job.id);
-    });
-    return entry.done;
-  }
-
-  private async settleDurably(job: JobRecord, outcome: Outcome, now: number, entry: Settling): Promise<void> {
-    const cfg = this.opts.config().jobs;
-    const seal = (value: unknown) => sealJson(this.opts.key, value, outcomeContext(job.id));
-    if (outcome.state === 'retry' && job.attempts < job.maxAttempts) {
-      const delay = backoffMs(job.attempts, cfg.retryBaseMs, cfg.retryMaxMs);
-      const error = { code: outcome.code, message: `attempt ${job.attempts} of ${job.maxAttempts} failed (${outcome.message}); retrying in ${delay} ms` };
-      const sealed = seal({ error });
-      const requeued = await this.durably(job, () => this.opts.store.requeue(job.id, now + delay, outcome.code, sealed, now));
-      if (!requeued) return;
-      // A cancel that came while the re-queue was being committed: the job is queued now, and marked.
-      if (entry.cancelAsked) return this.settleDurably({ ...job, state: 'queued' }, { state: 'canceled' }, this.now(), entry);
-      this.armRetryTimer(now + delay);
-      this.opts.events.publish('job.retrying', 'jobs', { id: job.id, service: job.service, state: 'queued', attempt: job.attempts, retryInMs: delay, reason: outcome.code });
-      this.opts.log.info({ job: job.id, service: job.service, attempt: job.attempts, reason: outcome.code }, 'job attempt failed; retrying');
-      return;
-    }
-    let state: 'succeeded' | 'failed' | 'canceled';
-    let sealed: Buffer | null;
-    let code: string | null;
-    if (outcome.state === 'succeeded') {
-      [state, sealed, code] = ['succeeded', seal({ result: outcome.result }), null];
-    } else if (outcome.state === 'canceled') {
-      [state, sealed, code] = ['canceled', null, 'canceled'];
-    } else {
-      [state, sealed, code] = ['failed', seal({ error: { code: outcome.code, message: outcome.message } }), outcome.code];
-    }
-    // Finished already (by another path): its event, callback and notifications went out then.
-    if (!(await this.durably(job, () => this.opts.store.finish(job.id, state, sealed, code, now)))) return;
-    this.opts.events.publish(`job.${state}`, 'jobs', { id: job.id, service: job.service, state, attempts: job.attempts });
-    // Callbacks and notifications read the final row; most jobs have neither.
-    if (job.callback !== null || job.notify !== null) {
-      const finished = this.opts.store.get(job.id);
-      if (finished) this.opts.onFinished(finished);
-    }
-  }
-
-  /**
-   * Runs a durable write until it commits: a failed commit (disk full, I/O error) is retried with
-   * backoff while the dispatcher runs, and nothing is announced meanwhile. Once stopped, the job is
-   * left in flight in the store, and recovery at the next boot settles it (docs/jobs.md). Resolves
-   * with the write's answer, or false when it was given up.
-   */
-  private async durably(job: JobRecord, write: () => Promise<boolean>): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (err) {
-        this.opts.log.error({ err, job: job.id, service: job.service, attempt }, 'could not record the outcome of a job; retrying');
-        if (this.stopped) return false;
-        // stop() ends the wait at once: the job is left to recovery.
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            this.retryWaits.delete(wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, Math.min(100 * 2 ** (attempt - 1), MAX_WRITE_RETRY_MS));
-          this.retryWaits.add(wake);
-        });
-        if (this.stopped) return false;
-      }
-    }
-  }
 }

@@ -9,6 +9,7 @@
  */
 import { unsealJson } from '../../crypto/seal.js';
 import type { CallbackAttempt, JobRecord, JobState } from '../../store/types.js';
+import { outcomeContext } from './settlement.js';
 
 /** `full`: the job is the viewer's (or the viewer holds admin or jobs:all). `summary`: someone else's. */
 export type JobAccess = 'full' | 'summary';
@@ -80,7 +81,7 @@ export function payloadOf(key: Buffer, job: JobRecord): unknown {
 }
 
 export function outcomeOf(key: Buffer, job: JobRecord): { result?: unknown; error?: { code: string; message: string } } | null {
-  return job.outcome === null ? null : unsealJson(key, job.outcome, `job:${job.id}:outcome`);
+  return job.outcome === null ? null : unsealJson(key, job.outcome, outcomeContext(job.id));
 }
 
 /** The view of `job` at `access`; the payload only in a full single read (`withPayload`). */
