@@ -10,12 +10,12 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { migrate } from '../src/store/sqlite/database.js';
-import { compare, load, median, ROOT, row, startMoat, tmp, token, type Server } from './lib.js';
+import { compare, cpuSeconds, load, median, ROOT, row, startMoat, tmp, token, type Server } from './lib.js';
 
 const CONCURRENCY = 8;
 
@@ -155,17 +155,27 @@ export async function benchJobs(seconds: number): Promise<string[]> {
     const e2e: number[] = [];
     const direct: number[] = [];
     const submitMs: number[] = [];
+    // CPU per job of the gateway and of the worker it supervises (its child process), from /proc:
+    // says whether the end-to-end rate is bound by CPU or by waiting (commits, round trips).
+    const moatPid = b.moat.child.pid as number;
+    const workerPid = Number(readFileSync(`/proc/${moatPid}/task/${moatPid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const moatCpu: number[] = [];
+    const workerCpu: number[] = [];
     for (let round = 0; round < 4; round++) {
       const base = counter.count();
+      const c0 = [cpuSeconds(moatPid), workerPid > 0 ? cpuSeconds(workerPid) : 0];
       const t0 = performance.now();
       await drive(n, 16, async (_i, agent) => void (await post(agent, `${b.moat.url}/api/v1/jobs`, b.auth, BODY)));
       const submitted = performance.now();
       const t1 = await counter.done(base + n);
+      const c1 = [cpuSeconds(moatPid), workerPid > 0 ? cpuSeconds(workerPid) : 0];
       const d0 = performance.now();
       await drive(n, CONCURRENCY, async (i, agent) => void (await post(agent, `${b.workerUrl}/jobs`, { 'x-moat-job-id': `direct-${round}-${i}` }, JSON.stringify({ steps: 0 }))));
       if (round === 0) continue; // warm-up
       e2e.push(n / ((t1 - t0) / 1000));
       submitMs.push(submitted - t0);
+      moatCpu.push((((c1[0] as number) - (c0[0] as number)) / n) * 1e6);
+      workerCpu.push((((c1[1] as number) - (c0[1] as number)) / n) * 1e6);
       direct.push(n / ((performance.now() - d0) / 1000));
     }
     counter.close();
@@ -173,6 +183,8 @@ export async function benchJobs(seconds: number): Promise<string[]> {
     const d = median(direct);
     out.push(row(`${n} jobs submit -> succeeded (jobs/s) vs worker direct`, m.toFixed(0), d.toFixed(0), `${((m / d) * 100).toFixed(1)}%`));
     out.push(row('  of which submitting all took (ms)', median(submitMs).toFixed(0), '', ''));
+    const busy = (median(moatCpu) * m) / 1e6;
+    out.push(row('  CPU per job (us): moat vs the worker', median(moatCpu).toFixed(0), workerPid > 0 ? median(workerCpu).toFixed(0) : '?', `${(busy * 100).toFixed(0)}% busy`));
   } finally {
     await b.moat.stop();
   }

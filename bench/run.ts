@@ -6,6 +6,7 @@ import { benchAudit } from './audit.js';
 import { benchCli } from './cli.js';
 import { benchConsole } from './console.js';
 import { benchDoor } from './door.js';
+import { benchIdle } from './idle.js';
 import { benchJobs } from './jobs.js';
 import { benchProxy } from './proxy.js';
 import { PIN, WRK, row } from './lib.js';
@@ -19,6 +20,7 @@ const suites: Array<[string, (s: number) => Promise<string[]>]> = [
   ['jobs', benchJobs],
   ['cli', benchCli],
   ['console', benchConsole],
+  ['idle', benchIdle],
 ];
 
 console.log(`load generator: ${WRK ? 'wrk' : 'autocannon (install wrk for steadier figures)'}; servers pinned to core 0, load to core 1: ${PIN}`);

@@ -4,7 +4,7 @@
  * it come the chain's HMAC key and the Ed25519 key that signs head anchors. Reads and creates the
  * key file only; never logs or returns the key.
  */
-import { createHmac, createPrivateKey, createPublicKey, hash, hkdfSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, hash, hkdfSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -82,23 +82,26 @@ export class ChainKey {
   readonly id: string;
   /** The anchor-signing public key, raw 32 bytes in base64: anyone holding it can check anchors. */
   readonly publicKey: string;
-  private readonly hmacKey: Buffer;
+  /** The chain's HMAC key, made a KeyObject once (not copied into every HMAC from raw bytes). */
+  private readonly hmacKey: KeyObject;
   private readonly signing: KeyObject;
   private readonly verifying: KeyObject;
 
   constructor(secret: Buffer) {
     if (secret.length !== 32) throw new Error('a chain key is 32 bytes');
     // Separate keys for the two uses: the chain's HMAC and the anchors' Ed25519 seed.
-    this.hmacKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'moat audit chain v1', 32));
+    const hmacBytes = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'moat audit chain v1', 32));
+    this.hmacKey = createSecretKey(hmacBytes);
     const seed = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'moat audit anchor v1', 32));
     this.signing = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
     this.verifying = createPublicKey(this.signing);
     this.publicKey = (this.verifying.export({ format: 'der', type: 'spki' }) as Buffer).subarray(-32).toString('base64');
-    this.id = hash('sha256', Buffer.concat([Buffer.from('moat audit key id\0'), this.hmacKey]), 'hex').slice(0, 16);
+    this.id = hash('sha256', Buffer.concat([Buffer.from('moat audit key id\0'), hmacBytes]), 'hex').slice(0, 16);
+    hmacBytes.fill(0);
   }
 
-  /** HMAC-SHA256 (hex) of a line's covered text. */
-  mac(text: string): string {
+  /** HMAC-SHA256 (hex) of a line's covered text (or of its UTF-8 bytes). */
+  mac(text: string | Uint8Array): string {
     return createHmac('sha256', this.hmacKey).update(text).digest('hex');
   }
 

@@ -10,7 +10,7 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import type { Logger } from '../observe/logger.js';
-import { rotatedName, splitMac, withMac, type ChainHead } from './chain.js';
+import { rotatedName, splitMac, type ChainHead } from './chain.js';
 import type { AuditEvent, AuditSink } from './event.js';
 import { CurrentFile } from './file.js';
 import type { ChainKey } from './key.js';
@@ -37,10 +37,18 @@ export interface AuditLogOptions {
 
 export type { ChainHead } from './chain.js';
 
-type Item = { kind: 'line'; text: string; seq: number; hash: string } | { kind: 'rotate'; closeAs: string } | { kind: 'prune'; names: string[] };
+/** A queued line: bytes [start, end) of `buf` (a chunk shared with the lines recorded around it). */
+type Item = { kind: 'line'; buf: Buffer; start: number; end: number; seq: number; hash: string } | { kind: 'rotate'; closeAs: string } | { kind: 'prune'; names: string[] };
 
-/** Lines written per write() call at most (bounded memory for one string). */
-const BATCH_CHARS = 4 << 20;
+/** Bytes written per write() call at most (bounded memory for one batch). */
+const BATCH_BYTES = 4 << 20;
+/**
+ * Lines are encoded once, straight into chunks of this size (a longer line gets a chunk of its own):
+ * the HMAC is taken over those bytes and the writes send slices of them, with no second encoding.
+ */
+const CHUNK_BYTES = 64 << 10;
+/** What a keyed line adds after its covered text's closing brace: `,"mac":"<64 hex>"}` and the newline. */
+const MAC_TAIL_BYTES = ',"mac":"'.length + 64 + '"}\n'.length;
 const RETRY_MS = 1000;
 /**
  * Entries wait up to this long before a write, so that a busy gateway makes one write() per burst
@@ -71,8 +79,11 @@ export class AuditLog implements AuditSink {
   private stopping: Promise<void> | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private drainUrgent = false;
-  /** Characters queued since the last write started (decides an urgent write). */
-  private pendingChars = 0;
+  /** Bytes queued since the last write started (decides an urgent write). */
+  private pendingBytes = 0;
+  /** The chunk lines are encoded into, and how much of it is used. */
+  private chunk: Buffer | null = null;
+  private chunkUsed = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private waiters: Array<{ seq: number; resolve: () => void }> = [];
   private state: 'new' | 'open' | 'closed' = 'new';
@@ -185,17 +196,32 @@ export class AuditLog implements AuditSink {
     const seq = ++this.seq;
     // seq, ts and prev first, then the event's own members (its type has none of those names), the mac last.
     const covered = `{"seq":${seq},"ts":"${this.timestamp()}","prev":"${this.prev}",${JSON.stringify(event).slice(1)}`;
-    const mac = this.opts.key.mac(covered);
-    const line = withMac(covered, mac);
+    // Encoded once: the mac covers these bytes, and the same bytes (with the mac member put in place
+    // of the closing brace, as withMac() spells it) are what is written.
+    const buf = this.reserve(covered.length * 3 + MAC_TAIL_BYTES);
+    const start = this.chunkUsed;
+    const coveredBytes = buf.write(covered, start, 'utf8');
+    const mac = this.opts.key.mac(buf.subarray(start, start + coveredBytes));
+    const end = start + coveredBytes - 1 + buf.write(`,"mac":"${mac}"}\n`, start + coveredBytes - 1, 'latin1');
+    this.chunkUsed = end;
     this.currentStart ??= { seq, prev: this.prev };
     this.prev = mac;
-    this.queue.push({ kind: 'line', text: `${line}\n`, seq, hash: this.prev });
+    this.queue.push({ kind: 'line', buf, start, end, seq, hash: mac });
     this.queued++;
-    this.bytesInFile += Buffer.byteLength(line) + 1;
-    this.pendingChars += line.length + 1;
+    this.bytesInFile += end - start;
+    this.pendingBytes += end - start;
     this.schedule();
     this.opts.onAppend?.(event, seq);
     return seq;
+  }
+
+  /** The chunk with room for `max` bytes from `chunkUsed` on (a new chunk when the current one has not that much left). */
+  private reserve(max: number): Buffer {
+    if (this.chunk === null || this.chunk.length - this.chunkUsed < max) {
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, max));
+      this.chunkUsed = 0;
+    }
+    return this.chunk;
   }
 
   /** ISO time of now, formatted once per millisecond (entries come in bursts). */
@@ -226,7 +252,7 @@ export class AuditLog implements AuditSink {
 
   private schedule(): void {
     if (this.writing || this.retryTimer || this.state !== 'open') return;
-    const urgent = this.pendingChars >= URGENT_BYTES || this.queued >= this.opts.maxQueue >> 2 || this.waiters.length > 0;
+    const urgent = this.pendingBytes >= URGENT_BYTES || this.queued >= this.opts.maxQueue >> 2 || this.waiters.length > 0;
     if (this.drainTimer) {
       if (!urgent || this.drainUrgent) return;
       clearTimeout(this.drainTimer);
@@ -247,7 +273,7 @@ export class AuditLog implements AuditSink {
     this.writing = true;
     const batch = this.queue;
     this.queue = [];
-    this.pendingChars = 0;
+    this.pendingBytes = 0;
     let i = 0;
     try {
       while (i < batch.length) i = await this.step(batch, i);
@@ -280,10 +306,24 @@ export class AuditLog implements AuditSink {
       for (const f of await this.file.prune(item.names)) this.opts.log.error({ err: f.err, file: f.name }, 'could not prune a rotated audit file');
       return i + 1;
     }
+    // A run of lines: contiguous bytes of one chunk are one slice, a new chunk starts another slice.
     let j = i;
-    let text = '';
-    for (let it = batch[j]; it !== undefined && it.kind === 'line' && text.length < BATCH_CHARS; it = batch[++j]) text += it.text;
-    await this.file.append(Buffer.from(text));
+    let bytes = 0;
+    const slices: Buffer[] = [];
+    let from = item.start;
+    let to = item.start;
+    let buf = item.buf;
+    for (let it = batch[j]; it !== undefined && it.kind === 'line' && bytes < BATCH_BYTES; it = batch[++j]) {
+      if (it.buf !== buf || it.start !== to) {
+        slices.push(buf.subarray(from, to));
+        buf = it.buf;
+        from = it.start;
+      }
+      to = it.end;
+      bytes += it.end - it.start;
+    }
+    slices.push(buf.subarray(from, to));
+    await this.file.append(slices.length === 1 ? (slices[0] as Buffer) : Buffer.concat(slices, bytes));
     const last = batch[j - 1] as { seq: number; hash: string };
     this.written = { seq: last.seq, hash: last.hash };
     this.queued -= j - i;
