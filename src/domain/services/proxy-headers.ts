@@ -83,9 +83,22 @@ export interface ForwardedFor {
   requestId: string;
 }
 
-/** Headers for the request to the service. */
+/** Headers for the request to the service (as an object: the WebSocket upgrade, the tests). */
 export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<string, string | string[]> {
+  const list = requestHeaderList(incoming, fwd, true);
   const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) out[list[i] as string] = list[i + 1] as string | string[];
+  return out;
+}
+
+/**
+ * Headers for the request to the service as a flat list (name, value, name, value, ...), the form
+ * undici takes without building an object. `hasBody` false drops Content-Length: a length with no
+ * body behind it would make the service read the next request on the pooled connection as this
+ * one's body (desync).
+ */
+export function requestHeaderList(incoming: HeaderBag, fwd: ForwardedFor, hasBody: boolean): Array<string | string[]> {
+  const out: Array<string | string[]> = [];
   const extra = connectionTokens(incoming['connection']);
   for (const name in incoming) {
     const value = incoming[name];
@@ -95,15 +108,15 @@ export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<s
     if (extra !== null && extra.includes(name)) continue;
     if (name === 'cookie') {
       const kept = withoutMoatCookies(value);
-      if (kept !== null) out[name] = kept;
+      if (kept !== null) out.push(name, kept);
       continue;
     }
-    out[name] = value;
+    if (!hasBody && name === 'content-length') continue;
+    out.push(name, value);
   }
-  out['x-forwarded-for'] = fwd.client;
-  out['x-forwarded-proto'] = fwd.proto;
-  if (fwd.host !== undefined) out['x-forwarded-host'] = fwd.host;
-  out['x-request-id'] = fwd.requestId;
+  out.push('x-forwarded-for', fwd.client, 'x-forwarded-proto', fwd.proto);
+  if (fwd.host !== undefined) out.push('x-forwarded-host', fwd.host);
+  out.push('x-request-id', fwd.requestId);
   return out;
 }
 
@@ -154,6 +167,77 @@ export function confineCookie(value: string, service: string): string | null {
   }
   attributes.push(`Path=${cookiePath(service)}`);
   return attributes.join('; ');
+}
+
+/**
+ * Set on every proxied response. The API, the console and every service share one origin, so a
+ * page a service serves (a malicious service, or one with an XSS hole) would run script on the
+ * gateway's origin: it could read the console's storage and call the API with the signed-in
+ * console session. `sandbox` without `allow-same-origin` gives such a document an opaque origin
+ * (RFC: CSP3 sandbox, HTML "sandboxed origin browsing context flag"): its script still runs (a
+ * service's own UI keeps working), but its requests to the gateway carry `Origin: null` and
+ * `Sec-Fetch-Site: cross-site`, which the origin and CSRF guards refuse, it cannot read the
+ * gateway's cookies or storage, and it cannot register a service worker.
+ * On every response, not only text/html: the content type is the service's claim, and script
+ * also runs in SVG, XHTML and XML documents and in a response without a type that the browser
+ * sniffs as HTML; a policy on a JSON or SSE response costs its bytes and nothing else (CSP
+ * applies to documents and workers only). A service's own policy, when it sends one, still
+ * applies beside this one (every policy is enforced).
+ */
+export const SERVICE_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
+
+/**
+ * Whether a header of a service's response never reaches the client whatever its value (the
+ * gateway's own headers of these names are set without looking at the service's).
+ */
+export function isDroppedResponseHeader(name: string): boolean {
+  return RESPONSE_DROP.has(name);
+}
+
+/**
+ * The response headers of `service` that go back to the client, from undici's raw list (name,
+ * value, ... as Buffers, as received), appended to `out` as a flat list (name, value, ...) that
+ * Node's writeHead takes as is, with the sandbox policy after them; no object in between. Returns
+ * whether the response has a Content-Length (no length: a stream, its headers sent at once).
+ */
+export function responseHeaderList(raw: readonly Buffer[], service: string, out: string[]): boolean {
+  const start = out.length;
+  let length = false;
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    // Header bytes round-trip through latin1 unchanged (Node writes header strings as latin1).
+    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (RESPONSE_DROP.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      continue;
+    }
+    if (name === 'set-cookie') {
+      const c = confineCookie(value, service);
+      if (c !== null) out.push(name, c);
+      continue;
+    }
+    if (name === 'content-length') length = true;
+    out.push(name, value);
+  }
+  const extra = connectionTokens(connection);
+  if (extra !== null) {
+    let w = start;
+    for (let r = start; r < out.length; r += 2) {
+      if (extra.includes(out[r] as string)) continue;
+      out[w++] = out[r] as string;
+      out[w++] = out[r + 1] as string;
+    }
+    out.length = w;
+    if (length && !hasName(out, start, 'content-length')) length = false;
+  }
+  out.push('content-security-policy', SERVICE_CSP);
+  return length;
+}
+
+function hasName(list: readonly string[], start: number, name: string): boolean {
+  for (let i = start; i < list.length; i += 2) if (list[i] === name) return true;
+  return false;
 }
 
 /** Headers of `service`'s response that go back to the client. */

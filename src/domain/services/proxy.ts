@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import { upstreamError, type UpstreamClient } from '../../egress/upstream.js';
 import { GatewayError } from '../../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
+import { requestHeaderList, requestHeaders, responseHeaderList, responseHeaders, type HeaderBag } from './proxy-headers.js';
 import { proxyPath } from './proxy-path.js';
 import type { ServiceRegistry } from './registry.js';
 import { withUpstreamHeaders } from './upstream-headers.js';
@@ -40,8 +40,11 @@ export interface ForwardRequest {
  * domain never holds a response object and the bytes take no detour through a stream per request.
  */
 export interface ProxyWriter {
-  /** The service's status and (filtered) headers; `streaming` when the length is unknown (send headers now). */
-  head(status: number, headers: Record<string, string | string[]>, streaming: boolean): void;
+  /**
+   * The service's status and (filtered) headers as a flat list (name, value, name, value, ...),
+   * which the writer may append to; `streaming` when the length is unknown (send headers now).
+   */
+  head(status: number, headers: string[], streaming: boolean): void;
   /** A body chunk; false when the client is not keeping up (then the function given to onDrain is called). */
   write(chunk: Buffer): boolean;
   end(): void;
@@ -93,6 +96,7 @@ export class ServiceProxy {
   async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
     const path = this.pathFor(req.service, req.target);
     const length = req.headers['content-length'];
+    const service = req.service;
     if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
       throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
     }
@@ -103,20 +107,21 @@ export class ServiceProxy {
     const release = supervisor.track(req.service);
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
-    const headers = this.headersFor(req);
-    // Desync on the pooled connection: a Content-Length with no body behind it would make the
-    // service read the next request on that connection as this one's body.
-    if (body === null) delete headers['content-length'];
+    // The client's headers, filtered; the service's own upstream headers over them.
+    const headers = this.opts.registry
+      .require(service)
+      .headers.applyList(requestHeaderList(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }, body !== null));
     return new Promise<void>((resolve, reject) => {
       let started = false;
       let finished = false;
       const exchange = this.opts.upstream.exchange(
-        { origin: target.origin, path: target.path, method: req.method, headers, body },
+        { origin: target.origin, path: target.path, method: req.method, headers: headers as string[], body },
         {
           onStart(status, raw) {
             started = true;
-            const h = responseHeaders(raw, req.service);
-            out.head(status, h, h['content-length'] === undefined);
+            const list: string[] = [];
+            const length = responseHeaderList(raw, service, list);
+            out.head(status, list, !length);
             resolve();
           },
           onData: (chunk) => out.write(chunk),
@@ -129,7 +134,7 @@ export class ServiceProxy {
             finished = true;
             release();
             if (started) out.destroy();
-            else reject((err as { code?: string }).code === 'body_too_large' ? err : upstreamError(err, req.service));
+            else reject((err as { code?: string }).code === 'body_too_large' ? err : upstreamError(err, service));
           },
         },
       );
