@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const MAIN = join(ROOT, 'dist', 'main.js');
+/** The gateway under test: this checkout's build, or another one's (BENCH_MOAT=<path to main.js>) to compare builds. */
+export const MAIN = process.env['BENCH_MOAT'] ?? join(ROOT, 'dist', 'main.js');
 
 /** Pin servers and the load generator to different cores when taskset exists and there are two. */
 export const PIN = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
