@@ -82,7 +82,8 @@ class ClientWriter implements ProxyWriter {
   }
 
   onClose(fn: () => void): void {
-    this.out.once('close', fn);
+    // 'close' comes once per response.
+    this.out.on('close', fn);
   }
 }
 

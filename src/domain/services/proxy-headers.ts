@@ -64,7 +64,7 @@ const MOAT_COOKIE = /^(?:__(?:host|secure)-)?moat/i;
 
 /** Header names listed in a Connection header are hop-by-hop too (RFC 9110 7.6.1). */
 function connectionTokens(value: string | string[] | undefined): string[] | null {
-  if (value === undefined) return null;
+  if (value === undefined || value === 'keep-alive' || value === 'close') return null;
   const list = (Array.isArray(value) ? value.join(',') : value).toLowerCase().split(',');
   const out: string[] = [];
   for (const t of list) {
