@@ -1,5 +1,6 @@
 /**
- * Which headers cross the reverse proxy, each way. Pure functions over plain header objects.
+ * Which headers cross the reverse proxy, each way. Pure functions over plain header objects and
+ * flat header lists (name, value, name, value, ...).
  * Towards the service: never the client's credentials, never its claims about where it came from
  * (X-Forwarded-* and Forwarded are ours to set), never Moat's own headers (X-Moat-*, Moat's
  * cookies), never hop-by-hop headers (RFC 9110 7.6.1). Towards the client: no hop-by-hop headers,
@@ -201,13 +202,49 @@ export function isDroppedResponseHeader(name: string): boolean {
  * whether the response has a Content-Length (no length: a stream, its headers sent at once).
  */
 export function responseHeaderList(raw: readonly Buffer[], service: string, out: string[]): boolean {
+  const length = keptResponseHeaders(raw, service, out);
+  out.push('content-security-policy', SERVICE_CSP);
+  return length;
+}
+
+/** Headers of `service`'s response that go back to the client, as an object (the WebSocket upgrade's 101). */
+export function responseHeaders(incoming: HeaderBag, service: string): Record<string, string | string[]> {
+  const raw: string[] = [];
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
+    else raw.push(name, value);
+  }
+  const list: string[] = [];
+  keptResponseHeaders(raw, service, list);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i] as string;
+    const value = list[i + 1] as string;
+    const prev = out[name];
+    if (prev === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  return out;
+}
+
+/**
+ * The one filter of a service's response headers (both forms above): drops what RESPONSE_DROP and
+ * the Connection header name, confines Set-Cookie, lower-cases names. Header bytes round-trip
+ * through latin1 unchanged (Node writes header strings as latin1). Returns whether a
+ * Content-Length is kept.
+ */
+function keptResponseHeaders(raw: ReadonlyArray<Buffer | string>, service: string, out: string[]): boolean {
   const start = out.length;
   let length = false;
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    // Header bytes round-trip through latin1 unchanged (Node writes header strings as latin1).
-    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString('latin1');
+    const n = raw[i] as Buffer | string;
+    const v = raw[i + 1] as Buffer | string;
+    const name = (typeof n === 'string' ? n : n.toString('latin1')).toLowerCase();
+    const value = typeof v === 'string' ? v : v.toString('latin1');
     if (RESPONSE_DROP.has(name)) {
       if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
       continue;
@@ -231,33 +268,10 @@ export function responseHeaderList(raw: readonly Buffer[], service: string, out:
     out.length = w;
     if (length && !hasName(out, start, 'content-length')) length = false;
   }
-  out.push('content-security-policy', SERVICE_CSP);
   return length;
 }
 
 function hasName(list: readonly string[], start: number, name: string): boolean {
   for (let i = start; i < list.length; i += 2) if (list[i] === name) return true;
   return false;
-}
-
-/** Headers of `service`'s response that go back to the client. */
-export function responseHeaders(incoming: HeaderBag, service: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const extra = connectionTokens(incoming['connection']);
-  for (const name in incoming) {
-    const value = incoming[name];
-    if (value === undefined || RESPONSE_DROP.has(name)) continue;
-    if (extra !== null && extra.includes(name)) continue;
-    if (name === 'set-cookie') {
-      const kept: string[] = [];
-      for (const v of Array.isArray(value) ? value : [value]) {
-        const c = confineCookie(v, service);
-        if (c !== null) kept.push(c);
-      }
-      if (kept.length > 0) out[name] = kept;
-      continue;
-    }
-    out[name] = value;
-  }
-  return out;
 }
