@@ -76,7 +76,12 @@ describe("what the sandboxed page's requests look like to the gateway", () => {
   });
 
   it('refuses a write with Origin: null even when it claims same-origin fetch metadata', async () => {
-    const res = await g.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { cookie: admin.cookie, origin: 'null', 'sec-fetch-site': 'same-origin' }, body: { name: 'from-sandbox', scopes: ['admin'] } });
+    const res = await g.fetch('/api/v1/tokens', {
+      method: 'POST',
+      auth: false,
+      headers: { cookie: admin.cookie, origin: 'null', 'sec-fetch-site': 'same-origin' },
+      body: { name: 'from-sandbox', scopes: ['admin'] },
+    });
     expect(res.status).toBe(403);
     expect(res.json.code).toBe('csrf_refused');
     expect((await g.fetch('/api/v1/tokens')).json.tokens.some((t: { name: string }) => t.name === 'from-sandbox')).toBe(false);

@@ -106,7 +106,7 @@ export function requestHeaderList(incoming: HeaderBag, fwd: ForwardedFor, hasBod
     // HTTP/2 pseudo-headers (:path, :authority, ...) are the client's connection to moat, not the service's.
     if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
     if (REQUEST_DROP.has(name) || isMoatHeader(name)) continue;
-    if (extra !== null && extra.includes(name)) continue;
+    if (extra?.includes(name)) continue;
     if (name === 'cookie') {
       const kept = withoutMoatCookies(value);
       if (kept !== null) out.push(name, kept);

@@ -102,11 +102,9 @@ function plain(target: string, from: number, end: number): boolean {
       if (i === start || dotsOnly) return false;
       start = i + 1;
       dotsOnly = true;
-    } else if (c === 46 /* . */) {
-      continue;
     } else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 126) {
       dotsOnly = false;
-    } else {
+    } else if (c !== 46 /* . */) {
       return false;
     }
   }
