@@ -2,13 +2,14 @@
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const MAIN = join(ROOT, 'dist', 'main.js');
+/** The gateway under test: this checkout's build, or another one's (BENCH_MOAT=<path to main.js>) to compare builds. */
+export const MAIN = process.env['BENCH_MOAT'] ?? join(ROOT, 'dist', 'main.js');
 
 /** Pin servers and the load generator to different cores when taskset exists and there are two. */
 export const PIN = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -195,6 +196,30 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/**
+ * CPU seconds of a process and all its descendants that are still running (nginx's workers are
+ * children of its master), from /proc; threads are counted in their process.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return total;
+  }
+  for (const tid of tasks) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const c of children.split(' ')) if (c.trim() !== '') total += treeCpuSeconds(Number(c));
+  }
+  return total;
+}
 
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,6 +1,7 @@
 /**
  * npm run bench: every figure next to a baseline measured in the same run (the machine is shared
- * and noisy: ratios matter, not absolute numbers). BENCH_SECONDS sets the length of each round.
+ * and noisy: ratios matter, not absolute numbers). BENCH_SECONDS sets the length of each round;
+ * BENCH_MOAT=<path to another build's main.js> runs the suites against that build (before/after).
  */
 import { benchAudit } from './audit.js';
 import { benchCli } from './cli.js';

@@ -22,7 +22,8 @@ export interface UpstreamRequest {
   /** Path and query, starting with `/`. */
   path: string;
   method: string;
-  headers: Record<string, string | string[]>;
+  /** An object, or a flat list (name, value, name, value, ...). */
+  headers: Record<string, string | string[]> | string[];
   body?: Readable | string | Buffer | null;
   signal?: AbortSignal;
   /** Overrides of the default timeouts (ms); 0 turns the body timeout off. */
@@ -38,8 +39,8 @@ export interface UpstreamResponse {
 
 /** Where a forwarded response goes, chunk by chunk, as the service produces it (no stream in between). */
 export interface ResponseSink {
-  /** Status and headers of the final (non-1xx) response. */
-  onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
+  /** Status and raw headers (name, value, name, value, ... as received) of the final (non-1xx) response. */
+  onStart(status: number, rawHeaders: Buffer[]): void;
   /** A body chunk; return false to pause the service until `exchange.resume()`. */
   onData(chunk: Buffer): boolean;
   onEnd(): void;
@@ -89,6 +90,53 @@ export function upstreamError(err: unknown, service: string): GatewayError {
   }
 }
 
+/**
+ * One exchange, as undici's callback handler: one object per request, its methods on the prototype.
+ * Backpressure: onData returning false pauses the connection's parser until resume().
+ */
+class ExchangeHandler implements Exchange {
+  private abortFn: ((err: Error) => void) | null = null;
+  private resumeFn: (() => void) | null = null;
+  private aborted = false;
+
+  constructor(private readonly sink: ResponseSink) {}
+
+  onConnect(abort: (err: Error) => void): void {
+    this.abortFn = abort;
+    if (this.aborted) abort(new Error('aborted'));
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // 1xx (100 Continue, 103 Early Hints) are not the response.
+    if (status < 200) return true;
+    this.resumeFn = resume;
+    this.sink.onStart(status, rawHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.sink.onData(chunk);
+  }
+
+  onComplete(): void {
+    this.sink.onEnd();
+  }
+
+  onError(err: Error): void {
+    this.sink.onError(err);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortFn?.(new Error('aborted'));
+  }
+
+  resume(): void {
+    this.resumeFn?.();
+  }
+}
+
 export class UpstreamClient {
   private agent: Agent | null = null;
   private closed = false;
@@ -122,30 +170,14 @@ export class UpstreamClient {
   }
 
   /**
-   * Forwards one request and feeds the response straight into `sink` (undici's dispatch API: no
-   * Readable, no pipeline per request on the proxy's hot path). Failures reach the sink, never throw.
+   * Forwards one request and feeds the response straight into `sink`. undici's dispatch with its
+   * callback handler (onConnect/onHeaders/onData/onComplete/onError), which its client speaks
+   * natively: no Readable or pipeline per request, and no adapter that parses the response head into
+   * an object first (the newer onResponse* handlers are wrapped in one). Failures reach the sink,
+   * never throw.
    */
   exchange(req: UpstreamRequest, sink: ResponseSink): Exchange {
-    let controller: Dispatcher.DispatchController | null = null;
-    let aborted = false;
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (aborted) c.abort(new Error('aborted'));
-      },
-      onResponseStart(_c, status, headers) {
-        if (status >= 200) sink.onStart(status, headers as Record<string, string | string[] | undefined>);
-      },
-      onResponseData(c, chunk) {
-        if (!sink.onData(chunk)) c.pause();
-      },
-      onResponseEnd() {
-        sink.onEnd();
-      },
-      onResponseError(_c, err) {
-        sink.onError(err);
-      },
-    };
+    const handler = new ExchangeHandler(sink);
     try {
       this.dispatcher().dispatch(
         {
@@ -157,18 +189,12 @@ export class UpstreamClient {
           headersTimeout: req.headersTimeoutMs ?? this.opts.headersTimeoutMs,
           bodyTimeout: req.bodyTimeoutMs ?? this.opts.bodyTimeoutMs,
         },
-        handler,
+        handler as unknown as Dispatcher.DispatchHandler,
       );
     } catch (err) {
       queueMicrotask(() => sink.onError(err as Error));
     }
-    return {
-      abort: () => {
-        aborted = true;
-        controller?.abort(new Error('aborted'));
-      },
-      resume: () => controller?.resume(),
-    };
+    return handler;
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { ProxyWriter } from '../domain/services/index.js';
 import type { Principal } from '../crypto/principal.js';
 import { svcScope } from '../crypto/scopes.js';
+import { isDroppedResponseHeader } from '../domain/services/proxy-headers.js';
 import type { RouteDeps } from './deps.js';
 
 /** The route's policy, shared with the upgrade path so that both demand the same scope. */
@@ -22,31 +23,68 @@ const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 const uncork = (out: { uncork(): void }) => out.uncork();
 
-/** The response to the client, written as the service produces it (see ProxyWriter). */
-function writerFor(req: FastifyRequest, reply: FastifyReply): ProxyWriter {
-  const out = reply.raw;
-  return {
-    head(status, headers, streaming) {
-      reply.hijack();
-      // The service's headers, then the guards' over them (nosniff, no-referrer, no-store, DENY,
-      // HSTS, CORS for an allowed origin): the gateway's own security headers win on its origin.
-      const all: Record<string, string | string[] | number> = { ...headers, ...(reply.getHeaders() as Record<string, string | string[] | number>) };
-      all['x-request-id'] = req.id;
-      out.writeHead(status, all);
-      // Token streams: the headers go now, not with the first chunk an LLM may take seconds to think of.
-      if (streaming) out.flushHeaders();
-      else if (typeof out.cork === 'function') {
-        // A small response usually arrives whole in this tick: headers, body and end in one write.
-        out.cork();
-        process.nextTick(uncork, out);
-      }
-    },
-    write: (chunk) => out.write(chunk),
-    end: () => void out.end(),
-    destroy: () => void out.destroy(),
-    onDrain: (fn) => void out.on('drain', fn),
-    onClose: (fn) => void out.once('close', fn),
-  };
+/** Removes every `name` entry from a flat header list (name, value, ...), in place. */
+function removeName(list: string[], name: string): void {
+  let w = 0;
+  for (let r = 0; r < list.length; r += 2) {
+    if (list[r] === name) continue;
+    list[w++] = list[r] as string;
+    list[w++] = list[r + 1] as string;
+  }
+  list.length = w;
+}
+
+/** The response to the client, written as the service produces it (see ProxyWriter). One object per request. */
+class ClientWriter implements ProxyWriter {
+  private readonly out: FastifyReply['raw'];
+
+  constructor(private readonly reply: FastifyReply) {
+    this.out = reply.raw;
+  }
+
+  head(status: number, list: string[], streaming: boolean): void {
+    const reply = this.reply;
+    const out = this.out;
+    reply.hijack();
+    // The service's headers, then the guards' after them (nosniff, no-referrer, no-store, DENY,
+    // HSTS, the request id, CORS for an allowed origin): the gateway's own security headers win on
+    // its origin. Most of the names are never passed from a service (proxy-headers.ts); for any
+    // other (Vary), the service's value gives way to the gateway's.
+    const own = reply.getHeaders();
+    for (const name in own) {
+      if (!isDroppedResponseHeader(name)) removeName(list, name);
+      list.push(name, own[name] as string);
+    }
+    out.writeHead(status, list);
+    // Token streams: the headers go now, not with the first chunk an LLM may take seconds to think of.
+    if (streaming) out.flushHeaders();
+    else if (typeof out.cork === 'function') {
+      // A small response usually arrives whole in this tick: headers, body and end in one write.
+      out.cork();
+      process.nextTick(uncork, out);
+    }
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.out.write(chunk);
+  }
+
+  end(): void {
+    this.out.end();
+  }
+
+  destroy(): void {
+    this.out.destroy();
+  }
+
+  onDrain(fn: () => void): void {
+    this.out.on('drain', fn);
+  }
+
+  onClose(fn: () => void): void {
+    // 'close' comes once per response.
+    this.out.on('close', fn);
+  }
 }
 
 /**
@@ -76,7 +114,7 @@ export function proxyRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'proxy'>
         client: req.moat.client,
         requestId: req.id,
       },
-      writerFor(req, reply),
+      new ClientWriter(reply),
     );
   }
 

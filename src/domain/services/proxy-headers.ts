@@ -1,5 +1,6 @@
 /**
- * Which headers cross the reverse proxy, each way. Pure functions over plain header objects.
+ * Which headers cross the reverse proxy, each way. Pure functions over plain header objects and
+ * flat header lists (name, value, name, value, ...).
  * Towards the service: never the client's credentials, never its claims about where it came from
  * (X-Forwarded-* and Forwarded are ours to set), never Moat's own headers (X-Moat-*, Moat's
  * cookies), never hop-by-hop headers (RFC 9110 7.6.1). Towards the client: no hop-by-hop headers,
@@ -64,7 +65,7 @@ const MOAT_COOKIE = /^(?:__(?:host|secure)-)?moat/i;
 
 /** Header names listed in a Connection header are hop-by-hop too (RFC 9110 7.6.1). */
 function connectionTokens(value: string | string[] | undefined): string[] | null {
-  if (value === undefined) return null;
+  if (value === undefined || value === 'keep-alive' || value === 'close') return null;
   const list = (Array.isArray(value) ? value.join(',') : value).toLowerCase().split(',');
   const out: string[] = [];
   for (const t of list) {
@@ -83,9 +84,22 @@ export interface ForwardedFor {
   requestId: string;
 }
 
-/** Headers for the request to the service. */
+/** Headers for the request to the service (as an object: the WebSocket upgrade, the tests). */
 export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<string, string | string[]> {
+  const list = requestHeaderList(incoming, fwd, true);
   const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) out[list[i] as string] = list[i + 1] as string | string[];
+  return out;
+}
+
+/**
+ * Headers for the request to the service as a flat list (name, value, name, value, ...), the form
+ * undici takes without building an object. `hasBody` false drops Content-Length: a length with no
+ * body behind it would make the service read the next request on the pooled connection as this
+ * one's body (desync).
+ */
+export function requestHeaderList(incoming: HeaderBag, fwd: ForwardedFor, hasBody: boolean): Array<string | string[]> {
+  const out: Array<string | string[]> = [];
   const extra = connectionTokens(incoming['connection']);
   for (const name in incoming) {
     const value = incoming[name];
@@ -95,15 +109,15 @@ export function requestHeaders(incoming: HeaderBag, fwd: ForwardedFor): Record<s
     if (extra?.includes(name)) continue;
     if (name === 'cookie') {
       const kept = withoutMoatCookies(value);
-      if (kept !== null) out[name] = kept;
+      if (kept !== null) out.push(name, kept);
       continue;
     }
-    out[name] = value;
+    if (!hasBody && name === 'content-length') continue;
+    out.push(name, value);
   }
-  out['x-forwarded-for'] = fwd.client;
-  out['x-forwarded-proto'] = fwd.proto;
-  if (fwd.host !== undefined) out['x-forwarded-host'] = fwd.host;
-  out['x-request-id'] = fwd.requestId;
+  out.push('x-forwarded-for', fwd.client, 'x-forwarded-proto', fwd.proto);
+  if (fwd.host !== undefined) out.push('x-forwarded-host', fwd.host);
+  out.push('x-request-id', fwd.requestId);
   return out;
 }
 
@@ -156,24 +170,108 @@ export function confineCookie(value: string, service: string): string | null {
   return attributes.join('; ');
 }
 
-/** Headers of `service`'s response that go back to the client. */
+/**
+ * Set on every proxied response. The API, the console and every service share one origin, so a
+ * page a service serves (a malicious service, or one with an XSS hole) would run script on the
+ * gateway's origin: it could read the console's storage and call the API with the signed-in
+ * console session. `sandbox` without `allow-same-origin` gives such a document an opaque origin
+ * (RFC: CSP3 sandbox, HTML "sandboxed origin browsing context flag"): its script still runs (a
+ * service's own UI keeps working), but its requests to the gateway carry `Origin: null` and
+ * `Sec-Fetch-Site: cross-site`, which the origin and CSRF guards refuse, it cannot read the
+ * gateway's cookies or storage, and it cannot register a service worker.
+ * On every response, not only text/html: the content type is the service's claim, and script
+ * also runs in SVG, XHTML and XML documents and in a response without a type that the browser
+ * sniffs as HTML; a policy on a JSON or SSE response costs its bytes and nothing else (CSP
+ * applies to documents and workers only). A service's own policy, when it sends one, still
+ * applies beside this one (every policy is enforced).
+ */
+export const SERVICE_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
+
+/**
+ * Whether a header of a service's response never reaches the client whatever its value (the
+ * gateway's own headers of these names are set without looking at the service's).
+ */
+export function isDroppedResponseHeader(name: string): boolean {
+  return RESPONSE_DROP.has(name);
+}
+
+/**
+ * The response headers of `service` that go back to the client, from undici's raw list (name,
+ * value, ... as Buffers, as received), appended to `out` as a flat list (name, value, ...) that
+ * Node's writeHead takes as is, with the sandbox policy after them; no object in between. Returns
+ * whether the response has a Content-Length (no length: a stream, its headers sent at once).
+ */
+export function responseHeaderList(raw: readonly Buffer[], service: string, out: string[]): boolean {
+  const length = keptResponseHeaders(raw, service, out);
+  out.push('content-security-policy', SERVICE_CSP);
+  return length;
+}
+
+/** Headers of `service`'s response that go back to the client, as an object (the WebSocket upgrade's 101). */
 export function responseHeaders(incoming: HeaderBag, service: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const extra = connectionTokens(incoming['connection']);
+  const raw: string[] = [];
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || RESPONSE_DROP.has(name)) continue;
-    if (extra?.includes(name)) continue;
-    if (name === 'set-cookie') {
-      const kept: string[] = [];
-      for (const v of Array.isArray(value) ? value : [value]) {
-        const c = confineCookie(v, service);
-        if (c !== null) kept.push(c);
-      }
-      if (kept.length > 0) out[name] = kept;
-      continue;
-    }
-    out[name] = value;
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
+    else raw.push(name, value);
+  }
+  const list: string[] = [];
+  keptResponseHeaders(raw, service, list);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i] as string;
+    const value = list[i + 1] as string;
+    const prev = out[name];
+    if (prev === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
   }
   return out;
+}
+
+/**
+ * The one filter of a service's response headers (both forms above): drops what RESPONSE_DROP and
+ * the Connection header name, confines Set-Cookie, lower-cases names. Header bytes round-trip
+ * through latin1 unchanged (Node writes header strings as latin1). Returns whether a
+ * Content-Length is kept.
+ */
+function keptResponseHeaders(raw: ReadonlyArray<Buffer | string>, service: string, out: string[]): boolean {
+  const start = out.length;
+  let length = false;
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as Buffer | string;
+    const v = raw[i + 1] as Buffer | string;
+    const name = (typeof n === 'string' ? n : n.toString('latin1')).toLowerCase();
+    const value = typeof v === 'string' ? v : v.toString('latin1');
+    if (RESPONSE_DROP.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      continue;
+    }
+    if (name === 'set-cookie') {
+      const c = confineCookie(value, service);
+      if (c !== null) out.push(name, c);
+      continue;
+    }
+    if (name === 'content-length') length = true;
+    out.push(name, value);
+  }
+  const extra = connectionTokens(connection);
+  if (extra !== null) {
+    let w = start;
+    for (let r = start; r < out.length; r += 2) {
+      if (extra.includes(out[r] as string)) continue;
+      out[w++] = out[r] as string;
+      out[w++] = out[r + 1] as string;
+    }
+    out.length = w;
+    if (length && !hasName(out, start, 'content-length')) length = false;
+  }
+  return length;
+}
+
+function hasName(list: readonly string[], start: number, name: string): boolean {
+  for (let i = start; i < list.length; i += 2) if (list[i] === name) return true;
+  return false;
 }

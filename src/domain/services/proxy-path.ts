@@ -75,13 +75,39 @@ export function proxyPath(target: string, service: string): string {
   if (target.charCodeAt(0) !== 47 /* / */) refuse('only origin-form request targets (/svc/<name>/...) are forwarded');
   if (target.includes('#')) refuse('a fragment');
   const q = target.indexOf('?');
-  const path = q < 0 ? target : target.slice(0, q);
+  const end = q < 0 ? target.length : q;
+  const prefixEnd = 5 + service.length;
+  if (!target.startsWith('/svc/') || !target.startsWith(service, 5) || (end > prefixEnd && target.charCodeAt(prefixEnd) !== 47)) refuse(`the prefix must be /svc/${service}/ as is`);
+  if (end <= prefixEnd + 1) return q < 0 ? '/' : `/${target.slice(q)}`;
+  // Most paths (`/v1/chat/completions`) hold nothing any rule above is about: sent as they are.
+  if (plain(target, prefixEnd, end)) return target.slice(prefixEnd);
+  const path = target.slice(0, end);
   const query = q < 0 ? '' : target.slice(q);
-  const prefix = `/svc/${service}`;
-  if (!path.startsWith(prefix) || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47)) refuse(`the prefix must be ${prefix}/ as is`);
-  const below = path.slice(prefix.length);
-  if (below === '' || below === '/') return `/${query}`;
-  const segments = below.slice(1).split('/');
+  const segments = path.slice(prefixEnd + 1).split('/');
   for (let i = 0; i < segments.length; i++) checkSegment(segments[i] as string, i === segments.length - 1);
   return `/${segments.join('/')}${query}`;
+}
+
+/**
+ * Whether target[from, end) (starting with `/`) is made of plain segments only: letters, digits,
+ * `-` `_` `~` and `.`, no empty segment but the last, no segment of dots only. Anything else
+ * (`%`, `;`, `\`, controls, other punctuation, non-ASCII) takes the full check above.
+ */
+function plain(target: string, from: number, end: number): boolean {
+  let start = from + 1;
+  let dotsOnly = true;
+  for (let i = start; i < end; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 47 /* / */) {
+      if (i === start || dotsOnly) return false;
+      start = i + 1;
+      dotsOnly = true;
+    } else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 126) {
+      dotsOnly = false;
+    } else if (c !== 46 /* . */) {
+      return false;
+    }
+  }
+  // The last segment may be empty (`/a/`), not dots only (`/a/..`).
+  return start === end || !dotsOnly;
 }

@@ -6,10 +6,10 @@
  */
 import type { Duplex, Readable } from 'node:stream';
 import { Transform } from 'node:stream';
-import { upstreamError, type UpstreamClient } from '../../egress/upstream.js';
+import { upstreamError, type Exchange, type ResponseSink, type UpstreamClient } from '../../egress/upstream.js';
 import { GatewayError } from '../../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { requestHeaders, responseHeaders, type HeaderBag } from './proxy-headers.js';
+import { requestHeaderList, requestHeaders, responseHeaderList, responseHeaders, type HeaderBag } from './proxy-headers.js';
 import { proxyPath } from './proxy-path.js';
 import type { ServiceRegistry } from './registry.js';
 import { withUpstreamHeaders } from './upstream-headers.js';
@@ -40,8 +40,11 @@ export interface ForwardRequest {
  * domain never holds a response object and the bytes take no detour through a stream per request.
  */
 export interface ProxyWriter {
-  /** The service's status and (filtered) headers; `streaming` when the length is unknown (send headers now). */
-  head(status: number, headers: Record<string, string | string[]>, streaming: boolean): void;
+  /**
+   * The service's status and (filtered) headers as a flat list (name, value, name, value, ...),
+   * which the writer may append to; `streaming` when the length is unknown (send headers now).
+   */
+  head(status: number, headers: string[], streaming: boolean): void;
   /** A body chunk; false when the client is not keeping up (then the function given to onDrain is called). */
   write(chunk: Buffer): boolean;
   end(): void;
@@ -70,6 +73,65 @@ function authority(headers: HeaderBag): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/**
+ * One forwarded response: the service's answer written to the client as it comes. One object per
+ * request (no closures per callback). Backpressure: a write the client is not keeping up with
+ * pauses the service until the client drains (the drain listener is added on the first such write
+ * only).
+ */
+class ForwardSink implements ResponseSink {
+  exchange: Exchange | null = null;
+  private started = false;
+  private finished = false;
+  private waitsForDrain = false;
+
+  constructor(
+    private readonly out: ProxyWriter,
+    private readonly service: string,
+    private readonly release: () => void,
+    private readonly resolve: () => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  onStart(status: number, raw: Buffer[]): void {
+    this.started = true;
+    const list: string[] = [];
+    const length = responseHeaderList(raw, this.service, list);
+    this.out.head(status, list, !length);
+    this.resolve();
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.out.write(chunk)) return true;
+    if (!this.waitsForDrain) {
+      this.waitsForDrain = true;
+      this.out.onDrain(this.drained);
+    }
+    return false;
+  }
+
+  onEnd(): void {
+    this.finished = true;
+    this.release();
+    this.out.end();
+  }
+
+  onError(err: Error): void {
+    this.finished = true;
+    this.release();
+    if (this.started) this.out.destroy();
+    else this.reject((err as { code?: string }).code === 'body_too_large' ? err : upstreamError(err, this.service));
+  }
+
+  private readonly drained = (): void => {
+    this.exchange?.resume();
+  };
+
+  readonly clientClosed = (): void => {
+    if (!this.finished) this.exchange?.abort();
+  };
+}
+
 export class ServiceProxy {
   constructor(private readonly opts: ServiceProxyOptions) {}
 
@@ -93,6 +155,7 @@ export class ServiceProxy {
   async forward(req: ForwardRequest, out: ProxyWriter): Promise<void> {
     const path = this.pathFor(req.service, req.target);
     const length = req.headers['content-length'];
+    const service = req.service;
     if (length !== undefined && Number(length) > this.opts.maxBodyBytes) {
       throw new GatewayError('body_too_large', `the body is over ${this.opts.maxBodyBytes} bytes`);
     }
@@ -103,41 +166,15 @@ export class ServiceProxy {
     const release = supervisor.track(req.service);
     let body: Readable | null = req.body;
     if (body !== null && length === undefined) body = body.pipe(capped(this.opts.maxBodyBytes));
-    const headers = this.headersFor(req);
-    // Desync on the pooled connection: a Content-Length with no body behind it would make the
-    // service read the next request on that connection as this one's body.
-    if (body === null) delete headers['content-length'];
+    // The client's headers, filtered; the service's own upstream headers over them.
+    const headers = this.opts.registry
+      .require(service)
+      .headers.applyList(requestHeaderList(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }, body !== null));
     return new Promise<void>((resolve, reject) => {
-      let started = false;
-      let finished = false;
-      const exchange = this.opts.upstream.exchange(
-        { origin: target.origin, path: target.path, method: req.method, headers, body },
-        {
-          onStart(status, raw) {
-            started = true;
-            const h = responseHeaders(raw, req.service);
-            out.head(status, h, h['content-length'] === undefined);
-            resolve();
-          },
-          onData: (chunk) => out.write(chunk),
-          onEnd() {
-            finished = true;
-            release();
-            out.end();
-          },
-          onError: (err) => {
-            finished = true;
-            release();
-            if (started) out.destroy();
-            else reject((err as { code?: string }).code === 'body_too_large' ? err : upstreamError(err, req.service));
-          },
-        },
-      );
-      out.onDrain(() => exchange.resume());
+      const sink = new ForwardSink(out, service, release, resolve, reject);
+      sink.exchange = this.opts.upstream.exchange({ origin: target.origin, path: target.path, method: req.method, headers: headers as string[], body }, sink);
       // The client went away: stop the service's work on its behalf (an LLM thinking for it, say).
-      out.onClose(() => {
-        if (!finished) exchange.abort();
-      });
+      out.onClose(sink.clientClosed);
     });
   }
 

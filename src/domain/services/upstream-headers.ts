@@ -90,6 +90,20 @@ export class UpstreamHeaders {
     return out;
   }
 
+  /** apply() over a flat list (name, value, ...) of lower-case names, in place; returns the list. */
+  applyList(list: Array<string | string[]>): Array<string | string[]> {
+    if (this.#pairs.length === 0) return list;
+    let w = 0;
+    for (let r = 0; r < list.length; r += 2) {
+      if (this.names.includes((list[r] as string).toLowerCase())) continue;
+      list[w++] = list[r] as string;
+      list[w++] = list[r + 1] as string | string[];
+    }
+    list.length = w;
+    for (const [name, value] of this.#pairs) list.push(name, value);
+    return list;
+  }
+
   /** Logging or serialising it by mistake shows names only. */
   toJSON(): { names: readonly string[] } {
     return { names: this.names };
