@@ -27,7 +27,14 @@ const event: AuditEvent = {
 };
 
 async function round(): Promise<number> {
-  const w = new AuditLog({ dir: mkdtempSync(join(tmpdir(), 'moat-audit-micro-')), key: new ChainKey(randomBytes(32)), rotateBytes: 1 << 30, keep: 3, maxQueue: 1 << 30, log });
+  const w = new AuditLog({
+    dir: mkdtempSync(join(tmpdir(), 'moat-audit-micro-')),
+    key: new ChainKey(randomBytes(32)),
+    rotateBytes: 1 << 30,
+    keep: 3,
+    maxQueue: 1 << 30,
+    log,
+  });
   await w.start();
   const c0 = process.cpuUsage();
   // Bursts of 64 entries per turn, as a busy gateway records them.

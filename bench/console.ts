@@ -80,14 +80,16 @@ process.on('SIGTERM', () => gw.stop().then(() => process.exit(0)));
           resolve({
             url: m[1] as string,
             pid: child.pid!,
-            gc: () => new Promise<void>((r) => {
-              waiters.push(r);
-              child.stdin.write('gc\n');
-            }),
-            stop: () => new Promise<void>((r) => {
-              child.once('exit', () => r());
-              child.kill('SIGTERM');
-            }),
+            gc: () =>
+              new Promise<void>((r) => {
+                waiters.push(r);
+                child.stdin.write('gc\n');
+              }),
+            stop: () =>
+              new Promise<void>((r) => {
+                child.once('exit', () => r());
+                child.kill('SIGTERM');
+              }),
           });
         }
       }
@@ -116,7 +118,10 @@ async function idleRss(assets: string, withLoad: boolean): Promise<number> {
 
 /** Bytes of every file under dir: what the gateway reads into memory at boot. */
 function bytesUnder(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? bytesUnder(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
+  return readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? bytesUnder(join(dir, e.name)) : statSync(join(dir, e.name)).size),
+    0,
+  );
 }
 
 export async function benchConsole(_seconds: number, rounds = 5): Promise<string[]> {
@@ -126,8 +131,22 @@ export async function benchConsole(_seconds: number, rounds = 5): Promise<string
   const gw = await gateway(CONSOLE_DIR);
   try {
     const load = await firstLoad(gw.url);
-    out.push(row(`console first load, ${load.files} files (br)`, `${(load.br / 1024).toFixed(1)} KB`, `${(TRANSFER_BUDGET / 1024).toFixed(0)} KB budget`, `${(load.br / TRANSFER_BUDGET).toFixed(2)}x`));
-    out.push(row('console first load, uncompressed', `${(load.identity / 1024).toFixed(1)} KB`, `${(load.br / 1024).toFixed(1)} KB br`, `${(load.identity / load.br).toFixed(2)}x`));
+    out.push(
+      row(
+        `console first load, ${load.files} files (br)`,
+        `${(load.br / 1024).toFixed(1)} KB`,
+        `${(TRANSFER_BUDGET / 1024).toFixed(0)} KB budget`,
+        `${(load.br / TRANSFER_BUDGET).toFixed(2)}x`,
+      ),
+    );
+    out.push(
+      row(
+        'console first load, uncompressed',
+        `${(load.identity / 1024).toFixed(1)} KB`,
+        `${(load.br / 1024).toFixed(1)} KB br`,
+        `${(load.identity / load.br).toFixed(2)}x`,
+      ),
+    );
   } finally {
     await gw.stop();
   }
@@ -143,6 +162,13 @@ export async function benchConsole(_seconds: number, rounds = 5): Promise<string
   out.push(row('  RSS difference (budget 5 MB; noisy)', `${(a - b).toFixed(1)} MB`, `${RSS_BUDGET_MB} MB budget`, `${((a - b) / RSS_BUDGET_MB).toFixed(2)}x`));
   // RSS moves by a few MB from run to run; the bytes held are exact.
   const held = bytesUnder(CONSOLE_DIR);
-  out.push(row('console files held in memory (all encodings)', `${(held / 1024).toFixed(1)} KB`, `${RSS_BUDGET_MB} MB budget`, `${(held / (RSS_BUDGET_MB * 1024 * 1024)).toFixed(3)}x`));
+  out.push(
+    row(
+      'console files held in memory (all encodings)',
+      `${(held / 1024).toFixed(1)} KB`,
+      `${RSS_BUDGET_MB} MB budget`,
+      `${(held / (RSS_BUDGET_MB * 1024 * 1024)).toFixed(3)}x`,
+    ),
+  );
   return out;
 }

@@ -51,6 +51,8 @@ export async function benchDoor(seconds: number): Promise<string[]> {
     await bs.stop();
   }
   const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
-  out.push(row('process start to listening (ms, median of 5)', med(starts).toFixed(0), med(bareStarts).toFixed(0), `${(med(starts) / med(bareStarts)).toFixed(2)}x`));
+  out.push(
+    row('process start to listening (ms, median of 5)', med(starts).toFixed(0), med(bareStarts).toFixed(0), `${(med(starts) / med(bareStarts)).toFixed(2)}x`),
+  );
   return out;
 }

@@ -44,10 +44,14 @@ async function drive(n: number, parallel: number, make: (i: number, agent: http.
 
 function post(agent: http.Agent, url: string, headers: Record<string, string>, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -69,8 +73,9 @@ function succeededCounter(url: string, auth: Record<string, string>): Promise<{ 
           buffer = buffer.slice(i + 2);
         }
         const now = performance.now();
-        for (const w of waiters.splice(0)) if (count >= w.n) w.resolve(now);
-        else waiters.push(w);
+        for (const w of waiters.splice(0))
+          if (count >= w.n) w.resolve(now);
+          else waiters.push(w);
       });
       resolve({
         count: () => count,
@@ -108,7 +113,14 @@ async function moatWithWorker(): Promise<{ moat: Server; auth: Record<string, st
   const port = await freePort();
   const config = join(dataDir, '..', `jobs-bench-${port}.json`);
   const workerUrl = `http://127.0.0.1:${port}`;
-  const worker = { name: 'worker', kind: 'command', command: [process.execPath, join(ROOT, 'examples/gpu-worker/worker.mjs')], baseUrl: workerUrl, concurrency: CONCURRENCY, health: { intervalMs: 1000 } };
+  const worker = {
+    name: 'worker',
+    kind: 'command',
+    command: [process.execPath, join(ROOT, 'examples/gpu-worker/worker.mjs')],
+    baseUrl: workerUrl,
+    concurrency: CONCURRENCY,
+    health: { intervalMs: 1000 },
+  };
   writeFileSync(config, JSON.stringify({ services: [worker], jobs: { progressPollMs: 0 } }));
   const moat = await startMoat(dataDir, ['--config', config], { MOAT_RATE_LIMIT_PROGRESS: '1000000000' });
   const auth = { authorization: `Bearer ${token(dataDir)}` };
@@ -135,10 +147,19 @@ export async function benchJobs(seconds: number): Promise<string[]> {
       3,
     );
     if (submit.non2xx > 0 || submit.errors > 0) out.push(`!! submissions had ${submit.non2xx} non-2xx and ${submit.errors} errors`);
-    out.push(row('POST /api/v1/jobs, durable (jobs/s) vs GET status', submit.rps.toFixed(0), status.rps.toFixed(0), `${((submit.rps / status.rps) * 100).toFixed(1)}%`));
+    out.push(
+      row(
+        'POST /api/v1/jobs, durable (jobs/s) vs GET status',
+        submit.rps.toFixed(0),
+        status.rps.toFixed(0),
+        `${((submit.rps / status.rps) * 100).toFixed(1)}%`,
+      ),
+    );
     const raw = rawInsertRate(seconds);
     out.push(row('  vs raw better-sqlite3 insert, same row (/s)', submit.rps.toFixed(0), raw.toFixed(0), `${((submit.rps / raw) * 100).toFixed(1)}%`));
-    out.push(row('  submit p50 latency (ms) vs GET status', submit.p50.toFixed(3), status.p50.toFixed(3), `+${((submit.p50 - status.p50) * 1000).toFixed(0)} us`));
+    out.push(
+      row('  submit p50 latency (ms) vs GET status', submit.p50.toFixed(3), status.p50.toFixed(3), `+${((submit.p50 - status.p50) * 1000).toFixed(0)} us`),
+    );
     out.push(row('  submit p99 latency (ms) vs GET status', submit.p99.toFixed(3), status.p99.toFixed(3), `${(submit.p99 / status.p99).toFixed(2)}x`));
     out.push(row('  target: >= 1000 jobs/s durable', submit.rps >= 1000 ? 'met' : 'NOT MET', '', ''));
   } finally {
@@ -170,7 +191,11 @@ export async function benchJobs(seconds: number): Promise<string[]> {
       const t1 = await counter.done(base + n);
       const c1 = [cpuSeconds(moatPid), workerPid > 0 ? cpuSeconds(workerPid) : 0];
       const d0 = performance.now();
-      await drive(n, CONCURRENCY, async (i, agent) => void (await post(agent, `${b.workerUrl}/jobs`, { 'x-moat-job-id': `direct-${round}-${i}` }, JSON.stringify({ steps: 0 }))));
+      await drive(
+        n,
+        CONCURRENCY,
+        async (i, agent) => void (await post(agent, `${b.workerUrl}/jobs`, { 'x-moat-job-id': `direct-${round}-${i}` }, JSON.stringify({ steps: 0 }))),
+      );
       if (round === 0) continue; // warm-up
       e2e.push(n / ((t1 - t0) / 1000));
       submitMs.push(submitted - t0);
@@ -184,7 +209,14 @@ export async function benchJobs(seconds: number): Promise<string[]> {
     out.push(row(`${n} jobs submit -> succeeded (jobs/s) vs worker direct`, m.toFixed(0), d.toFixed(0), `${((m / d) * 100).toFixed(1)}%`));
     out.push(row('  of which submitting all took (ms)', median(submitMs).toFixed(0), '', ''));
     const busy = (median(moatCpu) * m) / 1e6;
-    out.push(row('  CPU per job (us): moat vs the worker', median(moatCpu).toFixed(0), workerPid > 0 ? median(workerCpu).toFixed(0) : '?', `${(busy * 100).toFixed(0)}% busy`));
+    out.push(
+      row(
+        '  CPU per job (us): moat vs the worker',
+        median(moatCpu).toFixed(0),
+        workerPid > 0 ? median(workerCpu).toFixed(0) : '?',
+        `${(busy * 100).toFixed(0)}% busy`,
+      ),
+    );
   } finally {
     await b.moat.stop();
   }

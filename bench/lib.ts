@@ -32,7 +32,9 @@ export function spawnServer(args: string[], env: NodeJS.ProcessEnv, ready: RegEx
     const t0 = performance.now();
     // Servers run on core 0 and the load generator (this process) on core 1, so that the client's
     // own work does not eat into the server's CPU and the ratio measures the server.
-    const child = PIN ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = PIN
+      ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr!.on('data', (d) => (err += d));

@@ -186,26 +186,30 @@ async function ttft(url: string, headers: Record<string, string>, n: number): Pr
   for (let i = 0; i < n; i++) {
     await new Promise<void>((resolve, reject) => {
       const t0 = performance.now();
-      const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(CHAT)) } }, (res) => {
-        let buf = '';
-        let tokens = 0;
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          buf += d;
-          for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
-            const event = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-            const content = (JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content;
-            if (content !== undefined && tokens++ === 0) times.push(performance.now() - t0);
-          }
-        });
-        res.on('end', () => {
-          if (tokens !== 9 || res.statusCode !== 200) incomplete++;
-          resolve();
-        });
-        res.on('error', reject);
-      });
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(CHAT)) } },
+        (res) => {
+          let buf = '';
+          let tokens = 0;
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            buf += d;
+            for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
+              const event = buf.slice(0, end);
+              buf = buf.slice(end + 2);
+              if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+              const content = (JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content;
+              if (content !== undefined && tokens++ === 0) times.push(performance.now() - t0);
+            }
+          });
+          res.on('end', () => {
+            if (tokens !== 9 || res.statusCode !== 200) incomplete++;
+            resolve();
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(CHAT);
     });
@@ -303,10 +307,12 @@ export async function benchProxy(seconds: number): Promise<string[]> {
     out.push(row('  p99 latency (ms) vs direct', m.p99.toFixed(3), d.p99.toFixed(3), x(m.p99, d.p99)));
     for (const p of peers) out.push(row(`  p99 latency (ms) vs ${p.name}`, m.p99.toFixed(3), p.r.p99.toFixed(3), x(m.p99, p.r.p99)));
     // CPU per request under load: what each proxy costs, beside what the upstream itself costs.
-    for (const p of peers) out.push(row(`proxy CPU/request (us) vs ${p.name}`, m.proxyCpuUs.toFixed(1), p.r.proxyCpuUs.toFixed(1), x(m.proxyCpuUs, p.r.proxyCpuUs)));
+    for (const p of peers)
+      out.push(row(`proxy CPU/request (us) vs ${p.name}`, m.proxyCpuUs.toFixed(1), p.r.proxyCpuUs.toFixed(1), x(m.proxyCpuUs, p.r.proxyCpuUs)));
     out.push(row("proxy CPU/request (us) vs upstream's", m.proxyCpuUs.toFixed(1), d.upstreamCpuUs.toFixed(1), x(m.proxyCpuUs, d.upstreamCpuUs)));
     out.push(row('  upstream CPU/req (us) via moat vs direct', m.upstreamCpuUs.toFixed(1), d.upstreamCpuUs.toFixed(1), x(m.upstreamCpuUs, d.upstreamCpuUs)));
-    for (const p of peers) out.push(row(`  ${p.name} CPU/request (us) vs upstream's`, p.r.proxyCpuUs.toFixed(1), d.upstreamCpuUs.toFixed(1), x(p.r.proxyCpuUs, d.upstreamCpuUs)));
+    for (const p of peers)
+      out.push(row(`  ${p.name} CPU/request (us) vs upstream's`, p.r.proxyCpuUs.toFixed(1), d.upstreamCpuUs.toFixed(1), x(p.r.proxyCpuUs, d.upstreamCpuUs)));
     const d1 = single.get('direct')!;
     const m1 = single.get('moat')!;
     out.push(row('GET /small, 1 conn: p50 (ms) vs direct', m1.p50.toFixed(3), d1.p50.toFixed(3), us(m1.p50, d1.p50)));
@@ -320,7 +326,8 @@ export async function benchProxy(seconds: number): Promise<string[]> {
     for (const target of targets) await ttfb(`${target.url}/sse`, target.headers, 20); // warm-up
     for (const target of targets) t[target.name] = await ttfb(`${target.url}/sse`, target.headers, n);
     out.push(row(`SSE first byte p50 (ms, n=${n}) vs direct`, t['moat']!.p50.toFixed(3), t['direct']!.p50.toFixed(3), us(t['moat']!.p50, t['direct']!.p50)));
-    for (const name of ['nginx', 'caddy']) if (t[name]) out.push(row(`SSE first byte p50 (ms) vs ${name}`, t['moat']!.p50.toFixed(3), t[name].p50.toFixed(3), us(t['moat']!.p50, t[name].p50)));
+    for (const name of ['nginx', 'caddy'])
+      if (t[name]) out.push(row(`SSE first byte p50 (ms) vs ${name}`, t['moat']!.p50.toFixed(3), t[name].p50.toFixed(3), us(t['moat']!.p50, t[name].p50)));
     out.push(row('SSE first byte p99 (ms) vs direct', t['moat']!.p99.toFixed(3), t['direct']!.p99.toFixed(3), us(t['moat']!.p99, t['direct']!.p99)));
 
     const f: Record<string, { p50: number; p99: number; incomplete: number }> = {};
@@ -329,9 +336,15 @@ export async function benchProxy(seconds: number): Promise<string[]> {
     for (const [name, r] of Object.entries(f)) if (r.incomplete > 0) out.push(`!! ${name}: ${r.incomplete} of ${n} chat streams ended before their last token`);
     out.push(row(`chat first token p50 (ms, n=${n}) vs direct`, f['moat']!.p50.toFixed(3), f['direct']!.p50.toFixed(3), us(f['moat']!.p50, f['direct']!.p50)));
     out.push(row('  chat first token p99 (ms) vs direct', f['moat']!.p99.toFixed(3), f['direct']!.p99.toFixed(3), us(f['moat']!.p99, f['direct']!.p99)));
-    for (const name of ['nginx', 'caddy']) if (f[name]) out.push(row(`  chat first token p50 (ms) vs ${name}`, f['moat']!.p50.toFixed(3), f[name].p50.toFixed(3), us(f['moat']!.p50, f[name].p50)));
+    for (const name of ['nginx', 'caddy'])
+      if (f[name]) out.push(row(`  chat first token p50 (ms) vs ${name}`, f['moat']!.p50.toFixed(3), f[name].p50.toFixed(3), us(f['moat']!.p50, f[name].p50)));
     if (!nginx) out.push('(nginx not installed, nginx rows skipped; apt-get install nginx-light for the comparison)');
-    if (!caddy) out.push(caddyFailed ? `(caddy did not start (try: caddy run --config <Caddyfile> by hand), caddy rows skipped)` : '(caddy not installed, caddy rows skipped; apt-get install caddy for the comparison)');
+    if (!caddy)
+      out.push(
+        caddyFailed
+          ? `(caddy did not start (try: caddy run --config <Caddyfile> by hand), caddy rows skipped)`
+          : '(caddy not installed, caddy rows skipped; apt-get install caddy for the comparison)',
+      );
   } finally {
     await caddy?.stop();
     await nginx?.stop();

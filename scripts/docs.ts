@@ -14,7 +14,8 @@ import { createGateway } from '../src/gateway.js';
 export const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
 
 function typeOf(schema: Record<string, unknown>): string {
-  if (Array.isArray(schema['anyOf'])) return (schema['anyOf'] as Array<Record<string, unknown>>).map((s) => (s['const'] !== undefined ? JSON.stringify(s['const']) : typeOf(s))).join(' \\| ');
+  if (Array.isArray(schema['anyOf']))
+    return (schema['anyOf'] as Array<Record<string, unknown>>).map((s) => (s['const'] !== undefined ? JSON.stringify(s['const']) : typeOf(s))).join(' \\| ');
   if (schema['type'] === 'array') return `${typeOf((schema['items'] as Record<string, unknown>) ?? {})}[]`;
   return String(schema['type'] ?? 'any');
 }
@@ -48,14 +49,16 @@ export function renderConfigurationMd(): string {
     '',
   ];
   const header = ['| key | type | default | env | flag | description | turning it off or widening it |', '|---|---|---|---|---|---|---|'];
-  const groups = new Map<string, typeof KNOBS[number][]>();
+  const groups = new Map<string, (typeof KNOBS)[number][]>();
   for (const k of KNOBS) {
     if (k.path === '$schema') continue;
     const top = k.segments.length > 1 ? (k.segments[0] as string) : '';
     groups.set(top, [...(groups.get(top) ?? []), k]);
   }
   for (const [top, knobs] of groups) {
-    const desc = top ? ((ConfigSchema.properties as Record<string, { description?: string }>)[top]?.description ?? '') : 'Bind, names, origins, drain and logging.';
+    const desc = top
+      ? ((ConfigSchema.properties as Record<string, { description?: string }>)[top]?.description ?? '')
+      : 'Bind, names, origins, drain and logging.';
     out.push(top ? `## \`${top}\`` : '## Top level', '', desc, '', ...header);
     for (const k of knobs) {
       const s = k.schema;
@@ -70,7 +73,11 @@ export function renderConfigurationMd(): string {
 }
 
 export function renderConfigSchema(): string {
-  const schema = { $schema: 'https://json-schema.org/draft/2020-12/schema', $id: 'https://moat.invalid/config.schema.json', ...JSON.parse(JSON.stringify(ConfigSchema)) };
+  const schema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://moat.invalid/config.schema.json',
+    ...JSON.parse(JSON.stringify(ConfigSchema)),
+  };
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
 

@@ -28,7 +28,10 @@ function mtime(path) {
 
 if (mtime(MAIN) < Math.max(...INPUTS.map((p) => newest(join(ROOT, p))))) {
   process.stderr.write('moat: building dist/ (sources changed since the last build)\n');
-  for (const args of [[join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], [join(ROOT, 'scripts', 'compile-validators.mjs')]]) {
+  for (const args of [
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    [join(ROOT, 'scripts', 'compile-validators.mjs')],
+  ]) {
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }

@@ -12,7 +12,11 @@ import { build } from 'esbuild';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const target = join(dist, 'vendor', 'typebox.js');
-const ENTRY = ["export * from '@sinclair/typebox';", "export { Value } from '@sinclair/typebox/value';", "export { TypeCompiler, TypeCheck } from '@sinclair/typebox/compiler';"].join('\n');
+const ENTRY = [
+  "export * from '@sinclair/typebox';",
+  "export { Value } from '@sinclair/typebox/value';",
+  "export { TypeCompiler, TypeCheck } from '@sinclair/typebox/compiler';",
+].join('\n');
 
 await build({
   stdin: { contents: ENTRY, resolveDir: dirname(dist), loader: 'js', sourcefile: 'typebox-entry.js' },

@@ -7,7 +7,13 @@ import { createGateway } from '../../dist/gateway.js';
 const [dataDir, mode] = process.argv.slice(2);
 const noop = { record() {}, hasCapacity: () => true };
 const gw = createGateway({
-  values: { dataDir, port: 0, logLevel: 'error', rateLimit: { general: { perMinute: 1_000_000_000 } }, audit: { maxQueue: 1_000_000, keyFile: process.env.MOAT_AUDIT_KEY_FILE } },
+  values: {
+    dataDir,
+    port: 0,
+    logLevel: 'error',
+    rateLimit: { general: { perMinute: 1_000_000_000 } },
+    audit: { maxQueue: 1_000_000, keyFile: process.env.MOAT_AUDIT_KEY_FILE },
+  },
   ...(mode === '--without-audit' ? { unsafeAuditSinkForBenchmarks: noop } : {}),
 });
 await gw.start();

@@ -37,7 +37,9 @@ const server = http.createServer((req, res) => {
           res.end('data: [DONE]\n\n');
           return;
         }
-        res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'bench', choices: [{ index: 0, delta: { content: TOKENS[i++] }, finish_reason: null }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'bench', choices: [{ index: 0, delta: { content: TOKENS[i++] }, finish_reason: null }] })}\n\n`,
+        );
         timer = setTimeout(send, 1);
       };
       let timer = null;

@@ -119,11 +119,13 @@ function Shell({ me, onEnded }: { me: Me; onEnded: (message: string) => void }) 
       </div>
     </header>
     <main id="main" tabindex="-1" ref=${main}>
-      ${current
-        ? viewOf(current.view, route.id)
-        : views.length === 0
-          ? html`<h1>Nothing to show</h1><p>This session's scopes (${me.scopes.join(', ')}) reach no page of the console.</p>`
-          : html`<h1>Not found</h1><p>There is no such page in the console, or this session may not see it. <a href=${href('')} onClick=${follow}>Start page</a></p>`}
+      ${
+        current
+          ? viewOf(current.view, route.id)
+          : views.length === 0
+            ? html`<h1>Nothing to show</h1><p>This session's scopes (${me.scopes.join(', ')}) reach no page of the console.</p>`
+            : html`<h1>Not found</h1><p>There is no such page in the console, or this session may not see it. <a href=${href('')} onClick=${follow}>Start page</a></p>`
+      }
     </main>
   </${AppContext.Provider}>`;
 }

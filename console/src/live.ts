@@ -13,10 +13,29 @@ type Listener = (e: LiveEvent) => void;
 
 /** EventSource has no wildcard: every type the gateway publishes that a view uses is listed. */
 const TYPES = [
-  'job.queued', 'job.dispatched', 'job.running', 'job.retrying', 'job.progress', 'job.succeeded', 'job.failed', 'job.canceled',
-  'task.created', 'task.updated', 'task.deleted', 'task.commented', 'task.reviewed', 'task.job_submitted',
-  'service.state', 'service.failed', 'service.registered', 'service.updated', 'service.deleted', 'service.orphan_stopped', 'service.pull',
-  'schedule.fired', 'pairing.redeemed',
+  'job.queued',
+  'job.dispatched',
+  'job.running',
+  'job.retrying',
+  'job.progress',
+  'job.succeeded',
+  'job.failed',
+  'job.canceled',
+  'task.created',
+  'task.updated',
+  'task.deleted',
+  'task.commented',
+  'task.reviewed',
+  'task.job_submitted',
+  'service.state',
+  'service.failed',
+  'service.registered',
+  'service.updated',
+  'service.deleted',
+  'service.orphan_stopped',
+  'service.pull',
+  'schedule.fired',
+  'pairing.redeemed',
 ];
 
 export class Live {

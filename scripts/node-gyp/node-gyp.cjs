@@ -25,7 +25,8 @@ const env = process.env;
 function realNodeGyp() {
   const candidates = [];
   const self = realpathSync(__filename);
-  if (env.npm_config_node_gyp && existsSync(env.npm_config_node_gyp) && realpathSync(env.npm_config_node_gyp) !== self) candidates.push(env.npm_config_node_gyp);
+  if (env.npm_config_node_gyp && existsSync(env.npm_config_node_gyp) && realpathSync(env.npm_config_node_gyp) !== self)
+    candidates.push(env.npm_config_node_gyp);
   if (env.npm_execpath) candidates.push(join(dirname(env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   candidates.push(join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   for (const c of candidates) if (existsSync(c)) return c;
@@ -56,7 +57,9 @@ function headersVersion(dir) {
 }
 
 /** Where an installation keeps its headers: its build prefix, the prefix of this node, the usual ones. */
-const PREFIXES = [...new Set([process.config.variables.node_prefix, dirname(dirname(process.execPath)), '/usr', '/usr/local'].filter((p) => typeof p === 'string' && p !== ''))];
+const PREFIXES = [
+  ...new Set([process.config.variables.node_prefix, dirname(dirname(process.execPath)), '/usr', '/usr/local'].filter((p) => typeof p === 'string' && p !== '')),
+];
 
 /** The installation's own headers for `version`, if present. */
 function localNodeDir(version) {
@@ -101,7 +104,9 @@ let willDownload = false;
 if (building) {
   const missing = missingTools();
   if (missing.length > 0) {
-    fail(`better-sqlite3 has no prebuilt binary for this machine and must be compiled, but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (${INSTALL_HINT}); then run npm install again`);
+    fail(
+      `better-sqlite3 has no prebuilt binary for this machine and must be compiled, but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (${INSTALL_HINT}); then run npm install again`,
+    );
   }
   if (!explicit) {
     const dir = localNodeDir(version);
@@ -122,7 +127,10 @@ child.on('exit', (code, signal) => {
     process.exit(code ?? (signal ? 1 : 0));
   }
   // Headers had to come from the network: when that is what failed, say it in one line.
-  const netError = /(fetch failed|bad port|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|self[- ]signed|certificate|\d{3} response downloading|problem while downloading)/.exec(output);
+  const netError =
+    /(fetch failed|bad port|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|self[- ]signed|certificate|\d{3} response downloading|problem while downloading)/.exec(
+      output,
+    );
   if (netError && /download|tarball|headers|request to/i.test(output)) {
     fail(
       `Node's headers for v${version} are not installed here (looked in ${PREFIXES.map((p) => join(p, 'include', 'node')).join(', ')}) and could not be downloaded (${netError[1]}): install them (Debian/Ubuntu: they come with the nodejs package from the distribution; official Node tarballs and nvm ship include/node), or set npm_config_nodedir=<a Node install with include/node>, or npm_config_tarball=<node-v${version}-headers.tar.gz>; then run npm install again`,

@@ -3,7 +3,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Actor } from './actor.js';
 
 /** An entry as the log holds it; the members beyond these are listed in docs/audit.md ("What is in it"). */
-export const AuditEntryView = Type.Object({ seq: Type.Integer(), ts: Type.String(), prev: Type.String(), type: Type.String(), outcome: Type.String() }, { additionalProperties: true });
+export const AuditEntryView = Type.Object(
+  { seq: Type.Integer(), ts: Type.String(), prev: Type.String(), type: Type.String(), outcome: Type.String() },
+  { additionalProperties: true },
+);
 /** The members an entry has where they apply (carried by additionalProperties above). */
 export type AuditEntryView = Static<typeof AuditEntryView> & {
   actor?: Actor;
@@ -24,7 +27,10 @@ export const AuditPage = Type.Object({ entries: Type.Array(AuditEntryView), next
 export type AuditPage = Omit<Static<typeof AuditPage>, 'entries'> & { entries: AuditEntryView[] };
 
 const Link = Type.Object({ seq: Type.Integer(), hash: Type.String() });
-export const AuditHead = Type.Object({ ...Link.properties, security: Type.Optional(Type.Object(Link.properties, { description: 'The head of the security chain (security/)' })) });
+export const AuditHead = Type.Object({
+  ...Link.properties,
+  security: Type.Optional(Type.Object(Link.properties, { description: 'The head of the security chain (security/)' })),
+});
 export type AuditHead = Static<typeof AuditHead>;
 const Place = Type.Object({ file: Type.String(), line: Type.Integer() });
 

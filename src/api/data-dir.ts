@@ -46,7 +46,13 @@ export const DATA_DIR = {
   securityAuditDir: { rel: `audit/${AUDIT_SECURITY}`, kind: 'dir', mode: 0o700, secret: false, what: 'the security log' },
   securityAuditFile: { rel: `audit/${AUDIT_SECURITY}/${AUDIT_CURRENT}`, kind: 'file', mode: 0o600, secret: false, what: 'its live file (closed ones 0400)' },
   workspaces: { rel: 'workspaces', kind: 'dir', mode: 0o700, secret: false, what: 'per-run workspaces, one 0700 directory each' },
-  installId: { rel: 'install-id', kind: 'file', mode: 0o600, secret: false, what: "the install's id (not a secret): the moat.instance label of its containers" },
+  installId: {
+    rel: 'install-id',
+    kind: 'file',
+    mode: 0o600,
+    secret: false,
+    what: "the install's id (not a secret): the moat.instance label of its containers",
+  },
 } as const satisfies Record<string, DataDirEntry>;
 
 export type DataDirName = keyof typeof DATA_DIR;

@@ -6,7 +6,8 @@ const ErrorView = Type.Union([Type.Object({ code: Type.String(), message: Type.S
 export const JobView = Type.Object({
   id: Type.String(),
   access: Type.Union([Type.Literal('full'), Type.Literal('summary')], {
-    description: '`full`: the job is yours (or you hold admin or jobs:all). `summary`: another principal\'s job: no payload, result, error, callback, notify or run.',
+    description:
+      "`full`: the job is yours (or you hold admin or jobs:all). `summary`: another principal's job: no payload, result, error, callback, notify or run.",
   }),
   service: Type.String(),
   state: Type.String(),
@@ -22,7 +23,14 @@ export const JobView = Type.Object({
     Type.Union([
       Type.Object({
         host: Type.String(),
-        attempts: Type.Array(Type.Object({ attempt: Type.Integer(), at: Type.String(), status: Type.Union([Type.Integer(), Type.Null()]), error: Type.Union([Type.String(), Type.Null()]) })),
+        attempts: Type.Array(
+          Type.Object({
+            attempt: Type.Integer(),
+            at: Type.String(),
+            status: Type.Union([Type.Integer(), Type.Null()]),
+            error: Type.Union([Type.String(), Type.Null()]),
+          }),
+        ),
       }),
       Type.Null(),
     ]),

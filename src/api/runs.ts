@@ -38,7 +38,7 @@ export type ToolResult = Static<typeof ToolResult>;
 
 export const WorkspacePolicy = Type.Object({
   mode: Type.Union([Type.Literal('per-run'), Type.Literal('client-scope')], {
-    description: '`per-run`: every run gets a workspace of its own; `client-scope`: a client may choose a root under the operator\'s base.',
+    description: "`per-run`: every run gets a workspace of its own; `client-scope`: a client may choose a root under the operator's base.",
   }),
   mounts: Type.Array(Type.Object({ name: Type.String(), readOnly: Type.Boolean() })),
 });

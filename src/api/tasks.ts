@@ -33,12 +33,22 @@ export type TaskList = Static<typeof TaskList>;
 export const TaskLinks = Type.Object({ approve: Type.String(), reject: Type.String(), expiresAt: Type.String() });
 export type TaskLinks = Static<typeof TaskLinks>;
 
-export const TaskEvent = Type.Object({ seq: Type.Integer(), type: Type.String(), at: Type.String(), actor: Type.Union([Who, Type.Null()]), detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]), text: Type.Optional(Type.String()) });
+export const TaskEvent = Type.Object({
+  seq: Type.Integer(),
+  type: Type.String(),
+  at: Type.String(),
+  actor: Type.Union([Who, Type.Null()]),
+  detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  text: Type.Optional(Type.String()),
+});
 export type TaskEvent = Static<typeof TaskEvent>;
 
 export const TaskEvents = Type.Object({ events: Type.Array(TaskEvent) });
 export type TaskEvents = Static<typeof TaskEvents>;
 
 /** What a signed action link did. */
-export const LinkActed = Type.Object({ action: Type.String(), task: Type.Object({ id: Type.String(), state: Type.String(), job: Type.Union([Type.String(), Type.Null()]) }) });
+export const LinkActed = Type.Object({
+  action: Type.String(),
+  task: Type.Object({ id: Type.String(), state: Type.String(), job: Type.Union([Type.String(), Type.Null()]) }),
+});
 export type LinkActed = Static<typeof LinkActed>;

@@ -41,7 +41,14 @@ export interface AnchorPoint {
 }
 
 function signedText(a: Omit<HeadAnchor, 'sig'>): string {
-  return JSON.stringify({ v: a.v, ts: a.ts, dataDir: a.dataDir, key: a.key, main: { seq: a.main.seq, hash: a.main.hash }, security: { seq: a.security.seq, hash: a.security.hash } });
+  return JSON.stringify({
+    v: a.v,
+    ts: a.ts,
+    dataDir: a.dataDir,
+    key: a.key,
+    main: { seq: a.main.seq, hash: a.main.hash },
+    security: { seq: a.security.seq, hash: a.security.hash },
+  });
 }
 
 export function makeAnchor(key: ChainKey, dataDir: string, main: HeadRef, security: HeadRef, now: number): HeadAnchor {

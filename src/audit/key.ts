@@ -4,7 +4,19 @@
  * it come the chain's HMAC key and the Ed25519 key that signs head anchors. Reads and creates the
  * key file only; never logs or returns the key.
  */
-import { createHmac, createPrivateKey, createPublicKey, createSecretKey, hash, hkdfSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  hash,
+  hkdfSync,
+  randomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -73,7 +85,10 @@ export function isInside(dir: string, path: string): boolean {
  */
 export function refuseInsideDataDir(path: string, dataDir: string, knob: string): void {
   if (isInside(dataDir, path)) {
-    throw new GatewayError('config_invalid', `${knob} ${path} is inside the data dir ${dataDir}: whoever can write the data dir could re-chain the audit log; put it elsewhere (docs/deployment.md)`);
+    throw new GatewayError(
+      'config_invalid',
+      `${knob} ${path} is inside the data dir ${dataDir}: whoever can write the data dir could re-chain the audit log; put it elsewhere (docs/deployment.md)`,
+    );
   }
 }
 
@@ -134,10 +149,16 @@ export function loadChainKey(path: string): ChainKey | null {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    throw new GatewayError('config_invalid', `cannot read the audit chain key ${path} (${code ?? 'error'}): the gateway's user must be able to read it (audit.keyFile)`);
+    throw new GatewayError(
+      'config_invalid',
+      `cannot read the audit chain key ${path} (${code ?? 'error'}): the gateway's user must be able to read it (audit.keyFile)`,
+    );
   }
   if (!KEY_TEXT.test(text)) {
-    throw new GatewayError('config_invalid', `${path} is not an audit chain key (32 bytes in base64): restore it from a backup; a new key cannot check what the old one keyed (docs/audit.md)`);
+    throw new GatewayError(
+      'config_invalid',
+      `${path} is not an audit chain key (32 bytes in base64): restore it from a backup; a new key cannot check what the old one keyed (docs/audit.md)`,
+    );
   }
   return new ChainKey(Buffer.from(text, 'base64'));
 }
@@ -169,7 +190,10 @@ export function loadOrCreateChainKey(path: string): { key: ChainKey; created: bo
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new GatewayError('config_invalid', `cannot create the audit chain key ${path} (${code}): make ${dir} writable by the gateway's user for its first start, or set audit.keyFile (--audit-key-file, MOAT_AUDIT_KEY_FILE) to a place outside the data dir`);
+    throw new GatewayError(
+      'config_invalid',
+      `cannot create the audit chain key ${path} (${code}): make ${dir} writable by the gateway's user for its first start, or set audit.keyFile (--audit-key-file, MOAT_AUDIT_KEY_FILE) to a place outside the data dir`,
+    );
   }
   const key = loadChainKey(path);
   if (!key) throw new GatewayError('config_invalid', `the audit chain key ${path} disappeared while it was created`);

@@ -87,7 +87,11 @@ export async function verifyRecord(input: VerifyRecordInput): Promise<RecordVeri
   });
   const out: RecordVerifyResult = { ...main, security, keyFile: input.keyFile, anchorFile: input.anchorFile, publicKey: input.key?.publicKey ?? null };
   if (read.malformed.length > 0 && out.ok) {
-    return { ...out, ok: false, broken: { file: input.anchorFile, line: read.malformed[0] as number, reason: 'not a head anchor: the anchor file was edited or corrupted' } };
+    return {
+      ...out,
+      ok: false,
+      broken: { file: input.anchorFile, line: read.malformed[0] as number, reason: 'not a head anchor: the anchor file was edited or corrupted' },
+    };
   }
   if (!security.ok && out.ok) {
     const b = security.broken;
@@ -116,7 +120,13 @@ export class AuditRecord implements AuditSink {
     this.security = new AuditLog({ ...common, dir: join(opts.dir, AUDIT_SECURITY), keep: opts.securityKeep });
     // Every main entry that is a security event (those of the writer itself included) goes to the security chain too.
     this.main = new AuditLog({ ...common, dir: opts.dir, keep: opts.keep, onAppend: (e, seq) => this.mirror(e, seq) });
-    this.refusals = new RefusalAggregator({ windowMs: opts.refusalWindowMs, maxKeys: opts.refusalMaxKeys, now: opts.now, write: (e) => this.record(e), canWrite: () => this.hasCapacity() });
+    this.refusals = new RefusalAggregator({
+      windowMs: opts.refusalWindowMs,
+      maxKeys: opts.refusalMaxKeys,
+      now: opts.now,
+      write: (e) => this.record(e),
+      canWrite: () => this.hasCapacity(),
+    });
   }
 
   private mirror(event: AuditEvent, seq: number): void {
@@ -129,7 +139,11 @@ export class AuditRecord implements AuditSink {
     await this.main.start();
     const { key, keyFile } = this.opts;
     if (this.opts.keyCreated) {
-      this.record({ type: 'audit.key_created', outcome: 'ok', detail: { key: key.id, file: keyFile, reason: 'no chain key was found: a new one was created; back it up (docs/deployment.md)' } });
+      this.record({
+        type: 'audit.key_created',
+        outcome: 'ok',
+        detail: { key: key.id, file: keyFile, reason: 'no chain key was found: a new one was created; back it up (docs/deployment.md)' },
+      });
       this.opts.log.warn({ keyFile }, 'created the audit chain key: back it up (losing it means the log can no longer be checked)');
     }
     await this.checkAnchors();
@@ -158,8 +172,10 @@ export class AuditRecord implements AuditSink {
       for (const chain of ['main', 'security'] as const) {
         const a = newest[chain];
         const h = found(chain);
-        if (a.seq > h.seq) problems.push(`the ${chain} log ends at seq ${h.seq} but the anchor of ${newest.ts} vouches for seq ${a.seq}: entries were cut while no gateway ran`);
-        else if (a.seq === h.seq && a.hash !== h.hash) problems.push(`the newest ${chain} entry (seq ${h.seq}) differs from the anchor of ${newest.ts}: it was edited while no gateway ran`);
+        if (a.seq > h.seq)
+          problems.push(`the ${chain} log ends at seq ${h.seq} but the anchor of ${newest.ts} vouches for seq ${a.seq}: entries were cut while no gateway ran`);
+        else if (a.seq === h.seq && a.hash !== h.hash)
+          problems.push(`the newest ${chain} entry (seq ${h.seq}) differs from the anchor of ${newest.ts}: it was edited while no gateway ran`);
       }
     }
     for (const reason of problems) {
@@ -235,7 +251,14 @@ export class AuditRecord implements AuditSink {
     const head = this.heads;
     // Recorded heads (queued included): any line in the files was recorded by now.
     const laterHead = async () => ({ main: this.main.head, security: this.security.head });
-    const r = await verifyRecord({ dataDir: this.opts.dataDir, key: this.opts.key, keyFile: this.opts.keyFile, anchorFile: this.opts.anchorFile, head, laterHead });
+    const r = await verifyRecord({
+      dataDir: this.opts.dataDir,
+      key: this.opts.key,
+      keyFile: this.opts.keyFile,
+      anchorFile: this.opts.anchorFile,
+      head,
+      laterHead,
+    });
     return { ...r, head: { ...head.main, security: head.security } };
   }
 

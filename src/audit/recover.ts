@@ -41,7 +41,15 @@ export async function recoverAuditDir(dir: string): Promise<Recovered> {
     const link = first === undefined ? undefined : parseLink(first);
     if (link) rotated.push({ name, ...link });
   }
-  const out: Recovered = { rotated, currentStart: null, currentBytes: 0, head: { seq: 0, hash: GENESIS }, headLine: undefined, cut: null, unreadableHead: false };
+  const out: Recovered = {
+    rotated,
+    currentStart: null,
+    currentBytes: 0,
+    head: { seq: 0, hash: GENESIS },
+    headLine: undefined,
+    cut: null,
+    unreadableHead: false,
+  };
 
   let last: string | undefined;
   let before: string[] = [];

@@ -69,7 +69,15 @@ export class RefusalAggregator {
       let w = this.overflow.get(okey);
       if (w === undefined) {
         const { type, outcome, status, code } = event;
-        w = { first: { type, outcome, status, code, client: '*', detail: event.detail }, from: now, last: now, count: 0, routes: [], lastRequestId: undefined, overflow: true };
+        w = {
+          first: { type, outcome, status, code, client: '*', detail: event.detail },
+          from: now,
+          last: now,
+          count: 0,
+          routes: [],
+          lastRequestId: undefined,
+          overflow: true,
+        };
         this.overflow.set(okey, w);
       }
       this.count(w, event, now);

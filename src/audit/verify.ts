@@ -104,7 +104,8 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
       let hash: string;
       if (keyed) {
         if (key === null) unchecked ??= { seq, hash: keyed.mac, file: name, line };
-        else if (!key.checkMac(keyed.covered, keyed.mac)) return bad(line, `entry seq ${seq} was edited (or keyed under another key): its mac does not verify under the chain key ${key.id}`);
+        else if (!key.checkMac(keyed.covered, keyed.mac))
+          return bad(line, `entry seq ${seq} was edited (or keyed under another key): its mac does not verify under the chain key ${key.id}`);
         hash = keyed.mac;
         result.keyed.keyedFrom ??= seq;
       } else {
@@ -124,7 +125,11 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
         const expect = last.seq + 1;
         if (e.prev !== last.hash) {
           if (seq === expect) {
-            broken = { file: last.file, line: last.line, reason: `entry seq ${last.seq} was edited: its link is not the prev recorded by the next entry (${name}:${line})` };
+            broken = {
+              file: last.file,
+              line: last.line,
+              reason: `entry seq ${last.seq} was edited: its link is not the prev recorded by the next entry (${name}:${line})`,
+            };
             return false;
           }
           if (seq > expect) {
@@ -157,7 +162,9 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     if (scan.partialBytes > 0) {
       if (name !== names[names.length - 1] || name !== AUDIT_CURRENT) return fail(name, scan.lines + 1, 'incomplete line inside the chain');
       result.partialTail = { file: name, line: scan.lines + 1, bytes: scan.partialBytes };
-      result.notes.push(`ignored an incomplete last line (${name}:${scan.lines + 1}, ${scan.partialBytes} bytes), left by an unclean stop or a write in progress`);
+      result.notes.push(
+        `ignored an incomplete last line (${name}:${scan.lines + 1}, ${scan.partialBytes} bytes), left by an unclean stop or a write in progress`,
+      );
     }
   }
   const endFile = names[names.length - 1] ?? AUDIT_CURRENT;
@@ -178,12 +185,24 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
       return fail(at?.file ?? firstFile, 1, `no file starts where the kept log starts (seq ${anchor.seq})${where}: a file was replaced`);
     }
     if (result.firstSeq < anchor.seq) result.notes.push(`files before seq ${anchor.seq} were due to be pruned and are still present`);
-    if (unchecked) return fail(unchecked.file, unchecked.line, `entries from seq ${unchecked.seq} on are keyed, but the chain key is not available (${keyName}): they cannot be checked`);
+    if (unchecked)
+      return fail(
+        unchecked.file,
+        unchecked.line,
+        `entries from seq ${unchecked.seq} on are keyed, but the chain key is not available (${keyName}): they cannot be checked`,
+      );
     if (key !== null && result.keyed.keyedFrom === null) {
-      return fail(last.file, last.line, `no entry is keyed although the chain key ${key.id} exists: the log was rewritten without macs, or no gateway with this key has served it yet (its next start keys it)`);
+      return fail(
+        last.file,
+        last.line,
+        `no entry is keyed although the chain key ${key.id} exists: the log was rewritten without macs, or no gateway with this key has served it yet (its next start keys it)`,
+      );
     }
     const u = result.keyed.unkeyed;
-    if (u) result.notes.push(`entries seq ${u.firstSeq}..${u.lastSeq} were written before the chain was keyed (plain SHA-256 links)${result.keyed.keyedFrom !== null ? `; the keyed entries from seq ${result.keyed.keyedFrom} on vouch for them` : ': anyone who can write the files could have re-chained them'}`);
+    if (u)
+      result.notes.push(
+        `entries seq ${u.firstSeq}..${u.lastSeq} were written before the chain was keyed (plain SHA-256 links)${result.keyed.keyedFrom !== null ? `; the keyed entries from seq ${result.keyed.keyedFrom} on vouch for them` : ': anyone who can write the files could have re-chained them'}`,
+      );
   }
 
   for (const a of opts.anchors ?? []) {
@@ -192,11 +211,19 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     result.anchors.checked++;
     result.anchors.newest = { seq: a.seq, ts: a.ts };
     if (last === undefined || a.seq > result.lastSeq) {
-      return fail(endFile, endLine, `the log ends at seq ${result.lastSeq} but the anchor of ${a.ts} (${a.where}) vouches for seq ${a.seq}: the tail was cut or the log replaced`);
+      return fail(
+        endFile,
+        endLine,
+        `the log ends at seq ${result.lastSeq} but the anchor of ${a.ts} (${a.where}) vouches for seq ${a.seq}: the tail was cut or the log replaced`,
+      );
     }
     const m = marks.get(a.seq);
     if (m === undefined || m.hash !== a.hash) {
-      return fail(m?.file ?? endFile, m?.line ?? endLine, `entry seq ${a.seq} differs from the anchor of ${a.ts} (${a.where}): the log was edited, cut and continued, or replaced`);
+      return fail(
+        m?.file ?? endFile,
+        m?.line ?? endLine,
+        `entry seq ${a.seq} differs from the anchor of ${a.ts} (${a.where}): the log was edited, cut and continued, or replaced`,
+      );
     }
   }
 
@@ -207,14 +234,24 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     const later = await opts.laterHead?.();
     const forged = later === undefined ? undefined : [...marks.values()].find((m) => m.seq > later.seq);
     if (later !== undefined && forged) {
-      return fail(forged.file, forged.line, `entry seq ${forged.seq} is newer than anything the running gateway has written (seq ${later.seq}): it was appended by someone else`);
+      return fail(
+        forged.file,
+        forged.line,
+        `entry seq ${forged.seq} is newer than anything the running gateway has written (seq ${later.seq}): it was appended by someone else`,
+      );
     }
     result.notes.push(`entries seq ${head.seq + 1}..${result.lastSeq} were written while the log was checked`);
   }
   if (head === undefined) {
     const newest = result.anchors.newest;
-    if (newest === null) result.notes.push('not compared with a running gateway and no head anchor vouches for the log: a cut or edited last entry cannot be seen in the files alone');
-    else if (newest.seq < result.lastSeq) result.notes.push(`not compared with a running gateway: entries after seq ${newest.seq} (the newest anchor, ${newest.ts}) are vouched for by their macs only`);
+    if (newest === null)
+      result.notes.push(
+        'not compared with a running gateway and no head anchor vouches for the log: a cut or edited last entry cannot be seen in the files alone',
+      );
+    else if (newest.seq < result.lastSeq)
+      result.notes.push(
+        `not compared with a running gateway: entries after seq ${newest.seq} (the newest anchor, ${newest.ts}) are vouched for by their macs only`,
+      );
   }
   return result;
 }

@@ -38,7 +38,10 @@ export interface AuditLogOptions {
 export type { ChainHead } from './chain.js';
 
 /** A queued line: bytes [start, end) of `buf` (a chunk shared with the lines recorded around it). */
-type Item = { kind: 'line'; buf: Buffer; start: number; end: number; seq: number; hash: string } | { kind: 'rotate'; closeAs: string } | { kind: 'prune'; names: string[] };
+type Item =
+  | { kind: 'line'; buf: Buffer; start: number; end: number; seq: number; hash: string }
+  | { kind: 'rotate'; closeAs: string }
+  | { kind: 'prune'; names: string[] };
 
 /** Bytes written per write() call at most (bounded memory for one batch). */
 const BATCH_BYTES = 4 << 20;
@@ -138,7 +141,13 @@ export class AuditLog implements AuditSink {
     this.state = 'open';
     if (r.cut || r.unreadableHead) {
       const detail = r.cut
-        ? { reason: 'partial last line after an unclean stop was cut', file: AUDIT_CURRENT, cutBytes: r.cut.bytes, cutSha256: r.cut.sha256, continuesAfterSeq: r.head.seq }
+        ? {
+            reason: 'partial last line after an unclean stop was cut',
+            file: AUDIT_CURRENT,
+            cutBytes: r.cut.bytes,
+            cutSha256: r.cut.sha256,
+            continuesAfterSeq: r.head.seq,
+          }
         : { reason: 'the newest line is not an audit entry; the chain continues from it as it is', continuesAfterSeq: r.head.seq };
       this.opts.log.warn(detail, 'audit log recovered');
       this.record({ type: 'audit.recovered', outcome: r.cut ? 'ok' : 'error', detail });
@@ -157,12 +166,31 @@ export class AuditLog implements AuditSink {
     const keyed = splitMac(headLine);
     if (keyed && key.checkMac(keyed.covered, keyed.mac)) return;
     if (!keyed) {
-      this.record({ type: 'audit.keyed', outcome: 'ok', detail: { key: key.id, reason: 'the log was not keyed: entries up to here carry plain SHA-256 links; every entry from here on carries an HMAC under the chain key', unkeyedThrough: headSeq } });
+      this.record({
+        type: 'audit.keyed',
+        outcome: 'ok',
+        detail: {
+          key: key.id,
+          reason: 'the log was not keyed: entries up to here carry plain SHA-256 links; every entry from here on carries an HMAC under the chain key',
+          unkeyedThrough: headSeq,
+        },
+      });
       this.opts.log.warn({ dir: this.opts.dir, unkeyedThrough: headSeq }, 'audit log keyed from here on (entries before were written unkeyed)');
       return;
     }
-    this.record({ type: 'audit.keyed', outcome: 'error', detail: { key: key.id, reason: 'the newest entry does not verify under this chain key: the key file was replaced, or the entry was edited while no gateway ran', continuesAfterSeq: headSeq } });
-    this.opts.log.error({ dir: this.opts.dir, seq: headSeq }, 'the newest audit entry does not verify under the chain key (a replaced key, or an edited entry); the chain continues from it and verify will name it');
+    this.record({
+      type: 'audit.keyed',
+      outcome: 'error',
+      detail: {
+        key: key.id,
+        reason: 'the newest entry does not verify under this chain key: the key file was replaced, or the entry was edited while no gateway ran',
+        continuesAfterSeq: headSeq,
+      },
+    });
+    this.opts.log.error(
+      { dir: this.opts.dir, seq: headSeq },
+      'the newest audit entry does not verify under the chain key (a replaced key, or an edited entry); the chain continues from it and verify will name it',
+    );
   }
 
   /** Forces what is written so far to the disk (before an anchor vouches for it). */

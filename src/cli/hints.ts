@@ -27,7 +27,8 @@ export function curlCommand(gatewayUrl: string, path: string, opts: CurlOptions 
   const cert = opts.dataDir === undefined ? undefined : dataDirPaths(opts.dataDir).tlsCert;
   if (gatewayUrl.startsWith('https:') && cert !== undefined && existsSync(cert)) parts.push('--cacert', shellQuote(cert));
   if (opts.method && opts.method !== 'GET') parts.push('-X', opts.method);
-  for (const [name, value] of Object.entries(opts.headers ?? {})) parts.push('-H', value.includes('$') ? `"${name}: ${value}"` : shellQuote(`${name}: ${value}`));
+  for (const [name, value] of Object.entries(opts.headers ?? {}))
+    parts.push('-H', value.includes('$') ? `"${name}: ${value}"` : shellQuote(`${name}: ${value}`));
   if (opts.json !== undefined) parts.push('-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify(opts.json)));
   parts.push(shellQuote(`${gatewayUrl.replace(/\/$/, '')}${path}`));
   return parts.join(' ');

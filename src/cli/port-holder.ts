@@ -5,7 +5,7 @@
  * it cannot see (another user's process) it does not guess.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { basename, dirname, } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { DATA_DIR, dataDirPaths, type GatewayFile } from '../api/data-dir.js';
 
 export interface PortHolder {

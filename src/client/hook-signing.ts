@@ -16,15 +16,38 @@ const hmacHex = (secret: string, ...parts: Array<string | Buffer>) => {
 export function sampleBody(scheme: HookScheme, nowSeconds: number): { body: string; contentType: string } {
   switch (scheme) {
     case 'slack':
-      return { body: `token=moat-test&team_id=T0000&command=%2Fmoat&text=hook+test&user_name=moat&trigger_id=${nowSeconds}`, contentType: 'application/x-www-form-urlencoded' };
+      return {
+        body: `token=moat-test&team_id=T0000&command=%2Fmoat&text=hook+test&user_name=moat&trigger_id=${nowSeconds}`,
+        contentType: 'application/x-www-form-urlencoded',
+      };
     case 'github':
-      return { body: JSON.stringify({ zen: 'moat hook test', ref: 'refs/heads/main', repository: { full_name: 'moat/test' }, sender: { login: 'moat' } }), contentType: 'application/json' };
+      return {
+        body: JSON.stringify({ zen: 'moat hook test', ref: 'refs/heads/main', repository: { full_name: 'moat/test' }, sender: { login: 'moat' } }),
+        contentType: 'application/json',
+      };
     case 'whatsapp':
-      return { body: JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '0', changes: [{ field: 'messages', value: { messages: [{ from: '0', text: { body: 'moat hook test' } }] } }] }] }), contentType: 'application/json' };
+      return {
+        body: JSON.stringify({
+          object: 'whatsapp_business_account',
+          entry: [{ id: '0', changes: [{ field: 'messages', value: { messages: [{ from: '0', text: { body: 'moat hook test' } }] } }] }],
+        }),
+        contentType: 'application/json',
+      };
     case 'nextcloud-talk':
-      return { body: JSON.stringify({ type: 'Create', actor: { type: 'Person', id: 'users/moat', name: 'moat' }, object: { type: 'Note', name: 'message', content: 'moat hook test' }, target: { type: 'Collection', id: 'test', name: 'test' } }), contentType: 'application/json' };
+      return {
+        body: JSON.stringify({
+          type: 'Create',
+          actor: { type: 'Person', id: 'users/moat', name: 'moat' },
+          object: { type: 'Note', name: 'message', content: 'moat hook test' },
+          target: { type: 'Collection', id: 'test', name: 'test' },
+        }),
+        contentType: 'application/json',
+      };
     case 'stripe':
-      return { body: JSON.stringify({ id: `evt_moattest${randomBytes(8).toString('hex')}`, object: 'event', type: 'moat.test', created: nowSeconds }), contentType: 'application/json' };
+      return {
+        body: JSON.stringify({ id: `evt_moattest${randomBytes(8).toString('hex')}`, object: 'event', type: 'moat.test', created: nowSeconds }),
+        contentType: 'application/json',
+      };
     default:
       return { body: JSON.stringify({ event: 'moat.hook.test', at: new Date(nowSeconds * 1000).toISOString() }), contentType: 'application/json' };
   }
@@ -39,10 +62,18 @@ export function signDelivery(scheme: HookScheme, secret: string, body: string | 
       return { 'x-hub-signature-256': `sha256=${hmacHex(secret, body)}`, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
     case 'nextcloud-talk': {
       const random = randomBytes(32).toString('hex');
-      return { 'x-nextcloud-talk-random': random, 'x-nextcloud-talk-signature': hmacHex(secret, random, body), ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
+      return {
+        'x-nextcloud-talk-random': random,
+        'x-nextcloud-talk-signature': hmacHex(secret, random, body),
+        ...(deliveryId ? { 'idempotency-key': deliveryId } : {}),
+      };
     }
     case 'slack':
-      return { 'x-slack-request-timestamp': String(nowSeconds), 'x-slack-signature': `v0=${hmacHex(secret, `v0:${nowSeconds}:`, body)}`, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
+      return {
+        'x-slack-request-timestamp': String(nowSeconds),
+        'x-slack-signature': `v0=${hmacHex(secret, `v0:${nowSeconds}:`, body)}`,
+        ...(deliveryId ? { 'idempotency-key': deliveryId } : {}),
+      };
     case 'stripe':
       return { 'stripe-signature': `t=${nowSeconds},v1=${hmacHex(secret, `${nowSeconds}.`, body)}` };
     case 'moat':
@@ -50,7 +81,11 @@ export function signDelivery(scheme: HookScheme, secret: string, body: string | 
     case 'secret':
       return { 'x-webhook-secret': secret, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
     case 'timestamped-hmac':
-      return { 'x-webhook-timestamp': String(nowSeconds), 'x-webhook-signature': hmacHex(secret, `${nowSeconds}.`, body), ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
+      return {
+        'x-webhook-timestamp': String(nowSeconds),
+        'x-webhook-signature': hmacHex(secret, `${nowSeconds}.`, body),
+        ...(deliveryId ? { 'idempotency-key': deliveryId } : {}),
+      };
     case 'standard-webhooks': {
       const id = deliveryId ?? `msg_${randomBytes(12).toString('hex')}`;
       const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');

@@ -109,12 +109,14 @@ export class MoatClient {
     const dataDir = (this.dataDir = resolveDataDir(opts.dataDir));
     const file = readGatewayFile(dataDir);
     const url = opts.gateway ?? file?.url;
-    if (!url) throw new ClientError('gateway_not_found', 0, `no running gateway found in ${dataDir} (no gateway.json); start one with moat serve or pass --gateway`);
+    if (!url)
+      throw new ClientError('gateway_not_found', 0, `no running gateway found in ${dataDir} (no gateway.json); start one with moat serve or pass --gateway`);
     this.url = url.replace(/\/$/, '');
     this.token = opts.token ?? readToken(dataDir);
     if (this.url.startsWith('https:')) {
-      const fp = opts.fingerprint ?? (file?.url === url ? file.tlsFingerprint ?? undefined : undefined);
-      if (!fp) throw new ClientError('tls_fingerprint_unknown', 0, `no certificate fingerprint known for ${this.url}; pass --fingerprint (moat serve prints it)`);
+      const fp = opts.fingerprint ?? (file?.url === url ? (file.tlsFingerprint ?? undefined) : undefined);
+      if (!fp)
+        throw new ClientError('tls_fingerprint_unknown', 0, `no certificate fingerprint known for ${this.url}; pass --fingerprint (moat serve prints it)`);
       this.fingerprint = fp;
     }
   }
@@ -172,7 +174,11 @@ export class MoatClient {
    * Follows a Server-Sent Events stream, calling `onEvent` per event until `onEvent` returns true,
    * the stream ends, or `signal` aborts. Returns the id of the last event seen.
    */
-  async events(path: string, onEvent: (e: { id: string | null; event: string; data: unknown }) => boolean | undefined, opts: { lastEventId?: string; signal?: AbortSignal; onOpen?: () => void } = {}): Promise<string | null> {
+  async events(
+    path: string,
+    onEvent: (e: { id: string | null; event: string; data: unknown }) => boolean | undefined,
+    opts: { lastEventId?: string; signal?: AbortSignal; onOpen?: () => void } = {},
+  ): Promise<string | null> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;

@@ -56,7 +56,10 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
     // An operator's certificate is given to be served: it turns TLS on, and contradicts --no-tls.
     const certGiven = config.tls.cert !== undefined || config.tls.key !== undefined;
     if (certGiven && tlsAsked === false) {
-      throw new GatewayError('config_invalid', 'refusing to boot: --tls-cert/--tls-key (tls.cert, tls.key) are given but TLS is turned off (--no-tls, MOAT_TLS=0); drop one of them');
+      throw new GatewayError(
+        'config_invalid',
+        'refusing to boot: --tls-cert/--tls-key (tls.cert, tls.key) are given but TLS is turned off (--no-tls, MOAT_TLS=0); drop one of them',
+      );
     }
     return { host, bindClass, tls: tlsAsked === true || certGiven, auth: authOn, warnings };
   }
@@ -68,11 +71,17 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
     throw new GatewayError('config_unsafe', `refusing to boot: TLS cannot be turned off on ${where}; drop --no-tls (MOAT_TLS=0) or bind 127.0.0.1`);
   }
   if (bindClass === 'all' && !config.expose) {
-    throw new GatewayError('config_unsafe', `refusing to boot: binding ${where} needs --expose (MOAT_EXPOSE=1); or bind one address (e.g. a LAN or Tailscale IP)`);
+    throw new GatewayError(
+      'config_unsafe',
+      `refusing to boot: binding ${where} needs --expose (MOAT_EXPOSE=1); or bind one address (e.g. a LAN or Tailscale IP)`,
+    );
   }
   // Reconnaissance: request counts, route and service names are for the operator, not the network.
   if (config.metrics.public) {
-    throw new GatewayError('config_unsafe', `refusing to boot: metrics.public (GET /metrics without a token) is for loopback only, not ${where}; drop --metrics-public (MOAT_METRICS_PUBLIC=0) or give the scraper a token with scope metrics`);
+    throw new GatewayError(
+      'config_unsafe',
+      `refusing to boot: metrics.public (GET /metrics without a token) is for loopback only, not ${where}; drop --metrics-public (MOAT_METRICS_PUBLIC=0) or give the scraper a token with scope metrics`,
+    );
   }
   // Workspace isolation: client-chosen roots are for a single user on one machine, never a network.
   if (config.workspaces.allowClientScope) {
@@ -95,4 +104,5 @@ export function bootPosture(config: Readonly<Config>): BootPosture {
   return { host, bindClass, tls: true, auth: true, warnings };
 }
 
-const API_COMMANDS_WARNING = 'supervisor.allowApiCommands is on: any token with scope services can run any program as the moat user (remote code execution by design)';
+const API_COMMANDS_WARNING =
+  'supervisor.allowApiCommands is on: any token with scope services can run any program as the moat user (remote code execution by design)';

@@ -51,9 +51,13 @@ export function checkPatchKeys(patch: unknown, known: readonly string[]): void {
   const live = new Set<string>(LIVE_KEYS);
   const restart = Object.keys(patch).filter((k) => !live.has(k) && known.includes(k));
   if (restart.length > 0) {
-    throw new GatewayError('restart_required', `${restart.join(', ')} cannot change while the gateway runs; change the config file, environment or flags and restart`, {
-      extra: { keys: restart },
-    });
+    throw new GatewayError(
+      'restart_required',
+      `${restart.join(', ')} cannot change while the gateway runs; change the config file, environment or flags and restart`,
+      {
+        extra: { keys: restart },
+      },
+    );
   }
 }
 

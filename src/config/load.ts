@@ -73,7 +73,8 @@ export function loadConfig(input: ConfigInput): LoadedConfig {
     for (const path of leafPaths(layer)) sources.set(path, source);
   }
   if (Array.isArray(merged['services'])) {
-    for (const s of merged['services'] as Obj[]) if (!sources.has(`services.${String(s['name'])}`)) sources.set(`services.${String(s['name'])}`, sources.get('services') ?? 'default');
+    for (const s of merged['services'] as Obj[])
+      if (!sources.has(`services.${String(s['name'])}`)) sources.set(`services.${String(s['name'])}`, sources.get('services') ?? 'default');
   }
   assertValid(merged, 'configuration', true);
   const config = merged as Config;
@@ -90,7 +91,9 @@ export function loadConfig(input: ConfigInput): LoadedConfig {
 function overlayRuntime(merged: Obj, layer: Obj, sources: Map<string, ConfigSource>, warnings: string[], shadowedServices: string[]): Obj {
   const shadowed = shadowedPaths(leafPaths(layer), (p) => sources.get(p));
   if (shadowed.length > 0) {
-    warnings.push(`live overrides (config.runtime.json, set with PATCH /api/v1/config) take precedence over ${shadowed.map((s) => `${s.path} (${s.source})`).join(', ')}; remove them there to go back to the configured values`);
+    warnings.push(
+      `live overrides (config.runtime.json, set with PATCH /api/v1/config) take precedence over ${shadowed.map((s) => `${s.path} (${s.source})`).join(', ')}; remove them there to go back to the configured values`,
+    );
   }
   if (!Array.isArray(layer['services'])) return layer;
   const operator = Array.isArray(merged['services']) ? (merged['services'] as Obj[]) : [];
@@ -99,7 +102,9 @@ function overlayRuntime(merged: Obj, layer: Obj, sources: Map<string, ConfigSour
   for (const name of overlay.runtime) sources.set(`services.${name}`, 'runtime');
   if (overlay.shadowed.length > 0) {
     shadowedServices.push(...overlay.shadowed);
-    warnings.push(`live overrides (config.runtime.json) declare the service(s) ${overlay.shadowed.join(', ')} differently from the config file; the config file's definition is used (config-file services are read-only): remove them from config.runtime.json`);
+    warnings.push(
+      `live overrides (config.runtime.json) declare the service(s) ${overlay.shadowed.join(', ')} differently from the config file; the config file's definition is used (config-file services are read-only): remove them from config.runtime.json`,
+    );
   }
   return { ...layer, services: overlay.services };
 }

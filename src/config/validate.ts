@@ -42,6 +42,9 @@ function toProblem(e: ErrorObject): ConfigProblem {
 
 /** Fills defaults into `value` (mutating it) and returns what is wrong with it, if anything. */
 export function checkConfig(value: unknown): ConfigProblem[] {
-  validator ??= new (createRequire(import.meta.url)('ajv') as { Ajv: typeof Ajv }).Ajv({ ...CONFIG_AJV_OPTIONS, keywords: [...CONFIG_AJV_OPTIONS.keywords] }).compile(ConfigSchema);
+  validator ??= new (createRequire(import.meta.url)('ajv') as { Ajv: typeof Ajv }).Ajv({
+    ...CONFIG_AJV_OPTIONS,
+    keywords: [...CONFIG_AJV_OPTIONS.keywords],
+  }).compile(ConfigSchema);
   return validator(value) ? [] : (validator.errors ?? []).map(toProblem);
 }

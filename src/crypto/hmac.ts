@@ -71,7 +71,13 @@ export function parseTimestampedSignature(header: string): { t: number; v1: stri
 export type SignatureCheck = 'ok' | 'malformed' | 'stale' | 'mismatch';
 
 /** Verifies a timestamped signature over `<t>.<raw body>`: any listed v1 may match, within the window. */
-export function verifyTimestampedSignature(secret: string | Buffer, header: string | undefined, rawBody: string | Buffer, nowSeconds: number, windowSeconds = SIGNATURE_WINDOW_SECONDS): SignatureCheck {
+export function verifyTimestampedSignature(
+  secret: string | Buffer,
+  header: string | undefined,
+  rawBody: string | Buffer,
+  nowSeconds: number,
+  windowSeconds = SIGNATURE_WINDOW_SECONDS,
+): SignatureCheck {
   if (header === undefined) return 'malformed';
   const parsed = parseTimestampedSignature(header);
   if (!parsed) return 'malformed';

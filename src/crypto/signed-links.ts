@@ -44,7 +44,13 @@ export function newLinkNonce(): string {
 /** A token for `claims` (a fresh nonce unless one is given). */
 export function mintLink(key: Buffer, claims: Omit<LinkClaims, 'nonce'> & { nonce?: string }): { token: string; claims: LinkClaims } {
   if (key.length < 32) throw new Error('link key must be at least 32 bytes');
-  const full: LinkClaims = { task: claims.task, action: claims.action, exp: claims.exp, stateVersion: claims.stateVersion, nonce: claims.nonce ?? newLinkNonce() };
+  const full: LinkClaims = {
+    task: claims.task,
+    action: claims.action,
+    exp: claims.exp,
+    stateVersion: claims.stateVersion,
+    nonce: claims.nonce ?? newLinkNonce(),
+  };
   if (claims.minter !== undefined) full.minter = claims.minter;
   const payload = Buffer.from(
     JSON.stringify({

@@ -109,7 +109,8 @@ function classifyIpv6(a: ipaddr.IPv6, allowFakeIp: boolean): Verdict {
 /** Always denied, whatever the exceptions: metadata (also embedded in IPv6) and unspecified. */
 function hardDenial(a: Addr): Verdict | null {
   if (isMetadata(a)) return denied('metadata', `metadata ${a.toString()}`);
-  if (a.kind() === 'ipv4' ? (a as ipaddr.IPv4).octets[0] === 0 : a.range() === 'unspecified') return denied('unspecified', a.kind() === 'ipv4' ? '0.0.0.0/8' : '::/128');
+  if (a.kind() === 'ipv4' ? (a as ipaddr.IPv4).octets[0] === 0 : a.range() === 'unspecified')
+    return denied('unspecified', a.kind() === 'ipv4' ? '0.0.0.0/8' : '::/128');
   if (a.kind() === 'ipv6') {
     for (const inner of embeddedIpv4(a as ipaddr.IPv6)?.ipv4 ?? []) {
       if (isMetadata(inner)) return denied('metadata', `metadata ${inner.toString()} embedded in ${a.toString()}`);

@@ -69,7 +69,11 @@ export class Egress {
    */
   async screen(url: string, purpose: EgressPurpose, who: Pick<EgressRequest, 'actor' | 'requestId'> = {}): Promise<EgressCheck> {
     const verdict = await this.check(url, purpose);
-    if (!verdict.allowed) this.refuse(new EgressRefusal({ allowed: false, reason: verdict.reason as Verdict['reason'], rule: verdict.rule }, parseUrl(url)?.host ?? null, verdict.addresses), { url, purpose, ...who });
+    if (!verdict.allowed)
+      this.refuse(
+        new EgressRefusal({ allowed: false, reason: verdict.reason as Verdict['reason'], rule: verdict.rule }, parseUrl(url)?.host ?? null, verdict.addresses),
+        { url, purpose, ...who },
+      );
     return verdict;
   }
 

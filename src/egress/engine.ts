@@ -174,10 +174,14 @@ export class EngineClient {
   }
 
   async version(signal?: AbortSignal): Promise<EngineVersion> {
-    const { body } = await this.json<{ Version?: string; ApiVersion?: string; Platform?: { Name?: string }; Components?: Array<{ Name?: string }> }>('GET', '/version', {
-      timeoutMs: 10_000,
-      ...(signal ? { signal } : {}),
-    });
+    const { body } = await this.json<{ Version?: string; ApiVersion?: string; Platform?: { Name?: string }; Components?: Array<{ Name?: string }> }>(
+      'GET',
+      '/version',
+      {
+        timeoutMs: 10_000,
+        ...(signal ? { signal } : {}),
+      },
+    );
     // Podman names itself in its first component ("Podman Engine"); Docker says "Engine" there and
     // its edition in Platform ("Docker Engine - Community").
     const component = body?.Components?.[0]?.Name;
@@ -250,7 +254,11 @@ export class EngineClient {
 
   /** Waits until the container is not running (a long poll); resolves with its exit code. */
   async wait(id: string, signal?: AbortSignal): Promise<number | null> {
-    const { body } = await this.json<{ StatusCode?: number }>('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition: 'not-running' }, timeoutMs: 0, ...(signal ? { signal } : {}) });
+    const { body } = await this.json<{ StatusCode?: number }>('POST', `/containers/${encodeURIComponent(id)}/wait`, {
+      query: { condition: 'not-running' },
+      timeoutMs: 0,
+      ...(signal ? { signal } : {}),
+    });
     return typeof body?.StatusCode === 'number' ? body.StatusCode : null;
   }
 
@@ -274,16 +282,24 @@ export class EngineClient {
 
   /** The container's stdout and stderr from its start on, followed (multiplexed: see engine-stream.ts). */
   async logs(id: string, signal?: AbortSignal): Promise<Readable> {
-    const res = await this.call('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: { follow: 'true', stdout: 'true', stderr: 'true' }, timeoutMs: 0, ...(signal ? { signal } : {}) });
+    const res = await this.call('GET', `/containers/${encodeURIComponent(id)}/logs`, {
+      query: { follow: 'true', stdout: 'true', stderr: 'true' },
+      timeoutMs: 0,
+      ...(signal ? { signal } : {}),
+    });
     if (res.statusCode >= 400) throw engineRefusal(res.statusCode, await res.body.text().catch(() => ''), 'logs');
     return res.body;
   }
 
   /** Containers (running or not) carrying every one of `labels` (`key=value`). */
   async list(labels: readonly string[]): Promise<ContainerSummary[]> {
-    const { body } = await this.json<Array<{ Id: string; Names?: string[]; Labels?: Record<string, string> | null; State?: string }>>('GET', '/containers/json', {
-      query: { all: 'true', filters: JSON.stringify({ label: labels }) },
-    });
+    const { body } = await this.json<Array<{ Id: string; Names?: string[]; Labels?: Record<string, string> | null; State?: string }>>(
+      'GET',
+      '/containers/json',
+      {
+        query: { all: 'true', filters: JSON.stringify({ label: labels }) },
+      },
+    );
     return (Array.isArray(body) ? body : []).map((c) => ({ id: c.Id, names: c.Names ?? [], labels: c.Labels ?? {}, state: c.State ?? '?' }));
   }
 

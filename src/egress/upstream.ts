@@ -202,7 +202,12 @@ export class UpstreamClient {
    * that is up but has no health route: 404 on `/` is an answer). `headers`: the service's own
    * (upstreamHeaders), e.g. the key of a server that refuses unauthenticated requests. Never throws.
    */
-  async probe(origin: string, path: string, timeoutMs: number, opts: { headers?: Record<string, string | string[]>; below500?: boolean } = {}): Promise<ProbeResult> {
+  async probe(
+    origin: string,
+    path: string,
+    timeoutMs: number,
+    opts: { headers?: Record<string, string | string[]>; below500?: boolean } = {},
+  ): Promise<ProbeResult> {
     const t0 = performance.now();
     const ms = () => Math.round((performance.now() - t0) * 10) / 10;
     try {
@@ -224,7 +229,13 @@ export class UpstreamClient {
   }
 
   /** Opens an HTTP/1.1 upgrade (WebSocket) to a service; resolves with the 101's headers and the socket. */
-  async upgrade(req: { origin: string; path: string; headers: Record<string, string | string[]>; protocol: string; signal?: AbortSignal }): Promise<{ headers: Record<string, string | string[] | undefined>; socket: Duplex }> {
+  async upgrade(req: {
+    origin: string;
+    path: string;
+    headers: Record<string, string | string[]>;
+    protocol: string;
+    signal?: AbortSignal;
+  }): Promise<{ headers: Record<string, string | string[] | undefined>; socket: Duplex }> {
     const data = await this.dispatcher().upgrade({
       origin: req.origin,
       path: req.path,

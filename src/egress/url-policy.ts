@@ -9,9 +9,7 @@ import type { PurposePolicy } from './policy.js';
 import { METADATA_NAMES, type Addr } from './ranges.js';
 import type { Verdict } from './types.js';
 
-export type UrlCheck =
-  | { ok: true; url: URL; host: string; literal: Addr | null }
-  | { ok: false; verdict: Verdict; url: URL | null; addresses: string[] };
+export type UrlCheck = { ok: true; url: URL; host: string; literal: Addr | null } | { ok: false; verdict: Verdict; url: URL | null; addresses: string[] };
 
 const DEFAULT_PORT: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 

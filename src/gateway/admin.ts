@@ -40,7 +40,10 @@ export function installAdminToken({ config, log, tokens, audit, origin }: AdminT
   const file = loadOrCreateAdminToken(config.dataDir);
   if (file.replacedMalformed) log.warn({ path: file.path }, 'admin token file was malformed and has been replaced');
   if (file.repairedMode !== null) {
-    log.warn({ path: file.path, mode: file.repairedMode.toString(8) }, 'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)');
+    log.warn(
+      { path: file.path, mode: file.repairedMode.toString(8) },
+      'admin token file was readable by others; mode set to 0600 (consider moat token rotate-admin)',
+    );
     audit.record({ type: 'datadir.mode_repaired', outcome: 'ok', detail: { file: DATA_DIR.adminToken.rel, was: file.repairedMode.toString(8) } });
   }
   let current = file.token;

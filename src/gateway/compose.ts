@@ -129,7 +129,11 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
         // Open refusal counts are written before the shutdown record, which stays the last entry.
         r.closeWindows();
         const d = drained ?? { drained: true, requests: { finished: 0, cut: 0 }, jobs: { finished: 0, rerun: 0 } };
-        r.record({ type: 'gateway.shutdown', outcome: 'ok', detail: { ...postureDetail(facts), reason: run.stopReason, ...d, uptimeSeconds: uptimeSeconds({ now, startedAt: () => run.startedAt }) } });
+        r.record({
+          type: 'gateway.shutdown',
+          outcome: 'ok',
+          detail: { ...postureDetail(facts), reason: run.stopReason, ...d, uptimeSeconds: uptimeSeconds({ now, startedAt: () => run.startedAt }) },
+        });
       } else if (run.failure) {
         r.record({ type: 'gateway.boot', outcome: 'error', detail: { ...postureDetail(facts), reason: run.failure.code } });
       }
@@ -181,10 +185,13 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
     { config: current, sources: () => config.sources, db, audit, log, now, events, tokens, sessions, toolbox, egressResolver: plan.egressResolver, urls },
     life,
   );
-  anchorNotice = (anchor) => sendAnchorNotice({ outbound: house.egress, config: current, secret: () => house.callbackSecret, log, now }, anchor).then(() => undefined);
+  anchorNotice = (anchor) =>
+    sendAnchorNotice({ outbound: house.egress, config: current, secret: () => house.callbackSecret, log, now }, anchor).then(() => undefined);
 
   // The certificate names the publicNames of the boot (a live change serves it until it is reissued).
-  const tls = posture.tls ? loadTls({ dataDir, certPath: boot.tls.cert, keyPath: boot.tls.key, names: certificateNames(boot.host, config.current.publicNames) }) : null;
+  const tls = posture.tls
+    ? loadTls({ dataDir, certPath: boot.tls.cert, keyPath: boot.tls.key, names: certificateNames(boot.host, config.current.publicNames) })
+    : null;
   const listener = new Listener({ tls, limits: boot.limits, inflight: guards.inflight, requests });
   const pipeline = createPipeline({ guards, tls: posture.tls, audit, log, isDraining: () => run.draining, counters, now });
   // The audit chain against this gateway's head, after what was recorded before the call is written
@@ -257,7 +264,13 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') throw new Error('listener has no TCP address');
       urls.listening(addr.port);
-      guards.host.reconfigure({ bindHost: boot.host, bindClass: posture.bindClass, port: addr.port, tls: posture.tls, publicNames: config.current.publicNames });
+      guards.host.reconfigure({
+        bindHost: boot.host,
+        bindClass: posture.bindClass,
+        port: addr.port,
+        tls: posture.tls,
+        publicNames: config.current.publicNames,
+      });
       run.startedAt = now();
     },
     // The end of the drain: what is left is cut (those jobs run again after the restart).

@@ -13,7 +13,6 @@ import type { Actor } from '../api/actor.js';
 import type { LiveConfigView } from '../routes/index.js';
 import { readIfExists, writeFileAtomic } from '../store/files.js';
 
-
 export class LiveConfig {
   private loaded: LoadedConfig;
   /** The live overrides in force (what config.runtime.json holds). */
@@ -70,7 +69,10 @@ export class LiveConfig {
     const loaded = loadConfig({ ...this.input, runtime });
     // Config-file services are read-only everywhere: a live entry may not redefine one.
     if (loaded.shadowedServices.length > 0) {
-      throw new GatewayError('service_readonly', `${loaded.shadowedServices.map((n) => JSON.stringify(n)).join(', ')} declared in the config file; change it there (a live change adds or changes other services only)`);
+      throw new GatewayError(
+        'service_readonly',
+        `${loaded.shadowedServices.map((n) => JSON.stringify(n)).join(', ')} declared in the config file; change it there (a live change adds or changes other services only)`,
+      );
     }
     const previous = this.current;
     const commits = parts.map((part) => part.prepare(loaded.config, previous, actor));

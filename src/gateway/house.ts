@@ -107,7 +107,16 @@ export async function buildHouse(ctx: HouseContext, life: Lifecycle): Promise<Ho
   const sources = ctx.sources();
   const runtimeNames = new Set(config.services.map((s) => s.name).filter((n) => sources.get(`services.${n}`) === 'runtime'));
   const registry = new ServiceRegistry({ store: sqliteServiceStore(db), declared: config.services, runtimeNames, rules, env: process.env, log });
-  const supervisor = new Supervisor({ registry, upstream, audit, log, dataDir, ...config.supervisor, rules, publish: (e) => events.publish(e.type, 'services', { ...e }) });
+  const supervisor = new Supervisor({
+    registry,
+    upstream,
+    audit,
+    log,
+    dataDir,
+    ...config.supervisor,
+    rules,
+    publish: (e) => events.publish(e.type, 'services', { ...e }),
+  });
   await life.part(
     'supervisor',
     () => supervisor.start(),

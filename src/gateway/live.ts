@@ -33,7 +33,13 @@ export interface LiveContext {
 
 export function liveParts(ctx: LiveContext): Reconfigurable[] {
   const { guards, house } = ctx;
-  const hostOptions = (c: Readonly<Config>) => ({ bindHost: c.host, bindClass: ctx.posture.bindClass, port: ctx.urls.port, tls: ctx.posture.tls, publicNames: c.publicNames });
+  const hostOptions = (c: Readonly<Config>) => ({
+    bindHost: c.host,
+    bindClass: ctx.posture.bindClass,
+    port: ctx.urls.port,
+    tls: ctx.posture.tls,
+    publicNames: c.publicNames,
+  });
   return [
     {
       name: 'boot matrix',
@@ -97,7 +103,10 @@ function refuseLiveContainers(next: Readonly<Config>['services'], previous: Read
     const was = before.get(s.name);
     const wasContainer = was !== undefined && (JSON.parse(was) as { kind?: string }).kind === 'container';
     if ((s.kind === 'container' || wasContainer) && was !== JSON.stringify(s)) {
-      throw new GatewayError('service_container_refused', `services: ${JSON.stringify(s.name)}: container services are declared in the config file only, never through the API`);
+      throw new GatewayError(
+        'service_container_refused',
+        `services: ${JSON.stringify(s.name)}: container services are declared in the config file only, never through the API`,
+      );
     }
   }
 }

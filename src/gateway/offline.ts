@@ -41,7 +41,10 @@ export function offlineAuditPaths(input: OfflineAuditInput = {}): AuditKeyPaths 
  * `moat audit key`: the chain key's file, id and anchor public key; with `create`, makes the key
  * when there is none (as the first start would), so that an install can set its owner and mode.
  */
-export function auditKeyInfo(paths: AuditKeyPaths, create: boolean): { keyFile: string; anchorFile: string; exists: boolean; created: boolean; id: string | null; publicKey: string | null } {
+export function auditKeyInfo(
+  paths: AuditKeyPaths,
+  create: boolean,
+): { keyFile: string; anchorFile: string; exists: boolean; created: boolean; id: string | null; publicKey: string | null } {
   const made = create ? loadOrCreateChainKey(paths.keyFile) : null;
   const key = made?.key ?? loadChainKey(paths.keyFile);
   return { ...paths, exists: key !== null, created: made?.created ?? false, id: key?.id ?? null, publicKey: key?.publicKey ?? null };
@@ -101,7 +104,8 @@ export async function doctorOffline(dataDir: string, opts: { fix: boolean; audit
     running: null,
     repairs: {
       replaceTokenFile: () => {
-        if (live !== null) throw new GatewayError('conflict', `a gateway (pid ${live}) serves this data dir: restart it (it replaces a malformed token file at boot)`);
+        if (live !== null)
+          throw new GatewayError('conflict', `a gateway (pid ${live}) serves this data dir: restart it (it replaces a malformed token file at boot)`);
         loadOrCreateAdminToken(dataDir);
         return 'wrote a new admin token to gateway-token (the malformed one is gone)';
       },

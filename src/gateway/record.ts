@@ -58,8 +58,8 @@ export async function openRecord(ctx: RecordContext): Promise<AuditRecord> {
   await record.start();
   // Doctor and the heartbeat count the last 24 h: a restart must not reset them to zero.
   const t = now();
-  await replayRecent(dataDirPaths(config.dataDir).auditDir, t - DAY_MS, RESTORED_AUDIT_TYPES, (e) => ctx.counters.restore(e.type, e.code, e.at, e.count)).catch((err: unknown) =>
-    log.warn({ err }, 'could not read the last 24 h of refusals back from the audit log'),
+  await replayRecent(dataDirPaths(config.dataDir).auditDir, t - DAY_MS, RESTORED_AUDIT_TYPES, (e) => ctx.counters.restore(e.type, e.code, e.at, e.count)).catch(
+    (err: unknown) => log.warn({ err }, 'could not read the last 24 h of refusals back from the audit log'),
   );
   return record;
 }

@@ -74,7 +74,12 @@ export function createWatch(ctx: WatchContext): Watch {
       adminToken: () => {
         const supplied = ctx.config().auth.token;
         if (supplied === undefined) return { source: 'file', origin: null, operatorToken: null, issuedAt: tokens.adminIssuedAt() };
-        return { source: 'operator', origin: originOf('auth.token', ctx.sources().get('auth.token')), operatorToken: supplied, issuedAt: tokens.adminIssuedAt() };
+        return {
+          source: 'operator',
+          origin: originOf('auth.token', ctx.sources().get('auth.token')),
+          operatorToken: supplied,
+          issuedAt: tokens.adminIssuedAt(),
+        };
       },
       isAdminToken: (secret) => tokens.isAdminSecret(secret),
       adminTokensWithoutExpiry: () => tokens.adminTokensWithoutExpiry().map((t) => ({ id: t.id, name: t.name })),
@@ -112,7 +117,8 @@ export function createWatch(ctx: WatchContext): Watch {
     activity: () => ({ authFailures24h: ctx.counters.authFailures24h(ctx.now()), lockouts24h: ctx.counters.lockouts.last24h(ctx.now()) }),
     log: ctx.log,
     audit: ctx.audit,
-    notify: (notice) => sendSecurityNotice({ outbound: house.egress, config: ctx.config, secret: () => house.callbackSecret, log: ctx.log, now: ctx.now }, notice),
+    notify: (notice) =>
+      sendSecurityNotice({ outbound: house.egress, config: ctx.config, secret: () => house.callbackSecret, log: ctx.log, now: ctx.now }, notice),
   });
 
   let registry: Promise<{ metrics(): Promise<string> }> | null = null;

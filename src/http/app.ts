@@ -46,7 +46,17 @@ export interface AppOptions {
 }
 
 /** Policy for requests that match no route: the full chain with authentication, then 404. */
-const NOT_FOUND_POLICY = { auth: 'bearer', scope: 'read', rateClass: 'general', write: false, drainExempt: false, budget: 'principal', cookie: false, signin: false, console: false } as const satisfies Partial<RoutePolicy>;
+const NOT_FOUND_POLICY = {
+  auth: 'bearer',
+  scope: 'read',
+  rateClass: 'general',
+  write: false,
+  drainExempt: false,
+  budget: 'principal',
+  cookie: false,
+  signin: false,
+  console: false,
+} as const satisfies Partial<RoutePolicy>;
 
 function hooks<T>(h: T | T[] | undefined): T[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
@@ -120,7 +130,13 @@ export async function buildApp(opts: AppOptions): Promise<BuiltApp> {
 
   registerRoutes(app, { ...opts.routes, openapi: () => openapi.get() });
   await app.ready();
-  attachUpgrades(app.server, { pipeline: opts.pipeline, log: opts.log, openStream: opts.pipeline.openStream, proxy: proxyUpgrade(opts.routes), events: eventsUpgrade(opts.routes) });
+  attachUpgrades(app.server, {
+    pipeline: opts.pipeline,
+    log: opts.log,
+    openStream: opts.pipeline.openStream,
+    proxy: proxyUpgrade(opts.routes),
+    events: eventsUpgrade(opts.routes),
+  });
   return { app, routes: Object.freeze(declared) };
 }
 

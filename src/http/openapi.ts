@@ -50,7 +50,9 @@ export class OpenApi {
     const [{ default: Fastify }, { default: swagger }] = await Promise.all([import('fastify'), import('@fastify/swagger')]);
     // Schemas are not compiled here: the document only reads them.
     const noCompile = { buildValidator: () => () => () => true, buildSerializer: () => () => (data: unknown) => JSON.stringify(data) };
-    const app = Fastify({ exposeHeadRoutes: false, schemaController: { compilersFactory: noCompile } } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+    const app = Fastify({ exposeHeadRoutes: false, schemaController: { compilersFactory: noCompile } } as Parameters<
+      typeof Fastify
+    >[0]) as unknown as FastifyInstance;
     try {
       await app.register(swagger, {
         openapi: {

@@ -16,7 +16,7 @@ import { GatewayError } from '../errors.js';
 import type { DoorCounters } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
 import { clientRequestId } from '../observe/request-id.js';
-import { RES_SLOT, type ObservedResponse, } from '../observe/request-metrics.js';
+import { RES_SLOT, type ObservedResponse } from '../observe/request-metrics.js';
 import type { BearerRequest, authenticate } from '../security/authenticate.js';
 import type { authorize } from '../security/authorize.js';
 import type { AddressedRequest, clientIp } from '../security/client-ip.js';
@@ -26,7 +26,7 @@ import type { HostRequest, hostGuard } from '../security/host-guard.js';
 import type { InflightLimit } from '../security/inflight-limit.js';
 import type { Lockout } from '../security/lockout.js';
 import type { CorsReply, OriginRequest, originGuard } from '../security/origin-guard.js';
-import type { GuardState, RateClass, } from '../security/guard-state.js';
+import type { GuardState, RateClass } from '../security/guard-state.js';
 import type { rateLimit } from '../security/rate-limit.js';
 import { CONSOLE_HEADER_NAMES, CONSOLE_HEADERS } from './console-headers.js';
 import { DENIAL_EVENTS, LOCKOUT_KIND } from './refusal-tables.js';
@@ -269,7 +269,19 @@ export function createPipeline(opts: PipelineOptions) {
   function recordWrite(req: GuardedRequest, state: GuardState, status: number | undefined, aborted: boolean): void {
     state.audited = true;
     const clientId = clientRequestId(req.headers['x-request-id']);
-    opts.log.info({ reqId: req.id, clientRequestId: clientId, client: state.client, actor: state.principal?.id, method: req.method, route: req.routeOptions.url, status, aborted: aborted || undefined }, 'write');
+    opts.log.info(
+      {
+        reqId: req.id,
+        clientRequestId: clientId,
+        client: state.client,
+        actor: state.principal?.id,
+        method: req.method,
+        route: req.routeOptions.url,
+        status,
+        aborted: aborted || undefined,
+      },
+      'write',
+    );
     opts.audit.record({
       type: 'http.write',
       outcome: status !== undefined && status < 400 && !aborted ? 'ok' : 'error',

@@ -104,7 +104,14 @@ export function sendProblem(reply: FastifyReply, err: GatewayError, requestId: s
  */
 export function rawProblemResponse(err: GatewayError, requestId: string, headers: Readonly<Record<string, string>>): string {
   const body = JSON.stringify(problemBody(err, requestId));
-  const all: Record<string, string> = { ...headers, ...err.headers, 'x-request-id': requestId, 'content-type': PROBLEM_TYPE, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+  const all: Record<string, string> = {
+    ...headers,
+    ...err.headers,
+    'x-request-id': requestId,
+    'content-type': PROBLEM_TYPE,
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
   const head = [`HTTP/1.1 ${err.status} ${ERRORS[err.code].title}`, ...Object.entries(all).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
   return `${head}\r\n\r\n${body}`;
 }

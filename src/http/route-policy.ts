@@ -35,11 +35,25 @@ export function isWrite(method: string): boolean {
 }
 
 /** The budget of each auth mode: the routes that take no bearer token have one of their own. */
-const BUDGETS: Readonly<Record<AuthMode, Budget>> = { bearer: 'principal', none: 'none', pairing: 'unauthenticated', signature: 'unauthenticated', link: 'unauthenticated', job: 'anonymous' };
+const BUDGETS: Readonly<Record<AuthMode, Budget>> = {
+  bearer: 'principal',
+  none: 'none',
+  pairing: 'unauthenticated',
+  signature: 'unauthenticated',
+  link: 'unauthenticated',
+  job: 'anonymous',
+};
 
 /** Compiles a route's declared policy; a bearer route without a scope is a programming error. */
 export function routePolicy(route: Pick<RouteOptions, 'method' | 'url' | 'config'>, slots?: RouteSlots): RoutePolicy {
-  const config = (route.config ?? {}) as { scope?: ScopeRequirement; auth?: AuthMode; rateClass?: RateClass; auditWrites?: boolean; console?: boolean; signin?: boolean };
+  const config = (route.config ?? {}) as {
+    scope?: ScopeRequirement;
+    auth?: AuthMode;
+    rateClass?: RateClass;
+    auditWrites?: boolean;
+    console?: boolean;
+    signin?: boolean;
+  };
   const auth = config.auth ?? 'bearer';
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (auth === 'bearer' && config.scope === undefined) {

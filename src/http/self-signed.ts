@@ -66,7 +66,8 @@ function subjectAltNames(names: readonly string[]): Buffer {
   if (names.length === 0) throw new RangeError('a certificate needs at least one name');
   const entries = names.map((n) => {
     if (isIP(n)) return tlv(0x87, Buffer.from(ipaddr.parse(n).toByteArray()));
-    if (!DNS_NAME.test(n)) throw new GatewayError('config_invalid', `certificate name ${JSON.stringify(n)} is not an ASCII DNS name (use the punycode A-label form)`);
+    if (!DNS_NAME.test(n))
+      throw new GatewayError('config_invalid', `certificate name ${JSON.stringify(n)} is not an ASCII DNS name (use the punycode A-label form)`);
     return tlv(0x82, Buffer.from(n.toLowerCase(), 'ascii'));
   });
   return seq(...entries);
@@ -109,6 +110,10 @@ export function certificateFor(privateKey: KeyObject, names: readonly string[], 
   );
   const signature = sign('sha256', tbs, privateKey);
   const der = seq(tbs, ECDSA_SHA256, tlv(0x03, Buffer.from([0x00]), signature));
-  const b64 = der.toString('base64').match(/.{1,64}/g)?.join('\n') ?? '';
+  const b64 =
+    der
+      .toString('base64')
+      .match(/.{1,64}/g)
+      ?.join('\n') ?? '';
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }

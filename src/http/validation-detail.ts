@@ -26,7 +26,8 @@ export function describeValidation(context: string, errors: readonly AjvLikeErro
   const allowed = new Map<string, unknown[]>();
   for (const e of errors) {
     const path = e.instancePath ?? '';
-    const values = e.keyword === 'const' ? [e.params?.['allowedValue']] : e.keyword === 'enum' ? ((e.params?.['allowedValues'] as unknown[] | undefined) ?? []) : [];
+    const values =
+      e.keyword === 'const' ? [e.params?.['allowedValue']] : e.keyword === 'enum' ? ((e.params?.['allowedValues'] as unknown[] | undefined) ?? []) : [];
     if (values.length > 0) allowed.set(path, [...(allowed.get(path) ?? []), ...values]);
   }
   const out: FieldProblem[] = [];

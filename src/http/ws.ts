@@ -12,7 +12,15 @@ import type { Duplex } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { requestId } from '../observe/request-id.js';
-import { EVENTS_WS_CONFIG, EVENTS_WS_URL, PROXY_ROUTE_CONFIG, PROXY_URL, WS_BEARER_PREFIX, type EventsUpgradeContext, type UpgradeContext } from '../routes/index.js';
+import {
+  EVENTS_WS_CONFIG,
+  EVENTS_WS_URL,
+  PROXY_ROUTE_CONFIG,
+  PROXY_URL,
+  WS_BEARER_PREFIX,
+  type EventsUpgradeContext,
+  type UpgradeContext,
+} from '../routes/index.js';
 import type { GuardedReply, GuardedRequest, Pipeline } from './pipeline.js';
 import { routePolicy } from './route-policy.js';
 import { rawProblemResponse, toGatewayError } from './problem.js';
@@ -40,7 +48,15 @@ const SVC = /^\/svc\/([^/?]+)/;
  */
 function guarded(req: http.IncomingMessage, name: string, routeUrl: string): { request: GuardedRequest; reply: GuardedReply; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
-  const request: GuardedRequest = { id: requestId(), method: req.method ?? 'GET', headers: req.headers, params: { name }, raw: req, routeOptions: { url: routeUrl }, moat: null };
+  const request: GuardedRequest = {
+    id: requestId(),
+    method: req.method ?? 'GET',
+    headers: req.headers,
+    params: { name },
+    raw: req,
+    routeOptions: { url: routeUrl },
+    moat: null,
+  };
   const reply: GuardedReply = {
     header(k: string, v: string) {
       headers[k] = v;
@@ -107,7 +123,9 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
   function onEventsUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // The token may come in the subprotocol list (browsers cannot set Authorization on a WebSocket).
     if (req.headers.authorization === undefined) {
-      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
       const carried = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
       if (carried) req.headers.authorization = `Bearer ${carried.slice(WS_BEARER_PREFIX.length)}`;
     }
@@ -122,7 +140,10 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
     };
     try {
       if (QUERY_TOKEN.test(req.url ?? '')) {
-        throw new GatewayError('token_invalid', 'a token in the query string is never accepted; send Authorization or Sec-WebSocket-Protocol: moat.bearer.<token>');
+        throw new GatewayError(
+          'token_invalid',
+          'a token in the query string is never accepted; send Authorization or Sec-WebSocket-Protocol: moat.bearer.<token>',
+        );
       }
       state = opts.pipeline.runUpgrade(eventsPolicy, request, reply);
       release = opts.openStream(state);
@@ -169,7 +190,16 @@ export function attachUpgrades(server: NodeServer, opts: UpgradeOptions): void {
       return;
     }
     socket.once('close', () => release?.());
-    const ctx: UpgradeContext = { name, url: req.url ?? '/', headers: req.headers, client: state.client, requestId: request.id, socket, head, principal: state.principal };
+    const ctx: UpgradeContext = {
+      name,
+      url: req.url ?? '/',
+      headers: req.headers,
+      client: state.client,
+      requestId: request.id,
+      socket,
+      head,
+      principal: state.principal,
+    };
     opts.proxy(ctx).catch(refuse);
   }
 

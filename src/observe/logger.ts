@@ -52,7 +52,9 @@ const destinations = new WeakMap<Logger, { flushSync?: () => void }>();
 export function createLogger(opts: LoggerOptions): Logger {
   const raw = opts.destination ?? pino.destination({ fd: 2, sync: false });
   // pino redacts, then serializes; the pretty destination only re-formats the finished (redacted) line.
-  const destination = isPretty(opts.format, opts.destination !== undefined) ? prettyDestination(raw, { colour: opts.destination === undefined && process.stderr.isTTY === true }) : raw;
+  const destination = isPretty(opts.format, opts.destination !== undefined)
+    ? prettyDestination(raw, { colour: opts.destination === undefined && process.stderr.isTTY === true })
+    : raw;
   const logger = pino(
     {
       level: opts.level,

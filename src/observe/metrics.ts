@@ -65,57 +65,85 @@ export function createMetricsRegistry(src: MetricsSources): Registry {
   ]);
 
   // The door: requests, latency, refusals.
-  scraped(registry, 'moat_http_requests_total', 'HTTP requests by route pattern, method and status class (aborted: closed before the response ended)', 'counter', () =>
-    src.requests.view().flatMap((s) => s.counts.flatMap((count, i) => (count === 0 ? [] : [v(count, { route: s.route, method: s.method, status: STATUS_CLASSES[i] as string })]))),
+  scraped(
+    registry,
+    'moat_http_requests_total',
+    'HTTP requests by route pattern, method and status class (aborted: closed before the response ended)',
+    'counter',
+    () =>
+      src.requests
+        .view()
+        .flatMap((s) =>
+          s.counts.flatMap((count, i) => (count === 0 ? [] : [v(count, { route: s.route, method: s.method, status: STATUS_CLASSES[i] as string })])),
+        ),
   );
-  scraped(registry, 'moat_http_request_duration_seconds', 'Time from the request arriving to its response closing, by route pattern and method', 'histogram', () =>
-    src.requests.view().flatMap((s) => {
-      const labels = { route: s.route, method: s.method };
-      const out: Value[] = [];
-      let cumulative = 0;
-      for (let i = 0; i < s.buckets.length; i++) {
-        cumulative += s.buckets[i] as number;
-        const le = i < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[i]) : '+Inf';
-        out.push(v(cumulative, { ...labels, le }, 'moat_http_request_duration_seconds_bucket'));
-      }
-      out.push(v(s.sum, labels, 'moat_http_request_duration_seconds_sum'), v(cumulative, labels, 'moat_http_request_duration_seconds_count'));
-      return out;
-    }),
+  scraped(
+    registry,
+    'moat_http_request_duration_seconds',
+    'Time from the request arriving to its response closing, by route pattern and method',
+    'histogram',
+    () =>
+      src.requests.view().flatMap((s) => {
+        const labels = { route: s.route, method: s.method };
+        const out: Value[] = [];
+        let cumulative = 0;
+        for (let i = 0; i < s.buckets.length; i++) {
+          cumulative += s.buckets[i] as number;
+          const le = i < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[i]) : '+Inf';
+          out.push(v(cumulative, { ...labels, le }, 'moat_http_request_duration_seconds_bucket'));
+        }
+        out.push(v(s.sum, labels, 'moat_http_request_duration_seconds_sum'), v(cumulative, labels, 'moat_http_request_duration_seconds_count'));
+        return out;
+      }),
   );
-  scraped(registry, 'moat_http_requests_in_flight', 'Requests being handled now (health and refusals included)', 'gauge', () => [v(src.inflight().requests.total)]);
+  scraped(registry, 'moat_http_requests_in_flight', 'Requests being handled now (health and refusals included)', 'gauge', () => [
+    v(src.inflight().requests.total),
+  ]);
   scraped(registry, 'moat_event_streams_open', 'Open event streams (SSE and WebSocket)', 'gauge', () => [v(src.inflight().streams.total)]);
   // The budgets (docs/deployment.md): use per class, the largest single share in use, and each limit.
-  scraped(registry, 'moat_inflight_budget_used', 'In-flight budget in use by class: admin tokens, other tokens, unauthenticated routes, job progress; top_token/top_client: the most one token or address holds', 'gauge', () => {
-    const u = src.inflight();
-    const r = u.requests;
-    const s = u.streams;
-    return [
-      v(r.admin, { kind: 'requests', class: 'admin' }),
-      v(r.token, { kind: 'requests', class: 'token' }),
-      v(r.unauthenticated, { kind: 'requests', class: 'unauthenticated' }),
-      v(r.anonymous, { kind: 'requests', class: 'job_progress' }),
-      v(r.topToken, { kind: 'requests', class: 'top_token' }),
-      v(r.topClient, { kind: 'requests', class: 'top_client' }),
-      v(s.admin, { kind: 'streams', class: 'admin' }),
-      v(s.token, { kind: 'streams', class: 'token' }),
-      v(s.topToken, { kind: 'streams', class: 'top_token' }),
-      v(s.topClient, { kind: 'streams', class: 'top_client' }),
-    ];
-  });
-  scraped(registry, 'moat_inflight_budget_limit', 'In-flight budget limits (limits.*): total, admin_reserved, per_token, per_client, unauthenticated', 'gauge', () => {
-    const l = src.inflight().limits;
-    return [
-      v(l.maxInflight, { kind: 'requests', budget: 'total' }),
-      v(l.adminReservedInflight, { kind: 'requests', budget: 'admin_reserved' }),
-      v(l.maxInflightPerToken, { kind: 'requests', budget: 'per_token' }),
-      v(l.maxInflightPerClient, { kind: 'requests', budget: 'per_client' }),
-      v(l.maxInflightUnauthenticated, { kind: 'requests', budget: 'unauthenticated' }),
-      v(l.maxStreams, { kind: 'streams', budget: 'total' }),
-      v(l.adminReservedStreams, { kind: 'streams', budget: 'admin_reserved' }),
-      v(l.maxStreamsPerToken, { kind: 'streams', budget: 'per_token' }),
-      v(l.maxStreamsPerClient, { kind: 'streams', budget: 'per_client' }),
-    ];
-  });
+  scraped(
+    registry,
+    'moat_inflight_budget_used',
+    'In-flight budget in use by class: admin tokens, other tokens, unauthenticated routes, job progress; top_token/top_client: the most one token or address holds',
+    'gauge',
+    () => {
+      const u = src.inflight();
+      const r = u.requests;
+      const s = u.streams;
+      return [
+        v(r.admin, { kind: 'requests', class: 'admin' }),
+        v(r.token, { kind: 'requests', class: 'token' }),
+        v(r.unauthenticated, { kind: 'requests', class: 'unauthenticated' }),
+        v(r.anonymous, { kind: 'requests', class: 'job_progress' }),
+        v(r.topToken, { kind: 'requests', class: 'top_token' }),
+        v(r.topClient, { kind: 'requests', class: 'top_client' }),
+        v(s.admin, { kind: 'streams', class: 'admin' }),
+        v(s.token, { kind: 'streams', class: 'token' }),
+        v(s.topToken, { kind: 'streams', class: 'top_token' }),
+        v(s.topClient, { kind: 'streams', class: 'top_client' }),
+      ];
+    },
+  );
+  scraped(
+    registry,
+    'moat_inflight_budget_limit',
+    'In-flight budget limits (limits.*): total, admin_reserved, per_token, per_client, unauthenticated',
+    'gauge',
+    () => {
+      const l = src.inflight().limits;
+      return [
+        v(l.maxInflight, { kind: 'requests', budget: 'total' }),
+        v(l.adminReservedInflight, { kind: 'requests', budget: 'admin_reserved' }),
+        v(l.maxInflightPerToken, { kind: 'requests', budget: 'per_token' }),
+        v(l.maxInflightPerClient, { kind: 'requests', budget: 'per_client' }),
+        v(l.maxInflightUnauthenticated, { kind: 'requests', budget: 'unauthenticated' }),
+        v(l.maxStreams, { kind: 'streams', budget: 'total' }),
+        v(l.adminReservedStreams, { kind: 'streams', budget: 'admin_reserved' }),
+        v(l.maxStreamsPerToken, { kind: 'streams', budget: 'per_token' }),
+        v(l.maxStreamsPerClient, { kind: 'streams', budget: 'per_client' }),
+      ];
+    },
+  );
   scraped(registry, 'moat_http_problems_total', 'Refusals and failures answered, by error code (docs/errors.md)', 'counter', () =>
     [...counters.problems].map(([code, n]) => v(n, { code })),
   );
@@ -131,7 +159,9 @@ export function createMetricsRegistry(src: MetricsSources): Registry {
   scraped(registry, 'moat_egress_refusals_total', 'Outbound requests refused or cut off by the egress guard, by purpose and reason', 'counter', () =>
     src.egressRefusals().map((r) => v(r.count, { purpose: r.purpose, reason: r.reason })),
   );
-  scraped(registry, 'moat_tool_denials_total', 'Tool invocations refused by the tool policy, by tool', 'counter', () => src.toolDenials().map((d) => v(d.count, { tool: d.tool })));
+  scraped(registry, 'moat_tool_denials_total', 'Tool invocations refused by the tool policy, by tool', 'counter', () =>
+    src.toolDenials().map((d) => v(d.count, { tool: d.tool })),
+  );
 
   // The house.
   scraped(registry, 'moat_jobs', 'Jobs in the store by service and state (finished ones until retention purges them)', 'gauge', () =>

@@ -48,7 +48,10 @@ export function prettyLine(json: string, colour = false): string {
 }
 
 /** A destination that turns pino's JSON lines into human lines on `out`. */
-export function prettyDestination(out: DestinationStream & { flushSync?: () => void }, opts: { colour?: boolean } = {}): DestinationStream & { flushSync?: () => void } {
+export function prettyDestination(
+  out: DestinationStream & { flushSync?: () => void },
+  opts: { colour?: boolean } = {},
+): DestinationStream & { flushSync?: () => void } {
   let partial = '';
   return {
     write(chunk: string): void {

@@ -49,7 +49,15 @@ export function actionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'links'
     });
     scope.get(
       '/actions/:token',
-      { config: { auth: 'link', rateClass: 'hooks' }, schema: { summary: 'Confirmation page of a signed action link (acts only on POST)', tags: ['tasks'], params: TokenParams, response: { 200: Type.String() } } },
+      {
+        config: { auth: 'link', rateClass: 'hooks' },
+        schema: {
+          summary: 'Confirmation page of a signed action link (acts only on POST)',
+          tags: ['tasks'],
+          params: TokenParams,
+          response: { 200: Type.String() },
+        },
+      },
       async (req, reply) => {
         const p = deps.links.preview(token(req), { client: req.moat.client, requestId: req.id });
         const verb = p.action === 'approve' ? 'Approve' : 'Reject';
@@ -67,7 +75,10 @@ ${p.service ? `<p>${p.action === 'approve' ? 'Approving runs' : 'Rejecting drops
     );
     scope.post(
       '/actions/:token',
-      { config: { auth: 'link', rateClass: 'hooks' }, schema: { summary: 'Act on a signed action link (once)', tags: ['tasks'], params: TokenParams, response: { 200: LinkActed } } },
+      {
+        config: { auth: 'link', rateClass: 'hooks' },
+        schema: { summary: 'Act on a signed action link (once)', tags: ['tasks'], params: TokenParams, response: { 200: LinkActed } },
+      },
       async (req, reply) => {
         try {
           const { action, task } = await deps.links.act(token(req), { client: req.moat.client, requestId: req.id });

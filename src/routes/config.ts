@@ -11,15 +11,21 @@ import type { RouteDeps } from './deps.js';
 export function configRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'liveConfig'>): void {
   // RFC 7396 names its media type; plain JSON is accepted too.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  app.get('/api/v1/config', { config: { scope: 'admin' }, schema: { summary: 'Effective configuration (secrets redacted) and sources', tags: ['config'], response: { 200: ConfigView } } }, async () =>
-    deps.liveConfig.view(),
+  app.get(
+    '/api/v1/config',
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Effective configuration (secrets redacted) and sources', tags: ['config'], response: { 200: ConfigView } },
+    },
+    async () => deps.liveConfig.view(),
   );
   app.patch(
     '/api/v1/config',
     {
       config: { scope: 'admin' },
       schema: {
-        summary: 'Change live settings (RFC 7396 merge patch of services, hooks, triggers, tools, egress, rateLimit, allowedOrigins, publicNames, notifications, mounts)',
+        summary:
+          'Change live settings (RFC 7396 merge patch of services, hooks, triggers, tools, egress, rateLimit, allowedOrigins, publicNames, notifications, mounts)',
         tags: ['config'],
         body: AnyObject,
         response: { 200: ConfigView },

@@ -9,7 +9,11 @@ export function doctorRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'doctor
     '/api/v1/doctor',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Run every doctor check on this gateway (posture, credentials, files, policy, audit, activity)', tags: ['doctor'], response: { 200: DoctorReport } },
+      schema: {
+        summary: 'Run every doctor check on this gateway (posture, credentials, files, policy, audit, activity)',
+        tags: ['doctor'],
+        response: { 200: DoctorReport },
+      },
     },
     async () => deps.doctor.run(),
   );

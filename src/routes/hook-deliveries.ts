@@ -55,10 +55,18 @@ export function hookDeliveryRoutes(app: FastifyInstance, deps: Pick<RouteDeps, '
       '/hooks/:name',
       {
         config: { auth: 'signature', rateClass: 'hooks' },
-        schema: { summary: 'WhatsApp subscription handshake: echoes hub.challenge when hub.verify_token matches', tags: ['hooks'], params: NameParams, response: { 200: Type.String() } },
+        schema: {
+          summary: 'WhatsApp subscription handshake: echoes hub.challenge when hub.verify_token matches',
+          tags: ['hooks'],
+          params: NameParams,
+          response: { 200: Type.String() },
+        },
       },
       async (req, reply) => {
-        const challenge = receiver.handshake((req.params as Static<typeof NameParams>).name, req.query as Record<string, unknown>, { client: req.moat.client, requestId: req.id });
+        const challenge = receiver.handshake((req.params as Static<typeof NameParams>).name, req.query as Record<string, unknown>, {
+          client: req.moat.client,
+          requestId: req.id,
+        });
         return reply.type('text/plain; charset=utf-8').send(challenge);
       },
     );
@@ -67,7 +75,7 @@ export function hookDeliveryRoutes(app: FastifyInstance, deps: Pick<RouteDeps, '
       {
         config: { auth: 'signature', rateClass: 'hooks' },
         schema: {
-          summary: 'An inbound delivery, signed per the hook\'s scheme (202 accepted, 200 duplicate, 401 signature_invalid)',
+          summary: "An inbound delivery, signed per the hook's scheme (202 accepted, 200 duplicate, 401 signature_invalid)",
           tags: ['hooks'],
           params: NameParams,
           response: { 200: HookDelivered, 202: HookDelivered },

@@ -13,16 +13,30 @@ export function hookRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'hooks'>)
   const name = (req: { params: unknown }) => (req.params as Static<typeof NameParams>).name;
   app.post(
     '/api/v1/hooks',
-    { config: { scope: 'admin' }, schema: { summary: 'Register a hook (its secret is never shown again)', tags: ['hooks'], body: HookBodySchema, response: { 201: HookView } } },
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Register a hook (its secret is never shown again)', tags: ['hooks'], body: HookBodySchema, response: { 201: HookView } },
+    },
     async (req, reply) => reply.code(201).send(deps.hooks.add(req.body as HookSpec, actorOf(req).id)),
   );
-  app.get('/api/v1/hooks', { config: { scope: 'admin' }, schema: { summary: 'List hooks (secrets as set/unset)', tags: ['hooks'], response: { 200: HookList } } }, async () => ({
-    hooks: deps.hooks.list(),
-  }));
-  app.get('/api/v1/hooks/:name', { config: { scope: 'admin' }, schema: { summary: 'A hook', tags: ['hooks'], params: NameParams, response: { 200: HookView } } }, async (req) => deps.hooks.view(name(req)));
+  app.get(
+    '/api/v1/hooks',
+    { config: { scope: 'admin' }, schema: { summary: 'List hooks (secrets as set/unset)', tags: ['hooks'], response: { 200: HookList } } },
+    async () => ({
+      hooks: deps.hooks.list(),
+    }),
+  );
+  app.get(
+    '/api/v1/hooks/:name',
+    { config: { scope: 'admin' }, schema: { summary: 'A hook', tags: ['hooks'], params: NameParams, response: { 200: HookView } } },
+    async (req) => deps.hooks.view(name(req)),
+  );
   app.delete(
     '/api/v1/hooks/:name',
-    { config: { scope: 'admin' }, schema: { summary: 'Remove a hook registered through the API', tags: ['hooks'], params: NameParams, response: { 200: Deleted } } },
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Remove a hook registered through the API', tags: ['hooks'], params: NameParams, response: { 200: Deleted } },
+    },
     async (req) => {
       deps.hooks.remove(name(req));
       return { deleted: true };

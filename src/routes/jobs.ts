@@ -18,7 +18,9 @@ const SubmitBody = Type.Object(
   {
     service: Type.String({ pattern: SERVICE }),
     payload: Type.Optional(Type.Unknown({ description: 'Any JSON; sealed at rest, handed to the service as the body of its job POST.' })),
-    callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'POSTed the outcome, signed with Moat-Signature (through the egress guard).' })),
+    callbackUrl: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2048, description: 'POSTed the outcome, signed with Moat-Signature (through the egress guard).' }),
+    ),
     notify: Type.Optional(Type.Union([Type.Boolean(), Type.Array(Type.Union([Type.Literal('ntfy'), Type.Literal('webhook')]), { maxItems: 2 })])),
     priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'Higher first; then first in, first out.' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
@@ -39,7 +41,10 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const ProgressBody = Type.Object({ progress: Type.Number({ minimum: 0, maximum: 1 }), message: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+const ProgressBody = Type.Object(
+  { progress: Type.Number({ minimum: 0, maximum: 1 }), message: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
 
 /** The scope a job submission needs; approving a task's job takes the same (routes/tasks.ts). */
 export const SUBMIT_JOB_SCOPE = 'jobs';
@@ -83,17 +88,31 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
   );
   app.get(
     '/api/v1/jobs/:id',
-    { config: { scope: 'jobs' }, schema: { summary: "A job, with its payload and result when it is yours (another token's: its summary)", tags: ['jobs'], params: IdParams, response: { 200: JobView } } },
+    {
+      config: { scope: 'jobs' },
+      schema: {
+        summary: "A job, with its payload and result when it is yours (another token's: its summary)",
+        tags: ['jobs'],
+        params: IdParams,
+        response: { 200: JobView },
+      },
+    },
     async (req) => deps.jobs.get((req.params as Static<typeof IdParams>).id, jobViewerOf(req)),
   );
   app.post(
     '/api/v1/jobs/:id/cancel',
-    { config: { scope: 'jobs' }, schema: { summary: 'Cancel a queued or running job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: JobView } } },
+    {
+      config: { scope: 'jobs' },
+      schema: { summary: 'Cancel a queued or running job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: JobView } },
+    },
     async (req) => deps.jobs.cancel((req.params as Static<typeof IdParams>).id, jobViewerOf(req)),
   );
   app.delete(
     '/api/v1/jobs/:id',
-    { config: { scope: 'jobs' }, schema: { summary: 'Delete a finished job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: Deleted } } },
+    {
+      config: { scope: 'jobs' },
+      schema: { summary: 'Delete a finished job of yours (any job: jobs:all)', tags: ['jobs'], params: IdParams, response: { 200: Deleted } },
+    },
     async (req) => {
       deps.jobs.delete((req.params as Static<typeof IdParams>).id, jobViewerOf(req));
       return { deleted: true };

@@ -16,7 +16,10 @@ const MintBody = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Name of the token the code will create' })),
     tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 10 * 365 * 86_400, description: 'Lifetime of that token (default: none)' })),
     console: Type.Optional(
-      Type.Boolean({ description: 'Redeems for a console session (POST /api/v1/console/session) instead of a token; the answer carries a sign-in link. May carry admin, then without digits.' }),
+      Type.Boolean({
+        description:
+          'Redeems for a console session (POST /api/v1/console/session) instead of a token; the answer carries a sign-in link. May carry admin, then without digits.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -27,7 +30,10 @@ const PairBody = Type.Union([Type.Object({ name: Type.Optional(Type.String({ min
 export function pairingRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairing'>): void {
   app.post(
     '/api/v1/pairing-codes',
-    { config: { scope: 'admin' }, schema: { summary: 'Mint a single-use pairing code', tags: ['pairing'], body: MintBody, response: { 201: PairingCodeMinted } } },
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Mint a single-use pairing code', tags: ['pairing'], body: MintBody, response: { 201: PairingCodeMinted } },
+    },
     async (req, reply) => reply.code(201).send(deps.pairing.mint(req.body as Static<typeof MintBody>, actorOf(req))),
   );
   app.post(

@@ -146,7 +146,11 @@ export interface UpgradeContext {
 export function proxyUpgrade(deps: Pick<RouteDeps, 'proxy' | 'streams'>) {
   return function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
     // The socket is the client's for as long as it lasts: it ends when its token stops working.
-    if (!ctx.socket.destroyed) ctx.socket.once('close', deps.streams.bind(ctx.principal, 'proxy-ws', () => ctx.socket.destroy()));
+    if (!ctx.socket.destroyed)
+      ctx.socket.once(
+        'close',
+        deps.streams.bind(ctx.principal, 'proxy-ws', () => ctx.socket.destroy()),
+      );
     return deps.proxy.upgrade({ service: ctx.name, target: ctx.url, headers: ctx.headers, client: ctx.client, requestId: ctx.requestId }, ctx.socket, ctx.head);
   };
 }

@@ -14,8 +14,10 @@ const CreateBody = Type.Object(
     workspace: Type.Optional(
       Type.Object(
         {
-          mounts: Type.Optional(Type.Array(Type.String({ pattern: MOUNT_NAME_PATTERN }), { maxItems: 64, description: 'Names of operator mounts to include (never host paths).' })),
-          root: Type.Optional(Type.String({ maxLength: 4096, description: 'With workspaces.allowClientScope only: a root under the operator\'s base.' })),
+          mounts: Type.Optional(
+            Type.Array(Type.String({ pattern: MOUNT_NAME_PATTERN }), { maxItems: 64, description: 'Names of operator mounts to include (never host paths).' }),
+          ),
+          root: Type.Optional(Type.String({ maxLength: 4096, description: "With workspaces.allowClientScope only: a root under the operator's base." })),
         },
         { additionalProperties: false },
       ),
@@ -29,7 +31,10 @@ const ListQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, 
 export function runRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'workspaces'>): void {
   app.post(
     '/api/v1/runs',
-    { config: { scope: 'tools' }, schema: { summary: 'Create a run with a workspace of its own', tags: ['runs'], body: CreateBody, response: { 201: RunView } } },
+    {
+      config: { scope: 'tools' },
+      schema: { summary: 'Create a run with a workspace of its own', tags: ['runs'], body: CreateBody, response: { 201: RunView } },
+    },
     async (req, reply) => reply.code(201).send(deps.workspaces.create(req.body as Static<typeof CreateBody>, callContextOf(req))),
   );
   app.get(

@@ -36,14 +36,15 @@ export function serviceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'servi
   const config = { scope: 'services' } as const;
   const tags = ['services'];
 
-  app.get(
-    '/api/v1/services',
-    { config, schema: { summary: 'List services with their state', tags, response: { 200: ServiceList } } },
-    async (req) => ({ services: manages(req) ? sup.list() : sup.list().map(withoutProbeDetail) }),
-  );
+  app.get('/api/v1/services', { config, schema: { summary: 'List services with their state', tags, response: { 200: ServiceList } } }, async (req) => ({
+    services: manages(req) ? sup.list() : sup.list().map(withoutProbeDetail),
+  }));
   app.get(
     '/api/v1/services/:name',
-    { config, schema: { summary: 'A service: state, pid, uptime, restarts, last health result, last exit', tags, params: NameParams, response: { 200: ServiceStatus } } },
+    {
+      config,
+      schema: { summary: 'A service: state, pid, uptime, restarts, last health result, last exit', tags, params: NameParams, response: { 200: ServiceStatus } },
+    },
     async (req) => (manages(req) ? sup.status(name(req)) : withoutProbeDetail(sup.status(name(req)))),
   );
   app.post(
@@ -88,7 +89,8 @@ export function serviceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'servi
     app.post(
       `/api/v1/services/:name/${action}`,
       { config, schema: { summary: `${action[0]?.toUpperCase()}${action.slice(1)} a service`, tags, params: NameParams, response: { 200: ServiceStatus } } },
-      async (req) => (action === 'start' ? sup.start(name(req), actorOf(req)) : action === 'stop' ? sup.stop(name(req), actorOf(req)) : sup.restart(name(req), actorOf(req))),
+      async (req) =>
+        action === 'start' ? sup.start(name(req), actorOf(req)) : action === 'stop' ? sup.stop(name(req), actorOf(req)) : sup.restart(name(req), actorOf(req)),
     );
   }
   app.get(

@@ -18,7 +18,6 @@ const ExchangeBody = Type.Object(
   { additionalProperties: false },
 );
 
-
 export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairing' | 'sessions' | 'tokens' | 'console'>): void {
   const off = () => new GatewayError('not_found', 'the console is off (console.enabled)');
 
@@ -39,18 +38,27 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
       const { secret, view } = deps.pairing.redeemSession(code.trim(), req.moat.client);
       const maxAge = Math.max(1, Math.floor((Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000));
       reply.header('set-cookie', sessionSetCookie(deps.console.https(req), secret, maxAge));
-      return reply.code(201).send({ id: view.id, name: view.name, scopes: view.scopes, expiresAt: view.expiresAt, idleTimeoutSeconds: deps.sessions.idleTimeoutSeconds });
+      return reply
+        .code(201)
+        .send({ id: view.id, name: view.name, scopes: view.scopes, expiresAt: view.expiresAt, idleTimeoutSeconds: deps.sessions.idleTimeoutSeconds });
     },
   );
 
   app.delete(
     '/api/v1/console/session',
-    { config: { scope: ANY_PRINCIPAL }, schema: { summary: 'Sign the calling console session out (the cookie is cleared)', tags: ['console'], response: { 204: NoContent } } },
+    {
+      config: { scope: ANY_PRINCIPAL },
+      schema: { summary: 'Sign the calling console session out (the cookie is cleared)', tags: ['console'], response: { 204: NoContent } },
+    },
     async (req, reply) => {
       const p = req.moat.principal;
-      if (p?.kind !== 'session' || deps.sessions === null) throw new GatewayError('conflict', 'this request is not made with a console session (send the session cookie, not a token)');
+      if (p?.kind !== 'session' || deps.sessions === null)
+        throw new GatewayError('conflict', 'this request is not made with a console session (send the session cookie, not a token)');
       deps.sessions.signOut(p.id, req.moat.client);
-      return reply.code(204).header('set-cookie', sessionClearCookie(deps.console.https(req))).send();
+      return reply
+        .code(204)
+        .header('set-cookie', sessionClearCookie(deps.console.https(req)))
+        .send();
     },
   );
 
@@ -83,7 +91,10 @@ export function sessionRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pairi
 
   app.delete(
     '/api/v1/sessions/:id',
-    { config: { scope: 'admin' }, schema: { summary: 'End a console session; its open pages return to sign-in', tags: ['console'], params: IdParams, response: { 204: NoContent } } },
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'End a console session; its open pages return to sign-in', tags: ['console'], params: IdParams, response: { 204: NoContent } },
+    },
     async (req, reply) => {
       if (deps.sessions === null) throw off();
       deps.sessions.revoke((req.params as Static<typeof IdParams>).id, actorOf(req));

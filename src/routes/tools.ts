@@ -10,7 +10,7 @@ const InvokeBody = Type.Object(
   {
     run: Type.String({ minLength: 1, maxLength: 128, description: 'The run whose workspace the tool works in.' }),
     tool: Type.String({ minLength: 1, maxLength: 64 }),
-    args: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'The tool\'s arguments (GET /api/v1/tools describes them).' })),
+    args: Type.Optional(Type.Object({}, { additionalProperties: true, description: "The tool's arguments (GET /api/v1/tools describes them)." })),
   },
   { additionalProperties: false },
 );
@@ -26,7 +26,10 @@ export function invokeBodyLimit(maxBodyBytes: number, maxWriteBytes: number): nu
 export function toolRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tools' | 'toolsBodyLimit'>): void {
   app.get(
     '/api/v1/tools',
-    { config: { scope: 'tools' }, schema: { summary: 'Tools with their risk and whether this token may call them', tags: ['tools'], response: { 200: ToolList } } },
+    {
+      config: { scope: 'tools' },
+      schema: { summary: 'Tools with their risk and whether this token may call them', tags: ['tools'], response: { 200: ToolList } },
+    },
     async (req) => deps.tools.list(scopeAllows(req.moat.principal?.scopes ?? new Set(), 'tools', 'POST')),
   );
   app.post(

@@ -6,7 +6,10 @@ import type { RouteDeps } from './deps.js';
 export function workspaceRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'workspaces'>): void {
   app.get(
     '/api/v1/workspace/policy',
-    { config: { scope: 'tools' }, schema: { summary: 'Workspace mode and mount names (never host paths)', tags: ['runs'], response: { 200: WorkspacePolicy } } },
+    {
+      config: { scope: 'tools' },
+      schema: { summary: 'Workspace mode and mount names (never host paths)', tags: ['runs'], response: { 200: WorkspacePolicy } },
+    },
     async () => deps.workspaces.policy(),
   );
 }

@@ -26,7 +26,9 @@ export function authorize() {
     if (typeof requirement === 'object' && 'exact' in requirement) {
       // Not for `read`: what the route shows can hold what clients sent (a service's output).
       if (!scopeHeld(principal.scopes, requirement.exact)) {
-        throw new GatewayError('scope_required', `this route needs scope ${requirement.exact} (read does not open it)`, { extra: { scope: requirement.exact } });
+        throw new GatewayError('scope_required', `this route needs scope ${requirement.exact} (read does not open it)`, {
+          extra: { scope: requirement.exact },
+        });
       }
       return requirement.exact;
     }

@@ -66,9 +66,11 @@ export function csrfGuard(opts: CsrfGuardOptions) {
      */
     signin(req: CsrfRequest): void {
       const site = req.headers['sec-fetch-site'];
-      if (site !== undefined && site !== 'same-origin') throw new GatewayError('csrf_refused', 'sign in from the console itself, not from another site or port');
+      if (site !== undefined && site !== 'same-origin')
+        throw new GatewayError('csrf_refused', 'sign in from the console itself, not from another site or port');
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== ownOrigin(req, https(req))) throw new GatewayError('csrf_refused', "a sign-in from a browser needs an Origin equal to this gateway's own");
+      if (origin !== undefined && origin !== ownOrigin(req, https(req)))
+        throw new GatewayError('csrf_refused', "a sign-in from a browser needs an Origin equal to this gateway's own");
     },
   });
 }

@@ -55,7 +55,11 @@ export function framingGuard() {
     if (last !== 'chunked') invalid('Transfer-Encoding must end with chunked');
     // RFC 9112 6.1: a coding the server does not understand is answered with 501.
     if (other !== undefined) {
-      throw new GatewayError('transfer_coding_unsupported', `the transfer coding ${JSON.stringify(other.slice(0, 40))} is not supported; send the body with chunked only`, { headers: CLOSE });
+      throw new GatewayError(
+        'transfer_coding_unsupported',
+        `the transfer coding ${JSON.stringify(other.slice(0, 40))} is not supported; send the body with chunked only`,
+        { headers: CLOSE },
+      );
     }
   }
   return framingGuard;

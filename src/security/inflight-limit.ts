@@ -96,8 +96,10 @@ function check(o: InflightLimitOptions): InflightLimitOptions {
   const refuse = (detail: string): never => {
     throw new GatewayError('config_invalid', detail);
   };
-  if (o.adminReservedInflight >= o.maxInflight) refuse(`limits.adminReservedInflight (${o.adminReservedInflight}) must be below limits.maxInflight (${o.maxInflight}), or nobody but admin gets in`);
-  if (o.adminReservedStreams >= o.maxStreams) refuse(`limits.adminReservedStreams (${o.adminReservedStreams}) must be below limits.maxStreams (${o.maxStreams})`);
+  if (o.adminReservedInflight >= o.maxInflight)
+    refuse(`limits.adminReservedInflight (${o.adminReservedInflight}) must be below limits.maxInflight (${o.maxInflight}), or nobody but admin gets in`);
+  if (o.adminReservedStreams >= o.maxStreams)
+    refuse(`limits.adminReservedStreams (${o.adminReservedStreams}) must be below limits.maxStreams (${o.maxStreams})`);
   const shared = o.maxInflight - o.adminReservedInflight;
   for (const key of ['maxInflightPerToken', 'maxInflightPerClient', 'maxInflightUnauthenticated'] as const) {
     if (o[key] > shared) refuse(`limits.${key} (${o[key]}) must not exceed limits.maxInflight - limits.adminReservedInflight (${shared})`);
@@ -154,7 +156,8 @@ export function inflightLimit(initial: InflightLimitOptions) {
 
   /** Charges `res` to `client`'s share, refusing when it is used up. */
   function chargeClient(res: HeldResponse, key: string): void {
-    if ((byClient.get(key) ?? 0) >= o.maxInflightPerClient) share(`more than ${o.maxInflightPerClient} requests in flight from this address (limits.maxInflightPerClient)`);
+    if ((byClient.get(key) ?? 0) >= o.maxInflightPerClient)
+      share(`more than ${o.maxInflightPerClient} requests in flight from this address (limits.maxInflightPerClient)`);
     up(byClient, key);
     res[HELD_CLIENT] = key;
     res[HELD] = (res[HELD] as number) | CLIENT;
@@ -203,7 +206,8 @@ export function inflightLimit(initial: InflightLimitOptions) {
       }
       if (charged >= shared) overloaded(`more than ${shared} requests in flight (the rest of limits.maxInflight is kept for admin)`);
       const id = principal.id;
-      if ((byToken.get(id) ?? 0) >= o.maxInflightPerToken) share(`more than ${o.maxInflightPerToken} requests in flight with this token (limits.maxInflightPerToken)`);
+      if ((byToken.get(id) ?? 0) >= o.maxInflightPerToken)
+        share(`more than ${o.maxInflightPerToken} requests in flight with this token (limits.maxInflightPerToken)`);
       chargeClient(res, clientKey(client));
       up(byToken, id);
       charged++;
@@ -244,9 +248,14 @@ export function inflightLimit(initial: InflightLimitOptions) {
       if (isAdmin) {
         if (streams >= o.maxStreams) throw new GatewayError('too_many_streams', `more than ${o.maxStreams} event streams open`, { headers: RETRY_STREAMS });
       } else {
-        if (streams >= sharedStreams) throw new GatewayError('too_many_streams', `more than ${sharedStreams} event streams open (the rest of limits.maxStreams is kept for admin)`, { headers: RETRY_STREAMS });
-        if ((streamsByToken.get(id) ?? 0) >= o.maxStreamsPerToken) share(`more than ${o.maxStreamsPerToken} event streams open with this token (limits.maxStreamsPerToken)`, RETRY_STREAMS);
-        if ((streamsByClient.get(key) ?? 0) >= o.maxStreamsPerClient) share(`more than ${o.maxStreamsPerClient} event streams open from this address (limits.maxStreamsPerClient)`, RETRY_STREAMS);
+        if (streams >= sharedStreams)
+          throw new GatewayError('too_many_streams', `more than ${sharedStreams} event streams open (the rest of limits.maxStreams is kept for admin)`, {
+            headers: RETRY_STREAMS,
+          });
+        if ((streamsByToken.get(id) ?? 0) >= o.maxStreamsPerToken)
+          share(`more than ${o.maxStreamsPerToken} event streams open with this token (limits.maxStreamsPerToken)`, RETRY_STREAMS);
+        if ((streamsByClient.get(key) ?? 0) >= o.maxStreamsPerClient)
+          share(`more than ${o.maxStreamsPerClient} event streams open from this address (limits.maxStreamsPerClient)`, RETRY_STREAMS);
         up(streamsByToken, id);
         up(streamsByClient, key);
       }

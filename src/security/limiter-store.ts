@@ -158,7 +158,10 @@ export class MemoryFailureStore implements FailureStore {
 export function clientKey(address: string): string {
   if (!address.includes(':')) return address;
   try {
-    return `${ipaddr.IPv6.parse(address).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+    return `${ipaddr.IPv6.parse(address)
+      .parts.slice(0, 4)
+      .map((p) => p.toString(16))
+      .join(':')}::/64`;
   } catch {
     return address;
   }

@@ -104,10 +104,8 @@ function parseOrigin(value: string): Origin | undefined {
 }
 
 export const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE';
-export const CORS_ALLOW_HEADERS =
-  'Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Pairing-Code, Last-Event-ID';
-export const CORS_EXPOSE_HEADERS =
-  'X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Idempotency-Replayed';
+export const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Pairing-Code, Last-Event-ID';
+export const CORS_EXPOSE_HEADERS = 'X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Idempotency-Replayed';
 
 function refusePattern(raw: string, why: string): never {
   throw new GatewayError(
@@ -130,7 +128,8 @@ function compile(opts: OriginGuardOptions): Matchers {
     const [, scheme, wildcardLabel, rawHost, rawPort] = p as unknown as [string, string, string | undefined, string, string | undefined];
     const host = rawHost.charCodeAt(0) === 91 ? (canonicalV6(rawHost) ?? '') : rawHost;
     if (!hostValid(host)) refusePattern(raw, 'does not name a host as a browser writes it (empty or overlong label, trailing dot, malformed address)');
-    if (wildcardLabel && (!host.includes('.') || host.charCodeAt(0) === 91 || isIP(host) !== 0)) refusePattern(raw, 'puts a wildcard label on something that is not a domain');
+    if (wildcardLabel && (!host.includes('.') || host.charCodeAt(0) === 91 || isIP(host) !== 0))
+      refusePattern(raw, 'puts a wildcard label on something that is not a domain');
     if (rawPort !== undefined && rawPort !== '*' && !portValid(rawPort)) refusePattern(raw, 'has a port outside 1-65535 (or written with a leading zero)');
     const port = rawPort === undefined || DEFAULT_PORTS[scheme] === rawPort ? '' : rawPort;
     if (wildcardLabel) m.label.push({ scheme, suffix: `.${host}`, port });
@@ -199,7 +198,8 @@ export function originGuard(initial: OriginGuardOptions) {
     if (parsed === undefined) throw new GatewayError('origin_not_allowed', 'malformed Origin header');
     const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').toLowerCase();
     if (host !== '' && origin.slice(origin.indexOf('://') + 3) === host) return;
-    if (!matchers.exact.has(origin) && !matches(matchers, parsed)) throw new GatewayError('origin_not_allowed', 'Origin is neither this gateway nor on the allowlist');
+    if (!matchers.exact.has(origin) && !matches(matchers, parsed))
+      throw new GatewayError('origin_not_allowed', 'Origin is neither this gateway nor on the allowlist');
   }
 
   return Object.assign(originGuard, {

@@ -18,7 +18,10 @@ export function isHttps(tls: boolean, proxy: { forwardedHttps(req: AddressedRequ
 }
 
 /** `http(s)://<authority>` in lowercase, or undefined when the request names no authority. */
-export function ownOrigin(req: { readonly headers: { readonly host?: string | undefined; readonly ':authority'?: string | string[] | undefined } }, https: boolean): string | undefined {
+export function ownOrigin(
+  req: { readonly headers: { readonly host?: string | undefined; readonly ':authority'?: string | string[] | undefined } },
+  https: boolean,
+): string | undefined {
   const authority = (req.headers[':authority'] as string | undefined) ?? req.headers.host;
   if (authority === undefined || authority === '') return undefined;
   return `${https ? 'https' : 'http'}://${authority.toLowerCase()}`;

@@ -34,7 +34,10 @@ function compile(opts: RateLimitOptions, store: LimiterStore, previous?: Map<Rat
   for (const cls of RATE_CLASSES) {
     const limit = opts.perMinute[cls];
     if (!Number.isInteger(limit) || limit < 1) {
-      throw new GatewayError('config_invalid', `rateLimit.${cls}.perMinute must be a whole number >= 1 (got ${limit}); to turn limits off set rateLimit.enabled=false`);
+      throw new GatewayError(
+        'config_invalid',
+        `rateLimit.${cls}.perMinute must be a whole number >= 1 (got ${limit}); to turn limits off set rateLimit.enabled=false`,
+      );
     }
     out.set(cls, { limit, limitHeader: String(limit), store: previous?.get(cls)?.store ?? store.windows(cls, WINDOW_MS, opts.maxClients) });
   }

@@ -88,7 +88,10 @@ export function loadOrCreateInstallId(dataDir: string): string {
   const text = readIfExists(path)?.trim();
   if (text !== undefined) {
     if (!/^[0-9a-f]{32}$/.test(text)) {
-      throw new GatewayError('config_invalid', `${path} is not an install id (32 hex characters): restore it, or delete it (containers of the old id are then no longer removed by moat)`);
+      throw new GatewayError(
+        'config_invalid',
+        `${path} is not an install id (32 hex characters): restore it, or delete it (containers of the old id are then no longer removed by moat)`,
+      );
     }
     return text;
   }

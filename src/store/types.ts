@@ -323,7 +323,6 @@ export interface HookStore {
   atomically<T>(fn: () => T): T;
 }
 
-
 export interface TaskRecord {
   id: string;
   seq: number;
@@ -360,7 +359,9 @@ export interface TaskEventRecord {
   text: Buffer | null;
 }
 
-export type TaskChanges = Partial<Pick<TaskRecord, 'content' | 'state' | 'pendingJob' | 'pendingService' | 'jobId' | 'reviewedBy' | 'reviewedByName' | 'reviewedAt'>>;
+export type TaskChanges = Partial<
+  Pick<TaskRecord, 'content' | 'state' | 'pendingJob' | 'pendingService' | 'jobId' | 'reviewedBy' | 'reviewedByName' | 'reviewedAt'>
+>;
 
 export interface TaskStore {
   insert(task: TaskRecord): void;

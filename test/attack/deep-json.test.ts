@@ -95,7 +95,14 @@ describe.each([
     const g = gw();
     const atLimit = await send(g, 'POST', '/api/v1/jobs', `{"service":"worker","payload":${arrays(62)}}`, {}, true);
     expect(atLimit.status).toBe(202);
-    const strings = await send(g, 'POST', '/api/v1/jobs', `{"service":"worker","payload":${JSON.stringify({ text: '['.repeat(5000) + '{"\\"'.repeat(100) })}}`, {}, true);
+    const strings = await send(
+      g,
+      'POST',
+      '/api/v1/jobs',
+      `{"service":"worker","payload":${JSON.stringify({ text: '['.repeat(5000) + '{"\\"'.repeat(100) })}}`,
+      {},
+      true,
+    );
     expect(strings.status).toBe(202);
     const over = await send(g, 'POST', '/api/v1/jobs', `{"service":"worker","payload":${arrays(64)}}`, {}, true);
     expect(over.json?.code).toBe('json_too_deep');

@@ -47,7 +47,11 @@ async function serve(dataDir: string, drainSeconds: number, tls = false): Promis
       // A new connection each time: a client arriving during the drain, not one already connected.
       const res = await request(`${p.url}${path}`, {
         method: (init.method ?? 'GET') as 'GET',
-        headers: { ...(init.auth === false ? {} : { authorization: `Bearer ${token}` }), ...(init.body ? { 'content-type': 'application/json' } : {}), connection: 'close' },
+        headers: {
+          ...(init.auth === false ? {} : { authorization: `Bearer ${token}` }),
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+          connection: 'close',
+        },
         body: init.body ? JSON.stringify(init.body) : undefined,
         dispatcher,
       });
@@ -102,10 +106,15 @@ describe('drain on SIGTERM', () => {
     expect(s.p.stderr()).toMatch(/0 jobs finished; \d+ requests cut, 1 jobs will re-run/);
 
     const again = await serve(dataDir, 1);
-    const view = await waitFor(async () => {
-      const j = (await again.call(`/api/v1/jobs/${job}`)).json;
-      return j.attempts === 2 ? j : null;
-    }, 'the cut job to run again', 20_000, 50);
+    const view = await waitFor(
+      async () => {
+        const j = (await again.call(`/api/v1/jobs/${job}`)).json;
+        return j.attempts === 2 ? j : null;
+      },
+      'the cut job to run again',
+      20_000,
+      50,
+    );
     expect(view.state === 'running' || view.state === 'dispatched' || view.state === 'queued').toBe(true);
   });
 

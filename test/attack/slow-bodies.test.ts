@@ -48,7 +48,10 @@ async function trickleH1(g: TestGateway, from: string): Promise<Attempt> {
 /** The same delivery as a stream of an HTTP/2 session. */
 function trickleH2(session: http2.ClientHttp2Session): Attempt {
   const attempt: Attempt = { status: null };
-  const stream = session.request({ ':method': 'POST', ':path': '/hooks/gh', 'content-type': 'application/json', 'content-length': '1000' }, { endStream: false });
+  const stream = session.request(
+    { ':method': 'POST', ':path': '/hooks/gh', 'content-type': 'application/json', 'content-length': '1000' },
+    { endStream: false },
+  );
   stream.on('error', () => undefined);
   stream.once('response', (h) => (attempt.status = Number(h[':status'])));
   stream.write('{');
@@ -62,7 +65,12 @@ function trickleH2(session: http2.ClientHttp2Session): Attempt {
 
 /** Waits until every attacking request is either answered or in flight at the gateway. */
 async function attackInPlace(g: TestGateway, attempts: Attempt[]): Promise<void> {
-  await waitFor(async () => attempts.filter((a) => a.status !== null).length + (await inflightNow(g)) >= attempts.length, 'every slow delivery to be in flight or answered', 15_000, 50);
+  await waitFor(
+    async () => attempts.filter((a) => a.status !== null).length + (await inflightNow(g)) >= attempts.length,
+    'every slow delivery to be in flight or answered',
+    15_000,
+    50,
+  );
 }
 
 async function expectApiUp(g: TestGateway, attempts: Attempt[]): Promise<void> {
@@ -125,7 +133,10 @@ describe('a delivery whose body stalls', () => {
     const g = await boot({ tls: { enabled: true }, limits: { bodyIdleTimeoutMs: 300 } });
     const { session } = await h2Connect(g, '127.0.0.2');
     try {
-      const stream = session.request({ ':method': 'POST', ':path': '/hooks/gh', 'content-type': 'application/json', 'content-length': '100' }, { endStream: false });
+      const stream = session.request(
+        { ':method': 'POST', ':path': '/hooks/gh', 'content-type': 'application/json', 'content-length': '100' },
+        { endStream: false },
+      );
       stream.write('{"ref":');
       let text = '';
       stream.setEncoding('utf8');

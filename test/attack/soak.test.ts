@@ -65,7 +65,8 @@ describe('soak: every attack at once, with normal traffic', () => {
       const text = await res.body.text();
       return { status: res.statusCode, json: text ? (JSON.parse(text) as any) : undefined };
     };
-    const mint = async (name: string, scopes: string[]) => (await call('/api/v1/tokens', admin, { method: 'POST', body: { name, scopes } })).json.token as string;
+    const mint = async (name: string, scopes: string[]) =>
+      (await call('/api/v1/tokens', admin, { method: 'POST', body: { name, scopes } })).json.token as string;
     const service = await mint('soak-service', ['jobs']);
     const reader = await mint('soak-reader', ['read']);
     await waitFor(async () => (await call('/api/v1/services/worker', admin)).json?.state === 'healthy', 'worker healthy', 30_000, 100);
@@ -85,7 +86,9 @@ describe('soak: every attack at once, with normal traffic', () => {
       );
     const tlsSocket = (localAddress: string, alpn: string) =>
       new Promise<tls.TLSSocket>((resolve, reject) => {
-        const s = tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), ca, servername: 'localhost', ALPNProtocols: [alpn] }, () => resolve(s));
+        const s = tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), ca, servername: 'localhost', ALPNProtocols: [alpn] }, () =>
+          resolve(s),
+        );
         s.on('error', reject);
       });
 
@@ -122,7 +125,15 @@ describe('soak: every attack at once, with normal traffic', () => {
     // 4. HTTP/2 rapid reset with padded headers and a dropped socket (127.0.0.5).
     forever(async () => {
       let socket: tls.TLSSocket | null = null;
-      const session = http2.connect(`https://localhost:${port}`, { createConnection: () => (socket = tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.5' }), ca, servername: 'localhost', ALPNProtocols: ['h2'] })) });
+      const session = http2.connect(`https://localhost:${port}`, {
+        createConnection: () =>
+          (socket = tls.connect({
+            socket: net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.5' }),
+            ca,
+            servername: 'localhost',
+            ALPNProtocols: ['h2'],
+          })),
+      });
       session.on('error', () => undefined);
       await new Promise((r) => session.once('connect', r));
       const pad = 'x'.repeat(4000);
@@ -143,7 +154,14 @@ describe('soak: every attack at once, with normal traffic', () => {
     const guesser = agent('127.0.0.6');
     forever(async () => {
       const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
-      await (await request(`${p!.url}/api/v1/pair`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pairing-code': '123456' }, body: `{"name":${deep}}`, dispatcher: guesser })).body.dump();
+      await (
+        await request(`${p!.url}/api/v1/pair`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-pairing-code': '123456' },
+          body: `{"name":${deep}}`,
+          dispatcher: guesser,
+        })
+      ).body.dump();
     }, 300);
 
     // Normal traffic: the admin every 200 ms, the service submitting a job every second; RSS every second.
@@ -195,10 +213,18 @@ describe('soak: every attack at once, with normal traffic', () => {
     const health = await request(`${p.url}/api/v1/health`, { dispatcher: normal });
     expect(health.statusCode).toBe(200);
     await health.body.dump();
-    await waitFor(async () => {
-      const text = await (await request(`${p!.url}/metrics`, { headers: { authorization: `Bearer ${admin}` }, dispatcher: normal })).body.text();
-      return /\nmoat_inflight_budget_used\{kind="requests",class="token"\} 0\n/.test(text) && /\nmoat_inflight_budget_used\{kind="requests",class="unauthenticated"\} 0\n/.test(text);
-    }, 'the budgets to be free again', 20_000, 200);
+    await waitFor(
+      async () => {
+        const text = await (await request(`${p!.url}/metrics`, { headers: { authorization: `Bearer ${admin}` }, dispatcher: normal })).body.text();
+        return (
+          /\nmoat_inflight_budget_used\{kind="requests",class="token"\} 0\n/.test(text) &&
+          /\nmoat_inflight_budget_used\{kind="requests",class="unauthenticated"\} 0\n/.test(text)
+        );
+      },
+      'the budgets to be free again',
+      20_000,
+      200,
+    );
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     await normal.destroy();

@@ -134,13 +134,15 @@ describe('a svc:<name> token holding 64 slow proxied responses', () => {
     const { session } = await h2Connect(g, '127.0.0.2');
     cleanup.push(() => session.destroy());
     const statuses = await Promise.all(
-      Array.from({ length: 64 }, () =>
-        new Promise<number>((resolve) => {
-          const stream = session.request({ ':path': SLOW, authorization: `Bearer ${svc}` });
-          stream.on('error', () => resolve(0));
-          stream.once('response', (h) => resolve(Number(h[':status'])));
-          stream.resume();
-        }),
+      Array.from(
+        { length: 64 },
+        () =>
+          new Promise<number>((resolve) => {
+            const stream = session.request({ ':path': SLOW, authorization: `Bearer ${svc}` });
+            stream.on('error', () => resolve(0));
+            stream.once('response', (h) => resolve(Number(h[':status'])));
+            stream.resume();
+          }),
       ),
     );
     expect(statuses.filter((s) => s === 200)).toHaveLength(16);

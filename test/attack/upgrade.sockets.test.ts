@@ -38,12 +38,37 @@ async function askAndLinger(g: TestGateway, request: string): Promise<{ socket: 
 }
 
 const hostile: Array<[string, (port: number) => string, RegExp]> = [
-  ['Upgrade: h2c on a guarded route, no token', (p) => `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`, /^HTTP\/1\.1 401 /],
+  [
+    'Upgrade: h2c on a guarded route, no token',
+    (p) =>
+      `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`,
+    /^HTTP\/1\.1 401 /,
+  ],
   ['Upgrade: h2c on health', (p) => `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`, /^HTTP\/1\.1 200 /],
-  ['a WebSocket to a service, no token', (p) => `GET /svc/llm/ HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 401 /],
-  ['a WebSocket to live events, no token', (p) => `GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 401 /],
-  ['a WebSocket with a token in the query string', (p) => `GET /api/v1/ws?token=abc HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 401 /],
-  ['a WebSocket from a foreign Host', () => `GET /svc/llm/ HTTP/1.1\r\nHost: evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 421 /],
+  [
+    'a WebSocket to a service, no token',
+    (p) =>
+      `GET /svc/llm/ HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    /^HTTP\/1\.1 401 /,
+  ],
+  [
+    'a WebSocket to live events, no token',
+    (p) =>
+      `GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    /^HTTP\/1\.1 401 /,
+  ],
+  [
+    'a WebSocket with a token in the query string',
+    (p) =>
+      `GET /api/v1/ws?token=abc HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    /^HTTP\/1\.1 401 /,
+  ],
+  [
+    'a WebSocket from a foreign Host',
+    () =>
+      `GET /svc/llm/ HTTP/1.1\r\nHost: evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    /^HTTP\/1\.1 421 /,
+  ],
 ];
 
 describe('upgrade sockets a client never closes', () => {

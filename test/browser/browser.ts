@@ -19,7 +19,15 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CONSOLE_DIR = join(ROOT, 'dist', 'console');
 
 /** The flags of the brief: no sandbox (containers), headless, nothing that phones home. */
-const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 export async function launch(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs] });
@@ -175,7 +183,13 @@ export async function mintedLink(g: TestGateway, scopes: string[]): Promise<stri
 /** A fresh browser profile, signed in by opening a one-time sign-in link, on its start page (the Overview when it holds `read`). */
 export async function signedIn(browser: Browser, g: TestGateway, opts: SignInOptions = {}): Promise<SignedIn> {
   const scopes = opts.scopes ?? ['admin'];
-  const link = opts.via === 'cli' ? await consoleLink(g, scopes.flatMap((s) => ['--scope', s])) : await mintedLink(g, scopes);
+  const link =
+    opts.via === 'cli'
+      ? await consoleLink(
+          g,
+          scopes.flatMap((s) => ['--scope', s]),
+        )
+      : await mintedLink(g, scopes);
   const context = await browser.newContext(opts.context ?? {});
   const watch = await PageWatch.attach(context, new URL(g.url).origin);
   const page = await context.newPage();

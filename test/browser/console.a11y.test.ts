@@ -28,7 +28,10 @@ beforeAll(async () => {
   await g.fetch('/api/v1/jobs', { method: 'POST', body: { service: 'worker', payload: { steps: 1, stepMs: 1 } } });
   const token = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'a11y', scopes: ['tasks'] } })).json.token as string;
   await g.fetch('/api/v1/tasks', { method: 'POST', auth: token, body: { title: 'Check me', job: { service: 'worker', payload: {} } } });
-  await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'gh', verify: 'github', secret: 's'.repeat(32), action: { type: 'job', service: 'worker' } } });
+  await g.fetch('/api/v1/hooks', {
+    method: 'POST',
+    body: { name: 'gh', verify: 'github', secret: 's'.repeat(32), action: { type: 'job', service: 'worker' } },
+  });
 });
 
 afterAll(async () => {
@@ -40,7 +43,9 @@ afterAll(async () => {
 async function unnamedControls(page: Page): Promise<string[]> {
   const cdp = await page.context().newCDPSession(page);
   try {
-    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ ignored: boolean; role?: { value: string }; name?: { value: string } }> };
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: Array<{ ignored: boolean; role?: { value: string }; name?: { value: string } }>;
+    };
     return nodes.filter((n) => !n.ignored && CONTROLS.has(n.role?.value ?? '') && !(n.name?.value ?? '').trim()).map((n) => n.role!.value);
   } finally {
     await cdp.detach();
@@ -51,7 +56,10 @@ async function visitAll(s: SignedIn, check: (view: string) => Promise<void>) {
   for (const [path, heading] of VIEWS) {
     await s.page.goto(`${g.url}/console/${path}`);
     await s.page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-    await s.page.getByText(/^Loading/).first().waitFor({ state: 'detached' });
+    await s.page
+      .getByText(/^Loading/)
+      .first()
+      .waitFor({ state: 'detached' });
     await check(heading);
   }
 }

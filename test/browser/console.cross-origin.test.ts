@@ -55,10 +55,13 @@ async function answer(res: Promise<Response>): Promise<{ status: number; code: s
 describe('console from another origin', { timeout: BROWSER_TEST_MS }, () => {
   it('refuses a credentialed fetch POST from a page on another port of 127.0.0.1 with 403 csrf_refused', async () => {
     // text/plain needs no preflight: this request does reach the gateway, with the Strict cookie.
-    pages.set('/fetch', `<!doctype html><script>
+    pages.set(
+      '/fetch',
+      `<!doctype html><script>
       fetch(${JSON.stringify(`${g.url}/api/v1/tokens`)}, { method: 'POST', credentials: 'include', mode: 'no-cors',
         headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 'stolen-by-fetch', scopes: ['admin'] }) });
-    </script>`);
+    </script>`,
+    );
     const page = await admin.context.newPage();
     const res = page.waitForResponse((r) => r.url() === `${g.url}/api/v1/tokens` && r.request().method() === 'POST');
     await page.goto(`${evilUrl}/fetch`);
@@ -74,9 +77,12 @@ describe('console from another origin', { timeout: BROWSER_TEST_MS }, () => {
   });
 
   it('refuses a form POST from a page on another port of 127.0.0.1 with 403 csrf_refused', async () => {
-    pages.set('/form', `<!doctype html><form method="POST" enctype="text/plain" action=${JSON.stringify(`${g.url}/api/v1/tokens`)}>
+    pages.set(
+      '/form',
+      `<!doctype html><form method="POST" enctype="text/plain" action=${JSON.stringify(`${g.url}/api/v1/tokens`)}>
       <input type="hidden" name='{"name":"stolen-by-form","scopes":["admin"],"x":"' value='"}'></form>
-      <script>document.forms[0].submit()</script>`);
+      <script>document.forms[0].submit()</script>`,
+    );
     const page = await admin.context.newPage();
     // The form navigates its tab to the gateway's refusal (and the browser asks that page for its icon).
     admin.watch.expectRefusal('/api/v1/tokens', 403);
@@ -96,7 +102,9 @@ describe('console from another origin', { timeout: BROWSER_TEST_MS }, () => {
       await page.goto(`${evilUrl}/fetch`);
       expect((await res).status()).toBe(403);
       await expect
-        .poll(async () => ((await g.fetch('/api/v1/audit?limit=1000')).json.entries as Array<Record<string, unknown>>).find((e) => e['code'] === 'origin_not_allowed'))
+        .poll(async () =>
+          ((await g.fetch('/api/v1/audit?limit=1000')).json.entries as Array<Record<string, unknown>>).find((e) => e['code'] === 'origin_not_allowed'),
+        )
         .toMatchObject({ type: 'guard.origin', route: '/api/v1/tokens' });
     } finally {
       await context.close();

@@ -97,7 +97,11 @@ describe('console views', { timeout: BROWSER_TEST_MS }, () => {
 
   it('approves a task with a comment in the page and shows the approval in the audit view', async () => {
     const token = await apiToken(['tasks', 'jobs']);
-    const task = await g.fetch('/api/v1/tasks', { method: 'POST', auth: token, body: { title: 'Rebuild the index', body: 'needs a reviewer', job: { service: 'worker', payload: { steps: 1 } } } });
+    const task = await g.fetch('/api/v1/tasks', {
+      method: 'POST',
+      auth: token,
+      body: { title: 'Rebuild the index', body: 'needs a reviewer', job: { service: 'worker', payload: { steps: 1 } } },
+    });
     expect(task.status).toBe(201);
     await go('Tasks');
     const pending = page.getByRole('region', { name: 'Waiting for approval' });
@@ -110,7 +114,11 @@ describe('console views', { timeout: BROWSER_TEST_MS }, () => {
     // The decision is bound to the version the page showed (the server refuses a stale one with 409).
     expect((await reviewing).postDataJSON()).toEqual({ decision: 'approve', version: shown, comment: 'ok from the console' });
     expect(shown).toBe(task.json.version);
-    await detail.locator('.badge', { hasText: 'approved' }).or(detail.locator('.badge', { hasText: 'done' })).first().waitFor();
+    await detail
+      .locator('.badge', { hasText: 'approved' })
+      .or(detail.locator('.badge', { hasText: 'done' }))
+      .first()
+      .waitFor();
     const after = await g.fetch(`/api/v1/tasks/${task.json.id}`, { auth: token });
     expect(after.json.reviewedBy).not.toBeNull();
     expect(after.json.comments.map((c: { text: string }) => c.text)).toContain('ok from the console');
@@ -189,7 +197,10 @@ describe('console views', { timeout: BROWSER_TEST_MS }, () => {
 
   it('shows the doctor verdict and the audit head on the overview, and verifies the chain on request', async () => {
     await go('Overview');
-    await page.getByRole('heading', { name: /^Doctor/ }).locator('.badge').waitFor();
+    await page
+      .getByRole('heading', { name: /^Doctor/ })
+      .locator('.badge')
+      .waitFor();
     await page.getByText(/authentication failure\(s\) in the last 24 h/).waitFor();
     await page.getByText(/^Newest entry/).waitFor();
     await page.getByRole('button', { name: 'Verify chain' }).click();

@@ -87,13 +87,19 @@ const JOB_VIEW = { ok: { own: 'full', other: 'summary' }, by: { admin: { own: 'f
 /** Acting on someone else's job or schedule needs jobs:all (or admin). */
 const OWNER_ONLY = { ok: { own: 'ok', other: 'not_owner' }, by: { admin: { own: 'ok', other: 'ok' }, 'jobs:all': { own: 'ok', other: 'ok' } } } as const;
 /** The same, answering with the job's full view. */
-const OWNER_ONLY_VIEW = { ok: { own: 'full', other: 'not_owner' }, by: { admin: { own: 'full', other: 'full' }, 'jobs:all': { own: 'full', other: 'full' } } } as const;
+const OWNER_ONLY_VIEW = {
+  ok: { own: 'full', other: 'not_owner' },
+  by: { admin: { own: 'full', other: 'full' }, 'jobs:all': { own: 'full', other: 'full' } },
+} as const;
 /** Runs are per token: another's is not found; admin sees all. */
 const RUN_OWNER = { ok: { own: 'ok', other: 'run_not_found' }, by: { admin: { own: 'ok', other: 'ok' } } } as const;
 /** Approving a task's job takes jobs and a second principal (tasks alone: scope_required). */
 const APPROVAL = { ok: { own: 'scope_required', other: 'scope_required' }, by: { admin: { own: 'self_review', other: 'ok' } } } as const;
 
-const inList = (key: string, field = 'id') => (json: any, id: string) => (json?.[key] as Array<Record<string, unknown>> | undefined)?.find((x) => x[field] === id);
+const inList =
+  (key: string, field = 'id') =>
+  (json: any, id: string) =>
+    (json?.[key] as Array<Record<string, unknown>> | undefined)?.find((x) => x[field] === id);
 
 export const BEARER_ROWS: readonly BearerRow[] = [
   // Status and identity
@@ -145,17 +151,35 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   { route: 'GET /metrics', admits: ['metrics'] },
   // Runs and tools: runs are per token
   { route: 'POST /api/v1/runs', admits: ['tools'], body: () => ({}) },
-  { route: 'GET /api/v1/runs', admits: READ_TOOLS, resource: 'run', pick: inList('runs'), ok: { own: 'ok', other: 'hidden' }, by: { admin: { own: 'ok', other: 'ok' } } },
+  {
+    route: 'GET /api/v1/runs',
+    admits: READ_TOOLS,
+    resource: 'run',
+    pick: inList('runs'),
+    ok: { own: 'ok', other: 'hidden' },
+    by: { admin: { own: 'ok', other: 'ok' } },
+  },
   { route: 'GET /api/v1/runs/:id', admits: READ_TOOLS, resource: 'run', ...RUN_OWNER },
   { route: 'DELETE /api/v1/runs/:id', admits: ['tools'], resource: 'run', fresh: true, ...RUN_OWNER },
   { route: 'GET /api/v1/tools', admits: READ_TOOLS },
-  { route: 'POST /api/v1/tools/invoke', admits: ['tools'], resource: 'run', path: () => '/api/v1/tools/invoke', body: (id) => ({ run: id, tool: 'fs.list', args: { path: '.' } }), ...RUN_OWNER },
+  {
+    route: 'POST /api/v1/tools/invoke',
+    admits: ['tools'],
+    resource: 'run',
+    path: () => '/api/v1/tools/invoke',
+    body: (id) => ({ run: id, tool: 'fs.list', args: { path: '.' } }),
+    ...RUN_OWNER,
+  },
   { route: 'GET /api/v1/workspace/policy', admits: READ_TOOLS },
   // Services: shared by every services token; a services token (not admin) registers only the targets
   // of supervisor.apiTargets (the test allows the recorder's); logs need services, not read.
   { route: 'GET /api/v1/services', admits: READ_SERVICES },
   { route: 'GET /api/v1/services/:name', admits: READ_SERVICES, resource: 'service' },
-  { route: 'POST /api/v1/services', admits: ['services'], body: (_id, n) => ({ name: `matrix-${n}`, kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false }) },
+  {
+    route: 'POST /api/v1/services',
+    admits: ['services'],
+    body: (_id, n) => ({ name: `matrix-${n}`, kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false }),
+  },
   { route: 'PATCH /api/v1/services/:name', admits: ['services'], resource: 'service', fresh: true, body: () => ({ tags: ['patched'] }) },
   { route: 'DELETE /api/v1/services/:name', admits: ['services'], resource: 'service', fresh: true },
   { route: 'POST /api/v1/services/:name/start', admits: ['services'], resource: 'service', fresh: true },
@@ -163,7 +187,11 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   { route: 'POST /api/v1/services/:name/restart', admits: ['services'], resource: 'service', fresh: true },
   { route: 'GET /api/v1/services/:name/logs', admits: ['services'], resource: 'service' },
   // Hooks: the operator's; triggers: hooks tokens
-  { route: 'POST /api/v1/hooks', admits: [], body: (_id, n) => ({ name: `matrix-${n}`, verify: 'github', secret: 'matrix-hook-secret-0123456789', action: { type: 'task', title: 't' } }) },
+  {
+    route: 'POST /api/v1/hooks',
+    admits: [],
+    body: (_id, n) => ({ name: `matrix-${n}`, verify: 'github', secret: 'matrix-hook-secret-0123456789', action: { type: 'task', title: 't' } }),
+  },
   { route: 'GET /api/v1/hooks', admits: [] },
   { route: 'GET /api/v1/hooks/:name', admits: [], resource: 'hook' },
   { route: 'DELETE /api/v1/hooks/:name', admits: [], resource: 'hook', fresh: true },

@@ -26,7 +26,9 @@ export function rawConnect(g: TestGateway, localAddress = '127.0.0.1'): Promise<
   return new Promise((resolve, reject) => {
     const port = g.gw.port;
     const socket = g.gw.tlsFingerprint
-      ? tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), ca: caOf(g), servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => resolve(socket))
+      ? tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), ca: caOf(g), servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () =>
+          resolve(socket),
+        )
       : net.connect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
     socket.once('error', reject);
   });
@@ -43,7 +45,8 @@ export function h2Connect(g: TestGateway, localAddress = '127.0.0.1'): Promise<H
   const ca = caOf(g);
   let socket: tls.TLSSocket | null = null;
   const session = http2.connect(`https://localhost:${g.gw.port}`, {
-    createConnection: () => (socket = tls.connect({ socket: net.connect({ host: '127.0.0.1', port: g.gw.port, localAddress }), ca, servername: 'localhost', ALPNProtocols: ['h2'] })),
+    createConnection: () =>
+      (socket = tls.connect({ socket: net.connect({ host: '127.0.0.1', port: g.gw.port, localAddress }), ca, servername: 'localhost', ALPNProtocols: ['h2'] })),
   });
   return new Promise((resolve, reject) => {
     session.once('connect', () => resolve({ session, socket: socket as tls.TLSSocket }));

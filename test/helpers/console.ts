@@ -59,8 +59,18 @@ export function originOf(g: TestGateway): string {
 }
 
 /** A request as the console page makes it: the cookie, same-origin fetch metadata, Origin on writes. */
-export function asPage(g: TestGateway, s: Pick<Session, 'cookie'>, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<TestResponse> {
+export function asPage(
+  g: TestGateway,
+  s: Pick<Session, 'cookie'>,
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<TestResponse> {
   const method = init.method ?? 'GET';
-  const headers: Record<string, string> = { cookie: s.cookie, 'sec-fetch-site': 'same-origin', ...(method === 'GET' || method === 'HEAD' ? {} : { origin: originOf(g) }), ...init.headers };
+  const headers: Record<string, string> = {
+    cookie: s.cookie,
+    'sec-fetch-site': 'same-origin',
+    ...(method === 'GET' || method === 'HEAD' ? {} : { origin: originOf(g) }),
+    ...init.headers,
+  };
   return g.fetch(path, { method, auth: false, headers, ...(init.body === undefined ? {} : { body: init.body }) });
 }

@@ -101,4 +101,3 @@ export function ipv6Forms(ip: string, reason: string): Array<readonly [string, s
     ['Teredo server', `2001:0:${hi}:${lo}:8000:63bf:f7f7:f7f7`, reason], // client ~f7f7f7f7 = 8.8.8.8
   ];
 }
-

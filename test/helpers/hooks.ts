@@ -33,10 +33,13 @@ export async function taskIds(g: TestGateway): Promise<string[]> {
 }
 
 export async function waitForJob(g: TestGateway, id: string, states = ['succeeded', 'failed', 'canceled']): Promise<Record<string, any>> {
-  return waitFor(async () => {
-    const res = await g.fetch(`/api/v1/jobs/${id}`);
-    return states.includes(res.json?.state) ? (res.json as Record<string, any>) : null;
-  }, `job ${id} to reach ${states.join('|')}`);
+  return waitFor(
+    async () => {
+      const res = await g.fetch(`/api/v1/jobs/${id}`);
+      return states.includes(res.json?.state) ? (res.json as Record<string, any>) : null;
+    },
+    `job ${id} to reach ${states.join('|')}`,
+  );
 }
 
 /** Audit entries of one type, after flushing. */

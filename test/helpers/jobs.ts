@@ -23,7 +23,11 @@ export const FAST_JOBS = { retryBaseMs: 50, retryMaxMs: 200, progressPollMs: 100
  * A gateway with the example worker registered as service `worker` (a real child process).
  * `values` is merged over the defaults (its `jobs` over FAST_JOBS); `worker` over the service spec.
  */
-export async function startJobsGateway(values: Record<string, unknown> = {}, worker: Record<string, unknown> = {}, extra: Parameters<typeof startGateway>[1] = {}): Promise<JobsGateway> {
+export async function startJobsGateway(
+  values: Record<string, unknown> = {},
+  worker: Record<string, unknown> = {},
+  extra: Parameters<typeof startGateway>[1] = {},
+): Promise<JobsGateway> {
   const svc = await workerService('worker', { concurrency: 1, health: { intervalMs: 100 }, ...worker });
   const { port, ...spec } = svc;
   const { jobs, services, ...rest } = values as { jobs?: Record<string, unknown>; services?: unknown[] };

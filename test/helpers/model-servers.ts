@@ -47,9 +47,13 @@ function chatCompletion(res: http.ServerResponse, body: string, model: string, t
   if (req.stream) {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const piece of text.split(/(?<= )/)) {
-      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: req.model ?? model, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: req.model ?? model, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`,
+      );
     }
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: req.model ?? model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: req.model ?? model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+    );
     res.end('data: [DONE]\n\n');
     return;
   }
@@ -84,7 +88,8 @@ export function ollama(): Promise<StandIn> {
 export function llamaCpp(): Promise<StandIn> {
   return serve((req, body, res) => {
     if (req.method === 'GET' && req.url === '/health') return json(res, 200, { status: 'ok' });
-    if (req.method === 'POST' && req.url === '/v1/chat/completions') return chatCompletion(res, body, 'qwen2.5-0.5b-instruct-q4_k_m.gguf', 'Hi from llama.cpp!');
+    if (req.method === 'POST' && req.url === '/v1/chat/completions')
+      return chatCompletion(res, body, 'qwen2.5-0.5b-instruct-q4_k_m.gguf', 'Hi from llama.cpp!');
     json(res, 404, { error: { code: 404, message: 'File Not Found', type: 'not_found_error' } });
   });
 }
@@ -97,7 +102,8 @@ export function vllm(key: string): Promise<StandIn> {
       return res.end();
     }
     if (req.url?.startsWith('/v1/') && req.headers.authorization !== `Bearer ${key}`) return json(res, 401, { error: 'Unauthorized' });
-    if (req.method === 'GET' && req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'Qwen/Qwen2.5-0.5B-Instruct', object: 'model' }] });
+    if (req.method === 'GET' && req.url === '/v1/models')
+      return json(res, 200, { object: 'list', data: [{ id: 'Qwen/Qwen2.5-0.5B-Instruct', object: 'model' }] });
     if (req.method === 'POST' && req.url === '/v1/chat/completions') return chatCompletion(res, body, 'Qwen/Qwen2.5-0.5B-Instruct', 'Hi from vLLM!');
     json(res, 404, { detail: 'Not Found' });
   });
@@ -110,7 +116,8 @@ export function comfyui(): Promise<StandIn> {
     if (req.method === 'GET' && req.url === '/system_stats') return json(res, 200, { system: { os: 'posix', comfyui_version: '0.3.40' }, devices: [] });
     if (req.method === 'POST' && req.url === '/prompt') {
       const parsed = JSON.parse(body || '{}') as { prompt?: unknown };
-      if (typeof parsed.prompt !== 'object' || parsed.prompt === null) return json(res, 400, { error: { type: 'no_prompt', message: 'No prompt provided' }, node_errors: {} });
+      if (typeof parsed.prompt !== 'object' || parsed.prompt === null)
+        return json(res, 400, { error: { type: 'no_prompt', message: 'No prompt provided' }, node_errors: {} });
       return json(res, 200, { prompt_id: '6f3e7b1c-2d4a-4c5e-9b8a-1f2e3d4c5b6a', number: n++, node_errors: {} });
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

@@ -26,7 +26,7 @@ export const HOSTILE_PATHS: Hostile[] = [
   { path: '/dev/sda', why: 'device node' },
   { path: '~', why: 'home' },
   { path: '~/.ssh/id_ed25519', why: 'home key' },
-  { path: '~root/.ssh', why: 'another user\'s home' },
+  { path: '~root/.ssh', why: "another user's home" },
   // Windows shapes
   { path: '..\\..\\windows', why: 'backslash traversal' },
   { path: 'a\\b', why: 'backslash separator' },

@@ -56,7 +56,7 @@ const WWW: Record<string, { text: string; mode: number }> = {
     text: '#!/bin/sh\nbody=$(head -c "${CONTENT_LENGTH:-0}")\nprintf \'Content-Type: application/json\\r\\n\\r\\n{"ranIn":"container","job":"%s","payload":%s}\' "$HTTP_X_MOAT_JOB_ID" "${body:-null}"\n',
     mode: 0o755,
   },
-  'www/cgi-bin/env': { text: '#!/bin/sh\nprintf \'Content-Type: text/plain\\r\\n\\r\\n\'\nenv\n', mode: 0o755 },
+  'www/cgi-bin/env': { text: "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n", mode: 0o755 },
 };
 
 export interface Podman {
@@ -89,7 +89,9 @@ export function buildRootfsTar(dir: string): string {
   for (const d of ['www/cgi-bin', 'tmp', 'etc']) mkdirSync(join(root, d), { recursive: true });
   copyFileSync(BUSYBOX, join(root, 'bin', 'busybox'));
   chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  const applets = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
+  const applets = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
   for (const a of applets) symlinkSync('busybox', join(root, 'bin', a));
   writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
   for (const [path, f] of Object.entries(WWW)) {
@@ -135,7 +137,20 @@ export async function startPodman(opts: PodmanOptions = {}): Promise<Podman> {
   writeFileSync(join(dir, 'registries.conf'), (opts.insecureRegistries ?? []).map((r) => `[[registry]]\nlocation = "${r}"\ninsecure = true\n`).join('\n'));
   const env: NodeJS.ProcessEnv = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf') };
   for (const k of Object.keys(env)) if (k.startsWith('MOAT_')) delete env[k];
-  const global = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--runtime', 'runc'];
+  const global = [
+    '--root',
+    join(dir, 'root'),
+    '--runroot',
+    join(dir, 'runroot'),
+    '--tmpdir',
+    join(dir, 'tmp'),
+    '--storage-driver',
+    'vfs',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--runtime',
+    'runc',
+  ];
   const cli = (args: string[]) => run('podman', [...global, ...args], env);
   const imported = await cli(['import', '--change', 'WORKDIR=/', buildRootfsTar(dir), IMAGE]);
   if (imported.code !== 0) throw new Error(`podman import failed: ${imported.stderr}`);

@@ -128,7 +128,12 @@ export function parsePrometheus(text: string): Map<string, Family> {
 
 function checkHistogram(f: Family): void {
   const series = new Map<string, { buckets: Array<[number, number]>; count?: number }>();
-  const keyOf = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
+  const keyOf = (labels: Record<string, string>) =>
+    JSON.stringify(
+      Object.entries(labels)
+        .filter(([k]) => k !== 'le')
+        .sort(),
+    );
   for (const s of f.samples) {
     const entry = series.get(keyOf(s.labels)) ?? { buckets: [] };
     if (s.name.endsWith('_bucket')) {

@@ -28,7 +28,9 @@ const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('h
 
 export async function startRegistry(): Promise<Registry> {
   const layer = readFileSync(buildRootfsTar(tmpDir('moat-registry-')));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [digest(layer)] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [digest(layer)] } }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,

@@ -73,7 +73,10 @@ export interface TestSupervisor {
   stop(): Promise<void>;
 }
 
-export async function startSupervisor(services: Array<Record<string, unknown>>, extra: Partial<SupervisorOptions> & { dataDir?: string } = {}): Promise<TestSupervisor> {
+export async function startSupervisor(
+  services: Array<Record<string, unknown>>,
+  extra: Partial<SupervisorOptions> & { dataDir?: string } = {},
+): Promise<TestSupervisor> {
   const dataDir = extra.dataDir ?? tmpDir('moat-sup-');
   const db = openDatabase({ path: join(dataDir, 'moat.db') });
   const events: ServiceEvent[] = [];

@@ -100,7 +100,9 @@ export interface WsClient {
 }
 
 /** The outcome of a WebSocket handshake: open (with the client), or refused (status and problem body). */
-export type WsAttempt = { open: true; client: WsClient; protocol: string; responseHeaders: Record<string, string | string[] | undefined> } | { open: false; status: number; body: any; headers: Record<string, string | string[] | undefined> };
+export type WsAttempt =
+  | { open: true; client: WsClient; protocol: string; responseHeaders: Record<string, string | string[] | undefined> }
+  | { open: false; status: number; body: any; headers: Record<string, string | string[] | undefined> };
 
 export function connectWs(url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<WsAttempt> {
   return new Promise((resolve, reject) => {

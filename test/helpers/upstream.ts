@@ -61,7 +61,12 @@ export async function startEcho(): Promise<EchoServer> {
     });
     req.on('end', () => {
       const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bytes: entry.bytes });
-      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'x-service': 'echo', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'access-control-allow-origin': '*',
+        'x-service': 'echo',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(body);
     });
   });

@@ -46,7 +46,7 @@ describe('MOAT_TOKEN is the CLI token, not the server admin token', () => {
   it.each([
     ['MOAT_ADMIN_TOKEN', (t: string) => ({ args: [] as string[], env: { MOAT_ADMIN_TOKEN: t } })],
     ['--admin-token', (t: string) => ({ args: ['--admin-token', t], env: {} })],
-  ])('refuses (exit 78) an admin token given with %s that is a scoped token\'s secret, without echoing it', async (origin, how) => {
+  ])("refuses (exit 78) an admin token given with %s that is a scoped token's secret, without echoing it", async (origin, how) => {
     const { dataDir, scoped } = await dataDirWithScopedToken();
     const { args, env } = how(scoped);
     const r = await runCli(['serve', '--data-dir', dataDir, '--port', '0', ...args], env);
@@ -66,18 +66,24 @@ describe('MOAT_TOKEN is the CLI token, not the server admin token', () => {
 describe('the doctor names where the admin token was given', () => {
   const token = randomBytes(32).toString('base64url');
   it.each([
-    ['the config file', 'auth.token in the config file', () => {
-      const file = join(tmpDir(), 'moat.json');
-      writeFileSync(file, JSON.stringify({ auth: { token } }), { mode: 0o600 });
-      return { file };
-    }],
+    [
+      'the config file',
+      'auth.token in the config file',
+      () => {
+        const file = join(tmpDir(), 'moat.json');
+        writeFileSync(file, JSON.stringify({ auth: { token } }), { mode: 0o600 });
+        return { file };
+      },
+    ],
     ['the environment', 'MOAT_ADMIN_TOKEN', () => ({ env: { MOAT_ADMIN_TOKEN: token } })],
     ['a flag', '--admin-token', () => ({ flags: { 'admin-token': token } })],
   ] as const)('an admin token from %s is reported as given with %s', async (_from, origin, extra) => {
     const g = await startGateway({}, extra());
     try {
       const report = await doctorReport(g);
-      expect(check(report, 'admin-token.strength').finding).toMatch(new RegExp(`^the admin token given with ${origin.replace('.', '\\.')} looks random \\(about \\d+ bits\\)$`));
+      expect(check(report, 'admin-token.strength').finding).toMatch(
+        new RegExp(`^the admin token given with ${origin.replace('.', '\\.')} looks random \\(about \\d+ bits\\)$`),
+      );
       expect(check(report, 'admin-token.file').finding).toBe(`the admin token is given with ${origin}; gateway-token is not used`);
       expect(JSON.stringify(report)).not.toContain(token);
     } finally {

@@ -116,18 +116,24 @@ describe('a stalled audit writer', () => {
 
   it('accepts writes again once the log catches up, and the log accounts for every refusal', async () => {
     await expect
-      .poll(async () => {
-        pipe.drain();
-        const status = (await g.fetch('/api/v1/tokens', { method: 'POST', body: {}, headers: { 'x-request-id': 'resumed' } })).status;
-        if (status === 503) refusedIds.push('resumed');
-        return status;
-      }, { timeout: 10_000, interval: 50 })
+      .poll(
+        async () => {
+          pipe.drain();
+          const status = (await g.fetch('/api/v1/tokens', { method: 'POST', body: {}, headers: { 'x-request-id': 'resumed' } })).status;
+          if (status === 503) refusedIds.push('resumed');
+          return status;
+        },
+        { timeout: 10_000, interval: 50 },
+      )
       .toBe(400);
     await expect
-      .poll(async () => {
-        pipe.drain();
-        return pipe.lines.some((l) => l.includes('"type":"http.write"') && l.includes('"clientRequestId":"resumed"'));
-      }, { timeout: 10_000, interval: 50 })
+      .poll(
+        async () => {
+          pipe.drain();
+          return pipe.lines.some((l) => l.includes('"type":"http.write"') && l.includes('"clientRequestId":"resumed"'));
+        },
+        { timeout: 10_000, interval: 50 },
+      )
       .toBe(true);
     // Every refused write is recorded: the first at once, the others in the count of their window
     // (written when the 1 s window closes), anything that could not be queued in audit.dropped.
@@ -135,10 +141,13 @@ describe('a stalled audit writer', () => {
       entries.filter((e) => e.type === 'audit.backlog').reduce((n, e) => n + ((e.detail?.['count'] as number | undefined) ?? 1), 0) +
       entries.filter((e) => e.type === 'audit.dropped').reduce((n, e) => n + (e.detail?.['count'] as number), 0);
     await expect
-      .poll(() => {
-        pipe.drain();
-        return accounted(pipe.lines.map((l) => JSON.parse(l) as Entry));
-      }, { timeout: 10_000, interval: 50 })
+      .poll(
+        () => {
+          pipe.drain();
+          return accounted(pipe.lines.map((l) => JSON.parse(l) as Entry));
+        },
+        { timeout: 10_000, interval: 50 },
+      )
       .toBe(refusedIds.length);
 
     // What came through the pipe is one intact chain: each line names the mac of the one before.

@@ -94,7 +94,13 @@ describe('kill -9 during heavy writes', () => {
     const after = readEntries(dataDir).slice(onDisk.length);
     const seqs = after.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => crashed.json.lastSeq + 1 + i));
-    expect(after.map((e) => e.type)).toEqual([...(after[0]?.type === 'audit.recovered' ? ['audit.recovered'] : []), 'gateway.boot', 'security.heartbeat', 'http.write', 'gateway.shutdown']);
+    expect(after.map((e) => e.type)).toEqual([
+      ...(after[0]?.type === 'audit.recovered' ? ['audit.recovered'] : []),
+      'gateway.boot',
+      'security.heartbeat',
+      'http.write',
+      'gateway.shutdown',
+    ]);
     expect(after[after.length - 1]?.detail).toMatchObject({ reason: 'SIGTERM' });
     const final = await verify(dataDir);
     expect(final.code).toBe(0);
@@ -110,7 +116,10 @@ describe('a partial last line', () => {
     const lines = fileLines(first.dataDir, 'audit.jsonl');
     const lastSeq = (JSON.parse(lines[lines.length - 1] as string) as { seq: number }).seq;
     // A crash mid-write: half an entry, cut inside a two-byte character.
-    const partial = Buffer.concat([Buffer.from(`{"seq":${lastSeq + 1},"ts":"x","prev":"y","type":"http.write","detail":{"name":"caf`), Buffer.from('é').subarray(0, 1)]);
+    const partial = Buffer.concat([
+      Buffer.from(`{"seq":${lastSeq + 1},"ts":"x","prev":"y","type":"http.write","detail":{"name":"caf`),
+      Buffer.from('é').subarray(0, 1),
+    ]);
     appendFileSync(join(auditDir(first.dataDir), 'audit.jsonl'), partial);
     expect((await verify(first.dataDir)).stdout).toContain('note: ignored an incomplete last line');
 
@@ -152,13 +161,14 @@ describe('a clean stop', () => {
 
   it('lets go of the audit file: synced and closed once stop() returns', async () => {
     // In-process, so this process's own descriptors show whether the writer closed its file.
-    const held = (dir: string) => readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
-      } catch {
-        return false; // the descriptor readdir itself used, closed by now
-      }
-    });
+    const held = (dir: string) =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+        } catch {
+          return false; // the descriptor readdir itself used, closed by now
+        }
+      });
     for (let round = 0; round < 5; round++) {
       const g = await startGateway({ dataDir: tmpDir() });
       const dir = auditDir(g.dataDir);

@@ -86,18 +86,25 @@ describe('entries of a running gateway', () => {
   it('records a write to an unknown route as a 404', async () => {
     const res = await g.fetch('/api/v1/nothing-here', { method: 'PUT', body: {}, headers: { 'x-request-id': 'unknown-1' } });
     expect(res.status).toBe(404);
-    expect(only(await entries(g), (e) => e.clientRequestId === 'unknown-1')).toMatchObject({ type: 'http.write', outcome: 'error', method: 'PUT', status: 404 });
+    expect(only(await entries(g), (e) => e.clientRequestId === 'unknown-1')).toMatchObject({
+      type: 'http.write',
+      outcome: 'error',
+      method: 'PUT',
+      status: 404,
+    });
   });
 
   it('records a write whose client hung up before the response', async () => {
     await hangUpMidWrite(g.gw.port, g.token, 'hangup-1');
-    await expect.poll(async () => (await entries(g)).find((e) => e.clientRequestId === 'hangup-1')).toMatchObject({
-      type: 'http.write',
-      outcome: 'error',
-      route: '/api/v1/tokens',
-      actor: { id: 'admin' },
-      detail: { aborted: expect.any(String) },
-    });
+    await expect
+      .poll(async () => (await entries(g)).find((e) => e.clientRequestId === 'hangup-1'))
+      .toMatchObject({
+        type: 'http.write',
+        outcome: 'error',
+        route: '/api/v1/tokens',
+        actor: { id: 'admin' },
+        detail: { aborted: expect.any(String) },
+      });
   });
 
   it('records revocation with the route pattern, not the raw path', async () => {
@@ -105,15 +112,32 @@ describe('entries of a running gateway', () => {
     const res = await g.fetch(`/api/v1/tokens/${created.json.id}`, { method: 'DELETE', headers: { 'x-request-id': 'revoke-1' } });
     expect(res.status).toBe(200);
     const list = await entries(g);
-    expect(only(list, (e) => e.clientRequestId === 'revoke-1')).toMatchObject({ type: 'http.write', method: 'DELETE', route: '/api/v1/tokens/:id', status: 200 });
-    expect(only(list, (e) => e.type === 'token.revoked')).toMatchObject({ outcome: 'ok', actor: { id: 'admin' }, detail: { tokenId: created.json.id, name: 'to-revoke' } });
+    expect(only(list, (e) => e.clientRequestId === 'revoke-1')).toMatchObject({
+      type: 'http.write',
+      method: 'DELETE',
+      route: '/api/v1/tokens/:id',
+      status: 200,
+    });
+    expect(only(list, (e) => e.type === 'token.revoked')).toMatchObject({
+      outcome: 'ok',
+      actor: { id: 'admin' },
+      detail: { tokenId: created.json.id, name: 'to-revoke' },
+    });
   });
 
   it('records authentication failures: no token and a wrong token', async () => {
     expect((await g.fetch('/api/v1/status', { auth: false, headers: { 'x-request-id': 'noauth-1' } })).status).toBe(401);
     expect((await g.fetch('/api/v1/status', { auth: `moat_${'x'.repeat(43)}`, headers: { 'x-request-id': 'badauth-1' } })).status).toBe(401);
     const list = await entries(g);
-    expect(only(list, (e) => e.clientRequestId === 'noauth-1')).toMatchObject({ type: 'auth.failure', outcome: 'denied', code: 'auth_required', status: 401, method: 'GET', route: '/api/v1/status', client: '127.0.0.1' });
+    expect(only(list, (e) => e.clientRequestId === 'noauth-1')).toMatchObject({
+      type: 'auth.failure',
+      outcome: 'denied',
+      code: 'auth_required',
+      status: 401,
+      method: 'GET',
+      route: '/api/v1/status',
+      client: '127.0.0.1',
+    });
     const wrong = only(list, (e) => e.clientRequestId === 'badauth-1');
     expect(wrong).toMatchObject({ type: 'auth.failure', outcome: 'denied', code: 'token_invalid', status: 401 });
     expect(wrong.actor).toBeUndefined();
@@ -121,9 +145,18 @@ describe('entries of a running gateway', () => {
 
   it('records a token without the route scope as a denial naming the token', async () => {
     const created = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'reader', scopes: ['read'] } });
-    const res = await g.fetch('/api/v1/tokens', { method: 'POST', auth: created.json.token, body: { name: 'x', scopes: ['read'] }, headers: { 'x-request-id': 'scope-1' } });
+    const res = await g.fetch('/api/v1/tokens', {
+      method: 'POST',
+      auth: created.json.token,
+      body: { name: 'x', scopes: ['read'] },
+      headers: { 'x-request-id': 'scope-1' },
+    });
     expect(res.status).toBe(403);
-    expect(only(await entries(g), (e) => e.clientRequestId === 'scope-1')).toMatchObject({ type: 'authz.denied', code: 'scope_required', actor: { id: created.json.id, name: 'reader' } });
+    expect(only(await entries(g), (e) => e.clientRequestId === 'scope-1')).toMatchObject({
+      type: 'authz.denied',
+      code: 'scope_required',
+      actor: { id: created.json.id, name: 'reader' },
+    });
   });
 
   it('records pairing: the code minted, redeemed, and a wrong code', async () => {
@@ -136,20 +169,42 @@ describe('entries of a running gateway', () => {
     expect(refused.status).toBe(403);
     const list = await entries(g);
     expect(only(list, (e) => e.type === 'pairing.minted')).toMatchObject({ actor: { id: 'admin' }, detail: { pairingId: minted.json.id, scopes: ['read'] } });
-    expect(only(list, (e) => e.type === 'pairing.redeemed')).toMatchObject({ outcome: 'ok', client: '127.0.0.1', detail: { pairingId: minted.json.id, tokenId: paired.json.id } });
-    expect(only(list, (e) => e.type === 'token.created' && e.detail?.['via'] === 'pairing')).toMatchObject({ detail: { tokenId: paired.json.id, name: 'phone' } });
+    expect(only(list, (e) => e.type === 'pairing.redeemed')).toMatchObject({
+      outcome: 'ok',
+      client: '127.0.0.1',
+      detail: { pairingId: minted.json.id, tokenId: paired.json.id },
+    });
+    expect(only(list, (e) => e.type === 'token.created' && e.detail?.['via'] === 'pairing')).toMatchObject({
+      detail: { tokenId: paired.json.id, name: 'phone' },
+    });
     expect(only(list, (e) => e.clientRequestId === 'pair-ok')).toMatchObject({ type: 'http.write', route: '/api/v1/pair', status: 201, outcome: 'ok' });
-    expect(only(list, (e) => e.clientRequestId === 'pair-bad')).toMatchObject({ type: 'pairing.failure', outcome: 'denied', code: 'pairing_code_invalid', status: 403, route: '/api/v1/pair' });
+    expect(only(list, (e) => e.clientRequestId === 'pair-bad')).toMatchObject({
+      type: 'pairing.failure',
+      outcome: 'denied',
+      code: 'pairing_code_invalid',
+      status: 403,
+      route: '/api/v1/pair',
+    });
   });
 
   it('records a refused Host (421) and a refused Origin (403)', async () => {
     const port = g.gw.port;
     const host = await rawRequest(port, 'GET /api/v1/status HTTP/1.1\r\nHost: rebind.evil.example\r\nX-Request-Id: host-1\r\nConnection: close\r\n\r\n');
     expect(host.status).toBe(421);
-    const origin = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'o', scopes: ['read'] }, headers: { origin: 'https://evil.example', 'x-request-id': 'origin-1' } });
+    const origin = await g.fetch('/api/v1/tokens', {
+      method: 'POST',
+      body: { name: 'o', scopes: ['read'] },
+      headers: { origin: 'https://evil.example', 'x-request-id': 'origin-1' },
+    });
     expect(origin.status).toBe(403);
     const list = await entries(g);
-    expect(only(list, (e) => e.clientRequestId === 'host-1')).toMatchObject({ type: 'guard.host', outcome: 'denied', code: 'host_not_allowed', status: 421, client: '127.0.0.1' });
+    expect(only(list, (e) => e.clientRequestId === 'host-1')).toMatchObject({
+      type: 'guard.host',
+      outcome: 'denied',
+      code: 'host_not_allowed',
+      status: 421,
+      client: '127.0.0.1',
+    });
     expect(only(list, (e) => e.clientRequestId === 'origin-1')).toMatchObject({
       type: 'guard.origin',
       outcome: 'denied',
@@ -183,7 +238,11 @@ describe('lockout and rate limits', () => {
     const failures = list.filter((e) => e.type === 'auth.failure');
     expect(failures).toHaveLength(2);
     expect(failures[0]).toMatchObject({ clientRequestId: 'fail-1', code: 'token_invalid', client: '127.0.0.1' });
-    expect(failures[1]).toMatchObject({ code: 'token_invalid', client: '127.0.0.1', detail: { count: 4, aggregated: true, lastRequestId: expect.any(String), routes: ['/api/v1/status'] } });
+    expect(failures[1]).toMatchObject({
+      code: 'token_invalid',
+      client: '127.0.0.1',
+      detail: { count: 4, aggregated: true, lastRequestId: expect.any(String), routes: ['/api/v1/status'] },
+    });
     const lockout = only(list, (e) => e.type === 'auth.lockout');
     expect(lockout).toMatchObject({ outcome: 'denied', clientRequestId: 'fail-5', client: '127.0.0.1', detail: { lockedForMs: expect.any(Number) } });
     expect(lockout.detail?.['lockedForMs']).toBeGreaterThan(0);
@@ -196,7 +255,14 @@ describe('lockout and rate limits', () => {
     expect((await g.fetch('/api/v1/status', { headers: { 'x-request-id': 'limited-1' } })).status).toBe(429);
     await g.stop();
     const refused = only(readEntries(g.dataDir), (e) => e.clientRequestId === 'limited-1');
-    expect(refused).toMatchObject({ type: 'ratelimit.refused', outcome: 'denied', code: 'rate_limited', status: 429, client: '127.0.0.1', route: '/api/v1/status' });
+    expect(refused).toMatchObject({
+      type: 'ratelimit.refused',
+      outcome: 'denied',
+      code: 'rate_limited',
+      status: 429,
+      client: '127.0.0.1',
+      route: '/api/v1/status',
+    });
     // Refused before authentication: nobody is named.
     expect(refused.actor).toBeUndefined();
   });

@@ -46,7 +46,13 @@ function keyedLine(key: Buffer, entry: Record<string, unknown>): string {
 
 interface Verdict {
   code: number | null;
-  json: { ok: boolean; broken?: { file: string; line: number; reason: string }; notes: string[]; keyed: { keyedFrom: number | null }; security: { ok: boolean } };
+  json: {
+    ok: boolean;
+    broken?: { file: string; line: number; reason: string };
+    notes: string[];
+    keyed: { keyedFrom: number | null };
+    security: { ok: boolean };
+  };
 }
 async function cliVerify(dataDir: string, keyFile: string): Promise<Verdict> {
   const res = await runCli(['audit', 'verify', '--data-dir', dataDir, '--json'], { MOAT_AUDIT_KEY_FILE: keyFile });
@@ -85,7 +91,11 @@ describe('a keyed log rewritten while no gateway runs', () => {
   it('verifies as it was left: every entry keyed, checked against the anchor of the stop', async () => {
     const v = await cliVerify(dataDir, keyFile);
     expect(v.code).toBe(0);
-    expect(v.json).toMatchObject({ ok: true, keyed: { keyedFrom: 1, unkeyed: null }, anchors: { checked: expect.any(Number), newest: { seq: readEntries(dataDir).length } } });
+    expect(v.json).toMatchObject({
+      ok: true,
+      keyed: { keyedFrom: 1, unkeyed: null },
+      anchors: { checked: expect.any(Number), newest: { seq: readEntries(dataDir).length } },
+    });
     expect(readEntries(dataDir).every((e) => /^[0-9a-f]{64}$/.test(e.mac ?? ''))).toBe(true);
   });
 
@@ -109,9 +119,21 @@ describe('a keyed log rewritten while no gateway runs', () => {
       },
       /was edited \(or keyed under another key\): its mac does not verify/,
     ],
-    ['an entry deleted, the chain re-computed with plain SHA-256', (lines) => rechainPlain(lines.filter((_, i) => i !== tokenLine(lines)), tokenLine(lines)), /carries no mac after keyed entries/],
+    [
+      'an entry deleted, the chain re-computed with plain SHA-256',
+      (lines) =>
+        rechainPlain(
+          lines.filter((_, i) => i !== tokenLine(lines)),
+          tokenLine(lines),
+        ),
+      /carries no mac after keyed entries/,
+    ],
     ['an entry deleted, the rest kept', (lines) => lines.filter((_, i) => i !== tokenLine(lines)), /deleted or reordered/],
-    ['every mac dropped and the whole log re-chained with plain SHA-256', (lines) => rechainPlain(lines, 0), /no entry is keyed although the chain key .* exists/],
+    [
+      'every mac dropped and the whole log re-chained with plain SHA-256',
+      (lines) => rechainPlain(lines, 0),
+      /no entry is keyed although the chain key .* exists/,
+    ],
     ['the last three entries cut', (lines) => lines.slice(0, -3), /vouches for seq \d+: the tail was cut/],
     [
       'an entry appended with a made-up mac',
@@ -155,7 +177,14 @@ describe('a keyed log rewritten while no gateway runs', () => {
       const g = await startGateway({ dataDir, audit: { keyFile } });
       await g.stop();
       const mismatch = readEntries(dataDir).filter((e) => e.type === 'audit.anchor_mismatch');
-      expect(mismatch).toMatchObject([{ outcome: 'error', detail: { reason: expect.stringMatching(/the main log ends at seq \d+ but the anchor of .* vouches for seq \d+: entries were cut while no gateway ran/) } }]);
+      expect(mismatch).toMatchObject([
+        {
+          outcome: 'error',
+          detail: {
+            reason: expect.stringMatching(/the main log ends at seq \d+ but the anchor of .* vouches for seq \d+: entries were cut while no gateway ran/),
+          },
+        },
+      ]);
       // A security event: it is in the security log too.
       expect(readSecurityEntries(dataDir).some((e) => e.type === 'audit.anchor_mismatch')).toBe(true);
     } finally {
@@ -171,7 +200,11 @@ describe('a keyed log rewritten while no gateway runs', () => {
       appendFileSync(anchorFile, `${JSON.stringify(edited)}\n`);
       const v = await cliVerify(dataDir, keyFile);
       expect(v.code).toBe(1);
-      expect(v.json.broken).toMatchObject({ file: anchorFile, line: lines.length + 1, reason: expect.stringMatching(/does not verify under the chain key: it was forged or edited/) });
+      expect(v.json.broken).toMatchObject({
+        file: anchorFile,
+        line: lines.length + 1,
+        reason: expect.stringMatching(/does not verify under the chain key: it was forged or edited/),
+      });
     } finally {
       restore();
     }
@@ -193,11 +226,24 @@ describe('a running gateway against a holder of the key', () => {
     const head = (await g.fetch('/api/v1/audit/head')).json as { seq: number; hash: string };
     const path = join(auditDir(g.dataDir), 'audit.jsonl');
     const size = statSync(path).size;
-    const forged = keyedLine(chainKey(keyFile), { seq: head.seq + 1, ts: new Date().toISOString(), prev: head.hash, type: 'token.revoked', outcome: 'ok', detail: { tokenId: 'admin' } });
+    const forged = keyedLine(chainKey(keyFile), {
+      seq: head.seq + 1,
+      ts: new Date().toISOString(),
+      prev: head.hash,
+      type: 'token.revoked',
+      outcome: 'ok',
+      detail: { tokenId: 'admin' },
+    });
     appendFileSync(path, `${forged}\n`);
     try {
       const api = await g.fetch('/api/v1/audit/verify');
-      expect(api.json).toMatchObject({ ok: false, broken: { file: 'audit.jsonl', reason: expect.stringMatching(/newer than anything the running gateway has written .*: it was appended by someone else/) } });
+      expect(api.json).toMatchObject({
+        ok: false,
+        broken: {
+          file: 'audit.jsonl',
+          reason: expect.stringMatching(/newer than anything the running gateway has written .*: it was appended by someone else/),
+        },
+      });
       const cli = await cliVerify(g.dataDir, keyFile);
       expect(cli.code).toBe(1);
       expect(cli.json.broken?.reason).toMatch(/appended by someone else/);
@@ -209,8 +255,15 @@ describe('a running gateway against a holder of the key', () => {
 
   it('publishes anchors that anyone with the public key can check, without the chain key', async () => {
     const v = await g.fetch('/api/v1/audit/verify');
-    const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.json.publicKey as string, 'base64')]), format: 'der', type: 'spki' });
-    const anchors = readFileSync(v.json.anchorFile as string, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const publicKey = createPublicKey({
+      key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.json.publicKey as string, 'base64')]),
+      format: 'der',
+      type: 'spki',
+    });
+    const anchors = readFileSync(v.json.anchorFile as string, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     expect(anchors.length).toBeGreaterThan(0);
     for (const a of anchors) {
       const signed = JSON.stringify({ v: a['v'], ts: a['ts'], dataDir: a['dataDir'], key: a['key'], main: a['main'], security: a['security'] });
@@ -254,7 +307,10 @@ describe('the chain key file', () => {
     const dataDir = tmpDir();
     const keys = tmpDir('moat-keydir-');
     const audit = where(dataDir, keys);
-    await expect(startGateway({ dataDir, audit })).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringMatching(/is inside the data dir .*: whoever can write the data dir could re-chain the audit log/) });
+    await expect(startGateway({ dataDir, audit })).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringMatching(/is inside the data dir .*: whoever can write the data dir could re-chain the audit log/),
+    });
     expect(() => statSync(audit.keyFile)).toThrow();
   });
 
@@ -262,7 +318,10 @@ describe('the chain key file', () => {
     const keyFile = freshKeyFile();
     mkdirSync(join(keyFile, '..'), { recursive: true });
     writeFileSync(keyFile, 'not a key\n', { mode: 0o600 });
-    await expect(startGateway({ audit: { keyFile } })).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringMatching(/is not an audit chain key .*restore it from a backup/) });
+    await expect(startGateway({ audit: { keyFile } })).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringMatching(/is not an audit chain key .*restore it from a backup/),
+    });
     expect(readFileSync(keyFile, 'utf8')).toBe('not a key\n');
   });
 
@@ -276,8 +335,13 @@ describe('the chain key file', () => {
     const api = await second.fetch('/api/v1/audit/verify');
     await second.stop();
     expect(readFileSync(keyFile, 'utf8')).not.toBe(lost);
-    expect(readEntries(first.dataDir).filter((e) => e.type === 'audit.keyed')).toMatchObject([{ outcome: 'error', detail: { reason: expect.stringMatching(/does not verify under this chain key/) } }]);
-    expect(api.json).toMatchObject({ ok: false, broken: { file: 'audit.jsonl', line: 1, reason: expect.stringMatching(/its mac does not verify under the chain key/) } });
+    expect(readEntries(first.dataDir).filter((e) => e.type === 'audit.keyed')).toMatchObject([
+      { outcome: 'error', detail: { reason: expect.stringMatching(/does not verify under this chain key/) } },
+    ]);
+    expect(api.json).toMatchObject({
+      ok: false,
+      broken: { file: 'audit.jsonl', line: 1, reason: expect.stringMatching(/its mac does not verify under the chain key/) },
+    });
   });
 });
 
@@ -288,7 +352,9 @@ describe('a log written before the chain was keyed', () => {
     const lines: string[] = [];
     for (let seq = 1; seq <= 5; seq++) {
       const prev = seq === 1 ? '0'.repeat(64) : sha256(lines[seq - 2] as string);
-      lines.push(JSON.stringify({ seq, ts: '2026-10-01T00:00:00.000Z', prev, type: seq === 2 ? 'token.created' : 'http.write', outcome: 'ok', detail: { n: seq } }));
+      lines.push(
+        JSON.stringify({ seq, ts: '2026-10-01T00:00:00.000Z', prev, type: seq === 2 ? 'token.created' : 'http.write', outcome: 'ok', detail: { n: seq } }),
+      );
     }
     writeFileSync(join(auditDir(dataDir), 'audit.jsonl'), lines.map((l) => `${l}\n`).join(''), { mode: 0o600 });
     const keyFile = freshKeyFile();
@@ -296,7 +362,9 @@ describe('a log written before the chain was keyed', () => {
     // Before any start of this version: no key yet, the old chain verifies and says it is unkeyed.
     const before = await cliVerify(dataDir, keyFile);
     expect(before.code).toBe(0);
-    expect(before.json.notes).toContainEqual(expect.stringMatching(/^entries seq 1\.\.5 were written before the chain was keyed .*anyone who can write the files could have re-chained them/));
+    expect(before.json.notes).toContainEqual(
+      expect.stringMatching(/^entries seq 1\.\.5 were written before the chain was keyed .*anyone who can write the files could have re-chained them/),
+    );
 
     const g = await startGateway({ dataDir, audit: { keyFile } });
     await g.stop();
@@ -313,7 +381,11 @@ describe('a log written before the chain was keyed', () => {
     writeFileLines(dataDir, 'audit.jsonl', [...rechainPlain(current.slice(0, 5), 1), ...current.slice(5)]);
     const tampered = await cliVerify(dataDir, keyFile);
     expect(tampered.code).toBe(1);
-    expect(tampered.json.broken).toMatchObject({ file: 'audit.jsonl', line: 5, reason: expect.stringMatching(/entry seq 5 was edited: its link is not the prev recorded by the next entry/) });
+    expect(tampered.json.broken).toMatchObject({
+      file: 'audit.jsonl',
+      line: 5,
+      reason: expect.stringMatching(/entry seq 5 was edited: its link is not the prev recorded by the next entry/),
+    });
   });
 });
 
@@ -353,10 +425,16 @@ describe('moat doctor on the chain key (audit.key)', () => {
   });
 
   it('fails a missing key while the log is keyed, and a key inside the data dir', async () => {
-    expect(await doctorKey(join(keyFile, '..', 'gone.key'))).toMatchObject({ severity: 'fail', finding: expect.stringMatching(/is missing: the keyed entries cannot be checked/) });
+    expect(await doctorKey(join(keyFile, '..', 'gone.key'))).toMatchObject({
+      severity: 'fail',
+      finding: expect.stringMatching(/is missing: the keyed entries cannot be checked/),
+    });
     const inside = join(dataDir, 'audit.key');
     cpSync(keyFile, inside);
-    expect(await doctorKey(inside)).toMatchObject({ severity: 'fail', finding: expect.stringMatching(/is inside the data dir: whoever can write the data dir can re-chain the log/) });
+    expect(await doctorKey(inside)).toMatchObject({
+      severity: 'fail',
+      finding: expect.stringMatching(/is inside the data dir: whoever can write the data dir can re-chain the log/),
+    });
   });
 
   it('moat audit key --create makes the key an install can then hand to the service', async () => {
@@ -403,7 +481,11 @@ describe('head anchors sent to the notifier (audit.anchorNotify)', () => {
       const { h, body } = webhookAnchor()!;
       expect(h.headers['moat-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
       const v = await g.fetch('/api/v1/audit/verify');
-      const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.json.publicKey as string, 'base64')]), format: 'der', type: 'spki' });
+      const publicKey = createPublicKey({
+        key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.json.publicKey as string, 'base64')]),
+        format: 'der',
+        type: 'spki',
+      });
       const a = body.anchor;
       const signed = JSON.stringify({ v: a['v'], ts: a.ts, dataDir: a['dataDir'], key: a['key'], main: a.main, security: a['security'] });
       expect(verifySignature(null, Buffer.from(signed), publicKey, Buffer.from(a.sig, 'base64'))).toBe(true);

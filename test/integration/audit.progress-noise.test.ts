@@ -54,6 +54,9 @@ describe('progress posts', () => {
     });
     await res.body.dump();
     expect(res.statusCode).toBe(401);
-    await waitFor(async () => (await auditEntries()).some((e) => e.type === 'auth.failure' && (e as { requestId?: string }).requestId === res.headers['x-request-id']), 'auth.failure entry');
+    await waitFor(
+      async () => (await auditEntries()).some((e) => e.type === 'auth.failure' && (e as { requestId?: string }).requestId === res.headers['x-request-id']),
+      'auth.failure entry',
+    );
   });
 });

@@ -60,7 +60,14 @@ describe('refusals of one client', () => {
       client: '127.0.0.2',
       code: 'auth_required',
       outcome: 'denied',
-      detail: { count: 1999, aggregated: true, routes: ['/api/v1/status'], lastRequestId: expect.any(String), from: expect.any(String), to: expect.any(String) },
+      detail: {
+        count: 1999,
+        aggregated: true,
+        routes: ['/api/v1/status'],
+        lastRequestId: expect.any(String),
+        from: expect.any(String),
+        to: expect.any(String),
+      },
     });
     expect(counted(failures)).toBe(2000);
     // The counts come before the shutdown record, which stays the last entry.
@@ -72,7 +79,12 @@ describe('refusals of one client', () => {
     const g = await startGateway({ ...FAST, audit: { refusalWindow: 1 } });
     try {
       await refuse(g, '127.0.0.3', 100);
-      await expect.poll(async () => (await apiEntries(g)).filter((e) => e.type === 'auth.failure' && e.detail?.['aggregated'] === true).length, { timeout: 10_000, interval: 100 }).toBe(1);
+      await expect
+        .poll(async () => (await apiEntries(g)).filter((e) => e.type === 'auth.failure' && e.detail?.['aggregated'] === true).length, {
+          timeout: 10_000,
+          interval: 100,
+        })
+        .toBe(1);
       const [first, count] = (await apiEntries(g)).filter((e) => e.type === 'auth.failure');
       expect(first?.detail?.['count']).toBeUndefined();
       expect(count?.detail).toMatchObject({ count: 99 });
@@ -113,7 +125,9 @@ describe('the counting table', () => {
     const named = failures.filter((e) => e.client !== '*');
     expect(new Set(named.map((e) => e.client))).toEqual(new Set(addresses.slice(0, 3)));
     const rest = failures.filter((e) => e.client === '*');
-    expect(rest).toMatchObject([{ code: 'auth_required', detail: { count: 25, aggregated: true, clients: expect.stringMatching(/more than 3 refused clients/) } }]);
+    expect(rest).toMatchObject([
+      { code: 'auth_required', detail: { count: 25, aggregated: true, clients: expect.stringMatching(/more than 3 refused clients/) } },
+    ]);
     expect(counted(failures)).toBe(40);
     expect(failures.length).toBe(3 * 2 + 1);
   });
@@ -136,11 +150,15 @@ describe('a refusal flood longer than the retention', () => {
       await g.fetch('/api/v1/audit/head'); // what was recorded is written
     }
     expect(mainHasToken()).toBe(false);
-    const pruned = readEntries(g.dataDir).filter((e) => e.type === 'audit.rotated').flatMap((e) => e.detail?.['pruned'] as string[]);
+    const pruned = readEntries(g.dataDir)
+      .filter((e) => e.type === 'audit.rotated')
+      .flatMap((e) => e.detail?.['pruned'] as string[]);
     expect(pruned.length).toBeGreaterThan(0);
 
     const security = readSecurityEntries(g.dataDir);
-    expect(security.filter((e) => e.type === 'token.created')).toMatchObject([{ detail: { tokenId: created.json.id, name: 'before-the-flood' }, mainSeq: expect.any(Number) }]);
+    expect(security.filter((e) => e.type === 'token.created')).toMatchObject([
+      { detail: { tokenId: created.json.id, name: 'before-the-flood' }, mainSeq: expect.any(Number) },
+    ]);
     expect(security.some((e) => e.type === 'auth.failure')).toBe(false);
     // The security log records the rotations that pruned the main log, so the gap is explained there too.
     expect(security.filter((e) => e.type === 'audit.rotated').flatMap((e) => e.detail?.['pruned'] as string[])).toEqual(expect.arrayContaining(pruned));

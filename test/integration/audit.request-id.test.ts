@@ -52,15 +52,18 @@ describe('X-Request-Id', () => {
     if (res.status >= 400) expect(res.json.requestId).toBe(res.headers['x-request-id']);
   });
 
-  it.each(['abc', 'client-1.2_3:4', 'A'.repeat(128), '0123456789abcdef'])('never answers with the client id %s, and keeps it as clientRequestId', async (id) => {
-    const res = await badWrite(id);
-    expect(res.status).toBe(400);
-    const own = res.headers['x-request-id'] as string;
-    expect(own).toMatch(GENERATED);
-    expect(res.json.requestId).toBe(own);
-    expect(logFor(own)).toMatchObject([{ reqId: own, clientRequestId: id, msg: 'write' }]);
-    expect((await entries()).filter((e) => e.requestId === own)).toMatchObject([{ type: 'http.write', status: 400, clientRequestId: id }]);
-  });
+  it.each(['abc', 'client-1.2_3:4', 'A'.repeat(128), '0123456789abcdef'])(
+    'never answers with the client id %s, and keeps it as clientRequestId',
+    async (id) => {
+      const res = await badWrite(id);
+      expect(res.status).toBe(400);
+      const own = res.headers['x-request-id'] as string;
+      expect(own).toMatch(GENERATED);
+      expect(res.json.requestId).toBe(own);
+      expect(logFor(own)).toMatchObject([{ reqId: own, clientRequestId: id, msg: 'write' }]);
+      expect((await entries()).filter((e) => e.requestId === own)).toMatchObject([{ type: 'http.write', status: 400, clientRequestId: id }]);
+    },
+  );
 
   it.each([
     ['too long', 'A'.repeat(129)],
@@ -90,7 +93,10 @@ describe('X-Request-Id', () => {
 
   it('answers two X-Request-Id headers with its own id and keeps neither', async () => {
     const port = g.gw.port;
-    const res = await rawRequest(port, `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Request-Id: one\r\nX-Request-Id: two\r\nConnection: close\r\n\r\n`);
+    const res = await rawRequest(
+      port,
+      `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Request-Id: one\r\nX-Request-Id: two\r\nConnection: close\r\n\r\n`,
+    );
     expect(res.status).toBe(401);
     const own = res.headers['x-request-id'] as string;
     expect(own).toMatch(GENERATED);
@@ -127,13 +133,20 @@ describe('X-Request-Id', () => {
   });
 
   it('puts the same gateway id in the response, the audit entry and the log line of a refusal, the client id beside it', async () => {
-    const res = await fromNewAddress('/api/v1/tokens', { method: 'POST', auth: `moat_${'z'.repeat(43)}`, body: {}, headers: { 'x-request-id': 'trace-me-42' } });
+    const res = await fromNewAddress('/api/v1/tokens', {
+      method: 'POST',
+      auth: `moat_${'z'.repeat(43)}`,
+      body: {},
+      headers: { 'x-request-id': 'trace-me-42' },
+    });
     expect(res.status).toBe(401);
     const own = res.headers['x-request-id'] as string;
     expect(own).toMatch(GENERATED);
     expect(res.json.requestId).toBe(own);
     expect(logFor(own)).toMatchObject([{ reqId: own, clientRequestId: 'trace-me-42', code: 'token_invalid', route: '/api/v1/tokens' }]);
-    expect((await entries()).filter((e) => e.requestId === own)).toMatchObject([{ type: 'auth.failure', code: 'token_invalid', clientRequestId: 'trace-me-42' }]);
+    expect((await entries()).filter((e) => e.requestId === own)).toMatchObject([
+      { type: 'auth.failure', code: 'token_invalid', clientRequestId: 'trace-me-42' },
+    ]);
   });
 
   it('puts the same generated id in the response, the audit entry and the log line', async () => {
@@ -149,6 +162,8 @@ describe('X-Request-Id', () => {
     const own = res.headers['x-request-id'] as string;
     expect(own).toMatch(GENERATED);
     expect((await entries()).filter((e) => e.requestId === own)).toMatchObject([{ type: 'http.write', status: 201, clientRequestId: 'write-trace-7' }]);
-    expect(logFor(own)).toMatchObject([{ msg: 'write', method: 'POST', route: '/api/v1/tokens', status: 201, client: '127.0.0.1', actor: 'admin', clientRequestId: 'write-trace-7' }]);
+    expect(logFor(own)).toMatchObject([
+      { msg: 'write', method: 'POST', route: '/api/v1/tokens', status: 201, client: '127.0.0.1', actor: 'admin', clientRequestId: 'write-trace-7' },
+    ]);
   });
 });

@@ -22,7 +22,9 @@ describe('no secret, body or query-string value in the audit log', () => {
     secrets.push(wrong);
     // Bodies: a rejected extra field, a field of broken JSON, a pairing mint's body.
     expect((await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'b', scopes: ['read'], note: 'BODY-SECRET-7781' } })).status).toBe(400);
-    expect((await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"name":"BODY-SECRET-9902",', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    expect(
+      (await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"name":"BODY-SECRET-9902",', headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(400);
     secrets.push('BODY-SECRET-7781', 'BODY-SECRET-9902');
     // Query strings on a refused read, an unknown write and an unauthenticated write.
     expect((await g.fetch('/api/v1/audit?after=918273645&limit=7', { auth: false })).status).toBe(401);
@@ -43,7 +45,8 @@ describe('no secret, body or query-string value in the audit log', () => {
 
     const text = auditText(g.dataDir);
     // Not vacuous: every one of those requests left an entry.
-    for (const type of ['token.created', 'authz.denied', 'auth.failure', 'http.write', 'pairing.redeemed', 'pairing.failure', 'token.rotated']) expect(text).toContain(`"${type}"`);
+    for (const type of ['token.created', 'authz.denied', 'auth.failure', 'http.write', 'pairing.redeemed', 'pairing.failure', 'token.rotated'])
+      expect(text).toContain(`"${type}"`);
     for (const s of secrets) {
       // A standalone occurrence (a 6-digit code may appear by chance inside a hex hash; that is not a leak).
       const standalone = new RegExp(`(?<![0-9A-Za-z_-])${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9A-Za-z_-])`);

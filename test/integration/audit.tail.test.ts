@@ -9,7 +9,8 @@ describe('moat audit tail', () => {
   let g: TestGateway;
   beforeAll(async () => {
     g = await startGateway();
-    for (let i = 0; i < 5; i++) await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: `tail-${i}`, scopes: ['read'] }, headers: { 'x-request-id': `tail-${i}` } });
+    for (let i = 0; i < 5; i++)
+      await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: `tail-${i}`, scopes: ['read'] }, headers: { 'x-request-id': `tail-${i}` } });
   });
   afterAll(async () => {
     await g.stop();
@@ -32,13 +33,19 @@ describe('moat audit tail', () => {
 
   it('prints JSON with --json', async () => {
     const res = await runCli(['audit', 'tail', '--data-dir', g.dataDir, '-n', '2', '--json']);
-    const entries = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Entry);
+    const entries = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Entry);
     expect(entries).toHaveLength(2);
     expect(entries[1]).toMatchObject({ type: 'http.write', clientRequestId: 'tail-4', route: '/api/v1/tokens' });
   });
 
   it('follows new entries with -f', async () => {
-    const child = spawn(process.execPath, [MAIN, 'audit', 'tail', '--data-dir', g.dataDir, '-n', '1', '-f', '--json'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'audit', 'tail', '--data-dir', g.dataDir, '-n', '1', '-f', '--json'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     try {

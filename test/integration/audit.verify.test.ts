@@ -14,7 +14,13 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 interface Verdict {
   code: number | null;
   stdout: string;
-  json: { ok: boolean; broken?: { file: string; line: number; reason: string }; partialTail?: { file: string; line: number }; notes: string[]; headChecked: boolean };
+  json: {
+    ok: boolean;
+    broken?: { file: string; line: number; reason: string };
+    partialTail?: { file: string; line: number };
+    notes: string[];
+    headChecked: boolean;
+  };
 }
 
 async function cliVerify(dataDir: string): Promise<Verdict> {

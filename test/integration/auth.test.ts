@@ -92,7 +92,10 @@ describe('the admin token file', () => {
     const a = await startGateway({ dataDir });
     await a.stop();
     const fs = await import('node:fs');
-    const db = ['moat.db', 'moat.db-wal'].filter((f) => fs.existsSync(join(dataDir, f))).map((f) => readFileSync(join(dataDir, f)).toString('latin1')).join('');
+    const db = ['moat.db', 'moat.db-wal']
+      .filter((f) => fs.existsSync(join(dataDir, f)))
+      .map((f) => readFileSync(join(dataDir, f)).toString('latin1'))
+      .join('');
     expect(db).not.toContain(a.token);
     const { createHash } = await import('node:crypto');
     expect(db).toContain(createHash('sha256').update(a.token).digest('hex'));

@@ -46,7 +46,11 @@ describe('boot footprint', () => {
       const doc = (await (await fetch(`${url}/api/v1/openapi.json`, { headers: auth })).json()) as { paths: Record<string, unknown> };
       expect(Object.keys(doc.paths)).toContain('/api/v1/status');
       // A body that fails validation: Ajv loads with the first validated request.
-      const bad = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 7 }) });
+      const bad = await fetch(`${url}/api/v1/tokens`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 7 }),
+      });
       expect(bad.status).toBe(400);
     });
     expect(loaded(modules, '@fastify/swagger')).toBe(true);

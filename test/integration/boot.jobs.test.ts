@@ -34,6 +34,8 @@ describe('refused boots of the job queue', () => {
 
   it('boots with a topic made by openssl rand -hex 16', async () => {
     const { createGateway } = await import('../../src/gateway.js');
-    expect(() => createGateway({ values: { dataDir: tmpDir(), notifications: { ntfy: { url: 'https://ntfy.sh', topic: 'f3a9c2e7b1d84a6f9e0c5b2a7d3f1e8c' } } } })).not.toThrow();
+    expect(() =>
+      createGateway({ values: { dataDir: tmpDir(), notifications: { ntfy: { url: 'https://ntfy.sh', topic: 'f3a9c2e7b1d84a6f9e0c5b2a7d3f1e8c' } } } }),
+    ).not.toThrow();
   });
 });

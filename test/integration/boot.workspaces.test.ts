@@ -23,12 +23,24 @@ interface Refusal {
 
 const refusals: Refusal[] = [
   { name: 'client-scope-lan', args: ['--host', LAN, '--allow-client-scope'], env: (dir) => ({ MOAT_WORKSPACES_CLIENT_SCOPE_BASE: dir }) },
-  { name: 'env-client-scope-all-interfaces', args: ['--host', '0.0.0.0', '--expose'], env: (dir) => ({ MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE: '1', MOAT_WORKSPACES_CLIENT_SCOPE_BASE: dir }) },
+  {
+    name: 'env-client-scope-all-interfaces',
+    args: ['--host', '0.0.0.0', '--expose'],
+    env: (dir) => ({ MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE: '1', MOAT_WORKSPACES_CLIENT_SCOPE_BASE: dir }),
+  },
   { name: 'client-scope-without-base', args: ['--allow-client-scope'] },
   { name: 'mount-missing', config: (dir) => ({ mounts: [{ name: 'docs', path: join(dir, 'missing') }] }) },
   { name: 'mount-relative', config: () => ({ mounts: [{ name: 'docs', path: 'relative/docs' }] }) },
   { name: 'mount-holds-data-dir', config: (dir) => ({ mounts: [{ name: 'home', path: dir, readOnly: true }] }) },
-  { name: 'mount-name-twice', config: (dir) => ({ mounts: [{ name: 'a', path: join(dir, 'm') }, { name: 'a', path: join(dir, 'm') }] }) },
+  {
+    name: 'mount-name-twice',
+    config: (dir) => ({
+      mounts: [
+        { name: 'a', path: join(dir, 'm') },
+        { name: 'a', path: join(dir, 'm') },
+      ],
+    }),
+  },
   { name: 'tools-allow-unknown', env: () => ({ MOAT_TOOLS_ALLOW: 'exce' }) },
   { name: 'exec-env-moat-token', config: () => ({ tools: { exec: { env: ['MOAT_TOKEN'] } } }) },
 ];

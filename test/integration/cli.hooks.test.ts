@@ -19,7 +19,11 @@ const cli = (...args: string[]) => runCli([...args, '--data-dir', g.dataDir]);
 
 beforeAll(async () => {
   const worker = await workerService('worker', { health: { intervalMs: 100 } });
-  g = await startGateway({ rateLimit: { enabled: false }, services: [spec(worker)], hooks: [{ name: 'slack-cfg', verify: 'slack', secret: SECRET, action: { type: 'task', title: 'slack {body.command}' } }] });
+  g = await startGateway({
+    rateLimit: { enabled: false },
+    services: [spec(worker)],
+    hooks: [{ name: 'slack-cfg', verify: 'slack', secret: SECRET, action: { type: 'task', title: 'slack {body.command}' } }],
+  });
   agentToken = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'agent', scopes: ['tasks'] } })).json.token as string;
 });
 afterAll(() => g?.stop());
@@ -28,7 +32,21 @@ describe('moat hook', () => {
   it('add (secret from a file), ls (secret as set), test (a signed sample is accepted), rm', async () => {
     const secretFile = join(tmpDir('moat-cli-secret-'), 'secret');
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-    const add = await cli('hook', 'add', 'ci', '--verify', 'github', '--secret-file', secretFile, '--task', 'push {body.ref}', '--job', 'worker', '--payload', '{"steps":1,"stepMs":1,"repo":"{body.repository.full_name}"}');
+    const add = await cli(
+      'hook',
+      'add',
+      'ci',
+      '--verify',
+      'github',
+      '--secret-file',
+      secretFile,
+      '--task',
+      'push {body.ref}',
+      '--job',
+      'worker',
+      '--payload',
+      '{"steps":1,"stepMs":1,"repo":"{body.repository.full_name}"}',
+    );
     expect(add.code, add.stderr).toBe(0);
     // The full URL a sender is given, not a path relative to nothing.
     expect(add.stdout).toBe(`ci github task "push {body.ref}" (+ job -> worker): POST ${g.url}/hooks/ci\n`);
@@ -43,7 +61,11 @@ describe('moat hook', () => {
     expect(test.code, test.stderr).toBe(0);
     expect(test.stdout).toMatch(/^202 accepted task task_\S+\n$/);
     const id = /task (task_\S+)/.exec(test.stdout)?.[1] as string;
-    expect((await g.fetch(`/api/v1/tasks/${id}`)).json).toMatchObject({ title: 'push refs/heads/main', state: 'pending_approval', job: { payload: { repo: 'moat/test' } } });
+    expect((await g.fetch(`/api/v1/tasks/${id}`)).json).toMatchObject({
+      title: 'push refs/heads/main',
+      state: 'pending_approval',
+      job: { payload: { repo: 'moat/test' } },
+    });
 
     const again = await cli('hook', 'test', 'ci', '--secret-file', secretFile, '--delivery-id', 'cli-1', '--json');
     expect(JSON.parse(again.stdout)).toMatchObject({ status: 200, duplicate: true, task: id });
@@ -77,8 +99,15 @@ describe('moat hook', () => {
 
 describe('moat task', () => {
   it('ls, show, approve (the job runs), reject', async () => {
-    const a = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'Approve via CLI', job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } } })).json.id as string;
-    const b = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'Reject via CLI', job: { service: 'worker', payload: {} } } })).json.id as string;
+    const a = (
+      await g.fetch('/api/v1/tasks', {
+        method: 'POST',
+        auth: agentToken,
+        body: { title: 'Approve via CLI', job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } },
+      })
+    ).json.id as string;
+    const b = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'Reject via CLI', job: { service: 'worker', payload: {} } } }))
+      .json.id as string;
 
     const ls = await cli('task', 'ls', '--state', 'pending_approval');
     expect(ls.stdout).toMatch(/^ID\s+STATE\s+TITLE\s+JOB\s+SOURCE\s+CREATEDAT$/m);
@@ -101,7 +130,8 @@ describe('moat task', () => {
   });
 
   it('links prints approve and reject URLs', async () => {
-    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'linked', job: { service: 'worker', payload: {} } } })).json.id as string;
+    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title: 'linked', job: { service: 'worker', payload: {} } } })).json
+      .id as string;
     const res = await cli('task', 'links', id, '--ttl', '2h');
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^approve: http:\/\/127\.0\.0\.1:\d+\/actions\/\S+\nreject: {2}http:\/\/127\.0\.0\.1:\d+\/actions\/\S+\nexpires: \S+\n$/);

@@ -45,7 +45,10 @@ describe('moat init with flags', () => {
       try {
         expect(serve.url).toBe(`http://127.0.0.1:${port}`);
         expect(serve.stdout()).toContain(`config file ${file}`);
-        const curls = init.stdout.split('\n').filter((l) => l.trim().startsWith('curl ')).map((l) => l.trim());
+        const curls = init.stdout
+          .split('\n')
+          .filter((l) => l.trim().startsWith('curl '))
+          .map((l) => l.trim());
         expect(curls).toHaveLength(2);
         const status = await sh('bash', ['-c', `${curls[0]} -sf`], { env: cleanEnv({ HOME: home }) });
         expect(JSON.parse(status.stdout)).toMatchObject({ bind: { port }, auth: { enabled: true } });
@@ -128,7 +131,10 @@ describe('moat init on a terminal', () => {
     });
     expect(code, screen).toBe(0);
     expect(next).toBe(answers.length);
-    expect(JSON.parse(readFileSync(join(dataDir, 'moat.json'), 'utf8'))).toEqual({ port: 7902, services: [{ name: 'ollama', kind: 'url', baseUrl: 'http://127.0.0.1:11434' }] });
+    expect(JSON.parse(readFileSync(join(dataDir, 'moat.json'), 'utf8'))).toEqual({
+      port: 7902,
+      services: [{ name: 'ollama', kind: 'url', baseUrl: 'http://127.0.0.1:11434' }],
+    });
     expect(screen).toContain(`wrote ${join(dataDir, 'moat.json')} (mode 0600): port 7902, services: ollama`);
   });
 });

@@ -47,7 +47,11 @@ describe("the server's schema errors, as the CLI shows them", () => {
   ])('GET %s answers 400 with "%s" once', async (path, detail) => {
     const res = await g.fetch(path);
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ code: 'validation_failed', detail, errors: [{ path: 'querystring/state', message: detail.replace('querystring/state ', '') }] });
+    expect(res.json).toMatchObject({
+      code: 'validation_failed',
+      detail,
+      errors: [{ path: 'querystring/state', message: detail.replace('querystring/state ', '') }],
+    });
     expect(res.text).not.toMatch(/equal to constant|anyOf/);
   });
 

@@ -51,12 +51,18 @@ describe('moat service', () => {
     const lines = res.stdout.trim().split('\n');
     expect(lines.length).toBeLessThanOrEqual(5);
     expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\S+Z (stdout|stderr|moat {2}) /.test(l))).toBe(true);
-    const json = (await cli('logs', 'worker', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { line: string });
+    const json = (await cli('logs', 'worker', '--json')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: string });
     expect(json.some((l) => l.line.startsWith('gpu-worker listening'))).toBe(true);
   });
 
   it('logs -f follows new lines as the service writes them', async () => {
-    const child = spawn(process.execPath, [MAIN, 'service', 'logs', 'worker', '-f', '-n', '1', '--data-dir', g.dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'service', 'logs', 'worker', '-f', '-n', '1', '--data-dir', g.dataDir], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     try {
@@ -102,7 +108,11 @@ describe('moat service', () => {
   });
 
   it.each([
-    [['add', 'far', '--url', 'http://192.168.1.20:11434'], 1, /^moat: services: "far": baseUrl 192\.168\.1\.20:11434 is not a loopback address.*\(service_target_refused\)\n$/],
+    [
+      ['add', 'far', '--url', 'http://192.168.1.20:11434'],
+      1,
+      /^moat: services: "far": baseUrl 192\.168\.1\.20:11434 is not a loopback address.*\(service_target_refused\)\n$/,
+    ],
     [['add', 'bad', '--url', 'http://127.0.0.1:9', '--health', 'api/tags'], 2, /^moat: --health must be a path starting with \/, not "api\/tags"\n$/],
     [['add', 'worker', '--url', 'http://127.0.0.1:9'], 1, /^moat: a service named "worker" is already registered \(service_exists\)\n$/],
     [['rm', 'worker'], 1, /^moat: "worker" is declared in the config file; change it there \(service_readonly\)\n$/],

@@ -46,12 +46,17 @@ const patch = async (g: TestGateway, body: unknown) => {
 const HOOK_SECRET = 'a-hook-secret-for-the-live-keys-test-1';
 const deliver = (g: TestGateway, name: string) => {
   const body = JSON.stringify({ ref: 'refs/heads/main' });
-  const headers = { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`, 'x-github-delivery': `d-${hits.length}-${Date.now()}` };
+  const headers = {
+    'content-type': 'application/json',
+    'x-hub-signature-256': `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`,
+    'x-github-delivery': `d-${hits.length}-${Date.now()}`,
+  };
   return g.fetch(`/hooks/${name}`, { method: 'POST', auth: false, raw: body, headers });
 };
 
 /** An fs.write of `bytes` bytes (base64 in the JSON body: about 4/3 of it on the wire). */
-const write = (g: TestGateway, run: string, bytes: number) => invoke(g, run, 'fs.write', { path: `f-${bytes}.bin`, content: Buffer.alloc(bytes, 7).toString('base64'), encoding: 'base64' });
+const write = (g: TestGateway, run: string, bytes: number) =>
+  invoke(g, run, 'fs.write', { path: `f-${bytes}.bin`, content: Buffer.alloc(bytes, 7).toString('base64'), encoding: 'base64' });
 
 /** A job that asks for the webhook; resolves when it has finished. */
 const notifiedJob = async (g: TestGateway): Promise<string> => {
@@ -120,9 +125,11 @@ const ROWS: Record<LiveKey, Row> = {
     },
   },
   egress: {
-    before: async (g) => expect((await g.fetch('/api/v1/egress/check', { method: 'POST', body: { url: `${base}/`, purpose: 'fetch' } })).json.allowed).toBe(false),
+    before: async (g) =>
+      expect((await g.fetch('/api/v1/egress/check', { method: 'POST', body: { url: `${base}/`, purpose: 'fetch' } })).json.allowed).toBe(false),
     change: () => ({ egress: { purposes: { fetch: { allowCidrs: ['127.0.0.1/32'] } } } }),
-    after: async (g) => expect((await g.fetch('/api/v1/egress/check', { method: 'POST', body: { url: `${base}/`, purpose: 'fetch' } })).json.allowed).toBe(true),
+    after: async (g) =>
+      expect((await g.fetch('/api/v1/egress/check', { method: 'POST', body: { url: `${base}/`, purpose: 'fetch' } })).json.allowed).toBe(true),
   },
   rateLimit: {
     before: async (g) => {
@@ -136,7 +143,9 @@ const ROWS: Record<LiveKey, Row> = {
       expect([refused.status, refused.headers['ratelimit-limit']]).toEqual([429, '3']);
       const status = `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${g.gw.port}\r\nAuthorization: Bearer ${g.token}\r\nConnection: close\r\n\r\n`;
       for (let batch = 0; batch < 6; batch++) {
-        const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rawRequest(g.gw.port, status, '127.0.0.1', 5000, `127.0.1.${batch * 20 + i + 1}`)));
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => rawRequest(g.gw.port, status, '127.0.0.1', 5000, `127.0.1.${batch * 20 + i + 1}`)),
+        );
         expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
       }
       expect((await g.fetch('/api/v1/status')).status).toBe(200);

@@ -124,7 +124,11 @@ describe('PATCH /api/v1/config', () => {
   it('is audited with the keys it touched and never a value', async () => {
     const g = await boot();
     await patch(g, { egress: { purposes: { callback: { allowHosts: ['hooks.example.com'] } } }, rateLimit: { jobs: { perMinute: 321 } } });
-    const entries = (await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; actor: { id: string }; detail: { keys: string[] } }>;
+    const entries = (await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{
+      type: string;
+      actor: { id: string };
+      detail: { keys: string[] };
+    }>;
     const change = entries.find((e) => e.type === 'config.changed');
     expect(change?.actor.id).toBe('admin');
     expect(change?.detail.keys.sort()).toEqual(['egress.purposes.callback.allowHosts', 'rateLimit.jobs.perMinute']);
@@ -217,11 +221,25 @@ describe('live changes of hooks', () => {
     const { createHmac } = await import('node:crypto');
     const body = JSON.stringify({ repository: { name: 'moat' } });
     const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-    const delivery = await g.fetch('/hooks/gh', { method: 'POST', auth: false, raw: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': 'd-1' } });
+    const delivery = await g.fetch('/hooks/gh', {
+      method: 'POST',
+      auth: false,
+      raw: body,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': 'd-1' },
+    });
     expect(delivery.status).toBe(202);
     expect((await g.fetch('/api/v1/config')).text).not.toContain(secret);
     expect(auditText(g.dataDir)).not.toContain(secret);
-    expect((await patch(g, { hooks: [{ name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } }, { name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } }] })).json.code).toBe('config_invalid');
+    expect(
+      (
+        await patch(g, {
+          hooks: [
+            { name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } },
+            { name: 'gh', verify: 'github', secret, action: { type: 'task', title: 't' } },
+          ],
+        })
+      ).json.code,
+    ).toBe('config_invalid');
   });
 });
 
@@ -231,10 +249,19 @@ describe('secrets in live changes', () => {
     const { createHmac } = await import('node:crypto');
     const body = JSON.stringify({ n: Math.random() });
     const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-    return (await g.fetch(`/hooks/${name}`, { method: 'POST', auth: false, raw: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': `d-${Math.random()}` } })).status;
+    return (
+      await g.fetch(`/hooks/${name}`, {
+        method: 'POST',
+        auth: false,
+        raw: body,
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': `d-${Math.random()}` },
+      })
+    ).status;
   };
   const configChanges = async (g: TestGateway) =>
-    ((await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; detail: { keys: string[] } }>).filter((e) => e.type === 'config.changed').map((e) => e.detail.keys);
+    ((await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; detail: { keys: string[] } }>)
+      .filter((e) => e.type === 'config.changed')
+      .map((e) => e.detail.keys);
 
   it('redacts the ntfy topic and the webhook URL, which work as credentials', async () => {
     const topic = 'f3a9c2e7b1d84a6f9e0c5b2a7d3f1e8c';

@@ -87,7 +87,12 @@ describe('fetch metadata and Origin on a cookie request', () => {
     ['localhost instead of 127.0.0.1 (another origin, though a name this gateway answers to)', { origin: 'LOCALHOST' }],
     ['an Origin with a path', { origin: 'PATH' }],
   ])('refuses a same-origin-claimed write with %s: 403 csrf_refused', async (_name, h: Record<string, string>) => {
-    const map: Record<string, string> = { OTHER: OTHER_PORT(), HTTPS: `https://127.0.0.1:${port}`, LOCALHOST: `http://localhost:${port}`, PATH: `${originOf(g)}/console/` };
+    const map: Record<string, string> = {
+      OTHER: OTHER_PORT(),
+      HTTPS: `https://127.0.0.1:${port}`,
+      LOCALHOST: `http://localhost:${port}`,
+      PATH: `${originOf(g)}/console/`,
+    };
     const headers: Record<string, string> = { 'sec-fetch-site': 'same-origin' };
     if (h.origin !== undefined) headers.origin = map[h.origin] ?? h.origin;
     for (const [method, path] of [
@@ -116,12 +121,25 @@ describe('fetch metadata and Origin on a cookie request', () => {
       const s = await signIn(h, ['admin']);
       const other = `http://127.0.0.1:${h.gw.port - 1}`;
       for (let i = 0; i < 3; i++) {
-        const res = await h.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { cookie: s.cookie, 'sec-fetch-site': 'same-site', origin: other, 'user-agent': 'csrf-audit-probe' }, body: {} });
+        const res = await h.fetch('/api/v1/tokens', {
+          method: 'POST',
+          auth: false,
+          headers: { cookie: s.cookie, 'sec-fetch-site': 'same-site', origin: other, 'user-agent': 'csrf-audit-probe' },
+          body: {},
+        });
         expect(res.json.code).toBe('csrf_refused');
       }
       await h.fetch('/api/v1/audit?after=0&limit=1');
       const entries = readEntries(h.dataDir).filter((e) => e.type === 'guard.csrf');
-      expect(entries[0]).toMatchObject({ outcome: 'denied', code: 'csrf_refused', status: 403, method: 'POST', route: '/api/v1/tokens', client: '127.0.0.1', headers: { origin: other, 'user-agent': 'csrf-audit-probe' } });
+      expect(entries[0]).toMatchObject({
+        outcome: 'denied',
+        code: 'csrf_refused',
+        status: 403,
+        method: 'POST',
+        route: '/api/v1/tokens',
+        client: '127.0.0.1',
+        headers: { origin: other, 'user-agent': 'csrf-audit-probe' },
+      });
       expect(JSON.stringify(readEntries(h.dataDir))).not.toContain(s.value);
       expect(h.logs.text).not.toContain(s.value);
       await h.gw.stop();
@@ -179,7 +197,12 @@ describe('where the cookie is never a credential', () => {
 
   it('adds nothing to a bearer token: the token alone decides, and the CSRF guard does not look at the cookie', async () => {
     const read = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'csrf-read', scopes: ['read'] } });
-    const res = await g.fetch('/api/v1/tokens', { method: 'POST', auth: read.json.token, headers: { cookie: admin.cookie, 'sec-fetch-site': 'same-origin', origin: originOf(g) }, body: { name: 'csrf-y', scopes: ['read'] } });
+    const res = await g.fetch('/api/v1/tokens', {
+      method: 'POST',
+      auth: read.json.token,
+      headers: { cookie: admin.cookie, 'sec-fetch-site': 'same-origin', origin: originOf(g) },
+      body: { name: 'csrf-y', scopes: ['read'] },
+    });
     expect([res.status, res.json.code]).toEqual([403, 'scope_required']);
     // A client with a token and a stray cookie from elsewhere is not refused for the cookie.
     const me = await g.fetch('/api/v1/me', { auth: read.json.token, headers: { cookie: admin.cookie, 'sec-fetch-site': 'cross-site' } });
@@ -212,7 +235,15 @@ describe('cookie values that are not a live session', () => {
     const h = await startGateway({ lockout: { after: 2 } });
     try {
       const s = await signIn(h, ['read']);
-      expect((await h.fetch('/api/v1/console/session', { method: 'DELETE', auth: false, headers: { cookie: s.cookie, 'sec-fetch-site': 'same-origin', origin: originOf(h) } })).status).toBe(204);
+      expect(
+        (
+          await h.fetch('/api/v1/console/session', {
+            method: 'DELETE',
+            auth: false,
+            headers: { cookie: s.cookie, 'sec-fetch-site': 'same-origin', origin: originOf(h) },
+          })
+        ).status,
+      ).toBe(204);
       for (let i = 0; i < 5; i++) {
         const res = await h.fetch('/api/v1/me', { auth: false, headers: { cookie: s.cookie, 'sec-fetch-site': 'same-origin' } });
         expect([res.status, res.json.code]).toEqual([401, 'session_invalid']);

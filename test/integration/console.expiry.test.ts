@@ -70,7 +70,7 @@ describe('the idle timeout and the absolute lifetime', () => {
 });
 
 describe('open event streams end with their session', () => {
-  it('ends on sign-out with cause signed_out; another session\'s stream stays open', async () => {
+  it("ends on sign-out with cause signed_out; another session's stream stays open", async () => {
     const a = await signIn(g);
     const b = await signIn(g);
     const sa = await pageStream(a);
@@ -136,7 +136,9 @@ describe('a restart', () => {
     const me = await g.fetch('/api/v1/me', { auth: false, headers: { cookie: s.cookie, 'sec-fetch-site': 'same-origin' } });
     expect(me.json).toMatchObject({ kind: 'session', id: s.id, scopes: ['read'] });
     // The CSRF rule and the idle timeout hold after the restart as before it.
-    expect((await g.fetch('/api/v1/me', { auth: false, headers: { cookie: s.cookie, 'sec-fetch-site': 'same-site', origin: originOf(g) } })).json.code).toBe('csrf_refused');
+    expect((await g.fetch('/api/v1/me', { auth: false, headers: { cookie: s.cookie, 'sec-fetch-site': 'same-site', origin: originOf(g) } })).json.code).toBe(
+      'csrf_refused',
+    );
     offset += 61_000;
     expect((await asPage(g, s, '/api/v1/me')).json.code).toBe('session_invalid');
   });

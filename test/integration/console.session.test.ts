@@ -59,7 +59,13 @@ describe('the sign-in exchange', () => {
     const m = await mintConsoleCode(g, ['read']);
     const res = await exchange(g, m.code as string);
     expect(res.status).toBe(201);
-    expect(res.json).toEqual({ id: expect.stringMatching(/^ses_/), name: 'console', scopes: ['read'], expiresAt: expect.any(String), idleTimeoutSeconds: 1800 });
+    expect(res.json).toEqual({
+      id: expect.stringMatching(/^ses_/),
+      name: 'console',
+      scopes: ['read'],
+      expiresAt: expect.any(String),
+      idleTimeoutSeconds: 1800,
+    });
     expect(Date.parse(res.json.expiresAt) - Date.now()).toBeGreaterThan(43_100_000);
     const c = cookieOf(res);
     expect(c.pair).toMatch(/^moat_session=[A-Za-z0-9_-]{43}$/);
@@ -181,10 +187,24 @@ describe('what a session is', () => {
     const me = await asPage(g, s, '/api/v1/me');
     expect(me.status).toBe(200);
     expect(me.json).toEqual({ kind: 'session', id: s.id, name: 'console', scopes: ['read'], expiresAt: s.body.expiresAt, idleTimeoutSeconds: 1800 });
-    expect((await g.fetch('/api/v1/me')).json).toEqual({ kind: 'admin', id: 'admin', name: 'admin', scopes: ['admin'], expiresAt: null, idleTimeoutSeconds: null });
+    expect((await g.fetch('/api/v1/me')).json).toEqual({
+      kind: 'admin',
+      id: 'admin',
+      name: 'admin',
+      scopes: ['admin'],
+      expiresAt: null,
+      idleTimeoutSeconds: null,
+    });
     const t = await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'me-svc', scopes: ['svc:echo'], ttlSeconds: 600 } });
     const tokenMe = await g.fetch('/api/v1/me', { auth: t.json.token });
-    expect(tokenMe.json).toMatchObject({ kind: 'token', id: t.json.id, name: 'me-svc', scopes: ['svc:echo'], expiresAt: t.json.expiresAt, idleTimeoutSeconds: null });
+    expect(tokenMe.json).toMatchObject({
+      kind: 'token',
+      id: t.json.id,
+      name: 'me-svc',
+      scopes: ['svc:echo'],
+      expiresAt: t.json.expiresAt,
+      idleTimeoutSeconds: null,
+    });
     expect((await g.fetch('/api/v1/me', { auth: false })).status).toBe(401);
   });
 

@@ -16,7 +16,8 @@ import { rawRequest } from '../helpers/raw.js';
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; require-trusted-types-for 'script'";
 
-const INDEX = '<!doctype html><html><head><link rel="stylesheet" href="/console/assets/main-AB12.css"><script type="module" src="/console/assets/main-AB12.js"></script></head><body></body></html>';
+const INDEX =
+  '<!doctype html><html><head><link rel="stylesheet" href="/console/assets/main-AB12.css"><script type="module" src="/console/assets/main-AB12.js"></script></head><body></body></html>';
 const JS = `console.log(${JSON.stringify('x'.repeat(2000))});`;
 const CSS = 'body { color: black; }'.repeat(50);
 
@@ -67,14 +68,17 @@ describe('pages', () => {
     expectConsoleHeaders(res.headers);
   });
 
-  it.each(['/console/', '/console/jobs', '/console/jobs/job_123', '/console/tasks/t-1/x', '/console/access'])('answers %s with index.html, never cached, with the console headers', async (path) => {
-    const res = await get(path);
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.text).toBe(INDEX);
-    expectConsoleHeaders(res.headers);
-  });
+  it.each(['/console/', '/console/jobs', '/console/jobs/job_123', '/console/tasks/t-1/x', '/console/access'])(
+    'answers %s with index.html, never cached, with the console headers',
+    async (path) => {
+      const res = await get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.text).toBe(INDEX);
+      expectConsoleHeaders(res.headers);
+    },
+  );
 
   it('sends index.html brotli-compressed to a client that accepts it, with Vary', async () => {
     const res = await get('/console/', { 'accept-encoding': 'gzip, br' });
@@ -158,19 +162,28 @@ describe('nothing else is reachable', () => {
   });
 
   it('does not take a dot-segment path out of the console (raw request line)', async () => {
-    for (const target of ['/console/../package.json', '/console/assets/../../package.json', '/console/./assets/../.env', '/console/%2e%2e/%2e%2e/package.json', '/console/assets/%2e%2e/.env']) {
+    for (const target of [
+      '/console/../package.json',
+      '/console/assets/../../package.json',
+      '/console/./assets/../.env',
+      '/console/%2e%2e/%2e%2e/package.json',
+      '/console/assets/%2e%2e/.env',
+    ]) {
       const res = await rawRequest(g.gw.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${g.gw.port}\r\nConnection: close\r\n\r\n`);
       expect(res.body, target).not.toContain('"version"');
       expect(res.body, target).not.toContain('SECRET');
     }
   });
 
-  it.each(['/', '/console/', '/console/jobs', '/console/assets/main-AB12.js'])('refuses %s for a rebinding Host with 421 before serving anything', async (path) => {
-    const res = await rawRequest(g.gw.port, `GET ${path} HTTP/1.1\r\nHost: rebind.test:${g.gw.port}\r\nConnection: close\r\n\r\n`);
-    expect(res.status).toBe(421);
-    expect(res.body).toContain('host_not_allowed');
-    expect(res.body).not.toContain('<html');
-  });
+  it.each(['/', '/console/', '/console/jobs', '/console/assets/main-AB12.js'])(
+    'refuses %s for a rebinding Host with 421 before serving anything',
+    async (path) => {
+      const res = await rawRequest(g.gw.port, `GET ${path} HTTP/1.1\r\nHost: rebind.test:${g.gw.port}\r\nConnection: close\r\n\r\n`);
+      expect(res.status).toBe(421);
+      expect(res.body).toContain('host_not_allowed');
+      expect(res.body).not.toContain('<html');
+    },
+  );
 });
 
 describe('a console that is off or not built', () => {

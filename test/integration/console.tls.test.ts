@@ -34,7 +34,12 @@ describe('the cookie over TLS', () => {
     expect(cookie.startsWith('__Host-moat_session=')).toBe(true);
     const me = await g.fetch('/api/v1/me', { auth: false, headers: { cookie, 'sec-fetch-site': 'same-origin' } });
     expect(me.json.kind).toBe('session');
-    const write = await g.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { cookie, 'sec-fetch-site': 'same-origin', origin: origin() }, body: { name: 'tls-page', scopes: ['read'] } });
+    const write = await g.fetch('/api/v1/tokens', {
+      method: 'POST',
+      auth: false,
+      headers: { cookie, 'sec-fetch-site': 'same-origin', origin: origin() },
+      body: { name: 'tls-page', scopes: ['read'] },
+    });
     expect(write.status).toBe(201);
   });
 
@@ -44,14 +49,27 @@ describe('the cookie over TLS', () => {
   });
 
   it('refuses a write whose Origin is the http:// twin of the gateway', async () => {
-    const res = await g.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { cookie, 'sec-fetch-site': 'same-origin', origin: origin().replace('https:', 'http:') }, body: { name: 'tls-x', scopes: ['read'] } });
+    const res = await g.fetch('/api/v1/tokens', {
+      method: 'POST',
+      auth: false,
+      headers: { cookie, 'sec-fetch-site': 'same-origin', origin: origin().replace('https:', 'http:') },
+      body: { name: 'tls-x', scopes: ['read'] },
+    });
     expect([res.status, res.json.code]).toEqual([403, 'csrf_refused']);
   });
 
   it('clears a dead session with a __Host- Secure removal', async () => {
     const m = await mintConsoleCode(g);
     const s = cookieOf(await exchange(g, m.link));
-    expect((await g.fetch('/api/v1/console/session', { method: 'DELETE', auth: false, headers: { cookie: s.pair, 'sec-fetch-site': 'same-origin', origin: origin() } })).status).toBe(204);
+    expect(
+      (
+        await g.fetch('/api/v1/console/session', {
+          method: 'DELETE',
+          auth: false,
+          headers: { cookie: s.pair, 'sec-fetch-site': 'same-origin', origin: origin() },
+        })
+      ).status,
+    ).toBe(204);
     const res = await g.fetch('/api/v1/me', { auth: false, headers: { cookie: s.pair, 'sec-fetch-site': 'same-origin' } });
     expect(res.json.code).toBe('session_invalid');
     expect(String(res.headers['set-cookie'])).toBe('__Host-moat_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
@@ -78,7 +96,7 @@ describe('over HTTP/2', () => {
     });
   }
 
-  it('takes the :authority as the gateway\'s own origin for a write, and refuses another', async () => {
+  it("takes the :authority as the gateway's own origin for a write, and refuses another", async () => {
     const base = { cookie, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' };
     // The client connects with servername localhost, so its :authority is localhost:<port>.
     const own = `https://localhost:${g.gw.port}`;
@@ -97,14 +115,29 @@ describe('behind a reverse proxy that terminates TLS (docs/deployment.md)', () =
     const h = await startGateway({ publicNames: ['moat.example.com'], trustedProxies: ['127.0.0.1'], lockout: { after: 1000 } });
     try {
       const m = await mintConsoleCode(h, ['admin']);
-      const res = await h.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: m.link }, headers: { ...viaProxy, 'sec-fetch-site': 'same-origin', origin: 'https://moat.example.com' } });
+      const res = await h.fetch('/api/v1/console/session', {
+        method: 'POST',
+        auth: false,
+        body: { code: m.link },
+        headers: { ...viaProxy, 'sec-fetch-site': 'same-origin', origin: 'https://moat.example.com' },
+      });
       expect(res.status, res.text).toBe(201);
       const c = cookieOf(res);
       expect(c.setCookie).toMatch(/^__Host-moat_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
       const page = { ...viaProxy, cookie: c.pair, 'sec-fetch-site': 'same-origin' };
-      const write = await h.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { ...page, origin: 'https://moat.example.com' }, body: { name: 'behind-proxy', scopes: ['read'] } });
+      const write = await h.fetch('/api/v1/tokens', {
+        method: 'POST',
+        auth: false,
+        headers: { ...page, origin: 'https://moat.example.com' },
+        body: { name: 'behind-proxy', scopes: ['read'] },
+      });
       expect(write.status, write.text).toBe(201);
-      const plainOrigin = await h.fetch('/api/v1/tokens', { method: 'POST', auth: false, headers: { ...page, origin: 'http://moat.example.com' }, body: { name: 'behind-proxy-2', scopes: ['read'] } });
+      const plainOrigin = await h.fetch('/api/v1/tokens', {
+        method: 'POST',
+        auth: false,
+        headers: { ...page, origin: 'http://moat.example.com' },
+        body: { name: 'behind-proxy-2', scopes: ['read'] },
+      });
       expect(plainOrigin.json.code).toBe('csrf_refused');
       // The same cookie sent straight to the gateway (no proxy saying https) is not the plain-HTTP cookie.
       const direct = await h.fetch('/api/v1/me', { auth: false, headers: { cookie: c.pair, 'sec-fetch-site': 'same-origin' } });
@@ -118,7 +151,12 @@ describe('behind a reverse proxy that terminates TLS (docs/deployment.md)', () =
     const h = await startGateway({ publicNames: ['moat.example.com'], lockout: { after: 1000 } });
     try {
       const m = await mintConsoleCode(h);
-      const forged = await h.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: m.link }, headers: { ...viaProxy, 'sec-fetch-site': 'same-origin', origin: 'https://moat.example.com' } });
+      const forged = await h.fetch('/api/v1/console/session', {
+        method: 'POST',
+        auth: false,
+        body: { code: m.link },
+        headers: { ...viaProxy, 'sec-fetch-site': 'same-origin', origin: 'https://moat.example.com' },
+      });
       expect([forged.status, forged.json.code]).toEqual([403, 'csrf_refused']);
       const plain = await h.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: m.link }, headers: { ...viaProxy } });
       expect(cookieOf(plain).pair).toMatch(/^moat_session=/);

@@ -20,7 +20,8 @@ describePodman('container services on a real engine', () => {
   let engine: Podman;
   let g: JobsGateway;
   const status = async (name: string) => (await g.fetch(`/api/v1/services/${name}`)).json;
-  const audits = async (type: string) => readEntries(g.dataDir).filter((e) => e.type === type) as Array<{ type: string; outcome: string; detail: Record<string, unknown> }>;
+  const audits = async (type: string) =>
+    readEntries(g.dataDir).filter((e) => e.type === type) as Array<{ type: string; outcome: string; detail: Record<string, unknown> }>;
 
   beforeAll(async () => {
     engine = await startPodman();
@@ -62,10 +63,14 @@ describePodman('container services on a real engine', () => {
   }, 60_000);
 
   it('starts a declared container, probes it healthy and shows its image and container id, never env values', { timeout: 60_000 }, async () => {
-    const s = await until(async () => {
-      const v = await status('web');
-      return v.state === 'healthy' ? v : null;
-    }, 'web healthy', 40_000);
+    const s = await until(
+      async () => {
+        const v = await status('web');
+        return v.state === 'healthy' ? v : null;
+      },
+      'web healthy',
+      40_000,
+    );
     expect(s).toMatchObject({ kind: 'container', source: 'config', image: IMAGE, envKeys: ['SECRET_TOKEN'], pid: null });
     expect(s.containerId).toMatch(/^[0-9a-f]{12}$/);
     expect(s.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -75,7 +80,7 @@ describePodman('container services on a real engine', () => {
     expect(JSON.stringify((await g.fetch('/api/v1/config')).json)).not.toContain('sekrit-value-123');
   });
 
-  it('publishes the port on 127.0.0.1 only and labels the container as moat\'s', async () => {
+  it("publishes the port on 127.0.0.1 only and labels the container as moat's", async () => {
     const s = await status('web');
     const mine = (await engine.containers()).find((c) => c.Id.startsWith(s.containerId));
     expect(mine?.Labels).toMatchObject({ 'moat.managed': 'true', 'moat.service': 'web' });
@@ -90,7 +95,14 @@ describePodman('container services on a real engine', () => {
   it('runs the container with the hardening defaults (caps dropped, no-new-privileges, read-only root)', async () => {
     const s = await status('web');
     const inspect = await engine.cli(['inspect', '--format', '{{json .HostConfig}}', s.containerId]);
-    const hc = JSON.parse(inspect.stdout) as { CapDrop?: string[]; SecurityOpt?: string[]; ReadonlyRootfs?: boolean; Privileged?: boolean; Memory?: number; ShmSize?: number };
+    const hc = JSON.parse(inspect.stdout) as {
+      CapDrop?: string[];
+      SecurityOpt?: string[];
+      ReadonlyRootfs?: boolean;
+      Privileged?: boolean;
+      Memory?: number;
+      ShmSize?: number;
+    };
     expect(hc.Privileged).toBe(false);
     expect(hc.ReadonlyRootfs).toBe(true);
     expect(hc.SecurityOpt?.join(',')).toContain('no-new-privileges');
@@ -106,7 +118,7 @@ describePodman('container services on a real engine', () => {
     expect(res.text).toBe('hello from a container\n');
   });
 
-  it('passes the service env into the container but none of moat\'s own', async () => {
+  it("passes the service env into the container but none of moat's own", async () => {
     const res = await g.fetch('/svc/web/cgi-bin/env');
     expect(res.status).toBe(200);
     expect(res.text).toContain('SECRET_TOKEN=sekrit-value-123');
@@ -131,7 +143,10 @@ describePodman('container services on a real engine', () => {
 
   it('stops an idle container (removing it) and starts a new one on the next request', async () => {
     // Started at boot, healthy, then idle for a second: stopped, and its container gone from the engine.
-    await until(async () => (await audits('service.stopped')).some((a) => a.detail['service'] === 'idle' && a.detail['reason'] === 'idle'), 'the idle stop audited');
+    await until(
+      async () => (await audits('service.stopped')).some((a) => a.detail['service'] === 'idle' && a.detail['reason'] === 'idle'),
+      'the idle stop audited',
+    );
     await until(async () => (await status('idle')).state === 'stopped', 'idle stopped');
     const idleContainers = async () => (await engine.containers()).filter((c) => c.Labels?.['moat.service'] === 'idle');
     expect(await idleContainers()).toEqual([]);
@@ -142,14 +157,21 @@ describePodman('container services on a real engine', () => {
     const again = await status('idle');
     expect(again.containerId).toMatch(/^[0-9a-f]{12}$/);
     expect((await idleContainers()).map((c) => c.Id.slice(0, 12))).toEqual([again.containerId]);
-    await until(async () => (await audits('service.started')).some((a) => a.detail['service'] === 'idle' && a.detail['reason'] === 'demand'), 'the start on demand audited');
+    await until(
+      async () => (await audits('service.started')).some((a) => a.detail['service'] === 'idle' && a.detail['reason'] === 'demand'),
+      'the start on demand audited',
+    );
   }, 60_000);
 
   it('restarts a crashing container with backoff, then marks it failed and leaves no container behind', async () => {
-    const s = await until(async () => {
-      const v = await status('crashy');
-      return v.state === 'failed' ? v : null;
-    }, 'crashy failed', 30_000);
+    const s = await until(
+      async () => {
+        const v = await status('crashy');
+        return v.state === 'failed' ? v : null;
+      },
+      'crashy failed',
+      30_000,
+    );
     expect(s).toMatchObject({ restarts: 2, lastExit: { code: 3 } });
     const crashed = await until(async () => {
       const c = (await audits('service.crashed')).filter((a) => a.detail['service'] === 'crashy');
@@ -163,10 +185,14 @@ describePodman('container services on a real engine', () => {
   }, 60_000);
 
   it('fails a missing image with pull "never" at once, saying what to do, and creates nothing', async () => {
-    const s = await until(async () => {
-      const v = await status('nopull');
-      return v.state === 'failed' ? v : null;
-    }, 'nopull failed', 20_000);
+    const s = await until(
+      async () => {
+        const v = await status('nopull');
+        return v.state === 'failed' ? v : null;
+      },
+      'nopull failed',
+      20_000,
+    );
     expect(s.lastExit.error).toContain('image localhost/moat-absent:1 is not present and pull is "never"');
     expect(s.restarts).toBe(0);
     expect((await engine.containers()).filter((c) => c.Labels?.['moat.service'] === 'nopull')).toEqual([]);
@@ -177,7 +203,10 @@ describePodman('container services on a real engine', () => {
 
   it('reports the engine and its socket in moat doctor', async () => {
     const checks = (await g.fetch('/api/v1/doctor')).json.checks as Array<{ id: string; severity: string; finding: string }>;
-    expect(checks.find((c) => c.id === 'containers.engine'), JSON.stringify(checks.filter((c) => c.id.startsWith('containers.')))).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/^Podman Engine \S+ answers at /) });
+    expect(
+      checks.find((c) => c.id === 'containers.engine'),
+      JSON.stringify(checks.filter((c) => c.id.startsWith('containers.'))),
+    ).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/^Podman Engine \S+ answers at /) });
     expect(checks.find((c) => c.id === 'containers.socket')).toMatchObject({ finding: expect.stringContaining(engine.socket) });
   });
 

@@ -35,7 +35,8 @@ describePodman('containers left by a SIGKILLed moat', () => {
     const dataDir = join(dir, 'state');
     const config = join(dir, 'moat.json');
     const service = (name: string) => ({ name, kind: 'container', image: IMAGE, args: HTTPD, port: 8080, health: { intervalMs: 200 } });
-    const write = (names: string[]) => writeFileSync(config, JSON.stringify({ dataDir, supervisor: { stopGraceMs: 500, containers: { socket: engine.socket } }, services: names.map(service) }));
+    const write = (names: string[]) =>
+      writeFileSync(config, JSON.stringify({ dataDir, supervisor: { stopGraceMs: 500, containers: { socket: engine.socket } }, services: names.map(service) }));
     write(['web', 'gone']);
 
     const first = await spawnServe(['--config', config, '--port', '0', '--log-level', 'warn']);
@@ -52,7 +53,21 @@ describePodman('containers left by a SIGKILLed moat', () => {
     const instance = readFileSync(join(dataDir, 'install-id'), 'utf8').trim();
     // Two that are not this install's: one without labels, one of another install (same service name).
     const foreign = await engine.cli(['run', '-d', '--name', 'foreign', IMAGE, 'sleep', '1000']);
-    const other = await engine.cli(['run', '-d', '--name', 'other-install', '--label', 'moat.managed=true', '--label', `moat.instance=${'f'.repeat(32)}`, '--label', 'moat.service=web', IMAGE, 'sleep', '1000']);
+    const other = await engine.cli([
+      'run',
+      '-d',
+      '--name',
+      'other-install',
+      '--label',
+      'moat.managed=true',
+      '--label',
+      `moat.instance=${'f'.repeat(32)}`,
+      '--label',
+      'moat.service=web',
+      IMAGE,
+      'sleep',
+      '1000',
+    ]);
     expect(foreign.code, foreign.stderr).toBe(0);
     expect(other.code, other.stderr).toBe(0);
 
@@ -76,7 +91,11 @@ describePodman('containers left by a SIGKILLed moat', () => {
         200,
       );
       const now = await engine.containers();
-      for (const old of left) expect(now.some((c) => c.Id === old.Id), `container ${old.Id.slice(0, 12)} removed`).toBe(false);
+      for (const old of left)
+        expect(
+          now.some((c) => c.Id === old.Id),
+          `container ${old.Id.slice(0, 12)} removed`,
+        ).toBe(false);
       const ours = now.filter((c) => c.Labels?.['moat.instance'] === instance);
       expect(ours.map((c) => c.Id.slice(0, 12))).toEqual([again.containerId]);
       const byName = (n: string) => now.find((c) => c.Names.some((x) => x.replace(/^\//, '') === n));

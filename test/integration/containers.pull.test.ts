@@ -21,7 +21,8 @@ describePodman('pulling images through the engine', () => {
   let engine: Podman;
   let g: TestGateway;
   const status = async (name: string) => (await g.fetch(`/api/v1/services/${name}`)).json;
-  const logLines = async (name: string) => ((await g.fetch(`/api/v1/services/${name}/logs?tail=500`)).json.lines as Array<{ stream: string; line: string }>).map((l) => l.line);
+  const logLines = async (name: string) =>
+    ((await g.fetch(`/api/v1/services/${name}/logs?tail=500`)).json.lines as Array<{ stream: string; line: string }>).map((l) => l.line);
   const audits = (type: string, service: string) => readEntries(g.dataDir).filter((e) => e.type === type && e.detail?.['service'] === service);
 
   beforeAll(async () => {
@@ -32,7 +33,15 @@ describePodman('pulling images through the engine', () => {
     g = await startGateway({
       supervisor: { stopGraceMs: 500, containers: { socket: engine.socket } },
       services: [
-        { name: 'pulled', kind: 'container', image: `${registry.host}/${IMAGE_NAME}:1`, args: HTTPD, port: 8080, autoStart: false, health: { intervalMs: 100 } },
+        {
+          name: 'pulled',
+          kind: 'container',
+          image: `${registry.host}/${IMAGE_NAME}:1`,
+          args: HTTPD,
+          port: 8080,
+          autoStart: false,
+          health: { intervalMs: 100 },
+        },
         {
           name: 'stall',
           kind: 'container',
@@ -95,6 +104,9 @@ describePodman('pulling images through the engine', () => {
     }, 'unknown crashed');
     expect(s.lastExit.error).toMatch(/^pulling 127\.0\.0\.1:\d+\/moat\/not-there:1 failed: /);
     await until(() => audits('service.image_pulled', 'unknown').length === 1, 'the failed pull audited');
-    expect(audits('service.image_pulled', 'unknown')[0]).toMatchObject({ outcome: 'error', detail: { image: `${registry.host}/moat/not-there:1`, error: expect.stringContaining('failed') } });
+    expect(audits('service.image_pulled', 'unknown')[0]).toMatchObject({
+      outcome: 'error',
+      detail: { image: `${registry.host}/moat/not-there:1`, error: expect.stringContaining('failed') },
+    });
   });
 });

@@ -31,10 +31,17 @@ const refusals: Refusal[] = [
   { name: 'container-ipc-host', service: () => gpu({ ipc: 'host' }) },
   { name: 'container-cap-sys-admin', service: () => gpu({ capAdd: ['SYS_ADMIN'] }) },
   { name: 'container-no-image', service: () => ({ name: 'vllm', kind: 'container', port: 8000 }) },
-  { name: 'container-engine-socket-volume', service: (dir) => gpu({ volumes: [{ host: join(dir, 'run', 'engine.sock'), container: '/var/run/docker.sock' }] }) },
+  {
+    name: 'container-engine-socket-volume',
+    service: (dir) => gpu({ volumes: [{ host: join(dir, 'run', 'engine.sock'), container: '/var/run/docker.sock' }] }),
+  },
   { name: 'container-engine-socket-dir-volume', service: (dir) => gpu({ volumes: [{ host: join(dir, 'run'), container: '/host-run', readOnly: true }] }) },
   { name: 'container-docker-sock-volume', service: () => gpu({ volumes: [{ host: '/var/run/docker.sock', container: '/var/run/docker.sock' }] }) },
-  { name: 'container-data-dir-volume', service: (dir) => gpu({ volumes: [{ host: join(dir, 'm'), container: '/models', readOnly: true }] }), dataDir: (dir) => join(dir, 'm', 'state') },
+  {
+    name: 'container-data-dir-volume',
+    service: (dir) => gpu({ volumes: [{ host: join(dir, 'm'), container: '/models', readOnly: true }] }),
+    dataDir: (dir) => join(dir, 'm', 'state'),
+  },
   { name: 'container-volume-missing', service: (dir) => gpu({ volumes: [{ host: join(dir, 'models'), container: '/models' }] }) },
   { name: 'container-engine-remote', service: () => gpu({}), env: { MOAT_CONTAINER_SOCKET: 'http://192.0.2.7:2375' } },
 ];
@@ -46,7 +53,10 @@ describe('refused boots of container services', () => {
     mkdirSync(join(dir, 'm'));
     const dataDir = dataDirOf?.(dir) ?? join(dir, 'state');
     const port = await freePort();
-    writeFileSync(join(dir, 'moat.json'), JSON.stringify({ supervisor: { containers: { socket: join(dir, 'run', 'engine.sock') } }, services: [service(dir)] }));
+    writeFileSync(
+      join(dir, 'moat.json'),
+      JSON.stringify({ supervisor: { containers: { socket: join(dir, 'run', 'engine.sock') } }, services: [service(dir)] }),
+    );
     const res = await runCli(['serve', '--data-dir', dataDir, '--port', String(port), '--config', join(dir, 'moat.json')], env);
     expect(res.code, res.stderr).toBe(78);
     expect(res.stdout).toBe('');
@@ -99,18 +109,27 @@ describe('container services through the API', () => {
     }
   });
 
-  it('refuses a live config change that adds a container service (403 service_container_refused) or changes the config file\'s (409 service_readonly)', async () => {
+  it("refuses a live config change that adds a container service (403 service_container_refused) or changes the config file's (409 service_readonly)", async () => {
     const dir = tmpDir('moat-live-');
     const declared = { name: 'gpu', kind: 'container', image: 'localhost/absent:1', pull: 'never', port: 80, autoStart: false };
-    g = await startGateway({ dataDir: join(dir, 'state'), supervisor: { allowApiCommands: true, containers: { socket: join(dir, 'nope.sock') } }, services: [declared] });
-    const added = await g.fetch('/api/v1/config', { method: 'PATCH', body: { services: [declared, { name: 'evil', kind: 'container', image: 'busybox:1', port: 80, volumes: [{ host: '/', container: '/host' }] }] } });
+    g = await startGateway({
+      dataDir: join(dir, 'state'),
+      supervisor: { allowApiCommands: true, containers: { socket: join(dir, 'nope.sock') } },
+      services: [declared],
+    });
+    const added = await g.fetch('/api/v1/config', {
+      method: 'PATCH',
+      body: { services: [declared, { name: 'evil', kind: 'container', image: 'busybox:1', port: 80, volumes: [{ host: '/', container: '/host' }] }] },
+    });
     expect(added.status).toBe(403);
     expect(added.json.code).toBe('service_container_refused');
     // A config-file service is read-only to every live change, whatever its kind: change it in the file.
     const changed = await g.fetch('/api/v1/config', { method: 'PATCH', body: { services: [{ ...declared, image: 'localhost/other:1' }] } });
     expect(changed.status).toBe(409);
     expect(changed.json.code).toBe('service_readonly');
-    expect((await g.fetch('/api/v1/services')).json.services.map((s: { name: string; image: string }) => [s.name, s.image])).toEqual([['gpu', 'localhost/absent:1']]);
+    expect((await g.fetch('/api/v1/services')).json.services.map((s: { name: string; image: string }) => [s.name, s.image])).toEqual([
+      ['gpu', 'localhost/absent:1'],
+    ]);
     expect(existsSync(join(dir, 'state', 'config.runtime.json'))).toBe(false);
   });
 });

@@ -24,7 +24,10 @@ function tamper(dataDir: string): void {
 describe('audit.chain', () => {
   it('is ok on an untouched log, checked against the running head', async () => {
     const g = await gateway();
-    expect(check(await doctorReport(g), 'audit.chain')).toMatchObject({ severity: 'ok', finding: expect.stringContaining("checked against the running gateway's head") });
+    expect(check(await doctorReport(g), 'audit.chain')).toMatchObject({
+      severity: 'ok',
+      finding: expect.stringContaining("checked against the running gateway's head"),
+    });
   });
 
   it('fails on a running gateway whose audit file was edited, naming the line', async () => {
@@ -33,7 +36,11 @@ describe('audit.chain', () => {
     await g.fetch('/api/v1/audit/verify');
     tamper(g.dataDir);
     const f = check(await doctorReport(g), 'audit.chain');
-    expect(f).toMatchObject({ severity: 'fail', fixable: false, finding: expect.stringMatching(/^the audit chain is broken at audit\.jsonl:1: entry seq 1 was edited/) });
+    expect(f).toMatchObject({
+      severity: 'fail',
+      fixable: false,
+      finding: expect.stringMatching(/^the audit chain is broken at audit\.jsonl:1: entry seq 1 was edited/),
+    });
     expect(f.fix).toContain('keep the files as they are');
   });
 
@@ -55,7 +62,10 @@ describe('audit.chain on something that is not a log file', () => {
     mkdirSync(join(dataDir, 'audit'), { recursive: true, mode: 0o700 });
     expect(spawnSync('mkfifo', ['-m', '600', join(dataDir, 'audit', 'audit.jsonl')]).status).toBe(0);
     const res = await doctorCli(dataDir);
-    expect(check(res.report, 'audit.chain')).toMatchObject({ severity: 'fail', finding: 'the audit log could not be read: audit/audit.jsonl is not a regular file (a FIFO)' });
+    expect(check(res.report, 'audit.chain')).toMatchObject({
+      severity: 'fail',
+      finding: 'the audit log could not be read: audit/audit.jsonl is not a regular file (a FIFO)',
+    });
     expect(res.code).toBe(2);
   });
 });
@@ -63,7 +73,10 @@ describe('audit.chain on something that is not a log file', () => {
 describe('activity.auth-failures and activity.lockouts', () => {
   it('are ok on a quiet gateway', async () => {
     const report = await doctorReport(await gateway());
-    expect(check(report, 'activity.auth-failures')).toMatchObject({ severity: 'ok', finding: '0 authentication failure(s) in the last 24 h, 0 with a wrong token or pairing code' });
+    expect(check(report, 'activity.auth-failures')).toMatchObject({
+      severity: 'ok',
+      finding: '0 authentication failure(s) in the last 24 h, 0 with a wrong token or pairing code',
+    });
     expect(check(report, 'activity.lockouts').severity).toBe('ok');
   });
 
@@ -79,7 +92,10 @@ describe('activity.auth-failures and activity.lockouts', () => {
       await attacker.close();
     }
     const report = await doctorReport(g);
-    expect(check(report, 'activity.auth-failures')).toMatchObject({ severity: 'warn', finding: '6 authentication failure(s) in the last 24 h, 5 with a wrong token or pairing code (lockout.after is 5)' });
+    expect(check(report, 'activity.auth-failures')).toMatchObject({
+      severity: 'warn',
+      finding: '6 authentication failure(s) in the last 24 h, 5 with a wrong token or pairing code (lockout.after is 5)',
+    });
     expect(check(report, 'activity.lockouts')).toMatchObject({ severity: 'warn', finding: '1 lockout(s) in the last 24 h after repeated failures' });
   });
 

@@ -70,7 +70,11 @@ describe('file modes on a running gateway', () => {
     await doctorFix(g);
     const all = (await g.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<Record<string, any>>;
     const fixed = all.filter((e) => e.type === 'doctor.fixed');
-    expect(fixed.at(-1)).toMatchObject({ outcome: 'ok', actor: { id: 'admin' }, detail: { actions: [{ id: 'mode.database', ok: true, action: 'chmod 0600 moat.db (was 0644)' }] } });
+    expect(fixed.at(-1)).toMatchObject({
+      outcome: 'ok',
+      actor: { id: 'admin' },
+      detail: { actions: [{ id: 'mode.database', ok: true, action: 'chmod 0600 moat.db (was 0644)' }] },
+    });
   });
 });
 
@@ -117,7 +121,11 @@ describe('with no gateway running', () => {
     const before = await doctorCli(dataDir);
     expect(check(before.report, 'admin-token.file')).toMatchObject({ severity: 'fail', fixable: true });
     const fixed = await doctorCli(dataDir, ['--fix']);
-    expect(fixed.report.actions).toContainEqual({ id: 'admin-token.file', ok: true, action: 'wrote a new admin token to gateway-token (the malformed one is gone)' });
+    expect(fixed.report.actions).toContainEqual({
+      id: 'admin-token.file',
+      ok: true,
+      action: 'wrote a new admin token to gateway-token (the malformed one is gone)',
+    });
     expect(check(fixed.report, 'admin-token.file').severity).toBe('ok');
     const written = readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
     expect(written).toMatch(/^moat_[A-Za-z0-9_-]{43}$/);
@@ -155,7 +163,11 @@ describe('a token file damaged while the gateway runs', () => {
     const cli = await doctorCli(g.dataDir, ['--fix']);
     expect(cli.report.running).toBe(false);
     expect(cli.report.offline).toMatch(/refused the token \(token_invalid\)/);
-    expect(cli.report.actions).toContainEqual({ id: 'admin-token.file', ok: false, action: expect.stringMatching(/a gateway \(pid \d+\) serves this data dir/) });
+    expect(cli.report.actions).toContainEqual({
+      id: 'admin-token.file',
+      ok: false,
+      action: expect.stringMatching(/a gateway \(pid \d+\) serves this data dir/),
+    });
     expect(cli.code).toBe(2);
 
     // Through the gateway (with a valid admin token) the repair is a rotation.

@@ -23,12 +23,42 @@ describe('each policy check: weakened, then repaired', () => {
     ['origins', 'any port of localhost over http', { allowedOrigins: ['http://localhost:*'] }, 'warn', { allowedOrigins: ['http://localhost:5173'] }],
     ['proxy.trusted', 'a non-loopback proxy trusted on a loopback bind', { trustedProxies: ['10.0.0.1'] }, 'warn', {}],
     ['proxy.trusted', 'a local proxy trusted on a loopback bind that has forwarded nothing', { trustedProxies: ['127.0.0.1'] }, 'warn', {}],
-    ['ntfy.topic', 'ntfy over plain http to another host', { notifications: { ntfy: { url: 'http://ntfy.example.com', topic: TOPIC } } }, 'warn', { notifications: { ntfy: { url: 'https://ntfy.sh', topic: TOPIC } } }],
-    ['services.non-loopback', 'a service with allowNonLoopback', { services: [{ name: 'far', kind: 'url', baseUrl: 'http://192.0.2.10:8000', allowNonLoopback: true, autoStart: false }] }, 'warn', { services: [{ name: 'near', kind: 'url', baseUrl: 'http://127.0.0.1:8000', autoStart: false }] }],
-    ['services.api-commands', 'command services through the API (remote code execution)', { supervisor: { allowApiCommands: true } }, 'warn', { supervisor: { allowApiCommands: false, apiTargets: ['11434'] } }],
+    [
+      'ntfy.topic',
+      'ntfy over plain http to another host',
+      { notifications: { ntfy: { url: 'http://ntfy.example.com', topic: TOPIC } } },
+      'warn',
+      { notifications: { ntfy: { url: 'https://ntfy.sh', topic: TOPIC } } },
+    ],
+    [
+      'services.non-loopback',
+      'a service with allowNonLoopback',
+      { services: [{ name: 'far', kind: 'url', baseUrl: 'http://192.0.2.10:8000', allowNonLoopback: true, autoStart: false }] },
+      'warn',
+      { services: [{ name: 'near', kind: 'url', baseUrl: 'http://127.0.0.1:8000', autoStart: false }] },
+    ],
+    [
+      'services.api-commands',
+      'command services through the API (remote code execution)',
+      { supervisor: { allowApiCommands: true } },
+      'warn',
+      { supervisor: { allowApiCommands: false, apiTargets: ['11434'] } },
+    ],
     ['tools.high-risk', 'exec opened over HTTP', { tools: { allow: ['exec'] } }, 'warn', { tools: { allow: [] } }],
-    ['tools.sandbox', 'exec opened without its sandbox', { tools: { allow: ['exec'], exec: { sandbox: 'off' } } }, 'fail', { tools: { allow: [], exec: { sandbox: 'off' } } }],
-    ['workspaces.client-scope', 'client-chosen workspace roots', { workspaces: { allowClientScope: true, clientScopeBase: tmpDir() } }, 'warn', { workspaces: { allowClientScope: false } }],
+    [
+      'tools.sandbox',
+      'exec opened without its sandbox',
+      { tools: { allow: ['exec'], exec: { sandbox: 'off' } } },
+      'fail',
+      { tools: { allow: [], exec: { sandbox: 'off' } } },
+    ],
+    [
+      'workspaces.client-scope',
+      'client-chosen workspace roots',
+      { workspaces: { allowClientScope: true, clientScopeBase: tmpDir() } },
+      'warn',
+      { workspaces: { allowClientScope: false } },
+    ],
     ['rate-limit', 'rate limiting off', { rateLimit: { enabled: false } }, 'warn', { rateLimit: { enabled: true } }],
   ])('%s: %s is flagged, and ok once repaired', async (id, _what, weak, severity, repaired) => {
     const before = await severityOf(id, weak);
@@ -39,7 +69,13 @@ describe('each policy check: weakened, then repaired', () => {
 
   it('names what it found in the finding', async () => {
     expect((await severityOf('origins', { allowedOrigins: ['http://*.example.com'] })).finding).toContain('http://*.example.com');
-    expect((await severityOf('services.non-loopback', { services: [{ name: 'far', kind: 'url', baseUrl: 'http://192.0.2.10:8000', allowNonLoopback: true, autoStart: false }] })).finding).toContain('far -> http://192.0.2.10:8000');
+    expect(
+      (
+        await severityOf('services.non-loopback', {
+          services: [{ name: 'far', kind: 'url', baseUrl: 'http://192.0.2.10:8000', allowNonLoopback: true, autoStart: false }],
+        })
+      ).finding,
+    ).toContain('far -> http://192.0.2.10:8000');
     expect((await severityOf('tools.high-risk', { tools: { allow: ['exec', 'fs.delete'] } })).finding).toContain('fs.delete, exec');
   });
 
@@ -67,7 +103,10 @@ describe('proxy.trusted against the traffic that arrives', () => {
     const g = await gateway();
     expect(check(await doctorReport(g), 'proxy.trusted').severity).toBe('ok');
     await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.9' } });
-    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({ severity: 'warn', finding: expect.stringMatching(/^1 request\(s\) in the last 24 h carried X-Forwarded-For or Forwarded, but no proxy is trusted/) });
+    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({
+      severity: 'warn',
+      finding: expect.stringMatching(/^1 request\(s\) in the last 24 h carried X-Forwarded-For or Forwarded, but no proxy is trusted/),
+    });
   });
 
   it('counts a Forwarded header (RFC 7239) too', async () => {
@@ -85,11 +124,17 @@ describe('proxy.trusted against the traffic that arrives', () => {
   it('warns when a trusted proxy has forwarded nothing for a day (stale trust), and is ok again once it forwards', async () => {
     let offset = 0;
     const g = await gateway({ trustedProxies: ['127.0.0.1'] }, { now: () => Date.now() + offset });
-    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({ severity: 'warn', finding: expect.stringContaining('no forwarded header arrived since boot') });
+    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({
+      severity: 'warn',
+      finding: expect.stringContaining('no forwarded header arrived since boot'),
+    });
     await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(check(await doctorReport(g), 'proxy.trusted').severity).toBe('ok');
     offset = DAY + 60_000;
-    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({ severity: 'warn', finding: expect.stringContaining('no forwarded header arrived for 24 h') });
+    expect(check(await doctorReport(g), 'proxy.trusted')).toMatchObject({
+      severity: 'warn',
+      finding: expect.stringContaining('no forwarded header arrived for 24 h'),
+    });
     await g.fetch('/api/v1/status', { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(check(await doctorReport(g), 'proxy.trusted').severity).toBe('ok');
   });
@@ -97,7 +142,9 @@ describe('proxy.trusted against the traffic that arrives', () => {
 
 describe('ntfy.topic', () => {
   it('cannot see a weak topic on a running gateway: boot refuses it first', () => {
-    expect(() => createGateway({ values: { dataDir: tmpDir(), notifications: { ntfy: { url: 'https://ntfy.sh', topic: 'alerts' } } } })).toThrow(/notifications\.ntfy\.topic "alerts" is a well-known topic/);
+    expect(() => createGateway({ values: { dataDir: tmpDir(), notifications: { ntfy: { url: 'https://ntfy.sh', topic: 'alerts' } } } })).toThrow(
+      /notifications\.ntfy\.topic "alerts" is a well-known topic/,
+    );
     // The check applies the same rule to whatever config it is given (a live change included).
     expect(ntfyTopicProblem('alerts')).not.toBeNull();
     expect(ntfyTopicProblem(TOPIC)).toBeNull();

@@ -25,7 +25,10 @@ function writeCertificate(dir: string, days: number): void {
 describe('bind, auth and TLS', () => {
   it('is ok on loopback with auth on and TLS off', async () => {
     const report = await doctorReport(await gateway());
-    expect(check(report, 'bind')).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/^bound to 127\.0\.0\.1:\d+ \(loopback, host from default\)/) });
+    expect(check(report, 'bind')).toMatchObject({
+      severity: 'ok',
+      finding: expect.stringMatching(/^bound to 127\.0\.0\.1:\d+ \(loopback, host from default\)/),
+    });
     expect(check(report, 'auth').severity).toBe('ok');
     expect(check(report, 'tls')).toMatchObject({ severity: 'ok', finding: expect.stringContaining('TLS is off on a loopback bind') });
   });
@@ -46,7 +49,11 @@ describe('bind, auth and TLS', () => {
 
   it('warns when auth is off on loopback, and is ok once it is back on', async () => {
     const off = await gateway({ auth: { enabled: false } });
-    expect(check(await doctorReport(off), 'auth')).toMatchObject({ severity: 'warn', fixable: false, finding: expect.stringContaining('auth is OFF (auth.enabled from flag)') });
+    expect(check(await doctorReport(off), 'auth')).toMatchObject({
+      severity: 'warn',
+      fixable: false,
+      finding: expect.stringContaining('auth is OFF (auth.enabled from flag)'),
+    });
     const dataDir = off.dataDir;
     await off.stop();
     expect(check(await doctorReport(await gateway({ dataDir })), 'auth').severity).toBe('ok');
@@ -58,11 +65,23 @@ describe('certificate expiry', () => {
     const dataDir = tmpDir();
     writeCertificate(dataDir, 10);
     const before = await doctorCli(dataDir);
-    expect(check(before.report, 'tls.expiry')).toMatchObject({ severity: 'warn', fixable: true, finding: expect.stringMatching(/^the self-signed certificate expires in (9|10) days/) });
+    expect(check(before.report, 'tls.expiry')).toMatchObject({
+      severity: 'warn',
+      fixable: true,
+      finding: expect.stringMatching(/^the self-signed certificate expires in (9|10) days/),
+    });
     expect(before.code).toBe(1);
 
     const fixed = await doctorCli(dataDir, ['--fix']);
-    expect(fixed.report.actions).toEqual([{ id: 'tls.expiry', ok: true, action: expect.stringMatching(/^issued a new self-signed certificate for localhost, 127\.0\.0\.1, ::1 \(valid until \d{4}-\d\d-\d\d, SHA-256 [0-9A-F:]+\)$/) }]);
+    expect(fixed.report.actions).toEqual([
+      {
+        id: 'tls.expiry',
+        ok: true,
+        action: expect.stringMatching(
+          /^issued a new self-signed certificate for localhost, 127\.0\.0\.1, ::1 \(valid until \d{4}-\d\d-\d\d, SHA-256 [0-9A-F:]+\)$/,
+        ),
+      },
+    ]);
     expect(check(fixed.report, 'tls.expiry')).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/\((364|365) days\)$/) });
     expect(check(fixed.report, 'mode.tls').severity).toBe('ok');
     expect(fixed.code).toBe(0);
@@ -100,7 +119,11 @@ describe('certificate expiry', () => {
     expect(action?.action).toMatch(/^issued a new self-signed certificate .*; restart moat to serve it$/);
     const fingerprint = /SHA-256 ([0-9A-F:]+)\)/.exec(action?.action ?? '')?.[1];
     // Still served until the restart, and no longer fixable: the doctor says what is pending.
-    expect(check(report, 'tls.expiry')).toMatchObject({ severity: 'warn', fixable: false, finding: expect.stringContaining('a newer one is on disk: restart moat to serve it') });
+    expect(check(report, 'tls.expiry')).toMatchObject({
+      severity: 'warn',
+      fixable: false,
+      finding: expect.stringContaining('a newer one is on disk: restart moat to serve it'),
+    });
 
     const dataDir = g.dataDir;
     await g.stop();

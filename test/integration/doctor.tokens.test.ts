@@ -14,7 +14,10 @@ const gateway = gateways('each');
 
 describe('admin-token.strength', () => {
   it('is ok for the generated token', async () => {
-    expect(check(await doctorReport(await gateway()), 'admin-token.strength')).toMatchObject({ severity: 'ok', finding: expect.stringContaining('generated (256 random bits)') });
+    expect(check(await doctorReport(await gateway()), 'admin-token.strength')).toMatchObject({
+      severity: 'ok',
+      finding: expect.stringContaining('generated (256 random bits)'),
+    });
   });
 
   it.each([
@@ -30,7 +33,10 @@ describe('admin-token.strength', () => {
 
   it('is ok for a random operator token', async () => {
     const token = randomBytes(32).toString('base64url');
-    expect(check(await doctorReport(await gateway({ auth: { token } })), 'admin-token.strength')).toMatchObject({ severity: 'ok', finding: expect.stringContaining('looks random') });
+    expect(check(await doctorReport(await gateway({ auth: { token } })), 'admin-token.strength')).toMatchObject({
+      severity: 'ok',
+      finding: expect.stringContaining('looks random'),
+    });
   });
 
   it('never puts the token in the report, the log or the audit', async () => {
@@ -50,13 +56,20 @@ describe('admin-token.age', () => {
     let offset = 0;
     const now = () => Date.now() + offset;
     const first = await gateway({}, { now });
-    expect(check(await doctorReport(first), 'admin-token.age')).toMatchObject({ severity: 'ok', finding: expect.stringMatching(/^the admin token is 0 day\(s\) old/) });
+    expect(check(await doctorReport(first), 'admin-token.age')).toMatchObject({
+      severity: 'ok',
+      finding: expect.stringMatching(/^the admin token is 0 day\(s\) old/),
+    });
     const dataDir = first.dataDir;
     await first.stop();
 
     offset = 200 * DAY;
     const later = await gateway({ dataDir }, { now });
-    expect(check(await doctorReport(later), 'admin-token.age')).toMatchObject({ severity: 'warn', finding: expect.stringMatching(/^the admin token is 200 days old/), fix: 'moat token rotate-admin' });
+    expect(check(await doctorReport(later), 'admin-token.age')).toMatchObject({
+      severity: 'warn',
+      finding: expect.stringMatching(/^the admin token is 200 days old/),
+      fix: 'moat token rotate-admin',
+    });
 
     expect((await later.fetch('/api/v1/tokens/rotate-admin', { method: 'POST' })).status).toBe(200);
     const { readFileSync } = await import('node:fs');

@@ -73,7 +73,9 @@ describe('drain on SIGTERM', () => {
 
     const body = JSON.stringify({ name: 'slow-upload', scopes: ['read'] });
     const slow = connection(port);
-    slow.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    slow.write(
+      `POST /api/v1/tokens HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await waitFor(async () => (await inflight(port, token)) === 1, 'the slow upload to be admitted');
 
     p.child.kill('SIGTERM');
@@ -106,7 +108,9 @@ describe('drain on SIGTERM', () => {
     const port = Number(new URL(p.url).port);
     const token = readFileSync(join(dataDir, 'gateway-token'), 'utf8').trim();
     const stuck = connection(port);
-    stuck.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+    stuck.write(
+      `POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+    );
     await waitFor(async () => (await inflight(port, token)) === 1, 'the stuck upload to be admitted');
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);

@@ -29,12 +29,27 @@ const check = (body: unknown, auth?: string) => t.fetch('/api/v1/egress/check', 
 describe('POST /api/v1/egress/check', () => {
   it.each([
     [{ url: 'http://public.test/' }, { allowed: true, reason: 'allowed', addresses: ['93.184.215.14'], rule: null, purpose: 'callback' }],
-    [{ url: 'http://lan.test/', purpose: 'callback' }, { allowed: true, reason: 'allowed_by_exception', addresses: ['192.168.1.20'], rule: 'allowCidrs 192.168.1.0/24', purpose: 'callback' }],
-    [{ url: 'http://lan.test/', purpose: 'fetch' }, { allowed: false, reason: 'private', addresses: ['192.168.1.20'], rule: '192.168.0.0/16', purpose: 'fetch' }],
-    [{ url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' }, { allowed: false, reason: 'metadata', addresses: ['169.254.169.254'], rule: 'metadata 169.254.169.254', purpose: 'callback' }],
+    [
+      { url: 'http://lan.test/', purpose: 'callback' },
+      { allowed: true, reason: 'allowed_by_exception', addresses: ['192.168.1.20'], rule: 'allowCidrs 192.168.1.0/24', purpose: 'callback' },
+    ],
+    [
+      { url: 'http://lan.test/', purpose: 'fetch' },
+      { allowed: false, reason: 'private', addresses: ['192.168.1.20'], rule: '192.168.0.0/16', purpose: 'fetch' },
+    ],
+    [
+      { url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' },
+      { allowed: false, reason: 'metadata', addresses: ['169.254.169.254'], rule: 'metadata 169.254.169.254', purpose: 'callback' },
+    ],
     [{ url: 'http://0x7f.1/' }, { allowed: false, reason: 'loopback', addresses: ['127.0.0.1'], rule: '127.0.0.0/8', purpose: 'callback' }],
-    [{ url: 'not a url', purpose: 'notify' }, { allowed: false, reason: 'unparseable', addresses: [], rule: null, purpose: 'notify' }],
-    [{ url: 'http://nowhere.test/', purpose: 'forward' }, { allowed: false, reason: 'unresolvable', addresses: [], rule: null, purpose: 'forward' }],
+    [
+      { url: 'not a url', purpose: 'notify' },
+      { allowed: false, reason: 'unparseable', addresses: [], rule: null, purpose: 'notify' },
+    ],
+    [
+      { url: 'http://nowhere.test/', purpose: 'forward' },
+      { allowed: false, reason: 'unresolvable', addresses: [], rule: null, purpose: 'forward' },
+    ],
     [{ url: 'gopher://public.test/' }, { allowed: false, reason: 'scheme_not_allowed', addresses: [], rule: 'scheme gopher:', purpose: 'callback' }],
   ])('%j -> %j', async (body, expected) => {
     const r = await check(body);
@@ -74,16 +89,22 @@ describe('POST /api/v1/egress/check', () => {
 describe('refusals of outbound requests are audited', () => {
   it('appear in GET /api/v1/audit with purpose, host, addresses, reason and rule, never the path, query or userinfo', async () => {
     const actor = { id: 'tok_1', name: 'agent-1' };
-    await expect(t.gw.parts.egress.request({ url: `http://rebind.test:${evil.port}/hooks/cb?token=QUERYSECRET`, purpose: 'callback', actor, requestId: 'rq-audit-1' })).rejects.toMatchObject({
+    await expect(
+      t.gw.parts.egress.request({ url: `http://rebind.test:${evil.port}/hooks/cb?token=QUERYSECRET`, purpose: 'callback', actor, requestId: 'rq-audit-1' }),
+    ).rejects.toMatchObject({
       code: 'egress_denied',
       status: 403,
       extra: { reason: 'loopback', purpose: 'callback' },
     });
-    await expect(t.gw.parts.egress.request({ url: 'http://admin:PASSWORDSECRET@public.test/', purpose: 'notify', actor, requestId: 'rq-audit-2' })).rejects.toMatchObject({
+    await expect(
+      t.gw.parts.egress.request({ url: 'http://admin:PASSWORDSECRET@public.test/', purpose: 'notify', actor, requestId: 'rq-audit-2' }),
+    ).rejects.toMatchObject({
       code: 'egress_denied',
       extra: { reason: 'userinfo_not_allowed' },
     });
-    await expect(t.gw.parts.egress.request({ url: 'http://[fd00:ec2::254]/latest/api/token', purpose: 'callback', requestId: 'rq-audit-3' })).rejects.toMatchObject({
+    await expect(
+      t.gw.parts.egress.request({ url: 'http://[fd00:ec2::254]/latest/api/token', purpose: 'callback', requestId: 'rq-audit-3' }),
+    ).rejects.toMatchObject({
       extra: { reason: 'metadata' },
     });
     expect(evil.connections()).toBe(0);
@@ -97,7 +118,10 @@ describe('refusals of outbound requests are audited', () => {
         requestId: 'rq-audit-1',
         detail: { purpose: 'callback', host: `rebind.test:${evil.port}`, addresses: ['127.0.0.1'], reason: 'loopback', rule: '127.0.0.0/8' },
       }),
-      expect.objectContaining({ requestId: 'rq-audit-2', detail: { purpose: 'notify', host: 'public.test', addresses: [], reason: 'userinfo_not_allowed', rule: 'userinfo' } }),
+      expect.objectContaining({
+        requestId: 'rq-audit-2',
+        detail: { purpose: 'notify', host: 'public.test', addresses: [], reason: 'userinfo_not_allowed', rule: 'userinfo' },
+      }),
       expect.objectContaining({ requestId: 'rq-audit-3', detail: expect.objectContaining({ reason: 'metadata', host: '[fd00:ec2::254]' }) }),
     ]);
     const text = JSON.stringify(json) + t.logs.text;
@@ -105,14 +129,20 @@ describe('refusals of outbound requests are audited', () => {
 
     const warned = t.logs.entries().filter((l) => String(l['msg']).startsWith('egress refused'));
     expect(warned.map((l) => (l['egress'] as { reason: string }).reason)).toEqual(['loopback', 'userinfo_not_allowed', 'metadata']);
-    expect(warned[0]).toMatchObject({ level: 40, reqId: 'rq-audit-1', egress: { purpose: 'callback', host: `rebind.test:${evil.port}`, addresses: ['127.0.0.1'] } });
+    expect(warned[0]).toMatchObject({
+      level: 40,
+      reqId: 'rq-audit-1',
+      egress: { purpose: 'callback', host: `rebind.test:${evil.port}`, addresses: ['127.0.0.1'] },
+    });
 
     const verify = await t.fetch('/api/v1/audit/verify');
     expect(verify.json.ok).toBe(true);
   });
 
   it('stays denied for metadata even under an exception that covers its range', async () => {
-    await expect(t.gw.parts.egress.request({ url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' })).rejects.toMatchObject({ extra: { reason: 'metadata' } });
+    await expect(t.gw.parts.egress.request({ url: 'http://169.254.169.254/latest/meta-data/', purpose: 'callback' })).rejects.toMatchObject({
+      extra: { reason: 'metadata' },
+    });
     expect(await t.gw.parts.egress.check('http://169.254.10.10/', 'callback')).toMatchObject({ allowed: true, rule: 'allowCidrs 169.254.0.0/16' });
   });
 });

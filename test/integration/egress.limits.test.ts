@@ -66,7 +66,11 @@ describe('response size cap', () => {
   });
 
   it('cuts off a body one byte over maxBytes', async () => {
-    await expect(egress.request({ url: url('/bytes/65537'), purpose: 'fetch' })).rejects.toMatchObject({ code: 'egress_too_large', status: 502, extra: { reason: 'too_large', purpose: 'fetch' } });
+    await expect(egress.request({ url: url('/bytes/65537'), purpose: 'fetch' })).rejects.toMatchObject({
+      code: 'egress_too_large',
+      status: 502,
+      extra: { reason: 'too_large', purpose: 'fetch' },
+    });
   });
 
   it('cuts off a server that streams forever', async () => {
@@ -87,7 +91,11 @@ describe('response size cap', () => {
 
 describe('total time cap', () => {
   it('cuts off a body that drips slower than the purpose may take', async () => {
-    await expect(egress.request({ url: url('/drip'), purpose: 'callback', requestId: 'r-drip' })).rejects.toMatchObject({ code: 'egress_timeout', status: 504, extra: { reason: 'timeout', purpose: 'callback' } });
+    await expect(egress.request({ url: url('/drip'), purpose: 'callback', requestId: 'r-drip' })).rejects.toMatchObject({
+      code: 'egress_timeout',
+      status: 504,
+      extra: { reason: 'timeout', purpose: 'callback' },
+    });
     await closedSoon('/drip');
     expect(audit.events.find((e) => e.requestId === 'r-drip')).toMatchObject({ type: 'egress.limit', detail: { reason: 'timeout' } });
   });
@@ -108,7 +116,11 @@ describe('upstream failures', () => {
   it('a refused connection to an allowed address is egress_failed, not a refusal', async () => {
     const gone = await httpServer('::1', () => undefined);
     await gone.close();
-    await expect(egress.request({ url: `http://[::1]:${gone.port}/`, purpose: 'fetch' })).rejects.toMatchObject({ code: 'egress_failed', status: 502, extra: { reason: 'ECONNREFUSED' } });
+    await expect(egress.request({ url: `http://[::1]:${gone.port}/`, purpose: 'fetch' })).rejects.toMatchObject({
+      code: 'egress_failed',
+      status: 502,
+      extra: { reason: 'ECONNREFUSED' },
+    });
   });
 
   it('a header value with CR or LF never reaches the wire (request smuggling)', async () => {

@@ -48,7 +48,10 @@ describe('DNS rebinding', () => {
     expect(resolver.calls).toEqual(['rebind.test']); // no second lookup by the HTTP library
 
     // The name now points at loopback: the next connection is refused at connect time.
-    await expect(egress.request({ url, purpose: 'callback' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'loopback', purpose: 'callback' } });
+    await expect(egress.request({ url, purpose: 'callback' })).rejects.toMatchObject({
+      code: 'egress_denied',
+      extra: { reason: 'loopback', purpose: 'callback' },
+    });
     await expect(egress.request({ url, purpose: 'callback' })).rejects.toMatchObject({ code: 'egress_denied' });
 
     expect(resolver.calls).toEqual(['rebind.test', 'rebind.test', 'rebind.test']);
@@ -73,9 +76,16 @@ describe('DNS rebinding', () => {
   });
 
   it('a mixed answer (allowed and loopback) is refused as a whole, whatever order it comes in', async () => {
-    for (const answer of [['::1', '127.0.0.1'], ['127.0.0.1', '::1'], ['::1', '::ffff:127.0.0.1']]) {
+    for (const answer of [
+      ['::1', '127.0.0.1'],
+      ['127.0.0.1', '::1'],
+      ['::1', '::ffff:127.0.0.1'],
+    ]) {
       const { egress } = makeEgress(OPERATOR, sequenceResolver([answer]));
-      await expect(egress.request({ url: `http://mixed.test:${port}/`, purpose: 'callback' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'loopback' } });
+      await expect(egress.request({ url: `http://mixed.test:${port}/`, purpose: 'callback' })).rejects.toMatchObject({
+        code: 'egress_denied',
+        extra: { reason: 'loopback' },
+      });
       await egress.stop();
     }
     expect(evil.connections()).toBe(0);
@@ -85,7 +95,10 @@ describe('DNS rebinding', () => {
   it('a purpose without the exception reaches neither address', async () => {
     const resolver = sequenceResolver([['::1'], ['127.0.0.1']]);
     const { egress } = makeEgress(OPERATOR, resolver);
-    await expect(egress.request({ url: `http://rebind.test:${port}/`, purpose: 'fetch' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'loopback' } });
+    await expect(egress.request({ url: `http://rebind.test:${port}/`, purpose: 'fetch' })).rejects.toMatchObject({
+      code: 'egress_denied',
+      extra: { reason: 'loopback' },
+    });
     expect(goodHits).toBe(0);
     expect(evil.connections()).toBe(0);
     await egress.stop();
@@ -95,7 +108,10 @@ describe('DNS rebinding', () => {
     const resolver = sequenceResolver([['::1']]);
     const { egress } = makeEgress(OPERATOR, resolver);
     for (const host of ['127.0.0.1', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '0x7f.1', '2130706433', '127.1']) {
-      await expect(egress.request({ url: `http://${host}:${port}/`, purpose: 'callback' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'loopback' } });
+      await expect(egress.request({ url: `http://${host}:${port}/`, purpose: 'callback' })).rejects.toMatchObject({
+        code: 'egress_denied',
+        extra: { reason: 'loopback' },
+      });
     }
     const ok = await egress.request({ url: `http://[::1]:${port}/`, purpose: 'callback' });
     expect(ok.status).toBe(200);

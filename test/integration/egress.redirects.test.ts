@@ -25,7 +25,8 @@ function handler(server: string): http.RequestListener {
         if (n === 0) return res.writeHead(200).end('end of chain');
         return res.writeHead(302, { location: `/chain/${n - 1}` }).end('moved');
       }
-      if (u.pathname === '/to') return res.writeHead(Number(u.searchParams.get('s') ?? 302), { location: u.searchParams.get('u') ?? '', 'set-cookie': 'hop=1; Path=/' }).end('moved');
+      if (u.pathname === '/to')
+        return res.writeHead(Number(u.searchParams.get('s') ?? 302), { location: u.searchParams.get('u') ?? '', 'set-cookie': 'hop=1; Path=/' }).end('moved');
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ server, method: req.method, body }));
     });
   };
@@ -75,7 +76,9 @@ describe('every hop is checked again', () => {
   it('refuses after a chain of allowed hops and audits the hop that was refused', async () => {
     const before = audit.events.length;
     const start = `${A()}/to?u=${encodeURIComponent(`/to?u=${encodeURIComponent(`http://127.0.0.1:${evil.port}/admin?token=SECRET`)}`)}`;
-    await expect(egress.request({ url: start, purpose: 'fetch', actor: { id: 't1', name: 'agent' }, requestId: 'req-2' })).rejects.toMatchObject({ code: 'egress_denied' });
+    await expect(egress.request({ url: start, purpose: 'fetch', actor: { id: 't1', name: 'agent' }, requestId: 'req-2' })).rejects.toMatchObject({
+      code: 'egress_denied',
+    });
     const [event] = audit.events.slice(before);
     expect(event).toEqual({
       type: 'egress.blocked',
@@ -98,11 +101,17 @@ describe('the number of hops', () => {
   });
 
   it('refuses the sixth with too_many_redirects', async () => {
-    await expect(egress.request({ url: `${A()}/chain/6`, purpose: 'fetch' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'too_many_redirects' } });
+    await expect(egress.request({ url: `${A()}/chain/6`, purpose: 'fetch' })).rejects.toMatchObject({
+      code: 'egress_denied',
+      extra: { reason: 'too_many_redirects' },
+    });
   });
 
   it('follows none where the purpose allows none', async () => {
-    await expect(egress.request({ url: `${A()}/chain/1`, purpose: 'notify' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'too_many_redirects' } });
+    await expect(egress.request({ url: `${A()}/chain/1`, purpose: 'notify' })).rejects.toMatchObject({
+      code: 'egress_denied',
+      extra: { reason: 'too_many_redirects' },
+    });
   });
 });
 

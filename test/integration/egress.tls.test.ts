@@ -15,10 +15,17 @@ beforeAll(async () => {
   const { certPem, keyPem } = issueSelfSigned(['tls.test'], 1);
   const context = tls.createSecureContext({ cert: certPem, key: keyPem });
   server = await listen(
-    https.createServer({ cert: certPem, key: keyPem, SNICallback: (name, cb) => {
+    https.createServer(
+      {
+        cert: certPem,
+        key: keyPem,
+        SNICallback: (name, cb) => {
           sni.push(name);
           cb(null, context);
-        }, }, (_req, res) => res.end('secret')),
+        },
+      },
+      (_req, res) => res.end('secret'),
+    ),
     '::1',
   );
 });
@@ -40,7 +47,10 @@ describe('TLS through the egress guard', () => {
   it('an https URL to a denied address is refused before any handshake', async () => {
     sni.length = 0;
     const { egress } = makeEgress({}, tableResolver({ 'tls.test': ['::1'] }));
-    await expect(egress.request({ url: `https://tls.test:${server.port}/`, purpose: 'fetch' })).rejects.toMatchObject({ code: 'egress_denied', extra: { reason: 'loopback' } });
+    await expect(egress.request({ url: `https://tls.test:${server.port}/`, purpose: 'fetch' })).rejects.toMatchObject({
+      code: 'egress_denied',
+      extra: { reason: 'loopback' },
+    });
     expect(sni).toEqual([]);
     await egress.stop();
   });

@@ -100,7 +100,10 @@ describe('refused before the upgrade', () => {
   });
 
   it('with a wrong token in either place', async () => {
-    for (const attempt of [{ headers: { authorization: 'Bearer mt_wrong-wrong-wrong-wrong-wrong-wrong-00' } }, { protocols: ['moat.v1', 'moat.bearer.mt_wrong-wrong-wrong-wrong-wrong-wrong-00'] }]) {
+    for (const attempt of [
+      { headers: { authorization: 'Bearer mt_wrong-wrong-wrong-wrong-wrong-wrong-00' } },
+      { protocols: ['moat.v1', 'moat.bearer.mt_wrong-wrong-wrong-wrong-wrong-wrong-00'] },
+    ]) {
       const r = await connectWs(wsUrl, attempt);
       expect(r.open).toBe(false);
       if (!r.open) expect(r.status).toBe(401);

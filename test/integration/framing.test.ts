@@ -45,7 +45,12 @@ function exchange(gw: TestGateway, text: string): Promise<Exchange> {
       clearTimeout(timer);
       const end = data.indexOf('\r\n\r\n');
       if (end < 0) return reject(new Error(`no response: ${JSON.stringify(data)}`));
-      resolve({ status: Number(data.split(' ')[1]), head: data.slice(0, end), body: data.slice(end + 4), responses: data.match(/^HTTP\/1\.[01] \d{3} /gm)?.length ?? 0 });
+      resolve({
+        status: Number(data.split(' ')[1]),
+        head: data.slice(0, end),
+        body: data.slice(end + 4),
+        responses: data.match(/^HTTP\/1\.[01] \d{3} /gm)?.length ?? 0,
+      });
     });
   });
 }
@@ -141,7 +146,14 @@ describe('the record of a refusal', () => {
       expect(requestId).toBeDefined();
       const list = await fresh.fetch('/api/v1/audit?after=0&limit=1000');
       const entry = (list.json.entries as Array<{ requestId?: string }>).find((e) => e.requestId === requestId);
-      expect(entry).toMatchObject({ type: 'guard.framing', outcome: 'denied', code: 'transfer_coding_unsupported', status: 501, client: '127.0.0.1', clientRequestId: 'te-audited' });
+      expect(entry).toMatchObject({
+        type: 'guard.framing',
+        outcome: 'denied',
+        code: 'transfer_coding_unsupported',
+        status: 501,
+        client: '127.0.0.1',
+        clientRequestId: 'te-audited',
+      });
       expect(fresh.logs.entries().find((e) => e['reqId'] === requestId)).toMatchObject({ code: 'transfer_coding_unsupported', clientRequestId: 'te-audited' });
     } finally {
       await fresh.stop();

@@ -31,7 +31,10 @@ describe('a start that fails', () => {
     const dataDir = tmpDir();
     const logs = new LogCapture();
     const worker = await workerService('worker', { autoStart: true });
-    const gw = createGateway({ values: { port: await takenPort(), dataDir, logLevel: 'info', audit: { keyFile: TEST_KEY_FILE }, services: [spec(worker)] }, logDestination: logs });
+    const gw = createGateway({
+      values: { port: await takenPort(), dataDir, logLevel: 'info', audit: { keyFile: TEST_KEY_FILE }, services: [spec(worker)] },
+      logDestination: logs,
+    });
     await expect(gw.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
 
     // The worker was started before the listener failed, and stopped again.

@@ -70,7 +70,17 @@ describe('at boot', () => {
     const beat = readEntries(g.dataDir).find((e) => e.type === 'security.heartbeat');
     expect(beat).toMatchObject({
       outcome: 'ok',
-      detail: { line: logged['msg'], bind: `127.0.0.1:${g.gw.port}`, bindClass: 'loopback', tls: false, auth: true, authFailures24h: 0, lockouts24h: 0, doctor: 'ok', notOk: [] },
+      detail: {
+        line: logged['msg'],
+        bind: `127.0.0.1:${g.gw.port}`,
+        bindClass: 'loopback',
+        tls: false,
+        auth: true,
+        authFailures24h: 0,
+        lockouts24h: 0,
+        doctor: 'ok',
+        notOk: [],
+      },
     });
   });
 
@@ -88,7 +98,14 @@ describe('at boot', () => {
       serve.child.kill('SIGTERM');
       await serve.exited;
     });
-    const line = await waitFor(() => serve.stderr().split('\n').find((l) => l.includes('MOAT_SECURITY')), 'the heartbeat on stderr');
+    const line = await waitFor(
+      () =>
+        serve
+          .stderr()
+          .split('\n')
+          .find((l) => l.includes('MOAT_SECURITY')),
+      'the heartbeat on stderr',
+    );
     expect(LINE.test(JSON.parse(line).msg)).toBe(true);
   });
 });

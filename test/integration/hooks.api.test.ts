@@ -23,7 +23,10 @@ afterAll(() => g?.stop());
 
 describe('/api/v1/hooks', () => {
   it('registers a hook and never returns its secret (201, then every GET says set)', async () => {
-    const res = await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'ci', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 'push {body.ref}' } } });
+    const res = await g.fetch('/api/v1/hooks', {
+      method: 'POST',
+      body: { name: 'ci', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 'push {body.ref}' } },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ name: 'ci', verify: 'github', secret: 'set', source: 'api', url: '/hooks/ci' });
     const list = await g.fetch('/api/v1/hooks');
@@ -56,18 +59,40 @@ describe('/api/v1/hooks', () => {
   });
 
   it('a hook registered without a secret shows unset and refuses every delivery', async () => {
-    expect((await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'bare', verify: 'secret', action: { type: 'task', title: 't' } } })).json.secret).toBe('unset');
+    expect(
+      (await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'bare', verify: 'secret', action: { type: 'task', title: 't' } } })).json.secret,
+    ).toBe('unset');
     expect((await deliver(g, 'bare', '{}', { 'content-type': 'application/json', 'x-webhook-secret': '' })).status).toBe(401);
   });
 
   it.each([
     ['a name taken in the API', { name: 'ci', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } }, 409, 'hook_exists'],
-    ['a name taken in the config file', { name: 'from-config', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } }, 409, 'hook_exists'],
+    [
+      'a name taken in the config file',
+      { name: 'from-config', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } },
+      409,
+      'hook_exists',
+    ],
     ['a short secret', { name: 'short', verify: 'github', secret: 'short', action: { type: 'task', title: 't' } }, 400, 'validation_failed'],
     ['an unknown scheme', { name: 'x', verify: 'sha1', secret: API_SECRET, action: { type: 'task', title: 't' } }, 400, 'validation_failed'],
-    ['a name that is not a URL segment', { name: '../x', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } }, 400, 'validation_failed'],
-    ['an action of no known type', { name: 'y', verify: 'github', secret: API_SECRET, action: { type: 'exec', command: 'rm -rf /' } }, 400, 'validation_failed'],
-    ['a verify token on a non-WhatsApp hook', { name: 'z', verify: 'github', secret: API_SECRET, verifyToken: 'verify-token-0123456', action: { type: 'task', title: 't' } }, 400, 'validation_failed'],
+    [
+      'a name that is not a URL segment',
+      { name: '../x', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } },
+      400,
+      'validation_failed',
+    ],
+    [
+      'an action of no known type',
+      { name: 'y', verify: 'github', secret: API_SECRET, action: { type: 'exec', command: 'rm -rf /' } },
+      400,
+      'validation_failed',
+    ],
+    [
+      'a verify token on a non-WhatsApp hook',
+      { name: 'z', verify: 'github', secret: API_SECRET, verifyToken: 'verify-token-0123456', action: { type: 'task', title: 't' } },
+      400,
+      'validation_failed',
+    ],
   ])('refuses %s', async (_label, body, status, code) => {
     const res = await g.fetch('/api/v1/hooks', { method: 'POST', body });
     expect([res.status, res.json.code]).toEqual([status, code]);
@@ -83,6 +108,14 @@ describe('/api/v1/hooks', () => {
   it('is admin only: a hooks-scoped token is refused', async () => {
     const t = await tokenWith(g, 'hooks-only', ['hooks']);
     expect((await g.fetch('/api/v1/hooks', { auth: t })).status).toBe(403);
-    expect((await g.fetch('/api/v1/hooks', { method: 'POST', auth: t, body: { name: 'q', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } } })).status).toBe(403);
+    expect(
+      (
+        await g.fetch('/api/v1/hooks', {
+          method: 'POST',
+          auth: t,
+          body: { name: 'q', verify: 'github', secret: API_SECRET, action: { type: 'task', title: 't' } },
+        })
+      ).status,
+    ).toBe(403);
   });
 });

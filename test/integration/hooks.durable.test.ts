@@ -20,7 +20,10 @@ describe('across a restart', () => {
     const dataDir = tmpDir();
     const talk = { name: 'talk', verify: 'nextcloud-talk', secret: SECRET, action: { type: 'task', title: 'talk' } };
     g = await startGateway({ dataDir, rateLimit: { enabled: false }, hooks: [talk] });
-    expect((await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'gh', verify: 'github', secret: SECRET, action: { type: 'task', title: 'push' } } })).status).toBe(201);
+    expect(
+      (await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'gh', verify: 'github', secret: SECRET, action: { type: 'task', title: 'push' } } }))
+        .status,
+    ).toBe(201);
     const body = JSON.stringify({ ref: 'main' });
     const first = await deliver(g, 'gh', body, githubHeaders(SECRET, body, 'restart-1'));
     expect(first.status).toBe(202);
@@ -48,7 +51,8 @@ describe('across a restart', () => {
     expect((await g.fetch('/api/v1/services', { method: 'POST', body: svc })).status).toBe(201);
     // Asked for by a tasks token, approved by admin (a task's job is approved by a second principal).
     const agent = (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name: 'agent', scopes: ['tasks'] } })).json.token as string;
-    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agent, body: { title: 'run later', job: { service: 'later', payload: { n: 1 } } } })).json.id;
+    const id = (await g.fetch('/api/v1/tasks', { method: 'POST', auth: agent, body: { title: 'run later', job: { service: 'later', payload: { n: 1 } } } }))
+      .json.id;
     expect((await g.fetch('/api/v1/services/later', { method: 'DELETE' })).status).toBe(200);
     const approved = await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', body: { decision: 'approve' } });
     expect(approved.json).toMatchObject({ state: 'approved', job: { service: 'later', id: null } });
@@ -67,15 +71,43 @@ describe('across a restart', () => {
 describe('config refusals', () => {
   const task = { type: 'task', title: 't' };
   it.each([
-    ['the same hook name twice', { hooks: [{ name: 'a', verify: 'github', secret: SECRET, action: task }, { name: 'a', verify: 'slack', secret: SECRET, action: task }] }, /hooks: the name "a" is used twice/],
-    ['a verify token on a GitHub hook', { hooks: [{ name: 'a', verify: 'github', secret: SECRET, verifyToken: 'verify-token-0123456', action: task }] }, /verifyToken is for verify "whatsapp" only/],
+    [
+      'the same hook name twice',
+      {
+        hooks: [
+          { name: 'a', verify: 'github', secret: SECRET, action: task },
+          { name: 'a', verify: 'slack', secret: SECRET, action: task },
+        ],
+      },
+      /hooks: the name "a" is used twice/,
+    ],
+    [
+      'a verify token on a GitHub hook',
+      { hooks: [{ name: 'a', verify: 'github', secret: SECRET, verifyToken: 'verify-token-0123456', action: task }] },
+      /verifyToken is for verify "whatsapp" only/,
+    ],
     ['a short secret', { hooks: [{ name: 'a', verify: 'github', secret: 'short', action: task }] }, /hooks\.0\.secret/],
     ['an unknown scheme', { hooks: [{ name: 'a', verify: 'gitlab', secret: SECRET, action: task }] }, /hooks\.0\.verify/],
-    ['a misspelt key', { hooks: [{ name: 'a', verify: 'github', secrett: SECRET, action: task }] }, /unknown key hooks\.0\.secrett, did you mean hooks\.0\.secret\?/],
-    ['the same trigger path twice', { triggers: [{ path: 'p', action: task }, { path: 'p', action: task }] }, /triggers: the path "p" is used twice/],
+    [
+      'a misspelt key',
+      { hooks: [{ name: 'a', verify: 'github', secrett: SECRET, action: task }] },
+      /unknown key hooks\.0\.secrett, did you mean hooks\.0\.secret\?/,
+    ],
+    [
+      'the same trigger path twice',
+      {
+        triggers: [
+          { path: 'p', action: task },
+          { path: 'p', action: task },
+        ],
+      },
+      /triggers: the path "p" is used twice/,
+    ],
     ['a trigger path with ..', { triggers: [{ path: '../p', action: task }] }, /triggers\.0\.path/],
   ])('refuses %s with config_invalid', (_label, values, message) => {
-    expect(() => createGateway({ values: { dataDir: tmpDir(), ...values } })).toThrowError(expect.objectContaining({ code: 'config_invalid', message: expect.stringMatching(message) }));
+    expect(() => createGateway({ values: { dataDir: tmpDir(), ...values } })).toThrowError(
+      expect.objectContaining({ code: 'config_invalid', message: expect.stringMatching(message) }),
+    );
   });
 
   it('boots with a hook that has no secret, and says at boot that it refuses everything', async () => {

@@ -20,7 +20,16 @@ beforeAll(async () => {
     rateLimit: { enabled: false },
     services: [spec(worker)],
     hooks: [
-      { name: 'gh', verify: 'github', secret: SECRET, action: { type: 'job', service: 'worker', payload: { steps: 1, stepMs: 1, ref: '{body.ref}', event: '{header.x-github-event}', commits: '{body.commits}' } } },
+      {
+        name: 'gh',
+        verify: 'github',
+        secret: SECRET,
+        action: {
+          type: 'job',
+          service: 'worker',
+          payload: { steps: 1, stepMs: 1, ref: '{body.ref}', event: '{header.x-github-event}', commits: '{body.commits}' },
+        },
+      },
       { name: 'published', verify: 'github', secret: GH_SECRET, action: { type: 'job', service: 'worker', payload: {} } },
       { name: 'nosecret', verify: 'github', action: { type: 'job', service: 'worker', payload: {} } },
     ],
@@ -73,7 +82,10 @@ describe('a signed GitHub delivery', () => {
   });
 
   it("GitHub's published vector verifies end to end (its body is not JSON: 400 after verification, not 401)", async () => {
-    const res = await deliver(g, 'published', 'Hello, World!', { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' });
+    const res = await deliver(g, 'published', 'Hello, World!', {
+      'content-type': 'application/json',
+      'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+    });
     expect(res.status).toBe(400);
     expect(res.json.code).toBe('json_invalid');
   });

@@ -23,7 +23,8 @@ describe('the hooks rate class', () => {
     const body = JSON.stringify({ ref: 'r' });
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push((await deliver(g, 'gh', body, githubHeaders(SECRET, body))).status);
-    for (let i = 0; i < 20; i++) statuses.push((await deliver(g, 'gh', body, { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` })).status);
+    for (let i = 0; i < 20; i++)
+      statuses.push((await deliver(g, 'gh', body, { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` })).status);
     for (let i = 0; i < 20; i++) statuses.push((await g.fetch('/api/v1/triggers/ping', { method: 'POST', body: {} })).status);
     expect(statuses.filter((s) => s === 429)).toEqual([]);
     expect(statuses.filter((s) => s === 202)).toHaveLength(40);

@@ -43,7 +43,11 @@ async function titleOf(id: string): Promise<string> {
 
 describe('slack', () => {
   const body = 'token=x&team_id=T1&command=%2Fdeploy&text=prod+now&user_name=roadrunner';
-  const headers = (ts: number, b = body) => ({ 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': `v0=${hmacHex(S, `v0:${ts}:`, b)}` });
+  const headers = (ts: number, b = body) => ({
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(ts),
+    'x-slack-signature': `v0=${hmacHex(S, `v0:${ts}:`, b)}`,
+  });
 
   it('a signed form body is verified over its bytes, then parsed as a form', async () => {
     const res = await deliver(g, 'slack', body, headers(nowS()));
@@ -72,7 +76,11 @@ describe('slack', () => {
 
 describe('nextcloud-talk', () => {
   const body = JSON.stringify({ type: 'Create', object: { content: 'hello bot' } });
-  const headers = (random: string) => ({ 'content-type': 'application/json', 'x-nextcloud-talk-random': random, 'x-nextcloud-talk-signature': hmacHex(S, random, body) });
+  const headers = (random: string) => ({
+    'content-type': 'application/json',
+    'x-nextcloud-talk-random': random,
+    'x-nextcloud-talk-signature': hmacHex(S, random, body),
+  });
 
   it('verifies HMAC(random + body) and refuses the same random a second time (401, reason replayed)', async () => {
     const random = 'a1'.repeat(32);
@@ -98,12 +106,18 @@ describe('nextcloud-talk', () => {
 
 describe('stripe', () => {
   const event = (id: string) => JSON.stringify({ id, object: 'event', type: 'invoice.paid' });
-  const sign = (b: string, t = nowS(), extra = '') => ({ 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${hmacHex(S, `${t}.`, b)}${extra}` });
+  const sign = (b: string, t = nowS(), extra = '') => ({
+    'content-type': 'application/json',
+    'stripe-signature': `t=${t},v1=${hmacHex(S, `${t}.`, b)}${extra}`,
+  });
 
   it('accepts any listed v1 and deduplicates by the event id of the verified body', async () => {
     const b = event('evt_1TestDedup');
     const t = nowS();
-    const first = await deliver(g, 'stripe', b, { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${hmacHex('rolled-old-secret-000', `${t}.`, b)},v1=${hmacHex(S, `${t}.`, b)}` });
+    const first = await deliver(g, 'stripe', b, {
+      'content-type': 'application/json',
+      'stripe-signature': `t=${t},v1=${hmacHex('rolled-old-secret-000', `${t}.`, b)},v1=${hmacHex(S, `${t}.`, b)}`,
+    });
     expect(first.status).toBe(202);
     expect(await titleOf(first.json.task)).toBe('stripe invoice.paid');
     const again = await deliver(g, 'stripe', b, sign(b));
@@ -133,7 +147,12 @@ describe('moat', () => {
 describe('secret', () => {
   it('compares X-Webhook-Secret, takes Idempotency-Key (or X-Idempotency-Key) as the delivery id, fills from the query', async () => {
     const b = '{}';
-    const first = await g.fetch('/hooks/plain?who=hass', { method: 'POST', auth: false, raw: b, headers: { 'content-type': 'application/json', 'x-webhook-secret': S, 'x-idempotency-key': 'k-1' } });
+    const first = await g.fetch('/hooks/plain?who=hass', {
+      method: 'POST',
+      auth: false,
+      raw: b,
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': S, 'x-idempotency-key': 'k-1' },
+    });
     expect(first.status).toBe(202);
     expect(await titleOf(first.json.task)).toBe('plain hass');
     const dup = await deliver(g, 'plain', b, { 'content-type': 'application/json', 'x-webhook-secret': S, 'x-idempotency-key': 'k-1' });
@@ -174,7 +193,7 @@ describe('whatsapp', () => {
 });
 
 describe('raw bodies', () => {
-  it('a Content-Length over the hook\'s cap is refused with 413 before the body is read (and audited)', async () => {
+  it("a Content-Length over the hook's cap is refused with 413 before the body is read (and audited)", async () => {
     const res = await deliver(g, 'small', 'x'.repeat(1025), { 'content-type': 'application/json', 'x-webhook-secret': S });
     expect(res.status).toBe(413);
     expect(res.json.code).toBe('body_too_large');
@@ -185,13 +204,19 @@ describe('raw bodies', () => {
     const { Readable } = await import('node:stream');
     const { request } = await import('undici');
     const chunks = Array.from({ length: 8 }, () => Buffer.alloc(256, 0x61));
-    const res = await request(`${g.url}/hooks/small`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': S }, body: Readable.from(chunks) });
+    const res = await request(`${g.url}/hooks/small`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': S },
+      body: Readable.from(chunks),
+    });
     expect(res.statusCode).toBe(413);
     await res.body.dump();
   });
 
   it('a body under the cap goes through', async () => {
-    expect((await deliver(g, 'small', JSON.stringify({ pad: 'x'.repeat(900) }), { 'content-type': 'application/json', 'x-webhook-secret': S })).status).toBe(202);
+    expect((await deliver(g, 'small', JSON.stringify({ pad: 'x'.repeat(900) }), { 'content-type': 'application/json', 'x-webhook-secret': S })).status).toBe(
+      202,
+    );
   });
 
   it('a body that verifies but is not JSON is 400 json_invalid and creates nothing (audited as error)', async () => {
@@ -220,7 +245,12 @@ describe('raw bodies', () => {
 
 describe('standard-webhooks (Replicate-style prediction callbacks)', () => {
   const body = JSON.stringify({ id: 'pred_abc123', status: 'succeeded', output: ['https://example.com/out.png'] });
-  const headers = (id: string, ts: number, b = body) => ({ 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': new Webhook(SW).sign(id, new Date(ts * 1000), b) });
+  const headers = (id: string, ts: number, b = body) => ({
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': new Webhook(SW).sign(id, new Date(ts * 1000), b),
+  });
 
   it('verifies a delivery signed by the reference library, and a redelivery of the same webhook-id is a duplicate', async () => {
     const h = headers('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', nowS());
@@ -247,13 +277,20 @@ describe('standard-webhooks (Replicate-style prediction callbacks)', () => {
   });
 
   it('refuses at boot a standard-webhooks secret that is not base64', async () => {
-    await expect(startGateway({ hooks: [{ name: 'bad', verify: 'standard-webhooks', secret: 'whsec_this is not base64!', action: task('x') }] })).rejects.toMatchObject({ code: 'config_invalid' });
+    await expect(
+      startGateway({ hooks: [{ name: 'bad', verify: 'standard-webhooks', secret: 'whsec_this is not base64!', action: task('x') }] }),
+    ).rejects.toMatchObject({ code: 'config_invalid' });
   });
 });
 
 describe('timestamped-hmac (Linq)', () => {
   const body = JSON.stringify({ api_version: 'v3', event_type: 'message.received', event_id: 'evt_linq_1', data: { from: '+15551234567' } });
-  const headers = (ts: number, b = body) => ({ 'content-type': 'application/json', 'x-webhook-event': 'message.received', 'x-webhook-timestamp': String(ts), 'x-webhook-signature': hmacHex(S, `${ts}.`, b) });
+  const headers = (ts: number, b = body) => ({
+    'content-type': 'application/json',
+    'x-webhook-event': 'message.received',
+    'x-webhook-timestamp': String(ts),
+    'x-webhook-signature': hmacHex(S, `${ts}.`, b),
+  });
 
   it('verifies a delivery, and a redelivery of the same event_id is a duplicate', async () => {
     const ts = nowS();

@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => g.stop());
 
 describe('a hook whose secret is in a file', () => {
-  it('verifies deliveries signed with the file\'s secret (its final newline is not part of it), and shows the secret as set', async () => {
+  it("verifies deliveries signed with the file's secret (its final newline is not part of it), and shows the secret as set", async () => {
     expect((await deliver(g, 'gh', body, githubHeaders(FIRST, body, 'd-1'))).status).toBe(202);
     expect((await deliver(g, 'gh', body, githubHeaders(`${FIRST}\n`, body, 'd-2'))).status).toBe(401);
     const view = await g.fetch('/api/v1/hooks/gh');
@@ -63,8 +63,11 @@ describe('a hook whose secret is in a file', () => {
     }
   });
 
-  it('is never taken from an API client (a client names no file on the gateway\'s host)', async () => {
-    const res = await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: 'api-file', verify: 'github', secretFile: path, action: { type: 'task', title: 'x' } } });
+  it("is never taken from an API client (a client names no file on the gateway's host)", async () => {
+    const res = await g.fetch('/api/v1/hooks', {
+      method: 'POST',
+      body: { name: 'api-file', verify: 'github', secretFile: path, action: { type: 'task', title: 'x' } },
+    });
     expect(res.status).toBe(400);
     expect(res.json.code).toBe('validation_failed');
   });

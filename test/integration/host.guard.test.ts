@@ -17,8 +17,7 @@ afterAll(() => g.stop());
 
 /** Tables are built before the gateway starts: `PORT` stands for its port and is filled in here. */
 const fill = (s: string) => s.replaceAll('PORT', String(port)).replaceAll('NEXT', String(port + 1));
-const get = (hostLines: string, target = '/api/v1/health') =>
-  rawRequest(port, `GET ${fill(target)} HTTP/1.1\r\n${fill(hostLines)}Connection: close\r\n\r\n`);
+const get = (hostLines: string, target = '/api/v1/health') => rawRequest(port, `GET ${fill(target)} HTTP/1.1\r\n${fill(hostLines)}Connection: close\r\n\r\n`);
 
 describe('Host header allowlist on a loopback bind', () => {
   const allowed = [
@@ -105,10 +104,22 @@ describe('Host header allowlist on a loopback bind', () => {
 
   it('audits a request without Host as a host guard refusal', async () => {
     // From an address of its own: the first refusal of its window is written at once (repeats are counted).
-    await rawRequest(port, 'POST /api/v1/tokens HTTP/1.1\r\nX-Request-Id: no-host-audit\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', '127.0.0.1', 5000, '127.0.0.7');
+    await rawRequest(
+      port,
+      'POST /api/v1/tokens HTTP/1.1\r\nX-Request-Id: no-host-audit\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+      '127.0.0.1',
+      5000,
+      '127.0.0.7',
+    );
     const list = await g.fetch('/api/v1/audit?after=0&limit=1000');
     const entries = list.json.entries as Array<{ clientRequestId?: string }>;
-    expect(entries.find((e) => e.clientRequestId === 'no-host-audit')).toMatchObject({ type: 'guard.host', outcome: 'denied', code: 'host_not_allowed', status: 421, client: '127.0.0.7' });
+    expect(entries.find((e) => e.clientRequestId === 'no-host-audit')).toMatchObject({
+      type: 'guard.host',
+      outcome: 'denied',
+      code: 'host_not_allowed',
+      status: 421,
+      client: '127.0.0.7',
+    });
   });
 
   it('refuses an HTTP/1.0 request without a Host header', async () => {
@@ -173,7 +184,10 @@ describe('duplicate headers after thousands of header lines', () => {
     ['after 40,000 lines, a foreign second Host', 40_000, 'Host: evil.com'],
   ])('refuses a duplicate Host %s with 421 host_not_allowed', async (_name, n, second) => {
     const port = big.gw.port;
-    const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${filler(n)}${second.replace('PORT', String(port))}\r\nConnection: close\r\n\r\n`);
+    const res = await rawRequest(
+      port,
+      `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${filler(n)}${second.replace('PORT', String(port))}\r\nConnection: close\r\n\r\n`,
+    );
     expect(res.status).toBe(421);
     expect(JSON.parse(res.body)).toMatchObject({ code: 'host_not_allowed', detail: 'duplicate Host headers' });
   });
@@ -277,12 +291,19 @@ describe('Host header allowlist on the TLS listener', () => {
 });
 
 describe('publicNames are checked at boot', () => {
-  it.each([['box.lan:0'], ['box.lan:08443'], ['box.lan:65536'], ['box.lan:'], ['[fe80::1%eth0]'], ['fe80::1%eth0'], ['moat.example.com.'], ['moat..example.com'], ['bücher.example']])(
-    'refuses %s with config_invalid',
-    async (name) => {
-      await expect(startGateway({ publicNames: [name] })).rejects.toMatchObject({ code: 'config_invalid' });
-    },
-  );
+  it.each([
+    ['box.lan:0'],
+    ['box.lan:08443'],
+    ['box.lan:65536'],
+    ['box.lan:'],
+    ['[fe80::1%eth0]'],
+    ['fe80::1%eth0'],
+    ['moat.example.com.'],
+    ['moat..example.com'],
+    ['bücher.example'],
+  ])('refuses %s with config_invalid', async (name) => {
+    await expect(startGateway({ publicNames: [name] })).rejects.toMatchObject({ code: 'config_invalid' });
+  });
 
   it('accepts a non-canonical IPv6 public name and matches the canonical Host a client sends', async () => {
     const h = await startGateway({ publicNames: ['[FE80:0:0:0:0:0:0:1]:8443'] });

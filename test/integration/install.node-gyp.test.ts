@@ -86,13 +86,20 @@ describe('what is missing, in one line', () => {
   it('headers that are neither installed nor downloadable', async () => {
     const r = await attempt(WRAPPER, ['configure', '--target=19.0.0'], await offlineEnv(), addon());
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^moat install: Node's headers for v19\.0\.0 are not installed here \(looked in .*include\/node.*\) and could not be downloaded \(.+\): install them .*npm_config_nodedir=.*npm_config_tarball=<node-v19\.0\.0-headers\.tar\.gz>; then run npm install again\n$/);
+    expect(r.stderr).toMatch(
+      /^moat install: Node's headers for v19\.0\.0 are not installed here \(looked in .*include\/node.*\) and could not be downloaded \(.+\): install them .*npm_config_nodedir=.*npm_config_tarball=<node-v19\.0\.0-headers\.tar\.gz>; then run npm install again\n$/,
+    );
     expect(r.stderr).not.toMatch(/gyp ERR!/);
     expect(r.stdout).toBe('');
   });
 
   it('a compiler, make and python that are not on PATH', async () => {
-    const r = await attempt(WRAPPER, ['rebuild', '--release'], await offlineEnv({ PATH: tmpDir('moat-empty-path-'), PYTHON: '', npm_config_python: '', CXX: '' }), addon());
+    const r = await attempt(
+      WRAPPER,
+      ['rebuild', '--release'],
+      await offlineEnv({ PATH: tmpDir('moat-empty-path-'), PYTHON: '', npm_config_python: '', CXX: '' }),
+      addon(),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       'moat install: better-sqlite3 has no prebuilt binary for this machine and must be compiled, but python3, make, a C++ compiler are missing (Debian/Ubuntu: apt install python3 make g++; Fedora: dnf install python3 make gcc-c++; macOS: xcode-select --install); then run npm install again\n',

@@ -72,7 +72,9 @@ describe('an outcome is announced once it is durable', () => {
     closers.push(unsubscribe);
     const r = await receiver(db);
     // In parallel, so that finishes, re-queues and submissions share commits.
-    const payloads = Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? { steps: 0, fail: true } : i % 3 === 1 ? { steps: 0, failAttempts: 1 } : { steps: 0, i }));
+    const payloads = Array.from({ length: 24 }, (_, i) =>
+      i % 3 === 0 ? { steps: 0, fail: true } : i % 3 === 1 ? { steps: 0, failAttempts: 1 } : { steps: 0, i },
+    );
     const jobs = await Promise.all(payloads.map((payload) => g!.submit({ service: 'worker', payload, callbackUrl: r.url })));
     for (const j of jobs) await g.until(j.id);
     await waitFor(() => r.got.length >= jobs.length, 'every callback');
@@ -115,7 +117,9 @@ describe('an outcome is announced once it is durable', () => {
     g = await startJobsGateway({ jobs: { retryBaseMs: 50 } });
     const db = otherConnection(g.dataDir);
     // The re-queue after the failed first attempt cannot be written until the trigger is dropped.
-    db.exec("CREATE TRIGGER refuse_requeue BEFORE UPDATE OF state ON jobs WHEN NEW.state = 'queued' AND OLD.state = 'running' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    db.exec(
+      "CREATE TRIGGER refuse_requeue BEFORE UPDATE OF state ON jobs WHEN NEW.state = 'queued' AND OLD.state = 'running' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+    );
     const j = await g.submit({ service: 'worker', maxAttempts: 5, payload: { steps: 0, failAttempts: 3 } });
     await waitFor(() => g!.logs.lines.some((l) => l.includes('could not record the outcome of a job')), 'a failed re-queue');
     // The cancel waits for the outcome being written; it is answered once the job is canceled.

@@ -78,7 +78,10 @@ describe('a signed callback', () => {
     expect(verify(secret, headers['moat-signature'] as string, Buffer.concat([raw, Buffer.from(' ')]))).toBe(false);
     expect(verify(`${secret}x`, headers['moat-signature'] as string, raw)).toBe(false);
     const body = JSON.parse(raw.toString('utf8'));
-    expect(body).toMatchObject({ type: 'job.finished', job: { id: j.id, service: 'worker', state: 'succeeded', attempts: 1, result: { echo: { n: 7 } }, error: null } });
+    expect(body).toMatchObject({
+      type: 'job.finished',
+      job: { id: j.id, service: 'worker', state: 'succeeded', attempts: 1, result: { echo: { n: 7 } }, error: null },
+    });
     const after = await waitFor(async () => {
       const v = await g.job(j.id);
       return v.callback.attempts.length === 1 ? v : null;
@@ -225,9 +228,17 @@ describe('the egress guard on callbacks', () => {
       }
       expect((await closed.fetch('/api/v1/jobs')).json.jobs).toHaveLength(0);
       // Each refusal is audited and logged with its purpose, host, addresses and reason, and who asked.
-      const entries = (await closed.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{ type: string; actor?: { id: string }; detail: Record<string, unknown> }>;
+      const entries = (await closed.fetch('/api/v1/audit?after=0&limit=1000')).json.entries as Array<{
+        type: string;
+        actor?: { id: string };
+        detail: Record<string, unknown>;
+      }>;
       const blocked = entries.filter((e) => e.type === 'egress.blocked');
-      expect(blocked[0]).toMatchObject({ actor: { id: 'admin' }, requestId: res.headers['x-request-id'], detail: { purpose: 'callback', host: '127.0.0.1:9', addresses: ['127.0.0.1'], reason: 'loopback' } });
+      expect(blocked[0]).toMatchObject({
+        actor: { id: 'admin' },
+        requestId: res.headers['x-request-id'],
+        detail: { purpose: 'callback', host: '127.0.0.1:9', addresses: ['127.0.0.1'], reason: 'loopback' },
+      });
       expect(blocked.map((e) => e.detail['reason'])).toEqual(expect.arrayContaining(['loopback', 'metadata']));
       expect(closed.logs.entries().filter((l) => l['msg'] === 'egress refused: loopback').length).toBeGreaterThan(0);
     } finally {

@@ -46,10 +46,15 @@ describe('cancel', () => {
   it('cancels a job waiting for its retry', async () => {
     // Twenty attempts 50-200 ms apart: seconds of waiting for a retry to cancel in.
     const j = await g.submit({ service: 'worker', maxAttempts: 20, payload: { steps: 0, failAttempts: 20 } });
-    const waiting = await waitFor(async () => {
-      const v = await g.job(j.id);
-      return v.state === 'queued' && v.attempts >= 1 ? v : null;
-    }, 'waiting for a retry', 10_000, 5);
+    const waiting = await waitFor(
+      async () => {
+        const v = await g.job(j.id);
+        return v.state === 'queued' && v.attempts >= 1 ? v : null;
+      },
+      'waiting for a retry',
+      10_000,
+      5,
+    );
     // Queued again, with the attempt that failed as its error.
     expect(waiting.error).toMatchObject({ code: 'service_503' });
     expect((await cancel(j.id)).json.state).toBe('canceled');

@@ -105,7 +105,10 @@ describe('moat job', () => {
   });
 
   it('submit --wait prints the job id before it waits, so a Ctrl-C does not lose the job', async () => {
-    const child = spawn(process.execPath, [MAIN, 'job', 'submit', 'worker', '--payload', '{"steps":20,"stepMs":100}', '--wait', '--data-dir', g.dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'job', 'submit', 'worker', '--payload', '{"steps":20,"stepMs":100}', '--wait', '--data-dir', g.dataDir], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise((r) => child.on('exit', r));
@@ -136,7 +139,10 @@ describe('moat events', () => {
         await g.until(id);
         return out.includes(`job.queued {"id":"${id}"`) && out.includes(`job.succeeded {"id":"${id}"`);
       }, 'a job in moat events');
-      const lines = out.trim().split('\n').filter((l) => l.includes(id));
+      const lines = out
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes(id));
       expect(lines[0]).toMatch(new RegExp(`^job\\.queued \\{"id":"${id}","service":"worker","state":"queued","at":"[^"]+"\\}$`));
       expect(lines.map((l) => l.split(' ')[0])).toEqual(expect.arrayContaining(['job.queued', 'job.dispatched', 'job.running', 'job.succeeded']));
     } finally {
@@ -149,7 +155,10 @@ describe('moat events', () => {
 describe('moat events shows progress as a percent', () => {
   it('prints job.progress as a percent ("33%"), not 0.3333333333333333 (--json keeps the fraction)', async () => {
     const start = (json: boolean) => {
-      const child = spawn(process.execPath, [MAIN, 'events', '--data-dir', g.dataDir, ...(json ? ['--json'] : [])], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [MAIN, 'events', '--data-dir', g.dataDir, ...(json ? ['--json'] : [])], {
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const state = { out: '', child, exited: new Promise((r) => child.on('exit', r)) };
       child.stdout.on('data', (d) => (state.out += d));
       return state;
@@ -167,7 +176,10 @@ describe('moat events shows progress as a percent', () => {
       for (const l of progress) expect(l).toMatch(/"progress":"\d{1,3}%"/);
       expect(people.out).not.toMatch(/"progress":0\.\d/);
       // --json is for scripts: the fraction as sent.
-      const raw = scripts.out.split('\n').filter((l) => l.includes('"event":"job.progress"')).map((l) => JSON.parse(l).data.progress);
+      const raw = scripts.out
+        .split('\n')
+        .filter((l) => l.includes('"event":"job.progress"'))
+        .map((l) => JSON.parse(l).data.progress);
       expect(raw.length).toBeGreaterThan(0);
       for (const v of raw) expect(typeof v).toBe('number');
     } finally {

@@ -68,7 +68,9 @@ describe('queue order', () => {
     for (const id of ids.keys()) await g.until(id);
     // The worker logs `job <id> attempt <n>` as each job arrives: its order of arrival is the truth.
     const logs = await g.fetch('/api/v1/services/worker/logs?tail=500');
-    const arrived = (logs.json.lines as Array<{ line: string }>).map((l) => /^job (\S+) attempt 1/.exec(l.line)?.[1]).filter((id): id is string => id !== undefined && ids.has(id));
+    const arrived = (logs.json.lines as Array<{ line: string }>)
+      .map((l) => /^job (\S+) attempt 1/.exec(l.line)?.[1])
+      .filter((id): id is string => id !== undefined && ids.has(id));
     expect(arrived.map((id) => ids.get(id))).toEqual(['high-1', 'high-2', 'mid-1', 'mid-2', 'low-1', 'low-2']);
   });
 });

@@ -29,7 +29,10 @@ describe('SIGKILL mid-job', () => {
     const dataDir = join(dir, 'state');
     const config = join(dir, 'moat.json');
     const worker = await workerService('worker', { concurrency: 1, health: { intervalMs: 100 } });
-    writeFileSync(config, JSON.stringify({ dataDir, services: [spec(worker)], jobs: { retryBaseMs: 50, progressPollMs: 100 }, supervisor: { stopGraceMs: 1000 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ dataDir, services: [spec(worker)], jobs: { retryBaseMs: 50, progressPollMs: 100 }, supervisor: { stopGraceMs: 1000 } }),
+    );
     const args = ['--config', config, '--port', '0', '--log-level', 'warn'];
 
     let moat: ServeProcess | null = await spawnServe(args);

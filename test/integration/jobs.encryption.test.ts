@@ -40,7 +40,14 @@ describe('encryption at rest', () => {
     const b = await g.submit({ service: 'stub', payload: { q: 'x' }, callbackUrl: `http://127.0.0.1:9/${CALLBACK_MARK}` });
     expect((await g.until(a.id)).state).toBe('succeeded');
     expect((await g.until(b.id)).state).toBe('succeeded');
-    expect((await g.fetch('/api/v1/schedules', { method: 'POST', body: { name: 'sealed', cron: '0 3 * * *', service: 'worker', payload: { secret: SCHEDULE_MARK } } })).status).toBe(201);
+    expect(
+      (
+        await g.fetch('/api/v1/schedules', {
+          method: 'POST',
+          body: { name: 'sealed', cron: '0 3 * * *', service: 'worker', payload: { secret: SCHEDULE_MARK } },
+        })
+      ).status,
+    ).toBe(201);
 
     // The API opens them for a client that may read jobs.
     const seenA = await g.job(a.id);

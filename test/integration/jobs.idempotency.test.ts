@@ -21,7 +21,15 @@ afterEach(async () => {
 
 /** The submission as the docs describe the comparison: object keys sorted (written here, not taken from moat). */
 const sorted = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  Array.isArray(v)
+    ? v.map(sorted)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+        )
+      : v;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The idempotency record of `key`, read from the gateway's own database file. */
@@ -95,8 +103,14 @@ describe('Idempotency-Key', () => {
     const key = randomUUID();
     const body = { service: 'worker', payload: { steps: 0, n: 3 } };
     const db = new Database(join(g.dataDir, 'moat.db'));
-    const tokenId = (db.prepare("SELECT created_by FROM jobs WHERE id = ?").get(job.id) as { created_by: string }).created_by;
-    db.prepare('INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)').run(tokenId, key, sha256(JSON.stringify(sorted(body))), job.id, Date.now());
+    const tokenId = (db.prepare('SELECT created_by FROM jobs WHERE id = ?').get(job.id) as { created_by: string }).created_by;
+    db.prepare('INSERT INTO idempotency_keys (token_id, key, body_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      tokenId,
+      key,
+      sha256(JSON.stringify(sorted(body))),
+      job.id,
+      Date.now(),
+    );
     db.close();
     const replay = await post(g, body, key);
     expect(replay.headers['idempotency-replayed']).toBe('true');

@@ -24,7 +24,15 @@ describe('submit -> progress -> result', () => {
     const payload = { steps: 10, stepMs: 100, note: 'hello' };
     const res = await g.fetch('/api/v1/jobs', { method: 'POST', body: { service: 'worker', payload } });
     expect(res.status).toBe(202);
-    expect(res.json).toMatchObject({ service: 'worker', state: 'queued', attempts: 0, priority: 0, progress: { value: null, message: null }, error: null, finishedAt: null });
+    expect(res.json).toMatchObject({
+      service: 'worker',
+      state: 'queued',
+      attempts: 0,
+      priority: 0,
+      progress: { value: null, message: null },
+      error: null,
+      finishedAt: null,
+    });
     const id = res.json.id as string;
     expect(id).toMatch(/^job_/);
 
@@ -75,7 +83,11 @@ describe('the per-job progress URL', () => {
   it('refuses a progress report with a wrong per-job token (401 token_invalid) and keeps the job unchanged', async () => {
     const j = await g.submit({ service: 'worker', payload: { steps: 20, stepMs: 50 } });
     await g.until(j.id, ['running']);
-    const wrong = await g.fetch(`/api/v1/jobs/${j.id}/progress`, { method: 'POST', auth: 'mjp_not-the-token-of-this-attempt', body: { progress: 0.99, message: 'forged' } });
+    const wrong = await g.fetch(`/api/v1/jobs/${j.id}/progress`, {
+      method: 'POST',
+      auth: 'mjp_not-the-token-of-this-attempt',
+      body: { progress: 0.99, message: 'forged' },
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.json).toMatchObject({ code: 'token_invalid' });
     // The admin token is no progress token either.

@@ -100,10 +100,15 @@ describe('notifications', () => {
   it('notifies a job canceled while it waited for its retry, at once', async () => {
     // Twenty attempts 50-200 ms apart: seconds of waiting for a retry to cancel in.
     const j = await g.submit({ service: 'worker', notify: ['webhook'], maxAttempts: 20, payload: { steps: 0, failAttempts: 20 } });
-    await waitFor(async () => {
-      const v = await g.job(j.id);
-      return v.state === 'queued' && v.attempts >= 1;
-    }, 'waiting for a retry', 10_000, 5);
+    await waitFor(
+      async () => {
+        const v = await g.job(j.id);
+        return v.state === 'queued' && v.attempts >= 1;
+      },
+      'waiting for a retry',
+      10_000,
+      5,
+    );
     expect((await g.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' })).json.state).toBe('canceled');
     await waitFor(() => webhookHits(j.id).length === 1, 'the webhook of the canceled job', 2_000, 10);
     expect(JSON.parse(webhookHits(j.id)[0]!.raw).state).toBe('canceled');

@@ -124,9 +124,19 @@ describe('jobs no token submitted', () => {
   });
 
   it("gives a schedule's jobs to whoever added it, and lets only it pause, run or delete the schedule", async () => {
-    const add = await as(alice, '/api/v1/schedules', 'POST', { name: 'alice-nightly', cron: '0 3 * * *', service: 'worker', payload: { steps: 0, secret: MARK } });
+    const add = await as(alice, '/api/v1/schedules', 'POST', {
+      name: 'alice-nightly',
+      cron: '0 3 * * *',
+      service: 'worker',
+      payload: { steps: 0, secret: MARK },
+    });
     expect(add.status).toBe(201);
-    for (const [method, path] of [['POST', 'pause'], ['POST', 'resume'], ['POST', 'run'], ['DELETE', '']] as const) {
+    for (const [method, path] of [
+      ['POST', 'pause'],
+      ['POST', 'resume'],
+      ['POST', 'run'],
+      ['DELETE', ''],
+    ] as const) {
       const res = await as(bob, `/api/v1/schedules/alice-nightly${path ? `/${path}` : ''}`, method);
       expect([method, path, res.status, res.json.code]).toEqual([method, path, 403, 'not_owner']);
     }
@@ -134,7 +144,11 @@ describe('jobs no token submitted', () => {
     const run = await as(alice, '/api/v1/schedules/alice-nightly/run', 'POST');
     expect(run.status).toBe(202);
     await g.until(run.json.job);
-    expect((await as(alice, `/api/v1/jobs/${run.json.job}`)).json).toMatchObject({ access: 'full', createdBy: { id: 'schedule:alice-nightly' }, result: { echo: { secret: MARK } } });
+    expect((await as(alice, `/api/v1/jobs/${run.json.job}`)).json).toMatchObject({
+      access: 'full',
+      createdBy: { id: 'schedule:alice-nightly' },
+      result: { echo: { secret: MARK } },
+    });
     expect((await as(bob, `/api/v1/jobs/${run.json.job}`)).json).toMatchObject({ access: 'summary' });
     expect((await as(ops, '/api/v1/schedules/alice-nightly/pause', 'POST')).status).toBe(200);
     expect((await as(alice, '/api/v1/schedules/alice-nightly', 'DELETE')).json).toEqual({ deleted: true });
@@ -156,7 +170,11 @@ describe('the live stream', () => {
     await waitFor(() => text.includes(': connected'), 'stream connected');
     const ok = await aliceJob();
     const failed = await aliceJob(true);
-    await waitFor(() => text.includes(`"id":"${ok}"`) && text.includes(`"id":"${failed}","service":"worker","state":"failed"`), 'both jobs finished on the stream', 10_000);
+    await waitFor(
+      () => text.includes(`"id":"${ok}"`) && text.includes(`"id":"${failed}","service":"worker","state":"failed"`),
+      'both jobs finished on the stream',
+      10_000,
+    );
     ac.abort();
     await reading;
     expect(text).not.toContain(MARK);

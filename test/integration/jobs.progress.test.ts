@@ -41,7 +41,11 @@ afterAll(async () => {
 });
 
 async function postProgress(url: string, token: string, body: unknown) {
-  const res = await request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await request(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
 
@@ -121,7 +125,10 @@ describe('progress posted back', () => {
       json(res, 200, { answered: true });
       // A worker that reports its last step just as (or just after) it answers.
       setTimeout(() => {
-        void postProgress(req.headers['x-moat-progress-url'] as string, req.headers['x-moat-progress-token'] as string, { progress: 1, message: 'last step' }).then((r) => late.push(r));
+        void postProgress(req.headers['x-moat-progress-url'] as string, req.headers['x-moat-progress-token'] as string, {
+          progress: 1,
+          message: 'last step',
+        }).then((r) => late.push(r));
       }, 100);
     };
     const before = g.logs.lines.filter((l) => l.includes('token_invalid')).length;
@@ -164,7 +171,10 @@ describe('progress polled from the service', () => {
     const quietJob = await g.submit({ service: 'quiet', payload: {} });
     await g.until(quietJob.id, ['running']);
     // The other service's polls are the clock: three of them, and none went to the quiet one.
-    await waitFor(() => stub.requests.filter((r) => r.method === 'GET' && r.url === `/jobs/${polledJob.id}/progress`).length >= 3, 'three polls of the other service');
+    await waitFor(
+      () => stub.requests.filter((r) => r.method === 'GET' && r.url === `/jobs/${polledJob.id}/progress`).length >= 3,
+      'three polls of the other service',
+    );
     expect(quiet.requests.filter((r) => r.method === 'GET')).toEqual([]);
     release();
     releaseQuiet();

@@ -21,10 +21,15 @@ describe('the progress rate class', () => {
     const small = await startJobsGateway({ rateLimit: { general: { perMinute: 20 } } });
     try {
       const j = await small.submit({ service: 'worker', payload: { steps: 60, stepMs: 2 } });
-      const done = await waitFor(async () => {
-        const r = await small.fetch(`/api/v1/jobs/${j.id}`);
-        return r.status === 200 && r.json.state === 'succeeded' ? r.json : null;
-      }, 'the job done', 20_000, 500);
+      const done = await waitFor(
+        async () => {
+          const r = await small.fetch(`/api/v1/jobs/${j.id}`);
+          return r.status === 200 && r.json.state === 'succeeded' ? r.json : null;
+        },
+        'the job done',
+        20_000,
+        500,
+      );
       expect(done.progress.value).toBe(1);
       expect(small.logs.lines.filter((l) => l.includes('rate_limited'))).toEqual([]);
       expect((await small.fetch('/api/v1/jobs?limit=1')).status).toBe(200);

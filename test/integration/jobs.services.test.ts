@@ -64,7 +64,10 @@ describe('a deleted service', () => {
       json(res, 200, { ok: true });
     });
     g = await startJobsGateway();
-    const reg = await g.fetch('/api/v1/services', { method: 'POST', body: { name: 'gone', kind: 'url', baseUrl: `http://127.0.0.1:${stub.port}`, health: { path: '/health', intervalMs: 100 }, concurrency: 1 } });
+    const reg = await g.fetch('/api/v1/services', {
+      method: 'POST',
+      body: { name: 'gone', kind: 'url', baseUrl: `http://127.0.0.1:${stub.port}`, health: { path: '/health', intervalMs: 100 }, concurrency: 1 },
+    });
     expect(reg.status).toBe(201);
     await waitFor(async () => (await g!.fetch('/api/v1/services/gone')).json.state === 'healthy', 'healthy');
     const first = await g.submit({ service: 'gone', payload: {} });

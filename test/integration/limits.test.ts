@@ -21,7 +21,14 @@ function expectRawProblem(res: RawResponse, status: number, code: string): strin
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   const body = JSON.parse(res.body);
-  expect(body).toMatchObject({ type: `urn:moat:problem:${code}`, status, code, title: expect.any(String), detail: expect.any(String), requestId: expect.any(String) });
+  expect(body).toMatchObject({
+    type: `urn:moat:problem:${code}`,
+    status,
+    code,
+    title: expect.any(String),
+    detail: expect.any(String),
+    requestId: expect.any(String),
+  });
   expect(res.headers['x-request-id']).toBe(body.requestId);
   expect(res.headers['x-content-type-options']).toBe('nosniff');
   expect(res.headers['referrer-policy']).toBe('no-referrer');
@@ -136,7 +143,9 @@ describe('in-flight cap', () => {
     const stuck: net.Socket[] = [];
     for (let i = 0; i < 4; i++) {
       const s = net.connect(port, '127.0.0.1');
-      s.write(`POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      s.write(
+        `POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+      );
       stuck.push(s);
     }
     // Refused once the four stuck uploads are admitted (they hold every slot).
@@ -198,9 +207,20 @@ describe('requests the HTTP parser refuses', () => {
     const port = g.gw.port;
     const res = await rawRequest(port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
     const id = expectRawProblem(res, 431, 'headers_too_large');
-    expect(refusalLine(g, id)).toMatchObject({ level: 40, client: '127.0.0.1', code: 'headers_too_large', msg: expect.stringMatching(/^refused: .*maxHeaderBytes/) });
+    expect(refusalLine(g, id)).toMatchObject({
+      level: 40,
+      client: '127.0.0.1',
+      code: 'headers_too_large',
+      msg: expect.stringMatching(/^refused: .*maxHeaderBytes/),
+    });
     const audit = await g.fetch('/api/v1/audit?after=0&limit=1000');
-    expect(audit.json.entries.find((e: { requestId?: string }) => e.requestId === id)).toMatchObject({ type: 'limit.headers', outcome: 'denied', code: 'headers_too_large', status: 431, client: '127.0.0.1' });
+    expect(audit.json.entries.find((e: { requestId?: string }) => e.requestId === id)).toMatchObject({
+      type: 'limit.headers',
+      outcome: 'denied',
+      code: 'headers_too_large',
+      status: 431,
+      client: '127.0.0.1',
+    });
   });
 
   it('answers duplicate, conflicting Content-Length headers with 400 bad_request (request smuggling)', async () => {
@@ -219,7 +239,12 @@ describe('requests the HTTP parser refuses', () => {
     const g = await boot();
     const id = expectRawProblem(await rawRequest(g.gw.port, 'HELLO WORLD\r\n\r\n'), 400, 'bad_request');
     expect(JSON.parse((await rawRequest(g.gw.port, 'GET /api/v1/health HTTP/7.0\r\n\r\n')).body).code).toBe('bad_request');
-    expect(refusalLine(g, id)).toMatchObject({ level: 40, client: '127.0.0.1', code: 'bad_request', msg: 'refused: the request is not valid HTTP/1.1: malformed request line' });
+    expect(refusalLine(g, id)).toMatchObject({
+      level: 40,
+      client: '127.0.0.1',
+      code: 'bad_request',
+      msg: 'refused: the request is not valid HTTP/1.1: malformed request line',
+    });
   });
 
   it('answers a malformed chunked body with 400 bad_request, and the gateway keeps serving', async () => {

@@ -71,10 +71,12 @@ describe('lockout', () => {
   it('is audited when it starts; of the failures the first is written at once, the others as one count', async () => {
     const g = await boot();
     for (let i = 0; i < 5; i++) await fail(g);
-    const entries = (await (async () => {
-      clock += 2000;
-      return g.fetch('/api/v1/audit?after=0&limit=1000');
-    })()).json.entries as Array<{ type: string; client: string; detail: { lockedForMs?: number } }>;
+    const entries = (
+      await (async () => {
+        clock += 2000;
+        return g.fetch('/api/v1/audit?after=0&limit=1000');
+      })()
+    ).json.entries as Array<{ type: string; client: string; detail: { lockedForMs?: number } }>;
     const lock = entries.find((e) => e.type === 'auth.lockout');
     expect(lock).toMatchObject({ client: '127.0.0.1', detail: { lockedForMs: 1000 } });
     expect(entries.filter((e) => e.type === 'auth.failure').length).toBe(1);

@@ -15,7 +15,9 @@ describe('the log', () => {
     await g.fetch('/api/v1/tokens', { auth: created.json.token });
     await g.stop();
     const refusals = g.logs.entries().filter((e) => typeof e['code'] === 'string');
-    expect(refusals.map((e) => e['code'])).toEqual(expect.arrayContaining(['token_invalid', 'auth_required', 'host_not_allowed', 'origin_not_allowed', 'scope_required']));
+    expect(refusals.map((e) => e['code'])).toEqual(
+      expect.arrayContaining(['token_invalid', 'auth_required', 'host_not_allowed', 'origin_not_allowed', 'scope_required']),
+    );
     for (const e of refusals) {
       expect(e['client']).toBe('127.0.0.1');
       expect(String(e['msg'])).toMatch(/^refused: /);
@@ -27,7 +29,14 @@ describe('the log', () => {
   it('redacts authorization headers, tokens, secrets and passwords wherever they appear in a log object', () => {
     const out = new LogCapture();
     const log = createLogger({ level: 'info', destination: out });
-    log.info({ headers: { authorization: 'Bearer moat_a', cookie: 'c=1', 'x-pairing-code': '123456' }, token: 'moat_b', detail: { secret: 's3cr3t', password: 'hunter2' } }, 'x');
+    log.info(
+      {
+        headers: { authorization: 'Bearer moat_a', cookie: 'c=1', 'x-pairing-code': '123456' },
+        token: 'moat_b',
+        detail: { secret: 's3cr3t', password: 'hunter2' },
+      },
+      'x',
+    );
     log.info({ req: { headers: { authorization: 'Bearer moat_c' } } }, 'y');
     for (const secret of ['moat_a', 'moat_b', 'moat_c', 'c=1', '123456', 's3cr3t', 'hunter2']) expect(out.text).not.toContain(secret);
     expect(out.text).toContain('[redacted]');
@@ -36,7 +45,14 @@ describe('the log', () => {
   it('redacts the same in pretty lines (--log-format pretty), which are human lines, not JSON', () => {
     const out = new LogCapture();
     const log = createLogger({ level: 'info', destination: out, format: 'pretty' });
-    log.info({ headers: { authorization: 'Bearer moat_a', cookie: 'c=1', 'x-pairing-code': '123456' }, token: 'moat_b', detail: { secret: 's3cr3t', password: 'hunter2' } }, 'x');
+    log.info(
+      {
+        headers: { authorization: 'Bearer moat_a', cookie: 'c=1', 'x-pairing-code': '123456' },
+        token: 'moat_b',
+        detail: { secret: 's3cr3t', password: 'hunter2' },
+      },
+      'x',
+    );
     log.warn({ req: { headers: { authorization: 'Bearer moat_c' } }, pairingCode: '654321' }, 'y');
     for (const secret of ['moat_a', 'moat_b', 'moat_c', 'c=1', '123456', '654321', 's3cr3t', 'hunter2']) expect(out.text).not.toContain(secret);
     expect(out.lines[0]).toMatch(/^\d\d:\d\d:\d\d INFO {2}x {2}/);

@@ -25,7 +25,8 @@ async function scrape(g: TestGateway, auth?: string | false): Promise<Map<string
   return parsePrometheus(res.text);
 }
 
-const requests = (m: Map<string, Family>, route: string, method: string, status: string) => sampleValue(m, 'moat_http_requests_total', { route, method, status }) ?? 0;
+const requests = (m: Map<string, Family>, route: string, method: string, status: string) =>
+  sampleValue(m, 'moat_http_requests_total', { route, method, status }) ?? 0;
 
 describe('one gateway with traffic', () => {
   let g: TestGateway;
@@ -152,7 +153,11 @@ describe('one gateway with traffic', () => {
     }
     const after = await scrape(g);
     for (const value of labelValues(after, 'moat_http_requests_total', 'route')) expect(routes.has(value), value).toBe(true);
-    expect([...labelValues(after, 'moat_http_requests_total', 'method')].every((m) => ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'].includes(m))).toBe(true);
+    expect(
+      [...labelValues(after, 'moat_http_requests_total', 'method')].every((m) =>
+        ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'].includes(m),
+      ),
+    ).toBe(true);
     const unmatched = (m: Map<string, Family>) => requests(m, '(unmatched)', 'GET', '4xx') + requests(m, '(unmatched)', 'OTHER', '4xx');
     expect(unmatched(after) - unmatched(before)).toBe(1000);
     const series = (m: Map<string, Family>) => m.get('moat_http_requests_total')?.samples.length ?? 0;

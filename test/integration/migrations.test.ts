@@ -33,7 +33,13 @@ describe('006: a service registered with idleStopAfterMs', () => {
     const dataDir = join(tmpDir(), 'state');
     olderDatabase(dataDir, 5, (db) => {
       const spec = { name: 'old-api', kind: 'url', baseUrl: 'http://127.0.0.1:9', health: { path: '/health' }, idleStopAfterMs: 600_000, autoStart: false };
-      db.prepare('INSERT INTO services (name, spec, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?)').run('old-api', JSON.stringify(spec), 1, 1, 'admin');
+      db.prepare('INSERT INTO services (name, spec, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?)').run(
+        'old-api',
+        JSON.stringify(spec),
+        1,
+        1,
+        'admin',
+      );
     });
     g = await startGateway({ dataDir });
     const res = await g.fetch('/api/v1/services/old-api');
@@ -47,25 +53,50 @@ describe('006: a service registered with idleStopAfterMs', () => {
 });
 
 describe('007: jobs get an owner', () => {
-  it('gives each older job to the token that submitted it, a schedule\'s to whoever added the schedule, a hook\'s to nobody', async () => {
+  it("gives each older job to the token that submitted it, a schedule's to whoever added the schedule, a hook's to nobody", async () => {
     const dataDir = join(tmpDir(), 'state');
     const now = Date.now();
     olderDatabase(dataDir, 6, (db) => {
-      db.prepare('INSERT INTO schedules (name, cron, service, payload, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run('nightly', '0 3 * * *', 'gone', Buffer.from('x'), now, 'tok_scheduler');
+      db.prepare('INSERT INTO schedules (name, cron, service, payload, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)').run(
+        'nightly',
+        '0 3 * * *',
+        'gone',
+        Buffer.from('x'),
+        now,
+        'tok_scheduler',
+      );
       const job = db.prepare(
         `INSERT INTO jobs (id, seq, service, state, max_attempts, timeout_seconds, payload, created_by, created_by_name, created_at, updated_at, finished_at)
          VALUES (?, ?, 'gone', 'succeeded', 1, 60, ?, ?, ?, ?, ?, ?)`,
       );
-      const rows: Array<[string, string | null]> = [['job_api', 'tok_alice'], ['job_admin', 'admin'], ['job_hook', 'hook:gh'], ['job_sched', 'schedule:nightly'], ['job_orphan_sched', 'schedule:deleted'], ['job_link', 'action-link'], ['job_none', null]];
+      const rows: Array<[string, string | null]> = [
+        ['job_api', 'tok_alice'],
+        ['job_admin', 'admin'],
+        ['job_hook', 'hook:gh'],
+        ['job_sched', 'schedule:nightly'],
+        ['job_orphan_sched', 'schedule:deleted'],
+        ['job_link', 'action-link'],
+        ['job_none', null],
+      ];
       for (const [i, [id, by]] of rows.entries()) job.run(id, i + 1, Buffer.from('x'), by, by, now, now, now);
     });
     g = await startGateway({ dataDir });
     await g.stop();
     g = null;
     const db = new Database(join(dataDir, 'moat.db'), { readonly: true });
-    const owners = Object.fromEntries((db.prepare('SELECT id, owner FROM jobs ORDER BY seq').all() as Array<{ id: string; owner: string | null }>).map((r) => [r.id, r.owner]));
+    const owners = Object.fromEntries(
+      (db.prepare('SELECT id, owner FROM jobs ORDER BY seq').all() as Array<{ id: string; owner: string | null }>).map((r) => [r.id, r.owner]),
+    );
     db.close();
-    expect(owners).toEqual({ job_api: 'tok_alice', job_admin: 'admin', job_hook: null, job_sched: 'tok_scheduler', job_orphan_sched: null, job_link: null, job_none: null });
+    expect(owners).toEqual({
+      job_api: 'tok_alice',
+      job_admin: 'admin',
+      job_hook: null,
+      job_sched: 'tok_scheduler',
+      job_orphan_sched: null,
+      job_link: null,
+      job_none: null,
+    });
   });
 });
 
@@ -105,7 +136,10 @@ describe('a database written by a newer moat', () => {
   it('refuses it in process too, with config_invalid, and boots once the schema is one it knows', async () => {
     const dataDir = join(tmpDir(), 'state');
     newerDatabase(dataDir, MIGRATIONS.length + 1);
-    await expect(startGateway({ dataDir })).rejects.toMatchObject({ code: 'config_invalid', detail: expect.stringContaining(`schema version ${MIGRATIONS.length + 1}`) });
+    await expect(startGateway({ dataDir })).rejects.toMatchObject({
+      code: 'config_invalid',
+      detail: expect.stringContaining(`schema version ${MIGRATIONS.length + 1}`),
+    });
     const db = new Database(join(dataDir, 'moat.db'));
     db.pragma(`user_version = ${MIGRATIONS.length}`);
     db.close();

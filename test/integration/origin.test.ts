@@ -9,7 +9,16 @@ import { rawRequest } from '../helpers/raw.js';
 let g: TestGateway;
 beforeAll(async () => {
   g = await startGateway({
-    allowedOrigins: ['https://app.example.com', 'http://localhost:*', 'https://*.tail.example.net', 'https://fixed.example.org:8443', 'http://127.0.0.1:*', 'http://[::1]:*', 'HTTP://Upper.Example.com:80', 'http://[0:0::2]:8080'],
+    allowedOrigins: [
+      'https://app.example.com',
+      'http://localhost:*',
+      'https://*.tail.example.net',
+      'https://fixed.example.org:8443',
+      'http://127.0.0.1:*',
+      'http://[::1]:*',
+      'HTTP://Upper.Example.com:80',
+      'http://[0:0::2]:8080',
+    ],
   });
 });
 afterAll(() => g.stop());
@@ -130,14 +139,21 @@ describe('Origin parsing (hostile spellings sent over a raw socket)', () => {
   ];
   it.each(hostile)('refuses %s with 403 origin_not_allowed', async (_name, origin) => {
     const port = g.gw.port;
-    const res = await rawRequest(port, `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nOrigin: ${origin}\r\nConnection: close\r\n\r\n`);
+    const res = await rawRequest(
+      port,
+      `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${g.token}\r\nOrigin: ${origin}\r\nConnection: close\r\n\r\n`,
+    );
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body)).toMatchObject({ code: 'origin_not_allowed' });
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('refuses a preflight from an out-of-range port of an any-port pattern', async () => {
-    const res = await g.fetch('/api/v1/tokens', { method: 'OPTIONS', auth: false, headers: { origin: 'http://localhost:99999', 'access-control-request-method': 'POST' } });
+    const res = await g.fetch('/api/v1/tokens', {
+      method: 'OPTIONS',
+      auth: false,
+      headers: { origin: 'http://localhost:99999', 'access-control-request-method': 'POST' },
+    });
     expect(res.status).toBe(403);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -189,10 +205,7 @@ describe('origin patterns are checked at boot', () => {
     ['http://[::1%25lo]:*'],
     ['http://[1::2::3]'],
     [`https://${'a'.repeat(64)}.example.com`],
-  ])(
-    'refuses the pattern %s',
-    async (pattern) => {
-      await expect(startGateway({ allowedOrigins: [pattern] })).rejects.toMatchObject({ code: 'config_invalid' });
-    },
-  );
+  ])('refuses the pattern %s', async (pattern) => {
+    await expect(startGateway({ allowedOrigins: [pattern] })).rejects.toMatchObject({ code: 'config_invalid' });
+  });
 });

@@ -58,7 +58,9 @@ describe('pairing', () => {
     const g = await boot();
     expect((await mint(g, { scopes: ['admin'] })).status).toBe(400);
     expect((await mint(g, { scopes: ['read'], ttlSeconds: 7200 })).status).toBe(400);
-    expect((await mint(g, { scopes: ['read'] }).then(() => g.fetch('/api/v1/pairing-codes', { method: 'POST', auth: false, body: { scopes: ['read'] } }))).status).toBe(401);
+    expect(
+      (await mint(g, { scopes: ['read'] }).then(() => g.fetch('/api/v1/pairing-codes', { method: 'POST', auth: false, body: { scopes: ['read'] } }))).status,
+    ).toBe(401);
   });
 
   it.each([
@@ -116,7 +118,10 @@ describe('pairing', () => {
     const { json } = await mint(g, { scopes: ['read'] });
     await g.stop();
     const fs = await import('node:fs');
-    const raw = ['moat.db', 'moat.db-wal'].filter((f) => fs.existsSync(`${g.dataDir}/${f}`)).map((f) => fs.readFileSync(`${g.dataDir}/${f}`).toString('latin1')).join('');
+    const raw = ['moat.db', 'moat.db-wal']
+      .filter((f) => fs.existsSync(`${g.dataDir}/${f}`))
+      .map((f) => fs.readFileSync(`${g.dataDir}/${f}`).toString('latin1'))
+      .join('');
     expect(raw).not.toContain(json.code);
   });
 });

@@ -12,17 +12,32 @@ afterAll(() => g.stop());
 function expectProblem(res: { status: number; headers: Record<string, unknown>; json: any; text: string }, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
-  expect(res.json).toMatchObject({ status, code, title: expect.any(String), detail: expect.any(String), requestId: expect.any(String), type: `urn:moat:problem:${code}` });
+  expect(res.json).toMatchObject({
+    status,
+    code,
+    title: expect.any(String),
+    detail: expect.any(String),
+    requestId: expect.any(String),
+    type: `urn:moat:problem:${code}`,
+  });
   expect(res.json.requestId).toBe(res.headers['x-request-id']);
   expect(res.text).not.toMatch(/at \w+ \(|node_modules|\/src\/|\.ts:\d+|stack/i);
 }
 
 describe('problem responses', () => {
   it('malformed JSON -> 400 json_invalid', async () => {
-    expectProblem(await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"name": "x", ', headers: { 'content-type': 'application/json' } }), 400, 'json_invalid');
+    expectProblem(
+      await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"name": "x", ', headers: { 'content-type': 'application/json' } }),
+      400,
+      'json_invalid',
+    );
   });
   it('prototype pollution in JSON -> 400 json_invalid', async () => {
-    expectProblem(await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"__proto__": {"admin": true}}', headers: { 'content-type': 'application/json' } }), 400, 'json_invalid');
+    expectProblem(
+      await g.fetch('/api/v1/tokens', { method: 'POST', raw: '{"__proto__": {"admin": true}}', headers: { 'content-type': 'application/json' } }),
+      400,
+      'json_invalid',
+    );
   });
   it.each([
     ['application/x-www-form-urlencoded', 'name=x'],

@@ -55,7 +55,7 @@ describe("a client's X-Moat-* headers never reach a service", () => {
     expect(got?.headers['x-kept']).toBe('yes');
   });
 
-  it("does not let a client make the example worker POST to an address of its choosing (forged X-Moat-Progress-Url)", async () => {
+  it('does not let a client make the example worker POST to an address of its choosing (forged X-Moat-Progress-Url)', async () => {
     const res = await g.fetch('/svc/worker/jobs', {
       method: 'POST',
       headers: { 'X-Moat-Job-Id': 'job_forged', 'X-Moat-Progress-Url': `${victim.url}/steal`, 'X-Moat-Progress-Token': 'mjp_forged' },
@@ -92,7 +92,13 @@ describe("a service never speaks for the gateway's origin", () => {
   });
 
   it('drops headers that act on the whole origin: Clear-Site-Data, Service-Worker-Allowed, Alt-Svc, Public-Key-Pins', async () => {
-    up.respondWith({ 'clear-site-data': '"cookies", "storage"', 'service-worker-allowed': '/', 'alt-svc': 'h2="evil.example:443"', 'public-key-pins': 'pin-sha256="x"; max-age=1', 'x-service': 'echo' });
+    up.respondWith({
+      'clear-site-data': '"cookies", "storage"',
+      'service-worker-allowed': '/',
+      'alt-svc': 'h2="evil.example:443"',
+      'public-key-pins': 'pin-sha256="x"; max-age=1',
+      'x-service': 'echo',
+    });
     const res = await g.fetch('/svc/echo/sw.js');
     for (const h of ['clear-site-data', 'service-worker-allowed', 'alt-svc', 'public-key-pins']) expect(res.headers[h], h).toBeUndefined();
     expect(res.headers['x-service']).toBe('echo');

@@ -17,7 +17,10 @@ let session: http2.ClientHttp2Session;
 
 beforeAll(async () => {
   up = await startRecorder();
-  g = await startGateway({ tls: { enabled: true }, services: [{ name: 'echo', kind: 'url', baseUrl: `${up.url}/base`, health: { path: '/health', intervalMs: 50 } }] });
+  g = await startGateway({
+    tls: { enabled: true },
+    services: [{ name: 'echo', kind: 'url', baseUrl: `${up.url}/base`, health: { path: '/health', intervalMs: 50 } }],
+  });
   session = http2.connect(g.url, { ca: readFileSync(join(g.dataDir, 'tls', 'cert.pem')), servername: 'localhost' });
 });
 

@@ -141,7 +141,12 @@ describe('framing: what the service receives matches what the client sent', () =
   });
 
   it('refuses Content-Length together with Transfer-Encoding (request smuggling) before the service sees it', async () => {
-    const res = await raw('POST', '/svc/echo/smuggle', ['Content-Length: 4', 'Transfer-Encoding: chunked'], '0\r\n\r\nGET /svc/echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await raw(
+      'POST',
+      '/svc/echo/smuggle',
+      ['Content-Length: 4', 'Transfer-Encoding: chunked'],
+      '0\r\n\r\nGET /svc/echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
     expect(res.status).toBe(400);
     expect(up.received()).toEqual([]);
   });
@@ -157,7 +162,13 @@ describe('framing: what the service receives matches what the client sent', () =
 
 describe('WebSocket upgrades take the same path rules', () => {
   const upgrade = (target: string, extra: string[] = []) =>
-    raw('GET', target, ['Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', ...extra].filter((h) => h !== 'Connection: close'));
+    raw(
+      'GET',
+      target,
+      ['Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', ...extra].filter(
+        (h) => h !== 'Connection: close',
+      ),
+    );
 
   it.each([
     ['a dot segment', '/svc/echo/../other-base/ws'],

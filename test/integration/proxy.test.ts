@@ -129,7 +129,10 @@ describe('headers', () => {
   it('refuses dot segments (path traversal out of the base path) with 400 path_not_allowed', async () => {
     const before = forwarded();
     for (const path of ['/svc/echo/a/../../x', '/svc/echo/%2e%2e/x', '/svc/echo/..%2fx', '/svc/echo/.%2E/x']) {
-      const res = await rawRequest(g.gw.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${g.gw.port}\r\nAuthorization: Bearer ${g.token}\r\nConnection: close\r\n\r\n`);
+      const res = await rawRequest(
+        g.gw.port,
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${g.gw.port}\r\nAuthorization: Bearer ${g.token}\r\nConnection: close\r\n\r\n`,
+      );
       expect(res.status, path).toBe(400);
       expect(JSON.parse(res.body).code, path).toBe('path_not_allowed');
     }
@@ -165,7 +168,11 @@ describe('streaming', () => {
 
   it('streams a request body to the service while the client is still sending it', async () => {
     const body = new PassThrough();
-    const pending = request(`${g.url}/svc/echo/upload`, { method: 'POST', headers: { authorization: `Bearer ${tokens['echo']}`, 'content-type': 'application/octet-stream' }, body });
+    const pending = request(`${g.url}/svc/echo/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens['echo']}`, 'content-type': 'application/octet-stream' },
+      body,
+    });
     body.write(Buffer.alloc(1000, 1));
     await echo.uploadReached(1000); // the service has the first part; the client has not ended
     body.end(Buffer.alloc(500, 2));
@@ -175,13 +182,23 @@ describe('streaming', () => {
   });
 
   it('forwards bodies larger than the JSON body limit (limits.maxBodyBytes) without buffering them', async () => {
-    const res = await g.fetch('/svc/echo/big', { method: 'PUT', auth: tokens['echo'], raw: Buffer.alloc(600_000, 7), headers: { 'content-type': 'application/json' } });
+    const res = await g.fetch('/svc/echo/big', {
+      method: 'PUT',
+      auth: tokens['echo'],
+      raw: Buffer.alloc(600_000, 7),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     expect(res.json.bytes).toBe(600_000);
   });
 
   it('refuses a body over proxy.maxBodyBytes with 413 body_too_large', async () => {
-    const res = await g.fetch('/svc/echo/big', { method: 'POST', auth: tokens['echo'], raw: Buffer.alloc(1_048_577), headers: { 'content-type': 'application/octet-stream' } });
+    const res = await g.fetch('/svc/echo/big', {
+      method: 'POST',
+      auth: tokens['echo'],
+      raw: Buffer.alloc(1_048_577),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(res.status).toBe(413);
     expect(res.json.code).toBe('body_too_large');
   });
@@ -203,7 +220,12 @@ describe('availability', () => {
     expect(g.gw.parts.supervisor.state('worker')).toBe('healthy');
     // The POST reaches the worker, but never with a client's X-Moat-Job-Id: only Moat's dispatcher
     // sets X-Moat-* (proxy.authority.test.ts), so the worker refuses a job posted through the proxy.
-    const job = await g.fetch('/svc/worker/jobs', { method: 'POST', auth: tokens['worker'], headers: { 'x-moat-job-id': 'j-1' }, body: { steps: 2, stepMs: 5 } });
+    const job = await g.fetch('/svc/worker/jobs', {
+      method: 'POST',
+      auth: tokens['worker'],
+      headers: { 'x-moat-job-id': 'j-1' },
+      body: { steps: 2, stepMs: 5 },
+    });
     expect(job.status).toBe(400);
     expect(job.json).toEqual({ error: 'X-Moat-Job-Id header is required' });
   });

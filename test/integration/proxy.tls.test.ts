@@ -48,7 +48,11 @@ describe('proxy over TLS', () => {
   });
 
   it('proxies a WebSocket over TLS', async () => {
-    const ws = new WebSocket(`${g.url.replace('https', 'wss')}/svc/worker/ws`, { ca, servername: 'localhost', headers: { authorization: `Bearer ${g.token}` } } as WebSocket.ClientOptions);
+    const ws = new WebSocket(`${g.url.replace('https', 'wss')}/svc/worker/ws`, {
+      ca,
+      servername: 'localhost',
+      headers: { authorization: `Bearer ${g.token}` },
+    } as WebSocket.ClientOptions);
     const msg = await new Promise<string>((resolve, reject) => {
       ws.once('open', () => ws.send('over tls'));
       ws.once('message', (d) => resolve(String(d)));

@@ -13,7 +13,11 @@ let workerToken: string;
 let otherToken: string;
 
 beforeAll(async () => {
-  g = await startGateway({ services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, limits: { maxStreams: 2, adminReservedStreams: 0, maxStreamsPerToken: 2, maxStreamsPerClient: 2 } });
+  g = await startGateway({
+    services: [spec(await workerService('worker'))],
+    supervisor: { stopGraceMs: 1000 },
+    limits: { maxStreams: 2, adminReservedStreams: 0, maxStreamsPerToken: 2, maxStreamsPerClient: 2 },
+  });
   const mint = async (name: string, scopes: string[]) => (await g.fetch('/api/v1/tokens', { method: 'POST', body: { name, scopes } })).json.token as string;
   workerToken = await mint('ws-user', ['svc:worker']);
   otherToken = await mint('ws-other', ['svc:elsewhere']);
@@ -33,7 +37,15 @@ function open(headers: Record<string, string>, path?: string): Promise<WebSocket
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c));
-      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body: JSON.parse(body || '{}') as Record<string, unknown>, headers: res.headers })));
+      res.on('end', () =>
+        reject(
+          Object.assign(new Error(`HTTP ${res.statusCode}`), {
+            status: res.statusCode,
+            body: JSON.parse(body || '{}') as Record<string, unknown>,
+            headers: res.headers,
+          }),
+        ),
+      );
     });
     ws.once('error', reject);
   });
@@ -98,7 +110,10 @@ describe('WebSocket through the proxy', () => {
   });
 
   it('answers 502 upstream_failed when the service refuses the upgrade', async () => {
-    const err = (await open({ authorization: `Bearer ${workerToken}` }, '/svc/worker/not-a-socket').catch((e: unknown) => e)) as { status: number; body: Record<string, unknown> };
+    const err = (await open({ authorization: `Bearer ${workerToken}` }, '/svc/worker/not-a-socket').catch((e: unknown) => e)) as {
+      status: number;
+      body: Record<string, unknown>;
+    };
     expect(err.status).toBe(502);
     expect(err.body['code']).toBe('upstream_failed');
   });

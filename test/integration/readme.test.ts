@@ -102,7 +102,16 @@ beforeAll(async () => {
   symlinkSync(join(ROOT, 'examples', 'gpu-worker'), join(checkout, 'examples', 'gpu-worker'));
   const example = readFileSync(join(ROOT, 'examples', 'moat.json'), 'utf8').replace('http://127.0.0.1:8188', `http://127.0.0.1:${await freePort()}`);
   writeFileSync(join(checkout, 'examples', 'moat.json'), example);
-  env = cleanEnv({ HOME: home, PATH: `${join(prefix, 'bin')}:${process.env['PATH']}`, MOAT_PORT: '0', npm_config_prefix: prefix, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
+  env = cleanEnv({
+    HOME: home,
+    PATH: `${join(prefix, 'bin')}:${process.env['PATH']}`,
+    MOAT_PORT: '0',
+    npm_config_prefix: prefix,
+    npm_config_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  });
 });
 
 afterAll(async () => {
@@ -125,7 +134,13 @@ describe('README.md, run as written', () => {
   it('quick start, five minutes, and the example, each command as printed', async () => {
     // The first block (npm install && npm start, npm test) is what this suite is run by and the
     // 'npm start' case below; the quick start proper links the command and serves.
-    const [, quick, five, exampleServe, example] = blocks as [typeof blocks[0], typeof blocks[0], typeof blocks[0], typeof blocks[0], typeof blocks[0]];
+    const [, quick, five, exampleServe, example] = blocks as [
+      (typeof blocks)[0],
+      (typeof blocks)[0],
+      (typeof blocks)[0],
+      (typeof blocks)[0],
+      (typeof blocks)[0],
+    ];
     let first: Background | undefined;
     for (const { command, comment } of quick) {
       if (command === 'npm install') continue;
@@ -166,10 +181,14 @@ describe('README.md, run as written', () => {
     // `moat events` shows a job submitted meanwhile, until Ctrl-C.
     const exports = example.filter((l) => l.command.startsWith('export ')).map((l) => l.command);
     const events = start(exports, (example.find((l) => untilCtrlC(l.comment)) as { command: string }).command);
-    await waitFor(async () => {
-      await run(`${exports.join('\n')}\nmoat job submit worker --payload '{"steps":1,"stepMs":1}' --wait`);
-      return /^job\.succeeded /m.test(events.out());
-    }, 'a job in moat events', 30_000);
+    await waitFor(
+      async () => {
+        await run(`${exports.join('\n')}\nmoat job submit worker --payload '{"steps":1,"stepMs":1}' --wait`);
+        return /^job\.succeeded /m.test(events.out());
+      },
+      'a job in moat events',
+      30_000,
+    );
     await events.stop();
 
     // Ctrl-C stops each gateway cleanly, with its final line.

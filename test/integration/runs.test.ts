@@ -53,7 +53,7 @@ describe('runs and their workspaces', () => {
     expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('keep');
   });
 
-  it('isolates two runs: neither sees nor reaches the other\'s files', async () => {
+  it("isolates two runs: neither sees nor reaches the other's files", async () => {
     const a = await createRun(g);
     const b = await createRun(g);
     await invoke(g, a, 'fs.write', { path: 'private.txt', content: 'only for a' });
@@ -123,7 +123,9 @@ describe('a run as the context of a job', () => {
       expect(g.gw.parts.toolbox.workspaces.workspacePathOf(run)).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
       const aliceId = (await g.fetch('/api/v1/tokens')).json.tokens.find((t: { name: string }) => t.name === 'alice').id as string;
       expect(g.gw.parts.toolbox.workspaces.workspacePathOf(run, { id: aliceId, admin: false })).toBe(join(realpathSync(g.dataDir), 'workspaces', run));
-      expect(() => g.gw.parts.toolbox.workspaces.workspacePathOf(run, { id: 'tok_other', admin: false })).toThrow(expect.objectContaining({ code: 'run_not_found' }));
+      expect(() => g.gw.parts.toolbox.workspaces.workspacePathOf(run, { id: 'tok_other', admin: false })).toThrow(
+        expect.objectContaining({ code: 'run_not_found' }),
+      );
     } finally {
       await g.stop();
     }

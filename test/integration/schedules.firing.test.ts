@@ -26,7 +26,9 @@ describe('a schedule firing', () => {
     g = await startJobsGateway();
     const jg = g;
     const added = Date.now();
-    expect((await jg.fetch('/api/v1/schedules', { method: 'POST', body: { name: 'tick', cron: '*/1 * * * * *', service: 'worker', payload: { steps: 0 } } })).status).toBe(201);
+    expect(
+      (await jg.fetch('/api/v1/schedules', { method: 'POST', body: { name: 'tick', cron: '*/1 * * * * *', service: 'worker', payload: { steps: 0 } } })).status,
+    ).toBe(201);
     const jobs = await waitFor(async () => {
       const list = await jobsBy(jg, 'tick');
       return list.length >= 3 ? list : null;
@@ -57,7 +59,14 @@ describe('a schedule firing', () => {
     stub = await startStub('x', (_req, res) => json(res, 200, {}));
     g = await startJobsGateway();
     const jg = g;
-    expect((await jg.fetch('/api/v1/services', { method: 'POST', body: { name: 'brief', kind: 'url', baseUrl: `http://127.0.0.1:${stub.port}`, health: { path: '/health', intervalMs: 100 } } })).status).toBe(201);
+    expect(
+      (
+        await jg.fetch('/api/v1/services', {
+          method: 'POST',
+          body: { name: 'brief', kind: 'url', baseUrl: `http://127.0.0.1:${stub.port}`, health: { path: '/health', intervalMs: 100 } },
+        })
+      ).status,
+    ).toBe(201);
     await jg.fetch('/api/v1/schedules', { method: 'POST', body: { name: 'orphan', cron: '*/1 * * * * *', service: 'brief', payload: {} } });
     expect((await jg.fetch('/api/v1/services/brief', { method: 'DELETE' })).status).toBe(200);
     await waitFor(() => jg.logs.lines.filter((l) => l.includes('schedule could not submit its job')).length >= 2, 'two failed ticks logged');

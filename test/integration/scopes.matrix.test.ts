@@ -6,7 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { BEARER_ROWS, MATRIX_SCOPES, OWN_AUTH_ROWS, canOwn, expected, type BearerRow, type Kind, type MatrixScope, type Outcome } from '../helpers/access-matrix.js';
+import {
+  BEARER_ROWS,
+  MATRIX_SCOPES,
+  OWN_AUTH_ROWS,
+  canOwn,
+  expected,
+  type BearerRow,
+  type Kind,
+  type MatrixScope,
+  type Outcome,
+} from '../helpers/access-matrix.js';
 import { agentFor, startGateway, type TestGateway, type TestResponse } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { startRecorder, type Recorder } from '../helpers/recorder.js';
@@ -87,7 +97,15 @@ async function make(kind: Kind, token: string): Promise<string> {
       return (await ok(await g.fetch('/api/v1/console/session', { method: 'POST', auth: false, body: { code: code.code } }), 'session')).id;
     }
     case 'hook':
-      return (await ok(await g.fetch('/api/v1/hooks', { method: 'POST', body: { name: `hook-${k}`, verify: 'github', secret: 'matrix-hook-secret-0123456789', action: { type: 'task', title: 't' } } }), 'hook')).name;
+      return (
+        await ok(
+          await g.fetch('/api/v1/hooks', {
+            method: 'POST',
+            body: { name: `hook-${k}`, verify: 'github', secret: 'matrix-hook-secret-0123456789', action: { type: 'task', title: 't' } },
+          }),
+          'hook',
+        )
+      ).name;
   }
 }
 
@@ -142,8 +160,14 @@ describe('the matrix covers every route', () => {
     const rows = new Set([...BEARER_ROWS.map((r) => r.route), ...OWN_AUTH_ROWS.map((r) => r.route)]);
     // HEAD is answered like the GET of the same route.
     const missing = routes.filter((r) => !rows.has(`${r.method} ${r.url}`) && !(r.method === 'HEAD' && rows.has(`GET ${r.url}`)));
-    expect(missing.map((r) => `${r.method} ${r.url}`), 'routes without a row in test/helpers/access-matrix.ts').toEqual([]);
-    expect([...rows].filter((k) => !byKey.has(k)), 'rows for routes that do not exist').toEqual([]);
+    expect(
+      missing.map((r) => `${r.method} ${r.url}`),
+      'routes without a row in test/helpers/access-matrix.ts',
+    ).toEqual([]);
+    expect(
+      [...rows].filter((k) => !byKey.has(k)),
+      'rows for routes that do not exist',
+    ).toEqual([]);
   });
 
   it('lists each route that authenticates its own way with that way', () => {
@@ -162,7 +186,10 @@ describe('every route x every scope x owner or not', () => {
       const want = expected(row, scope, own);
       const got = await observe(row, scope, own);
       checked++;
-      if (got !== want) mismatches.push(`${row.route} as ${scope} on ${row.resource ? (own ? 'its own' : "another's") : '-'} ${row.resource ?? ''}: expected ${want}, got ${got}`);
+      if (got !== want)
+        mismatches.push(
+          `${row.route} as ${scope} on ${row.resource ? (own ? 'its own' : "another's") : '-'} ${row.resource ?? ''}: expected ${want}, got ${got}`,
+        );
     };
     for (const row of rows) {
       const cases = (scope: MatrixScope) => (row.resource ? [false, true] : [false]).filter((own) => !own || canOwn(row, scope));

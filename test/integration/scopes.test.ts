@@ -40,7 +40,11 @@ describe('every bearer route enforces its declared scope', () => {
       const any = r.scope === 'authenticated';
       const required = r.scope === 'dynamic' ? ['svc:x'] : (r.scope as string).replace(' (not read)', '').split('|');
       for (const scope of SCOPES) {
-        const res = await g.fetch(concrete(r.url), { method: r.method, auth: tokens.get(scope), ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { body: {} }) });
+        const res = await g.fetch(concrete(r.url), {
+          method: r.method,
+          auth: tokens.get(scope),
+          ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { body: {} }),
+        });
         const allowed = any || required.some((req) => (exact ? scopeHeld(new Set([scope]), req) : scopeAllows(new Set([scope]), req, r.method)));
         const refused = res.status === 403 && res.json?.code === 'scope_required';
         if (allowed === refused) mismatches.push(`${r.method} ${r.url} with ${scope}: ${res.status} ${res.json?.code}`);

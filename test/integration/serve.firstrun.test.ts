@@ -71,8 +71,14 @@ describe('log format', () => {
     const dataDir = tmpDir();
     const screen = await serveOnTerminal(['--data-dir', dataDir, '--port', '0']);
     // eslint-disable-next-line no-control-regex
-    const lines = screen.replace(/\u001b\[[0-9;]*m/g, '').split(/\r?\n/).filter(Boolean);
-    expect(lines.some((l) => /^\d\d:\d\d:\d\d INFO {2}MOAT_SECURITY bind=/.test(l)), screen).toBe(true);
+    const lines = screen
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split(/\r?\n/)
+      .filter(Boolean);
+    expect(
+      lines.some((l) => /^\d\d:\d\d:\d\d INFO {2}MOAT_SECURITY bind=/.test(l)),
+      screen,
+    ).toBe(true);
     expect(screen).not.toMatch(/"level":\d+/);
     expect(lines.at(-1)).toBe(`moat stopped (SIGINT); ${dataDir} keeps its state for the next start`);
   });

@@ -40,7 +40,9 @@ describe('supervisor.allowApiCommands', () => {
 
   it('boots off loopback with the acknowledgement, warned about and audited as a weakening', async () => {
     const g = await start({ host: LAN, supervisor: { allowApiCommands: true, acknowledgeRemoteCodeExecution: true } });
-    expect(g.logs.text).toMatch(/allowApiCommands is on: any token with scope services can run any program as the moat user \(remote code execution by design\), from the network/);
+    expect(g.logs.text).toMatch(
+      /allowApiCommands is on: any token with scope services can run any program as the moat user \(remote code execution by design\), from the network/,
+    );
     expect(await bootWarnings(g)).toEqual(expect.arrayContaining([expect.stringMatching(/allowApiCommands is on.*from the network/)]));
   });
 
@@ -57,7 +59,10 @@ describe('supervisor.allowApiCommands', () => {
   it('leaves the acknowledgement alone without effect (no warning, nothing opened)', async () => {
     const g = await start({ supervisor: { acknowledgeRemoteCodeExecution: true } });
     expect(await bootWarnings(g)).toEqual([]);
-    const res = await g.fetch('/api/v1/services', { method: 'POST', body: { name: 'cmd', kind: 'command', command: ['/bin/true'], baseUrl: `http://127.0.0.1:${await freePort()}` } });
+    const res = await g.fetch('/api/v1/services', {
+      method: 'POST',
+      body: { name: 'cmd', kind: 'command', command: ['/bin/true'], baseUrl: `http://127.0.0.1:${await freePort()}` },
+    });
     expect(res.json.code).toBe('service_command_refused');
   });
 });

@@ -20,9 +20,20 @@ describe('register and manage services', () => {
     const echo = await startEcho();
     try {
       g = await startGateway();
-      const created = await g.fetch('/api/v1/services', { method: 'POST', body: { name: 'llm', kind: 'url', baseUrl: echo.url, health: { intervalMs: 50 }, tags: ['gpu'] } });
+      const created = await g.fetch('/api/v1/services', {
+        method: 'POST',
+        body: { name: 'llm', kind: 'url', baseUrl: echo.url, health: { intervalMs: 50 }, tags: ['gpu'] },
+      });
       expect(created.status).toBe(201);
-      expect(created.json).toMatchObject({ name: 'llm', kind: 'url', source: 'api', baseUrl: echo.url, tags: ['gpu'], concurrency: 1, restart: { policy: 'on-failure' } });
+      expect(created.json).toMatchObject({
+        name: 'llm',
+        kind: 'url',
+        source: 'api',
+        baseUrl: echo.url,
+        tags: ['gpu'],
+        concurrency: 1,
+        restart: { policy: 'on-failure' },
+      });
       await waitFor(async () => (await g!.fetch('/api/v1/services/llm')).json.state === 'healthy', 'healthy');
       expect((await g.fetch('/svc/llm/x')).status).toBe(200);
 
@@ -90,7 +101,10 @@ describe('register and manage services', () => {
 
   it('keeps config-file services read-only through the API', async () => {
     g = await startGateway({ services: [spec(await workerService('worker', { autoStart: false }))] });
-    for (const [method, body] of [['PATCH', { concurrency: 2 }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['PATCH', { concurrency: 2 }],
+      ['DELETE', undefined],
+    ] as const) {
       const res = await g.fetch('/api/v1/services/worker', { method, ...(body ? { body } : {}) });
       expect(res.status).toBe(409);
       expect(res.json.code).toBe('service_readonly');
@@ -121,7 +135,10 @@ describe('register and manage services', () => {
 
 describe('start, stop, restart and logs through the API', () => {
   it('starts, restarts and stops a command service and returns its captured output', async () => {
-    g = await startGateway({ services: [spec(await workerService('worker', { autoStart: false, env: { API_KEY: 'do-not-show' } }))], supervisor: { stopGraceMs: 1000 } });
+    g = await startGateway({
+      services: [spec(await workerService('worker', { autoStart: false, env: { API_KEY: 'do-not-show' } }))],
+      supervisor: { stopGraceMs: 1000 },
+    });
     const shown = await g.fetch('/api/v1/services/worker');
     expect(shown.json).toMatchObject({ state: 'stopped', pid: null, envKeys: ['API_KEY'] });
     expect(shown.text).not.toContain('do-not-show');

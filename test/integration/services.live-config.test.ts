@@ -22,7 +22,8 @@ afterAll(async () => {
 });
 
 const patch = (g: TestGateway, body: unknown) => g.fetch('/api/v1/config', { method: 'PATCH', body });
-const names = async (g: TestGateway) => ((await g.fetch('/api/v1/services')).json.services as Array<{ name: string; source: string }>).map((s) => `${s.name}:${s.source}`);
+const names = async (g: TestGateway) =>
+  ((await g.fetch('/api/v1/services')).json.services as Array<{ name: string; source: string }>).map((s) => `${s.name}:${s.source}`);
 const fileService = () => ({ name: 'filed', kind: 'url', baseUrl: echo.url, health: { intervalMs: 50 } });
 
 describe('config-file services are read-only through live config', () => {
@@ -94,7 +95,10 @@ describe('the boot says what live overrides shadow', () => {
     writeFileSync(
       join(dataDir, 'config.runtime.json'),
       JSON.stringify({
-        services: [{ name: 'second', kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false }, { name: 'live', kind: 'url', baseUrl: echo.url, autoStart: false }],
+        services: [
+          { name: 'second', kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false },
+          { name: 'live', kind: 'url', baseUrl: echo.url, autoStart: false },
+        ],
         allowedOrigins: ['https://live.example'],
       }),
       { mode: 0o600 },
@@ -106,7 +110,10 @@ describe('the boot says what live overrides shadow', () => {
     });
     expect(await names(g)).toEqual(['filed:config', 'live:runtime', 'second:config']);
     expect((await g.fetch('/api/v1/services/second')).json.baseUrl).toBe(echo.url);
-    const warnings = g.logs.entries().filter((e) => e['level'] === 40).map((e) => String(e['msg']));
+    const warnings = g.logs
+      .entries()
+      .filter((e) => e['level'] === 40)
+      .map((e) => String(e['msg']));
     expect(warnings).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/declare the service\(s\) second differently from the config file; the config file's definition is used/),
@@ -118,7 +125,11 @@ describe('the boot says what live overrides shadow', () => {
   it('skips a live command service left on disk while allowApiCommands is off, and says so', async () => {
     const dataDir = tmpDir();
     const port = await freePort();
-    writeFileSync(join(dataDir, 'config.runtime.json'), JSON.stringify({ services: [{ name: 'cmd', kind: 'command', command: [process.execPath, FAKE], baseUrl: `http://127.0.0.1:${port}`, ...FAST }] }), { mode: 0o600 });
+    writeFileSync(
+      join(dataDir, 'config.runtime.json'),
+      JSON.stringify({ services: [{ name: 'cmd', kind: 'command', command: [process.execPath, FAKE], baseUrl: `http://127.0.0.1:${port}`, ...FAST }] }),
+      { mode: 0o600 },
+    );
     const g = await boot({ dataDir });
     expect((await g.fetch('/api/v1/services/cmd')).json.code).toBe('service_not_found');
     expect(g.logs.text).toMatch(/a live service \(config.runtime.json\) breaks the API's rules now; skipped/);
@@ -128,11 +139,26 @@ describe('the boot says what live overrides shadow', () => {
 describe('one set of rules for both doors: POST /api/v1/services and PATCH /api/v1/config', () => {
   const port = 18_000 + Math.floor(Math.random() * 1000);
   const cases: Array<[string, Record<string, unknown>, number, string]> = [
-    ['a command service without supervisor.allowApiCommands', { kind: 'command', command: ['/bin/sh', '-c', 'id > /tmp/pwned'], baseUrl: `http://127.0.0.1:${port}` }, 403, 'service_command_refused'],
+    [
+      'a command service without supervisor.allowApiCommands',
+      { kind: 'command', command: ['/bin/sh', '-c', 'id > /tmp/pwned'], baseUrl: `http://127.0.0.1:${port}` },
+      403,
+      'service_command_refused',
+    ],
     ['a LAN target with allowNonLoopback', { kind: 'url', baseUrl: 'http://10.0.0.5:8000', allowNonLoopback: true }, 400, 'validation_failed'],
     ['the cloud metadata address', { kind: 'url', baseUrl: 'http://169.254.169.254/latest' }, 400, 'service_target_refused'],
-    ['upstream headers read from a file', { kind: 'url', baseUrl: `http://127.0.0.1:${port}`, upstreamHeaders: { 'X-Leak': { file: '/etc/passwd' } } }, 400, 'validation_failed'],
-    ['upstream headers read from the environment', { kind: 'url', baseUrl: `http://127.0.0.1:${port}`, upstreamHeaders: { 'X-Leak': { env: 'HOME' } } }, 400, 'validation_failed'],
+    [
+      'upstream headers read from a file',
+      { kind: 'url', baseUrl: `http://127.0.0.1:${port}`, upstreamHeaders: { 'X-Leak': { file: '/etc/passwd' } } },
+      400,
+      'validation_failed',
+    ],
+    [
+      'upstream headers read from the environment',
+      { kind: 'url', baseUrl: `http://127.0.0.1:${port}`, upstreamHeaders: { 'X-Leak': { env: 'HOME' } } },
+      400,
+      'validation_failed',
+    ],
   ];
 
   it.each(cases)('refuses %s through both doors alike', async (_label, body, status, code) => {
@@ -149,7 +175,14 @@ describe('one set of rules for both doors: POST /api/v1/services and PATCH /api/
 
   it('lets both doors register a command service once the operator allows it', async () => {
     const g = await boot({ supervisor: { allowApiCommands: true, stopGraceMs: 1000 } });
-    const spec = (name: string, p: number) => ({ name, kind: 'command', command: [process.execPath, FAKE], baseUrl: `http://127.0.0.1:${p}`, ...FAST, autoStart: false });
+    const spec = (name: string, p: number) => ({
+      name,
+      kind: 'command',
+      command: [process.execPath, FAKE],
+      baseUrl: `http://127.0.0.1:${p}`,
+      ...FAST,
+      autoStart: false,
+    });
     expect((await g.fetch('/api/v1/services', { method: 'POST', body: spec('posted', await freePort()) })).status).toBe(201);
     expect((await patch(g, { services: [spec('patched', await freePort())] })).status).toBe(200);
     expect(await names(g)).toEqual(['patched:runtime', 'posted:api']);

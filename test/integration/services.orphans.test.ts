@@ -67,7 +67,10 @@ describe('orphans', () => {
     const stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
       await waitFor(() => stranger.pid !== undefined && isAlive(stranger.pid), 'stranger running');
-      const swept = await sweepOrphans([{ name: 'ghost', pid: stranger.pid!, marker: 'a'.repeat(24), startedAt: 0 }], { graceMs: 100, log: createLogger({ level: 'silent' }) });
+      const swept = await sweepOrphans([{ name: 'ghost', pid: stranger.pid!, marker: 'a'.repeat(24), startedAt: 0 }], {
+        graceMs: 100,
+        log: createLogger({ level: 'silent' }),
+      });
       expect(swept).toEqual([]);
       expect(isAlive(stranger.pid!)).toBe(true);
     } finally {

@@ -44,7 +44,10 @@ afterEach(() => {
 let n = 0;
 async function add(baseUrl: string, health: Record<string, unknown> = {}): Promise<string> {
   const name = `s${++n}`;
-  const res = await g.fetch('/api/v1/services', { method: 'POST', body: { name, kind: 'url', baseUrl, health: { intervalMs: 50, unhealthyThreshold: 1, ...health } } });
+  const res = await g.fetch('/api/v1/services', {
+    method: 'POST',
+    body: { name, kind: 'url', baseUrl, health: { intervalMs: 50, unhealthyThreshold: 1, ...health } },
+  });
   expect(res.status).toBe(201);
   return name;
 }

@@ -41,9 +41,17 @@ const BIN = mkdtempSync(join(tmpdir(), 'moat-bin-'));
 writeFileSync(join(BIN, 'moat'), `#!/bin/sh\nexec "${process.execPath}" "${MAIN}" "$@"\n`);
 chmodSync(join(BIN, 'moat'), 0o755);
 
-function run(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: cleanEnv({ PATH: `${BIN}:${process.env['PATH'] ?? ''}`, ...opts.env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: cleanEnv({ PATH: `${BIN}:${process.env['PATH'] ?? ''}`, ...opts.env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -80,7 +88,13 @@ describe('docs/services.md recipes', () => {
     });
 
     it.each<[string, () => Promise<StandIn>, number, (out: string) => void, string]>([
-      ['ollama', ollama, 11434, (out) => expect(JSON.parse(out)).toMatchObject({ model: 'qwen2.5:0.5b', response: 'Hi from Ollama!', done: true }), '/api/tags'],
+      [
+        'ollama',
+        ollama,
+        11434,
+        (out) => expect(JSON.parse(out)).toMatchObject({ model: 'qwen2.5:0.5b', response: 'Hi from Ollama!', done: true }),
+        '/api/tags',
+      ],
       ['llama-cpp', llamaCpp, 8080, (out) => expect(JSON.parse(out).choices[0].message.content).toBe('Hi from llama.cpp!'), '/health'],
       ['comfyui', comfyui, 8188, (out) => expect(JSON.parse(out)).toMatchObject({ prompt_id: expect.any(String), node_errors: {} }), '/system_stats'],
     ])('%s works as pasted', async (name, start, port, check, probe) => {
@@ -110,7 +124,9 @@ describe('docs/services.md recipes', () => {
       server = await vllm(KEY);
       const keyFile = join(mkdtempSync(join(tmpdir(), 'moat-key-')), 'vllm.key');
       writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
-      const config = JSON.parse(block('vllm', 'json').replaceAll('/etc/moat/vllm.key', keyFile).replaceAll('127.0.0.1:8000', `127.0.0.1:${server.port}`)) as Record<string, unknown>;
+      const config = JSON.parse(
+        block('vllm', 'json').replaceAll('/etc/moat/vllm.key', keyFile).replaceAll('127.0.0.1:8000', `127.0.0.1:${server.port}`),
+      ) as Record<string, unknown>;
       g = await startGateway(config);
     });
     afterAll(async () => {

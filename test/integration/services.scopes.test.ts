@@ -96,7 +96,10 @@ describe('registering targets: services tokens within supervisor.apiTargets, adm
 
   it('refuses bad apiTargets entries at boot with config_invalid', async () => {
     for (const entry of ['10.0.0.5:8000', 'example.com:80', '0-10', '70000', '8000-7000', '127.0.0.1:x']) {
-      await expect(startGateway({ supervisor: { apiTargets: [entry] } })).rejects.toMatchObject({ code: 'config_invalid', detail: expect.stringContaining('supervisor.apiTargets') });
+      await expect(startGateway({ supervisor: { apiTargets: [entry] } })).rejects.toMatchObject({
+        code: 'config_invalid',
+        detail: expect.stringContaining('supervisor.apiTargets'),
+      });
     }
   });
 });
@@ -104,11 +107,24 @@ describe('registering targets: services tokens within supervisor.apiTargets, adm
 describe('probe details and logs by token', () => {
   it('shows the last probe status and error to services and admin, and only ok/at to read', async () => {
     // A service whose probe answers 401: unhealthy, and the status says why.
-    expect((await register(tokens['admin']!, 'keyed', `http://127.0.0.1:${allowedPort}`, { autoStart: true, health: { path: '/health', intervalMs: 50, unhealthyThreshold: 1 } })).status).toBe(201);
+    expect(
+      (
+        await register(tokens['admin']!, 'keyed', `http://127.0.0.1:${allowedPort}`, {
+          autoStart: true,
+          health: { path: '/health', intervalMs: 50, unhealthyThreshold: 1 },
+        })
+      ).status,
+    ).toBe(201);
     await waitFor(async () => (await g.fetch('/api/v1/services/keyed')).json.lastHealth?.status === 401, 'probed');
-    for (const [scope, detailed] of [['services', true], ['admin', true], ['read', false]] as const) {
+    for (const [scope, detailed] of [
+      ['services', true],
+      ['admin', true],
+      ['read', false],
+    ] as const) {
       const one = (await g.fetch('/api/v1/services/keyed', { auth: tokens[scope]! })).json;
-      const listed = ((await g.fetch('/api/v1/services', { auth: tokens[scope]! })).json.services as Array<{ name: string; lastHealth: unknown }>).find((s) => s.name === 'keyed');
+      const listed = ((await g.fetch('/api/v1/services', { auth: tokens[scope]! })).json.services as Array<{ name: string; lastHealth: unknown }>).find(
+        (s) => s.name === 'keyed',
+      );
       for (const view of [one, listed]) {
         expect(view.lastHealth).toMatchObject({ ok: false, at: expect.any(String) });
         if (detailed) expect(view.lastHealth).toMatchObject({ status: 401, error: 'status 401' });
@@ -142,7 +158,8 @@ describe('service events on the event stream', () => {
     try {
       expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
       expect((await g.fetch('/api/v1/services/worker/restart', { method: 'POST' })).status).toBe(200);
-      for (const s of streams.slice(0, 2)) await s.until((e) => e.event === 'service.state' && e.data.service === 'worker' && e.data.to === 'healthy', 'worker healthy event');
+      for (const s of streams.slice(0, 2))
+        await s.until((e) => e.event === 'service.state' && e.data.service === 'worker' && e.data.to === 'healthy', 'worker healthy event');
       // The read stream had the same events offered: a job event after them is the clock.
       await g.fetch('/api/v1/jobs', { method: 'POST', auth: tokens['admin']!, body: { service: 'worker', payload: { steps: 0 } } });
       const reader = streams[2]!;

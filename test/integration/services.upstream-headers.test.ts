@@ -94,7 +94,7 @@ describe('a client reaches a keyed model server without holding its key', () => 
     ['its own X-Api-Key', { 'x-api-key': 'attacker' }],
     ['an X-API-KEY in capitals', { 'X-API-KEY': 'attacker' }],
     ['a Proxy-Authorization', { 'proxy-authorization': 'Bearer attacker' }],
-  ])('drops %s: the service sees one key, moat\'s', async (_label, headers) => {
+  ])("drops %s: the service sees one key, moat's", async (_label, headers) => {
     const before = up.seen.length;
     const res = await g.fetch('/svc/vllm/v1/models', { auth: client, headers });
     expect(res.status).toBe(200);
@@ -121,10 +121,16 @@ describe('a client reaches a keyed model server without holding its key', () => 
     expect(up.seen.find((s) => s.url === '/v1/jobs')?.authorization).toBe(`Bearer ${KEY}`);
   });
 
-  it('never shows the key: not in the API, the config view, the audit log or moat\'s log', async () => {
+  it("never shows the key: not in the API, the config view, the audit log or moat's log", async () => {
     const shown = await g.fetch('/api/v1/services/vllm');
     expect(shown.json.upstreamHeaders).toEqual(['authorization', 'x-api-key']);
-    const texts = [shown.text, (await g.fetch('/api/v1/services')).text, (await g.fetch('/api/v1/config')).text, (await g.fetch('/api/v1/audit?after=0&limit=1000')).text, g.logs.text];
+    const texts = [
+      shown.text,
+      (await g.fetch('/api/v1/services')).text,
+      (await g.fetch('/api/v1/config')).text,
+      (await g.fetch('/api/v1/audit?after=0&limit=1000')).text,
+      g.logs.text,
+    ];
     texts.push(auditText(g.dataDir));
     for (const t of texts) {
       expect(t).not.toContain(KEY);
@@ -134,7 +140,9 @@ describe('a client reaches a keyed model server without holding its key', () => 
 });
 
 describe('refused at boot (config_invalid, exit 78)', () => {
-  const svc = (upstreamHeaders: Record<string, unknown>) => ({ services: [{ name: 'x', kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false, upstreamHeaders }] });
+  const svc = (upstreamHeaders: Record<string, unknown>) => ({
+    services: [{ name: 'x', kind: 'url', baseUrl: 'http://127.0.0.1:9', autoStart: false, upstreamHeaders }],
+  });
   it.each<[string, () => Record<string, unknown>, RegExp]>([
     ['a key file readable by others', () => ({ Authorization: { file: keyFile(KEY, 0o644) } }), /open to others \(mode 0644\); chmod 600/],
     ['a key file readable by its group', () => ({ Authorization: { file: keyFile(KEY, 0o640) } }), /open to others/],
@@ -150,8 +158,8 @@ describe('refused at boot (config_invalid, exit 78)', () => {
     ['Host (would leave the baseUrl)', () => ({ Host: { env: 'HOME' } }), /Host is set by moat itself/],
     ['Content-Length (request smuggling)', () => ({ 'Content-Length': { env: 'HOME' } }), /Content-Length is set by moat itself/],
     ['Transfer-Encoding', () => ({ 'transfer-encoding': { env: 'HOME' } }), /set by moat itself/],
-    ['X-Forwarded-For (moat\'s claim)', () => ({ 'X-Forwarded-For': { env: 'HOME' } }), /set by moat itself/],
-    ['a job header of moat\'s', () => ({ 'X-Moat-Job-Id': { env: 'HOME' } }), /set by moat itself/],
+    ["X-Forwarded-For (moat's claim)", () => ({ 'X-Forwarded-For': { env: 'HOME' } }), /set by moat itself/],
+    ["a job header of moat's", () => ({ 'X-Moat-Job-Id': { env: 'HOME' } }), /set by moat itself/],
     ['a prefix with a line break', () => ({ Authorization: { env: 'HOME', prefix: 'Bearer\r\nX: ' } }), /control characters/],
   ])('refuses %s', async (_label, headers, message) => {
     await expect(startGateway(svc(headers()))).rejects.toMatchObject({ code: 'config_invalid', detail: expect.stringMatching(message) });

@@ -18,7 +18,10 @@ let g: TestGateway;
 let offset = 0;
 
 beforeAll(async () => {
-  g = await startGateway({ services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, limits: { maxStreams: 20 } }, { now: () => Date.now() + offset });
+  g = await startGateway(
+    { services: [spec(await workerService('worker'))], supervisor: { stopGraceMs: 1000 }, limits: { maxStreams: 20 } },
+    { now: () => Date.now() + offset },
+  );
   await waitFor(() => g.gw.parts.supervisor.state('worker') === 'healthy', 'worker healthy');
 });
 afterAll(async () => {
@@ -53,7 +56,7 @@ async function ended(tokenId: string): Promise<Array<Record<string, any>>> {
 }
 
 describe('an event stream (SSE)', () => {
-  it('ends when its token is revoked; another token\'s stream stays open; the dead token cannot reconnect', async () => {
+  it("ends when its token is revoked; another token's stream stays open; the dead token cannot reconnect", async () => {
     const a = await mint('sse-a', ['read']);
     const b = await mint('sse-b', ['read']);
     const sa = await openSse(g.url, a.token);
@@ -67,7 +70,9 @@ describe('an event stream (SSE)', () => {
     await stillOpen(sb);
     const again = await openSse(g.url, a.token);
     expect(again.status).toBe(401);
-    expect(await ended(a.id)).toEqual([expect.objectContaining({ outcome: 'ok', actor: { id: a.id, name: 'sse-a' }, detail: { stream: 'events', reason: 'revoked' } })]);
+    expect(await ended(a.id)).toEqual([
+      expect.objectContaining({ outcome: 'ok', actor: { id: a.id, name: 'sse-a' }, detail: { stream: 'events', reason: 'revoked' } }),
+    ]);
     expect(await ended(b.id)).toEqual([]);
     sb.close();
   });
@@ -91,7 +96,9 @@ describe('an event WebSocket', () => {
     const r = await connectWs(`${g.url.replace(/^http/, 'ws')}/api/v1/ws`, { headers: { authorization: `Bearer ${t.token}` } });
     expect(r.open).toBe(true);
     if (!r.open) return;
-    const closed = new Promise<{ code: number; reason: string }>((resolve) => r.client.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      r.client.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
     await revoke(t.id);
     expect(await closed).toEqual({ code: 1008, reason: 'token revoked or expired' });
     expect((await ended(t.id)).map((e) => e.detail)).toEqual([{ stream: 'events-ws', reason: 'revoked' }]);
@@ -99,7 +106,7 @@ describe('an event WebSocket', () => {
 });
 
 describe('a proxied WebSocket', () => {
-  it('is cut when its token is revoked (another token\'s stays open), and a new one with that token is refused', async () => {
+  it("is cut when its token is revoked (another token's stays open), and a new one with that token is refused", async () => {
     const t = await mint('ws-proxy', ['svc:worker']);
     const other = await mint('ws-proxy-other', ['svc:worker']);
     const url = `${g.url.replace(/^http/, 'ws')}/svc/worker/ws`;

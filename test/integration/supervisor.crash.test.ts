@@ -40,7 +40,9 @@ describe('crash handling', () => {
   });
 
   it('answers a start on demand for a failed service with 503 service_unavailable, and starts it again when the operator asks', async () => {
-    const svc = await fakeService('crasher', ['--exit-after', '20'], { restart: { policy: 'always', initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 1, resetAfterMs: 60_000 } });
+    const svc = await fakeService('crasher', ['--exit-after', '20'], {
+      restart: { policy: 'always', initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 1, resetAfterMs: 60_000 },
+    });
     t = await startSupervisor([svc]);
     await waitFor(() => t!.sup.state('crasher') === 'failed', 'failed');
     await expect(t.sup.ensureRunning('crasher', 1000)).rejects.toMatchObject({ code: 'service_unavailable', headers: { 'retry-after': '60' } });
@@ -69,7 +71,13 @@ describe('crash handling', () => {
 
   it('fails a program that cannot be started at all, saying why', async () => {
     t = await startSupervisor([
-      { name: 'missing', kind: 'command', command: ['/nonexistent/program'], baseUrl: 'http://127.0.0.1:9', restart: { policy: 'on-failure', initialDelayMs: 5, maxDelayMs: 5, maxAttempts: 1, resetAfterMs: 1000 } },
+      {
+        name: 'missing',
+        kind: 'command',
+        command: ['/nonexistent/program'],
+        baseUrl: 'http://127.0.0.1:9',
+        restart: { policy: 'on-failure', initialDelayMs: 5, maxDelayMs: 5, maxAttempts: 1, resetAfterMs: 1000 },
+      },
     ]);
     await waitFor(() => t!.sup.state('missing') === 'failed', 'failed');
     expect(t.sup.status('missing').lastExit).toMatchObject({ code: null, error: 'ENOENT' });
@@ -78,7 +86,9 @@ describe('crash handling', () => {
 
   it('forgets earlier failures once a run outlived resetAfterMs', async () => {
     // Each run lives 200 ms, longer than resetAfterMs: the failures never add up to maxAttempts.
-    const svc = await fakeService('steady', ['--exit-after', '200'], { restart: { policy: 'on-failure', initialDelayMs: 5, maxDelayMs: 5, maxAttempts: 1, resetAfterMs: 100 } });
+    const svc = await fakeService('steady', ['--exit-after', '200'], {
+      restart: { policy: 'on-failure', initialDelayMs: 5, maxDelayMs: 5, maxAttempts: 1, resetAfterMs: 100 },
+    });
     t = await startSupervisor([svc]);
     await waitFor(() => t!.sup.status('steady').restarts >= 3, 'three restarts');
     expect(t.sup.state('steady')).not.toBe('failed');

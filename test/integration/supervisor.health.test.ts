@@ -57,7 +57,9 @@ describe('health probes', () => {
 
   it('probes a url service: unhealthy while its target is down, healthy once it answers', async () => {
     const port = await freePort();
-    t = await startSupervisor([{ name: 'remote', kind: 'url', baseUrl: `http://127.0.0.1:${port}/base`, health: { path: '/ok', intervalMs: 50, timeoutMs: 500, unhealthyThreshold: 2 } }]);
+    t = await startSupervisor([
+      { name: 'remote', kind: 'url', baseUrl: `http://127.0.0.1:${port}/base`, health: { path: '/ok', intervalMs: 50, timeoutMs: 500, unhealthyThreshold: 2 } },
+    ]);
     await waitFor(() => t!.sup.state('remote') === 'unhealthy', 'unhealthy while down');
     await expect(t.sup.ensureRunning('remote', 500)).rejects.toMatchObject({ code: 'service_unavailable' });
     const paths: string[] = [];

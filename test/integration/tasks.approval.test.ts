@@ -33,7 +33,8 @@ async function pending(by: string, payload: Record<string, unknown> = { steps: 1
   return res.json.id as string;
 }
 
-const review = (id: string, auth: string | undefined, decision = 'approve') => g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', ...(auth ? { auth } : {}), body: { decision } });
+const review = (id: string, auth: string | undefined, decision = 'approve') =>
+  g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', ...(auth ? { auth } : {}), body: { decision } });
 const mint = (id: string, auth: string | undefined) => g.fetch(`/api/v1/tasks/${id}/links`, { method: 'POST', ...(auth ? { auth } : {}), body: {} });
 
 describe('a tasks token cannot run jobs through a task', () => {
@@ -53,7 +54,7 @@ describe('a tasks token cannot run jobs through a task', () => {
     expect((await review(id, agent)).json.code).toBe('scope_required');
   });
 
-  it('refuses to mint action links for it (the link would approve with the minter\'s authority)', async () => {
+  it("refuses to mint action links for it (the link would approve with the minter's authority)", async () => {
     const id = await pending(agent);
     const res = await mint(id, agent);
     expect([res.status, res.json.code]).toEqual([403, 'scope_required']);
@@ -80,7 +81,7 @@ describe('nobody approves their own task', () => {
     expect((await audited(g, 'authz.denied')).some((e) => e.requestId === res.headers['x-request-id'] && e.code === 'self_review')).toBe(true);
   });
 
-  it('lets a second principal with jobs approve; the job is the reviewer\'s', async () => {
+  it("lets a second principal with jobs approve; the job is the reviewer's", async () => {
     const id = await pending(agentWithJobs, { steps: 1, stepMs: 1, note: 'for review' });
     const res = await review(id, reviewer);
     expect(res.json).toMatchObject({ state: 'approved', reviewedBy: { name: 'reviewer' } });
@@ -110,7 +111,8 @@ describe('tasks.allowSelfReview', () => {
     try {
       const both = await tokenWith(h, 'both', ['tasks', 'jobs']);
       const only = await tokenWith(h, 'only', ['tasks']);
-      const create = async (auth: string) => (await h.fetch('/api/v1/tasks', { method: 'POST', auth, body: { title: 't', job: { service: 'worker', payload: {} } } })).json.id as string;
+      const create = async (auth: string) =>
+        (await h.fetch('/api/v1/tasks', { method: 'POST', auth, body: { title: 't', job: { service: 'worker', payload: {} } } })).json.id as string;
       const mine = await create(both);
       expect((await h.fetch(`/api/v1/tasks/${mine}/review`, { method: 'POST', auth: both, body: { decision: 'approve' } })).json.state).toBe('approved');
       const theirs = await create(only);
@@ -132,7 +134,11 @@ describe('a review bound to the version the reviewer read (the console sends it)
     const now = (await g.fetch(`/api/v1/tasks/${id}`, { auth: reviewer })).json;
     expect(stale.json.version).toBe(now.version);
     expect(now).toMatchObject({ state: 'pending_approval', job: { id: null } });
-    const fresh = await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', auth: reviewer, body: { decision: 'approve', version: now.version, comment: 'read it again' } });
+    const fresh = await g.fetch(`/api/v1/tasks/${id}/review`, {
+      method: 'POST',
+      auth: reviewer,
+      body: { decision: 'approve', version: now.version, comment: 'read it again' },
+    });
     expect(fresh.json).toMatchObject({ state: 'approved' });
   });
 });

@@ -21,7 +21,11 @@ beforeAll(async () => {
 afterAll(() => g?.stop());
 
 async function pendingTask(title = 'Deploy <b>v2</b> & "more"'): Promise<string> {
-  const res = await g.fetch('/api/v1/tasks', { method: 'POST', auth: agentToken, body: { title, job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } } });
+  const res = await g.fetch('/api/v1/tasks', {
+    method: 'POST',
+    auth: agentToken,
+    body: { title, job: { service: 'worker', payload: { steps: 1, stepMs: 1 } } },
+  });
   return res.json.id as string;
 }
 
@@ -108,7 +112,12 @@ describe('acting (POST)', () => {
 
   it('answers a browser (Accept: text/html, Origin: null from the no-referrer page) with a page', async () => {
     const l = await links(await pendingTask('browser'));
-    const res = await g.fetch(pathOf(l.reject), { method: 'POST', auth: false, raw: '', headers: { accept: 'text/html', origin: 'null', 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await g.fetch(pathOf(l.reject), {
+      method: 'POST',
+      auth: false,
+      raw: '',
+      headers: { accept: 'text/html', origin: 'null', 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(200);
     expect(res.text).toContain('Rejected.');
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");

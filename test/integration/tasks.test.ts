@@ -26,13 +26,23 @@ beforeAll(async () => {
 });
 afterAll(() => g?.stop());
 
-const create = (body: Record<string, unknown>, auth: string | undefined = tasksToken) => g.fetch('/api/v1/tasks', { method: 'POST', body, ...(auth ? { auth } : {}) });
+const create = (body: Record<string, unknown>, auth: string | undefined = tasksToken) =>
+  g.fetch('/api/v1/tasks', { method: 'POST', body, ...(auth ? { auth } : {}) });
 
 describe('tasks', () => {
   it('creates an open task, lists it without its body, reads it with its body', async () => {
     const res = await create({ title: 'Water the plants', body: 'the ficus too' });
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ title: 'Water the plants', body: 'the ficus too', state: 'open', version: 1, source: 'api', job: null, createdBy: { name: 'reviewer' }, comments: [] });
+    expect(res.json).toMatchObject({
+      title: 'Water the plants',
+      body: 'the ficus too',
+      state: 'open',
+      version: 1,
+      source: 'api',
+      job: null,
+      createdBy: { name: 'reviewer' },
+      comments: [],
+    });
     const list = await g.fetch('/api/v1/tasks?state=open', { auth: tasksToken });
     const listed = list.json.tasks.find((t: { id: string }) => t.id === res.json.id);
     expect(listed.title).toBe('Water the plants');
@@ -67,8 +77,17 @@ describe('tasks', () => {
 
   it('refuses to review an open task (409 task_state_invalid) and answers 404 task_not_found for unknown ids', async () => {
     const { id } = (await create({ title: 'nothing to approve' })).json;
-    expect((await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe('task_state_invalid');
-    for (const [method, path, body] of [['GET', '/api/v1/tasks/task_nope', undefined], ['PATCH', '/api/v1/tasks/task_nope', { title: 'x' }], ['DELETE', '/api/v1/tasks/task_nope', undefined], ['POST', '/api/v1/tasks/task_nope/comments', { text: 'x' }], ['GET', '/api/v1/tasks/task_nope/events', undefined], ['POST', '/api/v1/tasks/task_nope/review', { decision: 'approve' }]] as const) {
+    expect((await g.fetch(`/api/v1/tasks/${id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe(
+      'task_state_invalid',
+    );
+    for (const [method, path, body] of [
+      ['GET', '/api/v1/tasks/task_nope', undefined],
+      ['PATCH', '/api/v1/tasks/task_nope', { title: 'x' }],
+      ['DELETE', '/api/v1/tasks/task_nope', undefined],
+      ['POST', '/api/v1/tasks/task_nope/comments', { text: 'x' }],
+      ['GET', '/api/v1/tasks/task_nope/events', undefined],
+      ['POST', '/api/v1/tasks/task_nope/review', { decision: 'approve' }],
+    ] as const) {
       const res = await g.fetch(path, { method, auth: tasksToken, ...(body ? { body } : {}) });
       expect([method, path, res.status, res.json.code]).toEqual([method, path, 404, 'task_not_found']);
     }
@@ -126,7 +145,9 @@ describe('a task holding a job', () => {
     await waitFor(async () => (await g.fetch(`/api/v1/tasks/${t.id}`, { auth: tasksToken })).json.state === 'done', 'task done');
     const types = (await g.fetch(`/api/v1/tasks/${t.id}/events`, { auth: tasksToken })).json.events.map((e: { type: string }) => e.type);
     expect(types).toEqual(['created', 'reviewed', 'comment', 'job.submitted', 'job.finished']);
-    expect((await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe('task_state_invalid');
+    expect((await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe(
+      'task_state_invalid',
+    );
     expect((await jobIds(g)).length).toBe(jobsBefore.length + 1);
   });
 
@@ -135,14 +156,18 @@ describe('a task holding a job', () => {
     const t = (await create({ title: 'Delete the backups', job: { service: 'worker', payload: {} } }, agentToken)).json;
     const rejected = await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'reject' } });
     expect(rejected.json).toMatchObject({ state: 'rejected', job: { service: 'worker', id: null } });
-    expect((await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe('task_state_invalid');
+    expect((await g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })).json.code).toBe(
+      'task_state_invalid',
+    );
     expect(await jobIds(g)).toEqual(jobsBefore);
   });
 
   it('two approvals racing submit one job', async () => {
     const jobsBefore = (await jobIds(g)).length;
     const t = (await create({ title: 'Once', job: { service: 'worker', payload: { steps: 0 } } }, agentToken)).json;
-    const answers = await Promise.all([0, 1, 2].map(() => g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })));
+    const answers = await Promise.all(
+      [0, 1, 2].map(() => g.fetch(`/api/v1/tasks/${t.id}/review`, { method: 'POST', auth: tasksToken, body: { decision: 'approve' } })),
+    );
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
     expect((await jobIds(g)).length).toBe(jobsBefore + 1);
   });

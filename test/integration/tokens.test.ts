@@ -48,7 +48,8 @@ describe('tokens', () => {
   it('frees a name when its token is revoked (by id or by name) or has expired, and keeps it across a restart', async () => {
     const dataDir = tmpDir();
     const g = await boot(dataDir);
-    const create = (name: string, ttlSeconds?: number) => g.fetch('/api/v1/tokens', { method: 'POST', body: { name, scopes: ['read'], ...(ttlSeconds ? { ttlSeconds } : {}) } });
+    const create = (name: string, ttlSeconds?: number) =>
+      g.fetch('/api/v1/tokens', { method: 'POST', body: { name, scopes: ['read'], ...(ttlSeconds ? { ttlSeconds } : {}) } });
     const first = await create('reuse');
     expect((await g.fetch(`/api/v1/tokens/${first.json.id}`, { method: 'DELETE' })).status).toBe(200);
     const second = await create('reuse');
@@ -138,7 +139,21 @@ describe('the admin token rotation', () => {
 describe('moat token CLI', () => {
   it('creates with scopes and ttl, lists, revokes by name, rotates the admin token', async () => {
     const g = await boot();
-    const created = await runCli(['token', 'create', '--data-dir', g.dataDir, '--name', 'phone', '--scope', 'read', '--scope', 'jobs', '--ttl', '30d', '--json']);
+    const created = await runCli([
+      'token',
+      'create',
+      '--data-dir',
+      g.dataDir,
+      '--name',
+      'phone',
+      '--scope',
+      'read',
+      '--scope',
+      'jobs',
+      '--ttl',
+      '30d',
+      '--json',
+    ]);
     expect(created.code).toBe(0);
     const t = JSON.parse(created.stdout);
     expect(t).toMatchObject({ name: 'phone', scopes: ['read', 'jobs'] });

@@ -37,7 +37,10 @@ describe('the live body cap of tools/invoke (lowered from 4 MiB writes to 64 KiB
     ['a Content-Length over the cap, the body never sent', () => `${head(g, `Content-Length: ${LOWERED + 1}\r\n`)}{"run":`],
     ['a Content-Length of 5 MB (under the boot cap), the body never sent', () => `${head(g, 'Content-Length: 5000000\r\n')}{"run":`],
     ['a chunked body past the cap', () => `${head(g, 'Transfer-Encoding: chunked\r\n')}${(LOWERED + 1024).toString(16)}\r\n${bodyOf(LOWERED + 1024)}\r\n`],
-    ['a chunked body of small chunks past the cap, never ended', () => `${head(g, 'Transfer-Encoding: chunked\r\n')}${Array.from({ length: 70 }, () => `1000\r\n${' '.repeat(4096)}\r\n`).join('')}`],
+    [
+      'a chunked body of small chunks past the cap, never ended',
+      () => `${head(g, 'Transfer-Encoding: chunked\r\n')}${Array.from({ length: 70 }, () => `1000\r\n${' '.repeat(4096)}\r\n`).join('')}`,
+    ],
   ])('refuses %s with 413 body_too_large and closes the connection', async (_label, request) => {
     const res = await rawRequest(g.gw.port, request(), '127.0.0.1', 10_000);
     expect(res.status).toBe(413);

@@ -65,7 +65,12 @@ describe('exec without a sandbox', () => {
 
   it('gives commands a scrubbed environment: PATH, HOME (the workspace) and the listed names only', async () => {
     const res = await exec({ argv: ['env'] });
-    const env = Object.fromEntries((res.json.result.stdout as string).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      (res.json.result.stdout as string)
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(env).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: ws, TOOLS_TEST_PASSED: 'passed-through-value' });
     expect(res.text).not.toContain('hunter2');
     expect(res.text).not.toContain(g.token);

@@ -27,7 +27,12 @@ describe('fs.read', () => {
   });
   it('reads a byte range, and an offset past the end reads nothing', async () => {
     writeFileSync(join(ws, 'range.txt'), '0123456789');
-    expect((await invoke(g, run, 'fs.read', { path: 'range.txt', offset: 3, length: 4 })).json.result).toMatchObject({ content: '3456', size: 10, offset: 3, length: 4 });
+    expect((await invoke(g, run, 'fs.read', { path: 'range.txt', offset: 3, length: 4 })).json.result).toMatchObject({
+      content: '3456',
+      size: 10,
+      offset: 3,
+      length: 4,
+    });
     expect((await invoke(g, run, 'fs.read', { path: 'range.txt', offset: 8 })).json.result).toMatchObject({ content: '89', length: 2 });
     expect((await invoke(g, run, 'fs.read', { path: 'range.txt', offset: 50 })).json.result).toMatchObject({ content: '', length: 0 });
   });

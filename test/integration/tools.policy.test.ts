@@ -12,7 +12,9 @@ import { tmpDir } from '../helpers/gateway.js';
 import { auditEntries, createRun, invoke, tokenWith, toolGateway } from '../helpers/tools.js';
 
 const allowedOf = async (g: TestGateway, auth?: string) =>
-  Object.fromEntries(((await g.fetch('/api/v1/tools', auth ? { auth } : {})).json.tools as Array<{ name: string; allowed: boolean }>).map((t) => [t.name, t.allowed]));
+  Object.fromEntries(
+    ((await g.fetch('/api/v1/tools', auth ? { auth } : {})).json.tools as Array<{ name: string; allowed: boolean }>).map((t) => [t.name, t.allowed]),
+  );
 
 describe('by default', () => {
   let g: TestGateway;
@@ -52,7 +54,15 @@ describe('by default', () => {
       ['http.fetch', 'medium'],
       ['exec', 'high'],
     ]);
-    expect(await allowedOf(g)).toEqual({ 'fs.list': true, 'fs.read': true, 'fs.write': true, 'fs.move': true, 'fs.delete': false, 'http.fetch': true, exec: false });
+    expect(await allowedOf(g)).toEqual({
+      'fs.list': true,
+      'fs.read': true,
+      'fs.write': true,
+      'fs.move': true,
+      'fs.delete': false,
+      'http.fetch': true,
+      exec: false,
+    });
   });
   it('tells a token without scope tools that it may call nothing', async () => {
     const reader = await tokenWith(g, 'reader', ['read']);

@@ -22,7 +22,13 @@ let mountDir: string;
 
 const config = () => ({
   mounts: [{ name: 'scratch', path: mountDir, readOnly: false }],
-  tools: { allow: ['fs.delete', 'exec', 'mount.write'], maxWriteBytes: 4 * BLOCK, maxWorkspaceBytes: QUOTA, maxBytesPerToken: 1024 * QUOTA, exec: { sandbox: 'off' } },
+  tools: {
+    allow: ['fs.delete', 'exec', 'mount.write'],
+    maxWriteBytes: 4 * BLOCK,
+    maxWorkspaceBytes: QUOTA,
+    maxBytesPerToken: 1024 * QUOTA,
+    exec: { sandbox: 'off' },
+  },
   limits: { maxInflight: 256, maxInflightPerToken: 128, maxInflightPerClient: 128 },
 });
 
@@ -67,13 +73,49 @@ describe('a full workspace refuses every way of growing it, and nothing is writt
   });
   const GROW: Array<[string, string, Record<string, unknown>, number, () => void]> = [
     ['a new one-byte file', 'fs.write', { path: 'new.txt', content: 'x' }, BLOCK, () => expect(existsSync(join(ws, 'new.txt'))).toBe(false)],
-    ['a new empty file (every entry costs a block)', 'fs.write', { path: 'empty.txt', content: '' }, BLOCK, () => expect(existsSync(join(ws, 'empty.txt'))).toBe(false)],
-    ['base64 content', 'fs.write', { path: 'b.bin', content: Buffer.alloc(10).toString('base64'), encoding: 'base64' }, BLOCK, () => expect(existsSync(join(ws, 'b.bin'))).toBe(false)],
-    ['an empty file in new directories (no directory is created)', 'fs.write', { path: 'deep/a/b/c.txt', content: '' }, 4 * BLOCK, () => expect(existsSync(join(ws, 'deep'))).toBe(false)],
-    ['a replacement one block larger (the delta)', 'fs.write', { path: 'f0', content: bytes(BLOCK + 1) }, BLOCK, () => expect(readFileSync(join(ws, 'f0'), 'utf8')).toBe(bytes(BLOCK))],
+    [
+      'a new empty file (every entry costs a block)',
+      'fs.write',
+      { path: 'empty.txt', content: '' },
+      BLOCK,
+      () => expect(existsSync(join(ws, 'empty.txt'))).toBe(false),
+    ],
+    [
+      'base64 content',
+      'fs.write',
+      { path: 'b.bin', content: Buffer.alloc(10).toString('base64'), encoding: 'base64' },
+      BLOCK,
+      () => expect(existsSync(join(ws, 'b.bin'))).toBe(false),
+    ],
+    [
+      'an empty file in new directories (no directory is created)',
+      'fs.write',
+      { path: 'deep/a/b/c.txt', content: '' },
+      4 * BLOCK,
+      () => expect(existsSync(join(ws, 'deep'))).toBe(false),
+    ],
+    [
+      'a replacement one block larger (the delta)',
+      'fs.write',
+      { path: 'f0', content: bytes(BLOCK + 1) },
+      BLOCK,
+      () => expect(readFileSync(join(ws, 'f0'), 'utf8')).toBe(bytes(BLOCK)),
+    ],
     ['a move into a new directory', 'fs.move', { path: 'f1', destination: 'newdir/f1' }, BLOCK, () => expect(existsSync(join(ws, 'f1'))).toBe(true)],
-    ['a file moved in from a writable mount', 'fs.move', { path: 'mount:scratch/one.txt', destination: 'one.txt' }, BLOCK, () => expect(existsSync(join(mountDir, 'one.txt'))).toBe(true)],
-    ['a tree moved in from a writable mount', 'fs.move', { path: 'mount:scratch/tree', destination: 'tree' }, 5 * BLOCK, () => expect(existsSync(join(mountDir, 'tree', 'inner', 'big.bin'))).toBe(true)],
+    [
+      'a file moved in from a writable mount',
+      'fs.move',
+      { path: 'mount:scratch/one.txt', destination: 'one.txt' },
+      BLOCK,
+      () => expect(existsSync(join(mountDir, 'one.txt'))).toBe(true),
+    ],
+    [
+      'a tree moved in from a writable mount',
+      'fs.move',
+      { path: 'mount:scratch/tree', destination: 'tree' },
+      5 * BLOCK,
+      () => expect(existsSync(join(mountDir, 'tree', 'inner', 'big.bin'))).toBe(true),
+    ],
   ];
   it.each(GROW)('refuses %s with 507 workspace_full', async (_why, tool, args, need, unchanged) => {
     const res = await call(run, tool, args);
@@ -89,7 +131,7 @@ describe('a full workspace refuses every way of growing it, and nothing is writt
     expect((await call(run, 'fs.move', { path: 'f2', destination: 'renamed' })).status).toBe(200);
     expect((await call(run, 'fs.write', { path: 'f3', content: 'smaller, same one block' })).status).toBe(200);
   });
-  it('writes into a writable mount are the operator\'s directory, not the workspace: not counted', async () => {
+  it("writes into a writable mount are the operator's directory, not the workspace: not counted", async () => {
     expect((await call(run, 'fs.write', { path: 'mount:scratch/out.txt', content: bytes(BLOCK) })).status).toBe(200);
   });
 });
@@ -292,7 +334,13 @@ describe('a token creating many runs', () => {
       await fill(gw, token, r2, 16);
       const refused = await invoke(gw, r3, 'fs.write', { path: 'x', content: '' }, token);
       expect(refused.status).toBe(507);
-      expect(refused.json).toMatchObject({ code: 'workspace_full', quota: 'tools.maxBytesPerToken', limitBytes: PER_TOKEN, usedBytes: PER_TOKEN, neededBytes: BLOCK });
+      expect(refused.json).toMatchObject({
+        code: 'workspace_full',
+        quota: 'tools.maxBytesPerToken',
+        limitBytes: PER_TOKEN,
+        usedBytes: PER_TOKEN,
+        neededBytes: BLOCK,
+      });
       expect(existsSync(join(gw.dataDir, 'workspaces', r3, 'x'))).toBe(false);
       const theirs = await createRun(gw, {}, other);
       expect((await invoke(gw, theirs, 'fs.write', { path: 'x', content: bytes(BLOCK) }, other)).status).toBe(200);

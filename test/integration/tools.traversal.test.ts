@@ -55,7 +55,9 @@ describe('hostile paths are refused with 400 path_invalid by every file tool', (
   });
 
   it('wrote nothing outside the workspace and nothing changed in the mount', () => {
-    expect(readdirSync(g.dataDir).sort()).toEqual(['audit', 'gateway-token', 'gateway.json', 'keys', 'moat.db', 'moat.db-shm', 'moat.db-wal', 'outside.txt', 'run', 'workspaces'].sort());
+    expect(readdirSync(g.dataDir).sort()).toEqual(
+      ['audit', 'gateway-token', 'gateway.json', 'keys', 'moat.db', 'moat.db-shm', 'moat.db-wal', 'outside.txt', 'run', 'workspaces'].sort(),
+    );
     expect(readdirSync(mountDir)).toEqual(['sub']);
     expect(existsSync(join(g.dataDir, 'outside.txt'))).toBe(true);
     expect(readdirSync(join(g.dataDir, 'workspaces'))).toEqual([run]);
@@ -91,7 +93,10 @@ describe('legitimate paths work', () => {
       const r = await invoke(g, run, 'fs.read', { path });
       expect(r.json.result).toMatchObject({ path: 'same/file.txt', content: 'one file' });
     }
-    expect((await invoke(g, run, 'fs.read', { path: 'mount:docs//sub//doc.md' })).json.result).toMatchObject({ path: 'mount:docs/sub/doc.md', content: '# doc' });
+    expect((await invoke(g, run, 'fs.read', { path: 'mount:docs//sub//doc.md' })).json.result).toMatchObject({
+      path: 'mount:docs/sub/doc.md',
+      content: '# doc',
+    });
     expect((await invoke(g, run, 'fs.list', { path: 'same//' })).json.result).toMatchObject({ path: 'same', entries: [{ name: 'file.txt' }] });
   });
   it('lists the workspace root as "." and a mount by mount:<name>', async () => {
@@ -148,16 +153,21 @@ describe('a path ending in a slash names a directory, never a file', () => {
     untouched();
     expect(existsSync(join(ws, 'moved.txt'))).toBe(false);
   });
-  it.each(['newdir/', 'newdir//', 'newdir/.', 'deeper/newdir/'])('fs.write refuses %j (a directory path that does not exist yet) and creates nothing', async (path) => {
-    const res = await invoke(g, r, 'fs.write', { path, content: 'x' });
-    expect(res.json.code).toBe('path_invalid');
-    expect(existsSync(join(ws, 'newdir'))).toBe(false);
-    expect(existsSync(join(ws, 'deeper'))).toBe(false);
-  });
+  it.each(['newdir/', 'newdir//', 'newdir/.', 'deeper/newdir/'])(
+    'fs.write refuses %j (a directory path that does not exist yet) and creates nothing',
+    async (path) => {
+      const res = await invoke(g, r, 'fs.write', { path, content: 'x' });
+      expect(res.json.code).toBe('path_invalid');
+      expect(existsSync(join(ws, 'newdir'))).toBe(false);
+      expect(existsSync(join(ws, 'deeper'))).toBe(false);
+    },
+  );
   it('says why: the path ends in a slash and names a directory (the root keeps its own answer)', async () => {
     reset();
     expect((await invoke(g, r, 'fs.write', { path: 'a.txt/', content: 'x' })).json.detail).toMatch(/"a\.txt\/" ends in a slash, which names a directory/);
-    expect((await invoke(g, r, 'fs.delete', { path: 'a.txt/' })).json.detail).toMatch(/"a\.txt\/" ends in a slash, which names a directory, and "a\.txt" is not one/);
+    expect((await invoke(g, r, 'fs.delete', { path: 'a.txt/' })).json.detail).toMatch(
+      /"a\.txt\/" ends in a slash, which names a directory, and "a\.txt" is not one/,
+    );
     for (const path of ['.', './', 'a.txt/..']) {
       const res = await invoke(g, r, 'fs.write', { path, content: 'x' });
       expect(res.json).toMatchObject({ code: 'path_invalid', detail: expect.stringMatching(/not its root/) });

@@ -17,8 +17,14 @@ beforeAll(async () => {
     rateLimit: { enabled: false },
     services: [spec(worker)],
     triggers: [
-      { path: 'home/doorbell', action: { type: 'job', service: 'worker', payload: { steps: 1, stepMs: 1, who: '{query.who}', where: '{body.room}', level: '{body.level}' } } },
-      { path: 'secret-deploy-path', action: { type: 'task', title: 'deploy {body.version} to {query.env}', job: { service: 'worker', payload: { version: '{body.version}' } } } },
+      {
+        path: 'home/doorbell',
+        action: { type: 'job', service: 'worker', payload: { steps: 1, stepMs: 1, who: '{query.who}', where: '{body.room}', level: '{body.level}' } },
+      },
+      {
+        path: 'secret-deploy-path',
+        action: { type: 'task', title: 'deploy {body.version} to {query.env}', job: { service: 'worker', payload: { version: '{body.version}' } } },
+      },
     ],
   });
   hooksToken = await tokenWith(g, 'automation', ['hooks']);
@@ -39,15 +45,23 @@ describe('triggers', () => {
     const res = await g.fetch('/api/v1/triggers/secret-deploy-path?env=prod', { method: 'POST', auth: hooksToken, body: { version: '1.2.3' } });
     expect(res.status).toBe(202);
     const task = (await g.fetch(`/api/v1/tasks/${res.json.task}`)).json;
-    expect(task).toMatchObject({ title: 'deploy 1.2.3 to prod', state: 'pending_approval', source: 'trigger:secret-deploy-path', job: { service: 'worker', id: null, payload: { version: '1.2.3' } } });
+    expect(task).toMatchObject({
+      title: 'deploy 1.2.3 to prod',
+      state: 'pending_approval',
+      source: 'trigger:secret-deploy-path',
+      job: { service: 'worker', id: null, payload: { version: '1.2.3' } },
+    });
   });
 
-  it.each([['unknown'], ['home'], ['home/doorbell/extra'], ['secret-deploy'], ['HOME/doorbell']])('an unknown path (%s) is 404 trigger_not_found and lists no known path', async (path) => {
-    const res = await g.fetch(`/api/v1/triggers/${path}`, { method: 'POST', auth: hooksToken, body: {} });
-    expect(res.status).toBe(404);
-    expect(res.json.code).toBe('trigger_not_found');
-    expect(res.text).not.toMatch(/doorbell|secret-deploy-path/);
-  });
+  it.each([['unknown'], ['home'], ['home/doorbell/extra'], ['secret-deploy'], ['HOME/doorbell']])(
+    'an unknown path (%s) is 404 trigger_not_found and lists no known path',
+    async (path) => {
+      const res = await g.fetch(`/api/v1/triggers/${path}`, { method: 'POST', auth: hooksToken, body: {} });
+      expect(res.status).toBe(404);
+      expect(res.json.code).toBe('trigger_not_found');
+      expect(res.text).not.toMatch(/doorbell|secret-deploy-path/);
+    },
+  );
 
   it('needs scope hooks (a tasks or jobs token is 403), and a token', async () => {
     for (const scopes of [['tasks'], ['jobs'], ['read']]) {
@@ -59,7 +73,8 @@ describe('triggers', () => {
 
   it('the same Idempotency-Key from the same token runs once', async () => {
     const before = (await jobIds(g)).length;
-    const call = () => g.fetch('/api/v1/triggers/home/doorbell?who=bob', { method: 'POST', auth: hooksToken, body: {}, headers: { 'idempotency-key': 'door-42' } });
+    const call = () =>
+      g.fetch('/api/v1/triggers/home/doorbell?who=bob', { method: 'POST', auth: hooksToken, body: {}, headers: { 'idempotency-key': 'door-42' } });
     const first = await call();
     const second = await call();
     expect([first.status, second.status]).toEqual([202, 200]);

@@ -102,7 +102,10 @@ describe('the layer map', () => {
 describe('house rules a grep can see', () => {
   const code = (f: { text: string }) => f.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
   it('no outbound HTTP outside src/egress and src/client', () => {
-    const hits = sources.filter((f) => !/^(egress|client)\//.test(f.rel) && /\bfetch\(|https?\.request\(|https?\.get\(|from 'undici'|'undici'\)|net\.connect\(|tls\.connect\(/.test(code(f)));
+    const hits = sources.filter(
+      (f) =>
+        !/^(egress|client)\//.test(f.rel) && /\bfetch\(|https?\.request\(|https?\.get\(|from 'undici'|'undici'\)|net\.connect\(|tls\.connect\(/.test(code(f)),
+    );
     expect(hits.map((f) => f.rel)).toEqual([]);
   });
   it('no shell, exec or eval', () => {
@@ -122,14 +125,20 @@ describe('house rules a grep can see', () => {
   });
   it('src/api/ is import-free: TypeBox and node:path only, besides itself', () => {
     const external = (f: { text: string }) => [...f.text.matchAll(/from\s+'([^'.][^']*)'/g)].map((m) => m[1] as string);
-    const bad = sources.filter((f) => f.rel.startsWith('api/')).flatMap((f) => external(f).filter((s) => s !== '@sinclair/typebox' && s !== 'node:path').map((s) => `${f.rel}: ${s}`));
+    const bad = sources
+      .filter((f) => f.rel.startsWith('api/'))
+      .flatMap((f) =>
+        external(f)
+          .filter((s) => s !== '@sinclair/typebox' && s !== 'node:path')
+          .map((s) => `${f.rel}: ${s}`),
+      );
     expect(bad).toEqual([]);
   });
-  it('routes answer with the API\'s schemas (src/api/), not shapes of their own (text answers aside)', () => {
+  it("routes answer with the API's schemas (src/api/), not shapes of their own (text answers aside)", () => {
     const inline = /response:\s*\{[^}]*\bType\.(?!String\(\))/;
     expect(sources.filter((f) => f.rel.startsWith('routes/') && inline.test(code(f))).map((f) => f.rel)).toEqual([]);
   });
-  it('the CLI and the client type responses with the API\'s types, never an inline shape', () => {
+  it("the CLI and the client type responses with the API's types, never an inline shape", () => {
     const inline = /\.(get|post|delete|request)<\s*\{/;
     expect(sources.filter((f) => /^(cli|client)\//.test(f.rel) && inline.test(code(f))).map((f) => f.rel)).toEqual([]);
   });

@@ -20,7 +20,9 @@ function files(dir: string): string[] {
 
 describe('the benchmark-only audit sink', () => {
   it('is named only by the options of createGateway in src/ (no CLI, config or route passes it)', () => {
-    const naming = files(SRC).filter((p) => readFileSync(p, 'utf8').includes(NAME)).map((p) => relative(SRC, p));
+    const naming = files(SRC)
+      .filter((p) => readFileSync(p, 'utf8').includes(NAME))
+      .map((p) => relative(SRC, p));
     expect(naming).toEqual(['gateway/plan.ts']);
   });
 

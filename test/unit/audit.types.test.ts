@@ -41,8 +41,14 @@ describe('audit type table', () => {
 
   it('documents every type in docs/audit.md, and documents no type the table does not have', () => {
     const { types } = documentedTypes();
-    expect(sorted(TYPES).filter((t) => !types.includes(t)), 'in the table, not in docs/audit.md').toEqual([]);
-    expect(sorted(types).filter((t) => !isAuditType(t)), 'in docs/audit.md, not in the table').toEqual([]);
+    expect(
+      sorted(TYPES).filter((t) => !types.includes(t)),
+      'in the table, not in docs/audit.md',
+    ).toEqual([]);
+    expect(
+      sorted(types).filter((t) => !isAuditType(t)),
+      'in docs/audit.md, not in the table',
+    ).toEqual([]);
   });
 
   it('spells every type out in the docs table (no wildcards a reader has to expand)', () => {
@@ -62,7 +68,8 @@ describe('audit type table', () => {
 
   it('has no type that nothing writes: each one appears in src/ outside the table', () => {
     const src = fileURLToPath(new URL('../../src/', import.meta.url));
-    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
     const text = files(src)
       .filter((f) => !f.endsWith(join('audit', 'types.ts')))
       .map((f) => readFileSync(f, 'utf8'))

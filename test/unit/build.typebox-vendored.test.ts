@@ -36,7 +36,9 @@ describe('TypeBox in dist/', () => {
   });
 
   it('checks values and compiles checkers like the package', async () => {
-    const { Type, Value, TypeCompiler } = (await import(VENDOR)) as typeof import('@sinclair/typebox') & typeof import('@sinclair/typebox/value') & typeof import('@sinclair/typebox/compiler');
+    const { Type, Value, TypeCompiler } = (await import(VENDOR)) as typeof import('@sinclair/typebox') &
+      typeof import('@sinclair/typebox/value') &
+      typeof import('@sinclair/typebox/compiler');
     const schema = Type.Object({ name: Type.String({ minLength: 1 }), n: Type.Optional(Type.Integer({ default: 3 })) });
     expect(Value.Check(schema, { name: 'a' })).toBe(true);
     expect(Value.Check(schema, { name: '' })).toBe(false);

@@ -88,7 +88,8 @@ describe('a multi-byte character split across chunks', () => {
 });
 
 describe('line endings', () => {
-  const events = (eol: string) => `: connected${eol}${eol}id: 7${eol}event: job.done${eol}data: {"a":1}${eol}${eol}id: 8${eol}data: line one${eol}data: line two${eol}${eol}`;
+  const events = (eol: string) =>
+    `: connected${eol}${eol}id: 7${eol}event: job.done${eol}data: {"a":1}${eol}${eol}id: 8${eol}data: line one${eol}data: line two${eol}${eol}`;
   const expected: Got[] = [
     { id: '7', event: 'job.done', data: { a: 1 } },
     { id: '8', event: 'message', data: 'line one\nline two' },
@@ -149,10 +150,12 @@ describe('a stream that never ends its event', () => {
     for (let n = 0; n < MAX_EVENT_CHARS / big.length + 2; n++) pieces.push(big);
     // Every piece is pushed at once here (no event arrives to pace them).
     script = pieces;
-    const err = await client.events('/api/v1/events', () => {
-      while (script.length > 0) next();
-      return false;
-    }).catch((e: unknown) => e);
+    const err = await client
+      .events('/api/v1/events', () => {
+        while (script.length > 0) next();
+        return false;
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClientError);
     expect(err).toMatchObject({ code: 'stream_too_large' });
   });

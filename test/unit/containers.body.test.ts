@@ -27,7 +27,9 @@ describe('GPUs as device requests (docker run --gpus)', () => {
   });
   it('turns a list of ids into DeviceIDs', () => {
     const body = createBody({ service: 'vllm', instance: 'i', container: container({ gpus: ['0', '3'] }), env: {} });
-    expect(JSON.stringify((body['HostConfig'] as Record<string, unknown>)['DeviceRequests'])).toBe('[{"Driver":"nvidia","DeviceIDs":["0","3"],"Capabilities":[["gpu"]]}]');
+    expect(JSON.stringify((body['HostConfig'] as Record<string, unknown>)['DeviceRequests'])).toBe(
+      '[{"Driver":"nvidia","DeviceIDs":["0","3"],"Capabilities":[["gpu"]]}]',
+    );
   });
   it('sends no device request without gpus', () => {
     expect(deviceRequests(null)).toEqual([]);
@@ -81,7 +83,15 @@ describe('the create body', () => {
   });
 
   it('carries limits, user, entrypoint, devices and added capabilities', () => {
-    const c = container({ memory: '512m', cpus: 1.5, user: '1000:1000', entrypoint: ['/bin/sh', '-c'], devices: ['/dev/dri'], capAdd: ['CHOWN'], readOnlyRootfs: true });
+    const c = container({
+      memory: '512m',
+      cpus: 1.5,
+      user: '1000:1000',
+      entrypoint: ['/bin/sh', '-c'],
+      devices: ['/dev/dri'],
+      capAdd: ['CHOWN'],
+      readOnlyRootfs: true,
+    });
     const body = createBody({ service: 's', instance: 'i', container: c, env: {} });
     expect(body).toMatchObject({ User: '1000:1000', Entrypoint: ['/bin/sh', '-c'] });
     expect(body).not.toHaveProperty('Cmd');
@@ -112,7 +122,16 @@ describe('container service rules', () => {
     ['a bad size', { shmSize: '8q' }, 'shmSize'],
     ['.. in a volume', { volumes: [{ host: '/srv/../etc', container: '/x' }] }, 'has . or .. segments'],
     ['a volume over /', { volumes: [{ host: '/srv', container: '/' }] }, 'nothing can be mounted over /'],
-    ['a target mounted twice', { volumes: [{ host: '/a', container: '/x' }, { host: '/b', container: '/x' }] }, 'mounted twice'],
+    [
+      'a target mounted twice',
+      {
+        volumes: [
+          { host: '/a', container: '/x' },
+          { host: '/b', container: '/x' },
+        ],
+      },
+      'mounted twice',
+    ],
     ['a relative volume', { volumes: [{ host: 'srv', container: '/x' }] }, 'host'],
     ['a device outside /dev', { devices: ['/var/run/docker.sock'] }, 'devices'],
     ['a command', { command: ['/bin/true'] }, 'no `command`'],
@@ -124,18 +143,40 @@ describe('container service rules', () => {
   });
 
   it('refuses a container service from the API with service_container_refused', () => {
-    expect(() => checkService({ name: 'x', kind: 'container', image: 'busybox:1', port: 80 } as ServiceSpec, 'api')).toThrow(expect.objectContaining({ code: 'service_container_refused' }));
+    expect(() => checkService({ name: 'x', kind: 'container', image: 'busybox:1', port: 80 } as ServiceSpec, 'api')).toThrow(
+      expect.objectContaining({ code: 'service_container_refused' }),
+    );
   });
 
   it('refuses container keys on a url or command service', () => {
     for (const key of ['image', 'port', 'gpus', 'volumes', 'privileged', 'args']) {
-      const value = key === 'volumes' ? [{ host: '/a', container: '/b' }] : key === 'args' ? ['x'] : key === 'port' ? 80 : key === 'privileged' ? true : key === 'gpus' ? 'all' : 'x:1';
-      expect(() => checkService({ name: 'u', kind: 'url', baseUrl: 'http://127.0.0.1:9', [key]: value } as ServiceSpec, 'config'), key).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+      const value =
+        key === 'volumes'
+          ? [{ host: '/a', container: '/b' }]
+          : key === 'args'
+            ? ['x']
+            : key === 'port'
+              ? 80
+              : key === 'privileged'
+                ? true
+                : key === 'gpus'
+                  ? 'all'
+                  : 'x:1';
+      expect(() => checkService({ name: 'u', kind: 'url', baseUrl: 'http://127.0.0.1:9', [key]: value } as ServiceSpec, 'config'), key).toThrow(
+        expect.objectContaining({ code: 'config_invalid' }),
+      );
     }
   });
 
   it('fills the hardening defaults', () => {
-    expect(container()).toMatchObject({ capDrop: ['ALL'], securityOpt: ['no-new-privileges'], network: 'bridge', pull: 'missing', readOnlyRootfs: false, gpus: null });
+    expect(container()).toMatchObject({
+      capDrop: ['ALL'],
+      securityOpt: ['no-new-privileges'],
+      network: 'bridge',
+      pull: 'missing',
+      readOnlyRootfs: false,
+      gpus: null,
+    });
   });
 });
 
@@ -167,12 +208,16 @@ describe('sizes, image references and the engine endpoint', () => {
     expect(parseEngineEndpoint('tcp://localhost:2375')).toMatchObject({ socketPath: null, origin: 'http://localhost:2375' });
   });
 
-  it.each(['http://10.0.0.5:2375', 'https://127.0.0.1:2376', 'http://user:pw@127.0.0.1:2375', 'http://127.0.0.1:2375/v1.41', 'docker.sock', 'http://127.0.0.1.nip.io:2375'])(
-    'refuses the engine endpoint %s',
-    (raw) => {
-      expect(() => parseEngineEndpoint(raw)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
-    },
-  );
+  it.each([
+    'http://10.0.0.5:2375',
+    'https://127.0.0.1:2376',
+    'http://user:pw@127.0.0.1:2375',
+    'http://127.0.0.1:2375/v1.41',
+    'docker.sock',
+    'http://127.0.0.1.nip.io:2375',
+  ])('refuses the engine endpoint %s', (raw) => {
+    expect(() => parseEngineEndpoint(raw)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+  });
 });
 
 /** One frame of the engine's multiplexed stream. */

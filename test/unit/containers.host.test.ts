@@ -35,13 +35,17 @@ afterAll(async () => {
   await new Promise((r) => server2.close(r));
 });
 
-const def = (extra: Record<string, unknown>) => checkService({ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, ...extra } as ServiceSpec, 'config');
-const check = (extra: Record<string, unknown>, dataDir = join(dir, 'state')) => () => checkContainerHost([def(extra)], { socket: sock, dataDir, uid: 4242 });
+const def = (extra: Record<string, unknown>) =>
+  checkService({ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, ...extra } as ServiceSpec, 'config');
+const check =
+  (extra: Record<string, unknown>, dataDir = join(dir, 'state')) =>
+  () =>
+    checkContainerHost([def(extra)], { socket: sock, dataDir, uid: 4242 });
 
 describe('what a container may not be given', () => {
   const volume = (host: string) => ({ volumes: [{ host, container: '/x' }] });
   it.each([
-    ['the socket itself', () => volume(sock), 'is the container engine\'s socket'],
+    ['the socket itself', () => volume(sock), "is the container engine's socket"],
     ['a symbolic link to the socket', () => volume(join(dir, 'link-to-sock')), "the container engine's socket"],
     ['the directory holding it', () => volume(join(dir, 'run')), "holds the container engine's socket"],
     ['a symbolic link to that directory', () => volume(join(dir, 'link-to-run')), "holds the container engine's socket"],
@@ -58,9 +62,12 @@ describe('what a container may not be given', () => {
   });
 
   it('refuses the engine socket as a device (through a symbolic link under /dev is the same)', () => {
-    expect(() => checkContainerHost([{ ...def({}), container: { ...def({}).container!, devices: [join(dir, 'link-to-sock')] } }], { socket: sock, dataDir: join(dir, 'state') })).toThrow(
-      expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('devices[0]') }),
-    );
+    expect(() =>
+      checkContainerHost([{ ...def({}), container: { ...def({}).container!, devices: [join(dir, 'link-to-sock')] } }], {
+        socket: sock,
+        dataDir: join(dir, 'state'),
+      }),
+    ).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('devices[0]') }));
   });
 
   it('accepts a plain directory and a device that is not there yet', () => {
@@ -75,7 +82,10 @@ describe('what a container may not be given', () => {
 });
 
 /** A healthy running gateway's facts, with one container service and `engine` as the engine. */
-function context(engine: EngineFacts | null, services: Array<Record<string, unknown>> = [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80 }]): DoctorContext {
+function context(
+  engine: EngineFacts | null,
+  services: Array<Record<string, unknown>> = [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80 }],
+): DoctorContext {
   const { config, sources } = loadConfig({ values: { dataDir: '/nonexistent', services } });
   const gateway = {
     config,
@@ -84,7 +94,28 @@ function context(engine: EngineFacts | null, services: Array<Record<string, unkn
     containers: engine,
     uid: 1000,
   } as unknown as GatewayFacts;
-  return { now: 0, dataDir: '/nonexistent', dataDirExists: true, modes: [], tokenFile: 'ok', certificate: null, renewWithinDays: 30, audit: { verify: null, error: null }, auditKey: { path: '/nonexistent-keys/audit.key', anchorFile: '/nonexistent-keys/audit-anchors.jsonl', mode: 0o600, uid: 0, gid: 0, ownUid: 0, ownGid: 0, insideDataDir: false, anchorInsideDataDir: false }, gateway };
+  return {
+    now: 0,
+    dataDir: '/nonexistent',
+    dataDirExists: true,
+    modes: [],
+    tokenFile: 'ok',
+    certificate: null,
+    renewWithinDays: 30,
+    audit: { verify: null, error: null },
+    auditKey: {
+      path: '/nonexistent-keys/audit.key',
+      anchorFile: '/nonexistent-keys/audit-anchors.jsonl',
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+      ownUid: 0,
+      ownGid: 0,
+      insideDataDir: false,
+      anchorInsideDataDir: false,
+    },
+    gateway,
+  };
 }
 const run = (id: string, ctx: DoctorContext) => CHECKS.find((c) => c.id === id)!.run(ctx);
 const facts = (socket: Partial<NonNullable<EngineFacts['socket']>> | null, extra: Partial<EngineFacts> = {}): EngineFacts => ({
@@ -109,15 +140,25 @@ describe('moat doctor on the container engine', () => {
   });
 
   it('fails containers.engine when the engine does not answer, with what to start', () => {
-    const r = run('containers.engine', context(facts({}, { reachable: false, engine: null, error: 'the container engine at /var/run/docker.sock is not reachable (ECONNREFUSED): start Docker' })));
+    const r = run(
+      'containers.engine',
+      context(
+        facts({}, { reachable: false, engine: null, error: 'the container engine at /var/run/docker.sock is not reachable (ECONNREFUSED): start Docker' }),
+      ),
+    );
     expect(r).toMatchObject({ severity: 'fail', finding: expect.stringContaining('start Docker') });
     expect(run('containers.engine', context(facts({}))).finding).toContain('Docker Engine 28.1.1');
   });
 
   it('warns about a container on the host network, and about GPUs asked of Podman', () => {
-    expect(run('containers.options', context(facts({}), [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, network: 'host' }])).severity).toBe('warn');
+    expect(run('containers.options', context(facts({}), [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, network: 'host' }])).severity).toBe(
+      'warn',
+    );
     const podman = facts({}, { engine: { name: 'Podman Engine', version: '4.3.1', apiVersion: '4.3.1' } });
-    expect(run('containers.options', context(podman, [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, gpus: 'all' }]))).toMatchObject({ severity: 'warn', finding: expect.stringContaining('ignores device requests') });
+    expect(run('containers.options', context(podman, [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, gpus: 'all' }]))).toMatchObject({
+      severity: 'warn',
+      finding: expect.stringContaining('ignores device requests'),
+    });
     expect(run('containers.options', context(facts({}), [{ name: 'gpu', kind: 'container', image: 'busybox:1', port: 80, gpus: 'all' }])).severity).toBe('ok');
   });
 });

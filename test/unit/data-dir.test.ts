@@ -72,16 +72,19 @@ describe('the files moat writes have the table modes', () => {
     loadOrCreateInstallId(dir);
     loadOrCreateKey(dir, 'jobs');
     reissueSelfSigned(dir, ['localhost']);
-    for (const name of ['adminToken', 'installId', 'keysDir', 'tlsDir', 'tlsCert', 'tlsKey'] as const) expect(octal(modeOf(paths[name])), name).toBe(octal(DATA_DIR[name].mode));
+    for (const name of ['adminToken', 'installId', 'keysDir', 'tlsDir', 'tlsCert', 'tlsKey'] as const)
+      expect(octal(modeOf(paths[name])), name).toBe(octal(DATA_DIR[name].mode));
     expect(octal(modeOf(paths.key('jobs')))).toBe(octal(KEY_MODE));
   });
 });
 
 describe('no data-dir name spelled outside the table', () => {
   const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
-  const files = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []));
+  const files = (d: string): string[] =>
+    readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []));
   /** A file name of the data dir as a string literal, or a directory of it joined onto a path. */
-  const SPELLED = /'(gateway-token|gateway\.json|moat\.db|config\.runtime\.json|moat\.json|install-id|cert\.pem|key\.pem|audit\.jsonl)'|join\([^)]*'(audit|tls|keys|workspaces|security)'/;
+  const SPELLED =
+    /'(gateway-token|gateway\.json|moat\.db|config\.runtime\.json|moat\.json|install-id|cert\.pem|key\.pem|audit\.jsonl)'|join\([^)]*'(audit|tls|keys|workspaces|security)'/;
   it('only src/api/data-dir.ts names the files of the data dir', () => {
     const code = (t: string) => t.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
     const hits = files(SRC)

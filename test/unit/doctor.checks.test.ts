@@ -77,7 +77,17 @@ describe('RequestMetrics', () => {
   });
 });
 
-const KEY = { path: '/nonexistent-keys/audit.key', anchorFile: '/nonexistent-keys/audit-anchors.jsonl', mode: 0o600, uid: 0, gid: 0, ownUid: 0, ownGid: 0, insideDataDir: false, anchorInsideDataDir: false };
+const KEY = {
+  path: '/nonexistent-keys/audit.key',
+  anchorFile: '/nonexistent-keys/audit-anchors.jsonl',
+  mode: 0o600,
+  uid: 0,
+  gid: 0,
+  ownUid: 0,
+  ownGid: 0,
+  insideDataDir: false,
+  anchorInsideDataDir: false,
+};
 
 /** A snapshot of a healthy running gateway with `patch` applied to its facts. */
 function context(values: Record<string, unknown>, patch: Partial<GatewayFacts> = {}): DoctorContext {
@@ -98,7 +108,18 @@ function context(values: Record<string, unknown>, patch: Partial<GatewayFacts> =
     auditWriter: { backlog: 0, dropped: 0, maxQueue: 10_000 },
     ...patch,
   };
-  return { now: 1000, dataDir: '/nonexistent', dataDirExists: true, modes: [], tokenFile: 'ok', certificate: null, renewWithinDays: 30, audit: { verify: null, error: 'n/a' }, auditKey: KEY, gateway };
+  return {
+    now: 1000,
+    dataDir: '/nonexistent',
+    dataDirExists: true,
+    modes: [],
+    tokenFile: 'ok',
+    certificate: null,
+    renewWithinDays: 30,
+    audit: { verify: null, error: 'n/a' },
+    auditKey: KEY,
+    gateway,
+  };
 }
 
 const run = (id: string, ctx: DoctorContext) => CHECKS.find((c) => c.id === id)!.run(ctx);

@@ -122,12 +122,14 @@ describe('operator exceptions (allowCidrs)', () => {
     expect(v).toMatchObject({ allowed: false, reason: 'metadata' });
   });
 
-  it.each([['0.0.0.0/0', '0.0.0.0'], ['0.0.0.0/8', '0.1.2.3'], ['::/0', '::'], ['0.0.0.0/0', '::ffff:0.0.0.0']])(
-    'never open the unspecified address (it reaches the host itself): %s still denies %s',
-    (cidr, address) => {
-      expect(verdict(address, policy([cidr])).reason).toBe('unspecified');
-    },
-  );
+  it.each([
+    ['0.0.0.0/0', '0.0.0.0'],
+    ['0.0.0.0/8', '0.1.2.3'],
+    ['::/0', '::'],
+    ['0.0.0.0/0', '::ffff:0.0.0.0'],
+  ])('never open the unspecified address (it reaches the host itself): %s still denies %s', (cidr, address) => {
+    expect(verdict(address, policy([cidr])).reason).toBe('unspecified');
+  });
 
   it('do not open an IPv4 range through an IPv6 form that embeds it', () => {
     expect(verdict('64:ff9b::a00:1', policy(['10.0.0.0/8'])).reason).toBe('private');

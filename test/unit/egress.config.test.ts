@@ -22,7 +22,9 @@ describe('egress defaults', () => {
   });
 
   it('reads exceptions and the fake-IP opt-in from the environment', () => {
-    const { config } = loadConfig({ env: { MOAT_EGRESS_CALLBACK_ALLOW_CIDRS: '10.0.0.0/8, 127.0.0.1', MOAT_EGRESS_ALLOW_FAKE_IP: '1', MOAT_EGRESS_FETCH_DENY_HOSTS: '*.corp' } });
+    const { config } = loadConfig({
+      env: { MOAT_EGRESS_CALLBACK_ALLOW_CIDRS: '10.0.0.0/8, 127.0.0.1', MOAT_EGRESS_ALLOW_FAKE_IP: '1', MOAT_EGRESS_FETCH_DENY_HOSTS: '*.corp' },
+    });
     expect(config.egress.purposes.callback.allowCidrs).toEqual(['10.0.0.0/8', '127.0.0.1']);
     expect(config.egress.purposes.fetch.denyHosts).toEqual(['*.corp']);
     expect(config.egress.allowFakeIp).toBe(true);
@@ -55,17 +57,29 @@ describe('CIDRs and host patterns are checked at construction', () => {
   });
 
   it('a gateway refuses to be created with a bad exception, before anything opens', () => {
-    expect(() => createGateway({ values: { port: 0, dataDir: tmpDir(), logLevel: 'silent', egress: { purposes: { callback: { allowCidrs: ['10.0.0.0/40'] } } } } })).toThrow(
-      expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('egress.purposes.callback.allowCidrs') }),
-    );
+    expect(() =>
+      createGateway({ values: { port: 0, dataDir: tmpDir(), logLevel: 'silent', egress: { purposes: { callback: { allowCidrs: ['10.0.0.0/40'] } } } } }),
+    ).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('egress.purposes.callback.allowCidrs') }));
   });
 
-  it.each(['*', '*.', '**.example.com', '*.*.example.com', 'ex*ample.com', 'example.*', 'example.com/path', 'example.com:8080', 'user@example.com', 'http://example.com', '*.10.0.0.1', 'a..b', 'exa mple.com', ''])(
-    'host pattern %j is refused',
-    (pattern) => {
-      expect(() => compileHosts([pattern], 'k')).toThrow(expect.objectContaining({ code: 'config_invalid' }));
-    },
-  );
+  it.each([
+    '*',
+    '*.',
+    '**.example.com',
+    '*.*.example.com',
+    'ex*ample.com',
+    'example.*',
+    'example.com/path',
+    'example.com:8080',
+    'user@example.com',
+    'http://example.com',
+    '*.10.0.0.1',
+    'a..b',
+    'exa mple.com',
+    '',
+  ])('host pattern %j is refused', (pattern) => {
+    expect(() => compileHosts([pattern], 'k')).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+  });
 
   it.each([
     ['example.com', 'example.com', true],
@@ -90,7 +104,12 @@ describe('CIDRs and host patterns are checked at construction', () => {
 describe('live changes through the config getter', () => {
   it('take effect on the next request, without rebuilding the guard', async () => {
     let config = egressConfig();
-    const egress = new Egress({ config: () => config, audit: new AuditRecorder(), log: createLogger({ level: 'silent' }), resolver: tableResolver({ 'lan.test': ['192.168.1.5'] }) });
+    const egress = new Egress({
+      config: () => config,
+      audit: new AuditRecorder(),
+      log: createLogger({ level: 'silent' }),
+      resolver: tableResolver({ 'lan.test': ['192.168.1.5'] }),
+    });
     expect(await egress.check('http://lan.test/', 'callback')).toMatchObject({ allowed: false, reason: 'private' });
     config = egressConfig({ purposes: { callback: { allowCidrs: ['192.168.1.0/24'] } } });
     expect(await egress.check('http://lan.test/', 'callback')).toMatchObject({ allowed: true, rule: 'allowCidrs 192.168.1.0/24' });

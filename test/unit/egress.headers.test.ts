@@ -29,6 +29,9 @@ describe('outbound headers', () => {
   });
 
   it('flatten repeated response headers', () => {
-    expect(flattenHeaders({ 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain', x: undefined })).toEqual({ 'set-cookie': 'a=1, b=2', 'content-type': 'text/plain' });
+    expect(flattenHeaders({ 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain', x: undefined })).toEqual({
+      'set-cookie': 'a=1, b=2',
+      'content-type': 'text/plain',
+    });
   });
 });

@@ -6,7 +6,15 @@ const FROM = new URL('https://a.test/start?x=1');
 const hop = (method: string, extra: Record<string, string> = {}): Hop => ({
   url: FROM.href,
   method,
-  headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret', cookie: 'sid=1', 'x-api-key': 'k', 'x-moat-signature': 'sig', 'x-trace': 't', ...extra },
+  headers: {
+    'content-type': 'application/json',
+    authorization: 'Bearer s3cret',
+    cookie: 'sid=1',
+    'x-api-key': 'k',
+    'x-moat-signature': 'sig',
+    'x-trace': 't',
+    ...extra,
+  },
   body: '{"a":1}',
 });
 

@@ -40,7 +40,9 @@ function ipv4Spellings(ip: string): Array<readonly [string, string]> {
 }
 
 describe('numeric IPv4 spellings are checked as the address they mean', () => {
-  const cases = IPV4_TABLE.flatMap(([ip, reason]) => ipv4Spellings(ip).map(([name, host]) => [`http://${host}/ (${name} of ${ip})`, `http://${host}/`, ip, reason] as const));
+  const cases = IPV4_TABLE.flatMap(([ip, reason]) =>
+    ipv4Spellings(ip).map(([name, host]) => [`http://${host}/ (${name} of ${ip})`, `http://${host}/`, ip, reason] as const),
+  );
   it.each(cases)('%s', async (_name, url, ip, reason) => {
     const r = await egress.check(url, 'fetch');
     expect(r.reason).toBe(reason);
@@ -50,7 +52,9 @@ describe('numeric IPv4 spellings are checked as the address they mean', () => {
 });
 
 describe('IPv6 literals, including every form that embeds IPv4, are checked as the address they reach', () => {
-  const cases = IPV4_TABLE.flatMap(([ip, reason]) => ipv6Forms(ip, reason).map(([form, v6, expected]) => [`http://[${v6}]/ (${form} of ${ip})`, `http://[${v6}]/`, expected] as const));
+  const cases = IPV4_TABLE.flatMap(([ip, reason]) =>
+    ipv6Forms(ip, reason).map(([form, v6, expected]) => [`http://[${v6}]/ (${form} of ${ip})`, `http://[${v6}]/`, expected] as const),
+  );
   it.each(cases)('%s', async (_name, url, reason) => {
     const r = await egress.check(url, 'fetch');
     expect(r.reason).toBe(reason);

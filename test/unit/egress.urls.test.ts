@@ -16,7 +16,7 @@ const resolver = tableResolver({
   'evil.example.com': [PUBLIC],
   'api.partner.test': [PUBLIC],
   'xn--exmple-cua.test': [PUBLIC], // exämple.test
-  'localhost': ['127.0.0.1', '::1'],
+  localhost: ['127.0.0.1', '::1'],
   'loopback.test': ['127.0.0.1'],
   '127.0.0.1.nip.test': ['127.0.0.1'],
   'lan.test': ['192.168.1.20'],

@@ -16,7 +16,10 @@ const PRINCIPAL: Principal = { id: 'tok_1', name: 'ci', kind: 'token', scopes: n
 /** A verifier over a set of live digests that counts its lookups. */
 function verifier() {
   const live = new Map([[tokenDigest(TOKEN), PRINCIPAL]]);
-  const v = { lookups: 0, live, verifyDigest: (digest: string) => {
+  const v = {
+    lookups: 0,
+    live,
+    verifyDigest: (digest: string) => {
       v.lookups++;
       return live.get(digest) ?? null;
     },

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { hostGuard, type HostGuardOptions, type HostRequest } from '../../src/security/host-guard.js';
 import { outcome } from '../helpers/refusal.js';
 
-const LOOPBACK: HostGuardOptions = { bindHost: '127.0.0.1', bindClass: 'loopback', port: 8443, tls: true, publicNames: ['moat.example.com', 'gw.example.net:9443'] };
+const LOOPBACK: HostGuardOptions = {
+  bindHost: '127.0.0.1',
+  bindClass: 'loopback',
+  port: 8443,
+  tls: true,
+  publicNames: ['moat.example.com', 'gw.example.net:9443'],
+};
 const host = (value: string, url = '/api/v1/status'): HostRequest => ({ rawHeaders: ['Host', value], url });
 
 describe('host guard on a loopback bind', () => {
@@ -72,9 +78,16 @@ describe('host guard on a specific address', () => {
 });
 
 describe('host guard options', () => {
-  it.each([['http://moat.example.com'], ['moat example.com'], ['fe80::1%eth0'], ['moat.example.com:0'], ['moat.example.com:65536'], ['-moat.example.com'], ['']])(
-    'refuses publicNames %j at boot with config_invalid',
-    (name) => expect(outcome(() => hostGuard({ ...LOOPBACK, publicNames: [name] }))).toBe('config_invalid'),
+  it.each([
+    ['http://moat.example.com'],
+    ['moat example.com'],
+    ['fe80::1%eth0'],
+    ['moat.example.com:0'],
+    ['moat.example.com:65536'],
+    ['-moat.example.com'],
+    [''],
+  ])('refuses publicNames %j at boot with config_invalid', (name) =>
+    expect(outcome(() => hostGuard({ ...LOOPBACK, publicNames: [name] }))).toBe('config_invalid'),
   );
   it('swaps the allowlist on reconfigure, and keeps the old one when the new one is refused', () => {
     const guard = hostGuard(LOOPBACK);

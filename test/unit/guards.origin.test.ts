@@ -108,9 +108,17 @@ describe('origin guard for action links', () => {
 });
 
 describe('origin guard options', () => {
-  it.each([['app.example.com'], ['https://*.com'], ['https://*.127.0.0.1'], ['https://example.com/path'], ['https://example.com:0'], ['https://exa mple.com'], ['https://a..example.com'], ['*']])(
-    'refuses the pattern %j at boot with config_invalid',
-    (pattern) => expect(outcome(() => originGuard({ allowedOrigins: [pattern] }))).toBe('config_invalid'),
+  it.each([
+    ['app.example.com'],
+    ['https://*.com'],
+    ['https://*.127.0.0.1'],
+    ['https://example.com/path'],
+    ['https://example.com:0'],
+    ['https://exa mple.com'],
+    ['https://a..example.com'],
+    ['*'],
+  ])('refuses the pattern %j at boot with config_invalid', (pattern) =>
+    expect(outcome(() => originGuard({ allowedOrigins: [pattern] }))).toBe('config_invalid'),
   );
   it('canonicalizes patterns: the default port written out matches the origin without it', () => {
     const guard = originGuard({ allowedOrigins: ['https://App.Example.com:443'] });

@@ -92,7 +92,9 @@ describe('hostile deliveries', () => {
   it.each(rows)('refuses %s (%#)', (_name, headers, body, at, expected) => {
     expect(verify(SPEC.secret, body, headers, at)).toBe(expected);
     // The reference library refuses it too.
-    expect(() => new Webhook(SPEC.secret).verify(body, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v as string)])))).toThrow();
+    expect(() =>
+      new Webhook(SPEC.secret).verify(body, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v as string)]))),
+    ).toThrow();
   });
 
   it('accepts a list where one of several signatures matches (a secret rotation), as the library does', () => {

@@ -15,7 +15,13 @@ const ctx: TemplateContext = {
     'with-dash': 'dash',
   },
   query: { branch: 'main', many: ['a', 'b'] },
-  headers: { 'x-github-event': 'push', authorization: 'Bearer moat_secret', cookie: 'session=1', 'x-webhook-secret': 'sssh', 'content-type': 'application/json' },
+  headers: {
+    'x-github-event': 'push',
+    authorization: 'Bearer moat_secret',
+    cookie: 'session=1',
+    'x-webhook-secret': 'sssh',
+    'content-type': 'application/json',
+  },
 };
 
 describe('fillString: literal substitution', () => {
@@ -79,8 +85,16 @@ describe('fillTemplate: JSON structure kept', () => {
   });
 
   it('a string that is exactly one placeholder takes the JSON value (copied, not shared)', () => {
-    const out = fillTemplate({ stars: '{body.repository.stars}', repo: '{body.repository}', commits: '{body.commits}', missing: '{body.nope}' }, ctx) as Record<string, unknown>;
-    expect(out).toEqual({ stars: 7, repo: { full_name: 'moat/moat', private: false, stars: 7 }, commits: (ctx.body as { commits: unknown }).commits, missing: '' });
+    const out = fillTemplate({ stars: '{body.repository.stars}', repo: '{body.repository}', commits: '{body.commits}', missing: '{body.nope}' }, ctx) as Record<
+      string,
+      unknown
+    >;
+    expect(out).toEqual({
+      stars: 7,
+      repo: { full_name: 'moat/moat', private: false, stars: 7 },
+      commits: (ctx.body as { commits: unknown }).commits,
+      missing: '',
+    });
     expect(out['repo']).not.toBe((ctx.body as { repository: unknown }).repository);
   });
 
@@ -104,7 +118,9 @@ describe('fillTemplate: JSON structure kept', () => {
 
 describe('checkSize', () => {
   it('refuses a filled result over the cap with 413 action_payload_too_large', () => {
-    expect(() => checkSize({ a: 'x'.repeat(2000) }, 1024, 'job payload')).toThrowError(expect.objectContaining({ code: 'action_payload_too_large', status: 413 }));
+    expect(() => checkSize({ a: 'x'.repeat(2000) }, 1024, 'job payload')).toThrowError(
+      expect.objectContaining({ code: 'action_payload_too_large', status: 413 }),
+    );
     expect(() => checkSize({ a: 'x'.repeat(100) }, 1024, 'job payload')).not.toThrow();
   });
 });

@@ -9,7 +9,12 @@ import { SCHEMES, verifyDelivery, type Headers } from '../../src/domain/hooks/ve
 
 const SECRET = 'linq-signing-secret-0123456789';
 const NOW = 1_800_000_000;
-const BODY = JSON.stringify({ api_version: 'v3', event_type: 'message.received', event_id: 'evt_01HZX', data: { from: '+15551234567', message: { parts: [{ type: 'text', value: 'héllo 🙂' }] } } });
+const BODY = JSON.stringify({
+  api_version: 'v3',
+  event_type: 'message.received',
+  event_id: 'evt_01HZX',
+  data: { from: '+15551234567', message: { parts: [{ type: 'text', value: 'héllo 🙂' }] } },
+});
 const sig = (ts: number | string, body = BODY, secret = SECRET) => createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
 const verify = (headers: Headers, body = BODY, now = NOW) => verifyDelivery('timestamped-hmac', Buffer.from(SECRET), Buffer.from(body), headers, now);
 const ok = { 'x-webhook-timestamp': String(NOW), 'x-webhook-signature': sig(NOW) };
@@ -36,7 +41,13 @@ describe('what it refuses', () => {
     ['301 s old', { 'x-webhook-timestamp': String(NOW - 301), 'x-webhook-signature': sig(NOW - 301) }, BODY, NOW, 'stale'],
     ['301 s ahead', { 'x-webhook-timestamp': String(NOW + 301), 'x-webhook-signature': sig(NOW + 301) }, BODY, NOW, 'stale'],
     ['a timestamp in milliseconds', { 'x-webhook-timestamp': String(NOW * 1000), 'x-webhook-signature': sig(NOW * 1000) }, BODY, NOW, 'malformed'],
-    ['an ISO timestamp', { 'x-webhook-timestamp': new Date(NOW * 1000).toISOString(), 'x-webhook-signature': sig(new Date(NOW * 1000).toISOString()) }, BODY, NOW, 'malformed'],
+    [
+      'an ISO timestamp',
+      { 'x-webhook-timestamp': new Date(NOW * 1000).toISOString(), 'x-webhook-signature': sig(new Date(NOW * 1000).toISOString()) },
+      BODY,
+      NOW,
+      'malformed',
+    ],
     ['a truncated signature', { ...ok, 'x-webhook-signature': sig(NOW).slice(0, 62) }, BODY, NOW, 'malformed'],
     ['an overlong signature', { ...ok, 'x-webhook-signature': `${sig(NOW)}00` }, BODY, NOW, 'malformed'],
     ['base64 instead of hex', { ...ok, 'x-webhook-signature': Buffer.from(sig(NOW), 'hex').toString('base64') }, BODY, NOW, 'malformed'],

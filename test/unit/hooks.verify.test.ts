@@ -109,7 +109,12 @@ describe('nextcloud-talk: HMAC over random + body', () => {
     // Nextcloud's reference check lower-cases the presented signature before comparing.
     ['uppercase hex', { ...ok, 'x-nextcloud-talk-signature': sig.toUpperCase() }, JSON_BODY, 'ok'],
     ['mixed-case hex', { ...ok, 'x-nextcloud-talk-signature': `${sig.slice(0, 32).toUpperCase()}${sig.slice(32)}` }, JSON_BODY, 'ok'],
-    ['uppercase hex of another secret', { ...ok, 'x-nextcloud-talk-signature': hex('another-secret-of-20', random, JSON_BODY).toUpperCase() }, JSON_BODY, 'mismatch'],
+    [
+      'uppercase hex of another secret',
+      { ...ok, 'x-nextcloud-talk-signature': hex('another-secret-of-20', random, JSON_BODY).toUpperCase() },
+      JSON_BODY,
+      'mismatch',
+    ],
     ['a non-hex letter', { ...ok, 'x-nextcloud-talk-signature': `${sig.slice(0, 63)}g` }, JSON_BODY, 'malformed'],
     ['a sha256= prefix', { ...ok, 'x-nextcloud-talk-signature': `sha256=${sig}` }, JSON_BODY, 'malformed'],
     ['truncated hex', { ...ok, 'x-nextcloud-talk-signature': sig.slice(0, 60) }, JSON_BODY, 'malformed'],
@@ -151,7 +156,9 @@ describe('slack: v0 over v0:<timestamp>:<body>, 5-minute window', () => {
     expect(verifyDelivery('slack', key(SECRET), buf(body), headers, now)).toBe(expected);
   });
   it("the published vector is stale today (a replay of Slack's example is refused)", () => {
-    expect(verifyDelivery('slack', key(SLACK_SECRET), buf(SLACK_BODY), { 'x-slack-request-timestamp': String(SLACK_TS), 'x-slack-signature': SLACK_SIG }, NOW)).toBe('stale');
+    expect(
+      verifyDelivery('slack', key(SLACK_SECRET), buf(SLACK_BODY), { 'x-slack-request-timestamp': String(SLACK_TS), 'x-slack-signature': SLACK_SIG }, NOW),
+    ).toBe('stale');
   });
 });
 
@@ -219,11 +226,26 @@ describe('whatsapp: subscription handshake', () => {
   it.each([
     ['the right token', { 'hub.mode': 'subscribe', 'hub.verify_token': TOKEN, 'hub.challenge': '1158201444' }, TOKEN, { ok: true, challenge: '1158201444' }],
     ['a wrong token', { 'hub.mode': 'subscribe', 'hub.verify_token': 'wrong', 'hub.challenge': '1' }, TOKEN, { ok: false, reason: 'mismatch' }],
-    ['a prefix of the token', { 'hub.mode': 'subscribe', 'hub.verify_token': TOKEN.slice(0, 5), 'hub.challenge': '1' }, TOKEN, { ok: false, reason: 'mismatch' }],
+    [
+      'a prefix of the token',
+      { 'hub.mode': 'subscribe', 'hub.verify_token': TOKEN.slice(0, 5), 'hub.challenge': '1' },
+      TOKEN,
+      { ok: false, reason: 'mismatch' },
+    ],
     ['no token', { 'hub.mode': 'subscribe', 'hub.challenge': '1' }, TOKEN, { ok: false, reason: 'mismatch' }],
-    ['a hook without a verify token', { 'hub.mode': 'subscribe', 'hub.verify_token': '', 'hub.challenge': '1' }, null, { ok: false, reason: 'no_verify_token' }],
+    [
+      'a hook without a verify token',
+      { 'hub.mode': 'subscribe', 'hub.verify_token': '', 'hub.challenge': '1' },
+      null,
+      { ok: false, reason: 'no_verify_token' },
+    ],
     ['another mode', { 'hub.mode': 'unsubscribe', 'hub.verify_token': TOKEN, 'hub.challenge': '1' }, TOKEN, { ok: false, reason: 'not_subscribe' }],
-    ['a challenge with markup (reflected XSS)', { 'hub.mode': 'subscribe', 'hub.verify_token': TOKEN, 'hub.challenge': '<script>alert(1)</script>' }, TOKEN, { ok: false, reason: 'bad_challenge' }],
+    [
+      'a challenge with markup (reflected XSS)',
+      { 'hub.mode': 'subscribe', 'hub.verify_token': TOKEN, 'hub.challenge': '<script>alert(1)</script>' },
+      TOKEN,
+      { ok: false, reason: 'bad_challenge' },
+    ],
     ['the token twice', { 'hub.mode': 'subscribe', 'hub.verify_token': [TOKEN, TOKEN], 'hub.challenge': '1' }, TOKEN, { ok: false, reason: 'mismatch' }],
   ])('%s', (_label, query, token, expected) => {
     expect(whatsappHandshake(token, query)).toEqual(expected);
@@ -233,7 +255,8 @@ describe('whatsapp: subscription handshake', () => {
 describe('moat hook test signs what the gateway verifies', () => {
   it.each(VERIFY_SCHEMES)('%s: a sample signed by the CLI verifies, and fails with another secret', (scheme) => {
     // Standard Webhooks secrets are whsec_<base64>, as its senders show them.
-    const [mine, theirs] = scheme === 'standard-webhooks' ? ['whsec_YS1zZWNyZXQtb2YtdHdlbnR5LWNoYXJz', 'whsec_YW5vdGhlci1zZWNyZXQtb2YtMjA='] : [SECRET, 'another-secret-of-20'];
+    const [mine, theirs] =
+      scheme === 'standard-webhooks' ? ['whsec_YS1zZWNyZXQtb2YtdHdlbnR5LWNoYXJz', 'whsec_YW5vdGhlci1zZWNyZXQtb2YtMjA='] : [SECRET, 'another-secret-of-20'];
     const sample = sampleBody(scheme, NOW);
     const headers = signDelivery(scheme, mine, sample.body, NOW, 'id-1');
     expect(verifyDelivery(scheme, key(mine), buf(sample.body), headers, NOW)).toBe('ok');

@@ -29,7 +29,10 @@ function recorder() {
 describe('the lifecycle list', () => {
   it('starts parts in order and stops them in reverse, each stop getting what its start made', async () => {
     const { life, part, events } = recorder();
-    const made = await life.start(async () => [await part('audit'), await part('database'), await part('http')], () => undefined);
+    const made = await life.start(
+      async () => [await part('audit'), await part('database'), await part('http')],
+      () => undefined,
+    );
     expect(made).toEqual(['AUDIT', 'DATABASE', 'HTTP']);
     expect(life.names).toEqual(['audit', 'database', 'http']);
     await life.stop();
@@ -55,11 +58,14 @@ describe('the lifecycle list', () => {
 
   it('keeps stopping the others when one stop throws, and reports it', async () => {
     const { life, part, events, failures } = recorder();
-    await life.start(async () => {
-      await part('a');
-      await part('b', { failStop: true });
-      await part('c');
-    }, () => undefined);
+    await life.start(
+      async () => {
+        await part('a');
+        await part('b', { failStop: true });
+        await part('c');
+      },
+      () => undefined,
+    );
     await life.stop();
     expect(events.filter((e) => e.startsWith('stop'))).toEqual(['stop c (C)', 'stop b (B)', 'stop a (A)']);
     expect(failures).toEqual(['b: b stuck']);
@@ -67,7 +73,10 @@ describe('the lifecycle list', () => {
 
   it('stops once however often stop() is called, and refuses a part started after the stop began', async () => {
     const { life, part, events } = recorder();
-    await life.start(async () => part('a'), () => undefined);
+    await life.start(
+      async () => part('a'),
+      () => undefined,
+    );
     await Promise.all([life.stop(), life.stop()]);
     await life.stop();
     expect(events).toEqual(['start a', 'stop a (A)']);

@@ -13,7 +13,10 @@ function worstChiSquare(codes: string[]): number {
     const counts = new Array(10).fill(0) as number[];
     for (const c of codes) counts[Number(c[pos])] = (counts[Number(c[pos])] ?? 0) + 1;
     const expected = codes.length / 10;
-    worst = Math.max(worst, counts.reduce((s, n) => s + (n - expected) ** 2 / expected, 0));
+    worst = Math.max(
+      worst,
+      counts.reduce((s, n) => s + (n - expected) ** 2 / expected, 0),
+    );
   }
   return worst;
 }

@@ -30,7 +30,9 @@ describe('scopeAllows', () => {
   });
 
   it.each([['admin'], ['read'], ['jobs'], ['jobs:all'], ['svc:llm'], ['svc:a-b-1']])('accepts the scope %s', (s) => expect(isScope(s)).toBe(true));
-  it.each([['root'], ['svc:'], ['svc:A'], ['svc:a b'], ['svc:-x'], ['READ'], [''], ['jobs:any'], ['tasks:all'], ['jobs:ALL']])('refuses the scope %j', (s) => expect(isScope(s)).toBe(false));
+  it.each([['root'], ['svc:'], ['svc:A'], ['svc:a b'], ['svc:-x'], ['READ'], [''], ['jobs:any'], ['tasks:all'], ['jobs:ALL']])('refuses the scope %j', (s) =>
+    expect(isScope(s)).toBe(false),
+  );
 });
 
 describe('route declarations fail closed', () => {
@@ -38,6 +40,10 @@ describe('route declarations fail closed', () => {
     expect(() => routePolicy({ method: 'GET', url: '/x', config: {} } as never)).toThrow(/declares no scope/);
   });
   it('accepts a route with its own auth mode', () => {
-    expect(routePolicy({ method: 'POST', url: '/hooks/:name', config: { auth: 'signature', rateClass: 'hooks' } } as never)).toMatchObject({ auth: 'signature', rateClass: 'hooks', write: true });
+    expect(routePolicy({ method: 'POST', url: '/hooks/:name', config: { auth: 'signature', rateClass: 'hooks' } } as never)).toMatchObject({
+      auth: 'signature',
+      rateClass: 'hooks',
+      write: true,
+    });
   });
 });

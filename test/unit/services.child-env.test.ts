@@ -7,7 +7,11 @@ describe('child environment', () => {
   const env = childEnv(spec, 'f'.repeat(24), { PATH: '/usr/bin', MOAT_TOKEN: 'admin-secret', MOAT_DATA_DIR: '/var/moat', HOME: '/root' });
 
   it('drops every MOAT_* variable of moat itself, and refuses one from the service env', () => {
-    expect(Object.keys(env).filter((k) => k.startsWith('MOAT_')).sort()).toEqual([INSTANCE_ENV, SERVICE_ENV].sort());
+    expect(
+      Object.keys(env)
+        .filter((k) => k.startsWith('MOAT_'))
+        .sort(),
+    ).toEqual([INSTANCE_ENV, SERVICE_ENV].sort());
     expect(Object.values(env)).not.toContain('admin-secret');
     expect(Object.values(env)).not.toContain('sneaky');
   });

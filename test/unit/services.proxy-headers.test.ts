@@ -11,11 +11,27 @@ const fwd = { client: '203.0.113.7', proto: 'https' as const, host: 'moat.exampl
 describe('request headers', () => {
   it('drops the client Authorization and Proxy-Authorization (credential leak to the service)', () => {
     const h = requestHeaders({ authorization: 'Bearer moat-secret', 'proxy-authorization': 'Basic x', accept: 'text/event-stream' }, fwd);
-    expect(h).toEqual({ accept: 'text/event-stream', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'moat.example:7878', 'x-request-id': 'req-1' });
+    expect(h).toEqual({
+      accept: 'text/event-stream',
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'moat.example:7878',
+      'x-request-id': 'req-1',
+    });
   });
 
   it('replaces client claims about where it came from (spoofing)', () => {
-    const h = requestHeaders({ 'x-forwarded-for': '10.0.0.1', 'x-forwarded-host': 'evil', 'x-forwarded-proto': 'http', forwarded: 'for=10.0.0.1', 'x-real-ip': '10.0.0.1', 'x-request-id': 'client-chosen' }, fwd);
+    const h = requestHeaders(
+      {
+        'x-forwarded-for': '10.0.0.1',
+        'x-forwarded-host': 'evil',
+        'x-forwarded-proto': 'http',
+        forwarded: 'for=10.0.0.1',
+        'x-real-ip': '10.0.0.1',
+        'x-request-id': 'client-chosen',
+      },
+      fwd,
+    );
     expect(h['x-forwarded-for']).toBe('203.0.113.7');
     expect(h['x-forwarded-host']).toBe('moat.example:7878');
     expect(h['x-forwarded-proto']).toBe('https');
@@ -26,7 +42,19 @@ describe('request headers', () => {
 
   it('drops hop-by-hop headers and those the Connection header names (RFC 9110 7.6.1)', () => {
     const h = requestHeaders(
-      { connection: 'keep-alive, X-Internal, close', 'x-internal': '1', 'keep-alive': 'timeout=5', te: 'trailers', trailer: 'x', 'transfer-encoding': 'chunked', upgrade: 'websocket', 'proxy-connection': 'keep-alive', host: 'moat', expect: '100-continue', 'content-length': '10' },
+      {
+        connection: 'keep-alive, X-Internal, close',
+        'x-internal': '1',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        trailer: 'x',
+        'transfer-encoding': 'chunked',
+        upgrade: 'websocket',
+        'proxy-connection': 'keep-alive',
+        host: 'moat',
+        expect: '100-continue',
+        'content-length': '10',
+      },
       fwd,
     );
     expect(Object.keys(h).sort()).toEqual(['content-length', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-request-id']);
@@ -40,7 +68,18 @@ describe('request headers', () => {
 
 describe('response headers', () => {
   it('drops hop-by-hop and CORS headers, keeps the rest (cookies confined to the service path)', () => {
-    const h = responseHeaders({ connection: 'x-up', 'x-up': '1', 'transfer-encoding': 'chunked', 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true', 'content-type': 'text/event-stream', 'set-cookie': ['a=1', 'b=2'] }, 'llm');
+    const h = responseHeaders(
+      {
+        connection: 'x-up',
+        'x-up': '1',
+        'transfer-encoding': 'chunked',
+        'access-control-allow-origin': '*',
+        'access-control-allow-credentials': 'true',
+        'content-type': 'text/event-stream',
+        'set-cookie': ['a=1', 'b=2'],
+      },
+      'llm',
+    );
     expect(h).toEqual({ 'content-type': 'text/event-stream', 'set-cookie': ['a=1; Path=/svc/llm', 'b=2; Path=/svc/llm'] });
   });
 
@@ -86,9 +125,12 @@ describe("a service's cookies", () => {
 });
 
 describe("Moat's own headers never reach the service", () => {
-  it.each(['x-moat-progress-url', 'x-moat-progress-token', 'x-moat-job-id', 'x-moat-attempt', 'x-moat-workspace', 'x-moat-anything', 'moat-signature'])('drops a client %s', (name) => {
-    expect(requestHeaders({ [name]: 'http://127.0.0.1:1/steal', accept: '*/*' }, fwd)[name]).toBeUndefined();
-  });
+  it.each(['x-moat-progress-url', 'x-moat-progress-token', 'x-moat-job-id', 'x-moat-attempt', 'x-moat-workspace', 'x-moat-anything', 'moat-signature'])(
+    'drops a client %s',
+    (name) => {
+      expect(requestHeaders({ [name]: 'http://127.0.0.1:1/steal', accept: '*/*' }, fwd)[name]).toBeUndefined();
+    },
+  );
 
   it("drops Moat's cookies from the client's Cookie header and keeps the service's", () => {
     expect(requestHeaders({ cookie: 'moat_session=secret; sid=1; __Host-moat-x=2; theme=dark' }, fwd)['cookie']).toBe('sid=1; theme=dark');

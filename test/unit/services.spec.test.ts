@@ -37,7 +37,9 @@ describe('targets', () => {
 
   it('lets the config file widen one service with allowNonLoopback, never the API', () => {
     expect(checkService(url('http://192.168.1.20:8000', { allowNonLoopback: true }), 'config').allowNonLoopback).toBe(true);
-    expect(() => checkService(url('http://192.168.1.20:8000', { allowNonLoopback: true }), 'api')).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+    expect(() => checkService(url('http://192.168.1.20:8000', { allowNonLoopback: true }), 'api')).toThrow(
+      expect.objectContaining({ code: 'validation_failed' }),
+    );
   });
 
   it('still refuses credentials and other schemes with allowNonLoopback', () => {
@@ -79,7 +81,10 @@ describe('kinds and defaults', () => {
   });
 
   it('round-trips through toSpec', () => {
-    const d = checkService({ name: 'w', kind: 'command', command: ['node', 'w.js'], env: { K: 'v' }, cwd: '/tmp', baseUrl: 'http://127.0.0.1:8188', tags: ['gpu'] }, 'config');
+    const d = checkService(
+      { name: 'w', kind: 'command', command: ['node', 'w.js'], env: { K: 'v' }, cwd: '/tmp', baseUrl: 'http://127.0.0.1:8188', tags: ['gpu'] },
+      'config',
+    );
     expect(checkService(toSpec(d), 'config')).toEqual(d);
   });
 });
@@ -94,7 +99,15 @@ describe('backoff', () => {
 
 describe('PATCH', () => {
   it('replaces top-level keys and merges health, restart and env key by key', () => {
-    const base: ServiceSpec = { name: 'w', kind: 'command', command: ['a'], env: { A: '1', B: '2' }, baseUrl: 'http://127.0.0.1:1', health: { path: '/h', intervalMs: 100 }, tags: ['x'] };
+    const base: ServiceSpec = {
+      name: 'w',
+      kind: 'command',
+      command: ['a'],
+      env: { A: '1', B: '2' },
+      baseUrl: 'http://127.0.0.1:1',
+      health: { path: '/h', intervalMs: 100 },
+      tags: ['x'],
+    };
     const merged = mergePatch(base, { env: { B: '3' }, health: { intervalMs: 200 }, tags: ['y'], command: ['b', 'c'] });
     expect(merged).toMatchObject({ env: { A: '1', B: '3' }, health: { path: '/h', intervalMs: 200 }, tags: ['y'], command: ['b', 'c'] });
   });

@@ -34,7 +34,10 @@ describe('signed action links', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
     const accepted: string[] = [];
     for (let i = 0; i < token.length; i++) {
-      for (const c of [alphabet[(alphabet.indexOf(token[i] as string) + 1) % alphabet.length], alphabet[(alphabet.indexOf(token[i] as string) + 17) % alphabet.length]]) {
+      for (const c of [
+        alphabet[(alphabet.indexOf(token[i] as string) + 1) % alphabet.length],
+        alphabet[(alphabet.indexOf(token[i] as string) + 17) % alphabet.length],
+      ]) {
         const changed = token.slice(0, i) + c + token.slice(i + 1);
         if (changed !== token && verifyLink(KEY, changed, NOW).ok) accepted.push(changed);
       }
@@ -54,20 +57,29 @@ describe('signed action links', () => {
 
   it.each([
     ['another install', (t: string) => verifyLink(randomBytes(32), t, NOW)],
-    ['the payload re-signed without the context', (t: string) => {
-      const payload = t.split('.')[0] as string;
-      return verifyLink(KEY, `${payload}.${createHmac('sha256', KEY).update(payload).digest('base64url')}`, NOW);
-    }],
-    ['the payload swapped for another task', (t: string) => {
-      const [payload, mac] = t.split('.') as [string, string];
-      const other = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('task_AbCdEfGhIjKl', 'task_ZZZZZZZZZZZZ')).toString('base64url');
-      return verifyLink(KEY, `${other}.${mac}`, NOW);
-    }],
-    ['the payload swapped for the other action', (t: string) => {
-      const [payload, mac] = t.split('.') as [string, string];
-      const other = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('approve', 'reject')).toString('base64url');
-      return verifyLink(KEY, `${other}.${mac}`, NOW);
-    }],
+    [
+      'the payload re-signed without the context',
+      (t: string) => {
+        const payload = t.split('.')[0] as string;
+        return verifyLink(KEY, `${payload}.${createHmac('sha256', KEY).update(payload).digest('base64url')}`, NOW);
+      },
+    ],
+    [
+      'the payload swapped for another task',
+      (t: string) => {
+        const [payload, mac] = t.split('.') as [string, string];
+        const other = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('task_AbCdEfGhIjKl', 'task_ZZZZZZZZZZZZ')).toString('base64url');
+        return verifyLink(KEY, `${other}.${mac}`, NOW);
+      },
+    ],
+    [
+      'the payload swapped for the other action',
+      (t: string) => {
+        const [payload, mac] = t.split('.') as [string, string];
+        const other = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('approve', 'reject')).toString('base64url');
+        return verifyLink(KEY, `${other}.${mac}`, NOW);
+      },
+    ],
   ])('refuses %s', (_label, check) => {
     expect(check(mintLink(KEY, claims).token)).toEqual({ ok: false, reason: 'signature' });
   });

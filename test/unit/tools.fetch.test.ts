@@ -31,10 +31,19 @@ describe('http.fetch', () => {
     const tool = fetchTool(() => fetcher);
     expect(tool.unavailable?.()).toBeNull();
     const result = await tool.run(call({ url: 'https://example.com/a', method: 'POST', body: 'x' }));
-    expect(seen).toEqual([{ url: 'https://example.com/a', purpose: 'fetch', method: 'POST', body: 'x', actor: { id: 'tok_1', name: 'agent' }, requestId: 'req-1' }]);
-    expect(result).toEqual({ status: 200, headers: { 'content-type': 'text/plain' }, url: 'https://example.com/a', size: 5, content: 'hello', encoding: 'utf8' });
+    expect(seen).toEqual([
+      { url: 'https://example.com/a', purpose: 'fetch', method: 'POST', body: 'x', actor: { id: 'tok_1', name: 'agent' }, requestId: 'req-1' },
+    ]);
+    expect(result).toEqual({
+      status: 200,
+      headers: { 'content-type': 'text/plain' },
+      url: 'https://example.com/a',
+      size: 5,
+      content: 'hello',
+      encoding: 'utf8',
+    });
   });
-  it('passes the guard\'s refusal through as it is', async () => {
+  it("passes the guard's refusal through as it is", async () => {
     const tool = fetchTool(() => ({ request: async () => Promise.reject(new GatewayError('tool_denied', 'refused by the guard')) }));
     await expect(tool.run(call({ url: 'http://127.0.0.1/' }))).rejects.toMatchObject({ code: 'tool_denied' });
   });

@@ -45,8 +45,24 @@ describe('ToolPolicy', () => {
 
 describe('argsShape', () => {
   it('keeps types and lengths, never values', () => {
-    const shape = argsShape({ path: 'secret/plan.txt', content: 'top secret', argv: ['curl', '-H', 'Authorization: x'], offset: 3, recursive: true, headers: { a: '1' }, none: null });
-    expect(shape).toEqual({ path: 'string:15', content: 'string:10', argv: 'array:3', offset: 'number', recursive: 'boolean', headers: 'object:1', none: 'null' });
+    const shape = argsShape({
+      path: 'secret/plan.txt',
+      content: 'top secret',
+      argv: ['curl', '-H', 'Authorization: x'],
+      offset: 3,
+      recursive: true,
+      headers: { a: '1' },
+      none: null,
+    });
+    expect(shape).toEqual({
+      path: 'string:15',
+      content: 'string:10',
+      argv: 'array:3',
+      offset: 'number',
+      recursive: 'boolean',
+      headers: 'object:1',
+      none: 'null',
+    });
     expect(JSON.stringify(shape)).not.toMatch(/secret|curl|Authorization/);
   });
 });

@@ -89,10 +89,13 @@ describe('resolveClientPath against real directories', () => {
   it('keeps the link itself when the leaf is not followed (move, delete)', () => {
     expect(resolveClientPath(roots, 'out-file', 'write', { followLeaf: false }).realSegments).toEqual(['out-file']);
   });
-  it.each(['out-dir', 'out-dir/key', 'out-dir/new.txt', 'out-file', 'out-dir/a/b/c'])('refuses %s (a link pointing outside) with path_outside_workspace', (p) => {
-    expect(codeOf(() => resolveClientPath(roots, p, 'read'))).toBe('path_outside_workspace');
-    expect(codeOf(() => resolveClientPath(roots, p, 'write'))).toBe('path_outside_workspace');
-  });
+  it.each(['out-dir', 'out-dir/key', 'out-dir/new.txt', 'out-file', 'out-dir/a/b/c'])(
+    'refuses %s (a link pointing outside) with path_outside_workspace',
+    (p) => {
+      expect(codeOf(() => resolveClientPath(roots, p, 'read'))).toBe('path_outside_workspace');
+      expect(codeOf(() => resolveClientPath(roots, p, 'write'))).toBe('path_outside_workspace');
+    },
+  );
   it('refuses a dangling link and a link loop', () => {
     expect(codeOf(() => resolveClientPath(roots, 'dangling', 'write'))).toBe('path_outside_workspace');
     expect(codeOf(() => resolveClientPath(roots, 'loop-a/x', 'read'))).toBe('path_outside_workspace');

@@ -119,7 +119,7 @@ describe('WorkspaceUsage', () => {
     const usage = new WorkspaceUsage(only(() => B));
     expect(() => usage.reserve(rootAt(tmpDir('moat-usage-')), 1, 'x')).toThrow(/before ready/);
   });
-  it('counts the workspaces of one owner together, at the owner\'s first change, and forgets a deleted one', async () => {
+  it("counts the workspaces of one owner together, at the owner's first change, and forgets a deleted one", async () => {
     const dirs = [tmpDir('moat-usage-'), tmpDir('moat-usage-'), tmpDir('moat-usage-')];
     writeFileSync(join(dirs[0] as string, 'old'), Buffer.alloc(3 * B)); // written before this boot
     const roots = dirs.map((d) => ({ ...rootAt(d), owner: 'tok_a' }));

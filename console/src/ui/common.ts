@@ -100,10 +100,32 @@ export function NotAllowed({ what, scope }: { what: string; scope: string }) {
 }
 
 const TONE: Record<string, string> = {
-  ok: 'good', running: 'info', healthy: 'good', succeeded: 'good', approved: 'good', done: 'good',
-  warn: 'warn', queued: 'muted', dispatched: 'info', starting: 'info', pending_approval: 'warn', open: 'info', retrying: 'warn',
-  fail: 'bad', failed: 'bad', unhealthy: 'bad', rejected: 'bad', denied: 'bad', error: 'bad', blocked: 'bad', crashed: 'bad',
-  canceled: 'muted', stopped: 'muted', stopping: 'muted', idle: 'muted', backoff: 'warn',
+  ok: 'good',
+  running: 'info',
+  healthy: 'good',
+  succeeded: 'good',
+  approved: 'good',
+  done: 'good',
+  warn: 'warn',
+  queued: 'muted',
+  dispatched: 'info',
+  starting: 'info',
+  pending_approval: 'warn',
+  open: 'info',
+  retrying: 'warn',
+  fail: 'bad',
+  failed: 'bad',
+  unhealthy: 'bad',
+  rejected: 'bad',
+  denied: 'bad',
+  error: 'bad',
+  blocked: 'bad',
+  crashed: 'bad',
+  canceled: 'muted',
+  stopped: 'muted',
+  stopping: 'muted',
+  idle: 'muted',
+  backoff: 'warn',
 };
 
 export function Badge({ value }: { value: string }) {

@@ -34,23 +34,26 @@ function Tokens() {
       list.reload();
     });
   };
-  const revoke = (t: Token) => action.run(async () => {
-    await api(`/api/v1/tokens/${seg(t.id)}`, { method: 'DELETE' });
-    if (created?.id === t.id) setCreated(null);
-    list.reload();
-  });
+  const revoke = (t: Token) =>
+    action.run(async () => {
+      await api(`/api/v1/tokens/${seg(t.id)}`, { method: 'DELETE' });
+      if (created?.id === t.id) setCreated(null);
+      list.reload();
+    });
   const live = (list.data?.tokens ?? []).filter((t) => t.revokedAt === null);
   return html`<section aria-labelledby="tokens-h">
     <h2 id="tokens-h">Tokens</h2>
     <${Notice} problem=${list.error} />
     <${Notice} problem=${action.problem} label="Refused" />
-    ${created
-      ? html`<div class="secret" role="region" aria-label="New token">
+    ${
+      created
+        ? html`<div class="secret" role="region" aria-label="New token">
           <p>Token <strong>${created.name}</strong> created. Copy it now: it is shown only this once.</p>
           <p><code class="wrap" data-secret="token">${created.token}</code> <${CopyButton} text=${created.token} label=${'Copy the token ' + created.name} /></p>
           <button type="button" class="link" onClick=${() => setCreated(null)}>Done, hide it</button>
         </div>`
-      : null}
+        : null
+    }
     <form class="create" onSubmit=${create} aria-label="Create a token">
       <label for="token-name">Name</label>
       <input id="token-name" name="name" required maxlength="64" value=${name} onInput=${(e: Event) => setName((e.currentTarget as HTMLInputElement).value)} />
@@ -59,8 +62,9 @@ function Tokens() {
       <button type="submit" disabled=${action.busy || scopes.length === 0}>Create token</button>
     </form>
     ${!list.data && !list.error ? html`<${Loading} what="tokens" />` : null}
-    ${live.length
-      ? html`<div class="table-wrap"><table>
+    ${
+      live.length
+        ? html`<div class="table-wrap"><table>
           <caption class="sr-only">Tokens</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
           <tbody>${live.map(
@@ -74,25 +78,28 @@ function Tokens() {
             </tr>`,
           )}</tbody>
         </table></div>`
-      : null}
+        : null
+    }
   </section>`;
 }
 
 function Sessions() {
   const list = useLoad(() => api<{ sessions: Session[] }>('/api/v1/sessions'));
   const action = useAction();
-  const revoke = (s: Session) => action.run(async () => {
-    await api(`/api/v1/sessions/${seg(s.id)}`, { method: 'DELETE' });
-    list.reload();
-  });
+  const revoke = (s: Session) =>
+    action.run(async () => {
+      await api(`/api/v1/sessions/${seg(s.id)}`, { method: 'DELETE' });
+      list.reload();
+    });
   const sessions = list.data?.sessions ?? [];
   return html`<section aria-labelledby="sessions-h">
     <h2 id="sessions-h">Console sessions</h2>
     <${Notice} problem=${list.error} />
     <${Notice} problem=${action.problem} label="Refused" />
     ${list.data && sessions.length === 0 ? html`<p class="muted">No open sessions.</p>` : null}
-    ${sessions.length
-      ? html`<div class="table-wrap"><table>
+    ${
+      sessions.length
+        ? html`<div class="table-wrap"><table>
           <caption class="sr-only">Open console sessions</caption>
           <thead><tr><th scope="col">Session</th><th scope="col">Scopes</th><th scope="col">From</th><th scope="col">Signed in</th><th scope="col">Last used</th><th scope="col">Actions</th></tr></thead>
           <tbody>${sessions.map(
@@ -106,7 +113,8 @@ function Sessions() {
             </tr>`,
           )}</tbody>
         </table></div>`
-      : null}
+        : null
+    }
     <button type="button" class="link" onClick=${list.reload}>Refresh</button>
   </section>`;
 }

@@ -13,7 +13,10 @@ const POLL_MS = 2000;
 /** Entries kept on the page: the tail, not the whole log. */
 const KEEP = 2000;
 
-export function useAuditTail(backlog: number, keep: (e: AuditEntry) => boolean = () => true): { entries: AuditEntry[]; error: Problem | null; loaded: boolean } {
+export function useAuditTail(
+  backlog: number,
+  keep: (e: AuditEntry) => boolean = () => true,
+): { entries: AuditEntry[]; error: Problem | null; loaded: boolean } {
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [error, setError] = useState<Problem | null>(null);
   const [loaded, setLoaded] = useState(false);

@@ -16,7 +16,10 @@ export function AuditView() {
   const t = type.trim().toLowerCase();
   const a = actor.trim().toLowerCase();
   const shown = tail.entries
-    .filter((e) => (t === '' || e.type.toLowerCase().includes(t)) && (a === '' || actorOf(e).toLowerCase().includes(a) || (e.actor?.id ?? '').toLowerCase().includes(a)))
+    .filter(
+      (e) =>
+        (t === '' || e.type.toLowerCase().includes(t)) && (a === '' || actorOf(e).toLowerCase().includes(a) || (e.actor?.id ?? '').toLowerCase().includes(a)),
+    )
     .slice(-SHOWN)
     .reverse();
   return html`<h1>Audit</h1>
@@ -28,13 +31,15 @@ export function AuditView() {
     <${Notice} problem=${tail.error} />
     ${!tail.loaded && !tail.error ? html`<${Loading} what="the audit log" />` : null}
     ${tail.loaded && shown.length === 0 ? html`<p class="muted">No entries${t || a ? ' match these filters' : ''}.</p>` : null}
-    ${shown.length
-      ? html`<div class="table-wrap"><table class="audit">
+    ${
+      shown.length
+        ? html`<div class="table-wrap"><table class="audit">
           <caption class="sr-only">Audit entries, newest first, updated live</caption>
           <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Type</th><th scope="col">Outcome</th><th scope="col">Actor</th><th scope="col">Client</th><th scope="col">Detail</th></tr></thead>
           <tbody>${shown.map((e) => html`<${Row} key=${e.seq} e=${e} />`)}</tbody>
         </table></div>`
-      : null}`;
+        : null
+    }`;
 }
 
 function Row({ e }: { e: AuditEntry }) {

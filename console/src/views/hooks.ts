@@ -33,11 +33,13 @@ export function Hooks() {
         <${Deliveries} entries=${byHook.get(h.name) ?? []} loaded=${deliveries.loaded} />
       </section>`,
     )}
-    ${unknown.length
-      ? html`<section aria-labelledby="hook-unknown"><h2 id="hook-unknown">Deliveries to unknown hooks</h2>
+    ${
+      unknown.length
+        ? html`<section aria-labelledby="hook-unknown"><h2 id="hook-unknown">Deliveries to unknown hooks</h2>
           ${unknown.map((n) => html`<h3>${n}</h3><${Deliveries} entries=${byHook.get(n) ?? []} loaded=${deliveries.loaded} />`)}
         </section>`
-      : null}`;
+        : null
+    }`;
 }
 
 function verdict(e: AuditEntry): string {
@@ -58,7 +60,12 @@ function Deliveries({ entries, loaded }: { entries: AuditEntry[]; loaded: boolea
       const v = verdict(e);
       const d = e.detail ?? {};
       // Accepted: the sender's delivery id. Refused: the code and the verifier's reason (mismatch, stale, replayed...).
-      const why = v === 'verified' || v === 'duplicate' ? (typeof d['deliveryId'] === 'string' ? d['deliveryId'] : '') : [e.code, d['reason']].filter((x) => typeof x === 'string' && x !== '').join(': ');
+      const why =
+        v === 'verified' || v === 'duplicate'
+          ? typeof d['deliveryId'] === 'string'
+            ? d['deliveryId']
+            : ''
+          : [e.code, d['reason']].filter((x) => typeof x === 'string' && x !== '').join(': ');
       return html`<tr key=${e.seq}>
         <td><${When} at=${e.ts} /></td>
         <td><span class=${'badge ' + toneClass(VERDICT_TONE[v] ?? 'muted')}>${v}</span></td>

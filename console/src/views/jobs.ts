@@ -21,7 +21,8 @@ function applyEvent(job: Job, type: string, d: Record<string, unknown>): Job {
   if (typeof d['state'] === 'string') next.state = d['state'];
   if (typeof d['attempt'] === 'number') next.attempts = d['attempt'];
   if (typeof d['attempts'] === 'number') next.attempts = d['attempts'];
-  if (type === 'job.progress') next.progress = { value: typeof d['progress'] === 'number' ? d['progress'] : null, message: typeof d['message'] === 'string' ? d['message'] : null };
+  if (type === 'job.progress')
+    next.progress = { value: typeof d['progress'] === 'number' ? d['progress'] : null, message: typeof d['message'] === 'string' ? d['message'] : null };
   if (type === 'job.succeeded') next.progress = { value: 1, message: next.progress.message };
   return next;
 }
@@ -51,13 +52,15 @@ export function Jobs({ selected }: { selected: string | null }) {
     <${Notice} problem=${list.error} />
     ${!list.data && !list.error ? html`<${Loading} what="jobs" />` : null}
     ${list.data && jobs.length === 0 ? html`<p class="muted">No jobs${service || state ? ' match these filters' : ' yet'}.</p>` : null}
-    ${jobs.length
-      ? html`<div class="table-wrap"><table class="jobs">
+    ${
+      jobs.length
+        ? html`<div class="table-wrap"><table class="jobs">
           <caption class="sr-only">Jobs, newest first, updated live</caption>
           <thead><tr><th scope="col">Job</th><th scope="col">Service</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Progress</th><th scope="col">Submitted</th></tr></thead>
           <tbody>${jobs.map((j) => html`<${Row} key=${j.id} job=${j} selected=${selected === j.id} />`)}</tbody>
         </table></div>`
-      : null}
+        : null
+    }
     ${selected ? html`<${JobDetail} key=${selected} id=${selected} mayCancel=${can(me, 'jobs', 'POST')} />` : null}`;
 }
 
@@ -88,17 +91,19 @@ function JobDetail({ id, mayCancel }: { id: string; mayCancel: boolean }) {
   useLive('job.', (e) => {
     if (e.data['id'] === id || e.type === 'reset') job.soon();
   });
-  const cancel = () => action.run(async () => {
-    await api(`/api/v1/jobs/${seg(id)}/cancel`, { method: 'POST' });
-    job.reload();
-  });
+  const cancel = () =>
+    action.run(async () => {
+      await api(`/api/v1/jobs/${seg(id)}/cancel`, { method: 'POST' });
+      job.reload();
+    });
   const j = job.data;
   return html`<section class="detail" aria-labelledby="job-h">
     <h2 id="job-h">Job <code>${id}</code></h2>
     <${Notice} problem=${job.error} />
     <${Notice} problem=${action.problem} label="Refused" />
-    ${j
-      ? html`<dl class="facts">
+    ${
+      j
+        ? html`<dl class="facts">
             <dt>State</dt><dd><${Badge} value=${j.state} /> <${Progress} job=${j} /></dd>
             <dt>Service</dt><dd>${j.service}</dd>
             <dt>Attempts</dt><dd>${j.attempts} of ${j.maxAttempts}</dd>
@@ -111,6 +116,9 @@ function JobDetail({ id, mayCancel }: { id: string; mayCancel: boolean }) {
           ${j.access === 'full' && j.result !== undefined && j.result !== null ? html`<h3>Result</h3><pre class="json" tabindex="0">${json(j.result)}</pre>` : null}
           ${j.access === 'full' && j.payload !== undefined ? html`<h3>Payload</h3><pre class="json" tabindex="0">${json(j.payload)}</pre>` : null}
           ${j.access === 'summary' ? html`<p class="muted">Another principal's job: its payload and result are not shown.</p>` : null}`
-      : job.error ? null : html`<${Loading} what="the job" />`}
+        : job.error
+          ? null
+          : html`<${Loading} what="the job" />`
+    }
   </section>`;
 }

@@ -45,17 +45,21 @@ function DoctorPanel() {
       <h2 id="doc-h">Doctor ${d ? html`<${Badge} value=${d.verdict} />` : null}</h2>
       <${Notice} problem=${doctor.error} />
       ${!d && !doctor.error ? html`<${Loading} what="the doctor's checks" />` : null}
-      ${d
-        ? html`${problems.length === 0
-              ? html`<p>Every check passed (${d.checks.length}).</p>`
-              : html`<ul class="checks">
+      ${
+        d
+          ? html`${
+              problems.length === 0
+                ? html`<p>Every check passed (${d.checks.length}).</p>`
+                : html`<ul class="checks">
                   ${problems.map(
                     (c) => html`<li key=${c.id}><${Badge} value=${c.severity} /> <strong>${c.id}</strong>: ${c.finding}
                       <div class="fix">Fix: <span>${c.fix}</span></div></li>`,
                   )}
-                </ul>`}
+                </ul>`
+            }
             <p class="muted small">Checked ${new Date(d.checkedAt).toLocaleTimeString()}. <button type="button" class="link" onClick=${doctor.reload}>Check again</button></p>`
-        : null}
+          : null
+      }
     </section>
     <section aria-labelledby="act-h">
       <h2 id="act-h">Door, last 24 hours</h2>

@@ -41,23 +41,31 @@ export function Pairing() {
       <${TtlSelect} id="pair-ttl" label="Code valid for" options=${ttlOptions().filter((o) => o.seconds !== null && o.seconds <= 3600)} value=${ttl} onChange=${setTtl} />
       <button type="submit" disabled=${action.busy || scopes.length === 0}>Mint pairing code</button>
     </form>
-    ${minted
-      ? html`<div class="pairing" data-pairing=${minted.id}>
-          ${minted.code !== null
-            ? html`<p class="digits" aria-label=${'Pairing code ' + minted.code.split('').join(' ')}>${minted.code}</p>`
-            : html`<p class="small">No digits for a code with these scopes: use the QR code or the link.</p>`}
+    ${
+      minted
+        ? html`<div class="pairing" data-pairing=${minted.id}>
+          ${
+            minted.code !== null
+              ? html`<p class="digits" aria-label=${'Pairing code ' + minted.code.split('').join(' ')}>${minted.code}</p>`
+              : html`<p class="small">No digits for a code with these scopes: use the QR code or the link.</p>`
+          }
           <p role="status" aria-live="polite" class="pair-state">
-            ${minted.redeemed
-              ? html`<strong class="good-text">Redeemed</strong>: a device signed in with this code.`
-              : minted.expired
-                ? html`<strong class="bad-text">Expired</strong>: mint a new code.`
-                : html`<span>Waiting for a device · </span><${Countdown} until=${minted.expiresAt} onExpire=${() => setMinted((m) => m && { ...m, expired: true })} />`}
+            ${
+              minted.redeemed
+                ? html`<strong class="good-text">Redeemed</strong>: a device signed in with this code.`
+                : minted.expired
+                  ? html`<strong class="bad-text">Expired</strong>: mint a new code.`
+                  : html`<span>Waiting for a device · </span><${Countdown} until=${minted.expiresAt} onExpire=${() => setMinted((m) => m && { ...m, expired: true })} />`
+            }
           </p>
           <p class="small muted">Scopes: ${minted.scopes.join(', ')}</p>
-          ${minted.signinUrl && !minted.redeemed && !minted.expired
-            ? html`<${Qr} text=${minted.signinUrl} label="QR code of the one-time sign-in link" />`
-            : null}
+          ${
+            minted.signinUrl && !minted.redeemed && !minted.expired
+              ? html`<${Qr} text=${minted.signinUrl} label="QR code of the one-time sign-in link" />`
+              : null
+          }
         </div>`
-      : null}
+        : null
+    }
   </section>`;
 }

@@ -26,10 +26,11 @@ export function Services({ selected }: { selected: string | null }) {
     }
     list.soon();
   });
-  const act = (name: string, verb: 'start' | 'stop' | 'restart') => action.run(async () => {
-    await api(`/api/v1/services/${seg(name)}/${verb}`, { method: 'POST' });
-    list.soon();
-  });
+  const act = (name: string, verb: 'start' | 'stop' | 'restart') =>
+    action.run(async () => {
+      await api(`/api/v1/services/${seg(name)}/${verb}`, { method: 'POST' });
+      list.soon();
+    });
   const mayAct = can(me, 'services', 'POST');
   const services = list.data?.services ?? [];
   return html`<h1>Services</h1>
@@ -37,28 +38,34 @@ export function Services({ selected }: { selected: string | null }) {
     <${Notice} problem=${action.problem} label="Refused" />
     ${!list.data && !list.error ? html`<${Loading} what="services" />` : null}
     ${list.data && services.length === 0 ? html`<p class="muted">No services are registered.</p>` : null}
-    ${services.length
-      ? html`<div class="table-wrap"><table>
+    ${
+      services.length
+        ? html`<div class="table-wrap"><table>
           <caption class="sr-only">Services and their state</caption>
           <thead><tr><th scope="col">Service</th><th scope="col">State</th><th scope="col">Health</th><th scope="col">Last transition</th><th scope="col">Restarts</th>${mayAct ? html`<th scope="col">Actions</th>` : null}</tr></thead>
           <tbody>
-            ${services.map((s) => html`<tr key=${s.name} class=${selected === s.name ? 'selected' : undefined}>
+            ${services.map(
+              (s) => html`<tr key=${s.name} class=${selected === s.name ? 'selected' : undefined}>
               <th scope="row"><a href=${href('services', s.name)} onClick=${follow}>${s.name}</a> <span class="muted small">${s.kind}</span></th>
               <td><${Badge} value=${s.state} /></td>
               <td>${health(s)}</td>
               <td><${When} at=${transitions[s.name] ?? latest(s.startedAt, s.lastExit?.at ?? null)} /></td>
               <td>${s.restarts}</td>
-              ${mayAct
-                ? html`<td class="actions">
+              ${
+                mayAct
+                  ? html`<td class="actions">
                     <button type="button" disabled=${action.busy} onClick=${() => act(s.name, 'start')} aria-label=${'Start ' + s.name}>Start</button>
                     <button type="button" disabled=${action.busy} onClick=${() => act(s.name, 'stop')} aria-label=${'Stop ' + s.name}>Stop</button>
                     <button type="button" disabled=${action.busy} onClick=${() => act(s.name, 'restart')} aria-label=${'Restart ' + s.name}>Restart</button>
                   </td>`
-                : null}
-            </tr>`)}
+                  : null
+              }
+            </tr>`,
+            )}
           </tbody>
         </table></div>`
-      : null}
+        : null
+    }
     ${selected ? (holds(me, 'services') ? html`<${LogTail} key=${selected} name=${selected} />` : html`<${NotAllowed} what="A service's log" scope="services" />`) : null}`;
 }
 

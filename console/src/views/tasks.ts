@@ -68,16 +68,17 @@ function TaskDetail({ id }: { id: string }) {
   });
   const t = task.data;
   const mayAct = can(me, 'tasks', 'POST');
-  const review = (decision: 'approve' | 'reject') => action.run(async () => {
-    if (!t) return;
-    // Bound to what the reviewer saw: a task changed since (edited, re-submitted) is refused with 409 conflict.
-    const body: Record<string, unknown> = { decision, version: t.version };
-    if (comment.trim() !== '') body['comment'] = comment.trim();
-    await api(`/api/v1/tasks/${seg(id)}/review`, { method: 'POST', body });
-    setComment('');
-    task.reload();
-    events.reload();
-  });
+  const review = (decision: 'approve' | 'reject') =>
+    action.run(async () => {
+      if (!t) return;
+      // Bound to what the reviewer saw: a task changed since (edited, re-submitted) is refused with 409 conflict.
+      const body: Record<string, unknown> = { decision, version: t.version };
+      if (comment.trim() !== '') body['comment'] = comment.trim();
+      await api(`/api/v1/tasks/${seg(id)}/review`, { method: 'POST', body });
+      setComment('');
+      task.reload();
+      events.reload();
+    });
   const addComment = (e: Event) => {
     e.preventDefault();
     const text = comment.trim();
@@ -93,33 +94,44 @@ function TaskDetail({ id }: { id: string }) {
     <h2 id="task-h">${t ? t.title : 'Task'}</h2>
     <${Notice} problem=${task.error} />
     ${!t && !task.error ? html`<${Loading} what="the task" />` : null}
-    ${t
-      ? html`<p><${Badge} value=${t.state} /> <span class="muted small">version ${t.version} · from ${t.createdBy.name ?? t.source} · <${When} at=${t.createdAt} /></span></p>
+    ${
+      t
+        ? html`<p><${Badge} value=${t.state} /> <span class="muted small">version ${t.version} · from ${t.createdBy.name ?? t.source} · <${When} at=${t.createdAt} /></span></p>
           ${t.body ? html`<pre class="body" tabindex="0">${t.body}</pre>` : null}
-          ${t.job ? html`<h3>Job on approval</h3><p>Service <strong>${t.job.service}</strong>${t.job.id ? html`, job <a href=${href('jobs', t.job.id)} onClick=${follow}><code>${t.job.id}</code></a>` : null}</p>
-              ${t.job.payload !== undefined ? html`<pre class="json" tabindex="0">${json(t.job.payload)}</pre>` : null}` : null}
+          ${
+            t.job
+              ? html`<h3>Job on approval</h3><p>Service <strong>${t.job.service}</strong>${t.job.id ? html`, job <a href=${href('jobs', t.job.id)} onClick=${follow}><code>${t.job.id}</code></a>` : null}</p>
+              ${t.job.payload !== undefined ? html`<pre class="json" tabindex="0">${json(t.job.payload)}</pre>` : null}`
+              : null
+          }
           ${t.reviewedBy ? html`<p>Reviewed by ${t.reviewedBy.name ?? t.reviewedBy.id} <${When} at=${t.reviewedAt} /></p>` : null}
           <${Notice} problem=${action.problem} label="Refused" />
-          ${mayAct
-            ? html`<form class="review" onSubmit=${addComment}>
+          ${
+            mayAct
+              ? html`<form class="review" onSubmit=${addComment}>
                 <label for="task-comment">Comment</label>
                 <textarea id="task-comment" rows="3" maxlength="20000" value=${comment} onInput=${(e: Event) => setComment((e.currentTarget as HTMLTextAreaElement).value)}></textarea>
                 <div class="buttons">
-                  ${t.state === 'pending_approval'
-                    ? html`<button type="button" class="good" disabled=${action.busy} onClick=${() => review('approve')}>Approve</button>
+                  ${
+                    t.state === 'pending_approval'
+                      ? html`<button type="button" class="good" disabled=${action.busy} onClick=${() => review('approve')}>Approve</button>
                         <button type="button" class="bad" disabled=${action.busy} onClick=${() => review('reject')}>Reject</button>`
-                    : null}
+                      : null
+                  }
                   <button type="submit" disabled=${action.busy}>Add comment</button>
                 </div>
               </form>`
-            : null}
+              : null
+          }
           <h3>Timeline</h3>
           <${Notice} problem=${events.error} />
           <ol class="timeline">
             ${(events.data?.events ?? []).map(
-              (ev) => html`<li key=${ev.seq}><${When} at=${ev.at} /> <strong>${ev.type}</strong> ${ev.actor ? html`<span class="muted">by ${ev.actor.name ?? ev.actor.id}</span>` : null}${ev.text ? html`<div class="text">${ev.text}</div>` : null}</li>`,
+              (ev) =>
+                html`<li key=${ev.seq}><${When} at=${ev.at} /> <strong>${ev.type}</strong> ${ev.actor ? html`<span class="muted">by ${ev.actor.name ?? ev.actor.id}</span>` : null}${ev.text ? html`<div class="text">${ev.text}</div>` : null}</li>`,
             )}
           </ol>`
-      : null}
+        : null
+    }
   </section>`;
 }

@@ -24,7 +24,10 @@ const COLUMNS: ReadonlyArray<[string, number]> = [
 ];
 
 function row(values: readonly string[]): string {
-  return values.map((v, i) => v.padEnd((COLUMNS[i] as [string, number])[1])).join('  ').trimEnd();
+  return values
+    .map((v, i) => v.padEnd((COLUMNS[i] as [string, number])[1]))
+    .join('  ')
+    .trimEnd();
 }
 
 export const HEADER = row(COLUMNS.map(([name]) => name));
@@ -63,7 +66,13 @@ export function auditCommand(program: Command): void {
         }
       });
     });
-  keyFlags(addClientFlags(audit.command('verify').description('walk both hash chains across rotated files with the chain key and the head anchors; exit status 1 at the first broken link')))
+  keyFlags(
+    addClientFlags(
+      audit
+        .command('verify')
+        .description('walk both hash chains across rotated files with the chain key and the head anchors; exit status 1 at the first broken link'),
+    ),
+  )
     .option('--json', 'print JSON')
     .action(async (opts: ClientFlags & KeyFlags & { json?: boolean }) => {
       const { resolveDataDir } = await import('../../client/index.js');
@@ -83,7 +92,8 @@ export function auditCommand(program: Command): void {
         process.stdout.write(`security log ok: ${result.security.entries} entries in ${result.security.files.length} file(s)\n`);
         if (head) process.stdout.write(`checked against the running gateway's head (seq ${head.main.seq})\n`);
         const { newest, checked } = result.anchors;
-        if (newest) process.stdout.write(`checked against ${checked} head anchor(s) in ${result.anchorFile}, the newest for seq ${newest.seq} (${newest.ts})\n`);
+        if (newest)
+          process.stdout.write(`checked against ${checked} head anchor(s) in ${result.anchorFile}, the newest for seq ${newest.seq} (${newest.ts})\n`);
         for (const n of [...result.notes, ...result.security.notes.map((n) => `security log: ${n}`)]) process.stdout.write(`note: ${n}\n`);
       } else if (result.broken) {
         process.stdout.write(`audit chain BROKEN at ${result.broken.file}:${result.broken.line}: ${result.broken.reason}\n`);

@@ -35,7 +35,11 @@ export function configCommand(program: Command): void {
       const source = view.sources[path];
       if (source) process.stderr.write(`source: ${source}\n`);
     });
-  addClientFlags(config.command('set').description('change a live key (services, hooks, triggers, tools, egress, rateLimit, allowedOrigins, publicNames, notifications, mounts)'))
+  addClientFlags(
+    config
+      .command('set')
+      .description('change a live key (services, hooks, triggers, tools, egress, rateLimit, allowedOrigins, publicNames, notifications, mounts)'),
+  )
     .argument('<path>', 'dotted key, e.g. rateLimit.general.perMinute')
     .argument('<value>', 'JSON value (null removes the override); anything else is taken as text')
     .action(async (path: string, value: string, opts: ClientFlags) => {

@@ -8,7 +8,6 @@ import { addClientFlags, withClient, type ClientFlags } from '../connect.js';
 import { collect, parseDuration, printJson } from '../output.js';
 import type { ConsoleCodeMinted } from '../../api/identity.js';
 
-
 /** The QR code of `text` as terminal text (two modules per character row); uqr is loaded on use. */
 export async function terminalQr(text: string): Promise<string> {
   const { renderUnicodeCompact } = await import('uqr');

@@ -11,7 +11,14 @@ import type { DoctorFixReport as FixResult, DoctorReport as Report, Severity } f
 const EXIT: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };
 
 /** Codes that mean "no gateway to ask" (or one that will not answer us): fall back to the data dir. */
-const OFFLINE_CODES = new Set(['gateway_not_found', 'gateway_unreachable', 'token_invalid', 'auth_required', 'tls_fingerprint_unknown', 'tls_fingerprint_mismatch']);
+const OFFLINE_CODES = new Set([
+  'gateway_not_found',
+  'gateway_unreachable',
+  'token_invalid',
+  'auth_required',
+  'tls_fingerprint_unknown',
+  'tls_fingerprint_mismatch',
+]);
 
 /** The gateway's answer, or why it could not be had. */
 async function ask(flags: ClientFlags, fix: boolean): Promise<{ result: FixResult; url: string } | { offline: string }> {
@@ -30,7 +37,9 @@ async function ask(flags: ClientFlags, fix: boolean): Promise<{ result: FixResul
     const e = err as { code?: string; detail?: string };
     if (e.code === 'gateway_unreachable') return { offline: `the gateway in gateway.json (${client.url}) does not answer` };
     if (e.code && OFFLINE_CODES.has(e.code)) {
-      return { offline: `the gateway at ${client.url} refused the token (${e.code}): is gateway-token damaged? pass an admin token with --token to check through the gateway` };
+      return {
+        offline: `the gateway at ${client.url} refused the token (${e.code}): is gateway-token damaged? pass an admin token with --token to check through the gateway`,
+      };
     }
     throw err;
   } finally {

@@ -44,7 +44,10 @@ export function hookCommand(program: Command): void {
     .action(async (opts: ClientFlags & { json?: boolean }) => {
       const { hooks, base } = await withClient(opts, async (c) => ({ ...(await c.get<HookList>('/api/v1/hooks')), base: c.url }));
       if (opts.json) return printJson(hooks);
-      printTable(hooks.map((h) => ({ ...h, action: describeAction(h.action), url: absolute(base, h.url) })), ['name', 'verify', 'secret', 'action', 'source', 'url']);
+      printTable(
+        hooks.map((h) => ({ ...h, action: describeAction(h.action), url: absolute(base, h.url) })),
+        ['name', 'verify', 'secret', 'action', 'source', 'url'],
+      );
     });
   addClientFlags(hook.command('add').description('register a hook: deliveries to /hooks/<name> become a job or a task'))
     .argument('<name>')
@@ -58,60 +61,89 @@ export function hookCommand(program: Command): void {
     .option('--body <text>', 'task body template')
     .option('--max-body-bytes <n>', 'body cap of this hook')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: ClientFlags & { verify: string; secret?: string; secretFile?: string; verifyToken?: string; job?: string; payload?: string; task?: string; body?: string; maxBodyBytes?: string; json?: boolean }) => {
-      if (!(VERIFY_SCHEMES as readonly string[]).includes(opts.verify)) throw new CliUsageError(`--verify must be one of ${VERIFY_SCHEMES.join(', ')}`);
-      if (opts.job === undefined && opts.task === undefined) throw new CliUsageError('give --job <service>, --task <title>, or both');
-      const secret = readSecret(opts);
-      if (secret === undefined) process.stderr.write('warning: no secret given: every delivery to this hook will be refused\n');
-      const payload = parseJson(opts.payload, '--payload');
-      const job = opts.job === undefined ? undefined : { service: opts.job, ...(payload === undefined ? {} : { payload }) };
-      const action = opts.task !== undefined ? { type: 'task', title: opts.task, ...(opts.body !== undefined ? { body: opts.body } : {}), ...(job ? { job } : {}) } : { type: 'job', ...job };
-      const body = {
-        name,
-        verify: opts.verify,
-        action,
-        ...(secret !== undefined ? { secret } : {}),
-        ...(opts.verifyToken !== undefined ? { verifyToken: opts.verifyToken } : {}),
-        ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: Number(opts.maxBodyBytes) } : {}),
-      };
-      const { h, base } = await withClient(opts, async (c) => ({ h: await c.post<HookView>('/api/v1/hooks', body), base: c.url }));
-      if (opts.json) return printJson(h);
-      // The full URL the sender is given (the API answers with the path).
-      process.stdout.write(`${h.name} ${h.verify} ${describeAction(h.action)}: POST ${absolute(base, h.url)}\n`);
-    });
+    .action(
+      async (
+        name: string,
+        opts: ClientFlags & {
+          verify: string;
+          secret?: string;
+          secretFile?: string;
+          verifyToken?: string;
+          job?: string;
+          payload?: string;
+          task?: string;
+          body?: string;
+          maxBodyBytes?: string;
+          json?: boolean;
+        },
+      ) => {
+        if (!(VERIFY_SCHEMES as readonly string[]).includes(opts.verify)) throw new CliUsageError(`--verify must be one of ${VERIFY_SCHEMES.join(', ')}`);
+        if (opts.job === undefined && opts.task === undefined) throw new CliUsageError('give --job <service>, --task <title>, or both');
+        const secret = readSecret(opts);
+        if (secret === undefined) process.stderr.write('warning: no secret given: every delivery to this hook will be refused\n');
+        const payload = parseJson(opts.payload, '--payload');
+        const job = opts.job === undefined ? undefined : { service: opts.job, ...(payload === undefined ? {} : { payload }) };
+        const action =
+          opts.task !== undefined
+            ? { type: 'task', title: opts.task, ...(opts.body !== undefined ? { body: opts.body } : {}), ...(job ? { job } : {}) }
+            : { type: 'job', ...job };
+        const body = {
+          name,
+          verify: opts.verify,
+          action,
+          ...(secret !== undefined ? { secret } : {}),
+          ...(opts.verifyToken !== undefined ? { verifyToken: opts.verifyToken } : {}),
+          ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: Number(opts.maxBodyBytes) } : {}),
+        };
+        const { h, base } = await withClient(opts, async (c) => ({ h: await c.post<HookView>('/api/v1/hooks', body), base: c.url }));
+        if (opts.json) return printJson(h);
+        // The full URL the sender is given (the API answers with the path).
+        process.stdout.write(`${h.name} ${h.verify} ${describeAction(h.action)}: POST ${absolute(base, h.url)}\n`);
+      },
+    );
   addClientFlags(hook.command('rm').description('remove a hook registered through the API'))
     .argument('<name>')
     .action(async (name: string, opts: ClientFlags) => {
       await withClient(opts, (c) => c.delete(`/api/v1/hooks/${encodeURIComponent(name)}`));
       process.stdout.write(`${name} removed\n`);
     });
-  addClientFlags(hook.command('test').description("send a correctly signed sample delivery to /hooks/<name> (the secret is write-only in the API: give it here)"))
+  addClientFlags(
+    hook.command('test').description('send a correctly signed sample delivery to /hooks/<name> (the secret is write-only in the API: give it here)'),
+  )
     .argument('<name>')
-    .option('--secret <secret>', 'the hook\'s secret (visible in the process list; prefer --secret-file)')
+    .option('--secret <secret>', "the hook's secret (visible in the process list; prefer --secret-file)")
     .option('--secret-file <path>', 'read the secret from a file, or - for stdin')
     .option('--verify <scheme>', 'the scheme, when this token may not read the hook (default: asked from the gateway)')
-    .option('--body <json|@file>', 'the body to send (default: a sample shaped like the sender\'s)')
+    .option('--body <json|@file>', "the body to send (default: a sample shaped like the sender's)")
     .option('--content-type <type>', 'Content-Type of --body', 'application/json')
     .option('--delivery-id <id>', 'delivery id to send (resend it to see deduplication)')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: ClientFlags & { secret?: string; secretFile?: string; verify?: string; body?: string; contentType: string; deliveryId?: string; json?: boolean }) => {
-      const secret = readSecret(opts);
-      if (secret === undefined) throw new CliUsageError('give the hook\'s secret with --secret-file <path> or --secret <secret>');
-      await withClient(opts, async (c) => {
-        const scheme = (opts.verify ?? (await c.get<HookView>(`/api/v1/hooks/${encodeURIComponent(name)}`)).verify) as VerifyScheme;
-        if (!(VERIFY_SCHEMES as readonly string[]).includes(scheme)) throw new CliUsageError(`--verify must be one of ${VERIFY_SCHEMES.join(', ')}`);
-        const now = Math.floor(Date.now() / 1000);
-        const sample = opts.body === undefined ? sampleBody(scheme, now) : { body: readText(opts.body), contentType: opts.contentType };
-        const headers = signDelivery(scheme, secret, sample.body, now, opts.deliveryId);
-        try {
-          const res = await c.request<HookDelivered>('POST', `/hooks/${encodeURIComponent(name)}`, { raw: sample, headers, auth: false });
-          if (opts.json) return printJson({ status: res.status, ...res.body });
-          const r = res.body;
-          process.stdout.write(`${res.status} ${r.duplicate ? 'duplicate (nothing done)' : 'accepted'}${r.job ? ` job ${r.job}` : ''}${r.task ? ` task ${r.task}` : ''}\n`);
-        } catch (err) {
-          if (err instanceof ClientError && err.code === 'signature_invalid') throw new ClientError(err.code, err.status, `${err.detail} (is --secret the hook's secret?)`);
-          throw err;
-        }
-      });
-    });
+    .action(
+      async (
+        name: string,
+        opts: ClientFlags & { secret?: string; secretFile?: string; verify?: string; body?: string; contentType: string; deliveryId?: string; json?: boolean },
+      ) => {
+        const secret = readSecret(opts);
+        if (secret === undefined) throw new CliUsageError("give the hook's secret with --secret-file <path> or --secret <secret>");
+        await withClient(opts, async (c) => {
+          const scheme = (opts.verify ?? (await c.get<HookView>(`/api/v1/hooks/${encodeURIComponent(name)}`)).verify) as VerifyScheme;
+          if (!(VERIFY_SCHEMES as readonly string[]).includes(scheme)) throw new CliUsageError(`--verify must be one of ${VERIFY_SCHEMES.join(', ')}`);
+          const now = Math.floor(Date.now() / 1000);
+          const sample = opts.body === undefined ? sampleBody(scheme, now) : { body: readText(opts.body), contentType: opts.contentType };
+          const headers = signDelivery(scheme, secret, sample.body, now, opts.deliveryId);
+          try {
+            const res = await c.request<HookDelivered>('POST', `/hooks/${encodeURIComponent(name)}`, { raw: sample, headers, auth: false });
+            if (opts.json) return printJson({ status: res.status, ...res.body });
+            const r = res.body;
+            process.stdout.write(
+              `${res.status} ${r.duplicate ? 'duplicate (nothing done)' : 'accepted'}${r.job ? ` job ${r.job}` : ''}${r.task ? ` task ${r.task}` : ''}\n`,
+            );
+          } catch (err) {
+            if (err instanceof ClientError && err.code === 'signature_invalid')
+              throw new ClientError(err.code, err.status, `${err.detail} (is --secret the hook's secret?)`);
+            throw err;
+          }
+        });
+      },
+    );
 }

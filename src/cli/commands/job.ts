@@ -47,7 +47,8 @@ function eventData(data: unknown): unknown {
   if (typeof data !== 'object' || data === null || !('progress' in data)) return data;
   const d = data as Record<string, unknown>;
   const progress = d['progress'];
-  if (typeof progress === 'object' && progress !== null && 'value' in progress) return { ...d, progress: { ...progress, value: percent((progress as { value: unknown }).value) } };
+  if (typeof progress === 'object' && progress !== null && 'value' in progress)
+    return { ...d, progress: { ...progress, value: percent((progress as { value: unknown }).value) } };
   return { ...d, progress: percent(progress) };
 }
 
@@ -170,30 +171,50 @@ export function jobCommand(program: Command): void {
     .option('--idempotency-key <uuid>', 'makes retrying this submission safe')
     .option('--wait', 'wait until it finishes (exit status 1 unless it succeeded)')
     .option('--json', 'print JSON')
-    .action(async (service: string, opts: ClientFlags & { payload?: string; callback?: string; priority?: string; maxAttempts?: string; timeout?: string; idempotencyKey?: string; wait?: boolean; json?: boolean }) => {
-      const body = {
-        service,
-        payload: readPayload(opts.payload),
-        ...(opts.callback ? { callbackUrl: opts.callback } : {}),
-        ...(opts.priority ? { priority: Number(opts.priority) } : {}),
-        ...(opts.maxAttempts ? { maxAttempts: Number(opts.maxAttempts) } : {}),
-        ...(opts.timeout ? { timeoutSeconds: Number(opts.timeout) } : {}),
-      };
-      await withClient(opts, async (c) => {
-        const res = await c.request<Job>('POST', '/api/v1/jobs', { body, ...(opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {}) });
-        let j = res.body;
-        if (!opts.wait) return opts.json ? printJson(j) : void process.stdout.write(`${j.id}\n`);
-        // The id first: a Ctrl-C while waiting stops the waiting, not the job, which can be found again.
-        process.stderr.write(`submitted ${j.id}; waiting for it (Ctrl-C stops waiting, not the job: moat job watch ${j.id})\n`);
-        j = await follow(c, j.id, (x) => {
-          if (!opts.json && process.stderr.isTTY && !FINISHED.has(x.state)) liveLine(process.stderr, statusLine(x));
+    .action(
+      async (
+        service: string,
+        opts: ClientFlags & {
+          payload?: string;
+          callback?: string;
+          priority?: string;
+          maxAttempts?: string;
+          timeout?: string;
+          idempotencyKey?: string;
+          wait?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const body = {
+          service,
+          payload: readPayload(opts.payload),
+          ...(opts.callback ? { callbackUrl: opts.callback } : {}),
+          ...(opts.priority ? { priority: Number(opts.priority) } : {}),
+          ...(opts.maxAttempts ? { maxAttempts: Number(opts.maxAttempts) } : {}),
+          ...(opts.timeout ? { timeoutSeconds: Number(opts.timeout) } : {}),
+        };
+        await withClient(opts, async (c) => {
+          const res = await c.request<Job>('POST', '/api/v1/jobs', {
+            body,
+            ...(opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {}),
+          });
+          let j = res.body;
+          if (!opts.wait) return opts.json ? printJson(j) : void process.stdout.write(`${j.id}\n`);
+          // The id first: a Ctrl-C while waiting stops the waiting, not the job, which can be found again.
+          process.stderr.write(`submitted ${j.id}; waiting for it (Ctrl-C stops waiting, not the job: moat job watch ${j.id})\n`);
+          j = await follow(c, j.id, (x) => {
+            if (!opts.json && process.stderr.isTTY && !FINISHED.has(x.state)) liveLine(process.stderr, statusLine(x));
+          });
+          if (!opts.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+          if (opts.json) printJson(j);
+          else
+            process.stdout.write(
+              `${j.id} ${j.state}${j.error ? `: ${j.error.message}` : ''}\n${j.result !== undefined ? `${JSON.stringify(j.result)}\n` : ''}`,
+            );
+          if (j.state !== 'succeeded') process.exitCode = 1;
         });
-        if (!opts.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-        if (opts.json) printJson(j);
-        else process.stdout.write(`${j.id} ${j.state}${j.error ? `: ${j.error.message}` : ''}\n${j.result !== undefined ? `${JSON.stringify(j.result)}\n` : ''}`);
-        if (j.state !== 'succeeded') process.exitCode = 1;
-      });
-    });
+      },
+    );
   addClientFlags(job.command('ls').description('list jobs, newest first'))
     .option('--service <name>')
     .addOption(new Option('--state <state>', 'only jobs in this state').choices(STATES))
@@ -203,7 +224,14 @@ export function jobCommand(program: Command): void {
       const q = new URLSearchParams({ limit: opts.limit, ...(opts.service ? { service: opts.service } : {}), ...(opts.state ? { state: opts.state } : {}) });
       const { jobs } = await withClient(opts, (c) => c.get<JobList>(`/api/v1/jobs?${q}`));
       if (opts.json) return printJson(jobs);
-      printTable(jobs.map((j) => ({ ...j, progress: j.progress.value === null ? '-' : `${Math.round(j.progress.value * 100)}%`, attempts: `${j.attempts}/${j.maxAttempts}` })), ['id', 'service', 'state', 'progress', 'attempts', 'createdAt']);
+      printTable(
+        jobs.map((j) => ({
+          ...j,
+          progress: j.progress.value === null ? '-' : `${Math.round(j.progress.value * 100)}%`,
+          attempts: `${j.attempts}/${j.maxAttempts}`,
+        })),
+        ['id', 'service', 'state', 'progress', 'attempts', 'createdAt'],
+      );
     });
   addClientFlags(job.command('show').description('show a job with its payload and result'))
     .argument('<id>')

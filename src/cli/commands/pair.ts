@@ -50,7 +50,9 @@ async function pairConsole(opts: ClientFlags & { json?: boolean }, body: Record<
   if (r.code === null) {
     // An admin console code has no digits (6 digits never carry admin): the link is the code.
     process.stdout.write(`${r.signinUrl}\n`);
-    process.stderr.write(`console sign-in link for scopes ${r.scopes.join(',')} (no digits: admin is never given by 6 digits), single use, expires ${r.expiresAt}\n`);
+    process.stderr.write(
+      `console sign-in link for scopes ${r.scopes.join(',')} (no digits: admin is never given by 6 digits), single use, expires ${r.expiresAt}\n`,
+    );
     return;
   }
   process.stdout.write(`${r.code}\n`);

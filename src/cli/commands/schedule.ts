@@ -24,7 +24,14 @@ export function scheduleCommand(program: Command): void {
         }
       }
       const s = await withClient(opts, (c) =>
-        c.post<Schedule>('/api/v1/schedules', { name, cron: opts.cron, service: opts.service, ...(payload !== undefined ? { payload } : {}), ...(opts.timezone ? { timezone: opts.timezone } : {}), ...(opts.missed ? { missed: opts.missed } : {}) }),
+        c.post<Schedule>('/api/v1/schedules', {
+          name,
+          cron: opts.cron,
+          service: opts.service,
+          ...(payload !== undefined ? { payload } : {}),
+          ...(opts.timezone ? { timezone: opts.timezone } : {}),
+          ...(opts.missed ? { missed: opts.missed } : {}),
+        }),
       );
       process.stdout.write(`schedule ${s.name} added; next run ${s.nextRunAt}\n`);
     });
@@ -33,7 +40,10 @@ export function scheduleCommand(program: Command): void {
     .action(async (opts: ClientFlags & { json?: boolean }) => {
       const { schedules } = await withClient(opts, (c) => c.get<ScheduleList>('/api/v1/schedules'));
       if (opts.json) return printJson(schedules);
-      printTable(schedules.map((s) => ({ ...s, state: s.paused ? 'paused' : 'active' })), ['name', 'cron', 'timezone', 'service', 'state', 'lastRunAt', 'nextRunAt']);
+      printTable(
+        schedules.map((s) => ({ ...s, state: s.paused ? 'paused' : 'active' })),
+        ['name', 'cron', 'timezone', 'service', 'state', 'lastRunAt', 'nextRunAt'],
+      );
     });
   for (const [verb, path, method, says] of [
     ['rm', '', 'DELETE', 'deleted'],
@@ -50,10 +60,9 @@ export function scheduleCommand(program: Command): void {
       });
   }
   const callbacks = program.command('callbacks').description('signed job callbacks');
-  addClientFlags(callbacks.command('secret').description('print the secret that signs callbacks (Moat-Signature)'))
-    .action(async (opts: ClientFlags) => {
-      const r = await withClient(opts, (c) => c.get<CallbackSecret>('/api/v1/callbacks/secret'));
-      process.stdout.write(`${r.secret}\n`);
-      process.stderr.write(`Moat-Signature: ${r.scheme}\n`);
-    });
+  addClientFlags(callbacks.command('secret').description('print the secret that signs callbacks (Moat-Signature)')).action(async (opts: ClientFlags) => {
+    const r = await withClient(opts, (c) => c.get<CallbackSecret>('/api/v1/callbacks/secret'));
+    process.stdout.write(`${r.secret}\n`);
+    process.stderr.write(`Moat-Signature: ${r.scheme}\n`);
+  });
 }

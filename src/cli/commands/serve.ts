@@ -45,7 +45,10 @@ export function serveCommand(program: Command): void {
   const cmd = program
     .command('serve')
     .description('start the gateway (the only process that faces the network)')
-    .option('--config <file>', `JSON config file (schema: docs/config.schema.json; env MOAT_CONFIG; default <dataDir>/${DATA_DIR.configFile.rel} when it exists)`)
+    .option(
+      '--config <file>',
+      `JSON config file (schema: docs/config.schema.json; env MOAT_CONFIG; default <dataDir>/${DATA_DIR.configFile.rel} when it exists)`,
+    )
     .option('--pair', 'print a pairing code at boot (scope read, 5 minutes)')
     // The old spelling: --token (and MOAT_TOKEN) is the CLI's bearer token, not the server's.
     .addOption(new Option('--token <token>').hideHelp());
@@ -63,7 +66,8 @@ export function serveCommand(program: Command): void {
     }
   }
   cmd.action(async (opts: Record<string, unknown>) => {
-    if (opts['token'] !== undefined) throw new CliUsageError("--token is the CLI's bearer token; moat serve takes its admin token as --admin-token (or MOAT_ADMIN_TOKEN)");
+    if (opts['token'] !== undefined)
+      throw new CliUsageError("--token is the CLI's bearer token; moat serve takes its admin token as --admin-token (or MOAT_ADMIN_TOKEN)");
     const flags: Record<string, unknown> = {};
     for (const k of KNOBS) {
       const flag = k.schema.flag;
@@ -74,7 +78,10 @@ export function serveCommand(program: Command): void {
     const file = given ?? dataDirConfig(dataDir);
     const gateway = createGateway({ ...(file ? { file } : {}), env: process.env, flags });
     if (file !== undefined && given === undefined && gateway.dataDir !== dataDir) {
-      throw new GatewayError('config_invalid', `${file} sets dataDir to ${gateway.dataDir}: the moat.json of a data dir cannot move it (remove the key, or pass the file with --config)`);
+      throw new GatewayError(
+        'config_invalid',
+        `${file} sets dataDir to ${gateway.dataDir}: the moat.json of a data dir cannot move it (remove the key, or pass the file with --config)`,
+      );
     }
     // Signals are watched before the socket opens: a SIGTERM during boot drains right after it.
     let signalled: string | null = null;
@@ -95,9 +102,13 @@ export function serveCommand(program: Command): void {
     const fp = gateway.tlsFingerprint;
     const out = [
       `moat listening on ${gateway.url}${fp ? ` (TLS certificate SHA-256 ${fp})` : ''}`,
-      ...(fp && gateway.config.tls.cert === undefined ? [`self-signed certificate in ${dataDirPaths(gateway.dataDir).tlsCert} (clients: curl --cacert <that file>)`] : []),
+      ...(fp && gateway.config.tls.cert === undefined
+        ? [`self-signed certificate in ${dataDirPaths(gateway.dataDir).tlsCert} (clients: curl --cacert <that file>)`]
+        : []),
       file !== undefined ? `config file ${resolve(file)}` : `no config file (moat init writes ${dataDirPaths(gateway.dataDir).configFile})`,
-      gateway.config.auth.token !== undefined ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}` : `admin token in ${dataDirPaths(gateway.dataDir).adminToken}`,
+      gateway.config.auth.token !== undefined
+        ? `admin token: the one given with ${originOf('auth.token', gateway.configSources.get('auth.token'))}`
+        : `admin token in ${dataDirPaths(gateway.dataDir).adminToken}`,
     ];
     if (opts['pair']) {
       const minted = gateway.parts.pairing.mint({ scopes: ['read'] }, { id: 'admin', name: 'moat serve --pair' });

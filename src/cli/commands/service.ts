@@ -36,7 +36,12 @@ function show(s: ServiceStatus): void {
     ['last exit', exit(s)],
     ['base url', s.baseUrl],
     ['command', s.command ? s.command.join(' ') : '-'],
-    ...(s.kind === 'container' ? ([['image', s.image ?? '-'], ['container', s.containerId ?? '-']] as Array<[string, string]>) : []),
+    ...(s.kind === 'container'
+      ? ([
+          ['image', s.image ?? '-'],
+          ['container', s.containerId ?? '-'],
+        ] as Array<[string, string]>)
+      : []),
     ['env', s.envKeys.length > 0 ? s.envKeys.join(', ') : '-'],
     ['upstream', s.upstreamHeaders && s.upstreamHeaders.length > 0 ? `${s.upstreamHeaders.join(', ')} (set by moat, values not shown)` : '-'],
     ['concurrency', String(s.concurrency)],
@@ -81,7 +86,8 @@ export function serviceCommand(program: Command): void {
     .option('--tag <tag...>', 'free labels, e.g. gpu')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: Flags & { url: string; health?: string; tag?: string[] }) => {
-      if (opts.health !== undefined && !opts.health.startsWith('/')) throw new CliUsageError(`--health must be a path starting with /, not ${JSON.stringify(opts.health)}`);
+      if (opts.health !== undefined && !opts.health.startsWith('/'))
+        throw new CliUsageError(`--health must be a path starting with /, not ${JSON.stringify(opts.health)}`);
       const body = { name, kind: 'url', baseUrl: opts.url, ...(opts.health ? { health: { path: opts.health } } : {}), ...(opts.tag ? { tags: opts.tag } : {}) };
       const s = await withClient(opts, (c) => c.post<ServiceStatus>('/api/v1/services', body));
       if (opts.json) return printJson(s);

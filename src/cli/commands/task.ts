@@ -24,7 +24,10 @@ export function taskCommand(program: Command): void {
       const q = new URLSearchParams({ limit: opts.limit, ...(opts.state ? { state: opts.state } : {}) });
       const { tasks } = await withClient(opts, (c) => c.get<TaskList>(`/api/v1/tasks?${q}`));
       if (opts.json) return printJson(tasks);
-      printTable(tasks.map((t) => ({ ...t, job: t.job ? `${t.job.service}${t.job.id ? ` ${t.job.id}` : ' (waits)'}` : '-' })), ['id', 'state', 'title', 'job', 'source', 'createdAt']);
+      printTable(
+        tasks.map((t) => ({ ...t, job: t.job ? `${t.job.service}${t.job.id ? ` ${t.job.id}` : ' (waits)'}` : '-' })),
+        ['id', 'state', 'title', 'job', 'source', 'createdAt'],
+      );
     });
   addClientFlags(task.command('show').description('show a task with its body, pending job, comments and event log'))
     .argument('<id>')

@@ -17,7 +17,9 @@ export function tokenCommand(program: Command): void {
       const created = await withClient(opts, (c) => c.post<TokenCreated>('/api/v1/tokens', body));
       if (opts.json) return printJson(created);
       process.stdout.write(`${created.token}\n`);
-      process.stderr.write(`token ${created.id} (${created.name}) scopes ${created.scopes.join(',')}, expires ${created.expiresAt ?? 'never'}; the secret above is shown only once\n`);
+      process.stderr.write(
+        `token ${created.id} (${created.name}) scopes ${created.scopes.join(',')}, expires ${created.expiresAt ?? 'never'}; the secret above is shown only once\n`,
+      );
     });
   addClientFlags(token.command('list').alias('ls').description('list tokens and console sessions (never their secrets)'))
     .option('--json', 'print JSON')
@@ -29,10 +31,23 @@ export function tokenCommand(program: Command): void {
       // Sessions beside tokens: one list of what can act on this gateway (kind `session`, live ones only).
       const rows: Array<TokenView & { client?: string }> = [
         ...tokens,
-        ...sessions.map((s) => ({ id: s.id, name: s.name, scopes: s.scopes, kind: 'session', createdAt: s.createdAt, expiresAt: s.expiresAt, lastUsedAt: s.lastUsedAt, revokedAt: null, client: s.client })),
+        ...sessions.map((s) => ({
+          id: s.id,
+          name: s.name,
+          scopes: s.scopes,
+          kind: 'session',
+          createdAt: s.createdAt,
+          expiresAt: s.expiresAt,
+          lastUsedAt: s.lastUsedAt,
+          revokedAt: null,
+          client: s.client,
+        })),
       ];
       if (opts.json) return printJson(rows);
-      printTable(rows.map((t) => ({ ...t, state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })), ['id', 'name', 'scopes', 'state', 'expiresAt', 'lastUsedAt', 'kind', 'client']);
+      printTable(
+        rows.map((t) => ({ ...t, state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })),
+        ['id', 'name', 'scopes', 'state', 'expiresAt', 'lastUsedAt', 'kind', 'client'],
+      );
     });
   addClientFlags(token.command('end-session').description('end a console session by id (see moat token list); its open pages return to sign-in'))
     .argument('<session-id>')
@@ -46,9 +61,10 @@ export function tokenCommand(program: Command): void {
       const t = await withClient(opts, (c) => c.delete<TokenView>(`/api/v1/tokens/${encodeURIComponent(idOrName)}`));
       process.stdout.write(`revoked ${t.id} (${t.name})\n`);
     });
-  addClientFlags(token.command('rotate-admin').description('replace the admin token in <dataDir>/gateway-token; the old one stops working at once'))
-    .action(async (opts: ClientFlags) => {
+  addClientFlags(token.command('rotate-admin').description('replace the admin token in <dataDir>/gateway-token; the old one stops working at once')).action(
+    async (opts: ClientFlags) => {
       const r = await withClient(opts, (c) => c.post<AdminTokenRotated>('/api/v1/tokens/rotate-admin'));
       process.stdout.write(`admin token rotated; the new one is in ${r.tokenFile}\n`);
-    });
+    },
+  );
 }

@@ -27,7 +27,7 @@ export const auditKnobs = {
     keyFile: Type.Optional(
       knob(Type.String({ minLength: 1 }), {
         description:
-          "The chain key (32 random bytes, created 0600 on first start when missing; never replaced). Must be outside the data dir (refused at boot otherwise). Default: /etc/moat/audit.key when /etc/moat exists, else ~/.config/moat/audit.key. Back it up: without it the log cannot be checked.",
+          'The chain key (32 random bytes, created 0600 on first start when missing; never replaced). Must be outside the data dir (refused at boot otherwise). Default: /etc/moat/audit.key when /etc/moat exists, else ~/.config/moat/audit.key. Back it up: without it the log cannot be checked.',
         env: 'MOAT_AUDIT_KEY_FILE',
         flag: 'audit-key-file',
         weakens: 'A key that whoever writes the data dir can read lets them edit entries and re-chain the log undetected.',
@@ -58,7 +58,8 @@ export const auditKnobs = {
       weakens: 'A longer window writes the count of a refusal flood later (the first refusal is always written at once).',
     }),
     refusalClients: knob(Type.Integer({ default: 1_000, minimum: 1, maximum: 100_000 }), {
-      description: 'Clients (and actors) whose refusals are counted one by one per window (bounded memory); beyond them, refusals are counted per type and code with client `*`.',
+      description:
+        'Clients (and actors) whose refusals are counted one by one per window (bounded memory); beyond them, refusals are counted per type and code with client `*`.',
       env: 'MOAT_AUDIT_REFUSAL_CLIENTS',
       weakens: 'Raising it lets a flood from many addresses write more entries (and use more memory); lowering it names fewer clients.',
     }),

@@ -11,7 +11,7 @@ export const consoleKnobs = {
       env: 'MOAT_CONSOLE',
       flag: 'console',
       weakens:
-        'On, a signed-in browser holds a credential the browser sends by itself; Moat refuses it on cross-origin requests, but pages served under /svc/ share the console\'s origin (see docs/console.md).',
+        "On, a signed-in browser holds a credential the browser sends by itself; Moat refuses it on cross-origin requests, but pages served under /svc/ share the console's origin (see docs/console.md).",
     }),
     sessionIdleSeconds: knob(Type.Integer({ default: 1800, minimum: 60, maximum: 86_400 }), {
       description: 'A console session ends after this many seconds without a request (30 minutes).',

@@ -28,8 +28,12 @@ export function containerKeys() {
   );
   return {
     image: opt(Type.String({ pattern: IMAGE_PATTERN, description: 'Image of a `container` service, e.g. `vllm/vllm-openai:v0.9.1`.' })),
-    args: opt(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256, description: "Arguments of a `container` service (the image's CMD is replaced by them)." })),
-    entrypoint: opt(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64, description: "Replaces the image's ENTRYPOINT (argv list)." })),
+    args: opt(
+      Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256, description: "Arguments of a `container` service (the image's CMD is replaced by them)." }),
+    ),
+    entrypoint: opt(
+      Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64, description: "Replaces the image's ENTRYPOINT (argv list)." }),
+    ),
     port: opt(
       Type.Integer({
         minimum: 1,
@@ -38,9 +42,16 @@ export function containerKeys() {
       }),
     ),
     gpus: opt(
-      Type.Union([Type.Literal('all'), Type.Integer({ minimum: 1, maximum: 64 }), Type.Array(Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$' }), { minItems: 1, maxItems: 64 })], {
-        description: 'GPUs of a `container` service, as `docker run --gpus`: `"all"`, a count, or device ids/UUIDs (NVIDIA driver, `gpu` capability).',
-      }),
+      Type.Union(
+        [
+          Type.Literal('all'),
+          Type.Integer({ minimum: 1, maximum: 64 }),
+          Type.Array(Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$' }), { minItems: 1, maxItems: 64 }),
+        ],
+        {
+          description: 'GPUs of a `container` service, as `docker run --gpus`: `"all"`, a count, or device ids/UUIDs (NVIDIA driver, `gpu` capability).',
+        },
+      ),
     ),
     devices: opt(
       Type.Array(Type.String({ pattern: '^/dev/', maxLength: 512 }), {
@@ -49,13 +60,21 @@ export function containerKeys() {
       }),
     ),
     volumes: opt(Type.Array(volume, { maxItems: 64, description: 'Bind mounts (the host path must exist; the engine socket and the data dir are refused).' })),
-    shmSize: opt(Type.String({ pattern: SIZE_PATTERN, description: 'Size of /dev/shm, e.g. `8g` (PyTorch data loaders and vLLM need more than the 64m default).' })),
+    shmSize: opt(
+      Type.String({ pattern: SIZE_PATTERN, description: 'Size of /dev/shm, e.g. `8g` (PyTorch data loaders and vLLM need more than the 64m default).' }),
+    ),
     memory: opt(Type.String({ pattern: SIZE_PATTERN, description: 'Memory limit, e.g. `32g`. Default: none.' })),
     cpus: opt(Type.Number({ minimum: 0.01, maximum: 1024, description: 'CPU limit in cores, e.g. `4` or `0.5`. Default: none.' })),
-    user: opt(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$', description: "User (and group) the container runs as, e.g. `1000:1000`. Default: the image's." })),
+    user: opt(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$',
+        description: "User (and group) the container runs as, e.g. `1000:1000`. Default: the image's.",
+      }),
+    ),
     readOnlyRootfs: opt(
       Type.Boolean({
-        description: "Mount the container's root filesystem read-only (writable paths then come from volumes). Default: false, which lets a compromised service change its own program files until the next start.",
+        description:
+          "Mount the container's root filesystem read-only (writable paths then come from volumes). Default: false, which lets a compromised service change its own program files until the next start.",
       }),
     ),
     capDrop: opt(
@@ -68,13 +87,15 @@ export function containerKeys() {
     capAdd: opt(
       Type.Array(Type.String({ pattern: '^[A-Z_]{2,32}$' }), {
         maxItems: 64,
-        description: 'Capabilities added back after capDrop (e.g. `CHOWN`, `SETUID` for images that switch user). SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, DAC_READ_SEARCH and ALL are refused.',
+        description:
+          'Capabilities added back after capDrop (e.g. `CHOWN`, `SETUID` for images that switch user). SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, DAC_READ_SEARCH and ALL are refused.',
       }),
     ),
     securityOpt: opt(
       Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
         maxItems: 32,
-        description: 'Security options of the container. Default: `["no-new-privileges"]`; without it a setuid binary in the image regains the privileges dropped above.',
+        description:
+          'Security options of the container. Default: `["no-new-privileges"]`; without it a setuid binary in the image regains the privileges dropped above.',
       }),
     ),
     network: opt(
@@ -86,7 +107,8 @@ export function containerKeys() {
     ),
     pull: opt(
       Type.Union([Type.Literal('missing'), Type.Literal('never')], {
-        description: 'Default `missing`: the engine pulls the image when it is not present (progress in the service log); `never`: a missing image fails the start.',
+        description:
+          'Default `missing`: the engine pulls the image when it is not present (progress in the service log); `never`: a missing image fails the start.',
       }),
     ),
     privileged: opt(Type.Boolean({ description: 'Refused when true: a privileged container is root on the host. Present only to say so clearly.' })),
@@ -119,12 +141,16 @@ export interface ContainerSpecKeys {
   ipc?: string;
 }
 
-export const containerEngineSection = section('The container engine that runs `container` services (Docker, or Podman with its Docker-compatible API service).', {
-  socket: knob(Type.String({ default: '/var/run/docker.sock', minLength: 1, maxLength: 4096 }), {
-    description:
-      'Endpoint of the Docker Engine API: a unix socket path (Docker: /var/run/docker.sock; Podman: /run/podman/podman.sock from `podman system service`) or `http://127.0.0.1:<port>`. Used only when a `container` service is declared (or the previous run left containers).',
-    env: 'MOAT_CONTAINER_SOCKET',
-    flag: 'container-socket',
-    weakens: 'Whoever answers on this endpoint decides what moat believes runs; the socket itself is root-equivalent (moat doctor checks its owner and mode).',
-  }),
-});
+export const containerEngineSection = section(
+  'The container engine that runs `container` services (Docker, or Podman with its Docker-compatible API service).',
+  {
+    socket: knob(Type.String({ default: '/var/run/docker.sock', minLength: 1, maxLength: 4096 }), {
+      description:
+        'Endpoint of the Docker Engine API: a unix socket path (Docker: /var/run/docker.sock; Podman: /run/podman/podman.sock from `podman system service`) or `http://127.0.0.1:<port>`. Used only when a `container` service is declared (or the previous run left containers).',
+      env: 'MOAT_CONTAINER_SOCKET',
+      flag: 'container-socket',
+      weakens:
+        'Whoever answers on this endpoint decides what moat believes runs; the socket itself is root-equivalent (moat doctor checks its owner and mode).',
+    }),
+  },
+);

@@ -27,8 +27,7 @@ export const doorKnobs = {
     weakens: 'Turning it on lets the gateway answer on every interface of the host, including public ones.',
   }),
   publicNames: knob(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [] }), {
-    description:
-      'Extra names accepted in the Host header (and put in the self-signed certificate). `name` matches any port, `name:port` only that port.',
+    description: 'Extra names accepted in the Host header (and put in the self-signed certificate). `name` matches any port, `name:port` only that port.',
     env: 'MOAT_PUBLIC_NAMES',
     flag: 'public-name',
     live: true,
@@ -50,9 +49,20 @@ export const doorKnobs = {
     weakens: 'Shorter cuts more running jobs (they run again from the start after the restart).',
   }),
   logLevel: knob(
-    Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {
-      default: 'info',
-    }),
+    Type.Union(
+      [
+        Type.Literal('fatal'),
+        Type.Literal('error'),
+        Type.Literal('warn'),
+        Type.Literal('info'),
+        Type.Literal('debug'),
+        Type.Literal('trace'),
+        Type.Literal('silent'),
+      ],
+      {
+        default: 'info',
+      },
+    ),
     { description: 'Log level of the log (stderr).', env: 'MOAT_LOG_LEVEL', flag: 'log-level' },
   ),
   logFormat: knob(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }), {
@@ -99,7 +109,8 @@ export const doorKnobs = {
         env: 'MOAT_ADMIN_TOKEN',
         flag: 'admin-token',
         secret: true,
-        weakens: 'A token chosen by hand may be weak (moat doctor judges it), and it lives wherever it is set (shell history, unit files) rather than in a 0600 file.',
+        weakens:
+          'A token chosen by hand may be weak (moat doctor judges it), and it lives wherever it is set (shell history, unit files) rather than in a 0600 file.',
       }),
     ),
   }),

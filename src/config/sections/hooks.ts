@@ -29,7 +29,9 @@ function hookSchema(config: boolean) {
         VERIFY_SCHEMES.map((s) => Type.Literal(s)),
         { description: 'Signature scheme of the sender (docs/hooks.md#schemes).' },
       ),
-      secret: Type.Optional(secret('Signing secret shared with the sender (16-1024 characters). Without one every delivery is refused. Never returned by the API.')),
+      secret: Type.Optional(
+        secret('Signing secret shared with the sender (16-1024 characters). Without one every delivery is refused. Never returned by the API.'),
+      ),
       verifyToken: Type.Optional(secret('WhatsApp only: the verify token of the subscription handshake (GET).')),
       secretFile: Type.Optional(
         knob(Type.String({ minLength: 1, maxLength: 4096 }), {
@@ -90,17 +92,19 @@ export const hookKnobs = {
   tasks: section('Tasks and their signed action links.', {
     linkTtlSeconds: knob(Type.Integer({ default: 86_400, minimum: 60, maximum: 604_800 }), {
       description: 'Lifetime of an action link when the minting call names none (24 h; 7 days at most).',
-      weakens: 'A longer-lived link is a longer-lived capability in someone\'s inbox.',
+      weakens: "A longer-lived link is a longer-lived capability in someone's inbox.",
     }),
     allowSelfReview: knob(Type.Boolean({ default: false }), {
       description: 'Let the token that created a task holding a job approve it itself (or mint its action links). Default: a second principal approves.',
       env: 'MOAT_TASKS_ALLOW_SELF_REVIEW',
       flag: 'tasks-allow-self-review',
-      weakens: 'The approval stops being a second look: a token with scopes tasks and jobs can propose work and wave it through itself, so an agent asking for approval is no longer asking anyone.',
+      weakens:
+        'The approval stops being a second look: a token with scopes tasks and jobs can propose work and wave it through itself, so an agent asking for approval is no longer asking anyone.',
     }),
     linkBaseUrl: Type.Optional(
       knob(Type.String({ pattern: '^https?://[^/?#@\\s]+$', maxLength: 300 }), {
-        description: 'Base URL of action links, e.g. https://moat.example.com (default: the first publicNames entry with the gateway\'s scheme and port, else the gateway\'s URL).',
+        description:
+          "Base URL of action links, e.g. https://moat.example.com (default: the first publicNames entry with the gateway's scheme and port, else the gateway's URL).",
       }),
     ),
   }),

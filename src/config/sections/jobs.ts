@@ -39,7 +39,7 @@ export const jobKnobs = {
       weakens: 'A shorter memory lets a late retry of a submission create the job twice.',
     }),
   }),
-  callbacks: section('Signed callbacks to a job\'s callbackUrl when it finishes (through the egress guard, purpose callback).', {
+  callbacks: section("Signed callbacks to a job's callbackUrl when it finishes (through the egress guard, purpose callback).", {
     maxAttempts: knob(Type.Integer({ default: 5, minimum: 1, maximum: 50 }), {
       description: 'Delivery attempts per callback (each one recorded on the job).',
     }),
@@ -53,8 +53,16 @@ export const jobKnobs = {
         Type.Object(
           {
             url: Type.String({ minLength: 1, maxLength: 2048, description: 'ntfy server, e.g. https://ntfy.sh' }),
-            topic: Type.String({ minLength: 1, maxLength: 256, description: 'A long random topic (at least 24 characters); short or well-known topics are refused at boot.' }),
-            on: Type.Optional(Type.Array(Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')]), { description: 'Job outcomes to notify (default all).' })),
+            topic: Type.String({
+              minLength: 1,
+              maxLength: 256,
+              description: 'A long random topic (at least 24 characters); short or well-known topics are refused at boot.',
+            }),
+            on: Type.Optional(
+              Type.Array(Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')]), {
+                description: 'Job outcomes to notify (default all).',
+              }),
+            ),
             tokenFile: Type.Optional(
               Type.String({
                 minLength: 1,
@@ -74,18 +82,16 @@ export const jobKnobs = {
       ),
     ),
     webhook: Type.Optional(
-      knob(
-        Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }),
-        {
-          description: 'A generic webhook: `{url}`; each POST is signed with Moat-Signature using the callback secret.',
-          live: true,
-        },
-      ),
+      knob(Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }), {
+        description: 'A generic webhook: `{url}`; each POST is signed with Moat-Signature using the callback secret.',
+        live: true,
+      }),
     ),
   }),
   schedules: section('Cron schedules that submit jobs.', {
     missed: knob(Type.Union([Type.Literal('run-once'), Type.Literal('skip')], { default: 'run-once' }), {
-      description: 'What happens to ticks missed while the gateway was down: `run-once` submits one job at boot, `skip` waits for the next tick. A schedule may override it.',
+      description:
+        'What happens to ticks missed while the gateway was down: `run-once` submits one job at boot, `skip` waits for the next tick. A schedule may override it.',
       env: 'MOAT_SCHEDULES_MISSED',
     }),
   }),

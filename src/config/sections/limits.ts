@@ -16,8 +16,7 @@ const perMinute = (def: number, env: string, flag: string, what: string) =>
 
 export const limitKnobs = {
   trustedProxies: knob(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [] }), {
-    description:
-      'CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed. Default: none, the header is ignored.',
+    description: 'CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed. Default: none, the header is ignored.',
     env: 'MOAT_TRUSTED_PROXIES',
     flag: 'trusted-proxy',
     weakens: 'A listed proxy can name any client address: rate limits, lockout and the audit trail take its word.',
@@ -77,7 +76,8 @@ export const limitKnobs = {
     }),
     adminReservedInflight: Type.Optional(
       knob(Type.Integer({ minimum: 0, maximum: 100_000 }), {
-        description: 'Of limits.maxInflight, the requests only admin tokens may use: the operator gets in while everyone else is at the cap. Must be below maxInflight. Default: an eighth of maxInflight (8 of 64; at least 1 when maxInflight is over 1).',
+        description:
+          'Of limits.maxInflight, the requests only admin tokens may use: the operator gets in while everyone else is at the cap. Must be below maxInflight. Default: an eighth of maxInflight (8 of 64; at least 1 when maxInflight is over 1).',
         env: 'MOAT_ADMIN_RESERVED_INFLIGHT',
         flag: 'admin-reserved-inflight',
         weakens: 'Lower (0: none) lets other tokens and unauthenticated senders fill the gateway until the operator cannot act.',
@@ -85,15 +85,18 @@ export const limitKnobs = {
     ),
     maxInflightPerToken: Type.Optional(
       knob(Type.Integer({ minimum: 1, maximum: 100_000 }), {
-        description: 'Requests one token may have in flight (admin tokens excepted); more get 429 concurrency_limited. Default: a quarter of maxInflight (16 of 64).',
+        description:
+          'Requests one token may have in flight (admin tokens excepted); more get 429 concurrency_limited. Default: a quarter of maxInflight (16 of 64).',
         env: 'MOAT_MAX_INFLIGHT_PER_TOKEN',
         flag: 'max-inflight-per-token',
-        weakens: 'Higher lets one token (a leaked one, a runaway agent) hold more of the shared budget: at maxInflight - adminReservedInflight it can hold all of it.',
+        weakens:
+          'Higher lets one token (a leaked one, a runaway agent) hold more of the shared budget: at maxInflight - adminReservedInflight it can hold all of it.',
       }),
     ),
     maxInflightPerClient: Type.Optional(
       knob(Type.Integer({ minimum: 1, maximum: 100_000 }), {
-        description: 'Requests one client address (an IPv6 /64) may have in flight, whatever token it sends (admin tokens excepted); more get 429 concurrency_limited. Default: half of maxInflight (32 of 64).',
+        description:
+          'Requests one client address (an IPv6 /64) may have in flight, whatever token it sends (admin tokens excepted); more get 429 concurrency_limited. Default: half of maxInflight (32 of 64).',
         env: 'MOAT_MAX_INFLIGHT_PER_CLIENT',
         flag: 'max-inflight-per-client',
         weakens: 'Higher lets one address, with many tokens or none, hold more of the shared budget.',
@@ -101,20 +104,23 @@ export const limitKnobs = {
     ),
     maxInflightUnauthenticated: Type.Optional(
       knob(Type.Integer({ minimum: 1, maximum: 100_000 }), {
-        description: 'Requests in flight to the routes without a bearer token (POST /hooks/<name>, POST /api/v1/pair, /actions/<token>), all clients together; more get 503 overloaded. Default: a quarter of maxInflight (16 of 64).',
+        description:
+          'Requests in flight to the routes without a bearer token (POST /hooks/<name>, POST /api/v1/pair, /actions/<token>), all clients together; more get 503 overloaded. Default: a quarter of maxInflight (16 of 64).',
         env: 'MOAT_MAX_INFLIGHT_UNAUTHENTICATED',
         flag: 'max-inflight-unauthenticated',
         weakens: 'Higher lets anyone who can reach the port, without any token, hold more of the shared budget with slow deliveries.',
       }),
     ),
     bodyIdleTimeoutMs: knob(Type.Integer({ default: 5_000, minimum: 100, maximum: 600_000 }), {
-      description: 'On the routes without a bearer token, a request body that sends nothing for this long is cut off with 408 request_timeout, in milliseconds.',
+      description:
+        'On the routes without a bearer token, a request body that sends nothing for this long is cut off with 408 request_timeout, in milliseconds.',
       env: 'MOAT_BODY_IDLE_TIMEOUT_MS',
       flag: 'body-idle-timeout-ms',
       weakens: 'Longer lets an unauthenticated sender hold a slot of maxInflightUnauthenticated with a stalled body for longer.',
     }),
     maxJsonDepth: knob(Type.Integer({ default: 64, minimum: 2, maximum: 1_000 }), {
-      description: 'Deepest nesting of arrays and objects in a JSON body (request bodies and verified hook deliveries); deeper gets 400 json_too_deep before it is parsed.',
+      description:
+        'Deepest nesting of arrays and objects in a JSON body (request bodies and verified hook deliveries); deeper gets 400 json_too_deep before it is parsed.',
       env: 'MOAT_MAX_JSON_DEPTH',
       flag: 'max-json-depth',
       weakens: 'Deeper bodies cost more stack in every recursive walk (canonical JSON, sealing, templates); thousands of levels overflow it.',
@@ -127,10 +133,11 @@ export const limitKnobs = {
     }),
     adminReservedStreams: Type.Optional(
       knob(Type.Integer({ minimum: 0, maximum: 100_000 }), {
-        description: 'Of limits.maxStreams, the streams only admin tokens may open. Must be below maxStreams. Default: an eighth of maxStreams (4 of 32; at least 1 when maxStreams is over 1).',
+        description:
+          'Of limits.maxStreams, the streams only admin tokens may open. Must be below maxStreams. Default: an eighth of maxStreams (4 of 32; at least 1 when maxStreams is over 1).',
         env: 'MOAT_ADMIN_RESERVED_STREAMS',
         flag: 'admin-reserved-streams',
-        weakens: 'Lower (0: none) lets other tokens take every stream, the operator\'s event stream included.',
+        weakens: "Lower (0: none) lets other tokens take every stream, the operator's event stream included.",
       }),
     ),
     maxStreamsPerToken: Type.Optional(
@@ -143,7 +150,8 @@ export const limitKnobs = {
     ),
     maxStreamsPerClient: Type.Optional(
       knob(Type.Integer({ minimum: 1, maximum: 100_000 }), {
-        description: 'Streams one client address (an IPv6 /64) may have open (admin tokens excepted); more get 429 concurrency_limited. Default: half of maxStreams (16 of 32).',
+        description:
+          'Streams one client address (an IPv6 /64) may have open (admin tokens excepted); more get 429 concurrency_limited. Default: half of maxStreams (16 of 32).',
         env: 'MOAT_MAX_STREAMS_PER_CLIENT',
         flag: 'max-streams-per-client',
         weakens: 'Higher lets one address hold more of the shared streams.',

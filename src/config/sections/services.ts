@@ -37,7 +37,8 @@ export function serviceSchema(o: ServiceSchemaOptions) {
         Type.String({
           pattern: '^/',
           maxLength: 512,
-          description: 'Path probed with GET; 2xx is healthy. Default: none, and then `GET /` answering any status below 500 is healthy (what Ollama, vLLM, llama.cpp and ComfyUI all do).',
+          description:
+            'Path probed with GET; 2xx is healthy. Default: none, and then `GET /` answering any status below 500 is healthy (what Ollama, vLLM, llama.cpp and ComfyUI all do).',
         }),
       ),
       intervalMs: opt(d(Type.Integer({ minimum: 20, maximum: 3_600_000, description: 'Time between probes (ms).' }), 5000)),
@@ -69,9 +70,18 @@ export function serviceSchema(o: ServiceSchemaOptions) {
     {
       path: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'Jobs are POSTed here (the payload as the body).' }), '/jobs')),
       progressPath: opt(
-        d(Type.String({ pattern: '^(/|$)', maxLength: 512, description: 'Polled for progress while a job runs; `{id}` is the job id. Empty: no polling (progress only as the service posts it).' }), '/jobs/{id}/progress'),
+        d(
+          Type.String({
+            pattern: '^(/|$)',
+            maxLength: 512,
+            description: 'Polled for progress while a job runs; `{id}` is the job id. Empty: no polling (progress only as the service posts it).',
+          }),
+          '/jobs/{id}/progress',
+        ),
       ),
-      cancelPath: opt(d(Type.String({ pattern: '^/', maxLength: 512, description: 'POSTed to cancel a job (timeout, cancel); `{id}` is the job id.' }), '/jobs/{id}/cancel')),
+      cancelPath: opt(
+        d(Type.String({ pattern: '^/', maxLength: 512, description: 'POSTed to cancel a job (timeout, cancel); `{id}` is the job id.' }), '/jobs/{id}/cancel'),
+      ),
     },
     'How moat hands jobs to the service (see docs/jobs.md).',
   );
@@ -145,13 +155,16 @@ export function serviceSchema(o: ServiceSchemaOptions) {
     ...(o.operator ? containerKeys() : {}),
     health: opt(health),
     restart: opt(restart),
-    startTimeoutMs: opt(d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000)),
+    startTimeoutMs: opt(
+      d(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Time a start (or a start on demand) may take to turn healthy (ms).' }), 60_000),
+    ),
     idleStopAfter: opt(
       d(
         Type.Number({
           minimum: 0,
           maximum: 604_800,
-          description: 'Stop a `command` service after this many seconds without requests or jobs (e.g. 900 = 15 min), to free the GPU; fractions allowed; 0 = never.',
+          description:
+            'Stop a `command` service after this many seconds without requests or jobs (e.g. 900 = 15 min), to free the GPU; fractions allowed; 0 = never.',
         }),
         0,
       ),
@@ -213,7 +226,8 @@ export const serviceKnobs = {
     allowApiCommands: knob(Type.Boolean({ default: false }), {
       description: 'Let POST/PATCH /api/v1/services register `command` services (programs moat runs). Default: only `url` services through the API.',
       env: 'MOAT_SUPERVISOR_ALLOW_API_COMMANDS',
-      weakens: 'Remote code execution by design: any token with scope `services` can then run any program as the moat user. Warned about at boot, audited, a doctor warning; refused off loopback unless supervisor.acknowledgeRemoteCodeExecution is set too.',
+      weakens:
+        'Remote code execution by design: any token with scope `services` can then run any program as the moat user. Warned about at boot, audited, a doctor warning; refused off loopback unless supervisor.acknowledgeRemoteCodeExecution is set too.',
     }),
     acknowledgeRemoteCodeExecution: knob(Type.Boolean({ default: false }), {
       description:
@@ -225,7 +239,8 @@ export const serviceKnobs = {
       description:
         'Loopback targets a token with scope `services` (but not `admin`) may register through the API: `host:port` (`127.0.0.1:11434`, `[::1]:8000`, `localhost:8000`), `host:low-high`, or a port or range on any loopback address (`8000`, `8000-8099`). Default: none (only admin registers services). Admin may register any loopback target.',
       env: 'MOAT_SUPERVISOR_API_TARGETS',
-      weakens: "Each entry is a local port whose health answers and job results a `services` token can read: a wide range turns the health probe into a port scanner of this host's loopback services.",
+      weakens:
+        "Each entry is a local port whose health answers and job results a `services` token can read: a wide range turns the health probe into a port scanner of this host's loopback services.",
     }),
     containers: containerEngineSection,
   }),

@@ -12,7 +12,12 @@ export const MOUNT_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 const Mount = Type.Object(
   {
     name: Type.String({ pattern: MOUNT_NAME_PATTERN, description: 'What clients write after `mount:` (lowercase letters, digits, . _ -).' }),
-    path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/', description: 'Absolute path of an existing directory on the host. Never shown to clients.' }),
+    path: Type.String({
+      minLength: 2,
+      maxLength: 4096,
+      pattern: '^/',
+      description: 'Absolute path of an existing directory on the host. Never shown to clients.',
+    }),
     readOnly: Type.Boolean({ default: true, description: 'Refuse writes, moves and deletes in this mount (403 path_read_only). Default: true.' }),
   },
   { additionalProperties: false },
@@ -30,7 +35,7 @@ export const toolKnobs = {
   workspaces: section('Where runs keep their files: <dataDir>/workspaces/<run-id>/ (mode 0700) unless the operator allows client-chosen roots.', {
     allowClientScope: knob(Type.Boolean({ default: false }), {
       description:
-        'Let a client choose its run\'s root under `workspaces.clientScopeBase` (`workspace.root` on POST /api/v1/runs). Refused on a non-loopback bind.',
+        "Let a client choose its run's root under `workspaces.clientScopeBase` (`workspace.root` on POST /api/v1/runs). Refused on a non-loopback bind.",
       env: 'MOAT_WORKSPACES_ALLOW_CLIENT_SCOPE',
       flag: 'allow-client-scope',
       weakens: 'Runs stop being isolated from each other: any client with scope tools can open any directory under the base.',
@@ -97,7 +102,8 @@ export const toolKnobs = {
         live: true,
       }),
       timeoutMs: knob(Type.Integer({ default: 30_000, minimum: 100, maximum: 3_600_000 }), {
-        description: 'Wall time of a command in milliseconds (30 s); then its whole process group gets SIGTERM, and SIGKILL a second later. A client may ask for less, never more.',
+        description:
+          'Wall time of a command in milliseconds (30 s); then its whole process group gets SIGTERM, and SIGKILL a second later. A client may ask for less, never more.',
         env: 'MOAT_TOOLS_EXEC_TIMEOUT_MS',
         weakens: 'Longer lets a command hold a process slot and CPU for longer.',
         live: true,
@@ -116,14 +122,14 @@ export const toolKnobs = {
       network: knob(Type.Boolean({ default: false }), {
         description: 'Give sandboxed commands the network (bubblewrap --share-net). Without the sandbox commands always have it.',
         env: 'MOAT_TOOLS_EXEC_NETWORK',
-        weakens: 'Commands can reach the network, including this host\'s loopback services, bypassing the egress guard.',
+        weakens: "Commands can reach the network, including this host's loopback services, bypassing the egress guard.",
         live: true,
       }),
       sandbox: knob(Type.Union([Type.Literal('auto'), Type.Literal('required'), Type.Literal('off')], { default: 'auto' }), {
         description:
           '`auto`: run commands in a bubblewrap sandbox (only the workspace and read-only system directories) when bwrap works, else without one (warned at boot); `required`: exec is unavailable without it; `off`: never.',
         env: 'MOAT_TOOLS_EXEC_SANDBOX',
-        weakens: 'Without the sandbox a command sees the whole host as the gateway\'s user: its data dir, tokens and the network.',
+        weakens: "Without the sandbox a command sees the whole host as the gateway's user: its data dir, tokens and the network.",
         live: true,
       }),
     }),

@@ -16,7 +16,11 @@ const failures: Check = {
     const shown = `${authFailures24h} authentication failure(s) in the last 24 h, ${credentialFailures24h} with a wrong token or pairing code`;
     // As many wrong credentials as lock one client out: someone is guessing, or a client holds a stale token.
     if (credentialFailures24h >= after) {
-      return { severity: 'warn', finding: `${shown} (lockout.after is ${after})`, fix: 'moat audit tail | grep auth.failure shows who and from where; revoke or rotate what leaked' };
+      return {
+        severity: 'warn',
+        finding: `${shown} (lockout.after is ${after})`,
+        fix: 'moat audit tail | grep auth.failure shows who and from where; revoke or rotate what leaked',
+      };
     }
     return { severity: 'ok', finding: shown, fix: 'none needed' };
   },
@@ -28,7 +32,11 @@ const lockouts: Check = {
   run(ctx): Result {
     const n = ctx.gateway!.activity.lockouts24h;
     if (n === 0) return { severity: 'ok', finding: 'no client was locked out in the last 24 h', fix: 'none needed' };
-    return { severity: 'warn', finding: `${n} lockout(s) in the last 24 h after repeated failures`, fix: 'moat audit tail | grep auth.lockout shows the clients; a lockout ends on its own' };
+    return {
+      severity: 'warn',
+      finding: `${n} lockout(s) in the last 24 h after repeated failures`,
+      fix: 'moat audit tail | grep auth.lockout shows the clients; a lockout ends on its own',
+    };
   },
 };
 

@@ -14,8 +14,17 @@ const engine: Check = {
   run(ctx): Result {
     const facts = ctx.gateway!.containers ?? null;
     if (facts === null) return NONE;
-    if (!facts.reachable) return { severity: 'fail', finding: `container services cannot start: ${facts.error ?? 'the engine does not answer'}`, fix: 'start the engine, then `moat service start <name>`' };
-    return { severity: 'ok', finding: `${facts.engine?.name ?? 'the engine'} ${facts.engine?.version ?? ''} answers at ${facts.endpoint} (API ${facts.engine?.apiVersion ?? '?'})`, fix: 'none needed' };
+    if (!facts.reachable)
+      return {
+        severity: 'fail',
+        finding: `container services cannot start: ${facts.error ?? 'the engine does not answer'}`,
+        fix: 'start the engine, then `moat service start <name>`',
+      };
+    return {
+      severity: 'ok',
+      finding: `${facts.engine?.name ?? 'the engine'} ${facts.engine?.version ?? ''} answers at ${facts.endpoint} (API ${facts.engine?.apiVersion ?? '?'})`,
+      fix: 'none needed',
+    };
   },
 };
 
@@ -39,7 +48,11 @@ const socket: Check = {
     if (!s.isSocket) return { severity: 'fail', finding: `${s.path} is not a unix socket`, fix: 'point supervisor.containers.socket at the engine socket' };
     const mode = s.mode.toString(8).padStart(4, '0');
     if ((s.mode & 0o002) !== 0) {
-      return { severity: 'fail', finding: `${s.path} is writable by every local user (mode ${mode}): any of them is root through the engine`, fix: `chmod o-rwx ${s.path}` };
+      return {
+        severity: 'fail',
+        finding: `${s.path} is writable by every local user (mode ${mode}): any of them is root through the engine`,
+        fix: `chmod o-rwx ${s.path}`,
+      };
     }
     const me = ctx.gateway!.uid ?? -1;
     if (s.uid !== 0 && s.uid !== me) {

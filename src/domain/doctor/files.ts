@@ -21,7 +21,9 @@ function modeOf(path: string): number | null {
 
 function list(dir: string, match: RegExp): string[] {
   try {
-    return readdirSync(dir).filter((n) => match.test(n)).sort();
+    return readdirSync(dir)
+      .filter((n) => match.test(n))
+      .sort();
   } catch {
     return [];
   }
@@ -94,11 +96,16 @@ function modeCheck(id: string): Check {
     run(ctx: DoctorContext): Omit<Finding, 'id'> {
       const facts = ctx.modes.filter((f) => f.check === id);
       if (id === 'mode.data-dir' && !ctx.dataDirExists) {
-        return { severity: 'warn', finding: `the data dir ${ctx.dataDir} does not exist`, fix: 'check --data-dir (MOAT_DATA_DIR); moat serve creates it with mode 0700' };
+        return {
+          severity: 'warn',
+          finding: `the data dir ${ctx.dataDir} does not exist`,
+          fix: 'check --data-dir (MOAT_DATA_DIR); moat serve creates it with mode 0700',
+        };
       }
       const wide = facts.filter((f) => judge(f) !== 'ok');
       if (facts.length === 0) return { severity: 'ok', finding: `${WHAT[id]}: nothing there yet`, fix: 'none needed' };
-      if (wide.length === 0) return { severity: 'ok', finding: `${WHAT[id]}: ${facts.map((f) => `${f.label} ${octal(f.mode as number)}`).join(', ')}`, fix: 'none needed' };
+      if (wide.length === 0)
+        return { severity: 'ok', finding: `${WHAT[id]}: ${facts.map((f) => `${f.label} ${octal(f.mode as number)}`).join(', ')}`, fix: 'none needed' };
       const severity = wide.some((f) => judge(f) === 'fail') ? 'fail' : 'warn';
       const shown = wide.map((f) => `${f.label} is ${octal(f.mode as number)} (want ${octal(f.expected)})`).join(', ');
       const fixable = wide.every((f) => f.fixable);
@@ -126,7 +133,12 @@ const keysCheck: Check = {
         return true;
       }
     });
-    if (damaged.length === 0) return { severity: 'ok', finding: names.length === 0 ? 'no keys yet (made at the first start)' : `${names.length} keys, each 32 bytes`, fix: 'none needed' };
+    if (damaged.length === 0)
+      return {
+        severity: 'ok',
+        finding: names.length === 0 ? 'no keys yet (made at the first start)' : `${names.length} keys, each 32 bytes`,
+        fix: 'none needed',
+      };
     const lost = damaged.map((n) => KEY_USES[n.replace(/\.key$/, '')] ?? 'its data').join('; ');
     return {
       severity: 'fail',

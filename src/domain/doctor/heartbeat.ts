@@ -80,7 +80,9 @@ export class Heartbeat {
     this.previous = report.verdict;
     this.lastVerdict = report.verdict;
     if (severityRank(report.verdict) > severityRank(previous)) {
-      const sent = this.opts.notify({ line, verdict: report.verdict, previous, notOk }).catch((err: unknown) => this.opts.log.warn({ err }, 'security notice failed'));
+      const sent = this.opts
+        .notify({ line, verdict: report.verdict, previous, notOk })
+        .catch((err: unknown) => this.opts.log.warn({ err }, 'security notice failed'));
       this.notifying = Promise.all([this.notifying, sent]);
     }
   }

@@ -17,14 +17,33 @@ import { fileChecks, gatherModes, repairModes } from './files.js';
 import { certificateDue, postureChecks } from './posture.js';
 import { policyChecks } from './policy.js';
 import { tokenChecks, tokenStrength } from './tokens.js';
-import type { CertificateFacts, Check, DoctorContext, DoctorReport, DoctorSources, FixAction, FixReport, GatewayFacts, Severity, TokenFileState } from './types.js';
+import type {
+  CertificateFacts,
+  Check,
+  DoctorContext,
+  DoctorReport,
+  DoctorSources,
+  FixAction,
+  FixReport,
+  GatewayFacts,
+  Severity,
+  TokenFileState,
+} from './types.js';
 import { AUDIT_CURRENT, AUDIT_SECURITY, DATA_DIR, ROTATED_AUDIT, dataDirPaths } from '../../api/data-dir.js';
 
 export type { DoctorReport, DoctorSources, Finding, FixAction, FixReport, Repairs, RunningSources, Severity } from './types.js';
 export { tokenStrength } from './tokens.js';
 
 /** Every check, in the order they are reported: posture, credentials, files, policy, the record, activity. */
-export const CHECKS: readonly Check[] = [...postureChecks, ...tokenChecks, ...fileChecks, ...policyChecks, ...containerChecks, ...auditChecks, ...activityChecks];
+export const CHECKS: readonly Check[] = [
+  ...postureChecks,
+  ...tokenChecks,
+  ...fileChecks,
+  ...policyChecks,
+  ...containerChecks,
+  ...auditChecks,
+  ...activityChecks,
+];
 
 const RANK: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 };
 const GENERATED = { strong: true, bits: 256, problem: null, weak: false } as const;
@@ -62,7 +81,8 @@ function irregularAuditFile(auditDir: string, label: string = DATA_DIR.auditDir.
     if (name !== AUDIT_CURRENT && !ROTATED_AUDIT.test(name)) continue;
     try {
       const st = lstatSync(join(auditDir, name));
-      if (!st.isFile()) return `${label}/${name} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a special file'})`;
+      if (!st.isFile())
+        return `${label}/${name} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a special file'})`;
     } catch {
       // gone meanwhile (a rotation): the walk below sees what is there
     }
@@ -136,7 +156,12 @@ export class Doctor {
         bind: r.bind(),
         startedAt: r.startedAt(),
         tlsMinVersion: r.tlsMinVersion,
-        adminToken: { source: admin.source, origin: admin.origin, strength: admin.operatorToken === null ? GENERATED : tokenStrength(admin.operatorToken), issuedAt: admin.issuedAt },
+        adminToken: {
+          source: admin.source,
+          origin: admin.origin,
+          strength: admin.operatorToken === null ? GENERATED : tokenStrength(admin.operatorToken),
+          issuedAt: admin.issuedAt,
+        },
         adminTokensWithoutExpiry: r.adminTokensWithoutExpiry(),
         services: r.services(),
         sandbox: r.sandbox(),
@@ -161,7 +186,18 @@ export class Doctor {
       dataDirExists = false;
     }
     const auditKey = auditKeyFacts(s.auditPaths, dataDir);
-    return { now, dataDir, dataDirExists, modes: gatherModes(dataDir, config?.tls.key), tokenFile, certificate, renewWithinDays: s.renewWithinDays, audit, auditKey, gateway };
+    return {
+      now,
+      dataDir,
+      dataDirExists,
+      modes: gatherModes(dataDir, config?.tls.key),
+      tokenFile,
+      certificate,
+      renewWithinDays: s.renewWithinDays,
+      audit,
+      auditKey,
+      gateway,
+    };
   }
 
   /** Runs every check that the snapshot can answer; the others are listed as skipped. */

@@ -29,7 +29,11 @@ const origins: Check = {
       else if (m[2] !== undefined || m[4] === '*') (m[1] === 'http' ? cleartextWild : wild).push(raw);
     }
     if (bad.length > 0) {
-      return { severity: 'fail', finding: `allowedOrigins holds ${bad.map((o) => JSON.stringify(o)).join(', ')}: not a scheme://host[:port] pattern (a * or a scheme-less entry lets any site in)`, fix: 'list exact origins such as https://app.example.com' };
+      return {
+        severity: 'fail',
+        finding: `allowedOrigins holds ${bad.map((o) => JSON.stringify(o)).join(', ')}: not a scheme://host[:port] pattern (a * or a scheme-less entry lets any site in)`,
+        fix: 'list exact origins such as https://app.example.com',
+      };
     }
     if (cleartextWild.length > 0) {
       return {
@@ -97,7 +101,11 @@ const proxies: Check = {
       };
     }
     const local = g.posture.bindClass === 'loopback' ? ' (on loopback: local processes can also set it, the cost of a local proxy)' : '';
-    return { severity: 'ok', finding: `X-Forwarded-For is believed from ${trusted.join(', ')}${lastForwardedAt === null ? '' : `, last forwarded ${new Date(lastForwardedAt).toISOString()}`}${local}`, fix: 'none needed' };
+    return {
+      severity: 'ok',
+      finding: `X-Forwarded-For is believed from ${trusted.join(', ')}${lastForwardedAt === null ? '' : `, last forwarded ${new Date(lastForwardedAt).toISOString()}`}${local}`,
+      fix: 'none needed',
+    };
   },
 };
 
@@ -108,7 +116,12 @@ const ntfy: Check = {
     const n = ctx.gateway!.config.notifications.ntfy;
     if (n === undefined) return { severity: 'ok', finding: 'no ntfy notifications configured', fix: 'none needed' };
     const problem = ntfyTopicProblem(n.topic);
-    if (problem !== null) return { severity: 'fail', finding: `the ntfy topic ${problem}: anyone who guesses it reads the notifications`, fix: 'use a long random topic (openssl rand -hex 16)' };
+    if (problem !== null)
+      return {
+        severity: 'fail',
+        finding: `the ntfy topic ${problem}: anyone who guesses it reads the notifications`,
+        fix: 'use a long random topic (openssl rand -hex 16)',
+      };
     let url: URL | null = null;
     try {
       url = new URL(n.url);
@@ -116,7 +129,11 @@ const ntfy: Check = {
       // the egress guard refuses it when sending
     }
     if (url !== null && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-      return { severity: 'warn', finding: `ntfy is reached over plain http (${url.host}): the topic and every message cross the network in clear text`, fix: 'use an https:// ntfy URL' };
+      return {
+        severity: 'warn',
+        finding: `ntfy is reached over plain http (${url.host}): the topic and every message cross the network in clear text`,
+        fix: 'use an https:// ntfy URL',
+      };
     }
     return { severity: 'ok', finding: `the ntfy topic is long and random (${n.topic.length} characters)`, fix: 'none needed' };
   },
@@ -148,7 +165,10 @@ const apiCommands: Check = {
   run(ctx): Result {
     const g = ctx.gateway!;
     const sup = g.config.supervisor;
-    const targets = sup.apiTargets.length === 0 ? 'no loopback target for tokens without admin' : `loopback targets for tokens with scope services: ${sup.apiTargets.join(', ')}`;
+    const targets =
+      sup.apiTargets.length === 0
+        ? 'no loopback target for tokens without admin'
+        : `loopback targets for tokens with scope services: ${sup.apiTargets.join(', ')}`;
     if (!sup.allowApiCommands) return { severity: 'ok', finding: `the API registers url services only (${targets})`, fix: 'none needed' };
     const where = g.posture.bindClass === 'loopback' ? '' : `, from the network (${g.bind}; acknowledged with supervisor.acknowledgeRemoteCodeExecution)`;
     return {
@@ -182,7 +202,8 @@ const sandbox: Check = {
     const { available, reason } = g.sandbox;
     if (available) return { severity: 'ok', finding: `exec commands run in the bubblewrap sandbox${execOpen ? '' : ' (exec is closed)'}`, fix: 'none needed' };
     if (!execOpen) return { severity: 'ok', finding: `no exec sandbox (${reason}), but exec is closed`, fix: 'install bubblewrap (bwrap) before opening exec' };
-    if (g.config.tools.exec.sandbox === 'required') return { severity: 'ok', finding: `exec is unavailable: the sandbox is required and ${reason}`, fix: 'install bubblewrap (bwrap) to use exec' };
+    if (g.config.tools.exec.sandbox === 'required')
+      return { severity: 'ok', finding: `exec is unavailable: the sandbox is required and ${reason}`, fix: 'install bubblewrap (bwrap) to use exec' };
     return {
       severity: 'fail',
       finding: `exec is open and runs commands without a sandbox (${reason}): they see the host as moat's user, including gateway-token`,
@@ -211,7 +232,11 @@ const rateLimit: Check = {
   run(ctx): Result {
     const r = ctx.gateway!.config.rateLimit;
     if (r.enabled) {
-      return { severity: 'ok', finding: `rate limits on (per minute: pair ${r.pair.perMinute}, hooks ${r.hooks.perMinute}, jobs ${r.jobs.perMinute}, general ${r.general.perMinute})`, fix: 'none needed' };
+      return {
+        severity: 'ok',
+        finding: `rate limits on (per minute: pair ${r.pair.perMinute}, hooks ${r.hooks.perMinute}, jobs ${r.jobs.perMinute}, general ${r.general.perMinute})`,
+        fix: 'none needed',
+      };
     }
     return {
       severity: 'warn',

@@ -23,7 +23,11 @@ const bind: Check = {
     const matrix = `auth ${auth ? 'on' : 'OFF'}, TLS ${tls ? 'on' : 'OFF'}`;
     if (!auth || !tls) {
       // The boot matrix refuses this shape; seeing it means the matrix was bypassed.
-      return { severity: 'fail', finding: `bound to ${g.bind} (${bindClass}) with ${matrix}: the boot matrix forbids this`, fix: 'bind 127.0.0.1, or restart with auth and TLS on' };
+      return {
+        severity: 'fail',
+        finding: `bound to ${g.bind} (${bindClass}) with ${matrix}: the boot matrix forbids this`,
+        fix: 'bind 127.0.0.1, or restart with auth and TLS on',
+      };
     }
     if (bindClass === 'all') {
       return {
@@ -56,10 +60,19 @@ const tls: Check = {
   run(ctx): Result {
     const g = ctx.gateway!;
     if (!g.posture.tls) {
-      return { severity: 'ok', finding: 'TLS is off on a loopback bind: traffic does not leave this machine', fix: 'none needed (--tls serves HTTPS on loopback too)' };
+      return {
+        severity: 'ok',
+        finding: 'TLS is off on a loopback bind: traffic does not leave this machine',
+        fix: 'none needed (--tls serves HTTPS on loopback too)',
+      };
     }
     const cert = ctx.certificate;
-    const kind = cert === null ? 'unknown certificate' : cert.selfSigned ? 'per-install self-signed certificate (clients pin its fingerprint)' : `operator certificate ${cert.path}`;
+    const kind =
+      cert === null
+        ? 'unknown certificate'
+        : cert.selfSigned
+          ? 'per-install self-signed certificate (clients pin its fingerprint)'
+          : `operator certificate ${cert.path}`;
     return { severity: 'ok', finding: `HTTPS with ${g.tlsMinVersion} minimum (HTTP/2, HTTP/1.1 fallback), ${kind}`, fix: 'none needed' };
   },
 };
@@ -71,7 +84,11 @@ const tlsExpiry: Check = {
     const cert = ctx.certificate;
     if (cert === null) {
       const off = ctx.gateway !== null && !ctx.gateway.posture.tls;
-      return { severity: 'ok', finding: off ? 'TLS is off: no certificate to expire' : 'no certificate in the data dir yet (issued at the first TLS boot)', fix: 'none needed' };
+      return {
+        severity: 'ok',
+        finding: off ? 'TLS is off: no certificate to expire' : 'no certificate in the data dir yet (issued at the first TLS boot)',
+        fix: 'none needed',
+      };
     }
     const days = Math.floor((cert.validTo - ctx.now) / DAY_MS);
     const until = new Date(cert.validTo).toISOString().slice(0, 10);
@@ -83,8 +100,10 @@ const tlsExpiry: Check = {
         : 'moat doctor --fix reissues it (a running gateway serves it after a restart); a restart alone also reissues it'
       : 'renew it where it comes from (e.g. tailscale cert, certbot) and restart moat';
     if (days < 0) return { severity: 'fail', finding: `${which} expired on ${until}${pending}`, fix, fixable: cert.selfSigned && !cert.newerOnDisk };
-    if (days < CERT_FAIL_DAYS) return { severity: 'fail', finding: `${which} expires in ${days} day(s), on ${until}${pending}`, fix, fixable: cert.selfSigned && !cert.newerOnDisk };
-    if (days < ctx.renewWithinDays) return { severity: 'warn', finding: `${which} expires in ${days} days, on ${until}${pending}`, fix, fixable: cert.selfSigned && !cert.newerOnDisk };
+    if (days < CERT_FAIL_DAYS)
+      return { severity: 'fail', finding: `${which} expires in ${days} day(s), on ${until}${pending}`, fix, fixable: cert.selfSigned && !cert.newerOnDisk };
+    if (days < ctx.renewWithinDays)
+      return { severity: 'warn', finding: `${which} expires in ${days} days, on ${until}${pending}`, fix, fixable: cert.selfSigned && !cert.newerOnDisk };
     return { severity: 'ok', finding: `${which} is valid until ${until} (${days} days)`, fix: 'none needed' };
   },
 };

@@ -41,7 +41,8 @@ export function tokenStrength(token: string): TokenStrength {
   if (p <= token.length / 2) return { strong: false, bits, problem: `it repeats a ${p}-character pattern`, weak: true };
   if (distinct < 10) return { strong: false, bits, problem: `it uses only ${distinct} distinct characters`, weak: true };
   if (bits < 80) return { strong: false, bits, problem: `about ${bits} bits by its length and character classes`, weak: true };
-  if (distinct < 16 || bits < 128) return { strong: false, bits, problem: `about ${bits} bits, ${distinct} distinct characters (want 128 bits of randomness)`, weak: false };
+  if (distinct < 16 || bits < 128)
+    return { strong: false, bits, problem: `about ${bits} bits, ${distinct} distinct characters (want 128 bits of randomness)`, weak: false };
   return { strong: true, bits, problem: null, weak: false };
 }
 
@@ -51,7 +52,8 @@ const strength: Check = {
   run(ctx): Result {
     const t = ctx.gateway!.adminToken;
     if (t.source === 'file') return { severity: 'ok', finding: 'the admin token is generated (256 random bits) and kept in gateway-token', fix: 'none needed' };
-    if (t.strength.strong) return { severity: 'ok', finding: `the admin token given with ${t.origin} looks random (about ${t.strength.bits} bits)`, fix: 'none needed' };
+    if (t.strength.strong)
+      return { severity: 'ok', finding: `the admin token given with ${t.origin} looks random (about ${t.strength.bits} bits)`, fix: 'none needed' };
     return {
       severity: t.strength.weak ? 'fail' : 'warn',
       finding: `the admin token given with ${t.origin} is ${t.strength.weak ? 'weak' : 'not clearly random'}: ${t.strength.problem}`,
@@ -68,7 +70,8 @@ const age: Check = {
     if (t.issuedAt === null) return { severity: 'ok', finding: 'the admin token has no recorded issue date', fix: 'none needed' };
     const days = Math.floor((ctx.now - t.issuedAt) / DAY_MS);
     const since = new Date(t.issuedAt).toISOString().slice(0, 10);
-    if (days <= ADMIN_TOKEN_MAX_AGE_DAYS) return { severity: 'ok', finding: `the admin token is ${days} day(s) old (in use since ${since})`, fix: 'none needed' };
+    if (days <= ADMIN_TOKEN_MAX_AGE_DAYS)
+      return { severity: 'ok', finding: `the admin token is ${days} day(s) old (in use since ${since})`, fix: 'none needed' };
     return {
       severity: 'warn',
       finding: `the admin token is ${days} days old (in use since ${since}; rotate at least every ${ADMIN_TOKEN_MAX_AGE_DAYS} days)`,
@@ -87,16 +90,35 @@ const file: Check = {
       : 'moat doctor --fix writes a new admin token (or moat serve replaces it at boot)';
     switch (ctx.tokenFile) {
       case 'operator':
-        return { severity: 'ok', finding: `the admin token is given with ${ctx.gateway?.adminToken.origin ?? 'an operator setting'}; gateway-token is not used`, fix: 'none needed' };
+        return {
+          severity: 'ok',
+          finding: `the admin token is given with ${ctx.gateway?.adminToken.origin ?? 'an operator setting'}; gateway-token is not used`,
+          fix: 'none needed',
+        };
       case 'ok':
         return { severity: 'ok', finding: running ? 'gateway-token holds the admin token in use' : 'gateway-token is well-formed', fix: 'none needed' };
       case 'missing':
-        if (!running) return { severity: 'ok', finding: 'no gateway-token yet (moat serve creates it, unless an admin token is given with --admin-token)', fix: 'none needed' };
+        if (!running)
+          return {
+            severity: 'ok',
+            finding: 'no gateway-token yet (moat serve creates it, unless an admin token is given with --admin-token)',
+            fix: 'none needed',
+          };
         return { severity: 'fail', finding: 'gateway-token is missing: the CLI on this host cannot find the admin token', fix: replace, fixable: true };
       case 'malformed':
-        return { severity: 'fail', finding: 'gateway-token is malformed (not moat_ + 43 characters): clients reading it are refused', fix: replace, fixable: true };
+        return {
+          severity: 'fail',
+          finding: 'gateway-token is malformed (not moat_ + 43 characters): clients reading it are refused',
+          fix: replace,
+          fixable: true,
+        };
       case 'mismatch':
-        return { severity: 'fail', finding: 'gateway-token holds another token than the admin token in use (edited or restored while moat runs)', fix: replace, fixable: true };
+        return {
+          severity: 'fail',
+          finding: 'gateway-token holds another token than the admin token in use (edited or restored while moat runs)',
+          fix: replace,
+          fixable: true,
+        };
     }
   },
 };

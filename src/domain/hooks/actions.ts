@@ -67,7 +67,9 @@ export class ActionRunner {
     }
     const title = fillString(action.title, ctx).slice(0, 500) || '(untitled)';
     const body = action.body === undefined ? undefined : fillString(action.body, ctx);
-    const job = action.job ? { service: action.job.service, payload: action.job.payload === undefined ? null : fillTemplate(action.job.payload, ctx) } : undefined;
+    const job = action.job
+      ? { service: action.job.service, payload: action.job.payload === undefined ? null : fillTemplate(action.job.payload, ctx) }
+      : undefined;
     checkSize({ title, body, job }, max, 'task');
     return { type: 'task', title, body, job };
   }
@@ -87,7 +89,11 @@ export class ActionRunner {
     if (p.type === 'job') {
       let result: Awaited<ReturnType<ActionRunnerOptions['jobs']['submit']>>;
       try {
-        result = await this.opts.jobs.submit({ service: p.service, payload: p.payload }, by, dedup ? derivedKey(`delivery:${dedup.scope}:${dedup.id}`) : undefined);
+        result = await this.opts.jobs.submit(
+          { service: p.service, payload: p.payload },
+          by,
+          dedup ? derivedKey(`delivery:${dedup.scope}:${dedup.id}`) : undefined,
+        );
       } catch (err) {
         // The same delivery id with another body (a sender reusing ids): still a redelivery, do nothing.
         if (dedup && hasCode(err, 'idempotency_conflict')) return { duplicate: true, job: null, task: null };
@@ -96,7 +102,9 @@ export class ActionRunner {
       if (dedup) store.recordDelivery({ hook: dedup.scope, deliveryId: dedup.id, receivedAt: now, jobId: result.job.id, taskId: null }, notBefore);
       return { duplicate: result.replayed, job: result.job.id, task: null };
     }
-    const claim = dedup ? (taskId: string) => store.recordDelivery({ hook: dedup.scope, deliveryId: dedup.id, receivedAt: now, jobId: null, taskId }, notBefore) : undefined;
+    const claim = dedup
+      ? (taskId: string) => store.recordDelivery({ hook: dedup.scope, deliveryId: dedup.id, receivedAt: now, jobId: null, taskId }, notBefore)
+      : undefined;
     const task = this.opts.tasks.create({ title: p.title, body: p.body, job: p.job }, by, source, claim);
     if (task) return { duplicate: false, job: null, task: task.id };
     const seen = dedup ? store.findDelivery(dedup.scope, dedup.id, notBefore) : undefined;

@@ -52,7 +52,17 @@ export class HooksModule {
     const now = opts.now ?? Date.now;
     const config = opts.config();
     this.registry = new HookRegistry({ store: opts.hookStore, key: opts.keys.hooks, declared: resolveSecretFiles(config.hooks), now });
-    this.tasks = new TaskService({ store: opts.taskStore, key: opts.keys.tasks, jobs: opts.jobs, serviceExists: opts.serviceExists, allowSelfReview: () => opts.config().tasks.allowSelfReview, events: opts.events, audit: opts.audit, log: opts.log, now });
+    this.tasks = new TaskService({
+      store: opts.taskStore,
+      key: opts.keys.tasks,
+      jobs: opts.jobs,
+      serviceExists: opts.serviceExists,
+      allowSelfReview: () => opts.config().tasks.allowSelfReview,
+      events: opts.events,
+      audit: opts.audit,
+      log: opts.log,
+      now,
+    });
     this.links = new ActionLinks({
       tasks: this.tasks,
       store: opts.taskStore,
@@ -64,7 +74,15 @@ export class HooksModule {
       now,
     });
     this.actions = new ActionRunner({ store: opts.hookStore, jobs: opts.jobs, tasks: this.tasks, config: opts.config, now });
-    this.receiver = new HookReceiver({ registry: this.registry, store: opts.hookStore, actions: this.actions, audit: opts.audit, log: opts.log, config: opts.config, now });
+    this.receiver = new HookReceiver({
+      registry: this.registry,
+      store: opts.hookStore,
+      actions: this.actions,
+      audit: opts.audit,
+      log: opts.log,
+      config: opts.config,
+      now,
+    });
     this.triggers = new TriggerService({ triggers: config.triggers, actions: this.actions, audit: opts.audit });
   }
 

@@ -98,7 +98,9 @@ export class HookReceiver {
       const code = reason === 'unknown_hook' ? 'hook_not_found' : 'signature_invalid';
       this.opts.audit.record({ ...base, outcome: 'denied', code, detail: { hook: d.name, ...(scheme ? { scheme } : {}), reason, bytes: d.raw.length } });
       this.opts.log.warn({ reqId: d.requestId, client: d.client, hook: d.name, reason }, 'hook delivery refused');
-      throw reason === 'unknown_hook' ? new GatewayError('hook_not_found', `no hook ${JSON.stringify(d.name)}`) : new GatewayError('signature_invalid', 'the delivery is not signed correctly for this hook');
+      throw reason === 'unknown_hook'
+        ? new GatewayError('hook_not_found', `no hook ${JSON.stringify(d.name)}`)
+        : new GatewayError('signature_invalid', 'the delivery is not signed correctly for this hook');
     };
     if (!hook) return deny('unknown_hook');
     const scheme = SCHEMES[hook.verify];
@@ -112,16 +114,34 @@ export class HookReceiver {
       const body = parseBody(d.raw, header(d.headers, 'content-type') ?? undefined, this.opts.config().limits.maxJsonDepth);
       deliveryId = scheme.deliveryId?.(d.headers) ?? scheme.deliveryIdFromBody?.(body, d.headers) ?? idempotencyKey(d.headers);
       const prepared = this.opts.actions.prepare(hook.action, { body, query: d.query, headers: d.headers });
-      const outcome = await this.opts.actions.run(prepared, { id: `hook:${d.name}`, name: `hook ${d.name}`, owner: null }, `hook:${d.name}`, deliveryId === undefined ? undefined : { scope: d.name, id: deliveryId });
+      const outcome = await this.opts.actions.run(
+        prepared,
+        { id: `hook:${d.name}`, name: `hook ${d.name}`, owner: null },
+        `hook:${d.name}`,
+        deliveryId === undefined ? undefined : { scope: d.name, id: deliveryId },
+      );
       this.opts.audit.record({
         ...base,
         outcome: 'ok',
-        detail: { hook: d.name, scheme: hook.verify, bytes: d.raw.length, duplicate: outcome.duplicate, ...(deliveryId ? { deliveryId } : {}), ...(outcome.job ? { job: outcome.job } : {}), ...(outcome.task ? { task: outcome.task } : {}) },
+        detail: {
+          hook: d.name,
+          scheme: hook.verify,
+          bytes: d.raw.length,
+          duplicate: outcome.duplicate,
+          ...(deliveryId ? { deliveryId } : {}),
+          ...(outcome.job ? { job: outcome.job } : {}),
+          ...(outcome.task ? { task: outcome.task } : {}),
+        },
       });
       return outcome;
     } catch (err) {
       const code = isGatewayError(err) ? err.code : 'internal';
-      this.opts.audit.record({ ...base, outcome: 'error', code, detail: { hook: d.name, scheme: hook.verify, bytes: d.raw.length, reason: code, ...(deliveryId ? { deliveryId } : {}) } });
+      this.opts.audit.record({
+        ...base,
+        outcome: 'error',
+        code,
+        detail: { hook: d.name, scheme: hook.verify, bytes: d.raw.length, reason: code, ...(deliveryId ? { deliveryId } : {}) },
+      });
       throw err;
     }
   }

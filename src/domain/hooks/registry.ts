@@ -71,7 +71,8 @@ export class HookRegistry {
       if (seen.has(h.name)) throw new GatewayError('config_invalid', `hooks: the name ${JSON.stringify(h.name)} is used twice`);
       seen.add(h.name);
       if (h.secret === undefined) warnings.push(`hook ${h.name} has no secret: every delivery to it is refused`);
-      if (h.verifyToken !== undefined && h.verify !== 'whatsapp') throw new GatewayError('config_invalid', `hooks: ${h.name}: verifyToken is for verify "whatsapp" only`);
+      if (h.verifyToken !== undefined && h.verify !== 'whatsapp')
+        throw new GatewayError('config_invalid', `hooks: ${h.name}: verifyToken is for verify "whatsapp" only`);
       const bad = secretProblem(h);
       if (bad) throw new GatewayError('config_invalid', `hooks: ${h.name}: ${bad}`);
     }

@@ -27,9 +27,7 @@ export interface TriggerCall {
 export class TriggerService {
   private readonly byPath = new Map<string, TriggerSpec>();
 
-  constructor(
-    private readonly opts: { triggers: readonly TriggerSpec[]; actions: ActionRunner; audit: AuditSink },
-  ) {
+  constructor(private readonly opts: { triggers: readonly TriggerSpec[]; actions: ActionRunner; audit: AuditSink }) {
     for (const t of opts.triggers) this.byPath.set(t.path, t);
   }
 
@@ -49,7 +47,14 @@ export class TriggerService {
   }
 
   async call(c: TriggerCall): Promise<Outcome> {
-    const base = { type: 'trigger.call' as const, actor: { id: c.actor.id, name: c.actor.name }, client: c.client, requestId: c.requestId, method: 'POST', route: '/api/v1/triggers/*' };
+    const base = {
+      type: 'trigger.call' as const,
+      actor: { id: c.actor.id, name: c.actor.name },
+      client: c.client,
+      requestId: c.requestId,
+      method: 'POST',
+      route: '/api/v1/triggers/*',
+    };
     const trigger = this.byPath.get(c.path);
     if (!trigger) {
       this.opts.audit.record({ ...base, outcome: 'denied', code: 'trigger_not_found', detail: { reason: 'unknown_path' } });
@@ -58,8 +63,17 @@ export class TriggerService {
     const key = idempotencyKey(c.headers);
     try {
       const prepared = this.opts.actions.prepare(trigger.action, { body: c.body ?? {}, query: c.query, headers: c.headers });
-      const outcome = await this.opts.actions.run(prepared, { id: c.actor.id, name: c.actor.name, admin: c.actor.admin }, `trigger:${c.path}`, key === undefined ? undefined : { scope: `trigger:${c.path}`, id: `${c.actor.id}:${key}` });
-      this.opts.audit.record({ ...base, outcome: 'ok', detail: { path: c.path, duplicate: outcome.duplicate, ...(outcome.job ? { job: outcome.job } : {}), ...(outcome.task ? { task: outcome.task } : {}) } });
+      const outcome = await this.opts.actions.run(
+        prepared,
+        { id: c.actor.id, name: c.actor.name, admin: c.actor.admin },
+        `trigger:${c.path}`,
+        key === undefined ? undefined : { scope: `trigger:${c.path}`, id: `${c.actor.id}:${key}` },
+      );
+      this.opts.audit.record({
+        ...base,
+        outcome: 'ok',
+        detail: { path: c.path, duplicate: outcome.duplicate, ...(outcome.job ? { job: outcome.job } : {}), ...(outcome.task ? { task: outcome.task } : {}) },
+      });
       return outcome;
     } catch (err) {
       const code = isGatewayError(err) ? err.code : 'internal';

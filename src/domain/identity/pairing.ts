@@ -82,7 +82,8 @@ export class PairingService {
     // A 6-digit code is guessable in principle; it may never carry admin. A console code may: it then
     // has no digits, only the 256-bit link code (shown as a link and a QR code at the machine).
     const admin = input.scopes.includes('admin');
-    if (admin && !isConsole) throw new GatewayError('validation_failed', 'scopes: a pairing code cannot grant admin; create an admin token with moat token create');
+    if (admin && !isConsole)
+      throw new GatewayError('validation_failed', 'scopes: a pairing code cannot grant admin; create an admin token with moat token create');
     // What the code's token will be is checked now: a code that could never be redeemed is refused.
     const scopes = checkScopes(input.scopes);
     const name = input.name === undefined ? null : checkTokenName(input.name);
@@ -112,7 +113,12 @@ export class PairingService {
       linkDigest,
     });
     const iso = new Date(expiresAt).toISOString();
-    this.opts.audit.record({ type: 'pairing.minted', outcome: 'ok', actor, detail: { pairingId: id, scopes, expiresAt: iso, ...(isConsole ? { console: true, digits: code !== null } : {}) } });
+    this.opts.audit.record({
+      type: 'pairing.minted',
+      outcome: 'ok',
+      actor,
+      detail: { pairingId: id, scopes, expiresAt: iso, ...(isConsole ? { console: true, digits: code !== null } : {}) },
+    });
     const minted: Minted = { code, id, scopes, expiresAt: iso, console: isConsole };
     if (link !== null) minted.signinUrl = `${this.opts.signinBase().replace(/\/+$/, '')}/console/#signin=${link}`;
     return minted;
@@ -132,7 +138,11 @@ export class PairingService {
     const digest = pairingCodeDigest(this.opts.key, code);
     const pending = this.opts.store.peek(digest, this.now(), 'token');
     if (!pending) throw new GatewayError('pairing_code_invalid', INVALID);
-    const input = { name: name ?? pending.name ?? `paired-${pending.id.slice(5, 11)}`, scopes: pending.scopes, ttlSeconds: pending.tokenTtlSeconds ?? undefined };
+    const input = {
+      name: name ?? pending.name ?? `paired-${pending.id.slice(5, 11)}`,
+      scopes: pending.scopes,
+      ttlSeconds: pending.tokenTtlSeconds ?? undefined,
+    };
     this.opts.tokens.checkNew(input);
     const record = this.opts.store.consume(digest, this.now(), 'token');
     if (!record) throw new GatewayError('pairing_code_invalid', INVALID);
@@ -153,7 +163,11 @@ export class PairingService {
     if (sessions === null || kind === null) throw new GatewayError('pairing_code_invalid', INVALID);
     const record = this.opts.store.consume(pairingCodeDigest(this.opts.key, code), this.now(), 'console');
     if (!record) throw new GatewayError('pairing_code_invalid', INVALID);
-    const created = sessions.create({ name: record.name ?? 'console', scopes: record.scopes }, client, { pairingId: record.id, createdBy: record.createdBy, code: kind });
+    const created = sessions.create({ name: record.name ?? 'console', scopes: record.scopes }, client, {
+      pairingId: record.id,
+      createdBy: record.createdBy,
+      code: kind,
+    });
     this.opts.audit.record({ type: 'pairing.redeemed', outcome: 'ok', client, detail: { pairingId: record.id, sessionId: created.view.id, code: kind } });
     this.opts.publish?.('pairing.redeemed', { pairingId: record.id, redeemedAs: 'session' });
     return created;

@@ -109,7 +109,11 @@ export class SessionService {
   }
 
   /** A new session for `client`; the cookie value is returned once and only its hash is kept. */
-  create(input: { name: string; scopes: string[] }, client: string, via: { pairingId: string; createdBy: string | null; code: 'digits' | 'link' }): { secret: string; view: SessionView } {
+  create(
+    input: { name: string; scopes: string[] },
+    client: string,
+    via: { pairingId: string; createdBy: string | null; code: 'digits' | 'link' },
+  ): { secret: string; view: SessionView } {
     const now = this.now();
     const secret = generateSessionSecret();
     const record: SessionRecord = {
@@ -129,7 +133,14 @@ export class SessionService {
       outcome: 'ok',
       actor: { id: record.id, name: record.name },
       client,
-      detail: { sessionId: record.id, scopes: record.scopes, pairingId: via.pairingId, mintedBy: via.createdBy, code: via.code, expiresAt: new Date(record.expiresAt).toISOString() },
+      detail: {
+        sessionId: record.id,
+        scopes: record.scopes,
+        pairingId: via.pairingId,
+        mintedBy: via.createdBy,
+        code: via.code,
+        expiresAt: new Date(record.expiresAt).toISOString(),
+      },
     });
     return { secret, view: this.viewOf(record) };
   }

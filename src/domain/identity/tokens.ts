@@ -233,7 +233,10 @@ export class TokenService {
   /** New admin secret in <dataDir>/gateway-token; the old one stops working at once. */
   rotateAdmin(actor: Actor): { tokenFile: string } {
     if (!this.adminFromFile) {
-      throw new GatewayError('conflict', 'the admin token was supplied to moat serve (--admin-token, MOAT_ADMIN_TOKEN or auth.token); change it where it is set and restart');
+      throw new GatewayError(
+        'conflict',
+        'the admin token was supplied to moat serve (--admin-token, MOAT_ADMIN_TOKEN or auth.token); change it where it is set and restart',
+      );
     }
     const token = generateToken();
     writeAdminToken(this.opts.dataDir, token);

@@ -39,7 +39,8 @@ export class Callbacks {
   /** Resumes deliveries that a previous run of the gateway did not finish. */
   start(): void {
     this.stopped = false;
-    for (const job of this.opts.store.pendingCallbacks(this.opts.config().callbacks.maxAttempts)) this.deliver(job, this.opts.store.callbacks(job.id).length + 1);
+    for (const job of this.opts.store.pendingCallbacks(this.opts.config().callbacks.maxAttempts))
+      this.deliver(job, this.opts.store.callbacks(job.id).length + 1);
   }
 
   stop(): void {
@@ -77,7 +78,15 @@ export class Callbacks {
     const view = this.opts.jobs.view(job, { id: job.owner ?? '', all: true }, false);
     const body = JSON.stringify({
       type: 'job.finished',
-      job: { id: view.id, service: view.service, state: view.state, attempts: view.attempts, finishedAt: view.finishedAt, ...(view.result !== undefined ? { result: view.result } : {}), error: view.error ?? null },
+      job: {
+        id: view.id,
+        service: view.service,
+        state: view.state,
+        attempts: view.attempts,
+        finishedAt: view.finishedAt,
+        ...(view.result !== undefined ? { result: view.result } : {}),
+        error: view.error ?? null,
+      },
     });
     const t = Math.floor(this.now() / 1000);
     void this.opts.outbound
@@ -101,7 +110,11 @@ export class Callbacks {
     const cfg = this.opts.config().callbacks;
     if (error === 'egress_denied' || attempt >= cfg.maxAttempts) {
       this.opts.log.warn({ job: job.id, attempt, error }, 'callback not delivered; giving up');
-      this.opts.audit.record({ type: 'callback.failed', outcome: error === 'egress_denied' ? 'blocked' : 'error', detail: { jobId: job.id, attempts: attempt, error } });
+      this.opts.audit.record({
+        type: 'callback.failed',
+        outcome: error === 'egress_denied' ? 'blocked' : 'error',
+        detail: { jobId: job.id, attempts: attempt, error },
+      });
       return;
     }
     this.later(() => this.deliver(job, attempt + 1), Math.min(cfg.retryBaseMs * 2 ** (attempt - 1), MAX_DELAY_MS));
@@ -121,13 +134,19 @@ export class Callbacks {
         unreadable = err;
       }
       sends.push(
-        unreadable !== undefined ? Promise.reject(unreadable as Error) : this.opts.outbound.request({
-          url: `${ntfy.url.replace(/\/$/, '')}/${encodeURIComponent(ntfy.topic)}`,
-          purpose: 'notify',
-          method: 'POST',
-          headers: { title: `moat: job ${job.state}`, tags: job.state === 'succeeded' ? 'white_check_mark' : 'warning', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-          body: `job ${job.id} on ${job.service}: ${job.state}`,
-        }),
+        unreadable !== undefined
+          ? Promise.reject(unreadable as Error)
+          : this.opts.outbound.request({
+              url: `${ntfy.url.replace(/\/$/, '')}/${encodeURIComponent(ntfy.topic)}`,
+              purpose: 'notify',
+              method: 'POST',
+              headers: {
+                title: `moat: job ${job.state}`,
+                tags: job.state === 'succeeded' ? 'white_check_mark' : 'warning',
+                ...(token ? { authorization: `Bearer ${token}` } : {}),
+              },
+              body: `job ${job.id} on ${job.service}: ${job.state}`,
+            }),
       );
     }
     if (webhook && job.notify?.includes('webhook')) {
@@ -143,7 +162,8 @@ export class Callbacks {
       );
     }
     for (const r of await Promise.allSettled(sends)) {
-      if (r.status === 'rejected') this.opts.log.warn({ job: job.id, error: (r.reason as { code?: string }).code ?? String(r.reason) }, 'notification not delivered');
+      if (r.status === 'rejected')
+        this.opts.log.warn({ job: job.id, error: (r.reason as { code?: string }).code ?? String(r.reason) }, 'notification not delivered');
     }
   }
 }

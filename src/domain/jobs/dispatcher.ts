@@ -238,11 +238,17 @@ export class Dispatcher {
       this.inFlight.set(service, flights);
       if (flights.size >= limit) continue;
       const tokens: string[] = [];
-      const claimed = this.opts.store.claim(service, now, limit - flights.size, () => {
-        const token = JobService.progressToken();
-        tokens.push(token.token);
-        return token.digest;
-      }, this.opts.services.isReady(service));
+      const claimed = this.opts.store.claim(
+        service,
+        now,
+        limit - flights.size,
+        () => {
+          const token = JobService.progressToken();
+          tokens.push(token.token);
+          return token.digest;
+        },
+        this.opts.services.isReady(service),
+      );
       claimed.forEach((job, i) => {
         const flight: InFlight = { job, controller: new AbortController(), canceled: job.cancelRequested, timedOut: false, handedOver: false };
         flights.set(job.id, flight);
@@ -265,14 +271,17 @@ export class Dispatcher {
     if (this.retryAt !== null && this.retryAt <= at) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryAt = at;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.retryAt = null;
-      const now = this.now();
-      for (const s of this.opts.store.dueServices(now)) this.pending.add(s);
-      this.armRetryTimer(this.opts.store.nextDueAt(now));
-      this.schedule();
-    }, Math.max(1, at - this.now()));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        this.retryAt = null;
+        const now = this.now();
+        for (const s of this.opts.store.dueServices(now)) this.pending.add(s);
+        this.armRetryTimer(this.opts.store.nextDueAt(now));
+        this.schedule();
+      },
+      Math.max(1, at - this.now()),
+    );
     this.retryTimer.unref();
   }
 
@@ -340,5 +349,4 @@ export class Dispatcher {
     t.unref();
     return t;
   }
-
 }

@@ -67,8 +67,26 @@ export class JobsModule {
       onFinished: finished,
       now,
     });
-    this.callbacks = new Callbacks({ store: opts.jobStore, jobs: this.jobs, outbound: opts.outbound, secret: () => opts.callbackSecret, audit: opts.audit, log: opts.log, config: opts.config, now });
-    this.scheduler = new Scheduler({ store: opts.scheduleStore, jobs: this.jobs, key: opts.sealKey, events: opts.events, audit: opts.audit, log: opts.log, config: opts.config, now });
+    this.callbacks = new Callbacks({
+      store: opts.jobStore,
+      jobs: this.jobs,
+      outbound: opts.outbound,
+      secret: () => opts.callbackSecret,
+      audit: opts.audit,
+      log: opts.log,
+      config: opts.config,
+      now,
+    });
+    this.scheduler = new Scheduler({
+      store: opts.scheduleStore,
+      jobs: this.jobs,
+      key: opts.sealKey,
+      events: opts.events,
+      audit: opts.audit,
+      log: opts.log,
+      config: opts.config,
+      now,
+    });
   }
 
   async start(): Promise<{ requeued: number; failed: number; canceled: number }> {

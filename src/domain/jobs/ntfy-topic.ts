@@ -6,7 +6,28 @@
 import { GatewayError } from '../../errors.js';
 import { readSecretFile } from '../../store/files.js';
 
-const WELL_KNOWN = new Set(['gateway', 'moat', 'test', 'alerts', 'alert', 'notifications', 'notify', 'ntfy', 'home', 'homelab', 'server', 'jobs', 'gpu', 'ai', 'llm', 'agent', 'mytopic', 'topic', 'backup', 'monitoring']);
+const WELL_KNOWN = new Set([
+  'gateway',
+  'moat',
+  'test',
+  'alerts',
+  'alert',
+  'notifications',
+  'notify',
+  'ntfy',
+  'home',
+  'homelab',
+  'server',
+  'jobs',
+  'gpu',
+  'ai',
+  'llm',
+  'agent',
+  'mytopic',
+  'topic',
+  'backup',
+  'monitoring',
+]);
 
 const MIN_LENGTH = 24;
 

@@ -49,7 +49,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 /** The submission as one string, object keys sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are one body. */
 function canonicalJson(input: SubmitInput): string {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(canonical(input));
 }
 
@@ -137,11 +145,16 @@ export class JobService {
       const replay = this.replayed(by, idempotencyKey, canonical, now);
       if (replay) return { job: replay, replayed: true };
     }
-    if (this.opts.services.concurrency(input.service) === undefined) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
+    if (this.opts.services.concurrency(input.service) === undefined)
+      throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.service)}`);
     if (input.run !== undefined) this.opts.checkRun(input.run, { id: by.id, admin: by.admin === true });
     if (input.callbackUrl !== undefined) {
-      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback', { actor: { id: by.id, name: by.name }, ...(by.requestId ? { requestId: by.requestId } : {}) });
-      if (!verdict.allowed) throw new GatewayError('egress_denied', `callbackUrl refused: ${verdict.reason}`, { extra: { reason: verdict.reason, purpose: 'callback' } });
+      const verdict = await this.opts.outbound.check(input.callbackUrl, 'callback', {
+        actor: { id: by.id, name: by.name },
+        ...(by.requestId ? { requestId: by.requestId } : {}),
+      });
+      if (!verdict.allowed)
+        throw new GatewayError('egress_denied', `callbackUrl refused: ${verdict.reason}`, { extra: { reason: verdict.reason, purpose: 'callback' } });
     }
     const notify = input.notify === true ? ['ntfy', 'webhook'] : Array.isArray(input.notify) ? [...new Set(input.notify)] : [];
     const id = randomId('job');
@@ -203,7 +216,8 @@ export class JobService {
     const hours = this.opts.config().jobs.idempotencyHours;
     const seen = this.opts.store.findIdempotent(by.id, key, now - hours * 3_600_000);
     if (!seen) return undefined;
-    if (!sameBody(seen.bodyHash, this.idempotencyKey, canonical)) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
+    if (!sameBody(seen.bodyHash, this.idempotencyKey, canonical))
+      throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
     const job = this.opts.store.get(seen.jobId);
     if (!job) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used for a job that no longer exists');
     return this.view(job, submitterView(by), false);
@@ -230,10 +244,19 @@ export class JobService {
   }
 
   /** Newest first; every job, each as `viewer` may see it; only the viewer's own with `mine`. */
-  list(filter: { service?: string | undefined; state?: JobState | undefined; mine?: boolean | undefined; limit: number; cursor?: string | undefined }, viewer: JobViewer): { jobs: JobView[]; next: string | null } {
+  list(
+    filter: { service?: string | undefined; state?: JobState | undefined; mine?: boolean | undefined; limit: number; cursor?: string | undefined },
+    viewer: JobViewer,
+  ): { jobs: JobView[]; next: string | null } {
     const beforeSeq = filter.cursor === undefined ? undefined : Number.parseInt(filter.cursor, 36);
     if (beforeSeq !== undefined && !Number.isFinite(beforeSeq)) throw new GatewayError('validation_failed', 'cursor is not one this API gave out');
-    const rows = this.opts.store.list({ service: filter.service, state: filter.state, owner: filter.mine === true ? viewer.id : undefined, limit: filter.limit, beforeSeq });
+    const rows = this.opts.store.list({
+      service: filter.service,
+      state: filter.state,
+      owner: filter.mine === true ? viewer.id : undefined,
+      limit: filter.limit,
+      beforeSeq,
+    });
     const last = rows[rows.length - 1];
     return { jobs: rows.map((r) => this.view(r, viewer, false)), next: rows.length === filter.limit && last ? last.seq.toString(36) : null };
   }

@@ -87,14 +87,28 @@ export function jobServicePort(opts: JobServicePortOptions): JobServicePort {
       const d = supervisor.registry.get(name)?.def;
       if (!d) return;
       const target = supervisor.target(name, pathFor(d.jobs.cancelPath, jobId));
-      const res = await upstream.request({ origin: target.origin, path: target.path, method: 'POST', headers: headers(name, { 'x-moat-job-id': jobId }), headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
+      const res = await upstream.request({
+        origin: target.origin,
+        path: target.path,
+        method: 'POST',
+        headers: headers(name, { 'x-moat-job-id': jobId }),
+        headersTimeoutMs: 5000,
+        bodyTimeoutMs: 5000,
+      });
       await res.body.dump();
     },
     async progress(name, jobId) {
       const d = def(name);
       if (d.jobs.progressPath === '') return null;
       const target = supervisor.target(name, pathFor(d.jobs.progressPath, jobId));
-      const res = await upstream.request({ origin: target.origin, path: target.path, method: 'GET', headers: headers(name, { accept: 'application/json' }), headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
+      const res = await upstream.request({
+        origin: target.origin,
+        path: target.path,
+        method: 'GET',
+        headers: headers(name, { accept: 'application/json' }),
+        headersTimeoutMs: 5000,
+        bodyTimeoutMs: 5000,
+      });
       if (res.status !== 200) {
         await res.body.dump();
         return null;

@@ -100,7 +100,14 @@ export class Settlement {
       // A cancel that came while the re-queue was being committed: the job is queued now, and marked.
       if (entry.cancelAsked) return this.settleDurably({ ...job, state: 'queued' }, { state: 'canceled' }, this.opts.now(), entry);
       this.opts.retryAt(now + delay);
-      this.opts.events.publish('job.retrying', 'jobs', { id: job.id, service: job.service, state: 'queued', attempt: job.attempts, retryInMs: delay, reason: outcome.code });
+      this.opts.events.publish('job.retrying', 'jobs', {
+        id: job.id,
+        service: job.service,
+        state: 'queued',
+        attempt: job.attempts,
+        retryInMs: delay,
+        reason: outcome.code,
+      });
       this.opts.log.info({ job: job.id, service: job.service, attempt: job.attempts, reason: outcome.code }, 'job attempt failed; retrying');
       return;
     }

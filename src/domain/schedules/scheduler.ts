@@ -104,16 +104,19 @@ export class Scheduler {
     const next = this.nextRun(s, Math.max(now, s.lastRunAt ?? 0));
     if (next === null) return;
     const wait = Math.max(0, next - now);
-    const t = setTimeout(() => {
-      this.timers.delete(name);
-      if (wait > MAX_WAIT_MS) return this.arm(name);
-      // The tick is recorded as run at its own time, even if the timer fired a hair early: the
-      // next one armed is the tick after it, never the same one again. A failed submission was
-      // logged and audited by fire(); the schedule goes on.
-      void this.fire(name, 'tick', next)
-        .catch(() => undefined)
-        .finally(() => this.arm(name));
-    }, Math.min(wait, MAX_WAIT_MS));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(name);
+        if (wait > MAX_WAIT_MS) return this.arm(name);
+        // The tick is recorded as run at its own time, even if the timer fired a hair early: the
+        // next one armed is the tick after it, never the same one again. A failed submission was
+        // logged and audited by fire(); the schedule goes on.
+        void this.fire(name, 'tick', next)
+          .catch(() => undefined)
+          .finally(() => this.arm(name));
+      },
+      Math.min(wait, MAX_WAIT_MS),
+    );
     t.unref();
     this.timers.set(name, t);
   }
@@ -130,11 +133,21 @@ export class Scheduler {
         { id: `schedule:${name}`, name: `schedule ${name}`, owner: s.createdBy },
       );
       this.opts.events.publish('schedule.fired', 'schedules', { name, job: job.id, why });
-      this.opts.audit.record({ type: 'schedule.fired', outcome: 'ok', actor: { id: `schedule:${name}`, name }, detail: { schedule: name, jobId: job.id, why } });
+      this.opts.audit.record({
+        type: 'schedule.fired',
+        outcome: 'ok',
+        actor: { id: `schedule:${name}`, name },
+        detail: { schedule: name, jobId: job.id, why },
+      });
       return job.id;
     } catch (err) {
       this.opts.log.warn({ schedule: name, err }, 'schedule could not submit its job');
-      this.opts.audit.record({ type: 'schedule.fired', outcome: 'error', actor: { id: `schedule:${name}`, name }, detail: { schedule: name, why, code: (err as { code?: string }).code } });
+      this.opts.audit.record({
+        type: 'schedule.fired',
+        outcome: 'error',
+        actor: { id: `schedule:${name}`, name },
+        detail: { schedule: name, why, code: (err as { code?: string }).code },
+      });
       throw err;
     }
   }
@@ -181,7 +194,9 @@ export class Scheduler {
     const s = this.opts.store.get(name);
     if (!s) throw new GatewayError('not_found', `no schedule ${JSON.stringify(name)}`);
     if (!viewer.all && s.createdBy !== viewer.id) {
-      throw new GatewayError('not_owner', `schedule ${name} belongs to another principal; to ${verb} it you need scope jobs:all`, { extra: { scope: 'jobs:all' } });
+      throw new GatewayError('not_owner', `schedule ${name} belongs to another principal; to ${verb} it you need scope jobs:all`, {
+        extra: { scope: 'jobs:all' },
+      });
     }
     return s;
   }

@@ -33,7 +33,8 @@ function parsePorts(text: string, entry: string): { low: number; high: number } 
   const m = PORT_RANGE.exec(text);
   const low = Number(m?.[1]);
   const high = m?.[2] === undefined ? low : Number(m[2]);
-  if (!m || low < 1 || high > 65_535 || low > high) throw new GatewayError('config_invalid', `supervisor.apiTargets: ${JSON.stringify(entry)} is not a port or port range (1-65535)`);
+  if (!m || low < 1 || high > 65_535 || low > high)
+    throw new GatewayError('config_invalid', `supervisor.apiTargets: ${JSON.stringify(entry)} is not a port or port range (1-65535)`);
   return { low, high };
 }
 
@@ -45,7 +46,10 @@ function loopbackHost(text: string, entry: string): string {
     const addr = ipaddr.parse(bare);
     if (addr.range() === 'loopback') return addr.kind() === 'ipv6' ? `[${addr.toString()}]` : addr.toString();
   }
-  throw new GatewayError('config_invalid', `supervisor.apiTargets: ${JSON.stringify(entry)} is not on loopback (127.0.0.0/8, [::1], localhost): only the config file reaches other hosts`);
+  throw new GatewayError(
+    'config_invalid',
+    `supervisor.apiTargets: ${JSON.stringify(entry)} is not on loopback (127.0.0.0/8, [::1], localhost): only the config file reaches other hosts`,
+  );
 }
 
 /** Compiles the operator's options; throws config_invalid on a bad apiTargets entry (at boot). */
@@ -75,7 +79,10 @@ export function checkApiService(spec: ServiceSpec, caller: ApiCaller, rules: Api
   const def = checkService(spec, 'api');
   // Remote code execution: a `command` service is a program moat runs as its own user.
   if (def.kind === 'command' && !rules.allowApiCommands) {
-    throw new GatewayError('service_command_refused', 'command services can be registered through the API only when the operator sets supervisor.allowApiCommands');
+    throw new GatewayError(
+      'service_command_refused',
+      'command services can be registered through the API only when the operator sets supervisor.allowApiCommands',
+    );
   }
   // Port scan and local SSRF: a `services` token choosing any loopback port would read its health
   // answers (the probe) and POST to any of its paths (a job), around the egress guard.

@@ -83,9 +83,14 @@ export function checkContainer(spec: ContainerSpecKeys, invalid: (why: string) =
   if (spec.privileged === true) invalid('privileged: a privileged container is root on the host; moat refuses it (give it `devices` or `gpus` instead)');
   if (spec.pid === 'host') invalid('pid: "host" lets the container see, trace and signal every process of the host; moat refuses it');
   if (spec.ipc === 'host') invalid('ipc: "host" shares the shared memory and semaphores of every process of the host; moat refuses it');
-  for (const [key, value] of [['pid', spec.pid], ['ipc', spec.ipc]] as const) {
+  for (const [key, value] of [
+    ['pid', spec.pid],
+    ['ipc', spec.ipc],
+  ] as const) {
     if (value !== undefined && value !== 'private' && !(key === 'ipc' && (value === 'shareable' || value === 'none'))) {
-      invalid(`${key}: ${JSON.stringify(value)} is not allowed (only "private"${key === 'ipc' ? ', "shareable" or "none"' : ''}); joining another namespace is refused`);
+      invalid(
+        `${key}: ${JSON.stringify(value)} is not allowed (only "private"${key === 'ipc' ? ', "shareable" or "none"' : ''}); joining another namespace is refused`,
+      );
     }
   }
   for (const cap of spec.capAdd ?? []) {
@@ -100,7 +105,8 @@ export function checkContainer(spec: ContainerSpecKeys, invalid: (why: string) =
   if (memory !== null && memory < 6 * 1024 ** 2) invalid('memory: below 6m no container starts');
   const targets = new Set<string>();
   for (const v of spec.volumes ?? []) {
-    if (/(^|\/)\.\.?(\/|$)/.test(v.host) || /(^|\/)\.\.?(\/|$)/.test(v.container)) invalid(`volumes: ${JSON.stringify(v.host)} -> ${JSON.stringify(v.container)} has . or .. segments`);
+    if (/(^|\/)\.\.?(\/|$)/.test(v.host) || /(^|\/)\.\.?(\/|$)/.test(v.container))
+      invalid(`volumes: ${JSON.stringify(v.host)} -> ${JSON.stringify(v.container)} has . or .. segments`);
     if (v.container === '/') invalid('volumes: nothing can be mounted over / of the container');
     if (targets.has(v.container)) invalid(`volumes: ${v.container} is mounted twice`);
     targets.add(v.container);
@@ -129,7 +135,15 @@ export function checkContainer(spec: ContainerSpecKeys, invalid: (why: string) =
 
 /** The definition back as config keys (for toSpec). */
 export function containerToSpec(c: ContainerDefinition): ContainerSpecKeys {
-  const out: ContainerSpecKeys = { image: c.image, port: c.port, network: c.network, pull: c.pull, readOnlyRootfs: c.readOnlyRootfs, capDrop: [...c.capDrop], securityOpt: [...c.securityOpt] };
+  const out: ContainerSpecKeys = {
+    image: c.image,
+    port: c.port,
+    network: c.network,
+    pull: c.pull,
+    readOnlyRootfs: c.readOnlyRootfs,
+    capDrop: [...c.capDrop],
+    securityOpt: [...c.securityOpt],
+  };
   if (c.args) out.args = [...c.args];
   if (c.entrypoint) out.entrypoint = [...c.entrypoint];
   if (c.gpus !== null) out.gpus = Array.isArray(c.gpus) ? [...c.gpus] : c.gpus;

@@ -11,7 +11,17 @@
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
 /** Hop-by-hop (RFC 9110 7.6.1, plus the non-standard ones seen in the wild). */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 /**
  * Never forwarded to a service. Credential leak: the client's bearer token is for moat, and a
@@ -19,7 +29,19 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authe
  * a client's own X-Forwarded-For/Forwarded/X-Real-IP would let it pose as another address.
  * `expect`: moat answers 100-continue itself. `host`: the service's own authority is sent.
  */
-const REQUEST_DROP = new Set([...HOP_BY_HOP, 'authorization', 'host', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'expect', 'x-request-id']);
+const REQUEST_DROP = new Set([
+  ...HOP_BY_HOP,
+  'authorization',
+  'host',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'expect',
+  'x-request-id',
+]);
 /**
  * Never passed from a service to the client. The API, the console and every service share one
  * origin, so a header that speaks for the origin is the gateway's alone:
@@ -33,7 +55,18 @@ const REQUEST_DROP = new Set([...HOP_BY_HOP, 'authorization', 'host', 'forwarded
  * - `Alt-Svc` would send the browser's later requests for the origin to another endpoint;
  * - `Public-Key-Pins`(-Report-Only) could pin the origin to keys the operator does not hold.
  */
-const ORIGIN_WIDE = ['strict-transport-security', 'x-frame-options', 'x-content-type-options', 'referrer-policy', 'cache-control', 'clear-site-data', 'service-worker-allowed', 'alt-svc', 'public-key-pins', 'public-key-pins-report-only'];
+const ORIGIN_WIDE = [
+  'strict-transport-security',
+  'x-frame-options',
+  'x-content-type-options',
+  'referrer-policy',
+  'cache-control',
+  'clear-site-data',
+  'service-worker-allowed',
+  'alt-svc',
+  'public-key-pins',
+  'public-key-pins-report-only',
+];
 const RESPONSE_DROP = new Set([
   ...HOP_BY_HOP,
   ...ORIGIN_WIDE,

@@ -77,7 +77,8 @@ export function proxyPath(target: string, service: string): string {
   const q = target.indexOf('?');
   const end = q < 0 ? target.length : q;
   const prefixEnd = 5 + service.length;
-  if (!target.startsWith('/svc/') || !target.startsWith(service, 5) || (end > prefixEnd && target.charCodeAt(prefixEnd) !== 47)) refuse(`the prefix must be /svc/${service}/ as is`);
+  if (!target.startsWith('/svc/') || !target.startsWith(service, 5) || (end > prefixEnd && target.charCodeAt(prefixEnd) !== 47))
+    refuse(`the prefix must be /svc/${service}/ as is`);
   if (end <= prefixEnd + 1) return q < 0 ? '/' : `/${target.slice(q)}`;
   // Most paths (`/v1/chat/completions`) hold nothing any rule above is about: sent as they are.
   if (plain(target, prefixEnd, end)) return target.slice(prefixEnd);

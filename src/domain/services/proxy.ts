@@ -169,7 +169,9 @@ export class ServiceProxy {
     // The client's headers, filtered; the service's own upstream headers over them.
     const headers = this.opts.registry
       .require(service)
-      .headers.applyList(requestHeaderList(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }, body !== null));
+      .headers.applyList(
+        requestHeaderList(req.headers, { client: req.client, proto: this.opts.proto, host: authority(req.headers), requestId: req.requestId }, body !== null),
+      );
     return new Promise<void>((resolve, reject) => {
       const sink = new ForwardSink(out, service, release, resolve, reject);
       sink.exchange = this.opts.upstream.exchange({ origin: target.origin, path: target.path, method: req.method, headers: headers as string[], body }, sink);

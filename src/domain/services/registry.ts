@@ -84,7 +84,15 @@ export class ServiceRegistry {
         continue;
       }
       const def = this.underApiRules(row.spec as ServiceSpec, 'a stored service');
-      if (def) this.byName.set(def.name, { def, source: 'api', createdAt: row.createdAt, updatedAt: row.updatedAt, createdBy: row.createdBy, headers: UpstreamHeaders.none });
+      if (def)
+        this.byName.set(def.name, {
+          def,
+          source: 'api',
+          createdAt: row.createdAt,
+          updatedAt: row.updatedAt,
+          createdBy: row.createdBy,
+          headers: UpstreamHeaders.none,
+        });
     }
     this.started = true;
   }
@@ -94,7 +102,10 @@ export class ServiceRegistry {
     try {
       return checkApiService(spec, { admin: true }, this.opts.rules ?? NO_RULES);
     } catch (err) {
-      this.opts.log.warn({ service: spec.name, code: (err as { code?: string }).code, err: (err as { detail?: string }).detail ?? (err as Error).message }, `${what} breaks the API's rules now; skipped`);
+      this.opts.log.warn(
+        { service: spec.name, code: (err as { code?: string }).code, err: (err as { detail?: string }).detail ?? (err as Error).message },
+        `${what} breaks the API's rules now; skipped`,
+      );
       return null;
     }
   }
@@ -179,7 +190,11 @@ export class ServiceRegistry {
   writable(name: string): ServiceRecord {
     const r = this.require(name);
     if (r.source === 'config') throw new GatewayError('service_readonly', `${JSON.stringify(name)} is declared in the config file; change it there`);
-    if (r.source === 'runtime') throw new GatewayError('service_readonly', `${JSON.stringify(name)} is declared in the live configuration; change it with PATCH /api/v1/config (moat config set services)`);
+    if (r.source === 'runtime')
+      throw new GatewayError(
+        'service_readonly',
+        `${JSON.stringify(name)} is declared in the live configuration; change it with PATCH /api/v1/config (moat config set services)`,
+      );
     return r;
   }
 }

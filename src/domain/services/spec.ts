@@ -137,7 +137,7 @@ export function checkService(input: ServiceSpec, where: 'config' | 'api'): Servi
   // A file-read primitive: a token naming a file (or a variable of moat's environment) whose content
   // moat then sends to a service it chose, which may echo it back. The operator's file only.
   if (where === 'api' && spec.upstreamHeaders !== undefined && Object.keys(spec.upstreamHeaders).length > 0) {
-    invalid('upstreamHeaders can only be set in the config file (a value read from a file or the environment is the operator\'s to choose)');
+    invalid("upstreamHeaders can only be set in the config file (a value read from a file or the environment is the operator's to choose)");
   }
   // The engine's socket is root-equivalent: whoever declares a container chooses its mounts and
   // devices. Never through the API, whatever supervisor.allowApiCommands says.

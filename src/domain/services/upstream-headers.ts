@@ -50,7 +50,8 @@ export function checkHeaderSources(raw: Record<string, HeaderSource> | undefined
   const out: Record<string, HeaderSource> = {};
   for (const [name, source] of Object.entries(raw ?? {})) {
     const lower = name.toLowerCase();
-    if (RESERVED.has(lower) || lower.startsWith('x-moat-') || lower.startsWith('proxy-')) refuse(`upstreamHeaders: ${name} is set by moat itself or frames the message; it cannot be added`);
+    if (RESERVED.has(lower) || lower.startsWith('x-moat-') || lower.startsWith('proxy-'))
+      refuse(`upstreamHeaders: ${name} is set by moat itself or frames the message; it cannot be added`);
     if (out[lower] !== undefined) refuse(`upstreamHeaders: ${name} is given twice`);
     if ((source.file === undefined) === (source.env === undefined)) refuse(`upstreamHeaders.${name}: give exactly one of \`file\` or \`env\``);
     // The admin token (MOAT_TOKEN) and every other setting of moat's: a service never gets them (services.md).
@@ -146,7 +147,11 @@ function readKeyFile(path: string, label: string): string {
  * at boot. Refuses (config_invalid, exit 78) a missing, empty or widely readable source and a
  * value that is not a valid field value. The refusal names the header and the source, never a value.
  */
-export function loadUpstreamHeaders(service: string, sources: Record<string, HeaderSource>, env: Readonly<Record<string, string | undefined>>): UpstreamHeaders {
+export function loadUpstreamHeaders(
+  service: string,
+  sources: Record<string, HeaderSource>,
+  env: Readonly<Record<string, string | undefined>>,
+): UpstreamHeaders {
   const pairs: Array<[string, string]> = [];
   for (const [name, source] of Object.entries(sources)) {
     const label = `services: ${JSON.stringify(service)}: upstreamHeaders.${name}`;
@@ -161,7 +166,8 @@ export function loadUpstreamHeaders(service: string, sources: Record<string, Hea
     // A trailing newline (echo "$KEY" > file) is not part of the key.
     const value = raw.replace(/[\r\n]+$/, '').trim();
     if (value === '') throw new GatewayError('config_invalid', `${label}: ${source.file ?? source.env} is empty`);
-    if (!FIELD_VALUE.test(value)) throw new GatewayError('config_invalid', `${label}: ${source.file ?? source.env} holds control characters or line breaks; it must be one line`);
+    if (!FIELD_VALUE.test(value))
+      throw new GatewayError('config_invalid', `${label}: ${source.file ?? source.env} holds control characters or line breaks; it must be one line`);
     pairs.push([name, `${source.prefix ?? ''}${value}`]);
   }
   return pairs.length === 0 ? UpstreamHeaders.none : new UpstreamHeaders(pairs);

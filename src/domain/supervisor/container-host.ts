@@ -67,15 +67,21 @@ export function checkContainerHost(defs: readonly ServiceDefinition[], opts: Con
         st = statSync(v.host);
       } catch (err) {
         // A socket that is absent now may appear later: the engine's is refused whether it exists or not.
-        if (!sockets.some((s) => holds(resolve(v.host), s))) refuse(key, `${v.host} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'}); create it or fix the path`);
+        if (!sockets.some((s) => holds(resolve(v.host), s)))
+          refuse(key, `${v.host} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'}); create it or fix the path`);
       }
       const host = spellings(v.host);
       // Root on the host: a container that holds the engine's socket starts a privileged container of its own.
       const socket = sockets.find((s) => host.some((h) => holds(h, s)));
-      if (socket !== undefined) refuse(key, `${v.host} ${host.some((h) => h === socket) ? 'is' : 'holds'} the container engine's socket (${socket}): a container with it controls the engine, which is root on the host; moat refuses it`);
+      if (socket !== undefined)
+        refuse(
+          key,
+          `${v.host} ${host.some((h) => h === socket) ? 'is' : 'holds'} the container engine's socket (${socket}): a container with it controls the engine, which is root on the host; moat refuses it`,
+        );
       if (st?.isSocket()) refuse(key, `${v.host} is a unix socket: moat does not hand sockets to containers (an engine's or moat's own)`);
       // moat's data dir holds the admin token and the keys: a service must not read (or write) them.
-      if (host.some((h) => dataDir.some((d) => holds(h, d) || holds(d, h)))) refuse(key, `${v.host} overlaps moat's data dir (tokens and keys); moat refuses it`);
+      if (host.some((h) => dataDir.some((d) => holds(h, d) || holds(d, h))))
+        refuse(key, `${v.host} overlaps moat's data dir (tokens and keys); moat refuses it`);
     });
     c.devices.forEach((d, i) => {
       const path = spellings(d);

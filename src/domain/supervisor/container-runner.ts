@@ -109,7 +109,11 @@ export class RunningContainer {
         await this.pull(c.image, signal);
       }
       if (signal.aborted) return this.cleanup({ code: null, signal: null, spawnError: null });
-      this.id = await engine.create(this.name, createBody({ service: this.spec.service, instance: this.spec.instance, container: c, env: this.spec.env }), signal);
+      this.id = await engine.create(
+        this.name,
+        createBody({ service: this.spec.service, instance: this.spec.instance, container: c, env: this.spec.env }),
+        signal,
+      );
       await engine.start(this.id, signal);
       this.running = true;
       this.hooks.note(`started container ${this.id.slice(0, 12)} (${c.image})`);
@@ -128,7 +132,12 @@ export class RunningContainer {
       if (e.failure === 'aborted') return this.cleanup({ code: null, signal: null, spawnError: null });
       if (e.failure === 'unreachable') return fatal(unreachableHint(e.message));
       // A create the engine refuses as a bad request (a mount, a device, an option) fails the same way every time.
-      const info: ExitInfo = { code: null, signal: null, spawnError: e.message ?? String(err), ...(e.failure === 'refused' && this.id === null ? { fatal: true } : {}) };
+      const info: ExitInfo = {
+        code: null,
+        signal: null,
+        spawnError: e.message ?? String(err),
+        ...(e.failure === 'refused' && this.id === null ? { fatal: true } : {}),
+      };
       return this.cleanup(info);
     }
     let code: number | null = null;

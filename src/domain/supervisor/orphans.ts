@@ -33,7 +33,12 @@ export class RunFile {
       const parsed = JSON.parse(text) as { children?: unknown };
       if (!Array.isArray(parsed.children)) return [];
       return parsed.children.filter(
-        (e): e is RunEntry => typeof e === 'object' && e !== null && typeof (e as RunEntry).pid === 'number' && typeof (e as RunEntry).marker === 'string' && /^[0-9a-f]{24}$/.test((e as RunEntry).marker),
+        (e): e is RunEntry =>
+          typeof e === 'object' &&
+          e !== null &&
+          typeof (e as RunEntry).pid === 'number' &&
+          typeof (e as RunEntry).marker === 'string' &&
+          /^[0-9a-f]{24}$/.test((e as RunEntry).marker),
       );
     } catch {
       return [];

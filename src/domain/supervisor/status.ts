@@ -124,7 +124,9 @@ export function unavailableError(
 ): GatewayError {
   const h = seen.lastHealth;
   const probe = h ? { ok: h.ok, status: h.status, error: h.error, at: new Date(h.at).toISOString() } : null;
-  let why = probe ? `; last probe at ${probe.at}: ${probe.ok ? `ok (status ${probe.status})` : (probe.error ?? 'failed')}` : '; no probe has run since it was started';
+  let why = probe
+    ? `; last probe at ${probe.at}: ${probe.ok ? `ok (status ${probe.status})` : (probe.error ?? 'failed')}`
+    : '; no probe has run since it was started';
   const exit = seen.lastExit;
   if ((state === 'failed' || state === 'crashed' || state === 'backoff') && exit) {
     why += `; last exit at ${new Date(exit.at).toISOString()}: ${exit.spawnError ?? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)}`;

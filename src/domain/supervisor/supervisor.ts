@@ -86,7 +86,8 @@ export class Supervisor {
     await this.sweepContainers();
     for (const record of this.opts.registry.list()) this.addUnit(record.def);
     this.lifecycle = 'started';
-    for (const unit of this.units.values()) if (unit.def.autoStart) void unit.start('boot').catch((err) => this.opts.log.error({ err, service: unit.name }, 'start failed'));
+    for (const unit of this.units.values())
+      if (unit.def.autoStart) void unit.start('boot').catch((err) => this.opts.log.error({ err, service: unit.name }, 'start failed'));
   }
 
   /** Lifecycle: stops every service (SIGTERM, then SIGKILL after the grace period). Idempotent. With a name: stops that service. */
@@ -123,7 +124,8 @@ export class Supervisor {
   ensureRunning(name: string, timeoutMs?: number): Promise<void> {
     const unit = this.unit(name);
     if (unit.state === 'healthy') return Promise.resolve();
-    if (this.lifecycle !== 'started') return Promise.reject(new GatewayError('service_unavailable', 'the gateway is shutting down', { headers: { 'retry-after': '5' } }));
+    if (this.lifecycle !== 'started')
+      return Promise.reject(new GatewayError('service_unavailable', 'the gateway is shutting down', { headers: { 'retry-after': '5' } }));
     return unit.ensureRunning(timeoutMs ?? unit.def.startTimeoutMs);
   }
 
@@ -227,7 +229,10 @@ export class Supervisor {
       .map((spec) => {
         const def = this.checkApi(spec, { admin: true });
         if (this.opts.registry.get(def.name)?.source === 'api') {
-          throw new GatewayError('service_exists', `a service named ${JSON.stringify(def.name)} is registered through /api/v1/services; change or delete it there`);
+          throw new GatewayError(
+            'service_exists',
+            `a service named ${JSON.stringify(def.name)} is registered through /api/v1/services; change or delete it there`,
+          );
         }
         return def;
       });
@@ -253,7 +258,12 @@ export class Supervisor {
     for (const name of added) {
       const def = this.opts.registry.require(name).def;
       const unit = this.addUnit(def);
-      this.opts.audit.record({ type: 'service.registered', outcome: 'ok', actor, detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'runtime' } });
+      this.opts.audit.record({
+        type: 'service.registered',
+        outcome: 'ok',
+        actor,
+        detail: { service: name, kind: def.kind, baseUrl: def.baseUrl, via: 'runtime' },
+      });
       if (def.autoStart && this.lifecycle === 'started') await unit.start('operator', actor);
     }
     for (const name of changed) {
@@ -299,7 +309,13 @@ export class Supervisor {
 
   private addUnit(def: ServiceDefinition): ServiceUnit {
     const publish = this.opts.publish;
-    const logs = new LogCapture({ dir: join(this.opts.dataDir, 'services', def.name), maxLines: this.opts.logLines, fileBytes: this.opts.logFileBytes, files: this.opts.logFiles, now: this.now });
+    const logs = new LogCapture({
+      dir: join(this.opts.dataDir, 'services', def.name),
+      maxLines: this.opts.logLines,
+      fileBytes: this.opts.logFileBytes,
+      files: this.opts.logFiles,
+      now: this.now,
+    });
     const unit = new ServiceUnit(def, logs, {
       upstream: this.opts.upstream,
       audit: this.opts.audit,

@@ -193,7 +193,8 @@ export class ServiceUnit {
           this.logs.attach(stderr, 'stderr');
         },
         progress: (p) => this.ctx.publish({ type: 'service.pull', service: def.name, ...p }),
-        pulled: (image, error) => this.audit('service.image_pulled', error === null ? 'ok' : 'error', undefined, { image, ...(error !== null ? { error } : {}) }),
+        pulled: (image, error) =>
+          this.audit('service.image_pulled', error === null ? 'ok' : 'error', undefined, { image, ...(error !== null ? { error } : {}) }),
       },
       this.ctx.now(),
     );
@@ -280,7 +281,11 @@ export class ServiceUnit {
       this.transition('crashed', exit);
       this.audit('service.crashed', 'error', undefined, { ...exit, uptimeMs: now - proc.startedAt });
     }
-    const next = afterExit(this.def.restart, { unhealthy, fatal: info.fatal === true, code: info.code, uptimeMs: now - proc.startedAt, failures: this.failures }, info.spawnError ?? undefined);
+    const next = afterExit(
+      this.def.restart,
+      { unhealthy, fatal: info.fatal === true, code: info.code, uptimeMs: now - proc.startedAt, failures: this.failures },
+      info.spawnError ?? undefined,
+    );
     if (next.action === 'stay-down') {
       if (unhealthy) this.transition('crashed', exit);
       return;
@@ -370,7 +375,9 @@ export class ServiceUnit {
       throw this.unavailable(s);
     }
     if ((this.state as ServiceState) === 'healthy') return;
-    await this.waiters.wait(timeoutMs, () => this.unavailable(this.state, `service ${this.name} did not turn healthy within ${timeoutMs} ms (it is ${this.state})`));
+    await this.waiters.wait(timeoutMs, () =>
+      this.unavailable(this.state, `service ${this.name} did not turn healthy within ${timeoutMs} ms (it is ${this.state})`),
+    );
   }
 
   noteActivity(): void {

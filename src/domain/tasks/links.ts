@@ -68,17 +68,36 @@ export class ActionLinks {
    */
   mint(id: string, ttlSeconds: number | undefined, by: Reviewer, meta?: RequestMeta): { approve: string; reject: string; expiresAt: string } {
     const ttl = ttlSeconds ?? this.opts.defaultTtlSeconds();
-    if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_LINK_TTL_SECONDS) throw new GatewayError('validation_failed', `ttlSeconds must be 60..${MAX_LINK_TTL_SECONDS}`);
+    if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_LINK_TTL_SECONDS)
+      throw new GatewayError('validation_failed', `ttlSeconds must be 60..${MAX_LINK_TTL_SECONDS}`);
     const t = this.opts.store.get(id);
     if (!t) throw new GatewayError('task_not_found', `no task ${JSON.stringify(id)}`);
     this.opts.tasks.checkApprover(t, by);
-    if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; links are only made for pending_approval tasks`, { extra: { state: t.state, allowed: [] } });
+    if (t.state !== 'pending_approval')
+      throw new GatewayError('task_state_invalid', `the task is ${t.state}; links are only made for pending_approval tasks`, {
+        extra: { state: t.state, allowed: [] },
+      });
     const exp = Math.floor(this.now() / 1000) + ttl;
     const base = this.opts.baseUrl();
     const url = (action: LinkAction) => `${base}/actions/${mintLink(this.opts.key, { task: id, action, exp, stateVersion: t.version, minter: by.id }).token}`;
     const out = { approve: url('approve'), reject: url('reject'), expiresAt: new Date(exp * 1000).toISOString() };
-    this.opts.store.appendEvent({ taskId: id, type: 'links.minted', at: this.now(), actorId: by.id, actorName: by.name, detail: { expiresAt: out.expiresAt, version: t.version }, text: null });
-    this.opts.audit.record({ type: 'link.minted', outcome: 'ok', actor: { id: by.id, name: by.name }, client: meta?.client, requestId: meta?.requestId, detail: { task: id, ttlSeconds: ttl } });
+    this.opts.store.appendEvent({
+      taskId: id,
+      type: 'links.minted',
+      at: this.now(),
+      actorId: by.id,
+      actorName: by.name,
+      detail: { expiresAt: out.expiresAt, version: t.version },
+      text: null,
+    });
+    this.opts.audit.record({
+      type: 'link.minted',
+      outcome: 'ok',
+      actor: { id: by.id, name: by.name },
+      client: meta?.client,
+      requestId: meta?.requestId,
+      detail: { task: id, ttlSeconds: ttl },
+    });
     return out;
   }
 
@@ -91,7 +110,13 @@ export class ActionLinks {
       if (!t) throw new GatewayError('task_not_found', 'the task of this link no longer exists');
       if (t.version !== claims.stateVersion) throw new GatewayError('link_stale', 'the task changed after this link was made; ask for a new one');
       const view = this.opts.tasks.get(claims.task);
-      return { task: view.id, title: view.title, action: claims.action, service: view.job?.service ?? null, expiresAt: new Date(claims.exp * 1000).toISOString() };
+      return {
+        task: view.id,
+        title: view.title,
+        action: claims.action,
+        service: view.job?.service ?? null,
+        expiresAt: new Date(claims.exp * 1000).toISOString(),
+      };
     } catch (err) {
       this.refused(meta, 'preview', err, claims);
       throw err;
@@ -107,7 +132,14 @@ export class ActionLinks {
         client: meta.client,
         requestId: meta.requestId,
       });
-      this.opts.audit.record({ type: 'link.used', outcome: 'ok', actor: LINK_ACTOR, client: meta.client, requestId: meta.requestId, detail: { task: claims.task, action: claims.action } });
+      this.opts.audit.record({
+        type: 'link.used',
+        outcome: 'ok',
+        actor: LINK_ACTOR,
+        client: meta.client,
+        requestId: meta.requestId,
+        detail: { task: claims.task, action: claims.action },
+      });
       return { action: claims.action, task };
     } catch (err) {
       this.refused(meta, 'act', err, claims);

@@ -16,7 +16,19 @@ import type { TaskRecord, TaskStore } from '../../store/types.js';
 import type { TaskState } from '../../api/tasks.js';
 import type { EventBus, MoatEvent } from '../events/bus.js';
 import type { JobService } from '../jobs/queue.js';
-import { EDITABLE, LINK_ACTOR, PATCH_TRANSITIONS, eventView, taskView, type CommentView, type PendingJob, type Reviewer, type TaskContent, type TaskEventView, type TaskView } from './views.js';
+import {
+  EDITABLE,
+  LINK_ACTOR,
+  PATCH_TRANSITIONS,
+  eventView,
+  taskView,
+  type CommentView,
+  type PendingJob,
+  type Reviewer,
+  type TaskContent,
+  type TaskEventView,
+  type TaskView,
+} from './views.js';
 import type { Actor } from '../../api/actor.js';
 
 export interface TaskInput {
@@ -115,7 +127,8 @@ export class TaskService {
    * transaction, may refuse it (a duplicate delivery): then nothing is written and null is returned.
    */
   create(input: TaskInput, by: Actor, source: string, claim?: (taskId: string) => boolean): TaskView | null {
-    if (input.job && !this.opts.serviceExists(input.job.service)) throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.job.service)}`);
+    if (input.job && !this.opts.serviceExists(input.job.service))
+      throw new GatewayError('service_not_found', `no service named ${JSON.stringify(input.job.service)}`);
     const now = this.now();
     const id = randomId('task');
     const state: TaskState = input.job ? 'pending_approval' : 'open';
@@ -140,7 +153,15 @@ export class TaskService {
     try {
       this.opts.store.atomically(() => {
         this.opts.store.insert(task);
-        this.opts.store.appendEvent({ taskId: id, type: 'created', at: now, actorId: by.id, actorName: by.name, detail: { state, source, ...(task.pendingService ? { service: task.pendingService } : {}) }, text: null });
+        this.opts.store.appendEvent({
+          taskId: id,
+          type: 'created',
+          at: now,
+          actorId: by.id,
+          actorName: by.name,
+          detail: { state, source, ...(task.pendingService ? { service: task.pendingService } : {}) },
+          text: null,
+        });
         if (claim && !claim(id)) throw DUPLICATE;
       });
     } catch (err) {
@@ -171,13 +192,18 @@ export class TaskService {
     if (patch.state !== undefined && patch.state !== t.state) {
       const allowed = PATCH_TRANSITIONS[t.state];
       if (!allowed.includes(patch.state)) {
-        throw new GatewayError('task_state_invalid', `a ${t.state} task cannot become ${patch.state}${t.state === 'pending_approval' ? ' (review it instead)' : ''}`, { extra: { state: t.state, allowed } });
+        throw new GatewayError(
+          'task_state_invalid',
+          `a ${t.state} task cannot become ${patch.state}${t.state === 'pending_approval' ? ' (review it instead)' : ''}`,
+          { extra: { state: t.state, allowed } },
+        );
       }
       changes.state = patch.state;
       fields.push('state');
     }
     if (patch.title !== undefined || patch.body !== undefined) {
-      if (!EDITABLE.has(t.state)) throw new GatewayError('task_state_invalid', `a ${t.state} task cannot be edited`, { extra: { state: t.state, allowed: [] } });
+      if (!EDITABLE.has(t.state))
+        throw new GatewayError('task_state_invalid', `a ${t.state} task cannot be edited`, { extra: { state: t.state, allowed: [] } });
       const c = this.content(t);
       changes.content = sealJson(this.opts.key, { title: patch.title ?? c.title, body: patch.body === undefined ? c.body : patch.body }, `task:${id}:content`);
       if (patch.title !== undefined) fields.push('title');
@@ -187,7 +213,15 @@ export class TaskService {
     const now = this.now();
     this.opts.store.atomically(() => {
       if (!this.opts.store.update(id, t.version, changes, true, now)) throw new GatewayError('conflict', `task ${id} changed meanwhile; read it again`);
-      this.opts.store.appendEvent({ taskId: id, type: 'updated', at: now, actorId: by.id, actorName: by.name, detail: { fields, ...(changes.state ? { from: t.state, to: changes.state } : {}) }, text: null });
+      this.opts.store.appendEvent({
+        taskId: id,
+        type: 'updated',
+        at: now,
+        actorId: by.id,
+        actorName: by.name,
+        detail: { fields, ...(changes.state ? { from: t.state, to: changes.state } : {}) },
+        text: null,
+      });
     });
     this.opts.events.publish('task.updated', 'tasks', { id, fields, state: changes.state ?? t.state });
     return this.get(id);
@@ -201,7 +235,9 @@ export class TaskService {
   comment(id: string, text: string, by: Actor): CommentView {
     this.require(id);
     const at = this.now();
-    const seq = this.opts.store.appendEvent({ taskId: id, type: 'comment', at, actorId: by.id, actorName: by.name, detail: null, text: null }, (s) => sealJson(this.opts.key, text, `task:${id}:event:${s}`));
+    const seq = this.opts.store.appendEvent({ taskId: id, type: 'comment', at, actorId: by.id, actorName: by.name, detail: null, text: null }, (s) =>
+      sealJson(this.opts.key, text, `task:${id}:event:${s}`),
+    );
     this.opts.events.publish('task.commented', 'tasks', { id, seq });
     return { seq, at: new Date(at).toISOString(), by: { id: by.id, name: by.name }, text };
   }
@@ -226,7 +262,8 @@ export class TaskService {
    */
   checkApprover(t: TaskRecord, by: Reviewer): void {
     if (t.pendingJob === null) return;
-    if (!by.maySubmitJobs) throw new GatewayError('scope_required', 'approving a task that holds a job submits it: this needs scope jobs', { extra: { scope: 'jobs' } });
+    if (!by.maySubmitJobs)
+      throw new GatewayError('scope_required', 'approving a task that holds a job submits it: this needs scope jobs', { extra: { scope: 'jobs' } });
     if (t.createdBy !== null && t.createdBy === by.id && !this.opts.allowSelfReview()) {
       throw new GatewayError('self_review', 'a task holding a job is approved by someone other than its creator (tasks.allowSelfReview)');
     }
@@ -246,13 +283,30 @@ export class TaskService {
       if (!o.link && decision === 'approve') this.checkApprover(t, { maySubmitJobs: false, ...by });
       if (o.link && t.version !== o.link.stateVersion) throw new GatewayError('link_stale', 'the task changed after this link was made; ask for a new one');
       if (o.version !== undefined && t.version !== o.version) {
-        throw new GatewayError('conflict', `task ${id} changed since version ${o.version} (now ${t.version}); read it again before reviewing`, { extra: { version: t.version } });
+        throw new GatewayError('conflict', `task ${id} changed since version ${o.version} (now ${t.version}); read it again before reviewing`, {
+          extra: { version: t.version },
+        });
       }
-      if (t.state !== 'pending_approval') throw new GatewayError('task_state_invalid', `the task is ${t.state}; only a pending_approval task can be reviewed`, { extra: { state: t.state, allowed: [] } });
+      if (t.state !== 'pending_approval')
+        throw new GatewayError('task_state_invalid', `the task is ${t.state}; only a pending_approval task can be reviewed`, {
+          extra: { state: t.state, allowed: [] },
+        });
       const state: TaskState = decision === 'approve' ? 'approved' : 'rejected';
-      if (!store.update(id, t.version, { state, reviewedBy: by.id, reviewedByName: by.name, reviewedAt: now }, true, now)) throw new GatewayError('conflict', `task ${id} changed meanwhile`);
-      store.appendEvent({ taskId: id, type: 'reviewed', at: now, actorId: by.id, actorName: by.name, detail: { decision, via: o.link ? 'link' : 'api' }, text: null });
-      if (o.comment) store.appendEvent({ taskId: id, type: 'comment', at: now, actorId: by.id, actorName: by.name, detail: null, text: null }, (s) => sealJson(this.opts.key, o.comment as string, `task:${id}:event:${s}`));
+      if (!store.update(id, t.version, { state, reviewedBy: by.id, reviewedByName: by.name, reviewedAt: now }, true, now))
+        throw new GatewayError('conflict', `task ${id} changed meanwhile`);
+      store.appendEvent({
+        taskId: id,
+        type: 'reviewed',
+        at: now,
+        actorId: by.id,
+        actorName: by.name,
+        detail: { decision, via: o.link ? 'link' : 'api' },
+        text: null,
+      });
+      if (o.comment)
+        store.appendEvent({ taskId: id, type: 'comment', at: now, actorId: by.id, actorName: by.name, detail: null, text: null }, (s) =>
+          sealJson(this.opts.key, o.comment as string, `task:${id}:event:${s}`),
+        );
       return this.require(id);
     });
     this.opts.audit.record({
@@ -282,12 +336,28 @@ export class TaskService {
       // Read and write with nothing in between (synchronous): the version read is the current one.
       const cur = this.opts.store.get(t.id);
       if (cur) this.opts.store.update(t.id, cur.version, { jobId: job.id }, false, now);
-      this.opts.store.appendEvent({ taskId: t.id, type: 'job.submitted', at: now, actorId: by.id, actorName: by.name, detail: { job: job.id, service: pending.service }, text: null });
+      this.opts.store.appendEvent({
+        taskId: t.id,
+        type: 'job.submitted',
+        at: now,
+        actorId: by.id,
+        actorName: by.name,
+        detail: { job: job.id, service: pending.service },
+        text: null,
+      });
       this.opts.events.publish('task.job_submitted', 'tasks', { id: t.id, job: job.id, service: pending.service });
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'internal';
       this.opts.log.warn({ task: t.id, service: pending.service, code }, 'the job of an approved task could not be submitted');
-      this.opts.store.appendEvent({ taskId: t.id, type: 'job.submit_failed', at: this.now(), actorId: null, actorName: null, detail: { service: pending.service, code }, text: null });
+      this.opts.store.appendEvent({
+        taskId: t.id,
+        type: 'job.submit_failed',
+        at: this.now(),
+        actorId: null,
+        actorName: null,
+        detail: { service: pending.service, code },
+        text: null,
+      });
       this.opts.audit.record({ type: 'task.job_submit', outcome: 'error', detail: { task: t.id, service: pending.service, code } });
     }
   }

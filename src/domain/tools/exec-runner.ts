@@ -100,7 +100,8 @@ export class ExecRunner {
     for (const name of limits.env) {
       if (!ENV_NAME.test(name)) throw new GatewayError('config_invalid', `tools.exec.env: ${JSON.stringify(name)} is not an environment variable name`);
       // Environment leakage: the gateway's own settings (an admin token in MOAT_ADMIN_TOKEN, the CLI's MOAT_TOKEN) stay with it.
-      if (name.startsWith('MOAT_')) throw new GatewayError('config_invalid', `tools.exec.env: ${name} is the gateway's own setting and is never passed to commands`);
+      if (name.startsWith('MOAT_'))
+        throw new GatewayError('config_invalid', `tools.exec.env: ${name} is the gateway's own setting and is never passed to commands`);
     }
   }
 
@@ -127,7 +128,9 @@ export class ExecRunner {
 
   run(spec: ExecSpec): Promise<ExecResult> {
     if (this.running.size >= this.limits.maxConcurrent) {
-      throw new GatewayError('overloaded', `tools.exec.maxConcurrent (${this.limits.maxConcurrent}) commands are running; retry later`, { headers: { 'retry-after': '1' } });
+      throw new GatewayError('overloaded', `tools.exec.maxConcurrent (${this.limits.maxConcurrent}) commands are running; retry later`, {
+        headers: { 'retry-after': '1' },
+      });
     }
     const sandbox = this.activeSandbox();
     let file: string;

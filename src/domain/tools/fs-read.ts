@@ -10,7 +10,7 @@ import type { ToolDefinition } from './types.js';
 /** Entries fs.list returns at most; more sets `truncated`. */
 export const MAX_LIST_ENTRIES = 10_000;
 
-const ClientPath = Type.String({ description: 'Relative to the run\'s workspace, or mount:<name>/...' });
+const ClientPath = Type.String({ description: "Relative to the run's workspace, or mount:<name>/..." });
 
 export interface FsLimits {
   maxReadBytes: number;

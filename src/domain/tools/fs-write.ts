@@ -11,7 +11,7 @@ import { BLOCK_BYTES, entryBytes, fileBytes, measureScoped } from '../workspaces
 import type { FsLimits } from './fs-read.js';
 import type { ToolDefinition } from './types.js';
 
-const ClientPath = Type.String({ description: 'Relative to the run\'s workspace, or mount:<name>/...' });
+const ClientPath = Type.String({ description: "Relative to the run's workspace, or mount:<name>/..." });
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const WriteArgs = Type.Object(
@@ -83,7 +83,8 @@ export function fsWrite(limits: FsLimits): ToolDefinition<WriteArgs> {
     unavailable: () => limits.unavailable(),
     async run({ args, roots }) {
       const data = decode(args);
-      if (data.length > max) throw new GatewayError('file_too_large', `content is ${data.length} bytes, over tools.maxWriteBytes (${max})`, { extra: { maxWriteBytes: max } });
+      if (data.length > max)
+        throw new GatewayError('file_too_large', `content is ${data.length} bytes, over tools.maxWriteBytes (${max})`, { extra: { maxWriteBytes: max } });
       await limits.usage.ready(roots.workspace);
       // From here on nothing awaits: resolve, admit, write and settle see one state of the workspace.
       const resolved = resolveClientPath(roots, args.path, 'write', { file: true });

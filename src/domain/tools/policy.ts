@@ -28,11 +28,17 @@ export class ToolPolicy {
     private readonly known: ReadonlyMap<string, Risk>,
   ) {
     const names = [...known.keys(), MOUNT_WRITE];
-    for (const [key, list] of [['tools.allow', opts.allow], ['tools.deny', opts.deny]] as const) {
+    for (const [key, list] of [
+      ['tools.allow', opts.allow],
+      ['tools.deny', opts.deny],
+    ] as const) {
       for (const name of list) {
         if (names.includes(name)) continue;
         const hint = suggest(name, names);
-        throw new GatewayError('config_invalid', `${key}: unknown tool ${JSON.stringify(name)}${hint ? `, did you mean ${hint}?` : ''} (tools: ${names.join(', ')})`);
+        throw new GatewayError(
+          'config_invalid',
+          `${key}: unknown tool ${JSON.stringify(name)}${hint ? `, did you mean ${hint}?` : ''} (tools: ${names.join(', ')})`,
+        );
       }
     }
     this.allow = new Set(opts.allow);
@@ -52,7 +58,10 @@ export class ToolPolicy {
   decideMountWrite(): Decision {
     if (this.deny.has(MOUNT_WRITE)) return { allowed: false, reason: `${MOUNT_WRITE} is in tools.deny` };
     if (!this.allow.has(MOUNT_WRITE)) {
-      return { allowed: false, reason: `writes into mounts are high-risk and closed by default; the operator may add ${MOUNT_WRITE} to tools.allow (MOAT_TOOLS_ALLOW)` };
+      return {
+        allowed: false,
+        reason: `writes into mounts are high-risk and closed by default; the operator may add ${MOUNT_WRITE} to tools.allow (MOAT_TOOLS_ALLOW)`,
+      };
     }
     return { allowed: true };
   }

@@ -16,7 +16,17 @@ export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 /** System directories bound read-only (or recreated as the links they are on merged-/usr systems). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 /** The parts of /etc that programs need to start; not passwd, shadow, or anything with secrets. */
-const SYSTEM_ETC = ['/etc/alternatives', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/localtime', '/etc/ssl', '/etc/ca-certificates', '/etc/nsswitch.conf', '/etc/mime.types'];
+const SYSTEM_ETC = [
+  '/etc/alternatives',
+  '/etc/ld.so.cache',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/localtime',
+  '/etc/ssl',
+  '/etc/ca-certificates',
+  '/etc/nsswitch.conf',
+  '/etc/mime.types',
+];
 /** Name resolution, only with the network. */
 const NETWORK_ETC = ['/etc/resolv.conf', '/etc/hosts', '/etc/host.conf', '/etc/gai.conf'];
 const PROBE_TIMEOUT_MS = 5000;
@@ -63,7 +73,11 @@ export interface SandboxCommand {
 }
 
 /** bwrap's argument list for one command; argv goes after `--`, never through a shell. */
-export function bwrapArgs(system: readonly string[], cmd: { workspace?: string; cwd: string; network: boolean; argv: readonly string[] }, asRoot: boolean): string[] {
+export function bwrapArgs(
+  system: readonly string[],
+  cmd: { workspace?: string; cwd: string; network: boolean; argv: readonly string[] },
+  asRoot: boolean,
+): string[] {
   return [
     '--unshare-all',
     ...(cmd.network ? ['--share-net'] : []),

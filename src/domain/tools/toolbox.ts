@@ -73,7 +73,8 @@ export class Toolbox {
       maxReadBytes: tools.maxReadBytes,
       maxWriteBytes: tools.maxWriteBytes,
       usage: this.usage,
-      unavailable: () => (this.workspaceService?.fileToolsSupported ? null : 'file tools need /proc/self/fd (Linux) to open files without following swapped-in links'),
+      unavailable: () =>
+        this.workspaceService?.fileToolsSupported ? null : 'file tools need /proc/self/fd (Linux) to open files without following swapped-in links',
     };
     const definitions = [
       fsList(files),
@@ -127,7 +128,13 @@ export class Toolbox {
     } else {
       this.sandboxReason = 'tools.exec.sandbox is off';
     }
-    this.toolService = new ToolService({ tools: this.built.definitions, policy: this.built.policy, workspaces, audit: s.audit, ...(this.opts.now ? { now: this.opts.now } : {}) });
+    this.toolService = new ToolService({
+      tools: this.built.definitions,
+      policy: this.built.policy,
+      workspaces,
+      audit: s.audit,
+      ...(this.opts.now ? { now: this.opts.now } : {}),
+    });
   }
 
   stop(): void {

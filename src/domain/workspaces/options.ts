@@ -48,7 +48,10 @@ function realPathOf(path: string): string {
  */
 function refuseOverlap(real: string, dataDir: string, what: string): void {
   if (isInside(real, dataDir) || isInside(dataDir, real)) {
-    throw new GatewayError('config_unsafe', `refusing to boot: ${what} overlaps the data dir ${dataDir} (tokens, keys, other runs' workspaces); choose a directory outside it`);
+    throw new GatewayError(
+      'config_unsafe',
+      `refusing to boot: ${what} overlaps the data dir ${dataDir} (tokens, keys, other runs' workspaces); choose a directory outside it`,
+    );
   }
 }
 
@@ -69,7 +72,10 @@ export function checkWorkspaceOptions(config: {
   if (config.workspaces.allowClientScope) {
     const base = config.workspaces.clientScopeBase;
     if (base === undefined) {
-      throw new GatewayError('config_invalid', 'workspaces.allowClientScope needs workspaces.clientScopeBase (MOAT_WORKSPACES_CLIENT_SCOPE_BASE), the directory clients choose roots under');
+      throw new GatewayError(
+        'config_invalid',
+        'workspaces.allowClientScope needs workspaces.clientScopeBase (MOAT_WORKSPACES_CLIENT_SCOPE_BASE), the directory clients choose roots under',
+      );
     }
     const real = existingDir(base, 'workspaces.clientScopeBase');
     if (real === '/') throw new GatewayError('config_invalid', 'workspaces.clientScopeBase cannot be / (the whole host)');

@@ -135,7 +135,8 @@ export class WorkspaceService {
   create(input: CreateRunInput, ctx: CallContext): RunView {
     const mounts = [...new Set(input.workspace?.mounts ?? [])];
     for (const name of mounts) {
-      if (!this.workspace.mounts.has(name)) throw new GatewayError('validation_failed', `workspace.mounts: no mount named ${JSON.stringify(name)} (GET /api/v1/workspace/policy lists them)`);
+      if (!this.workspace.mounts.has(name))
+        throw new GatewayError('validation_failed', `workspace.mounts: no mount named ${JSON.stringify(name)} (GET /api/v1/workspace/policy lists them)`);
     }
     let inputJson: string | null = null;
     if (input.input !== undefined) {

@@ -129,9 +129,9 @@ export function parseClientPath(input: unknown): ParsedPath {
   if (CONTROL.test(input)) invalid('NUL and control characters are refused in paths');
   if (input.includes('\\')) invalid('backslashes are refused in paths (use /); UNC and device paths are never reachable');
   refuseEncodedSeparators(input);
-  if (input.startsWith('/')) invalid('absolute paths are refused: paths are relative to the run\'s workspace or to mount:<name>/');
-  if (input.startsWith('~')) invalid('~ (home directories) is refused: paths are relative to the run\'s workspace');
-  if (DRIVE.test(input)) invalid('drive letters are refused: paths are relative to the run\'s workspace');
+  if (input.startsWith('/')) invalid("absolute paths are refused: paths are relative to the run's workspace or to mount:<name>/");
+  if (input.startsWith('~')) invalid("~ (home directories) is refused: paths are relative to the run's workspace");
+  if (DRIVE.test(input)) invalid("drive letters are refused: paths are relative to the run's workspace");
 
   let mount: string | null = null;
   let rest = input;

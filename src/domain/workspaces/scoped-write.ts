@@ -30,7 +30,8 @@ function writeAll(fd: number, data: Buffer): void {
  */
 export function writeScopedFile(r: ResolvedPath, data: Buffer): { created: boolean } {
   // Trailing slash: `a.txt/` names a directory; writing a file there must not replace a.txt.
-  if (r.directory && r.realSegments.length > 0) throw new GatewayError('path_invalid', `${JSON.stringify(r.relative + '/')} ends in a slash, which names a directory; a file cannot be written there`);
+  if (r.directory && r.realSegments.length > 0)
+    throw new GatewayError('path_invalid', `${JSON.stringify(r.relative + '/')} ends in a slash, which names a directory; a file cannot be written there`);
   const { dir, leaf } = openScopedParent(r, { create: true });
   try {
     const existing = lstatOrNull(dir.at(leaf));
@@ -77,7 +78,10 @@ export function moveScoped(src: ResolvedPath, dst: ResolvedPath, overwrite: bool
     if (moving === null) throw new GatewayError('not_found', 'no such file or directory');
     // Trailing slash on the destination: only a directory may end up at a path that names one.
     if (dst.directory && !moving.isDirectory()) {
-      throw new GatewayError('path_invalid', `${JSON.stringify(dst.relative + '/')} ends in a slash, which names a directory, and ${JSON.stringify(src.relative)} is not one`);
+      throw new GatewayError(
+        'path_invalid',
+        `${JSON.stringify(dst.relative + '/')} ends in a slash, which names a directory, and ${JSON.stringify(src.relative)} is not one`,
+      );
     }
     const d = openScopedParent(dst, { create: true });
     try {

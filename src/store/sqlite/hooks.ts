@@ -32,9 +32,10 @@ export function sqliteHookStore(db: Db): HookStore {
   const one = db.prepare<[string], Row>('SELECT * FROM hooks WHERE name = ?');
   const all = db.prepare<[], Row>('SELECT * FROM hooks ORDER BY name');
   const del = db.prepare('DELETE FROM hooks WHERE name = ?');
-  const findDelivery = db.prepare<[string, string, number], { hook: string; delivery_id: string; received_at: number; job_id: string | null; task_id: string | null }>(
-    'SELECT * FROM hook_deliveries WHERE hook = ? AND delivery_id = ? AND received_at >= ?',
-  );
+  const findDelivery = db.prepare<
+    [string, string, number],
+    { hook: string; delivery_id: string; received_at: number; job_id: string | null; task_id: string | null }
+  >('SELECT * FROM hook_deliveries WHERE hook = ? AND delivery_id = ? AND received_at >= ?');
   // A row older than the window is replaced: the id is then new again.
   const recordDelivery = db.prepare(
     `INSERT INTO hook_deliveries (hook, delivery_id, received_at, job_id, task_id) VALUES (@hook, @deliveryId, @receivedAt, @jobId, @taskId)

@@ -128,7 +128,9 @@ export function sqliteJobStore(db: Db): JobStore {
   const nextDue = db.prepare<[number], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM jobs WHERE state = 'queued' AND next_attempt_at > ?");
   const queuedOf = db.prepare<[string], Row>("SELECT * FROM jobs WHERE service = ? AND state = 'queued' ORDER BY seq");
   const maxSeq = db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM jobs');
-  const counts = db.prepare<[], { service: string; state: JobState; count: number }>('SELECT service, state, COUNT(*) AS count FROM jobs GROUP BY service, state');
+  const counts = db.prepare<[], { service: string; state: JobState; count: number }>(
+    'SELECT service, state, COUNT(*) AS count FROM jobs GROUP BY service, state',
+  );
   const purge = db.prepare("DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'canceled') AND finished_at < ?");
   const purgeKeys = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
   const recordCallback = db.prepare('INSERT OR REPLACE INTO job_callbacks (job_id, attempt, at, status, error) VALUES (?, ?, ?, ?, ?)');
@@ -149,7 +151,8 @@ export function sqliteJobStore(db: Db): JobStore {
     switch (w.kind) {
       case 'insert':
         insertJob.run({ ...w.job, notify: w.job.notify === null ? null : JSON.stringify(w.job.notify), cancelRequested: w.job.cancelRequested ? 1 : 0 });
-        if (w.key && insertKey.run(w.key).changes === 0) throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
+        if (w.key && insertKey.run(w.key).changes === 0)
+          throw new GatewayError('idempotency_conflict', 'this Idempotency-Key is being used by another submission');
         return true;
       case 'finish':
         return finish.run({ id: w.id, state: w.state, outcome: w.outcome, errorCode: w.errorCode, now: w.now }).changes > 0;
@@ -184,7 +187,10 @@ export function sqliteJobStore(db: Db): JobStore {
         params.push(f.beforeSeq);
       }
       const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-      return db.prepare<Array<string | number>, Row>(sql).all(...params, f.limit).map(toJob);
+      return db
+        .prepare<Array<string | number>, Row>(sql)
+        .all(...params, f.limit)
+        .map(toJob);
     },
     findIdempotent: (tokenId, key, notBefore) => {
       const r = findKey.get(tokenId, key, notBefore);
@@ -192,7 +198,8 @@ export function sqliteJobStore(db: Db): JobStore {
     },
     // Claims, running marks and progress need no sync of their own: after a crash, recovery re-queues
     // (or fails) every job that was dispatched or running, lost claim or not (docs/jobs.md).
-    claim: (service, now, max, tokenDigest, ready = false) => withoutSync(db, () => claimMany(service, now, max, tokenDigest, ready ? 'running' : 'dispatched')),
+    claim: (service, now, max, tokenDigest, ready = false) =>
+      withoutSync(db, () => claimMany(service, now, max, tokenDigest, ready ? 'running' : 'dispatched')),
     markRunning: (id, now) => withoutSync(db, () => running.run(now, id).changes > 0),
     setProgress: (id, p, message, now) => withoutSync(db, () => progress.run(p, message, now, id).changes > 0),
     finish: (id, state, outcome, errorCode, now) => durable.add({ kind: 'finish', id, state, outcome, errorCode, now }),

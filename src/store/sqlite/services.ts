@@ -10,7 +10,13 @@ interface Row {
   created_by: string | null;
 }
 
-const toRow = (r: Row): ServiceRow => ({ name: r.name, spec: JSON.parse(r.spec) as unknown, createdAt: r.created_at, updatedAt: r.updated_at, createdBy: r.created_by });
+const toRow = (r: Row): ServiceRow => ({
+  name: r.name,
+  spec: JSON.parse(r.spec) as unknown,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  createdBy: r.created_by,
+});
 
 export function sqliteServiceStore(db: Db): ServiceStore {
   const all = db.prepare<[], Row>('SELECT * FROM services ORDER BY name');

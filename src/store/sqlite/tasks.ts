@@ -122,7 +122,13 @@ export function sqliteTaskStore(db: Db): TaskStore {
       return r ? toTask(r) : undefined;
     },
     list: (f) =>
-      (listStatement(f.state !== undefined, f.beforeSeq !== undefined).all({ limit: f.limit, ...(f.state !== undefined ? { state: f.state } : {}), ...(f.beforeSeq !== undefined ? { beforeSeq: f.beforeSeq } : {}) }) as Row[]).map(toTask),
+      (
+        listStatement(f.state !== undefined, f.beforeSeq !== undefined).all({
+          limit: f.limit,
+          ...(f.state !== undefined ? { state: f.state } : {}),
+          ...(f.beforeSeq !== undefined ? { beforeSeq: f.beforeSeq } : {}),
+        }) as Row[]
+      ).map(toTask),
     maxSeq: () => maxSeq.get()?.m ?? 0,
     update: (id, expectedVersion, changes, bump, now) => {
       const fields = (Object.keys(changes) as Array<keyof TaskChanges>).filter((k) => COLUMNS[k] !== undefined).sort();
