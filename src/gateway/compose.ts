@@ -219,7 +219,9 @@ export async function composeGateway(plan: Plan, life: Lifecycle, run: RunState)
     verifyAudit,
   });
   const live = liveParts({ guards, posture, urls, house, toolbox, log });
-  const status = () => statusView({ ...facts, host: boot.host, tlsFingerprint: tls?.fingerprint ?? null, startedAt: () => run.startedAt, now });
+  // Built once: a spread followed by more properties costs microseconds per call on Node 20's V8.
+  const statusFacts = { ...facts, host: boot.host, tlsFingerprint: tls?.fingerprint ?? null, startedAt: () => run.startedAt, now };
+  const status = () => statusView(statusFacts);
   const routeParts = routeDeps({
     boot,
     config: current,

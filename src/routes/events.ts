@@ -58,7 +58,7 @@ export function eventRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'events'
       const send = (e: MoatEvent) => {
         if (!canSee(scopes, e) || res.destroyed) return;
         if (res.writableLength > MAX_BUFFERED_BYTES) return void res.destroy();
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(Object.assign({}, e.data, { at: e.at }))}\n\n`);
       };
       const last = req.headers['last-event-id'];
       if (typeof last === 'string' && last !== '') {

@@ -64,7 +64,8 @@ export function jobRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'jobs'>): 
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      const by = { ...actorOf(req), admin: req.moat.principal?.scopes.has('admin') === true, all: jobViewerOf(req).all, requestId: req.id };
+      const { id, name } = actorOf(req);
+      const by = { id, name, admin: req.moat.principal?.scopes.has('admin') === true, all: jobViewerOf(req).all, requestId: req.id };
       const { job, replayed } = await deps.jobs.submit(req.body as Static<typeof SubmitBody>, by, typeof key === 'string' ? key : undefined);
       if (replayed) reply.header('idempotency-replayed', 'true');
       return reply.code(202).send(job);

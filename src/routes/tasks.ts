@@ -64,7 +64,8 @@ const LinksBody = Type.Object(
 );
 /** The principal reviewing, and whether it could submit the task's job itself. */
 function reviewerOf(req: FastifyRequest) {
-  return { ...actorOf(req), maySubmitJobs: scopeAllows(req.moat.principal?.scopes ?? new Set(), SUBMIT_JOB_SCOPE, 'POST') };
+  const { id, name } = actorOf(req);
+  return { id, name, maySubmitJobs: scopeAllows(req.moat.principal?.scopes ?? new Set(), SUBMIT_JOB_SCOPE, 'POST') };
 }
 
 export function taskRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'tasks' | 'links'>): void {

@@ -25,7 +25,7 @@ export function triggerRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'trigg
           body: req.body,
           query: req.query as Record<string, unknown>,
           headers: req.headers,
-          actor: { ...actorOf(req), admin: req.moat.principal?.scopes.has('admin') === true },
+          actor: Object.assign(actorOf(req), { admin: req.moat.principal?.scopes.has('admin') === true }),
           client: req.moat.client,
           requestId: req.id,
         });

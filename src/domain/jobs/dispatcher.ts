@@ -290,7 +290,7 @@ export class Dispatcher {
     const cfg = this.opts.config().jobs;
     this.opts.events.publish('job.dispatched', 'jobs', { id: job.id, service: job.service, state: 'dispatched', attempt: job.attempts });
     let outcome: Outcome;
-    const flags = { canceled: false, timedOut: false, timeoutSeconds: job.timeoutSeconds };
+    const { timeoutSeconds } = job;
     const timer = setTimeout(() => {
       flight.timedOut = true;
       flight.controller.abort();
@@ -316,9 +316,9 @@ export class Dispatcher {
         maxResultBytes: cfg.maxResultBytes,
         workspace: job.runId === null ? null : this.opts.workspaceOf(job.runId),
       });
-      outcome = outcomeOfAnswer(res.status, res.body, { ...flags, canceled: flight.canceled });
+      outcome = outcomeOfAnswer(res.status, res.body, { canceled: flight.canceled, timedOut: false, timeoutSeconds });
     } catch (err) {
-      outcome = outcomeOfError(err, { ...flags, canceled: flight.canceled, timedOut: flight.timedOut });
+      outcome = outcomeOfError(err, { canceled: flight.canceled, timedOut: flight.timedOut, timeoutSeconds });
     } finally {
       clearTimeout(timer);
       if (poller) clearInterval(poller);
