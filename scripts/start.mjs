@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
-const INPUTS = ['src', 'scripts/compile-validators.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const INPUTS = ['src', 'scripts/vendor-typebox.mjs', 'scripts/compile-validators.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 function newest(path) {
   const s = statSync(path);
@@ -30,6 +30,7 @@ if (mtime(MAIN) < Math.max(...INPUTS.map((p) => newest(join(ROOT, p))))) {
   process.stderr.write('moat: building dist/ (sources changed since the last build)\n');
   for (const args of [
     [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    [join(ROOT, 'scripts', 'vendor-typebox.mjs')],
     [join(ROOT, 'scripts', 'compile-validators.mjs')],
   ]) {
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
