@@ -115,7 +115,16 @@ export class GatewayError extends Error {
 
   constructor(code: ErrorCode, detail?: string, options: GatewayErrorOptions = {}) {
     const entry = ERRORS[code];
-    super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    // A refusal is an answer, not a bug: no stack trace is captured for it (6-8 us each, paid per
+    // refused request, which is what a flood of bad tokens or bad bodies consists of). An internal
+    // error keeps its stack, and its cause keeps its own.
+    const limit = Error.stackTraceLimit;
+    if (code !== 'internal') Error.stackTraceLimit = 0;
+    try {
+      super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.code = code;
     this.status = entry.status;
     this.detail = detail ?? entry.title;

@@ -16,7 +16,8 @@ import { clientErrorHandler } from './client-error.js';
 import { OpenApi } from './openapi.js';
 import type { Pipeline } from './pipeline.js';
 import { routePolicy, type RoutePolicy } from './route-policy.js';
-import { problemHandler } from './problem.js';
+import { problemHandler, validationError } from './problem.js';
+import type { AjvLikeError } from './validation-detail.js';
 import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 import type { Listener } from './server.js';
 import { attachUpgrades } from './ws.js';
@@ -88,6 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<BuiltApp> {
     // Our compilers from the start: Fastify's defaults (Ajv and its compiler) are never loaded.
     schemaController: { compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } },
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => onError(err, req, reply),
+    schemaErrorFormatter: (errors: AjvLikeError[], context: string) => validationError(errors, context),
     // Requests Node refuses while parsing them (431, 400, 408) get a problem document too, not Fastify's JSON.
     clientErrorHandler: clientErrorHandler({ pipeline: opts.pipeline, log: opts.log }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;

@@ -31,14 +31,20 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
 };
 
+/**
+ * A schema's refusal as 400 `validation_failed`, naming at most 20 problems. Also Fastify's
+ * schemaErrorFormatter: the refusal is built once, as what it becomes, not first as Fastify's error.
+ */
+export function validationError(validation: AjvLikeError[], context: string): GatewayError {
+  const errors = describeValidation(context, validation).slice(0, 20);
+  return new GatewayError('validation_failed', errors.map((x) => `${x.path} ${x.message}`).join('; '), { extra: { errors } });
+}
+
 /** Turns anything thrown into a GatewayError whose detail is safe to show. */
 export function toGatewayError(err: unknown): GatewayError {
   if (isGatewayError(err)) return err;
   const e = err as Partial<FastifyError> & { validation?: AjvLikeError[]; validationContext?: string };
-  if (Array.isArray(e.validation)) {
-    const errors = describeValidation(e.validationContext ?? 'body', e.validation).slice(0, 20);
-    return new GatewayError('validation_failed', errors.map((x) => `${x.path} ${x.message}`).join('; '), { extra: { errors } });
-  }
+  if (Array.isArray(e.validation)) return validationError(e.validation, e.validationContext ?? 'body');
   const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return new GatewayError(mapped, mapped === 'json_invalid' ? 'the body is not valid JSON' : ERRORS[mapped].title);
   // secure-json-parse raises SyntaxError with statusCode 400 for a broken body.
