@@ -75,5 +75,11 @@ export type ScheduleList = Static<typeof ScheduleList>;
 export const ScheduleRun = Type.Object({ job: Type.String() });
 export type ScheduleRun = Static<typeof ScheduleRun>;
 
-export const CallbackSecret = Type.Object({ secret: Type.String(), header: Type.String(), scheme: Type.String() });
+/** The key of one callback receiver (GET /api/v1/callbacks/secret?for=<url>). */
+export const CallbackSecret = Type.Object({
+  receiver: Type.String({ description: 'The receiver the key is for, as moat writes it: `<scheme>://<host>[:<port>]<path>` (no query).' }),
+  secret: Type.String({ description: 'The receiver key: verify Moat-Signature v2 with it (as a hook secret, as text).' }),
+  header: Type.String(),
+  scheme: Type.String(),
+});
 export type CallbackSecret = Static<typeof CallbackSecret>;

@@ -77,7 +77,8 @@ export function signDelivery(scheme: HookScheme, secret: string, body: string | 
     case 'stripe':
       return { 'stripe-signature': `t=${nowSeconds},v1=${hmacHex(secret, `${nowSeconds}.`, body)}` };
     case 'moat':
-      return { 'moat-signature': `t=${nowSeconds},v1=${hmacHex(secret, `${nowSeconds}.`, body)}`, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
+      // v2: the secret of a moat hook is the receiver key its sender gives for the hook's URL.
+      return { 'moat-signature': `t=${nowSeconds},v2=${hmacHex(secret, `${nowSeconds}.`, body)}`, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
     case 'secret':
       return { 'x-webhook-secret': secret, ...(deliveryId ? { 'idempotency-key': deliveryId } : {}) };
     case 'timestamped-hmac':

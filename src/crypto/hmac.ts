@@ -1,8 +1,8 @@
 /**
- * HMAC-SHA256 signatures: moat's own `Moat-Signature: t=<unix>,v1=<hex>` over "<t>.<raw body>"
- * (outbound callbacks and the `moat` inbound hook scheme), constant-time comparison of hex
- * signatures, and subkeys derived from a per-install key (HKDF-SHA256). Replay: a timestamped
- * signature is only good within a window. No I/O.
+ * HMAC-SHA256 signatures: the `t=<unix>,v1=<hex>` form over "<t>.<raw body>" (Stripe, and moat's
+ * `Moat-Signature`, whose v2 is keyed per receiver: callback-signing.ts), constant-time comparison
+ * of hex signatures, and subkeys derived from a per-install key (HKDF-SHA256). Replay: a
+ * timestamped signature is only good within a window. No I/O.
  */
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
@@ -44,15 +44,14 @@ export function secretsEqual(expected: string | Buffer, presented: string | Buff
   return timingSafeEqual(a, b);
 }
 
-/** `t=<unix>,v1=<hex>` for a raw body signed at `unixSeconds`. */
-export function moatSignature(secret: string | Buffer, rawBody: string | Buffer, unixSeconds: number): string {
-  return `t=${unixSeconds},v1=${hmacSha256Hex(secret, `${unixSeconds}.`, rawBody)}`;
-}
-
-/** Parses `t=...,v1=...[,v1=...]` (Moat and Stripe style); undefined when malformed. */
-export function parseTimestampedSignature(header: string): { t: number; v1: string[] } | undefined {
+/**
+ * Parses `t=...,v1=...[,v1=...]` (Stripe style; moat's adds `v2=`); other keys are ignored. undefined
+ * when malformed: no `t=` or two of them, or no signature at all.
+ */
+export function parseTimestampedSignature(header: string): { t: number; v1: string[]; v2: string[] } | undefined {
   let t: number | undefined;
   const v1: string[] = [];
+  const v2: string[] = [];
   for (const part of header.split(',')) {
     const eq = part.indexOf('=');
     if (eq < 0) return undefined;
@@ -63,9 +62,11 @@ export function parseTimestampedSignature(header: string): { t: number; v1: stri
       t = Number(value);
     } else if (key === 'v1') {
       v1.push(value);
+    } else if (key === 'v2') {
+      v2.push(value);
     }
   }
-  return t === undefined || v1.length === 0 ? undefined : { t, v1 };
+  return t === undefined || v1.length + v2.length === 0 ? undefined : { t, v1, v2 };
 }
 
 export type SignatureCheck = 'ok' | 'malformed' | 'stale' | 'mismatch';
@@ -80,11 +81,14 @@ export function verifyTimestampedSignature(
 ): SignatureCheck {
   if (header === undefined) return 'malformed';
   const parsed = parseTimestampedSignature(header);
-  if (!parsed) return 'malformed';
+  if (!parsed || parsed.v1.length === 0) return 'malformed';
   if (Math.abs(nowSeconds - parsed.t) > windowSeconds) return 'stale';
-  const expected = hmacSha256Hex(secret, `${parsed.t}.`, rawBody);
-  // Every candidate is compared (no early exit on the first match).
+  return anySignatureEqual(hmacSha256Hex(secret, `${parsed.t}.`, rawBody), parsed.v1) ? 'ok' : 'mismatch';
+}
+
+/** Whether any presented hex signature equals `expected`; every candidate is compared (no early exit on the first match). */
+export function anySignatureEqual(expected: string, presented: readonly string[]): boolean {
   let match = false;
-  for (const v of parsed.v1) match = hexSignaturesEqual(expected, v) || match;
-  return match ? 'ok' : 'mismatch';
+  for (const v of presented) match = hexSignaturesEqual(expected, v) || match;
+  return match;
 }

@@ -9,6 +9,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { BootConfig } from '../config/live.js';
 import type { Config } from '../config/schema.js';
 import { MAX_WRITE_BYTES_CEILING } from '../config/sections/tools.js';
+import { receiverFacts, receiverKey } from '../crypto/callback-signing.js';
 import { TokenBound, type EndReason } from '../domain/identity/bound.js';
 import { SESSION_ID_PREFIX, type SessionService } from '../domain/identity/sessions.js';
 import type { TokenService } from '../domain/identity/tokens.js';
@@ -98,9 +99,9 @@ export function routeDeps(ctx: RoutesContext): Omit<RouteDeps, 'openapi'> {
     triggers: house.hooks.triggers,
     tasks: house.hooks.tasks,
     links: house.hooks.links,
-    callbackSecret: (actor) => {
-      audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor });
-      return house.callbackSecret;
+    callbackSecret: (actor, receiver) => {
+      audit.record({ type: 'callbacks.secret_read', outcome: 'ok', actor, detail: receiverFacts(receiver) });
+      return receiverKey(house.callbackSecret, receiver);
     },
     audit: {
       read: async (after, limit) => {

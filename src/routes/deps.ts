@@ -135,7 +135,8 @@ export interface RouteDeps {
   schedules: Scheduler;
   events: EventBus;
   streams: StreamSlots;
-  callbackSecret(actor: Actor): string;
+  /** The key of one callback receiver (a canonical receiver: crypto/callback-signing.ts); audited. */
+  callbackSecret(actor: Actor, receiver: string): string;
   /** Hooks: the admin API (routes/hooks.ts) and deliveries to /hooks/<name> (routes/hook-deliveries.ts). */
   hooks: HookRegistry;
   hookReceiver: HookReceiver;

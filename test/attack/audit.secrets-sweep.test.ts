@@ -6,6 +6,8 @@
  * cookie values, link tokens and MACs, progress tokens, the callback secret) is in any audit file
  * (the security log included) or any log line.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditText } from '../helpers/audit.js';
 import { auditEntries } from '../helpers/tools.js';
@@ -133,8 +135,10 @@ describe('the doors without a bearer token', () => {
     refused('wrong progress token', await g.fetch(`/api/v1/jobs/${id}/progress`, { method: 'POST', auth: forged, body: { progress: 0.5 } }));
     expect((await g.fetch(`/api/v1/jobs/${id}/progress`, { method: 'POST', auth: progress, body: { progress: 0.5 } })).status).toBe(200);
     refused('progress token as an API token', await g.fetch('/api/v1/jobs', { auth: progress }));
-    const cb = await g.fetch('/api/v1/callbacks/secret');
+    const cb = await g.fetch(`/api/v1/callbacks/secret?for=${encodeURIComponent('https://receiver.example/cb')}`);
     secrets.add(cb.json.secret);
+    // The install-wide secret the receiver keys derive from (never handed out, never written anywhere else).
+    secrets.add(Buffer.from(readFileSync(join(g.dataDir, 'keys', 'callback.key'), 'utf8').trim(), 'base64').toString('base64url'));
     for (const r of release.splice(0)) r();
   });
 });

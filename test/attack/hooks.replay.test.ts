@@ -5,8 +5,8 @@
  *   Standard Webhooks' webhook-id) the replay is a duplicate and creates nothing;
  * - duplicated, respelled and re-encoded signature headers and bodies (sent as raw HTTP/1.1, since
  *   Node joins a repeated header with ", "): 401 signature_invalid, nothing created, audited;
- * - one principal's own job callback, signed with the install's callback secret, delivered to a
- *   `moat` hook that trusts that secret (found, not fixed: see the it.fails below).
+ * - one principal's own job callback, signed for its own server, delivered to a `moat` hook (401:
+ *   signatures are keyed per receiver; more rows in callbacks.receiver-binding.test.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,7 +46,7 @@ afterAll(() => g?.stop());
 
 const moatHeaders = (b: string, t = nowS(), secret = S) => ({
   'content-type': 'application/json',
-  'moat-signature': `t=${t},v1=${hmacHex(secret, `${t}.`, b)}`,
+  'moat-signature': `t=${t},v2=${hmacHex(secret, `${t}.`, b)}`,
 });
 
 describe('a captured delivery replayed within the window, its delivery id header changed or dropped', () => {
@@ -134,9 +134,9 @@ describe('signature headers sent twice, respelled or over other bytes', () => {
   const slackBody = 'text=deploy';
   const slackSig = `v0=${hmacHex(S, `v0:${t}:`, slackBody)}`;
   const moatBody = JSON.stringify({ type: 'job.finished', job: { id: 'job_dup1' } });
-  const moatSig = `t=${t},v1=${hmacHex(S, `${t}.`, moatBody)}`;
+  const moatSig = `t=${t},v2=${hmacHex(S, `${t}.`, moatBody)}`;
   const stale = t - 400;
-  const moatStale = `t=${stale},v1=${hmacHex(S, `${stale}.`, moatBody)}`;
+  const moatStale = `t=${stale},v2=${hmacHex(S, `${stale}.`, moatBody)}`;
   const cases: Array<[string, string, string, string[]]> = [
     [
       'github: the valid signature twice',
@@ -237,18 +237,16 @@ describe('signature headers sent twice, respelled or over other bytes', () => {
   });
 });
 
-describe("one principal's signed job callback delivered to a `moat` hook that trusts the install's callback secret", () => {
-  // Found, not fixed (design): every callback of the install is signed with one secret
-  // (keys/callback.key), whoever submitted the job and wherever it goes. A `moat` hook (docs/hooks.md:
-  // "what moat's own callbacks send") is configured with that secret to receive callbacks of this or
-  // another moat, so any token with scope `jobs` there can have a validly signed `job.finished` sent
-  // to a server it controls (a callbackUrl of its own), with a result it chose (a worker that echoes
-  // its payload), and post it to the hook within 5 minutes: the hook creates work from a delivery it
-  // takes for the gateway's own. A secure gateway binds the signature to the receiver (a key per
-  // callback origin, or the URL in the signed string), so a callback minted for one receiver never
-  // verifies at another.
-  it.fails('the hook refuses a callback that was signed for another receiver', async () => {
-    const secret = (await g.fetch('/api/v1/callbacks/secret')).json.secret as string;
+describe("one principal's signed job callback delivered to a `moat` hook", () => {
+  // The finding (fixed): every callback of the install was signed with one secret, whoever submitted
+  // the job and wherever it went, and a `moat` hook was configured with that secret. So any token
+  // with scope `jobs` could have a validly signed `job.finished` sent to a server it controls (a
+  // callbackUrl of its own), with a result it chose (a worker that echoes its payload), and post it
+  // to the hook within 5 minutes. Now each callback is signed with the key of its receiver (derived
+  // from the install secret and the callback URL), and the hook holds the key of its own URL.
+  it('the hook refuses a callback that was signed for another receiver', async () => {
+    const hookUrl = `${g.url}/hooks/from-moat`;
+    const secret = (await g.fetch(`/api/v1/callbacks/secret?for=${encodeURIComponent(hookUrl)}`)).json.secret as string;
     const reg = await g.fetch('/api/v1/hooks', {
       method: 'POST',
       body: { name: 'from-moat', verify: 'moat', secret, action: task('result {body.job.result.echo.say}') },
@@ -274,8 +272,10 @@ describe("one principal's signed job callback delivered to a `moat` hook that tr
       });
       expect(sub.status, sub.text).toBe(202);
       const cb = await waitFor(() => captured[0] ?? null, 'the callback');
+      const before = await taskIds(g);
       const res = await deliver(g, 'from-moat', cb.body, { 'content-type': 'application/json', 'moat-signature': cb.signature });
       expect(res.status).toBe(401);
+      expect(await taskIds(g)).toEqual(before);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }

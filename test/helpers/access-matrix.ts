@@ -142,7 +142,7 @@ export const BEARER_ROWS: readonly BearerRow[] = [
   // Live events: no payloads or results in them (jobs.ownership.test.ts), so not filtered by owner
   { route: 'GET /api/v1/events', admits: ['read', 'jobs', 'jobs:all', 'services', 'tasks'], stream: true },
   // The operator's
-  { route: 'GET /api/v1/callbacks/secret', admits: [] },
+  { route: 'GET /api/v1/callbacks/secret', admits: [], path: () => `/api/v1/callbacks/secret?for=${encodeURIComponent('https://receiver.example/cb')}` },
   { route: 'GET /api/v1/config', admits: [] },
   { route: 'PATCH /api/v1/config', admits: [], body: () => ({}) },
   { route: 'POST /api/v1/egress/check', admits: [], body: () => ({ url: 'http://127.0.0.1/', purpose: 'fetch' }) },

@@ -479,7 +479,7 @@ describe('head anchors sent to the notifier (audit.anchorNotify)', () => {
           .find((x) => x.body.type === 'audit.anchor' && x.body.anchor.main.seq >= head.seq);
       await expect.poll(() => webhookAnchor() !== undefined, { timeout: 10_000, interval: 100 }).toBe(true);
       const { h, body } = webhookAnchor()!;
-      expect(h.headers['moat-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+      expect(h.headers['moat-signature']).toMatch(/^t=\d+,v2=[0-9a-f]{64}$/);
       const v = await g.fetch('/api/v1/audit/verify');
       const publicKey = createPublicKey({
         key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.json.publicKey as string, 'base64')]),

@@ -132,15 +132,25 @@ describe('stripe', () => {
 });
 
 describe('moat', () => {
-  it("verifies Moat-Signature (moat's callback scheme) and deduplicates by Moat-Job-Id", async () => {
+  it("verifies Moat-Signature v2 (moat's callback scheme; the secret is the receiver key) and deduplicates by the job id", async () => {
     const b = JSON.stringify({ id: 'job_abc', state: 'succeeded' });
     const t = nowS();
-    const headers = { 'content-type': 'application/json', 'moat-signature': `t=${t},v1=${hmacHex(S, `${t}.`, b)}`, 'moat-job-id': 'job_abc' };
+    const headers = { 'content-type': 'application/json', 'moat-signature': `t=${t},v2=${hmacHex(S, `${t}.`, b)}`, 'moat-job-id': 'job_abc' };
     const first = await deliver(g, 'moat', b, headers);
     expect(first.status).toBe(202);
     expect(await titleOf(first.json.task)).toBe('moat job job_abc succeeded');
     expect((await deliver(g, 'moat', b, headers)).json.duplicate).toBe(true);
-    expect((await deliver(g, 'moat', b, { ...headers, 'moat-signature': `t=${t - 400},v1=${hmacHex(S, `${t - 400}.`, b)}` })).status).toBe(401);
+    expect((await deliver(g, 'moat', b, { ...headers, 'moat-signature': `t=${t - 400},v2=${hmacHex(S, `${t - 400}.`, b)}` })).status).toBe(401);
+  });
+
+  it('refuses the old v1 form by default (401, audited reason legacy_v1), even with the right secret', async () => {
+    const b = JSON.stringify({ id: 'job_v1only', state: 'succeeded' });
+    const t = nowS();
+    const res = await deliver(g, 'moat', b, { 'content-type': 'application/json', 'moat-signature': `t=${t},v1=${hmacHex(S, `${t}.`, b)}` });
+    expect(res.status).toBe(401);
+    expect(res.json.code).toBe('signature_invalid');
+    const entry = (await audited(g, 'hook.delivery')).find((e) => e.requestId === res.json.requestId);
+    expect(entry).toMatchObject({ outcome: 'denied', detail: { hook: 'moat', scheme: 'moat', reason: 'legacy_v1' } });
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * Callbacks: when a job finishes, its callbackUrl gets a POST of the outcome through the egress
- * guard (purpose callback), signed `Moat-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`
- * with the per-install secret (verified here with an independent createHmac), retried with backoff,
- * each attempt recorded on the job. A loopback callback is refused unless the operator opened it.
+ * guard (purpose callback), signed `Moat-Signature: t=<unix>,v2=<hex HMAC-SHA256 of "<t>.<raw body>">`
+ * with the key of that receiver (GET /api/v1/callbacks/secret?for=<url>; verified here with an
+ * independent createHmac), retried with backoff, each attempt recorded on the job. A loopback
+ * callback is refused unless the operator opened it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -40,21 +41,24 @@ async function receiver(statuses: number[] = []): Promise<{ url: string; got: Re
 
 /** The receiver's side of Moat-Signature, written from the docs, not from moat's code. */
 function verify(secret: string, header: string | undefined, raw: Buffer): boolean {
-  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
+  const m = /^t=(\d+),v2=([0-9a-f]{64})$/.exec(header ?? '');
   if (!m) return false;
   const expected = createHmac('sha256', secret).update(`${m[1]}.`).update(raw).digest();
   return timingSafeEqual(expected, Buffer.from(m[2]!, 'hex')) && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
 }
 
 let g: JobsGateway;
-let secret: string;
 const receivers: Array<{ close(): Promise<void> }> = [];
+
+/** The key a receiver verifies with: asked for its own URL, as its operator would. */
+async function keyFor(url: string): Promise<string> {
+  const res = await g.fetch(`/api/v1/callbacks/secret?for=${encodeURIComponent(url)}`);
+  expect(res.status, res.text).toBe(200);
+  return res.json.secret as string;
+}
 
 beforeAll(async () => {
   g = await startJobsGateway({ egress: { purposes: { callback: { allowCidrs: ['127.0.0.1/32'] } } }, callbacks: { retryBaseMs: 50 } });
-  const res = await g.fetch('/api/v1/callbacks/secret');
-  expect(res.status).toBe(200);
-  secret = res.json.secret;
 });
 afterEach(async () => {
   for (const r of receivers.splice(0)) await r.close();
@@ -64,9 +68,10 @@ afterAll(async () => {
 });
 
 describe('a signed callback', () => {
-  it('POSTs the outcome to callbackUrl, signed so that an independent HMAC over "<t>.<raw body>" verifies', async () => {
+  it('POSTs the outcome to callbackUrl, signed so that an independent HMAC over "<t>.<raw body>" with its receiver key verifies', async () => {
     const r = await receiver();
     receivers.push(r);
+    const secret = await keyFor(r.url);
     const j = await g.submit({ service: 'worker', payload: { steps: 0, n: 7 }, callbackUrl: r.url });
     expect(j.callback).toEqual({ host: new URL(r.url).host, attempts: [] });
     await waitFor(() => r.got.length === 1, 'the callback');
@@ -74,9 +79,10 @@ describe('a signed callback', () => {
     expect(headers['content-type']).toBe('application/json');
     expect(headers['moat-job-id']).toBe(j.id);
     expect(verify(secret, headers['moat-signature'] as string, raw)).toBe(true);
-    // A changed body or another secret does not verify.
+    // A changed body, another secret or the key of another receiver does not verify.
     expect(verify(secret, headers['moat-signature'] as string, Buffer.concat([raw, Buffer.from(' ')]))).toBe(false);
     expect(verify(`${secret}x`, headers['moat-signature'] as string, raw)).toBe(false);
+    expect(verify(await keyFor(`${r.url}/other`), headers['moat-signature'] as string, raw)).toBe(false);
     const body = JSON.parse(raw.toString('utf8'));
     expect(body).toMatchObject({
       type: 'job.finished',
@@ -102,6 +108,7 @@ describe('a signed callback', () => {
   it('retries a receiver that answers 500, and records each attempt on the job', async () => {
     const r = await receiver([500, 503]);
     receivers.push(r);
+    const secret = await keyFor(r.url);
     const j = await g.submit({ service: 'worker', payload: { steps: 0 }, callbackUrl: r.url });
     const done = await waitFor(async () => {
       const v = await g.job(j.id);
@@ -138,6 +145,7 @@ describe('a job canceled before it ran', () => {
     const blocker = await g.submit({ service: 'worker', payload: { steps: 100, stepMs: 50 } });
     await g.until(blocker.id, ['running']);
     const j = await g.submit({ service: 'worker', payload: { steps: 0 }, callbackUrl: r.url });
+    const secret = await keyFor(r.url);
     const canceledAt = Date.now();
     const res = await g.fetch(`/api/v1/jobs/${j.id}/cancel`, { method: 'POST' });
     expect(res.json.state).toBe('canceled');

@@ -229,17 +229,27 @@ describe('moat events across a restart', () => {
 });
 
 describe('moat callbacks secret', () => {
-  it('prints the same secret as GET /api/v1/callbacks/secret, and the scheme on stderr', async () => {
-    const res = await moat('callbacks', 'secret');
-    expect(res.code).toBe(0);
-    const api = await g.fetch('/api/v1/callbacks/secret');
+  it('prints the same receiver key as GET /api/v1/callbacks/secret?for=, the receiver and the scheme on stderr', async () => {
+    const url = 'https://Receiver.example:443/hooks/from-moat?x=1';
+    const res = await moat('callbacks', 'secret', '--for', url);
+    expect(res.code, res.stderr).toBe(0);
+    const api = await g.fetch(`/api/v1/callbacks/secret?for=${encodeURIComponent(url)}`);
     expect(res.stdout).toBe(`${api.json.secret}\n`);
     expect(res.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(res.stderr).toMatch(/Moat-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256/);
-    // Reading the secret is audited (with who read it, never the secret).
+    expect(res.stderr).toContain('receiver: https://receiver.example/hooks/from-moat\n');
+    expect(res.stderr).toMatch(/Moat-Signature: t=<unix seconds>,v2=<hex HMAC-SHA256/);
+    // Another receiver, another key.
+    expect((await moat('callbacks', 'secret', '--for', 'https://receiver.example/hooks/other')).stdout).not.toBe(res.stdout);
+    // Without --for there is no key to print.
+    const bare = await moat('callbacks', 'secret');
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain('--for');
+    // Reading a key is audited (who read it, and for which origin; never the key or the path).
     const audit = await g.fetch('/api/v1/audit?limit=1000');
     const reads = audit.json.entries.filter((e: { type: string }) => e.type === 'callbacks.secret_read');
-    expect(reads.length).toBeGreaterThanOrEqual(2);
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    expect(reads.at(-1).detail).toMatchObject({ origin: 'https://receiver.example', receiverSha256: expect.stringMatching(/^[0-9a-f]{16}$/) });
     expect(JSON.stringify(audit.json)).not.toContain(api.json.secret);
+    expect(JSON.stringify(audit.json)).not.toContain('from-moat');
   });
 });

@@ -57,9 +57,9 @@ describe('notifications', () => {
     expect(ntfy.headers['title']).toBe('moat: job succeeded');
     const hook = webhookHits(j.id)[0]!;
     expect(JSON.parse(hook.raw)).toEqual({ type: 'job.finished', id: j.id, service: 'worker', state: 'succeeded' });
-    // The webhook is signed like a callback.
-    const secret = (await g.fetch('/api/v1/callbacks/secret')).json.secret as string;
-    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(hook.headers['moat-signature'] as string)!;
+    // The webhook is signed like a callback: with the key of its own URL.
+    const secret = (await g.fetch(`/api/v1/callbacks/secret?for=${encodeURIComponent(`${base}/webhook`)}`)).json.secret as string;
+    const m = /^t=(\d+),v2=([0-9a-f]{64})$/.exec(hook.headers['moat-signature'] as string)!;
     expect(createHmac('sha256', secret).update(`${m[1]}.${hook.raw}`).digest('hex')).toBe(m[2]);
     // Nothing of what the job was sent or answered, nor any secret, in any header or body.
     for (const h of [ntfy, hook]) {

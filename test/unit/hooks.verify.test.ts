@@ -163,32 +163,53 @@ describe('slack: v0 over v0:<timestamp>:<body>, 5-minute window', () => {
 });
 
 describe.each([
-  ['stripe', 'stripe-signature'],
-  ['moat', 'moat-signature'],
-] as const)('%s: t=<unix>,v1=<hex> over <t>.<body>', (scheme, name) => {
-  const v1 = (t: number, body = JSON_BODY, secret = SECRET) => hex(secret, `${t}.`, body);
+  ['stripe', 'stripe-signature', 'v1'],
+  ['moat', 'moat-signature', 'v2'],
+] as const)('%s: t=<unix>,%s=<hex> over <t>.<body>', (scheme, name, v) => {
+  const sig = (t: number, body = JSON_BODY, secret = SECRET) => hex(secret, `${t}.`, body);
   const rows: Array<[string, string | undefined, string, number, string]> = [
-    ['correct', `t=${NOW},v1=${v1(NOW)}`, JSON_BODY, NOW, 'ok'],
-    ['any listed v1 may match (secret roll)', `t=${NOW},v1=${v1(NOW, JSON_BODY, 'old-secret-of-twenty')},v1=${v1(NOW)}`, JSON_BODY, NOW, 'ok'],
-    ['extra schemes are ignored (Stripe v0)', `t=${NOW},v1=${v1(NOW)},v0=${'0'.repeat(64)}`, JSON_BODY, NOW, 'ok'],
-    ['no listed v1 matches', `t=${NOW},v1=${v1(NOW, JSON_BODY, 'old-secret-of-twenty')}`, JSON_BODY, NOW, 'mismatch'],
-    ['tampered body', `t=${NOW},v1=${v1(NOW)}`, `${JSON_BODY}\n`, NOW, 'mismatch'],
-    ['re-serialised JSON', `t=${NOW},v1=${v1(NOW)}`, reserialised, NOW, 'mismatch'],
-    ['t changed, v1 kept', `t=${NOW + 1},v1=${v1(NOW)}`, JSON_BODY, NOW, 'mismatch'],
-    ['stale: 301 s old', `t=${NOW - 301},v1=${v1(NOW - 301)}`, JSON_BODY, NOW, 'stale'],
-    ['stale: 301 s ahead', `t=${NOW + 301},v1=${v1(NOW + 301)}`, JSON_BODY, NOW, 'stale'],
-    ['within the window: 300 s old', `t=${NOW - 300},v1=${v1(NOW - 300)}`, JSON_BODY, NOW, 'ok'],
-    ['uppercase hex', `t=${NOW},v1=${v1(NOW).toUpperCase()}`, JSON_BODY, NOW, 'mismatch'],
-    ['truncated hex', `t=${NOW},v1=${v1(NOW).slice(0, 40)}`, JSON_BODY, NOW, 'mismatch'],
-    ['overlong hex', `t=${NOW},v1=${v1(NOW)}00`, JSON_BODY, NOW, 'mismatch'],
-    ['two timestamps', `t=${NOW},t=${NOW},v1=${v1(NOW)}`, JSON_BODY, NOW, 'malformed'],
-    ['no v1', `t=${NOW}`, JSON_BODY, NOW, 'malformed'],
-    ['no t', `v1=${v1(NOW)}`, JSON_BODY, NOW, 'malformed'],
+    ['correct', `t=${NOW},${v}=${sig(NOW)}`, JSON_BODY, NOW, 'ok'],
+    [`any listed ${v} may match (secret roll)`, `t=${NOW},${v}=${sig(NOW, JSON_BODY, 'old-secret-of-twenty')},${v}=${sig(NOW)}`, JSON_BODY, NOW, 'ok'],
+    ['extra schemes are ignored (Stripe v0)', `t=${NOW},${v}=${sig(NOW)},v0=${'0'.repeat(64)}`, JSON_BODY, NOW, 'ok'],
+    [`no listed ${v} matches`, `t=${NOW},${v}=${sig(NOW, JSON_BODY, 'old-secret-of-twenty')}`, JSON_BODY, NOW, 'mismatch'],
+    ['tampered body', `t=${NOW},${v}=${sig(NOW)}`, `${JSON_BODY}\n`, NOW, 'mismatch'],
+    ['re-serialised JSON', `t=${NOW},${v}=${sig(NOW)}`, reserialised, NOW, 'mismatch'],
+    [`t changed, ${v} kept`, `t=${NOW + 1},${v}=${sig(NOW)}`, JSON_BODY, NOW, 'mismatch'],
+    ['stale: 301 s old', `t=${NOW - 301},${v}=${sig(NOW - 301)}`, JSON_BODY, NOW, 'stale'],
+    ['stale: 301 s ahead', `t=${NOW + 301},${v}=${sig(NOW + 301)}`, JSON_BODY, NOW, 'stale'],
+    ['within the window: 300 s old', `t=${NOW - 300},${v}=${sig(NOW - 300)}`, JSON_BODY, NOW, 'ok'],
+    ['uppercase hex', `t=${NOW},${v}=${sig(NOW).toUpperCase()}`, JSON_BODY, NOW, 'mismatch'],
+    ['truncated hex', `t=${NOW},${v}=${sig(NOW).slice(0, 40)}`, JSON_BODY, NOW, 'mismatch'],
+    ['overlong hex', `t=${NOW},${v}=${sig(NOW)}00`, JSON_BODY, NOW, 'mismatch'],
+    ['two timestamps', `t=${NOW},t=${NOW},${v}=${sig(NOW)}`, JSON_BODY, NOW, 'malformed'],
+    ['no signature', `t=${NOW}`, JSON_BODY, NOW, 'malformed'],
+    ['no t', `${v}=${sig(NOW)}`, JSON_BODY, NOW, 'malformed'],
     ['garbage', 'sha256=abc', JSON_BODY, NOW, 'malformed'],
     ['missing header', undefined, JSON_BODY, NOW, 'missing_header'],
   ];
   it.each(rows)('%s -> %s', (_label, value, body, now, expected) => {
     expect(verifyDelivery(scheme, key(SECRET), buf(body), value === undefined ? {} : { [name]: value }, now)).toBe(expected);
+  });
+});
+
+describe('moat: only v2 is bound to its receiver; v1 is told apart, never taken as v2', () => {
+  const sig = (t: number, body = JSON_BODY, secret = SECRET) => hex(secret, `${t}.`, body);
+  const rows: Array<[string, string, string]> = [
+    ['a correct v1 alone (an older moat): legacy_v1, for the receiver to refuse', `t=${NOW},v1=${sig(NOW)}`, 'legacy_v1'],
+    ['a wrong v1 alone', `t=${NOW},v1=${sig(NOW, JSON_BODY, 'another-secret-of-20')}`, 'mismatch'],
+    ['a stale v1', `t=${NOW - 301},v1=${sig(NOW - 301)}`, 'stale'],
+    ['a correct v1 beside a wrong v2: v2 decides', `t=${NOW},v1=${sig(NOW)},v2=${sig(NOW, JSON_BODY, 'another-secret-of-20')}`, 'mismatch'],
+    ['a wrong v2 before a correct v1', `t=${NOW},v2=${'0'.repeat(64)},v1=${sig(NOW)}`, 'mismatch'],
+    ['a correct v2 beside a wrong v1', `t=${NOW},v1=${'0'.repeat(64)},v2=${sig(NOW)}`, 'ok'],
+    ['v3 only', `t=${NOW},v3=${sig(NOW)}`, 'malformed'],
+    ['V2 in capitals', `t=${NOW},V2=${sig(NOW)}`, 'malformed'],
+    ['the signature under v2 with blanks around it', `t=${NOW}, v2 = ${sig(NOW)}`, 'ok'],
+  ];
+  it.each(rows)('%s -> %s', (_label, value, expected) => {
+    expect(verifyDelivery('moat', key(SECRET), buf(JSON_BODY), { 'moat-signature': value }, NOW)).toBe(expected);
+  });
+  it('stripe ignores a v2 (not its scheme): v2 alone is malformed there', () => {
+    expect(verifyDelivery('stripe', key(SECRET), buf(JSON_BODY), { 'stripe-signature': `t=${NOW},v2=${sig(NOW)}` }, NOW)).toBe('malformed');
   });
 });
 

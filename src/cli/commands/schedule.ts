@@ -60,9 +60,11 @@ export function scheduleCommand(program: Command): void {
       });
   }
   const callbacks = program.command('callbacks').description('signed job callbacks');
-  addClientFlags(callbacks.command('secret').description('print the secret that signs callbacks (Moat-Signature)')).action(async (opts: ClientFlags) => {
-    const r = await withClient(opts, (c) => c.get<CallbackSecret>('/api/v1/callbacks/secret'));
-    process.stdout.write(`${r.secret}\n`);
-    process.stderr.write(`Moat-Signature: ${r.scheme}\n`);
-  });
+  addClientFlags(callbacks.command('secret').description('print the key that signs callbacks to one receiver (Moat-Signature v2)'))
+    .requiredOption('--for <url>', 'the exact URL the callbacks go to (a key is good for that receiver only)')
+    .action(async (opts: ClientFlags & { for: string }) => {
+      const r = await withClient(opts, (c) => c.get<CallbackSecret>(`/api/v1/callbacks/secret?for=${encodeURIComponent(opts.for)}`));
+      process.stdout.write(`${r.secret}\n`);
+      process.stderr.write(`receiver: ${r.receiver}\nMoat-Signature: ${r.scheme}\n`);
+    });
 }

@@ -88,6 +88,13 @@ export const hookKnobs = {
     maxPayloadBytes: knob(Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }), {
       description: 'Largest job payload or task text a template may produce once filled (256 KiB); more is refused with 413.',
     }),
+    acceptMoatV1: knob(Type.Boolean({ default: false }), {
+      description:
+        'Let `moat` hooks accept the old `Moat-Signature: t=...,v1=...` (from a moat that signs every callback with one install-wide secret) as well as v2. Default: v1 is refused (401, audited reason legacy_v1). Logged as a warning at boot and put in the boot record; each delivery it lets in is audited with signature v1.',
+      env: 'MOAT_INBOUND_ACCEPT_MOAT_V1',
+      weakens:
+        "A v1 signature is not bound to its receiver: any token with scope jobs on the sending moat can point a job's callbackUrl at its own server, get a validly signed job.finished with a result it chose, and post it to the hook (forged delivery).",
+    }),
   }),
   tasks: section('Tasks and their signed action links.', {
     linkTtlSeconds: knob(Type.Integer({ default: 86_400, minimum: 60, maximum: 604_800 }), {

@@ -83,7 +83,7 @@ export const jobKnobs = {
     ),
     webhook: Type.Optional(
       knob(Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }), {
-        description: 'A generic webhook: `{url}`; each POST is signed with Moat-Signature using the callback secret.',
+        description: 'A generic webhook: `{url}`; each POST is signed with Moat-Signature v2, the key of that URL (moat callbacks secret --for <url>).',
         live: true,
       }),
     ),

@@ -8,7 +8,8 @@ import type { HeadAnchor } from '../../audit/anchors.js';
 import type { Config } from '../../config/schema.js';
 import type { EgressRequest, EgressResponse } from '../../egress/index.js';
 import type { Logger } from '../../observe/logger.js';
-import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../crypto/hmac.js';
+import { callbackSignature } from '../../crypto/callback-signing.js';
+import { MOAT_SIGNATURE_HEADER } from '../../crypto/hmac.js';
 import type { Severity } from './types.js';
 
 export interface SecurityNotice {
@@ -22,7 +23,7 @@ export interface SecurityNotice {
 export interface NotifierOptions {
   outbound: { request(r: EgressRequest): Promise<EgressResponse> };
   config: () => Readonly<Config>;
-  /** The callback secret: webhook notices are signed with Moat-Signature like job notifications. */
+  /** The callback secret: webhook notices are signed with Moat-Signature (the webhook URL's receiver key) like job notifications. */
   secret: () => string;
   log: Logger;
   now?: () => number;
@@ -54,7 +55,7 @@ export async function sendAnchorNotice(opts: NotifierOptions, anchor: HeadAnchor
         url: webhook.url,
         purpose: 'notify',
         method: 'POST',
-        headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: moatSignature(opts.secret(), body, Math.floor(now() / 1000)) },
+        headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: callbackSignature(opts.secret(), webhook.url, body, Math.floor(now() / 1000)) },
         body,
       }),
     );
@@ -89,7 +90,7 @@ export async function sendSecurityNotice(opts: NotifierOptions, notice: Security
         url: webhook.url,
         purpose: 'notify',
         method: 'POST',
-        headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: moatSignature(opts.secret(), body, Math.floor(now() / 1000)) },
+        headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: callbackSignature(opts.secret(), webhook.url, body, Math.floor(now() / 1000)) },
         body,
       }),
     );

@@ -45,7 +45,10 @@ export class HooksModule {
   /** Boot checks of the config's hooks (their secret files read) and triggers; returns warnings to log. */
   static check(config: Readonly<Config>): string[] {
     TriggerService.check(config.triggers);
-    return HookRegistry.check(resolveSecretFiles(config.hooks));
+    const warnings = HookRegistry.check(resolveSecretFiles(config.hooks));
+    if (config.inbound.acceptMoatV1)
+      warnings.push('inbound.acceptMoatV1 is on: moat hooks accept v1 Moat-Signature, which any token with scope jobs on the sending moat can forge');
+    return warnings;
   }
 
   constructor(opts: HooksModuleOptions) {

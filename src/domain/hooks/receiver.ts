@@ -105,7 +105,9 @@ export class HookReceiver {
     if (!hook) return deny('unknown_hook');
     const scheme = SCHEMES[hook.verify];
     const verdict = verifyDelivery(hook.verify, this.opts.registry.secretOf(d.name), d.raw, d.headers, Math.floor(this.now() / 1000));
-    if (verdict !== 'ok') return deny(verdict, hook.verify);
+    // A `moat` v1 signature is forgeable by any jobs token of the sender: taken only when the operator opted in (audited).
+    const legacy = verdict === 'legacy_v1' && this.opts.config().inbound.acceptMoatV1;
+    if (verdict !== 'ok' && !legacy) return deny(verdict, hook.verify);
     const nonce = scheme.nonce?.(d.headers);
     if (nonce !== undefined && !this.opts.store.rememberNonce(d.name, nonce, this.now())) return deny('replayed', hook.verify);
 
@@ -128,6 +130,7 @@ export class HookReceiver {
           scheme: hook.verify,
           bytes: d.raw.length,
           duplicate: outcome.duplicate,
+          ...(legacy ? { signature: 'v1' } : {}),
           ...(deliveryId ? { deliveryId } : {}),
           ...(outcome.job ? { job: outcome.job } : {}),
           ...(outcome.task ? { task: outcome.task } : {}),

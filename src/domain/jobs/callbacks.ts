@@ -1,14 +1,15 @@
 /**
  * Callbacks and notifications when a job finishes. A callback is a POST of the job's outcome to
- * its callbackUrl, signed `Moat-Signature: t=<unix>,v1=<HMAC-SHA256 of "<t>.<raw body>">` with the
- * per-install callback secret, sent through the egress guard (purpose callback), retried with
- * backoff; every attempt is recorded on the job. Notifications (ntfy, a signed webhook) carry the
- * job id, service and state only: never a payload, a result or a secret.
+ * its callbackUrl, signed `Moat-Signature: t=<unix>,v2=<HMAC-SHA256 of "<t>.<raw body>">` with the
+ * key of that URL's receiver (crypto/callback-signing.ts), sent through the egress guard (purpose
+ * callback), retried with backoff; every attempt is recorded on the job. Notifications (ntfy, a
+ * signed webhook) carry the job id, service and state only: never a payload, a result or a secret.
  */
 import type { Config } from '../../config/schema.js';
 import type { AuditSink } from '../../audit/event.js';
 import type { Logger } from '../../observe/logger.js';
-import { MOAT_SIGNATURE_HEADER, moatSignature } from '../../crypto/hmac.js';
+import { callbackSignature } from '../../crypto/callback-signing.js';
+import { MOAT_SIGNATURE_HEADER } from '../../crypto/hmac.js';
 import type { JobRecord, JobStore } from '../../store/types.js';
 import { ntfyToken } from './ntfy-topic.js';
 import type { OutboundPort } from './ports.js';
@@ -94,7 +95,7 @@ export class Callbacks {
         url,
         purpose: 'callback',
         method: 'POST',
-        headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: moatSignature(this.opts.secret(), body, t), 'moat-job-id': job.id },
+        headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: callbackSignature(this.opts.secret(), url, body, t), 'moat-job-id': job.id },
         body,
       })
       .then(
@@ -156,7 +157,10 @@ export class Callbacks {
           url: webhook.url,
           purpose: 'notify',
           method: 'POST',
-          headers: { 'content-type': 'application/json', [MOAT_SIGNATURE_HEADER]: moatSignature(this.opts.secret(), body, Math.floor(this.now() / 1000)) },
+          headers: {
+            'content-type': 'application/json',
+            [MOAT_SIGNATURE_HEADER]: callbackSignature(this.opts.secret(), webhook.url, body, Math.floor(this.now() / 1000)),
+          },
           body,
         }),
       );

@@ -5,8 +5,11 @@
 
 export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
-/** Why a delivery failed its check (audited; the sender only learns signature_invalid). */
-export type VerifyFailure = 'no_secret' | 'missing_header' | 'malformed' | 'mismatch' | 'stale' | 'replayed';
+/**
+ * Why a delivery failed its check (audited; the sender only learns signature_invalid).
+ * `legacy_v1`: a `moat` v1 signature that verified, refused unless inbound.acceptMoatV1.
+ */
+export type VerifyFailure = 'no_secret' | 'missing_header' | 'malformed' | 'mismatch' | 'stale' | 'replayed' | 'legacy_v1';
 export type VerifyResult = 'ok' | VerifyFailure;
 
 export interface Scheme {
